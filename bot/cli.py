@@ -1,0 +1,206 @@
+"""The `chronicle` command: the only place that wires settings, logging, the engine and a frontend."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from config.logging import configure_logging
+from config.settings import Settings, SettingsError, load_settings
+from engine import Actor, Engine, EngineError
+
+Handler = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+_COMMANDS: dict[str, Handler] = {}
+CLI_USER = "local-admin"
+
+
+def command(name: str) -> Callable[[Handler], Handler]:
+    """Register a subcommand handler."""
+
+    def register(fn: Handler) -> Handler:
+        _COMMANDS[name] = fn
+        return fn
+
+    return register
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(prog="chronicle", description="Chronicle: event-sourced roleplay for Discord.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--database", type=Path, help="SQLite file (default: CHRONICLE_DATABASE or data/chronicle.db)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("migrate", parents=[common], help="apply pending database migrations")
+    sub.add_parser("chats", parents=[common], help="list chats with their ids")
+    p = sub.add_parser("reproject", parents=[common], help="rebuild the world (or one chat) from the event log")
+    p.add_argument("--chat", help="rebuild only this chat's rows")
+    p = sub.add_parser("rewind", parents=[common], help="rewind an open chat")
+    p.add_argument("--chat", required=True, help="chat id (see `chronicle chats`)")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--to-seq", type=int, help="keep the chat's events up to this seq")
+    group.add_argument("--messages", type=int, help="undo this many of the newest messages")
+    sub.add_parser("check", parents=[common], help="compare the live world with a fresh rebuild; exit 1 on drift")
+    p = sub.add_parser("events", parents=[common], help="show the newest events")
+    p.add_argument("--chat", help="only this chat's events")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p = sub.add_parser("export", parents=[common], help="write a chat's events (JSONL) and transcript (Markdown)")
+    p.add_argument("--chat", required=True)
+    p.add_argument("--out", type=Path, required=True, help="output directory")
+    p = sub.add_parser("demo-data", parents=[common], help="fill the database with a generated story world")
+    p.add_argument("--chats", type=int, default=5)
+    p.add_argument("--messages", type=int, default=100, help="messages per chat")
+    p.add_argument("--seed", type=int, default=7)
+    for extra in _EXTRA_PARSERS:
+        extra(sub, common)
+    return parser
+
+
+_EXTRA_PARSERS: list[Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None]] = []
+
+
+async def _with_engine(args: argparse.Namespace, settings: Settings, body: Callable[[Engine], Awaitable[int]]) -> int:
+    engine = await Engine.open(args.database or settings.database)
+    try:
+        return await body(engine)
+    finally:
+        await engine.close()
+
+
+@command("migrate")
+async def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    async def body(engine: Engine) -> int:
+        print(f"database {engine.db.path} is up to date")
+        return 0
+    return await _with_engine(args, settings, body)
+
+
+@command("chats")
+async def _chats(args: argparse.Namespace, settings: Settings) -> int:
+    async def body(engine: Engine) -> int:
+        chats = await engine.list_chats()
+        for chat in chats:
+            print(f"{chat.chat_id}  {chat.status:5}  guild {chat.guild_id}  channel {chat.channel_id}  {chat.anchor}")
+        if not chats:
+            print("no chats yet")
+        return 0
+    return await _with_engine(args, settings, body)
+
+
+@command("reproject")
+async def _reproject(args: argparse.Namespace, settings: Settings) -> int:
+    async def body(engine: Engine) -> int:
+        started = time.perf_counter()
+        if args.chat:
+            count = await engine.reproject_chat(args.chat)
+            what = f"chat {args.chat}"
+        else:
+            count = await engine.rebuild()
+            what = "the world"
+        elapsed = time.perf_counter() - started
+        print(f"reprojected {what}: {count} events in {elapsed:.2f}s ({count / max(elapsed, 1e-9):,.0f} events/s)")
+        return 0
+    return await _with_engine(args, settings, body)
+
+
+@command("rewind")
+async def _rewind(args: argparse.Namespace, settings: Settings) -> int:
+    async def body(engine: Engine) -> int:
+        chat = await engine.chat_by_id(args.chat)
+        if chat.status != "open":
+            raise EngineError(f"chat {chat.chat_id} has ended; only an open chat can be rewound")
+        actor = Actor(user_id=CLI_USER, guild_id=chat.guild_id, display_name="console admin", is_admin=True)
+        result = await engine.rewind(actor, chat.channel_id, to_seq=args.to_seq, messages=args.messages)
+        print(f"rewound {chat.chat_id} to event {result.to_seq}: {result.events_undone} events undone, "
+              f"{len(result.removed_messages)} messages removed (all events stay in the log)")
+        return 0
+    return await _with_engine(args, settings, body)
+
+
+@command("check")
+async def _check(args: argparse.Namespace, settings: Settings) -> int:
+    async def body(engine: Engine) -> int:
+        report = await engine.check()
+        for line in report.differences:
+            print(line)
+        verdict = "clean" if report.clean else f"DRIFT: {len(report.differences)} difference(s)"
+        print(f"check: {report.events} events replayed, {report.tables_checked} tables compared: {verdict}")
+        return 0 if report.clean else 1
+    return await _with_engine(args, settings, body)
+
+
+@command("events")
+async def _events(args: argparse.Namespace, settings: Settings) -> int:
+    async def body(engine: Engine) -> int:
+        for event in await engine.recent_events(chat_id=args.chat, limit=max(1, min(args.limit, 100_000))):
+            if args.json:
+                print(json.dumps({"seq": event.seq, "kind": event.kind, "stream": event.stream,
+                                  "chat_id": event.chat_id, "actor_id": event.actor_id,
+                                  "recorded_at": event.recorded_at, "payload": event.payload}, ensure_ascii=False))
+            else:
+                summary = ", ".join(f"{k}={str(v)[:40]!r}" for k, v in list(event.payload.items())[:4])
+                print(f"{event.seq:>8}  {event.recorded_at[:19]}  {event.kind:<24} {summary}")
+        return 0
+    return await _with_engine(args, settings, body)
+
+
+@command("export")
+async def _export(args: argparse.Namespace, settings: Settings) -> int:
+    async def body(engine: Engine) -> int:
+        exported = await engine.export_chat(args.chat)
+        args.out.mkdir(parents=True, exist_ok=True)
+        events_file, transcript_file = args.out / f"{args.chat}.events.jsonl", args.out / f"{args.chat}.md"
+        events_file.write_text(exported.events_jsonl, encoding="utf-8")
+        transcript_file.write_text(exported.transcript_md, encoding="utf-8")
+        print(f"wrote {events_file} and {transcript_file}")
+        return 0
+    return await _with_engine(args, settings, body)
+
+
+@command("demo-data")
+async def _demo_data(args: argparse.Namespace, settings: Settings) -> int:
+    from engine.demo import fill
+
+    if args.chats < 1 or args.messages < 1:
+        raise EngineError("--chats and --messages must be at least 1")
+
+    def progress(done: int, total: int) -> None:
+        print(f"\rdemo-data: {done}/{total} chats", end="", file=sys.stderr, flush=True)
+
+    async def body(engine: Engine) -> int:
+        started = time.perf_counter()
+        stats = await fill(engine, chats=args.chats, messages=args.messages, seed=args.seed, progress=progress)
+        elapsed = time.perf_counter() - started
+        print(file=sys.stderr)
+        print(f"demo-data: {stats.chats} chats, {stats.messages} messages; the log now holds {stats.events} events "
+              f"({elapsed:.1f}s)")
+        return 0
+    return await _with_engine(args, settings, body)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: parse, load settings, run the subcommand; errors print one line and exit non-zero."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"chronicle: setting error: {exc}", file=sys.stderr)
+        return 2
+    quiet = args.command not in ("run", "console")
+    configure_logging(settings.log_format, "warning" if quiet else settings.log_level)
+    try:
+        return asyncio.run(_COMMANDS[args.command](args, settings))
+    except EngineError as exc:
+        print(f"chronicle: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""Chronicle's settings: code defaults < config/chronicle.toml < .env < environment."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG_FILE = Path("config/chronicle.toml")
+
+
+def _alias(env_name: str, short: str) -> Any:
+    """Accept the flat environment name, and the short name in TOML or kwargs."""
+    return AliasChoices(env_name, short)
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message names it in one line."""
+
+
+class Settings(BaseSettings):
+    """Every setting of DESIGN.md §5, with defaults that work on a fresh machine."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        case_sensitive=False,
+    )
+
+    discord_token: SecretStr | None = Field(None, validation_alias=_alias("DISCORD_TOKEN", "discord_token"))
+    database: Path = Field(Path("data/chronicle.db"), validation_alias=_alias("CHRONICLE_DATABASE", "database"))
+    llm_base_url: str | None = Field(None, validation_alias=_alias("CHRONICLE_LLM_BASE_URL", "llm_base_url"))
+    llm_model: str = Field("local", validation_alias=_alias("CHRONICLE_LLM_MODEL", "llm_model"))
+    llm_api_key: SecretStr = Field(
+        SecretStr("not-needed"), validation_alias=_alias("CHRONICLE_LLM_API_KEY", "llm_api_key")
+    )
+    llm_temperature: float = Field(
+        0.8, ge=0, le=2, validation_alias=_alias("CHRONICLE_LLM_TEMPERATURE", "llm_temperature")
+    )
+    llm_max_tokens: int = Field(
+        300, ge=16, le=8192, validation_alias=_alias("CHRONICLE_LLM_MAX_TOKENS", "llm_max_tokens")
+    )
+    llm_context_tokens: int = Field(
+        2048, ge=512, le=1_000_000, validation_alias=_alias("CHRONICLE_LLM_CONTEXT_TOKENS", "llm_context_tokens")
+    )
+    llm_timeout: float = Field(60.0, gt=0, le=600, validation_alias=_alias("CHRONICLE_LLM_TIMEOUT", "llm_timeout"))
+    llm_max_retries: int = Field(3, ge=0, le=10, validation_alias=_alias("CHRONICLE_LLM_MAX_RETRIES", "llm_max_retries"))
+    admin_role_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, validation_alias=_alias("CHRONICLE_ADMIN_ROLE_IDS", "admin_role_ids")
+    )
+    sync_guild_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, validation_alias=_alias("CHRONICLE_SYNC_GUILD_IDS", "sync_guild_ids")
+    )
+    discord_api_base: str = Field(
+        "https://discord.com/api/v10", validation_alias=_alias("CHRONICLE_DISCORD_API_BASE", "discord_api_base")
+    )
+    discord_gateway_url: str | None = Field(
+        None, validation_alias=_alias("CHRONICLE_DISCORD_GATEWAY_URL", "discord_gateway_url")
+    )
+    log_format: Literal["console", "json"] = Field(
+        "console", validation_alias=_alias("CHRONICLE_LOG_FORMAT", "log_format")
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", validation_alias=_alias("CHRONICLE_LOG_LEVEL", "log_level")
+    )
+
+    @field_validator("admin_role_ids", "sync_guild_ids", mode="before")
+    @classmethod
+    def _parse_id_list(cls, value: Any) -> Any:
+        """Take `123,456`, a single id, nothing, or a JSON list."""
+        if value is None:
+            return []
+        if isinstance(value, int):
+            return [value]
+        if isinstance(value, str):
+            text = value.strip()
+            if not text:
+                return []
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("discord_api_base")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        """Keep the API base without a trailing slash."""
+        return value.rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment beats .env beats the TOML file beats the defaults in code."""
+        toml_path = Path(os.environ.get("CHRONICLE_CONFIG", DEFAULT_CONFIG_FILE))
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings]
+        if toml_path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+    @property
+    def gateway_url(self) -> str:
+        """The gateway to dial: the configured one, else derived from a non-default API base."""
+        if self.discord_gateway_url:
+            return self.discord_gateway_url
+        if self.discord_api_base.startswith("https://discord.com"):
+            return "wss://gateway.discord.gg/"
+        host = self.discord_api_base.split("://", 1)[-1].split("/", 1)[0]
+        return f"ws://{host}/gateway"
+
+
+def _setting_name(loc: tuple[Any, ...]) -> str:
+    """The environment name of the field a validation error points at."""
+    field = str(loc[0]) if loc else "?"
+    info = Settings.model_fields.get(field)
+    alias = getattr(info, "validation_alias", None) if info else None
+    choices = getattr(alias, "choices", None)
+    return str(choices[0]) if choices else field.upper()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings, or raise SettingsError with one line naming the bad setting."""
+    config_file = os.environ.get("CHRONICLE_CONFIG")
+    if config_file and not Path(config_file).is_file():
+        raise SettingsError(f"CHRONICLE_CONFIG: no file at {config_file}")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise SettingsError(f"{_setting_name(first['loc'])}: {first['msg']}") from None
+    except ValueError as exc:  # a malformed TOML file or JSON list
+        raise SettingsError(f"configuration: {exc}") from None

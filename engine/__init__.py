@@ -1,0 +1,22 @@
+"""Chronicle's engine: event log, projection, queries and narrator. Never imports discord."""
+
+from engine.app import DECIDERS, Engine
+from engine.commands import Actor
+from engine.errors import (
+    ConcurrencyConflict, DomainError, EngineError, InvalidInput, NarratorUnavailable, NotFound, PermissionDenied,
+    ProjectionError,
+)
+from engine.events import EVENT_TYPES, MESSAGE_MAX, NAME_MAX, CARD_FIELD_MAX
+from engine.maintenance import ChatExport
+from engine.views import (
+    CharacterView, ChatView, CheckReport, EventView, MeanwhileView, MemoryView, MessageView, PersonaView,
+    PlaceView, RelationshipView, RewindResult, SceneView,
+)
+
+__all__ = [
+    "DECIDERS", "Engine", "Actor", "ConcurrencyConflict", "DomainError", "EngineError", "InvalidInput",
+    "NarratorUnavailable", "NotFound", "PermissionDenied", "ProjectionError", "EVENT_TYPES", "MESSAGE_MAX",
+    "NAME_MAX", "CARD_FIELD_MAX", "ChatExport", "CharacterView", "ChatView", "CheckReport", "EventView",
+    "MeanwhileView", "MemoryView", "MessageView", "PersonaView", "PlaceView", "RelationshipView", "RewindResult",
+    "SceneView",
+]

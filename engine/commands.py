@@ -1,0 +1,257 @@
+"""Commands: one frozen model per user action, validated before anything is decided."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from engine.errors import InvalidInput
+from engine.events import CARD_FIELD_MAX, CardText, Id, MessageText, Name, ReplyText, Url
+
+Text500 = Annotated[str, StringConstraints(max_length=500)]
+Premise = Annotated[str, StringConstraints(min_length=1, max_length=2_000, strip_whitespace=True)]
+CardField = Literal["name", "description", "personality", "scenario", "greeting", "example_dialogue",
+                    "system_prompt", "post_history_instructions", "avatar_url"]
+
+
+class Actor(BaseModel):
+    """Who acts, in which guild, and whether the frontend vouches they are an admin."""
+
+    model_config = ConfigDict(frozen=True)
+    user_id: Id
+    guild_id: Id
+    display_name: Annotated[str, StringConstraints(max_length=100)] = ""
+    is_admin: bool = False
+
+
+class Command(BaseModel):
+    """Base of every command."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: ClassVar[str]
+    actor: Actor
+
+
+class InChannel(Command):
+    """A command about the story in one channel."""
+
+    channel_id: Id
+
+
+class AuthorCharacter(Command):
+    """Create a character card."""
+
+    name: ClassVar[str] = "author_character"
+    character_name: Name
+    description: Annotated[str, StringConstraints(min_length=1, max_length=CARD_FIELD_MAX)]
+    personality: CardText = ""
+    scenario: CardText = ""
+    greeting: CardText = ""
+    example_dialogue: CardText = ""
+    system_prompt: CardText = ""
+    post_history_instructions: CardText = ""
+    avatar_url: Url | None = None
+
+
+class EditCharacter(Command):
+    """Change one field of a character card."""
+
+    name: ClassVar[str] = "edit_character"
+    character_name: Name
+    field: CardField
+    value: CardText
+
+
+class RetireCharacter(Command):
+    """Retire a character."""
+
+    name: ClassVar[str] = "retire_character"
+    character_name: Name
+
+
+class SetPersona(Command):
+    """Set the acting person's persona (for this guild, or everywhere)."""
+
+    name: ClassVar[str] = "set_persona"
+    persona_name: Name
+    description: CardText = ""
+    avatar_url: Url | None = None
+    everywhere: bool = False
+
+
+class StartChat(InChannel):
+    """Start a story in a channel."""
+
+    name: ClassVar[str] = "start_chat"
+    character: Name
+    guest: Name | None = None
+    start_minute: int = Field(8 * 60, ge=0)
+    anchor: Name | None = None
+    weather: Name = "clear"
+    place: Name | None = None
+
+
+class EndChat(InChannel):
+    """End the channel's story."""
+
+    name: ClassVar[str] = "end_chat"
+
+
+class CreatePlace(InChannel):
+    """Add a place to the story's world."""
+
+    name: ClassVar[str] = "create_place"
+    place_name: Name
+    description: CardText = ""
+    parent: Name | None = None
+
+
+class OpenScene(InChannel):
+    """Open a scene at a place (created if new)."""
+
+    name: ClassVar[str] = "open_scene"
+    place: Name
+    title: Name | None = None
+
+
+class CloseScene(InChannel):
+    """Close the active scene with a summary."""
+
+    name: ClassVar[str] = "close_scene"
+    summary: CardText = ""
+
+
+class RecordMessage(InChannel):
+    """A person's in-character message."""
+
+    name: ClassVar[str] = "record_message"
+    message_id: Id
+    text: MessageText
+
+
+class RecordReply(InChannel):
+    """A character's reply, as generated."""
+
+    name: ClassVar[str] = "record_reply"
+    character_id: Id
+    text: ReplyText
+    discord_message_ids: list[Id] = Field(default_factory=list, max_length=10)
+
+
+class EditMessage(InChannel):
+    """A person edited a story message."""
+
+    name: ClassVar[str] = "edit_message"
+    message_id: Id
+    text: MessageText
+
+
+class RetractMessage(InChannel):
+    """A story message was deleted."""
+
+    name: ClassVar[str] = "retract_message"
+    message_id: Id
+
+
+class ReviseReply(InChannel):
+    """Replace (regenerate) or extend (continue) the latest character reply."""
+
+    name: ClassVar[str] = "revise_reply"
+    text: ReplyText
+    mode: Literal["regenerate", "continue"] = "regenerate"
+    discord_message_ids: list[Id] = Field(default_factory=list, max_length=10)
+
+
+class WriteMemory(InChannel):
+    """Give a character a memory."""
+
+    name: ClassVar[str] = "write_memory"
+    text: MessageText
+    character: Name | None = None
+    importance: int = Field(5, ge=1, le=10)
+
+
+class ForgetMemory(InChannel):
+    """Remove a memory."""
+
+    name: ClassVar[str] = "forget_memory"
+    memory_id: Id
+
+
+class StartMeanwhile(InChannel):
+    """Start an off-screen scene."""
+
+    name: ClassVar[str] = "start_meanwhile"
+    characters: list[Name] = Field(min_length=1, max_length=2)
+    place: Name | None = None
+    premise: Premise
+
+
+class RecordMeanwhileDigest(InChannel):
+    """Record the digest of an off-screen scene (memories for its participants)."""
+
+    name: ClassVar[str] = "record_meanwhile_digest"
+    meanwhile_id: Id
+    digest: Annotated[str, StringConstraints(min_length=1, max_length=CARD_FIELD_MAX)]
+
+
+class AdjustRelationship(InChannel):
+    """Change how a character feels about another character or a persona."""
+
+    name: ClassVar[str] = "adjust_relationship"
+    character: Name
+    target: Name
+    affinity: int = Field(0, ge=-200, le=200)
+    trust: int = Field(0, ge=-200, le=200)
+    note: Text500 | None = None
+
+
+class SkipTime(InChannel):
+    """Move in-story time forward."""
+
+    name: ClassVar[str] = "skip_time"
+    minutes: int = Field(gt=0)
+    summary: MessageText | None = None
+
+
+class SetWeather(InChannel):
+    """Set the weather."""
+
+    name: ClassVar[str] = "set_weather"
+    weather: Name
+
+
+class RewindChat(InChannel):
+    """Rewind the channel's story to an event, or by a number of messages."""
+
+    name: ClassVar[str] = "rewind_chat"
+    to_seq: int | None = Field(None, ge=1)
+    messages: int | None = Field(None, ge=1, le=10_000)
+
+
+def build(cls: type[Command], **fields: object) -> Command:
+    """Validate a command, turning pydantic's error into one line a person can act on."""
+    try:
+        return cls(**fields)
+    except ValidationError as exc:
+        raise InvalidInput(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """'name: must be at most 64 characters (got 20000)' for the first error."""
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"] if not isinstance(part, int)) or "input"
+    where = where.replace("_", " ")
+    value = error.get("input")
+    ctx = error.get("ctx") or {}
+    kind = error["type"]
+    if kind == "string_too_long":
+        return f"{where}: at most {ctx.get('max_length')} characters (got {len(value)})."
+    if kind == "string_too_short":
+        return f"{where}: must not be empty." if ctx.get("min_length") == 1 else f"{where}: too short."
+    if kind == "string_pattern_mismatch":
+        return f"{where}: must be an http(s) link."
+    if kind == "literal_error":
+        return f"{where}: must be one of {ctx.get('expected')}."
+    return f"{where}: {error['msg']}."

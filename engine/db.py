@@ -1,0 +1,147 @@
+"""SQLite access: one writer connection and one reader connection, each on its own thread.
+
+Every write is a plain function run whole in the writer's thread (one thread hop per
+transaction), because awaiting each statement costs a hop per statement.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import aiosqlite
+import structlog
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+Synchronous = Literal["OFF", "NORMAL", "FULL"]
+MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def migrations_dir() -> Path:
+    """The folder of numbered .sql migrations shipped beside the engine."""
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def configure(conn: sqlite3.Connection, synchronous: Synchronous = "NORMAL") -> None:
+    """Apply the connection settings every Chronicle connection uses."""
+    conn.isolation_level = None  # explicit BEGIN/COMMIT only
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA busy_timeout = 10000")
+    conn.execute("PRAGMA temp_store = MEMORY")
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE … COMMIT, rolling back on any exception."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def pending_migrations(conn: sqlite3.Connection, folder: Path) -> list[tuple[int, Path]]:
+    """Migrations in `folder` not yet recorded in schema_migrations, in order."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+    )
+    applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+    found: list[tuple[int, Path]] = []
+    for path in sorted(folder.glob("*.sql")):
+        match = MIGRATION_NAME.match(path.name)
+        if match is None:
+            raise RuntimeError(f"migration file name must look like 0001_name.sql: {path.name}")
+        if int(match.group(1)) not in applied:
+            found.append((int(match.group(1)), path))
+    return found
+
+
+def migrate(conn: sqlite3.Connection, folder: Path | None = None) -> list[str]:
+    """Apply pending migrations, each in its own transaction; return the names applied."""
+    folder = folder or migrations_dir()
+    applied: list[str] = []
+    for version, path in pending_migrations(conn, folder):
+        with transaction(conn):
+            for statement in _split_sql(path.read_text(encoding="utf-8")):
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (version, path.name))
+        log.info("migration_applied", migration=path.name)
+        applied.append(path.name)
+    return applied
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements (triggers' inner semicolons stay together)."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        if not buffer and line.strip().startswith("--"):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements
+
+
+class Database:
+    """The engine's SQLite file: a writer and a reader connection, each on its own thread."""
+
+    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, path: Path) -> None:
+        self._writer = writer
+        self._reader = reader
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: str | Path, *, synchronous: Synchronous = "NORMAL", migrate_now: bool = True) -> Database:
+        """Open (creating if needed) the database file and apply pending migrations."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = await aiosqlite.connect(path, isolation_level=None)
+        reader = None
+        try:
+            await _run(writer, lambda conn: configure(conn, synchronous))
+            if migrate_now:
+                await _run(writer, migrate)
+            reader = await aiosqlite.connect(path, isolation_level=None)
+            await _run(reader, lambda conn: configure(conn, synchronous))
+        except BaseException:
+            await writer.close()
+            if reader is not None:
+                await reader.close()
+            raise
+        return cls(writer, reader, path)
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(conn)` on the writer's thread; `fn` manages its own transaction."""
+        return await _run(self._writer, fn)
+
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(conn)` on the reader's thread (a consistent snapshot per statement)."""
+        return await _run(self._reader, fn)
+
+    async def close(self) -> None:
+        """Close both connections (checkpointing the WAL)."""
+        await self._reader.close()
+        await self._writer.close()
+
+
+async def _run(conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+    """Run a whole function in an aiosqlite connection's thread (one hop, not one per statement).
+
+    aiosqlite has no public hook for this; `_execute` and `_conn` are its stable internals
+    (present since 0.17). This is the only place that touches them.
+    """
+    return await conn._execute(lambda: fn(conn._conn))  # noqa: SLF001

@@ -1,0 +1,119 @@
+"""A generated story world for trying the CLI and for benchmarks, written through the public Engine API."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from engine.app import Engine
+from engine.commands import Actor
+
+CAST = [
+    ("Aria", "A wandering bard with a silver lute and a habit of turning every rumour into a ballad."),
+    ("Bram", "A broad-shouldered blacksmith who speaks little and notices everything."),
+    ("Corin", "A young cartographer mapping the marshes, endlessly curious, often lost."),
+    ("Dalia", "An innkeeper who hears every secret in the valley and keeps most of them."),
+    ("Eshe", "A retired knight tending bees, weary of war but not of justice."),
+    ("Fenn", "A fox-eared trickster who trades in favours and half-truths."),
+]
+PLACES = ["The Gilded Stag", "Market Square", "Old Mill", "Harbour Docks", "Lantern Library", "Whispering Woods"]
+WEATHER = ["clear", "light rain", "fog", "snow", "thunderstorm", "overcast", "windy"]
+LINES = [
+    "Did you hear what happened at the {place} last night?",
+    "I brought the map you asked for. The river bends where it shouldn't.",
+    "Careful, {name}. Not everyone here is a friend.",
+    "Let's sit by the fire and talk properly for once.",
+    "Someone has been following us since the {place}.",
+    "Tell me the story about the lantern again.",
+    "I found a letter sealed with black wax in my pack.",
+    "The bells rang three times at dawn. That never happens.",
+]
+REPLIES = [
+    "{name} leans closer, lowering their voice. \"I heard, and I wish I hadn't.\"",
+    "\"Show me,\" {name} says, tracing the ink with a calloused finger.",
+    "{name} laughs softly. \"Friends are rarer than gold in this town.\"",
+    "{name} pulls a chair to the hearth and waits for you to begin.",
+    "{name} glances over a shoulder at the crowd by the {place}.",
+    "\"Once, long ago,\" {name} begins, eyes bright in the candlelight...",
+]
+
+
+@dataclass(frozen=True)
+class DemoStats:
+    """What demo-data wrote."""
+
+    chats: int
+    messages: int
+    events: int
+
+
+async def fill(engine: Engine, *, chats: int, messages: int, seed: int = 7,
+               progress: Callable[[int, int], None] | None = None) -> DemoStats:
+    """Write `chats` stories of about `messages` lines each, with scenes, memories, skips and relationships."""
+    rng = random.Random(seed)
+    guild = f"demo-guild-{seed}"
+    admin = Actor(user_id="demo-admin", guild_id=guild, display_name="Demo Admin", is_admin=True)
+    existing = {c.name for c in await engine.list_characters(guild)}
+    for name, description in CAST:
+        if name not in existing:
+            await engine.author_character(admin, name, description, greeting=f"{name} nods in greeting.",
+                                          personality="warm, observant", scenario="A valley town on the edge of a marsh.")
+    people = [Actor(user_id=f"demo-user-{i}", guild_id=guild, display_name=f"Player {i}") for i in range(4)]
+    for person, persona in zip(people, ["Wren", "Tamsin", "Oskar", "Ilse"], strict=True):
+        await engine.set_persona(person, persona, f"{persona}, a traveller new to the valley.")
+    start = len(await engine.list_chats(guild))
+    total = 0
+    for index in range(chats):
+        total += await _story(engine, rng, admin, people, f"demo-channel-{seed}-{start + index}", messages)
+        if progress:
+            progress(index + 1, chats)
+    events = (await engine.recent_events(limit=1))[0].seq
+    return DemoStats(chats, total, events)
+
+
+async def _story(engine: Engine, rng: random.Random, admin: Actor, people: list[Actor], channel: str,
+                 messages: int) -> int:
+    host, guest = rng.sample([name for name, _ in CAST], 2)
+    chat = await engine.start_chat(admin, channel, host, guest=guest, place=rng.choice(PLACES),
+                                   weather=rng.choice(WEATHER))
+    said = 0
+    while said < messages:
+        person = rng.choice(people)
+        place = rng.choice(PLACES)
+        await engine.record_message(person, channel, f"{channel}-m{said}",
+                                    rng.choice(LINES).format(place=place, name=host))
+        said += 1
+        if said < messages:
+            speaker = rng.choice(chat.character_ids)
+            card = await engine.character_by_id(speaker)
+            await engine.record_reply(admin, channel, speaker, rng.choice(REPLIES).format(name=card.name, place=place))
+            said += 1
+        await _world_beat(engine, rng, admin, person, channel, host, guest, said)
+    return said
+
+
+async def _world_beat(engine: Engine, rng: random.Random, admin: Actor, person: Actor, channel: str, host: str,
+                      guest: str, said: int) -> None:
+    """Now and then: a memory, a relationship shift, weather, a scene change, a skip, a meanwhile."""
+    roll = rng.random()
+    if roll < 0.08:
+        await engine.write_memory(person, channel, f"{host} promised to meet at the {rng.choice(PLACES)}.",
+                                  importance=rng.randint(1, 10))
+    elif roll < 0.12:
+        await engine.adjust_relationship(admin, channel, host, guest, affinity=rng.randint(-10, 10),
+                                         trust=rng.randint(-10, 10))
+    elif roll < 0.14:
+        await engine.set_weather(admin, channel, rng.choice(WEATHER))
+    elif roll < 0.16:
+        chat = await engine.get_chat(channel)
+        if chat.active_scene_id:
+            await engine.close_scene(admin, channel, f"The talk at the scene ended after {said} lines.")
+        await engine.open_scene(admin, channel, rng.choice(PLACES))
+    elif roll < 0.17:
+        await engine.skip_time(admin, channel, f"{rng.randint(1, 12)}h")
+    elif roll < 0.175:
+        scene = await engine.start_meanwhile(admin, channel, [guest], f"{guest} follows a stranger.",
+                                             place=rng.choice(PLACES))
+        await engine.record_meanwhile_digest(admin, channel, scene.meanwhile_id,
+                                             f"{guest} lost the stranger near the docks but found a black-wax seal.")

@@ -1,0 +1,46 @@
+"""The engine's error tree. A DomainError's ``str()`` is safe to show a person."""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+
+class DomainError(EngineError):
+    """A rule of the story was broken; the message says what to do instead."""
+
+
+class NotFound(DomainError):
+    """Something named by the caller does not exist."""
+
+
+class InvalidInput(DomainError):
+    """The caller's input failed validation (too long, empty, wrong format)."""
+
+
+class PermissionDenied(DomainError):
+    """The caller may not do this (for example, a non-admin rewinding)."""
+
+
+class ConcurrencyConflict(EngineError):
+    """Another write reached the same stream first; retrying is safe."""
+
+    def __str__(self) -> str:
+        return "Someone else changed this story at the same moment. Please try again."
+
+
+class NarratorUnavailable(EngineError):
+    """The language model could not produce a reply after every retry."""
+
+    def __init__(self, reason: str, *, attempts: int = 1) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.attempts = attempts
+
+    def __str__(self) -> str:
+        return f"The narrator is unavailable ({self.reason}) after {self.attempts} attempt(s)."
+
+
+class ProjectionError(EngineError):
+    """A projection handler failed; the event was not recorded."""

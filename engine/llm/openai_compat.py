@@ -1,0 +1,232 @@
+"""A LanguageModel for any OpenAI-compatible server (llama.cpp, Ollama, vLLM, OpenAI).
+
+This is the only module that imports the ``openai`` SDK. The SDK's own retries
+are off; ours retry rate limits, server errors, connection errors and timeouts
+with exponential backoff, but only until the first piece of text has gone out,
+so a caller never sees text twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
+from types import TracebackType
+from typing import Any, NoReturn
+
+import openai
+import structlog
+
+from engine.errors import NarratorUnavailable
+from engine.llm.port import ChatMessage, TextChunk
+
+log = structlog.get_logger(__name__)
+
+MAX_SERVER_STOPS = 4  # OpenAI rejects more than four stop strings
+MAX_RETRY_AFTER = 30.0  # never wait longer than this for a server's Retry-After
+_DETAIL_LIMIT = 200
+
+
+class _EmptyResponse(Exception):
+    """The server answered 200 but sent no completion events at all."""
+
+
+class _StopCutter:
+    """Cuts streamed text at the first stop string, even one split across chunks."""
+
+    def __init__(self, stops: Sequence[str]) -> None:
+        self._stops = tuple(stops)
+        self._hold = max((len(s) for s in self._stops), default=1) - 1
+        self._pending = ""
+
+    def feed(self, text: str) -> tuple[str, bool]:
+        """Take new text; return what is safe to emit and whether a stop string was hit."""
+        self._pending += text
+        hits = [pos for stop in self._stops if (pos := self._pending.find(stop)) >= 0]
+        if hits:
+            out, self._pending = self._pending[: min(hits)], ""
+            return out, True
+        safe = len(self._pending) - min(self._hold, len(self._pending))
+        out, self._pending = self._pending[:safe], self._pending[safe:]
+        return out, False
+
+    def flush(self) -> str:
+        """Return the held-back tail once the stream has ended."""
+        out, self._pending = self._pending, ""
+        return out
+
+
+def clean_stops(stop: Sequence[str]) -> tuple[str, ...]:
+    """Drop empty and repeated stop strings, keeping the caller's order."""
+    return tuple(dict.fromkeys(s for s in stop if s))
+
+
+def _server_detail(exc: openai.APIStatusError) -> str:
+    """The server's own error message, shortened to one line."""
+    body: Any = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        body = inner.get("message", inner) if isinstance(inner, dict) else inner
+    text = " ".join(str(body if body is not None else exc.message).split())
+    return text[:_DETAIL_LIMIT] + ("…" if len(text) > _DETAIL_LIMIT else "")
+
+
+def _retry_after(exc: openai.APIError) -> float | None:
+    """The server's Retry-After in seconds, when it sent a usable one."""
+    response = getattr(exc, "response", None)
+    value = response.headers.get("retry-after") if response is not None else None
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return min(seconds, MAX_RETRY_AFTER) if seconds is not None and seconds >= 0 else None
+
+
+class OpenAICompatibleModel:
+    """A LanguageModel that streams chat completions from an OpenAI-compatible server."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        model: str,
+        *,
+        temperature: float = 0.8,
+        max_tokens: int = 300,
+        timeout: float = 60.0,
+        max_retries: int = 3,
+        backoff: float = 0.5,
+    ) -> None:
+        """Configure the client; no connection is made until the first request."""
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self._temperature = temperature
+        self._max_tokens = max_tokens
+        self._timeout = timeout
+        self._max_retries = max(0, max_retries)
+        self._backoff = backoff
+        self._client = openai.AsyncOpenAI(
+            base_url=self.base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=0
+        )
+
+    def __repr__(self) -> str:
+        return f"OpenAICompatibleModel(base_url={self.base_url!r}, model={self.model!r})"
+
+    async def __aenter__(self) -> OpenAICompatibleModel:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections of the client."""
+        await self._client.close()
+
+    async def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        stop: Sequence[str] = (),
+        max_tokens: int | None = None,
+    ) -> AsyncIterator[TextChunk]:
+        """Stream the reply; raise NarratorUnavailable when the server can't give one."""
+        stops = clean_stops(stop)
+        request = self._request(messages, stops, max_tokens)
+        attempt = 0
+        while True:
+            attempt += 1
+            sent = False
+            try:
+                async with aclosing(self._attempt(request, stops)) as chunks:
+                    async for chunk in chunks:
+                        sent = True
+                        yield chunk
+                return
+            except (openai.APIError, _EmptyResponse) as exc:
+                if sent:
+                    reason = f"the model server at {self.base_url} stopped in the middle of a reply"
+                    self._give_up(reason, attempt, exc)
+                await self._wait_or_give_up(exc, attempt)
+
+    def _request(self, messages: Sequence[ChatMessage], stops: Sequence[str], max_tokens: int | None) -> dict[str, Any]:
+        """The keyword arguments of one chat.completions.create call."""
+        request: dict[str, Any] = {
+            "model": self.model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "temperature": self._temperature,
+            "max_tokens": max_tokens if max_tokens is not None else self._max_tokens,
+            "stream": True,
+        }
+        if stops:
+            request["stop"] = list(stops[:MAX_SERVER_STOPS])
+        return request
+
+    async def _attempt(self, request: dict[str, Any], stops: Sequence[str]) -> AsyncIterator[TextChunk]:
+        """One request: yield its text, cut at the stop strings, then the finish reason."""
+        response = await self._client.chat.completions.create(**request)
+        cutter = _StopCutter(stops)
+        finish: str | None = None
+        events = 0
+        try:
+            async for event in response:
+                events += 1
+                if not event.choices:
+                    continue
+                choice = event.choices[0]
+                delta = choice.delta.content if choice.delta is not None else None
+                if delta:
+                    text, stopped = cutter.feed(delta)
+                    if stopped:
+                        yield TextChunk(text, "stop")
+                        return
+                    if text:
+                        yield TextChunk(text)
+                finish = choice.finish_reason or finish
+        finally:
+            await response.close()
+        if events == 0:
+            raise _EmptyResponse("no completion events")
+        yield TextChunk(cutter.flush(), finish or "stop")
+
+    def _describe(self, exc: Exception) -> tuple[str, bool]:
+        """A short human reason for ``exc``, and whether trying again may help."""
+        where = f"the model server at {self.base_url}"
+        if isinstance(exc, openai.APITimeoutError):
+            return f"{where} timed out after {self._timeout:g} s", True
+        if isinstance(exc, openai.APIConnectionError):
+            return f"could not connect to {where}", True
+        if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
+            retry = status in (408, 429) or status >= 500
+            return f"{where} returned {status}: {_server_detail(exc)}", retry
+        if isinstance(exc, _EmptyResponse):
+            return f"{where} sent no completion (is it an OpenAI-compatible /v1 endpoint?)", False
+        return f"{where} sent a response that could not be read ({type(exc).__name__})", False
+
+    async def _wait_or_give_up(self, exc: Exception, attempt: int) -> None:
+        """Sleep before the next try, or raise NarratorUnavailable if there is none."""
+        reason, retryable = self._describe(exc)
+        if not retryable or attempt > self._max_retries:
+            self._give_up(reason, attempt, exc)
+        delay = self._backoff * 2 ** (attempt - 1)
+        delay += random.uniform(0, delay / 4)
+        if isinstance(exc, openai.APIError) and (server_wait := _retry_after(exc)) is not None:
+            delay = max(delay, server_wait)
+        log.warning(
+            "llm_retry",
+            base_url=self.base_url,
+            model=self.model,
+            attempt=attempt,
+            max_attempts=self._max_retries + 1,
+            delay=round(delay, 3),
+            reason=reason,
+        )
+        await asyncio.sleep(delay)
+
+    def _give_up(self, reason: str, attempts: int, exc: Exception) -> NoReturn:
+        """Log and raise NarratorUnavailable for ``reason``."""
+        log.warning("llm_unavailable", base_url=self.base_url, model=self.model, attempts=attempts, reason=reason)
+        raise NarratorUnavailable(reason, attempts=attempts) from exc

@@ -1,0 +1,106 @@
+"""Maintenance on a database file: drift check against a fresh rebuild, and chat export."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine import projection, queries, store
+from engine.db import configure, transaction
+from engine.storytime import format_clock
+from engine.views import ChatView, CheckReport
+
+MAX_DIFFS_PER_TABLE = 20
+
+
+def _snapshot(source: Path, target: Path) -> None:
+    """Copy a consistent snapshot of a live database file (SQLite's backup API)."""
+    src = sqlite3.connect(source)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+
+
+def check_database(path: Path) -> CheckReport:
+    """Rebuild a copy of `path` from its log and diff every projected table against the live rows."""
+    with tempfile.TemporaryDirectory(prefix="chronicle-check-") as scratch:
+        live, rebuilt = Path(scratch) / "live.db", Path(scratch) / "rebuilt.db"
+        _snapshot(path, live)
+        _snapshot(live, rebuilt)
+        conn = sqlite3.connect(rebuilt)
+        try:
+            configure(conn, "OFF")
+            with transaction(conn):
+                events = projection.rebuild_in(conn)
+            conn.execute("ATTACH DATABASE ? AS live", (str(live),))
+            differences = [*_fts_problems(conn)]
+            for table in projection.projector.tables:
+                differences += _diff_table(conn, table.name)
+            return CheckReport(len(projection.projector.tables), events, tuple(differences))
+        finally:
+            conn.close()
+
+
+def _fts_problems(conn: sqlite3.Connection) -> list[str]:
+    try:
+        conn.execute("INSERT INTO live.memories_fts (memories_fts) VALUES ('integrity-check')")
+    except sqlite3.DatabaseError as exc:
+        return [f"memories_fts: the live full-text index does not match the memories ({exc})"]
+    return []
+
+
+def _diff_table(conn: sqlite3.Connection, table: str) -> list[str]:
+    """Rows only in the live table, and rows only in the rebuilt one."""
+    out: list[str] = []
+    for label, left, right in (("only in live", "live", "main"), ("only in rebuild", "main", "live")):
+        rows = conn.execute(
+            f"SELECT * FROM {left}.{table} EXCEPT SELECT * FROM {right}.{table} LIMIT ?", (MAX_DIFFS_PER_TABLE + 1,)
+        ).fetchall()
+        out += [f"{table}: {label}: {row!r}" for row in rows[:MAX_DIFFS_PER_TABLE]]
+        if len(rows) > MAX_DIFFS_PER_TABLE:
+            out.append(f"{table}: {label}: … and more")
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ChatExport:
+    """A chat's events (JSON Lines) and transcript (Markdown)."""
+
+    chat_id: str
+    events_jsonl: str
+    transcript_md: str
+
+
+def export_chat(conn: sqlite3.Connection, chat: ChatView) -> ChatExport:
+    """Every event of the chat (rewound ones too) and its current transcript."""
+    lines = [json.dumps({"seq": e.seq, "kind": e.kind, "version": e.version, "stream": e.stream,
+                         "stream_version": e.stream_version, "actor_id": e.actor_id,
+                         "recorded_at": e.recorded_at, "payload": e.payload.model_dump(mode="json")},
+                        ensure_ascii=False)
+             for e in store.read_chat(conn, chat.chat_id)]
+    return ChatExport(chat.chat_id, "\n".join(lines) + ("\n" if lines else ""), _markdown(conn, chat))
+
+
+def _markdown(conn: sqlite3.Connection, chat: ChatView) -> str:
+    host = queries.find_character_by_id(conn, chat.host_id)
+    guest = queries.find_character_by_id(conn, chat.guest_id) if chat.guest_id else None
+    cast = " and ".join(c.name for c in (host, guest) if c is not None)
+    out = [f"# Story with {cast}", "",
+           f"*{chat.anchor} · {format_clock(chat.story_minute)} · weather: {chat.weather} · {chat.status}*", ""]
+    scene_id = None
+    for m in queries.list_messages(conn, chat.chat_id, limit=10_000_000):
+        if m.scene_id != scene_id and m.scene_id is not None:
+            scene = queries.find_scene(conn, m.scene_id)
+            out += [f"## {scene.title if scene else 'Scene'}", ""]
+        scene_id = m.scene_id
+        if m.role == "narrator":
+            out += [f"*— {m.text} —*", ""]
+        else:
+            out += [f"**{m.speaker}** ({format_clock(m.story_minute)}): {m.text}", ""]
+    return "\n".join(out)

@@ -1,0 +1,57 @@
+"""Memories per character (with an FTS5 index kept by triggers) and meanwhile scenes."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from engine.events import MeanwhileDigestCreated, MeanwhileSceneStarted, MemoryForgotten, MemoryWritten, Recorded
+from engine.projection.projector import projector
+from engine.projection.util import expect_one
+
+projector.owns(__name__, chat=("memories", "meanwhile_scenes"))
+
+
+@projector.on(MemoryWritten)
+def on_memory_written(tx: sqlite3.Connection, event: Recorded[MemoryWritten]) -> None:
+    """A character now remembers something."""
+    p = event.payload
+    cursor = tx.execute(
+        "INSERT INTO memories (memory_id, chat_id, character_id, text, importance, source, source_id,"
+        " story_minute, seq) SELECT ?, chat_id, ?, ?, ?, ?, ?, story_minute, ? FROM chats WHERE chat_id = ?",
+        (p.memory_id, p.character_id, p.text, p.importance, p.source, p.source_id, event.seq, p.chat_id),
+    )
+    expect_one(cursor, event, "a chat")
+
+
+@projector.on(MemoryForgotten)
+def on_memory_forgotten(tx: sqlite3.Connection, event: Recorded[MemoryForgotten]) -> None:
+    """A memory is removed from the world (it stays in the log)."""
+    cursor = tx.execute(
+        "DELETE FROM memories WHERE memory_id = ? AND chat_id = ?", (event.payload.memory_id, event.chat_id)
+    )
+    expect_one(cursor, event, "a memory")
+
+
+@projector.on(MeanwhileSceneStarted)
+def on_meanwhile_started(tx: sqlite3.Connection, event: Recorded[MeanwhileSceneStarted]) -> None:
+    """An off-screen scene begins with its participants."""
+    p = event.payload
+    cursor = tx.execute(
+        "INSERT INTO meanwhile_scenes (meanwhile_id, chat_id, place_id, premise, participants, digest,"
+        " story_minute, started_seq, digest_seq) SELECT ?, chat_id, ?, ?, ?, NULL, story_minute, ?, NULL"
+        " FROM chats WHERE chat_id = ?",
+        (p.meanwhile_id, p.place_id, p.premise, json.dumps(p.character_ids), event.seq, p.chat_id),
+    )
+    expect_one(cursor, event, "a chat")
+
+
+@projector.on(MeanwhileDigestCreated)
+def on_meanwhile_digest(tx: sqlite3.Connection, event: Recorded[MeanwhileDigestCreated]) -> None:
+    """The off-screen scene's digest is written."""
+    p = event.payload
+    cursor = tx.execute(
+        "UPDATE meanwhile_scenes SET digest = ?, digest_seq = ? WHERE meanwhile_id = ? AND digest IS NULL",
+        (p.digest, event.seq, p.meanwhile_id),
+    )
+    expect_one(cursor, event, "a meanwhile scene without a digest")

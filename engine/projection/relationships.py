@@ -1,0 +1,32 @@
+"""Relationship edges between characters and personas: current values and their history."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from engine.events import EdgeUpdate, Recorded
+from engine.projection.projector import projector
+
+projector.owns(__name__, chat=("relationships", "relationship_history"))
+
+
+@projector.on(EdgeUpdate)
+def on_edge_update(tx: sqlite3.Connection, event: Recorded[EdgeUpdate]) -> None:
+    """Set an edge's current values (decided by the command) and append its history row."""
+    p = event.payload
+    tx.execute(
+        "INSERT INTO relationships (chat_id, source_id, target_id, source_kind, target_kind, source_name,"
+        " target_name, affinity, trust, note, updated_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (chat_id, source_id, target_id) DO UPDATE SET affinity = excluded.affinity,"
+        " trust = excluded.trust, note = COALESCE(excluded.note, relationships.note),"
+        " source_name = excluded.source_name, target_name = excluded.target_name,"
+        " updated_seq = excluded.updated_seq",
+        (p.chat_id, p.source_id, p.target_id, p.source_kind, p.target_kind, p.source_name, p.target_name,
+         p.affinity, p.trust, p.note, event.seq),
+    )
+    tx.execute(
+        "INSERT INTO relationship_history (seq, chat_id, source_id, target_id, affinity_delta, trust_delta,"
+        " affinity, trust, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (event.seq, p.chat_id, p.source_id, p.target_id, p.affinity_delta, p.trust_delta, p.affinity,
+         p.trust, p.note),
+    )

@@ -1,0 +1,77 @@
+"""The transcript: messages of people, characters and the narrator, with their revisions."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from engine.events import BotReplied, MessageEdited, MessageRetracted, Recorded, ReplyRegenerated, UserSaid
+from engine.projection.projector import projector
+from engine.projection.util import insert_message, missing
+
+projector.owns(__name__, chat=("messages", "message_revisions"))
+
+
+@projector.on(UserSaid)
+def on_user_said(tx: sqlite3.Connection, event: Recorded[UserSaid]) -> None:
+    """A person's line, under their persona's name."""
+    p = event.payload
+    insert_message(tx, event, message_id=p.message_id, role="person", author_id=p.author_id,
+                   speaker=p.persona_name, character_id=None, text=p.text, discord_ids=[p.message_id])
+
+
+@projector.on(BotReplied)
+def on_bot_replied(tx: sqlite3.Connection, event: Recorded[BotReplied]) -> None:
+    """A character's reply."""
+    p = event.payload
+    insert_message(tx, event, message_id=p.message_id, role="character", author_id=p.character_id,
+                   speaker=p.character_name, character_id=p.character_id, text=p.text,
+                   discord_ids=list(p.discord_message_ids))
+
+
+def _revise(tx: sqlite3.Connection, event: Recorded, message_id: str, change: str, text: str,
+            discord_ids: list[str] | None = None) -> None:
+    """Record a revision of a live message and set its new text."""
+    row = tx.execute(
+        "SELECT text FROM messages WHERE message_id = ? AND chat_id = ? AND retracted = 0",
+        (message_id, event.chat_id),
+    ).fetchone()
+    if row is None:
+        raise missing(event, "a live message")
+    tx.execute(
+        "INSERT INTO message_revisions (seq, chat_id, message_id, change, previous_text, text)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (event.seq, event.chat_id, message_id, change, row[0], text),
+    )
+    retracted = 1 if change == "retracted" else 0
+    if discord_ids:
+        tx.execute(
+            "UPDATE messages SET text = ?, revision = revision + 1, retracted = ?, discord_ids = ?"
+            " WHERE message_id = ?",
+            (text, retracted, json.dumps(discord_ids), message_id),
+        )
+    else:
+        tx.execute(
+            "UPDATE messages SET text = ?, revision = revision + 1, retracted = ? WHERE message_id = ?",
+            (text, retracted, message_id),
+        )
+
+
+@projector.on(MessageEdited)
+def on_message_edited(tx: sqlite3.Connection, event: Recorded[MessageEdited]) -> None:
+    """A person edited their message."""
+    _revise(tx, event, event.payload.message_id, "edited", event.payload.text)
+
+
+@projector.on(MessageRetracted)
+def on_message_retracted(tx: sqlite3.Connection, event: Recorded[MessageRetracted]) -> None:
+    """A message was deleted: it leaves the story but stays in the log and the revisions."""
+    _revise(tx, event, event.payload.message_id, "retracted", "")
+
+
+@projector.on(ReplyRegenerated)
+def on_reply_regenerated(tx: sqlite3.Connection, event: Recorded[ReplyRegenerated]) -> None:
+    """A reply replaced by a new generation, or extended."""
+    p = event.payload
+    change = "continued" if p.mode == "continue" else "regenerated"
+    _revise(tx, event, p.message_id, change, p.text, list(p.discord_message_ids))

@@ -1,0 +1,275 @@
+"""Read-only SQL on the world tables → DTOs. Never reads `events`.
+
+Functions are synchronous and take a connection, so the engine runs the same code on the
+reader thread (queries) and inside a write transaction (deciding a command).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+
+from engine.errors import NotFound
+from engine.projection.characters import GLOBAL_SCOPE, name_key
+from engine.views import (
+    CharacterView, ChatView, MeanwhileView, MemoryView, MessageView, PersonaView, PlaceView,
+    RelationshipView, SceneView,
+)
+
+_CHARACTER = ("character_id, guild_id, name, description, personality, scenario, greeting, example_dialogue,"
+              " system_prompt, post_history_instructions, avatar_url, author_id, retired")
+_CHAT = ("chat_id, guild_id, channel_id, host_id, guest_id, started_by, status, story_minute, anchor, weather,"
+         " active_scene_id, place_id, created_seq")
+_MESSAGE = ("message_id, chat_id, seq, role, author_id, speaker, character_id, text, discord_ids, revision,"
+            " retracted, story_minute, scene_id")
+_MEMORY = "memory_id, chat_id, character_id, text, importance, source, source_id, story_minute, seq"
+_RELATION = ("chat_id, source_id, source_kind, source_name, target_id, target_kind, target_name, affinity, trust,"
+             " note")
+
+
+def _character(row: tuple) -> CharacterView:
+    return CharacterView(*row[:-1], retired=bool(row[-1]))
+
+
+def _message(row: tuple) -> MessageView:
+    return MessageView(*row[:8], tuple(json.loads(row[8])), row[9], bool(row[10]), row[11], row[12])
+
+
+def find_character(conn: sqlite3.Connection, guild_id: str, name: str) -> CharacterView | None:
+    """An active character of the guild by name (case-insensitive), or None."""
+    row = conn.execute(
+        f"SELECT {_CHARACTER} FROM characters WHERE guild_id = ? AND name_key = ? AND retired = 0",
+        (guild_id, name_key(name)),
+    ).fetchone()
+    return None if row is None else _character(row)
+
+
+def get_character(conn: sqlite3.Connection, guild_id: str, name: str) -> CharacterView:
+    """An active character of the guild by name, or NotFound saying how to list them."""
+    found = find_character(conn, guild_id, name)
+    if found is None:
+        raise NotFound(f"There is no character named '{name[:64]}' in this server. See /character list.")
+    return found
+
+
+def find_character_by_id(conn: sqlite3.Connection, character_id: str) -> CharacterView | None:
+    """A character by id (retired ones too), or None."""
+    row = conn.execute(f"SELECT {_CHARACTER} FROM characters WHERE character_id = ?", (character_id,)).fetchone()
+    return None if row is None else _character(row)
+
+
+def list_characters(conn: sqlite3.Connection, guild_id: str, *, prefix: str = "", limit: int = 500) -> list[CharacterView]:
+    """The guild's active characters by name, optionally those whose name starts with `prefix`."""
+    escaped = re.sub(r"([%_\\])", r"\\\1", name_key(prefix))
+    rows = conn.execute(
+        f"SELECT {_CHARACTER} FROM characters WHERE guild_id = ? AND retired = 0 AND name_key LIKE ? ESCAPE '\\'"
+        " ORDER BY name_key LIMIT ?",
+        (guild_id, f"{escaped}%", limit),
+    )
+    return [_character(row) for row in rows]
+
+
+def find_persona(conn: sqlite3.Connection, user_id: str, guild_id: str | None) -> PersonaView | None:
+    """A person's persona for the guild, falling back to their global one."""
+    row = conn.execute(
+        "SELECT user_id, scope, name, description, avatar_url FROM personas WHERE user_id = ? AND scope IN (?, ?)"
+        " ORDER BY scope = ? LIMIT 1",
+        (user_id, guild_id or GLOBAL_SCOPE, GLOBAL_SCOPE, GLOBAL_SCOPE),
+    ).fetchone()
+    return None if row is None else PersonaView(*row)
+
+
+def find_open_chat(conn: sqlite3.Connection, channel_id: str) -> ChatView | None:
+    """The open chat of a channel, or None."""
+    row = conn.execute(f"SELECT {_CHAT} FROM chats WHERE channel_id = ? AND status = 'open'", (channel_id,)).fetchone()
+    return None if row is None else ChatView(*row)
+
+
+def get_open_chat(conn: sqlite3.Connection, channel_id: str) -> ChatView:
+    """The open chat of a channel, or NotFound saying how to start one."""
+    chat = find_open_chat(conn, channel_id)
+    if chat is None:
+        raise NotFound("There is no story in this channel yet. Start one with /chat start.")
+    return chat
+
+
+def find_chat(conn: sqlite3.Connection, chat_id: str) -> ChatView | None:
+    """A chat by id (open or ended), or None."""
+    row = conn.execute(f"SELECT {_CHAT} FROM chats WHERE chat_id = ?", (chat_id,)).fetchone()
+    return None if row is None else ChatView(*row)
+
+
+def list_chats(conn: sqlite3.Connection, *, guild_id: str | None = None, open_only: bool = False) -> list[ChatView]:
+    """Chats, oldest first, optionally of one guild and only open ones."""
+    sql, params = f"SELECT {_CHAT} FROM chats WHERE 1 = 1", []
+    if guild_id is not None:
+        sql, params = sql + " AND guild_id = ?", [guild_id]
+    if open_only:
+        sql += " AND status = 'open'"
+    return [ChatView(*row) for row in conn.execute(sql + " ORDER BY created_seq", params)]
+
+
+def find_place(conn: sqlite3.Connection, chat_id: str, name: str) -> PlaceView | None:
+    """A place of the chat by name (case-insensitive), or None."""
+    row = conn.execute(
+        "SELECT place_id, chat_id, name, description, parent_id FROM places WHERE chat_id = ? AND name_key = ?",
+        (chat_id, name_key(name)),
+    ).fetchone()
+    return None if row is None else PlaceView(*row)
+
+
+def find_place_by_id(conn: sqlite3.Connection, place_id: str) -> PlaceView | None:
+    """A place by id, or None."""
+    row = conn.execute(
+        "SELECT place_id, chat_id, name, description, parent_id FROM places WHERE place_id = ?", (place_id,)
+    ).fetchone()
+    return None if row is None else PlaceView(*row)
+
+
+def list_places(conn: sqlite3.Connection, chat_id: str, *, prefix: str = "", limit: int = 500) -> list[PlaceView]:
+    """The chat's places by name."""
+    escaped = re.sub(r"([%_\\])", r"\\\1", name_key(prefix))
+    rows = conn.execute(
+        "SELECT place_id, chat_id, name, description, parent_id FROM places WHERE chat_id = ?"
+        " AND name_key LIKE ? ESCAPE '\\' ORDER BY name_key LIMIT ?",
+        (chat_id, f"{escaped}%", limit),
+    )
+    return [PlaceView(*row) for row in rows]
+
+
+def find_scene(conn: sqlite3.Connection, scene_id: str) -> SceneView | None:
+    """A scene by id, or None."""
+    row = conn.execute(
+        "SELECT scene_id, chat_id, place_id, title, present, status, summary FROM scenes WHERE scene_id = ?",
+        (scene_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    return SceneView(*row[:4], tuple(json.loads(row[4])), row[5], row[6])
+
+
+def list_messages(
+    conn: sqlite3.Connection, chat_id: str, *, limit: int = 50, before_seq: int | None = None,
+    include_retracted: bool = False,
+) -> list[MessageView]:
+    """The newest `limit` transcript lines of a chat (before `before_seq`), oldest first."""
+    sql = f"SELECT {_MESSAGE} FROM messages WHERE chat_id = ?"
+    params: list = [chat_id]
+    if before_seq is not None:
+        sql, params = sql + " AND seq < ?", params + [before_seq]
+    if not include_retracted:
+        sql += " AND retracted = 0"
+    rows = conn.execute(sql + " ORDER BY seq DESC LIMIT ?", (*params, limit)).fetchall()
+    return [_message(row) for row in reversed(rows)]
+
+
+def find_message(conn: sqlite3.Connection, chat_id: str, message_id: str) -> MessageView | None:
+    """A transcript line by its id or by a Discord message id it was posted as."""
+    row = conn.execute(f"SELECT {_MESSAGE} FROM messages WHERE message_id = ? AND chat_id = ?",
+                       (message_id, chat_id)).fetchone()
+    if row is None:
+        row = conn.execute(
+            f"SELECT {_MESSAGE} FROM messages WHERE chat_id = ? AND role = 'character' AND discord_ids LIKE ?"
+            " ORDER BY seq DESC LIMIT 1",
+            (chat_id, f'%"{message_id}"%'),
+        ).fetchone()
+    return None if row is None else _message(row)
+
+
+def count_messages(conn: sqlite3.Connection, chat_id: str) -> int:
+    """How many live person and character lines the chat has."""
+    return conn.execute(
+        "SELECT COUNT(*) FROM messages WHERE chat_id = ? AND retracted = 0 AND role != 'narrator'", (chat_id,)
+    ).fetchone()[0]
+
+
+def nth_last_message(conn: sqlite3.Connection, chat_id: str, n: int) -> MessageView | None:
+    """The n-th newest live person/character line (n=1 is the newest), or None."""
+    row = conn.execute(
+        f"SELECT {_MESSAGE} FROM messages WHERE chat_id = ? AND retracted = 0 AND role != 'narrator'"
+        " ORDER BY seq DESC LIMIT 1 OFFSET ?",
+        (chat_id, n - 1),
+    ).fetchone()
+    return None if row is None else _message(row)
+
+
+def list_memories(conn: sqlite3.Connection, chat_id: str, character_id: str | None = None, *,
+                  limit: int = 50) -> list[MemoryView]:
+    """A chat's newest memories, of one character if given, newest first."""
+    if character_id is None:
+        rows = conn.execute(f"SELECT {_MEMORY} FROM memories WHERE chat_id = ? ORDER BY seq DESC LIMIT ?",
+                            (chat_id, limit))
+    else:
+        rows = conn.execute(
+            f"SELECT {_MEMORY} FROM memories WHERE chat_id = ? AND character_id = ? ORDER BY seq DESC LIMIT ?",
+            (chat_id, character_id, limit),
+        )
+    return [MemoryView(*row) for row in rows]
+
+
+def find_memory(conn: sqlite3.Connection, chat_id: str, memory_id: str) -> MemoryView | None:
+    """A memory by id, or None."""
+    row = conn.execute(f"SELECT {_MEMORY} FROM memories WHERE memory_id = ? AND chat_id = ?",
+                       (memory_id, chat_id)).fetchone()
+    return None if row is None else MemoryView(*row)
+
+
+def fts_query(text: str) -> str | None:
+    """Turn free text into a safe FTS5 OR-query of its words (None when it has none)."""
+    words = [w for w in re.findall(r"[^\W_]{3,}", text.lower())][:32]
+    return " OR ".join(f'"{w}"' for w in dict.fromkeys(words)) or None
+
+
+def search_memories(conn: sqlite3.Connection, chat_id: str, query: str, *, character_id: str | None = None,
+                    limit: int = 10) -> list[MemoryView]:
+    """Memories matching the words of `query` (FTS5, best match first)."""
+    match = fts_query(query)
+    if match is None:
+        return []
+    sql = (f"SELECT {', '.join('m.' + c.strip() for c in _MEMORY.split(','))} FROM memories_fts"
+           " JOIN memories AS m ON m.rowid = memories_fts.rowid WHERE memories_fts MATCH ? AND m.chat_id = ?")
+    params: list = [match, chat_id]
+    if character_id is not None:
+        sql, params = sql + " AND m.character_id = ?", params + [character_id]
+    rows = conn.execute(sql + " ORDER BY bm25(memories_fts) LIMIT ?", (*params, limit))
+    return [MemoryView(*row) for row in rows]
+
+
+def find_meanwhile(conn: sqlite3.Connection, meanwhile_id: str) -> MeanwhileView | None:
+    """A meanwhile scene by id, or None."""
+    row = conn.execute(
+        "SELECT meanwhile_id, chat_id, place_id, premise, participants, digest, story_minute FROM meanwhile_scenes"
+        " WHERE meanwhile_id = ?",
+        (meanwhile_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    return MeanwhileView(*row[:4], tuple(json.loads(row[4])), row[5], row[6])
+
+
+def list_relationships(conn: sqlite3.Connection, chat_id: str, *, involving: str | None = None) -> list[RelationshipView]:
+    """A chat's relationships, optionally those involving one id."""
+    sql, params = f"SELECT {_RELATION} FROM relationships WHERE chat_id = ?", [chat_id]
+    if involving is not None:
+        sql, params = sql + " AND (source_id = ? OR target_id = ?)", params + [involving, involving]
+    return [RelationshipView(*row) for row in conn.execute(sql + " ORDER BY source_name, target_name", params)]
+
+
+def find_relationship(conn: sqlite3.Connection, chat_id: str, source_id: str, target_id: str) -> RelationshipView | None:
+    """One directed relationship, or None."""
+    row = conn.execute(
+        f"SELECT {_RELATION} FROM relationships WHERE chat_id = ? AND source_id = ? AND target_id = ?",
+        (chat_id, source_id, target_id),
+    ).fetchone()
+    return None if row is None else RelationshipView(*row)
+
+
+def find_speaker_persona(conn: sqlite3.Connection, chat_id: str, name: str) -> tuple[str, str] | None:
+    """(author_id, persona name) of a person who spoke in the chat under `name`, or None."""
+    row = conn.execute(
+        "SELECT author_id, speaker FROM messages WHERE chat_id = ? AND role = 'person' AND lower(speaker) = lower(?)"
+        " ORDER BY seq DESC LIMIT 1",
+        (chat_id, name.strip()),
+    ).fetchone()
+    return None if row is None else (row[0], row[1])

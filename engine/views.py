@@ -1,0 +1,185 @@
+"""Read models handed to frontends (DTOs). Plain frozen dataclasses, no behaviour."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class CharacterView:
+    """A character card in a guild."""
+
+    character_id: str
+    guild_id: str
+    name: str
+    description: str
+    personality: str
+    scenario: str
+    greeting: str
+    example_dialogue: str
+    system_prompt: str
+    post_history_instructions: str
+    avatar_url: str | None
+    author_id: str
+    retired: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PersonaView:
+    """A person's persona; `scope` is a guild id or '*' for the global one."""
+
+    user_id: str
+    scope: str
+    name: str
+    description: str
+    avatar_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatView:
+    """A chat and its current state."""
+
+    chat_id: str
+    guild_id: str
+    channel_id: str
+    host_id: str
+    guest_id: str | None
+    started_by: str
+    status: str
+    story_minute: int
+    anchor: str
+    weather: str
+    active_scene_id: str | None
+    place_id: str | None
+    created_seq: int
+
+    @property
+    def character_ids(self) -> tuple[str, ...]:
+        """Host then guest."""
+        return (self.host_id,) if self.guest_id is None else (self.host_id, self.guest_id)
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceView:
+    """A place in a chat's world."""
+
+    place_id: str
+    chat_id: str
+    name: str
+    description: str
+    parent_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SceneView:
+    """A scene at a place."""
+
+    scene_id: str
+    chat_id: str
+    place_id: str
+    title: str
+    present: tuple[str, ...]
+    status: str
+    summary: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageView:
+    """A line of the transcript."""
+
+    message_id: str
+    chat_id: str
+    seq: int
+    role: str
+    author_id: str
+    speaker: str
+    character_id: str | None
+    text: str
+    discord_ids: tuple[str, ...]
+    revision: int
+    retracted: bool
+    story_minute: int
+    scene_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryView:
+    """Something a character remembers."""
+
+    memory_id: str
+    chat_id: str
+    character_id: str
+    text: str
+    importance: int
+    source: str
+    source_id: str | None
+    story_minute: int
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class MeanwhileView:
+    """An off-screen scene."""
+
+    meanwhile_id: str
+    chat_id: str
+    place_id: str | None
+    premise: str
+    participants: tuple[str, ...]
+    digest: str | None
+    story_minute: int
+
+
+@dataclass(frozen=True, slots=True)
+class RelationshipView:
+    """The current state of one directed relationship."""
+
+    chat_id: str
+    source_id: str
+    source_kind: str
+    source_name: str
+    target_id: str
+    target_kind: str
+    target_name: str
+    affinity: int
+    trust: int
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    """An event of the log, for `/admin log` and `chronicle events`."""
+
+    seq: int
+    kind: str
+    stream: str
+    chat_id: str | None
+    guild_id: str | None
+    actor_id: str | None
+    recorded_at: str
+    payload: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RewindResult:
+    """What a rewind did."""
+
+    chat_id: str
+    to_seq: int
+    rewind_seq: int
+    events_undone: int
+    removed_messages: tuple[MessageView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    """The outcome of comparing live projections with a fresh rebuild."""
+
+    tables_checked: int
+    events: int
+    differences: tuple[str, ...]
+
+    @property
+    def clean(self) -> bool:
+        """True when live state equals rebuilt state, row for row."""
+        return not self.differences

@@ -1,0 +1,116 @@
+"""The log itself: append-only, idempotent intake, atomic append+apply, strict handlers."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from engine import Actor, Engine, ProjectionError
+from engine.db import transaction
+from engine.events import ChatCreated, SceneOpened
+from engine.projection import apply_new, projector
+from engine.store import NewEvent, append, stream_version
+from tests.conftest import count_events, dump_world, story
+
+
+async def test_update_and_delete_on_events_are_refused_by_the_database(engine: Engine, admin: Actor, db_path):
+    await story(engine, admin)
+    conn = sqlite3.connect(db_path)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("UPDATE events SET kind = 'x' WHERE seq = 1")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("DELETE FROM events")
+    finally:
+        conn.close()
+    assert count_events(db_path) > 0
+
+
+async def test_a_message_delivered_twice_is_recorded_once(engine: Engine, admin: Actor, db_path):
+    await story(engine, admin)
+    first = await engine.record_message(admin, "chan-1", "discord-123", "Hello!")
+    events = count_events(db_path)
+    again = await engine.record_message(admin, "chan-1", "discord-123", "Hello!")
+    assert again == first
+    assert count_events(db_path) == events
+    assert [m.text for m in await engine.transcript(first.chat_id)] == ["Hello!"]
+
+
+async def test_a_handler_that_raises_leaves_neither_event_nor_partial_row(engine: Engine, admin: Actor, db_path):
+    chat_id = await story(engine, admin)  # the story already has an open scene
+    before_world, before_events = dump_world(db_path), count_events(db_path)
+    # on_scene_opened inserts the scene row, then fails to make it the chat's active scene.
+    event = SceneOpened(chat_id=chat_id, scene_id="scn_extra", place_id="missing", title="Second", present=[])
+
+    def write(conn: sqlite3.Connection) -> None:
+        with transaction(conn):
+            stream = event.stream()
+            recorded = append(conn, stream, stream_version(conn, stream), [NewEvent(event, "guild-1", "x")],
+                              recorded_at="2026-01-01T00:00:00")
+            apply_new(conn, recorded)
+
+    with pytest.raises(ProjectionError, match="scene_opened"):
+        await engine.db.write(write)
+    assert count_events(db_path) == before_events
+    assert dump_world(db_path) == before_world
+
+
+async def test_applying_one_event_twice_raises(engine: Engine, admin: Actor, db_path):
+    """Handlers stay strict: the predecessor's full-replay bug must fail loudly, not pass silently."""
+    chat_id = await story(engine, admin)
+    conn = sqlite3.connect(db_path)
+    conn.isolation_level = None
+    try:
+        row = conn.execute("SELECT seq FROM events WHERE kind = 'chat_created' AND chat_id = ?", (chat_id,)).fetchone()
+        from engine.store import read_after
+
+        recorded = next(read_after(conn, row[0] - 1))
+        assert isinstance(recorded.payload, ChatCreated)
+        with pytest.raises(ProjectionError, match=r"UNIQUE constraint failed: chats\."):
+            projector.apply(conn, recorded)
+    finally:
+        conn.close()
+
+
+async def test_catch_up_twice_changes_nothing(engine: Engine, admin: Actor, db_path):
+    await story(engine, admin)
+    world = dump_world(db_path)
+    assert await engine.catch_up() == 0
+    assert await engine.catch_up() == 0
+    assert dump_world(db_path) == world
+
+
+async def test_catch_up_at_start_up_applies_events_the_projection_missed(db_path, admin: Actor):
+    engine = await Engine.open(db_path)
+    await story(engine, admin)
+    world = dump_world(db_path)
+    await engine.close()
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute("UPDATE projection_cursor SET position = 0")
+        for table in reversed(projector.tables):
+            conn.execute(f"DELETE FROM {table.name}")
+    conn.close()
+    reopened = await Engine.open(db_path)
+    try:
+        assert dump_world(db_path) == world
+        assert (await reopened.check()).clean
+    finally:
+        await reopened.close()
+
+
+async def test_a_second_writer_on_the_same_stream_version_is_a_conflict(engine: Engine, admin: Actor, db_path):
+    from engine.errors import ConcurrencyConflict
+
+    chat_id = await story(engine, admin)
+    conn = sqlite3.connect(db_path)
+    conn.isolation_level = None
+    try:
+        stale = stream_version(conn, f"chat:{chat_id}") - 1
+        event = NewEvent(SceneOpened(chat_id=chat_id, scene_id="s", place_id="p", title="t", present=[]), "g", "a")
+        with pytest.raises(ConcurrencyConflict):
+            with transaction(conn):
+                append(conn, f"chat:{chat_id}", stale, [event], recorded_at="now")
+    finally:
+        conn.close()

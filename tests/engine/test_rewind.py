@@ -1,0 +1,105 @@
+"""Rewind: the chat behaves as if its later events never happened; the log keeps everything."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from engine import Actor, Engine, InvalidInput, PermissionDenied
+from tests.conftest import count_events, dump_world, story
+
+
+async def _talk(engine: Engine, actor: Actor, channel: str, lines: int, start: int = 0) -> None:
+    chat = await engine.get_chat(channel)
+    for i in range(start, start + lines):
+        await engine.record_message(actor, channel, f"{channel}-{i}", f"line {i}")
+        await engine.record_reply(actor, channel, chat.host_id, f"reply {i}")
+
+
+async def _fresh_from_chat_events(source: Path, target: Path, chat_id: str, up_to: int) -> dict:
+    """A new database fed only this chat's events ≤ up_to (same seqs), rebuilt from empty."""
+    fresh = await Engine.open(target)
+    await fresh.close()
+    conn = sqlite3.connect(target)
+    with conn:
+        conn.execute("ATTACH DATABASE ? AS src", (str(source),))
+        conn.execute("INSERT INTO events SELECT * FROM src.events WHERE chat_id = ? AND seq <= ?", (chat_id, up_to))
+    conn.close()
+    fresh = await Engine.open(target)
+    await fresh.rebuild()
+    await fresh.close()
+    return dump_world(target, chat_id=chat_id, chat_only=True)
+
+
+async def test_rewind_equals_a_fresh_database_fed_the_chat_up_to_that_point(engine: Engine, admin: Actor,
+                                                                            db_path: Path, tmp_path: Path):
+    chat_a = await story(engine, admin, "chan-a")
+    chat_b = await story(engine, admin, "chan-b")
+    await _talk(engine, admin, "chan-a", 3)
+    await engine.write_memory(admin, "chan-a", "A secret about the well.")
+    mark = (await engine.recent_events(limit=1))[0].seq
+    await _talk(engine, admin, "chan-b", 2)
+    await _talk(engine, admin, "chan-a", 2, start=3)
+    await engine.skip_time(admin, "chan-a", "5h")
+    await engine.adjust_relationship(admin, "chan-a", "Aria", "Bram", affinity=30)
+    other_chat = dump_world(db_path, chat_id=chat_b, chat_only=True)
+    events_before = count_events(db_path)
+
+    result = await engine.rewind(admin, "chan-a", to_seq=mark)
+
+    assert result.to_seq == mark and result.events_undone == 6
+    assert [m.text for m in result.removed_messages] == ["line 3", "reply 3", "line 4", "reply 4", "5 hours pass."]
+    assert count_events(db_path) == events_before + 1
+    expected = await _fresh_from_chat_events(db_path, tmp_path / "fresh.db", chat_a, mark)
+    assert dump_world(db_path, chat_id=chat_a, chat_only=True) == expected
+    assert dump_world(db_path, chat_id=chat_b, chat_only=True) == other_chat
+    assert (await engine.check()).clean
+
+
+async def test_rewind_by_messages_and_a_second_rewind_inside_the_first(engine: Engine, admin: Actor, db_path):
+    chat_id = await story(engine, admin)
+    await _talk(engine, admin, "chan-1", 4)
+    await engine.rewind(admin, "chan-1", messages=3)
+    assert [m.text for m in await engine.transcript(chat_id)] == ["line 0", "reply 0", "line 1", "reply 1", "line 2"]
+    await _talk(engine, admin, "chan-1", 1, start=10)
+    await engine.rewind(admin, "chan-1", messages=2)
+    texts = [m.text for m in await engine.transcript(chat_id)]
+    assert texts == ["line 0", "reply 0", "line 1", "reply 1", "line 2"]
+    assert len(await engine.transcript(chat_id, include_retracted=True)) == 5
+    await engine.rebuild()
+    assert [m.text for m in await engine.transcript(chat_id)] == texts
+    assert (await engine.check()).clean
+
+
+async def test_only_admins_rewind_and_bad_targets_are_refused(engine: Engine, admin: Actor, player: Actor, db_path):
+    chat = await engine.get_chat("chan-1") if await engine.find_chat("chan-1") else None
+    assert chat is None
+    await story(engine, admin)
+    await _talk(engine, admin, "chan-1", 1)
+    events = count_events(db_path)
+    with pytest.raises(PermissionDenied, match="admins"):
+        await engine.rewind(player, "chan-1", messages=1)
+    with pytest.raises(InvalidInput, match="only 2 message"):
+        await engine.rewind(admin, "chan-1", messages=5)
+    with pytest.raises(InvalidInput, match="before this story started"):
+        await engine.rewind(admin, "chan-1", to_seq=1)
+    with pytest.raises(InvalidInput, match="either"):
+        await engine.rewind(admin, "chan-1")
+    assert count_events(db_path) == events
+
+
+async def test_a_copy_of_the_database_rebuilds_to_the_same_world(engine: Engine, admin: Actor, db_path, tmp_path):
+    await story(engine, admin)
+    await _talk(engine, admin, "chan-1", 2)
+    await engine.rewind(admin, "chan-1", messages=1)
+    copy = tmp_path / "copy.db"
+    await engine.close()
+    shutil.copy(db_path, copy)
+    other = await Engine.open(copy)
+    await other.rebuild()
+    await other.close()
+    assert dump_world(copy) == dump_world(db_path)
+    engine.db = (await Engine.open(db_path)).db  # reopen for the fixture's close

@@ -1,0 +1,33 @@
+"""In-story time parsing and formatting."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import InvalidInput
+from engine.storytime import default_anchor, format_clock, format_duration, parse_clock, parse_duration
+
+
+@pytest.mark.parametrize(("text", "minutes"), [("3h", 180), ("2d", 2880), ("1h30m", 90), ("45m", 45),
+                                               ("1d 2h", 1560)])
+def test_durations(text: str, minutes: int):
+    assert parse_duration(text) == minutes
+
+
+@pytest.mark.parametrize("text", ["-3h", "0h", "3x", "h", "", "3h-2m", "99999d"])
+def test_bad_durations_are_refused_with_a_hint(text: str):
+    with pytest.raises(InvalidInput):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize(("text", "minute"), [("14:00", 840), ("9pm", 1260), ("noon", 720),
+                                              ("Day 2 08:30", 1950), ("12am", 0)])
+def test_clock_times(text: str, minute: int):
+    assert parse_clock(text) == minute
+
+
+def test_formatting():
+    assert format_clock(1950) == "Day 2, 08:30"
+    assert default_anchor(1950) == "Day 2, morning"
+    assert default_anchor(720) == "Day 1, noon"
+    assert format_duration(1561) == "1 day 2 hours 1 minute"

@@ -1,0 +1,73 @@
+"""Settings: defaults in code, TOML overrides, environment overrides both; bad values name the setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config.settings import SettingsError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Run each test from an empty directory with no Chronicle variables set."""
+    for name in ("DISCORD_TOKEN", "CHRONICLE_DATABASE", "CHRONICLE_CONFIG", "CHRONICLE_LLM_BASE_URL",
+                 "CHRONICLE_SYNC_GUILD_IDS", "CHRONICLE_ADMIN_ROLE_IDS", "CHRONICLE_LOG_FORMAT",
+                 "CHRONICLE_DISCORD_API_BASE", "CHRONICLE_DISCORD_GATEWAY_URL", "CHRONICLE_LLM_MAX_TOKENS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_starts_with_no_config_file_at_all():
+    settings = load_settings()
+    assert settings.database == Path("data/chronicle.db")
+    assert settings.discord_token is None and settings.llm_base_url is None
+    assert settings.sync_guild_ids == [] and settings.log_format == "console"
+    assert settings.gateway_url == "wss://gateway.discord.gg/"
+
+
+def test_toml_overrides_defaults_and_environment_overrides_toml(tmp_path: Path, monkeypatch):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "chronicle.toml").write_text('database = "toml.db"\nllm_max_tokens = 99\n')
+    assert load_settings().database == Path("toml.db")
+    monkeypatch.setenv("CHRONICLE_DATABASE", "env.db")
+    settings = load_settings()
+    assert settings.database == Path("env.db") and settings.llm_max_tokens == 99
+
+
+def test_dotenv_file_is_read(tmp_path: Path):
+    (tmp_path / ".env").write_text("CHRONICLE_LOG_FORMAT=json\nDISCORD_TOKEN=abc\n")
+    settings = load_settings()
+    assert settings.log_format == "json"
+    assert settings.discord_token.get_secret_value() == "abc"
+    assert "abc" not in repr(settings)
+
+
+@pytest.mark.parametrize(("raw", "ids"), [("123,456", [123, 456]), ("789", [789]), ("", []), ("[1, 2]", [1, 2]),
+                                          (" 5 , 6 ", [5, 6])])
+def test_id_lists_take_commas_a_single_id_nothing_or_json(monkeypatch, raw: str, ids: list[int]):
+    monkeypatch.setenv("CHRONICLE_SYNC_GUILD_IDS", raw)
+    assert load_settings().sync_guild_ids == ids
+
+
+@pytest.mark.parametrize(("name", "value"), [("CHRONICLE_SYNC_GUILD_IDS", "abc"), ("CHRONICLE_LOG_FORMAT", "xml"),
+                                             ("CHRONICLE_LLM_MAX_TOKENS", "lots")])
+def test_a_bad_value_is_one_line_naming_the_setting(monkeypatch, name: str, value: str):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert str(caught.value).startswith(f"{name}:") and "\n" not in str(caught.value)
+
+
+def test_a_missing_config_file_named_explicitly_is_an_error(monkeypatch):
+    monkeypatch.setenv("CHRONICLE_CONFIG", "/nowhere/chronicle.toml")
+    with pytest.raises(SettingsError, match="CHRONICLE_CONFIG"):
+        load_settings()
+
+
+def test_gateway_is_derived_from_a_local_api_base(monkeypatch):
+    monkeypatch.setenv("CHRONICLE_DISCORD_API_BASE", "http://127.0.0.1:8123/api/v10/")
+    settings = load_settings()
+    assert settings.discord_api_base == "http://127.0.0.1:8123/api/v10"
+    assert settings.gateway_url == "ws://127.0.0.1:8123/gateway"
