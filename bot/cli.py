@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from config.logging import configure_logging
 from config.settings import Settings, SettingsError, load_settings
@@ -64,8 +65,25 @@ def build_parser() -> argparse.ArgumentParser:
 _EXTRA_PARSERS: list[Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None]] = []
 
 
+def model_from_settings(settings: Settings, notice: Callable[[str], None] = print) -> Any:
+    """An async context manager yielding the configured language model (bundled demo model when no URL)."""
+    from engine.llm.factory import open_model
+
+    return open_model(base_url=settings.llm_base_url, api_key=settings.llm_api_key.get_secret_value(),
+                      model=settings.llm_model, temperature=settings.llm_temperature,
+                      max_tokens=settings.llm_max_tokens, timeout=settings.llm_timeout,
+                      max_retries=settings.llm_max_retries, context_tokens=settings.llm_context_tokens,
+                      notice=notice)
+
+
+async def open_engine(settings: Settings, database: Path | None, model: Any = None) -> Engine:
+    """The engine on the configured database, with the model's budget from settings."""
+    return await Engine.open(database or settings.database, model=model, context_tokens=settings.llm_context_tokens,
+                             reply_tokens=settings.llm_max_tokens)
+
+
 async def _with_engine(args: argparse.Namespace, settings: Settings, body: Callable[[Engine], Awaitable[int]]) -> int:
-    engine = await Engine.open(args.database or settings.database)
+    engine = await open_engine(settings, args.database)
     try:
         return await body(engine)
     finally:
@@ -183,6 +201,55 @@ async def _demo_data(args: argparse.Namespace, settings: Settings) -> int:
     return await _with_engine(args, settings, body)
 
 
+
+def _console_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("console", parents=[common], help="play a story in the terminal")
+    p.add_argument("--channel", default="main", help="which story (one per channel name)")
+    p.add_argument("--as", dest="speaker", default="You", help="the name you speak under without a persona")
+
+
+_EXTRA_PARSERS.append(_console_parser)
+
+
+@command("console")
+async def _console(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.console import Console
+
+    async with model_from_settings(settings, notice=lambda line: print(line, file=sys.stderr)) as model:
+        engine = await open_engine(settings, args.database, model)
+        try:
+            await Console(engine, channel=args.channel, speaker=args.speaker).run()
+        finally:
+            await engine.close()
+    return 0
+
+
+# --- `chronicle run`: the Discord bot (bot/discord_main.py) ---------------------------------------
+
+def _add_run_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    sub.add_parser("run", parents=[common], help="start the Discord bot (needs DISCORD_TOKEN)")
+
+
+_EXTRA_PARSERS.append(_add_run_parser)
+
+
+@command("run")
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.discord_main import run_discord
+
+    token = settings.discord_token.get_secret_value().strip() if settings.discord_token else ""
+    if not token:
+        raise EngineError("DISCORD_TOKEN is not set: create a bot in the Discord developer portal (see README)")
+    async with model_from_settings(settings, notice=lambda line: print(line, file=sys.stderr)) as model:
+        engine = await open_engine(settings, args.database, model)
+        try:
+            return await run_discord(engine, token, api_base=settings.discord_api_base,
+                                     gateway_url=settings.gateway_url, admin_role_ids=settings.admin_role_ids,
+                                     sync_guild_ids=settings.sync_guild_ids)
+        finally:
+            await engine.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: parse, load settings, run the subcommand; errors print one line and exit non-zero."""
     args = build_parser().parse_args(argv)
@@ -191,8 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"chronicle: setting error: {exc}", file=sys.stderr)
         return 2
-    quiet = args.command not in ("run", "console")
-    configure_logging(settings.log_format, "warning" if quiet else settings.log_level)
+    explicit = "log_level" in settings.model_fields_set
+    configure_logging(settings.log_format, settings.log_level if args.command == "run" or explicit else "warning")
     try:
         return asyncio.run(_COMMANDS[args.command](args, settings))
     except EngineError as exc:

@@ -22,7 +22,10 @@ from engine.deciders import characters, chats, story, world
 from engine.deciders.base import Context, random_id
 from engine.errors import ConcurrencyConflict
 from engine.events import Recorded
+from engine.llm.port import LanguageModel
 from engine.locks import KeyedLocks
+from engine.narrator.flows import EngineNarration
+from engine.narrator.prompt import Budget
 from engine.reads import EngineReads
 from engine.store import NewEvent
 from engine.writes import EngineWrites
@@ -62,12 +65,15 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-class Engine(EngineWrites, EngineReads):
+class Engine(EngineWrites, EngineNarration, EngineReads):
     """Chronicle's engine: decide → append → project in one transaction per user action."""
 
-    def __init__(self, db: Database, *, clock: Callable[[], str] = utc_now,
+    def __init__(self, db: Database, *, model: LanguageModel | None = None, context_tokens: int = 2048,
+                 reply_tokens: int = 300, clock: Callable[[], str] = utc_now,
                  new_id: Callable[[str], str] = random_id) -> None:
         self.db = db
+        self.model = model
+        self.budget = Budget(context_tokens, reply_tokens)
         self._clock = clock
         self._new_id = new_id
         self.chat_locks = KeyedLocks()
@@ -83,7 +89,7 @@ class Engine(EngineWrites, EngineReads):
         return engine
 
     async def close(self) -> None:
-        """Close the database."""
+        """Close the database (the model, if any, belongs to whoever opened it)."""
         await self.db.close()
 
     async def execute(self, cmd: Command, result: Callable[[sqlite3.Connection, list[Recorded]], T], *,

@@ -186,6 +186,7 @@ class StartMeanwhile(InChannel):
     characters: list[Name] = Field(min_length=1, max_length=2)
     place: Name | None = None
     premise: Premise
+    digest: Annotated[str, StringConstraints(min_length=1, max_length=CARD_FIELD_MAX)] | None = None
 
 
 class RecordMeanwhileDigest(InChannel):
@@ -238,11 +239,14 @@ def build(cls: type[Command], **fields: object) -> Command:
         raise InvalidInput(describe_validation_error(exc)) from None
 
 
+_FIELD_LABELS = {"character_name": "name", "persona_name": "name", "place_name": "name"}
+
+
 def describe_validation_error(exc: ValidationError) -> str:
     """'name: must be at most 64 characters (got 20000)' for the first error."""
     error = exc.errors()[0]
     where = ".".join(str(part) for part in error["loc"] if not isinstance(part, int)) or "input"
-    where = where.replace("_", " ")
+    where = _FIELD_LABELS.get(where, where).replace("_", " ")
     value = error.get("input")
     ctx = error.get("ctx") or {}
     kind = error["type"]

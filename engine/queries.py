@@ -164,16 +164,23 @@ def list_messages(
     return [_message(row) for row in reversed(rows)]
 
 
-def find_message(conn: sqlite3.Connection, chat_id: str, message_id: str) -> MessageView | None:
-    """A transcript line by its id or by a Discord message id it was posted as."""
+def find_message_by_id(conn: sqlite3.Connection, chat_id: str, message_id: str) -> MessageView | None:
+    """A transcript line by its own id (a primary-key lookup)."""
     row = conn.execute(f"SELECT {_MESSAGE} FROM messages WHERE message_id = ? AND chat_id = ?",
                        (message_id, chat_id)).fetchone()
-    if row is None:
-        row = conn.execute(
-            f"SELECT {_MESSAGE} FROM messages WHERE chat_id = ? AND role = 'character' AND discord_ids LIKE ?"
-            " ORDER BY seq DESC LIMIT 1",
-            (chat_id, f'%"{message_id}"%'),
-        ).fetchone()
+    return None if row is None else _message(row)
+
+
+def find_message(conn: sqlite3.Connection, chat_id: str, message_id: str) -> MessageView | None:
+    """A transcript line by its id or by a Discord message id it was posted as (scans the chat's replies)."""
+    found = find_message_by_id(conn, chat_id, message_id)
+    if found is not None:
+        return found
+    row = conn.execute(
+        f"SELECT {_MESSAGE} FROM messages WHERE chat_id = ? AND role = 'character' AND discord_ids LIKE ?"
+        " ORDER BY seq DESC LIMIT 1",
+        (chat_id, f'%"{message_id}"%'),
+    ).fetchone()
     return None if row is None else _message(row)
 
 
@@ -273,3 +280,25 @@ def find_speaker_persona(conn: sqlite3.Connection, chat_id: str, name: str) -> t
         (chat_id, name.strip()),
     ).fetchone()
     return None if row is None else (row[0], row[1])
+
+
+def list_important_memories(conn: sqlite3.Connection, chat_id: str, character_id: str, *, min_importance: int = 8,
+                            limit: int = 8) -> list[MemoryView]:
+    """A character's most important memories, newest first."""
+    rows = conn.execute(
+        f"SELECT {_MEMORY} FROM memories WHERE chat_id = ? AND character_id = ? AND importance >= ?"
+        " ORDER BY importance DESC, seq DESC LIMIT ?",
+        (chat_id, character_id, min_importance, limit),
+    )
+    return [MemoryView(*row) for row in rows]
+
+
+def list_scene_messages(conn: sqlite3.Connection, chat_id: str, scene_id: str, *,
+                        limit: int = 200) -> list[MessageView]:
+    """The newest live lines of one scene (scenes are recent: walks the chat's index from the end)."""
+    rows = conn.execute(
+        f"SELECT {_MESSAGE} FROM messages WHERE chat_id = ? AND scene_id = ? AND retracted = 0"
+        " ORDER BY seq DESC LIMIT ?",
+        (chat_id, scene_id, limit),
+    ).fetchall()
+    return [_message(row) for row in reversed(rows)]

@@ -97,8 +97,12 @@ class EngineWrites:
         return await self._do(OpenScene, _scene("scene_opened"), actor=actor, channel_id=channel_id,
                               place=place, title=title or None)
 
-    async def close_scene(self, actor: Actor, channel_id: str, summary: str = "") -> SceneView:
-        """Close the open scene; its summary becomes a memory of those present."""
+    async def close_scene(self: Engine, actor: Actor, channel_id: str, summary: str | None = None) -> SceneView:
+        """Close the open scene; its summary (written by the model when not given) becomes a memory of those
+        present."""
+        if summary is None:
+            chat = await self.get_chat(channel_id)
+            summary = await self.narrate_scene_summary(chat)
         return await self._do(CloseScene, _scene("scene_closed"), actor=actor, channel_id=channel_id,
                               summary=summary)
 
@@ -107,7 +111,7 @@ class EngineWrites:
 
         def result(conn: sqlite3.Connection, recorded: list[Recorded]) -> MessageView:
             chat = queries.get_open_chat(conn, channel_id)
-            message = queries.find_message(conn, chat.chat_id, message_id)
+            message = queries.find_message_by_id(conn, chat.chat_id, message_id)
             assert message is not None
             return message
 
@@ -164,10 +168,11 @@ class EngineWrites:
                               channel_id=channel_id, memory_id=memory_id)
 
     async def start_meanwhile(self, actor: Actor, channel_id: str, characters: list[str], premise: str,
-                              place: str | None = None) -> MeanwhileView:
-        """Start an off-screen scene with chosen characters."""
+                              place: str | None = None, digest: str | None = None) -> MeanwhileView:
+        """Start an off-screen scene with chosen characters (with its digest at once when given)."""
         return await self._do(StartMeanwhile, _meanwhile("meanwhile_scene_started"), actor=actor,
-                              channel_id=channel_id, characters=characters, premise=premise, place=place or None)
+                              channel_id=channel_id, characters=characters, premise=premise, place=place or None,
+                              digest=digest or None)
 
     async def record_meanwhile_digest(self, actor: Actor, channel_id: str, meanwhile_id: str,
                                       digest: str) -> MeanwhileView:
@@ -188,9 +193,14 @@ class EngineWrites:
         return await self._do(AdjustRelationship, result, actor=actor, channel_id=channel_id, character=character,
                               target=target, affinity=affinity, trust=trust, note=note or None)
 
-    async def skip_time(self, actor: Actor, channel_id: str, by: str, summary: str | None = None) -> ChatView:
-        """Move in-story time forward by a duration like '3h', '2d' or '1h30m'."""
-        return await self._do(SkipTime, _chat, actor=actor, channel_id=channel_id, minutes=parse_duration(by),
+    async def skip_time(self: Engine, actor: Actor, channel_id: str, by: str,
+                        summary: str | None = None) -> ChatView:
+        """Move in-story time forward by a duration like '3h', '2d' or '1h30m' (the model writes the summary
+        line when none is given)."""
+        minutes = parse_duration(by)
+        if not summary:
+            summary = await self.narrate_time_skip(await self.get_chat(channel_id), minutes)
+        return await self._do(SkipTime, _chat, actor=actor, channel_id=channel_id, minutes=minutes,
                               summary=summary or None)
 
     async def set_weather(self, actor: Actor, channel_id: str, weather: str) -> ChatView:
@@ -245,7 +255,7 @@ def _scene(kind: str) -> Result[SceneView]:
 def _message(kind: str) -> Result[MessageView]:
     def result(conn: sqlite3.Connection, recorded: list[Recorded]) -> MessageView:
         p = _payload(recorded, kind)
-        message = queries.find_message(conn, p.chat_id, p.message_id)
+        message = queries.find_message_by_id(conn, p.chat_id, p.message_id)
         assert message is not None
         return message
     return result

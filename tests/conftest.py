@@ -74,7 +74,7 @@ async def story(engine: Engine, admin: Actor, channel: str = "chan-1", *, guest:
     if await engine.find_chat(channel) is None:
         names = {c.name for c in await engine.list_characters(admin.guild_id)}
         if "Aria" not in names:
-            await engine.author_character(admin, "Aria", "A wandering bard.", greeting="Well met!")
+            await engine.author_character(admin, "Aria", "A wandering bard.")
         if "Bram" not in names:
             await engine.author_character(admin, "Bram", "A quiet smith.")
         await engine.set_persona(admin, "Wren", "A traveller.")

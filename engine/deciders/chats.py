@@ -9,10 +9,11 @@ from engine.commands import CloseScene, CreatePlace, EndChat, OpenScene, SetWeat
 from engine.deciders.base import Context, emit, open_chat
 from engine.errors import DomainError, NotFound, PermissionDenied
 from engine.events import (
-    ChatCreated, ChatEnded, ContainerCreated, Event, MemoryWritten, SceneClosed, SceneOpened, TimeSkipElision,
+    BotReplied, ChatCreated, ChatEnded, ContainerCreated, Event, MemoryWritten, SceneClosed, SceneOpened, TimeSkipElision,
     WeatherChanged,
 )
 from engine.storytime import default_anchor, format_duration
+from engine.text import substitute
 from engine.store import NewEvent
 from engine.views import ChatView
 
@@ -33,6 +34,11 @@ def decide_start_chat(cmd: StartChat, world: sqlite3.Connection, ctx: Context) -
         guest_id=guest.character_id if guest else None, started_by=cmd.actor.user_id,
         start_minute=cmd.start_minute, anchor=cmd.anchor or default_anchor(cmd.start_minute),
         weather=cmd.weather)]
+    if host.greeting.strip():
+        persona = queries.find_persona(world, cmd.actor.user_id, cmd.actor.guild_id)
+        user = persona.name if persona else (cmd.actor.display_name or "you")
+        events.append(BotReplied(chat_id=chat_id, message_id=ctx.new_id("msg"), character_id=host.character_id,
+                                 character_name=host.name, text=substitute(host.greeting, host.name, user)[:8000]))
     if cmd.place:
         place_id = ctx.new_id("plc")
         present = [host.character_id] + ([guest.character_id] if guest else [])

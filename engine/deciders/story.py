@@ -24,7 +24,7 @@ def persona_name(world: sqlite3.Connection, cmd: RecordMessage) -> str:
 def decide_record_message(cmd: RecordMessage, world: sqlite3.Connection, ctx: Context) -> list[NewEvent]:
     """A person's line joins the open story."""
     chat = open_chat(world, cmd)
-    if queries.find_message(world, chat.chat_id, cmd.message_id) is not None:
+    if queries.find_message_by_id(world, chat.chat_id, cmd.message_id) is not None:
         raise DomainError("That message is already part of the story.")
     return emit(cmd.actor, UserSaid(chat_id=chat.chat_id, message_id=cmd.message_id, author_id=cmd.actor.user_id,
                                     persona_name=persona_name(world, cmd), text=cmd.text))

@@ -54,9 +54,20 @@ def decide_start_meanwhile(cmd: StartMeanwhile, world: sqlite3.Connection, ctx: 
         place_id = place.place_id if place else ctx.new_id("plc")
         if place is None:
             events.append(ContainerCreated(chat_id=chat.chat_id, place_id=place_id, name=cmd.place))
-    events.append(MeanwhileSceneStarted(chat_id=chat.chat_id, meanwhile_id=ctx.new_id("mw"), character_ids=ids,
+    meanwhile_id = ctx.new_id("mw")
+    events.append(MeanwhileSceneStarted(chat_id=chat.chat_id, meanwhile_id=meanwhile_id, character_ids=ids,
                                         place_id=place_id, premise=cmd.premise))
+    if cmd.digest is not None:
+        events += _digest_events(chat.chat_id, meanwhile_id, ids, cmd.digest, ctx)
     return emit(cmd.actor, *events)
+
+
+def _digest_events(chat_id: str, meanwhile_id: str, participants: list[str] | tuple[str, ...], digest: str,
+                   ctx: Context) -> list[Event]:
+    """The digest, and a memory of it for each participant only (knowledge follows presence)."""
+    return [MeanwhileDigestCreated(chat_id=chat_id, meanwhile_id=meanwhile_id, digest=digest),
+            *(MemoryWritten(chat_id=chat_id, memory_id=ctx.new_id("mem"), character_id=who, text=digest[:4000],
+                            importance=6, source="digest", source_id=meanwhile_id) for who in participants)]
 
 
 def decide_record_meanwhile_digest(cmd: RecordMeanwhileDigest, world: sqlite3.Connection,
@@ -68,12 +79,7 @@ def decide_record_meanwhile_digest(cmd: RecordMeanwhileDigest, world: sqlite3.Co
         raise NotFound("That off-screen scene is not part of this story.")
     if scene.digest is not None:
         raise DomainError("That off-screen scene already has its digest.")
-    events: list[Event] = [MeanwhileDigestCreated(chat_id=chat.chat_id, meanwhile_id=scene.meanwhile_id,
-                                                  digest=cmd.digest)]
-    events += [MemoryWritten(chat_id=chat.chat_id, memory_id=ctx.new_id("mem"), character_id=who,
-                             text=cmd.digest[:4000], importance=6, source="digest", source_id=scene.meanwhile_id)
-               for who in scene.participants]
-    return emit(cmd.actor, *events)
+    return emit(cmd.actor, *_digest_events(chat.chat_id, scene.meanwhile_id, scene.participants, cmd.digest, ctx))
 
 
 def _target(world: sqlite3.Connection, chat: ChatView, name: str) -> tuple[str, str, str]:

@@ -56,3 +56,11 @@ async def test_reproject_twice_leaves_the_world_identical(engine: Engine, admin:
     await engine.reproject(admin)
     await engine.reproject(admin)
     assert dump_world(db_path) == world
+
+
+async def test_the_hosts_greeting_opens_the_story(engine: Engine, admin: Actor):
+    await engine.author_character(admin, "Dalia", "An innkeeper.", greeting="Welcome, {{user}}! I am {{char}}.")
+    await engine.set_persona(admin, "Wren")
+    chat = await engine.start_chat(admin, "chan-g", "Dalia")
+    [line] = await engine.transcript(chat.chat_id)
+    assert (line.role, line.speaker, line.text) == ("character", "Dalia", "Welcome, Wren! I am Dalia.")

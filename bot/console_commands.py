@@ -1,0 +1,276 @@
+"""The console's slash commands: the same groups and options as Discord's, as engine calls + text."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engine import InvalidInput
+from engine.storytime import format_clock
+
+if TYPE_CHECKING:
+    from bot.console import Console
+
+Handler = Callable[["Console", dict[str, str]], Awaitable[str | None]]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One console command: its handler, required and optional options, and a line of help."""
+
+    handler: Handler
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    help: str
+
+
+COMMANDS: dict[str, Spec] = {}
+
+
+def command(path: str, required: tuple[str, ...] = (), optional: tuple[str, ...] = (), *, help: str) -> Callable[[Handler], Handler]:
+    """Register a console command like 'character create'."""
+
+    def register(fn: Handler) -> Handler:
+        COMMANDS[path] = Spec(fn, required, optional, help)
+        return fn
+
+    return register
+
+
+def usage(path: str) -> str:
+    """'/character create name:… description:… [personality:…]'."""
+    spec = COMMANDS[path]
+    return " ".join([f"/{path}", *(f"{k}:…" for k in spec.required), *(f"[{k}:…]" for k in spec.optional)])
+
+
+def _int(args: dict[str, str], key: str, default: int | None = None) -> int | None:
+    if key not in args:
+        return default
+    try:
+        return int(args[key])
+    except ValueError:
+        raise InvalidInput(f"{key}: must be a whole number, not '{args[key][:20]}'.") from None
+
+
+@command("help", help="this list")
+async def _help(console: Console, args: dict[str, str]) -> str:
+    lines = [f"  {usage(path):<70} {spec.help}" for path, spec in COMMANDS.items()]
+    return "Commands (other lines are spoken in character):\n" + "\n".join(lines)
+
+
+@command("character create", ("name", "description"),
+         ("personality", "scenario", "greeting", "example_dialogue", "avatar_url"), help="author a character")
+async def _character_create(console: Console, args: dict[str, str]) -> str:
+    card = await console.engine.author_character(console.actor, args.pop("name"), args.pop("description"), **args)
+    return f"Created {card.name}."
+
+
+@command("character edit", ("name", "field", "value"), help="change one field of a card")
+async def _character_edit(console: Console, args: dict[str, str]) -> str:
+    card = await console.engine.edit_character(console.actor, args["name"], args["field"], args["value"])
+    return f"Updated {card.name}'s {args['field']}."
+
+
+@command("character show", ("name",), help="show a card")
+async def _character_show(console: Console, args: dict[str, str]) -> str:
+    card = await console.engine.get_character(console.actor.guild_id, args["name"])
+    fields = [("Personality", card.personality), ("Scenario", card.scenario), ("Greeting", card.greeting)]
+    return "\n".join([f"{card.name}: {card.description}", *(f"  {k}: {v}" for k, v in fields if v)])
+
+
+@command("character list", help="list characters")
+async def _character_list(console: Console, args: dict[str, str]) -> str:
+    cards = await console.engine.list_characters(console.actor.guild_id)
+    return "\n".join(f"- {c.name}: {c.description[:80]}" for c in cards) or "No characters yet: /character create."
+
+
+@command("character retire", ("name",), help="retire a character")
+async def _character_retire(console: Console, args: dict[str, str]) -> str:
+    card = await console.engine.retire_character(console.actor, args["name"])
+    return f"{card.name} is retired."
+
+
+@command("persona set", ("name",), ("description", "avatar_url"), help="who you are in the story")
+async def _persona_set(console: Console, args: dict[str, str]) -> str:
+    persona = await console.engine.set_persona(console.actor, args["name"], args.get("description", ""),
+                                               args.get("avatar_url"))
+    return f"You are now {persona.name}."
+
+
+@command("persona show", help="your persona")
+async def _persona_show(console: Console, args: dict[str, str]) -> str:
+    persona = await console.engine.find_persona(console.actor.user_id, console.actor.guild_id)
+    return f"{persona.name}: {persona.description}" if persona else "No persona yet: /persona set name:…"
+
+
+@command("chat start", ("character",), ("guest", "time", "anchor", "weather", "place"), help="start the story")
+async def _chat_start(console: Console, args: dict[str, str]) -> str:
+    chat = await console.engine.start_chat(console.actor, console.channel_id, args["character"], **{
+        k: args.get(k) for k in ("guest", "time", "anchor", "weather", "place")})
+    opening = "".join(f"\n{m.speaker}: {m.text}" for m in await console.engine.transcript(chat.chat_id))
+    return f"The story begins: {chat.anchor}, {chat.weather}.{opening}"
+
+
+@command("chat status", help="where the story stands")
+async def _chat_status(console: Console, args: dict[str, str]) -> str:
+    chat = await console.engine.get_chat(console.channel_id)
+    names = [c.name for c in [await console.engine.character_by_id(i) for i in chat.character_ids] if c]
+    return f"{' and '.join(names)} · {format_clock(chat.story_minute)} ({chat.anchor}) · {chat.weather}"
+
+
+@command("chat end", help="end the story")
+async def _chat_end(console: Console, args: dict[str, str]) -> str:
+    await console.engine.end_chat(console.actor, console.channel_id)
+    return "The story has ended. /chat start begins a new one."
+
+
+@command("chat export", (), ("out",), help="write the transcript and events to files")
+async def _chat_export(console: Console, args: dict[str, str]) -> str:
+    chat = await console.engine.get_chat(console.channel_id)
+    exported = await console.engine.export_chat(chat.chat_id)
+    out = Path(args.get("out", "exports"))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{chat.chat_id}.md").write_text(exported.transcript_md, encoding="utf-8")
+    (out / f"{chat.chat_id}.events.jsonl").write_text(exported.events_jsonl, encoding="utf-8")
+    return f"Wrote {out / chat.chat_id}.md and .events.jsonl"
+
+
+@command("chat prompt", (), ("character",), help="show the prompt the next reply would use")
+async def _chat_prompt(console: Console, args: dict[str, str]) -> str:
+    prompt = await console.engine.inspect_prompt(console.channel_id, args.get("character"))
+    parts = ", ".join(f"{name} {tokens}" for name, tokens in prompt.parts)
+    body = "\n".join(f"[{m.role}] {m.content}" for m in prompt.messages)
+    return f"{body}\n— {prompt.total_tokens} of {prompt.budget_tokens} tokens: {parts}"
+
+
+@command("scene open", ("place",), ("title",), help="open a scene at a place")
+async def _scene_open(console: Console, args: dict[str, str]) -> str:
+    scene = await console.engine.open_scene(console.actor, console.channel_id, args["place"], args.get("title"))
+    return f"Scene opened: {scene.title}."
+
+
+@command("scene close", (), ("summary",), help="close the scene (the narrator summarises it)")
+async def _scene_close(console: Console, args: dict[str, str]) -> str:
+    scene = await console.engine.close_scene(console.actor, console.channel_id, args.get("summary"))
+    return f"Scene closed: {scene.title}." + (f"\n  {scene.summary}" if scene.summary else "")
+
+
+@command("place create", ("name",), ("description", "parent"), help="add a place")
+async def _place_create(console: Console, args: dict[str, str]) -> str:
+    place = await console.engine.create_place(console.actor, console.channel_id, args["name"],
+                                              args.get("description", ""), args.get("parent"))
+    return f"Added {place.name}."
+
+
+@command("place list", help="the story's places")
+async def _place_list(console: Console, args: dict[str, str]) -> str:
+    chat = await console.engine.get_chat(console.channel_id)
+    places = await console.engine.list_places(chat.chat_id)
+    return "\n".join(f"- {p.name}" + (f": {p.description}" if p.description else "") for p in places) or "No places."
+
+
+@command("time skip", ("by",), ("summary",), help="skip in-story time (by:3h, 2d, 1h30m)")
+async def _time_skip(console: Console, args: dict[str, str]) -> str:
+    chat = await console.engine.skip_time(console.actor, console.channel_id, args["by"], args.get("summary"))
+    lines = await console.engine.transcript(chat.chat_id, limit=1)
+    return f"[{lines[-1].text}] It is now {format_clock(chat.story_minute)} ({chat.anchor})."
+
+
+@command("weather set", ("weather",), help="set the weather")
+async def _weather_set(console: Console, args: dict[str, str]) -> str:
+    chat = await console.engine.set_weather(console.actor, console.channel_id, args["weather"])
+    return f"The weather is now {chat.weather}."
+
+
+@command("memory add", ("text",), ("character", "importance"), help="give a character a memory")
+async def _memory_add(console: Console, args: dict[str, str]) -> str:
+    memory = await console.engine.write_memory(console.actor, console.channel_id, args["text"],
+                                               character=args.get("character"), importance=_int(args, "importance", 5))
+    return f"Remembered ({memory.memory_id})."
+
+
+@command("memory list", (), ("character",), help="recent memories")
+async def _memory_list(console: Console, args: dict[str, str]) -> str:
+    chat = await console.engine.get_chat(console.channel_id)
+    who = (await console.engine.get_character(chat.guild_id, args["character"])).character_id \
+        if "character" in args else None
+    memories = await console.engine.list_memories(chat.chat_id, who)
+    return "\n".join(f"- {m.memory_id} [{m.importance}] {m.text}" for m in memories) or "No memories yet."
+
+
+@command("memory search", ("query",), help="search memories")
+async def _memory_search(console: Console, args: dict[str, str]) -> str:
+    chat = await console.engine.get_chat(console.channel_id)
+    memories = await console.engine.search_memories(chat.chat_id, args["query"])
+    return "\n".join(f"- {m.memory_id} {m.text}" for m in memories) or "Nothing matches."
+
+
+@command("memory forget", ("id",), help="forget a memory")
+async def _memory_forget(console: Console, args: dict[str, str]) -> str:
+    await console.engine.forget_memory(console.actor, console.channel_id, args["id"])
+    return "Forgotten."
+
+
+@command("meanwhile start", ("character", "premise"), ("place", "other"), help="an off-screen scene")
+async def _meanwhile_start(console: Console, args: dict[str, str]) -> str:
+    names = [args["character"]] + ([args["other"]] if "other" in args else [])
+    scene = await console.engine.run_meanwhile(console.actor, console.channel_id, names, args["premise"],
+                                               place=args.get("place"))
+    return f"Meanwhile… {scene.digest}"
+
+
+@command("relationship show", (), ("character",), help="relationships")
+async def _relationship_show(console: Console, args: dict[str, str]) -> str:
+    chat = await console.engine.get_chat(console.channel_id)
+    who = (await console.engine.get_character(chat.guild_id, args["character"])).character_id \
+        if "character" in args else None
+    edges = await console.engine.relationships(chat.chat_id, involving=who)
+    return "\n".join(f"- {e.source_name} → {e.target_name}: affinity {e.affinity:+d}, trust {e.trust:+d}"
+                     + (f" ({e.note})" if e.note else "") for e in edges) or "No relationships yet."
+
+
+@command("relationship adjust", ("character", "target"), ("affinity", "trust", "note"), help="shift a relationship")
+async def _relationship_adjust(console: Console, args: dict[str, str]) -> str:
+    edge = await console.engine.adjust_relationship(
+        console.actor, console.channel_id, args["character"], args["target"], affinity=_int(args, "affinity", 0),
+        trust=_int(args, "trust", 0), note=args.get("note"))
+    return f"{edge.source_name} → {edge.target_name}: affinity {edge.affinity:+d}, trust {edge.trust:+d}"
+
+
+@command("reply regenerate", help="rewrite the latest reply")
+async def _reply_regenerate(console: Console, args: dict[str, str]) -> None:
+    await console.engine.regenerate(console.actor, console.channel_id, console.sink)
+
+
+@command("reply continue", help="extend the latest reply")
+async def _reply_continue(console: Console, args: dict[str, str]) -> None:
+    await console.engine.continue_reply(console.actor, console.channel_id, console.sink)
+
+
+@command("admin rewind", (), ("messages", "to"), help="undo the newest messages (or back to event 'to')")
+async def _admin_rewind(console: Console, args: dict[str, str]) -> str:
+    result = await console.engine.rewind(console.actor, console.channel_id, messages=_int(args, "messages"),
+                                         to_seq=_int(args, "to"))
+    removed = "\n".join(f"  - {m.speaker}: {m.text[:60]}" for m in result.removed_messages)
+    return f"Rewound to event {result.to_seq}; {len(result.removed_messages)} message(s) left the story." + (
+        f"\n{removed}" if removed else "")
+
+
+@command("admin reproject", help="rebuild the world from the log")
+async def _admin_reproject(console: Console, args: dict[str, str]) -> str:
+    return f"Reprojected {await console.engine.reproject(console.actor)} events."
+
+
+@command("admin check", help="compare the world with a fresh rebuild")
+async def _admin_check(console: Console, args: dict[str, str]) -> str:
+    report = await console.engine.check()
+    return "Check: clean." if report.clean else "Check found drift:\n" + "\n".join(report.differences[:20])
+
+
+@command("admin log", (), ("limit",), help="the newest events of this story")
+async def _admin_log(console: Console, args: dict[str, str]) -> str:
+    chat = await console.engine.get_chat(console.channel_id)
+    events = await console.engine.recent_events(chat_id=chat.chat_id, limit=min(_int(args, "limit", 10) or 10, 100))
+    return "\n".join(f"#{e.seq} {e.kind}" for e in events)

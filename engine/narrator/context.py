@@ -1,0 +1,92 @@
+"""Loading what a prompt needs from the world tables, in one read (runs on the reader thread)."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from engine import queries
+from engine.views import (
+    CharacterView, ChatView, MemoryView, MessageView, PlaceView, RelationshipView, SceneView,
+)
+
+HISTORY_WINDOW = 300  # the newest lines considered for a prompt; the budget usually keeps fewer
+MAX_PERSONAS = 6
+MEMORY_CANDIDATES = 40
+
+
+@dataclass(frozen=True)
+class PromptInputs:
+    """Everything a reply prompt is built from."""
+
+    character: CharacterView
+    others: tuple[CharacterView, ...]
+    user_name: str
+    personas: tuple[tuple[str, str], ...]
+    chat: ChatView
+    place: PlaceView | None
+    scene: SceneView | None
+    present: tuple[str, ...]
+    relationships: tuple[RelationshipView, ...]
+    memories: tuple[MemoryView, ...]
+    history: tuple[MessageView, ...]
+
+
+def load_inputs(conn: sqlite3.Connection, chat: ChatView, character_id: str, *,
+                before_seq: int | None = None) -> PromptInputs:
+    """Read the card, cast, personas, world state, relationships, relevant memories and recent lines."""
+    card = queries.find_character_by_id(conn, character_id)
+    assert card is not None
+    others = tuple(c for c in (queries.find_character_by_id(conn, i) for i in chat.character_ids
+                               if i != character_id) if c is not None)
+    history = tuple(queries.list_messages(conn, chat.chat_id, limit=HISTORY_WINDOW, before_seq=before_seq))
+    personas = _personas(conn, chat, history)
+    scene = queries.find_scene(conn, chat.active_scene_id) if chat.active_scene_id else None
+    place = queries.find_place_by_id(conn, chat.place_id) if chat.place_id else None
+    present_ids = scene.present if scene else chat.character_ids
+    present = tuple(c.name for c in (card, *others) if c.character_id in present_ids)
+    in_play = {character_id, *(c.character_id for c in others), *_speaker_ids(history)}
+    relationships = tuple(r for r in queries.list_relationships(conn, chat.chat_id, involving=character_id)
+                          if r.source_id in in_play and r.target_id in in_play)
+    query_text = " ".join(m.text for m in history[-3:])
+    memories = rank_memories(conn, chat.chat_id, character_id, query_text)
+    user_name = next((m.speaker for m in reversed(history) if m.role == "person"),
+                     personas[0][0] if personas else "you")
+    return PromptInputs(card, others, user_name, personas, chat, place, scene, present, relationships,
+                        memories, history)
+
+
+def _speaker_ids(history: tuple[MessageView, ...]) -> set[str]:
+    return {m.author_id for m in history if m.role == "person"}
+
+
+def _personas(conn: sqlite3.Connection, chat: ChatView, history: tuple[MessageView, ...]) -> tuple[tuple[str, str], ...]:
+    """(name, description) of the people speaking, most recent speaker first."""
+    seen: dict[str, tuple[str, str]] = {}
+    for message in reversed(history):
+        if message.role != "person" or message.author_id in seen:
+            continue
+        persona = queries.find_persona(conn, message.author_id, chat.guild_id)
+        seen[message.author_id] = (message.speaker, persona.description if persona else "")
+        if len(seen) >= MAX_PERSONAS:
+            break
+    return tuple(seen.values())
+
+
+def rank_memories(conn: sqlite3.Connection, chat_id: str, character_id: str, query_text: str) -> tuple[MemoryView, ...]:
+    """This character's memories, best first: full-text relevance to the latest lines, recency, importance."""
+    matched = queries.search_memories(conn, chat_id, query_text, character_id=character_id, limit=24)
+    recent = queries.list_memories(conn, chat_id, character_id, limit=8)
+    important = queries.list_important_memories(conn, chat_id, character_id, limit=8)
+    newest = max((m.seq for m in (*matched, *recent, *important)), default=1)
+    scores: dict[str, tuple[float, MemoryView]] = {}
+    for rank, memory in enumerate(matched):
+        scores[memory.memory_id] = (2.0 / (1 + rank), memory)
+    for memory in (*recent, *important):
+        scores.setdefault(memory.memory_id, (0.0, memory))
+    ranked = sorted(
+        ((relevance + memory.importance / 10 + memory.seq / newest * 0.5, memory)
+         for relevance, memory in scores.values()),
+        key=lambda pair: -pair[0],
+    )
+    return tuple(memory for _, memory in ranked[:MEMORY_CANDIDATES])

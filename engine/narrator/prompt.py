@@ -1,0 +1,175 @@
+"""Prompt building: card, personas, world, relationships, memories, then recent lines, within a budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from engine.llm.port import ChatMessage
+from engine.narrator.context import PromptInputs
+from engine.narrator.tokens import MESSAGE_OVERHEAD, estimate_tokens, message_tokens, truncate_to
+from engine.storytime import format_clock
+from engine.text import substitute
+from engine.views import MessageView
+
+DEFAULT_SYSTEM = ("You are {{char}} in an ongoing roleplay story with {{user}}. Write only {{char}}'s next reply: "
+                  "speech and actions, in character, a few sentences long. Never write lines for anyone else.")
+SYSTEM_SHARE = 0.5   # the system part never takes more than this share of the prompt budget
+MEMORY_SHARE = 0.2   # memories get at most this share
+Mode = Literal["reply", "continue"]
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The model's context and how much of it the reply needs."""
+
+    context_tokens: int
+    reply_tokens: int
+
+    @property
+    def prompt_tokens(self) -> int:
+        """What the prompt may use."""
+        return max(64, self.context_tokens - self.reply_tokens)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """Messages for the model, with each part's estimated tokens (the prompt inspector shows these)."""
+
+    messages: tuple[ChatMessage, ...]
+    parts: tuple[tuple[str, int], ...]
+    total_tokens: int
+    budget_tokens: int
+    stop: tuple[str, ...]
+
+
+def _card(inputs: PromptInputs) -> str:
+    c = inputs.character
+    lines = [f"# {c.name}", c.description]
+    for label, value in (("Personality", c.personality), ("Scenario", c.scenario),
+                         ("Example dialogue", c.example_dialogue)):
+        if value.strip():
+            lines.append(f"{label}: {value}")
+    return substitute((c.system_prompt or DEFAULT_SYSTEM) + "\n\n" + "\n".join(lines), c.name, inputs.user_name)
+
+
+def _people(inputs: PromptInputs) -> str:
+    lines = [f"- {name}: {truncate_to(desc, 120)}" if desc else f"- {name}" for name, desc in inputs.personas]
+    lines += [f"- {o.name} (another character): {truncate_to(o.description, 120)}" for o in inputs.others]
+    return "# Who else is here\n" + "\n".join(lines) if lines else ""
+
+
+def _world(inputs: PromptInputs) -> str:
+    chat = inputs.chat
+    lines = [f"Time: {format_clock(chat.story_minute)} ({chat.anchor}). Weather: {chat.weather}."]
+    if inputs.place is not None:
+        lines.append(f"Place: {inputs.place.name}" + (f" — {inputs.place.description}" if inputs.place.description else ""))
+    if inputs.scene is not None:
+        lines.append(f"Scene: {inputs.scene.title}.")
+    if inputs.present:
+        lines.append("Present: " + ", ".join(inputs.present) + ".")
+    return "# The world now\n" + "\n".join(lines)
+
+
+def _relationships(inputs: PromptInputs) -> str:
+    name = inputs.character.name
+    lines = []
+    for r in inputs.relationships[:8]:
+        other, direction = (r.target_name, "towards") if r.source_name == name else (r.source_name, "from")
+        note = f" ({r.note})" if r.note else ""
+        lines.append(f"- {direction} {other}: affinity {r.affinity:+d}, trust {r.trust:+d}{note}")
+    return f"# How {name} stands with others\n" + "\n".join(lines) if lines else ""
+
+
+def _memories(inputs: PromptInputs, budget: int) -> str:
+    header = f"# What {inputs.character.name} remembers"
+    used, lines = estimate_tokens(header) + 2, []
+    for memory in inputs.memories:
+        line = f"- {memory.text}"
+        cost = estimate_tokens(line) + 1
+        if used + cost > budget:
+            continue
+        lines.append(line)
+        used += cost
+    return header + "\n" + "\n".join(lines) if lines else ""
+
+
+def history_message(message: MessageView, character_id: str) -> ChatMessage:
+    """One transcript line as a chat message, from the answering character's point of view."""
+    if message.role == "narrator":
+        return ChatMessage("user", f"[{message.text}]")
+    if message.character_id == character_id:
+        return ChatMessage("assistant", message.text)
+    return ChatMessage("user", f"{message.speaker}: {message.text}")
+
+
+def _fit_history(inputs: PromptInputs, room: int) -> list[ChatMessage]:
+    """The newest lines that fit in `room` tokens, oldest first; the newest is truncated if it alone is too big."""
+    kept: list[ChatMessage] = []
+    for message in reversed(inputs.history):
+        chat_message = history_message(message, inputs.character.character_id)
+        cost = message_tokens(chat_message.content)
+        if cost > room:
+            if not kept and room > MESSAGE_OVERHEAD + 8:
+                kept.append(ChatMessage(chat_message.role, truncate_to(chat_message.content, room - MESSAGE_OVERHEAD)))
+            break
+        kept.append(chat_message)
+        room -= cost
+    return kept[::-1]
+
+
+def stop_strings(inputs: PromptInputs) -> tuple[str, ...]:
+    """Lines that start with someone else's name end the reply."""
+    names = [name for name, _ in inputs.personas] + [o.name for o in inputs.others]
+    return tuple(dict.fromkeys(f"\n{name}:" for name in names if name != inputs.character.name))
+
+
+def build_reply_prompt(inputs: PromptInputs, budget: Budget, *, mode: Mode = "reply") -> Prompt:
+    """The prompt for the character's next reply (or its continuation), never over budget."""
+    limit = budget.prompt_tokens
+    system_cap = int(limit * SYSTEM_SHARE)
+    people, world, relations = _people(inputs), _world(inputs), _relationships(inputs)
+    fixed = sum(estimate_tokens(t) for t in (people, world, relations)) + MESSAGE_OVERHEAD + 8
+    card = truncate_to(_card(inputs), max(32, system_cap - fixed))
+    people, relations = truncate_to(people, system_cap // 4), truncate_to(relations, system_cap // 4)
+    memories = _memories(inputs, int(limit * MEMORY_SHARE))
+    system = "\n\n".join(part for part in (card, people, world, relations, memories) if part)
+    instructions = []
+    post = inputs.character.post_history_instructions.strip()
+    if post:
+        instructions.append(ChatMessage("system", truncate_to(substitute(post, inputs.character.name,
+                                                                         inputs.user_name), limit // 10)))
+    if mode == "continue":
+        instructions.append(ChatMessage("user", f"(Continue {inputs.character.name}'s last reply from where it "
+                                                "stopped. Do not repeat it.)"))
+    system_cost = message_tokens(system)
+    instruction_cost = sum(message_tokens(m.content) for m in instructions)
+    history = _fit_history(inputs, limit - system_cost - instruction_cost)
+    history_cost = sum(message_tokens(m.content) for m in history)
+    parts = (("card", estimate_tokens(card)), ("people", estimate_tokens(people)), ("world", estimate_tokens(world)),
+             ("relationships", estimate_tokens(relations)), ("memories", estimate_tokens(memories)),
+             (f"history ({len(history)} of {len(inputs.history)} lines)", history_cost),
+             ("instructions", instruction_cost))
+    messages = (ChatMessage("system", system), *history, *instructions)
+    total = system_cost + history_cost + instruction_cost
+    return Prompt(messages, parts, total, limit, stop_strings(inputs))
+
+
+def build_task_prompt(task: str, lines: list[MessageView], budget: Budget) -> Prompt:
+    """A narrator task (scene summary, time skip, off-screen scene) over the newest lines that fit."""
+    limit = budget.prompt_tokens
+    system = truncate_to(task, limit // 2)
+    room = limit - message_tokens(system) - MESSAGE_OVERHEAD
+    excerpt: list[str] = []
+    for message in reversed(lines):
+        line = f"{message.speaker}: {message.text}" if message.role != "narrator" else f"[{message.text}]"
+        cost = estimate_tokens(line) + 1
+        if cost > room:
+            break
+        excerpt.append(line)
+        room -= cost
+    body = "\n".join(reversed(excerpt)) or "(nothing has happened yet)"
+    messages = (ChatMessage("system", system), ChatMessage("user", body))
+    total = sum(message_tokens(m.content) for m in messages)
+    return Prompt(messages, (("task", message_tokens(system)), (f"story ({len(excerpt)} lines)",
+                                                                 message_tokens(body))), total, limit, ())

@@ -1,0 +1,246 @@
+"""The narrator against a real loopback OpenAI-compatible server (SSE streaming)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from engine import Actor, Engine, NarratorUnavailable
+from engine.llm.openai_compat import OpenAICompatibleModel
+from engine.narrator.tokens import message_tokens
+from engine.views import CharacterView
+from tests.conftest import count_events, story
+from tests.fakes.llm_server import FakeLLMServer
+
+
+class RecordingSink:
+    """A ReplySink that remembers what it was shown."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str]] = []
+
+    async def begin(self, character: CharacterView) -> None:
+        self.calls.append(("begin", character.name, ""))
+
+    async def update(self, character: CharacterView, text: str) -> None:
+        self.calls.append(("update", character.name, text))
+
+    async def finish(self, character: CharacterView, text: str) -> list[str]:
+        self.calls.append(("finish", character.name, text))
+        return [f"discord-{len(self.calls)}"]
+
+    async def abort(self, character: CharacterView, error: Exception) -> None:
+        self.calls.append(("abort", character.name, str(error)))
+
+    def updates(self) -> list[str]:
+        return [text for kind, _, text in self.calls if kind == "update"]
+
+
+@pytest.fixture
+async def narrated(db_path: Path, fake_llm: FakeLLMServer) -> AsyncIterator[Engine]:
+    """The engine talking to the fake model server through the real OpenAI SDK."""
+    model = OpenAICompatibleModel(fake_llm.base_url, "test-key", "fake-model", timeout=1.0, max_retries=2,
+                                  backoff=0.01, max_tokens=120)
+    engine = await Engine.open(db_path, model=model, context_tokens=2048, reply_tokens=120)
+    try:
+        yield engine
+    finally:
+        await engine.close()
+        await model.aclose()
+
+
+def system_text(request: dict) -> str:
+    return "\n".join(m["content"] for m in request["messages"] if m["role"] == "system")
+
+
+def all_text(request: dict) -> str:
+    return "\n".join(m["content"] for m in request["messages"])
+
+
+async def test_prompt_holds_card_personas_world_relationships_and_the_relevant_memory(
+        narrated: Engine, admin: Actor, player: Actor, fake_llm: FakeLLMServer):
+    await story(narrated, admin)
+    await narrated.edit_character(admin, "Aria", "personality", "Wry, kind to {{user}}, proud of being {{char}}.")
+    await narrated.set_persona(player, "Tamsin", "A herbalist with ink-stained fingers.")
+    await narrated.set_weather(admin, "chan-1", "drizzle")
+    await narrated.record_message(player, "chan-1", "p0", "Good evening.")
+    await narrated.adjust_relationship(admin, "chan-1", "Aria", "Tamsin", affinity=25, trust=-5, note="owes a favour")
+    for i in range(1000):
+        await narrated.write_memory(admin, "chan-1", f"Routine note {i}: bread, ale and the weather at the market.",
+                                    importance=3)
+    await narrated.write_memory(admin, "chan-1", "Tamsin hid the silver key beneath the lighthouse.", importance=4)
+    for i in range(5):
+        await narrated.write_memory(admin, "chan-1", f"Recent chatter {i}.", importance=2)
+
+    await narrated.respond(player, "chan-1", "p1", "Aria, do you remember where the silver key is?", RecordingSink())
+
+    system = system_text(fake_llm.chat_requests[-1])
+    assert "A wandering bard." in system
+    assert "Wry, kind to Tamsin, proud of being Aria." in system
+    assert "Tamsin: A herbalist with ink-stained fingers." in system
+    assert "Bram (another character)" in system
+    assert "Weather: drizzle" in system and "Place: Tavern" in system and "Present: Aria, Bram." in system
+    assert "towards Tamsin: affinity +25, trust -5 (owes a favour)" in system
+    assert "silver key beneath the lighthouse" in system
+    request = fake_llm.chat_requests[-1]
+    assert request["messages"][-1] == {"role": "user", "content": "Tamsin: Aria, do you remember where the silver key is?"}
+    assert "\nTamsin:" in request["stop"]
+
+
+async def test_a_character_never_sees_a_meanwhile_digest_it_was_not_in(narrated: Engine, admin: Actor,
+                                                                        fake_llm: FakeLLMServer):
+    await story(narrated, admin)
+    fake_llm.enqueue_text("In the cellar Bram found a dragon egg wrapped in sackcloth.")
+    scene = await narrated.run_meanwhile(admin, "chan-1", ["Bram"], "Bram searches the cellar.", place="Cellar")
+    assert scene.digest and "dragon egg" in scene.digest
+
+    await narrated.respond(admin, "chan-1", "q1", "Tell me about the dragon egg.", RecordingSink())
+    to_aria = fake_llm.chat_requests[-1]
+    assert "wrapped in sackcloth" not in all_text(to_aria)
+
+    await narrated.respond(admin, "chan-1", "q2", "Bram, tell me about the dragon egg.", RecordingSink())
+    to_bram = fake_llm.chat_requests[-1]
+    assert "wrapped in sackcloth" in system_text(to_bram)
+    kinds = [e.kind for e in await narrated.recent_events(limit=20)]
+    assert "meanwhile_scene_started" in kinds and "meanwhile_digest_created" in kinds
+
+
+async def test_the_budget_holds_at_ten_thousand_messages(narrated: Engine, admin: Actor, fake_llm: FakeLLMServer):
+    chat_id = await story(narrated, admin)
+    for i in range(10_000):
+        await narrated.record_message(admin, "chan-1", f"h{i}", f"Message number {i} about the long road north.")
+    prompt = await narrated.inspect_prompt("chan-1")
+    assert prompt.total_tokens <= prompt.budget_tokens == 2048 - 120
+    await narrated.respond(admin, "chan-1", "h-last", "And what now?", RecordingSink())
+    sent = fake_llm.chat_requests[-1]["messages"]
+    assert sum(message_tokens(m["content"]) for m in sent) <= 2048 - 120
+    assert sent[-1]["content"].endswith("And what now?")
+    assert not any("Message number 0 " in m["content"] for m in sent)
+    assert len(await narrated.transcript(chat_id, limit=20_000)) == 10_002
+
+
+async def test_chunks_stream_in_order_and_the_reply_is_recorded(narrated: Engine, admin: Actor,
+                                                                fake_llm: FakeLLMServer):
+    chat_id = await story(narrated, admin)
+    fake_llm.enqueue_text("Aria: The road is long, but the company is good.", chunks=6)
+    sink = RecordingSink()
+    [reply] = await narrated.respond(admin, "chan-1", "m1", "Shall we go?", sink)
+    updates = sink.updates()
+    assert len(updates) >= 5
+    assert all(later.startswith(earlier) for earlier, later in zip(updates, updates[1:], strict=False))
+    assert sink.calls[0][0] == "begin" and sink.calls[-1] == ("finish", "Aria", updates[-1])
+    assert reply.text == "The road is long, but the company is good."
+    assert reply.discord_ids == (f"discord-{len(sink.calls)}",)
+    assert [m.role for m in await narrated.transcript(chat_id)] == ["person", "character"]
+
+
+async def test_rate_limit_then_success_is_retried(narrated: Engine, admin: Actor, fake_llm: FakeLLMServer):
+    await story(narrated, admin)
+    fake_llm.enqueue_error(429)
+    fake_llm.enqueue_text("Patience is a virtue.")
+    [reply] = await narrated.respond(admin, "chan-1", "m1", "Hello?", RecordingSink())
+    assert reply.text == "Patience is a virtue."
+    assert len(fake_llm.chat_requests) == 2
+
+
+async def test_a_timeout_surfaces_as_narrator_unavailable_and_keeps_the_persons_message(
+        narrated: Engine, admin: Actor, fake_llm: FakeLLMServer, db_path):
+    chat_id = await story(narrated, admin)
+    for _ in range(3):
+        fake_llm.enqueue_delay(3.0)
+    sink = RecordingSink()
+    with pytest.raises(NarratorUnavailable):
+        await narrated.respond(admin, "chan-1", "m1", "Are you there?", sink)
+    assert [(m.role, m.text) for m in await narrated.transcript(chat_id)] == [("person", "Are you there?")]
+    assert sink.calls[-1][0] == "abort"
+    assert not any(kind == "finish" for kind, _, _ in sink.calls)
+    assert (await narrated.check()).clean
+
+
+async def test_the_guest_answers_when_named_and_both_answer_in_mention_order(narrated: Engine, admin: Actor,
+                                                                             fake_llm: FakeLLMServer):
+    await story(narrated, admin)
+    fake_llm.enqueue_text("Bram grunts.")
+    [only] = await narrated.respond(admin, "chan-1", "m1", "Bram, any news?", RecordingSink())
+    assert only.speaker == "Bram"
+    fake_llm.enqueue_text("Bram first.")
+    fake_llm.enqueue_text("Then Aria.")
+    both = await narrated.respond(admin, "chan-1", "m2", "bram and aria, come here", RecordingSink())
+    assert [m.speaker for m in both] == ["Bram", "Aria"]
+    assert "\nBram:" in fake_llm.chat_requests[-1]["stop"]
+    plain = await narrated.respond(admin, "chan-1", "m3", "Anyone?", RecordingSink())
+    assert [m.speaker for m in plain] == ["Aria"]
+
+
+async def test_regenerate_and_continue_record_reply_regenerated(narrated: Engine, admin: Actor,
+                                                                fake_llm: FakeLLMServer, db_path):
+    chat_id = await story(narrated, admin)
+    fake_llm.enqueue_text("First try.")
+    await narrated.respond(admin, "chan-1", "m1", "Sing something.", RecordingSink())
+    fake_llm.enqueue_text("Second try.")
+    again = await narrated.regenerate(admin, "chan-1", RecordingSink())
+    assert again.text == "Second try." and again.revision == 1
+    regen_request = fake_llm.chat_requests[-1]["messages"]
+    assert not any("First try." in m["content"] for m in regen_request)
+    fake_llm.enqueue_text("And a third line.")
+    longer = await narrated.continue_reply(admin, "chan-1", RecordingSink())
+    assert longer.text == "Second try. And a third line."
+    events = await narrated.recent_events(chat_id=chat_id, limit=2)
+    assert [(e.kind, e.payload["mode"]) for e in events] == [("reply_regenerated", "regenerate"),
+                                                            ("reply_regenerated", "continue")]
+    assert [m.text for m in await narrated.transcript(chat_id)] == ["Sing something.", "Second try. And a third line."]
+
+
+async def test_scene_close_and_time_skip_are_narrated_into_events(narrated: Engine, admin: Actor,
+                                                                  fake_llm: FakeLLMServer):
+    chat_id = await story(narrated, admin)
+    await narrated.record_message(admin, "chan-1", "m1", "Let us toast to the harvest.")
+    fake_llm.enqueue_text("Wren, Aria and Bram toasted the harvest at the tavern.")
+    await narrated.close_scene(admin, "chan-1")
+    memories = await narrated.list_memories(chat_id)
+    assert {m.source for m in memories} == {"scene"} and len(memories) == 2
+    assert "toasted the harvest" in memories[0].text
+    assert "Let us toast to the harvest." in all_text(fake_llm.chat_requests[-1])
+    fake_llm.enqueue_text("The night passed quietly by the fire.")
+    await narrated.skip_time(admin, "chan-1", "8h")
+    lines = await narrated.transcript(chat_id)
+    assert lines[-1].role == "narrator" and lines[-1].text == "The night passed quietly by the fire."
+
+
+async def test_replay_makes_no_request(narrated: Engine, admin: Actor, fake_llm: FakeLLMServer):
+    await story(narrated, admin)
+    await narrated.respond(admin, "chan-1", "m1", "Hi.", RecordingSink())
+    await narrated.close_scene(admin, "chan-1")
+    asked = len(fake_llm.requests)
+    await narrated.rebuild()
+    assert (await narrated.check()).clean
+    assert len(fake_llm.requests) == asked
+
+
+async def test_a_delivery_seen_twice_is_answered_once(narrated: Engine, admin: Actor, fake_llm: FakeLLMServer, db_path):
+    await story(narrated, admin)
+    await narrated.respond(admin, "chan-1", "m1", "Hi.", RecordingSink())
+    events, asked = count_events(db_path), len(fake_llm.chat_requests)
+    assert await narrated.respond(admin, "chan-1", "m1", "Hi.", RecordingSink()) == []
+    assert (count_events(db_path), len(fake_llm.chat_requests)) == (events, asked)
+
+
+async def test_without_a_model_the_message_is_kept_and_the_error_says_what_is_missing(engine: Engine, admin: Actor):
+    chat_id = await story(engine, admin)
+    with pytest.raises(NarratorUnavailable, match="no language model"):
+        await engine.respond(admin, "chan-1", "m1", "Hello?", RecordingSink())
+    assert [m.text for m in await engine.transcript(chat_id)] == ["Hello?"]
+
+
+async def test_prompt_inspector_breakdown(narrated: Engine, admin: Actor):
+    await story(narrated, admin)
+    await narrated.record_message(admin, "chan-1", "m1", "Hello there.")
+    prompt = await narrated.inspect_prompt("chan-1")
+    names = [name for name, _ in prompt.parts]
+    assert names[:5] == ["card", "people", "world", "relationships", "memories"]
+    assert names[5].startswith("history (1 of 1")
+    assert prompt.total_tokens == sum(t for _, t in prompt.parts) + 6  # the system message's own overhead
+    json.dumps([m.content for m in prompt.messages])

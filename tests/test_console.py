@@ -1,0 +1,82 @@
+"""`chronicle console` driven through stdin by a script, as a real subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from engine import Engine
+from tests.fakes.llm_server import FakeLLMServer
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = """\
+/character create name:Aria description:"A wandering bard with a silver lute." greeting:"Well met, {{user}}!"
+/persona set name:Wren description:"A traveller from the north"
+/chat start character:Aria place:"The Gilded Stag" weather:fog
+Hello, Aria! Play me a song?
+(( this line is out of character and ignored ))
+/time skip by:3h summary:"Three hours of songs pass."
+/chat status
+Another song, please.
+/admin rewind messages:2
+/chat start character:Aria
+/time skip by:-3h
+/character create name:"NNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNN" description:x
+/chat start character:Nobody
+"""
+
+
+async def run_console(database: Path, script: str, env: dict[str, str]) -> tuple[int, str, str]:
+    """Run `chronicle console` with `script` on stdin; return (exit code, stdout, stderr)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CHRONICLE_", "DISCORD_"))}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "console", "--database", str(database), cwd=ROOT, env={**clean, **env},
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(script.encode()), timeout=120)
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_a_scripted_session_and_the_database_agree(tmp_path: Path, fake_llm: FakeLLMServer):
+    fake_llm.enqueue_text("Aria tunes her lute and sings of the northern roads.", chunks=4)
+    fake_llm.enqueue_text("Aria laughs and plays a jig.", chunks=2)
+    db = tmp_path / "console.db"
+    code, out, err = await run_console(db, SCRIPT, {"CHRONICLE_LLM_BASE_URL": fake_llm.base_url,
+                                                    "CHRONICLE_LLM_MODEL": "fake-model"})
+    assert code == 0, err
+    assert "Created Aria." in out and "You are now Wren." in out
+    assert "Aria: Well met, Wren!" in out
+    assert "Aria: Aria tunes her lute and sings of the northern roads." in out
+    assert "[Three hours of songs pass.] It is now Day 1, 11:00" in out
+    assert "Aria: Aria laughs and plays a jig." in out
+    assert "Rewound to event" in out and "2 message(s) left the story." in out
+    assert "error: This channel already has a story going." in out
+    assert "error: Time only moves forward" in out
+    assert "error: name: at most 64 characters (got 100)." in out
+    assert "error: There is no character named 'Nobody'" not in out  # the channel's story is still open
+    assert "error: This channel already has a story going." in out
+    assert "out of character" not in "".join(r["messages"][-1]["content"] for r in fake_llm.chat_requests)
+
+    engine = await Engine.open(db)
+    try:
+        chat = await engine.get_chat("console:main")
+        lines = [(m.speaker, m.text) for m in await engine.transcript(chat.chat_id)]
+        assert lines == [("Aria", "Well met, Wren!"), ("Wren", "Hello, Aria! Play me a song?"),
+                         ("Aria", "Aria tunes her lute and sings of the northern roads."),
+                         ("Narrator", "Three hours of songs pass.")]
+        assert chat.weather == "fog" and chat.story_minute == 11 * 60
+        assert (await engine.check()).clean
+    finally:
+        await engine.close()
+
+
+async def test_out_of_the_box_the_console_talks_to_the_bundled_model(tmp_path: Path):
+    script = ('/character create name:Aria description:"A friendly innkeeper."\n'
+              "/chat start character:Aria\nHello! Do you have a room for the night?\n")
+    code, out, err = await run_console(tmp_path / "bundled.db", script, {})
+    assert code == 0, err
+    assert "bundled demo model" in err and "CHRONICLE_LLM_BASE_URL" in err
+    reply = out.split("> Hello! Do you have a room for the night?\n", 1)[1]
+    assert reply.startswith("Aria: ") and len(reply.strip()) > len("Aria:")
+    assert "error" not in reply
