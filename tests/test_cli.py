@@ -104,3 +104,14 @@ def test_runs_from_any_directory_with_no_config(tmp_path: Path):
     done = chronicle("migrate", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "data" / "chronicle.db").exists()
+
+
+def test_json_logs_record_each_append_with_seq_kind_and_chat(tmp_path: Path):
+    done = chronicle("demo-data", "--chats", "1", "--messages", "4", "--database", str(tmp_path / "j.db"), cwd=ROOT,
+                     env={"CHRONICLE_LOG_FORMAT": "json", "CHRONICLE_LOG_LEVEL": "info"})
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    appended = [r for r in records if r["event"] == "event_appended"]
+    assert appended and all({"seq", "kind", "chat", "level", "timestamp"} <= set(r) for r in appended)
+    assert [r["seq"] for r in appended] == sorted(r["seq"] for r in appended)
+    assert any(r["kind"] == "user_said" and r["chat"] for r in appended)
