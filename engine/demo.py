@@ -101,8 +101,8 @@ async def _world_beat(engine: Engine, rng: random.Random, admin: Actor, person: 
         await engine.write_memory(person, channel, f"{host} promised to meet at the {rng.choice(PLACES)}.",
                                   importance=rng.randint(1, 10))
     elif roll < 0.12:
-        await engine.adjust_relationship(admin, channel, host, guest, affinity=rng.randint(-10, 10),
-                                         trust=rng.randint(-10, 10))
+        affinity = rng.choice((-1, 1)) * rng.randint(1, 10)  # never a no-op change
+        await engine.adjust_relationship(admin, channel, host, guest, affinity=affinity, trust=rng.randint(-10, 10))
     elif roll < 0.14:
         await engine.set_weather(admin, channel, rng.choice(WEATHER))
     elif roll < 0.16:

@@ -164,6 +164,13 @@ def list_messages(
     return [_message(row) for row in reversed(rows)]
 
 
+def list_messages_after(conn: sqlite3.Connection, chat_id: str, after_seq: int) -> list[MessageView]:
+    """A chat's live lines after an event seq, oldest first."""
+    rows = conn.execute(f"SELECT {_MESSAGE} FROM messages WHERE chat_id = ? AND seq > ? AND retracted = 0"
+                        " ORDER BY seq", (chat_id, after_seq))
+    return [_message(row) for row in rows]
+
+
 def find_message_by_id(conn: sqlite3.Connection, chat_id: str, message_id: str) -> MessageView | None:
     """A transcript line by its own id (a primary-key lookup)."""
     row = conn.execute(f"SELECT {_MESSAGE} FROM messages WHERE message_id = ? AND chat_id = ?",

@@ -211,18 +211,28 @@ class EngineWrites:
                      messages: int | None = None) -> RewindResult:
         """Admins: rewind the channel's story to an event seq, or by N messages."""
         require_admin(actor, "rewind a story")
-        before: dict[str, list[MessageView]] = {}
+        before: list[MessageView] = []
+
+        def snapshot(conn: sqlite3.Connection) -> list[MessageView]:
+            """The lines the rewind may remove (the decider stays the judge of the target)."""
+            chat = queries.find_open_chat(conn, channel_id)
+            if chat is None:
+                return []
+            after = to_seq
+            if messages is not None:
+                target = queries.nth_last_message(conn, chat.chat_id, messages)
+                after = target.seq - 1 if target else None
+            return [] if after is None else queries.list_messages_after(conn, chat.chat_id, after)
 
         def result(conn: sqlite3.Connection, recorded: list[Recorded]) -> RewindResult:
             event = recorded[0]
-            after = {m.message_id for m in queries.list_messages(conn, event.chat_id, limit=100_000)}
-            removed = tuple(m for m in before["messages"] if m.message_id not in after)
+            remaining = {m.message_id for m in queries.list_messages_after(conn, event.chat_id, event.payload.to_seq)}
+            removed = tuple(m for m in before if m.message_id not in remaining)
             undone = conn.execute("SELECT events_undone FROM rewinds WHERE seq = ?", (event.seq,)).fetchone()[0]
             return RewindResult(event.chat_id, event.payload.to_seq, event.seq, undone, removed)
 
         async with self.chat_locks.hold(channel_id):
-            chat = await self.find_chat(channel_id)
-            before["messages"] = await self.transcript(chat.chat_id, limit=100_000) if chat else []
+            before = await self.db.write(snapshot)
             return await self._do(RewindChat, result, actor=actor, channel_id=channel_id, to_seq=to_seq,
                                   messages=messages)
 
