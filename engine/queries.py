@@ -229,9 +229,17 @@ def find_memory(conn: sqlite3.Connection, chat_id: str, memory_id: str) -> Memor
     return None if row is None else MemoryView(*row)
 
 
+_STOPWORDS = frozenset(
+    "the and for are but not you all any can had her was one our out has him his how its may new now old see two"
+    " who did get let put say she too use that with have this will your from they know want been good much some"
+    " time very when come here just like long make many over such take than them well were what where which while"
+    " would there their about could other into more only then these those after again also back because being both"
+    " does each even every first going into most must should since still through under upon".split())
+
+
 def fts_query(text: str) -> str | None:
-    """Turn free text into a safe FTS5 OR-query of its words (None when it has none)."""
-    words = [w for w in re.findall(r"[^\W_]{3,}", text.lower())][:32]
+    """Turn free text into a safe FTS5 OR-query of its distinctive words (None when it has none)."""
+    words = [w for w in re.findall(r"[^\W_]{3,}", text.lower()) if w not in _STOPWORDS][:24]
     return " OR ".join(f'"{w}"' for w in dict.fromkeys(words)) or None
 
 

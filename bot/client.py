@@ -1,0 +1,105 @@
+"""The Discord bot: holds the engine, loads the cogs, syncs the slash commands."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Collection, Iterable
+from typing import Any
+
+import discord
+import structlog
+from discord.ext import commands
+
+from bot.posting import CharacterPoster, Posted
+from bot.queues import ChannelQueues
+from bot.tree import ChronicleTree
+from engine import Engine
+
+log = structlog.get_logger(__name__)
+
+EXTENSIONS: tuple[str, ...] = (
+    "bot.cogs.characters",
+    "bot.cogs.chats",
+    "bot.cogs.world",
+    "bot.cogs.story",
+    "bot.cogs.narration",
+    "bot.cogs.admin",
+    "bot.cogs.roleplay",
+)
+_HANDLED_MAX = 5000
+
+
+def intents() -> discord.Intents:
+    """Guilds, guild messages and message content: all Chronicle needs."""
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    wanted.guild_messages = True
+    wanted.message_content = True
+    return wanted
+
+
+class ChronicleBot(commands.Bot):
+    """Chronicle on Discord: a thin layer that turns slash commands and messages into engine calls."""
+
+    def __init__(self, engine: Engine, *, admin_role_ids: Iterable[int] = (), sync_guild_ids: Iterable[int] = (),
+                 stream_interval: float = 1.0, **options: Any) -> None:
+        super().__init__(command_prefix=commands.when_mentioned, intents=intents(), tree_cls=ChronicleTree,
+                         help_command=None, allowed_mentions=discord.AllowedMentions.none(), **options)
+        self.engine = engine
+        self.admin_role_ids: Collection[int] = frozenset(admin_role_ids)
+        self.sync_guild_ids: tuple[int, ...] = tuple(sync_guild_ids)
+        self.stream_interval = stream_interval
+        self.queues = ChannelQueues()
+        self.poster = CharacterPoster(self)
+        self.self_deleted: set[int] = set()
+        self.latest_replies: dict[int, Posted] = {}
+        self._handled: OrderedDict[int, None] = OrderedDict()
+
+    async def setup_hook(self) -> None:
+        """Load the extensions, register the persistent reply buttons, sync the commands."""
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        self.add_view(self.reply_view())
+        await self.sync_commands()
+
+    async def sync_commands(self) -> None:
+        """Sync to CHRONICLE_SYNC_GUILD_IDS when set (instant), else globally (may take an hour to show)."""
+        if self.sync_guild_ids:
+            for guild_id in self.sync_guild_ids:
+                guild = discord.Object(guild_id)
+                self.tree.copy_global_to(guild=guild)
+                synced = await self.tree.sync(guild=guild)
+                log.info("commands_synced", guild=guild_id, count=len(synced))
+        else:
+            synced = await self.tree.sync()
+            log.info("commands_synced", scope="global", count=len(synced))
+
+    def reply_view(self) -> discord.ui.View:
+        """The buttons shown on a channel's latest character reply."""
+        from bot.views import ReplyButtons
+
+        return ReplyButtons()
+
+    async def mark_latest_reply(self, channel_id: int, posted: Posted) -> None:
+        """Remember the channel's newest reply; the previous one loses its buttons."""
+        previous = self.latest_replies.get(channel_id)
+        self.latest_replies[channel_id] = posted
+        if previous is not None and previous.message_id != posted.message_id:
+            await self.poster.set_view(previous, None)
+
+    def first_time(self, message_id: int) -> bool:
+        """True the first time a message id is seen by this process (gateway replays and backfill overlap)."""
+        if message_id in self._handled:
+            return False
+        self._handled[message_id] = None
+        while len(self._handled) > _HANDLED_MAX:
+            self._handled.popitem(last=False)
+        return True
+
+    async def on_message(self, message: discord.Message, /) -> None:
+        """No prefix commands: the roleplay cog listens for story messages."""
+
+    async def close(self) -> None:
+        """Stop queued work, then disconnect."""
+        await self.queues.close()
+        await super().close()

@@ -1,0 +1,125 @@
+"""/chat: start, inspect, end and export the channel's story."""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.checks import actor_for
+from bot import render
+from bot.replies import send_ephemeral, send_public
+from bot.transformers import character_names
+from engine import NAME_MAX, ChatView, NotFound
+
+if TYPE_CHECKING:
+    from bot.client import ChronicleBot
+
+Name = app_commands.Range[str, 1, NAME_MAX]
+
+
+class Chats(commands.Cog):
+    """The story of a channel (threads count as channels)."""
+
+    chat = app_commands.Group(name="chat", description="The story in this channel", guild_only=True)
+
+    def __init__(self, bot: ChronicleBot) -> None:
+        self.bot = bot
+
+    @chat.command(name="start", description="Start a story in this channel")
+    @app_commands.describe(character="Who hosts the story", guest="A second character (optional)",
+                           time="In-story start time: 14:00, 9pm, noon, Day 2 08:30",
+                           anchor="A label for when this is, like 'Day 1, noon'", weather="The weather",
+                           place="Where the story starts")
+    @app_commands.autocomplete(character=character_names, guest=character_names)
+    async def chat_start(self, interaction: discord.Interaction, character: Name, guest: Name | None = None,
+                         time: app_commands.Range[str, 1, 40] | None = None, anchor: Name | None = None,
+                         weather: Name | None = None, place: Name | None = None) -> None:
+        """Start the channel's story."""
+        chat = await self.bot.engine.start_chat(actor_for(interaction), str(interaction.channel_id), character,
+                                                guest=guest, time=time, anchor=anchor, weather=weather, place=place)
+        names = await self._names(chat)
+        cast = " and ".join(f"**{names[i]}**" for i in chat.character_ids)
+        await send_public(interaction, f"📖 A story begins here with {cast}. Just talk to join in; lines starting "
+                                       f"with `((` or `//` are out of character.",
+                          embed=render.chat_status(chat, names, place, None))
+        await self._post_opening(interaction, chat)
+
+    async def _post_opening(self, interaction: discord.Interaction, chat: ChatView) -> None:
+        """Post the host's greeting (recorded by the engine as the story's first reply) as the character."""
+        channel = interaction.channel
+        if not isinstance(channel, discord.TextChannel | discord.Thread):
+            return
+        for line in await self.bot.engine.transcript(chat.chat_id, limit=5):
+            card = await self.bot.engine.character_by_id(line.character_id) if line.character_id else None
+            if line.role == "character" and card is not None:
+                for part in render.split_message(line.text):
+                    await self.bot.poster.send(channel, card, part)
+
+    @chat.command(name="status", description="Show the story in this channel")
+    async def chat_status(self, interaction: discord.Interaction) -> None:
+        """Show the channel's story."""
+        engine = self.bot.engine
+        chat = await engine.get_chat(str(interaction.channel_id))
+        places = {p.place_id: p.name for p in await engine.list_places(chat.chat_id)}
+        scene = "a scene is open" if chat.active_scene_id else None
+        status = render.chat_status(chat, await self._names(chat), places.get(chat.place_id or ""), scene)
+        await send_ephemeral(interaction, embed=status)
+
+    @chat.command(name="end", description="End the story in this channel")
+    async def chat_end(self, interaction: discord.Interaction) -> None:
+        """End the channel's story (its starter or an admin)."""
+        await self.bot.engine.end_chat(actor_for(interaction), str(interaction.channel_id))
+        self.bot.latest_replies.pop(interaction.channel_id or 0, None)
+        await send_public(interaction, "📕 The story in this channel has ended. `/chat start` begins a new one; "
+                                       "`/chat export` still exports it.")
+
+    @chat.command(name="export", description="Download this channel's story: transcript and event log")
+    async def chat_export(self, interaction: discord.Interaction) -> None:
+        """Attach the Markdown transcript and the JSON Lines event file."""
+        chat = await self._channel_chat(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        exported = await self.bot.engine.export_chat(chat.chat_id)
+        files = [discord.File(io.BytesIO(exported.transcript_md.encode()), filename=f"{chat.chat_id}.md"),
+                 discord.File(io.BytesIO(exported.events_jsonl.encode()), filename=f"{chat.chat_id}.events.jsonl")]
+        await send_ephemeral(interaction, "Here is the story: the transcript (Markdown) and every event "
+                                          "(JSON Lines).", files=files)
+
+    @chat.command(name="prompt", description="Show the prompt the model would get now (only you see it)")
+    @app_commands.describe(character="Whose prompt (default: the host)")
+    @app_commands.autocomplete(character=character_names)
+    async def chat_prompt(self, interaction: discord.Interaction, character: Name | None = None) -> None:
+        """The prompt inspector."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        view = await self.bot.engine.inspect_prompt(str(interaction.channel_id), character)
+        text = render.prompt_text(view)
+        file = discord.File(io.BytesIO(text.encode()), filename="prompt.txt")
+        await send_ephemeral(interaction, embed=render.prompt_summary(view), file=file)
+
+    async def _names(self, chat: ChatView) -> dict[str, str]:
+        """Character names of a chat by id."""
+        names: dict[str, str] = {}
+        for character_id in chat.character_ids:
+            card = await self.bot.engine.character_by_id(character_id)
+            names[character_id] = card.name if card else character_id
+        return names
+
+    async def _channel_chat(self, interaction: discord.Interaction) -> ChatView:
+        """The channel's open chat, else its most recent ended one."""
+        engine = self.bot.engine
+        chat = await engine.find_chat(str(interaction.channel_id))
+        if chat is not None:
+            return chat
+        here = [c for c in await engine.list_chats(str(interaction.guild_id))
+                if c.channel_id == str(interaction.channel_id)]
+        if not here:
+            raise NotFound("There is no story in this channel yet. Start one with `/chat start`.")
+        return here[-1]
+
+
+async def setup(bot: ChronicleBot) -> None:
+    """Add the cog."""
+    await bot.add_cog(Chats(bot))

@@ -1,0 +1,48 @@
+"""Starting the Discord bot on an open engine, pointed at Discord (or a stand-in such as a test server)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Sequence
+from typing import Any
+
+import discord.gateway
+import discord.http
+import structlog
+import yarl
+
+from bot.client import ChronicleBot
+from engine import Engine
+
+log = structlog.get_logger(__name__)
+
+
+def point_discord_at(api_base: str, gateway_url: str) -> None:
+    """Make discord.py use this REST base (webhooks and interaction callbacks too) and this gateway."""
+    discord.http.Route.BASE = api_base.rstrip("/")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+def _stop_on_sigterm(bot: ChronicleBot) -> None:
+    """Close the bot cleanly on SIGTERM (docker stop)."""
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGTERM, lambda: loop.create_task(bot.close()))
+
+
+async def run_discord(engine: Engine, token: str, *, api_base: str, gateway_url: str,
+                      admin_role_ids: Sequence[int] = (), sync_guild_ids: Sequence[int] = (),
+                      **bot_options: Any) -> int:
+    """Run the bot until it is closed (SIGTERM, Ctrl-C); returns the exit code. The token is never logged."""
+    point_discord_at(api_base, gateway_url)
+    bot = ChronicleBot(engine, admin_role_ids=admin_role_ids, sync_guild_ids=sync_guild_ids, **bot_options)
+    _stop_on_sigterm(bot)
+    log.info("discord_starting", api_base=api_base, gateway=gateway_url, sync_guilds=list(sync_guild_ids))
+    try:
+        await bot.start(token)
+    finally:
+        if not bot.is_closed():
+            await bot.close()
+    return 0

@@ -1,0 +1,46 @@
+"""Answering interactions: one helper that works before and after the first response."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+
+from bot.render import MESSAGE_LIMIT, clip
+
+
+async def send_ephemeral(interaction: discord.Interaction, content: str | None = None, **kwargs: Any) -> None:
+    """Answer only the invoker: the response, or a followup once the response is done."""
+    if content is not None:
+        content = clip(content, MESSAGE_LIMIT)
+    if interaction.response.is_done():
+        await interaction.followup.send(content, ephemeral=True, **kwargs)
+    else:
+        await interaction.response.send_message(content, ephemeral=True, **kwargs)
+
+
+async def send_public(interaction: discord.Interaction, content: str | None = None, **kwargs: Any) -> None:
+    """Answer for the whole channel: the response, or a followup once the response is done."""
+    if content is not None:
+        content = clip(content, MESSAGE_LIMIT)
+    if interaction.response.is_done():
+        await interaction.followup.send(content, **kwargs)
+    else:
+        await interaction.response.send_message(content, **kwargs)
+
+
+async def defer_private(interaction: discord.Interaction) -> None:
+    """Acknowledge at once (slow or model work ahead); errors that follow stay visible only to the invoker."""
+    await interaction.response.defer(ephemeral=True, thinking=True)
+
+
+async def announce(interaction: discord.Interaction, content: str | None = None, *, ack: str = "Done.",
+                   **kwargs: Any) -> None:
+    """Post a result for the whole channel, also after a private defer (whose answer becomes `ack`)."""
+    if content is not None:
+        content = clip(content, MESSAGE_LIMIT)
+    if not interaction.response.is_done():
+        await interaction.response.send_message(content, **kwargs)
+        return
+    await interaction.edit_original_response(content=ack)
+    await interaction.followup.send(content, **kwargs)

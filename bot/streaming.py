@@ -1,0 +1,171 @@
+"""A ReplySink that streams a character's reply into Discord: typing while the model works, the message
+edited as text arrives (at most once per interval), split at 2,000 characters, reply buttons at the end."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import discord
+import structlog
+
+from bot.checks import actor_for
+from bot.posting import Posted, Target
+from bot.render import split_message
+from bot.replies import send_ephemeral
+from engine import CharacterView
+
+if TYPE_CHECKING:
+    from bot.client import ChronicleBot
+
+log = structlog.get_logger(__name__)
+TYPING_REFRESH = 8.0  # Discord shows typing for about 10 seconds
+
+
+@dataclass
+class _Reply:
+    """One character's reply as it is being shown."""
+
+    character: CharacterView
+    posted: list[Posted] = field(default_factory=list)
+    shown: list[str] = field(default_factory=list)
+    text: str = ""
+    flushed_at: float = 0.0
+
+
+class DiscordReplySink:
+    """Streams replies into one channel or thread; `existing` messages are edited instead of new ones."""
+
+    def __init__(self, bot: ChronicleBot, channel: Target, *, existing: Sequence[Posted] = (),
+                 restore: str | None = None, interval: float | None = None) -> None:
+        self.bot = bot
+        self.channel = channel
+        self.interval = bot.stream_interval if interval is None else interval
+        self._existing = list(existing)
+        self._restore = restore if existing else None
+        self._replies: dict[str, _Reply] = {}
+        self._typing: asyncio.Task[None] | None = None
+        self.finished: list[list[Posted]] = []
+
+    async def begin(self, character: CharacterView) -> None:
+        """Show typing while the model writes for `character`."""
+        reply = _Reply(character, posted=self._existing, shown=[""] * len(self._existing))
+        self._existing = []
+        self._replies[character.character_id] = reply
+        if self._typing is None:
+            self._typing = asyncio.create_task(self._keep_typing(), name=f"typing-{self.channel.id}")
+
+    async def update(self, character: CharacterView, text: str) -> None:
+        """New text so far: show it, no more often than the interval allows."""
+        reply = self._reply(character)
+        reply.text = text
+        if text.strip() and time.monotonic() - reply.flushed_at >= self.interval:
+            await self._flush(reply)
+
+    async def finish(self, character: CharacterView, text: str) -> list[str]:
+        """Show the final text, put the reply buttons on it and return its message ids."""
+        reply = self._reply(character)
+        reply.text = text
+        await self._flush(reply, final=True)
+        self.finished.append(list(reply.posted))
+        self._replies.pop(character.character_id, None)
+        if not self._replies:
+            await self._stop_typing()
+        return [str(p.message_id) for p in reply.posted]
+
+    async def abort(self, character: CharacterView, error: Exception) -> None:
+        """The model failed: remove whatever was shown of this reply."""
+        reply = self._replies.pop(character.character_id, None)
+        await self._stop_typing()
+        if reply is None or not reply.posted:
+            return
+        if self._restore is not None:  # a revision failed: put the old reply back
+            reply.text, reply.shown = self._restore, [""] * len(reply.posted)
+            await self._flush(reply, final=True)
+            return
+        for posted in reply.posted:
+            await self.bot.poster.delete(posted)
+
+    async def close(self) -> None:
+        """Stop typing (for callers that end early)."""
+        await self._stop_typing()
+
+    def _reply(self, character: CharacterView) -> _Reply:
+        """The reply in progress for a character (begun implicitly if the engine skipped begin)."""
+        reply = self._replies.get(character.character_id)
+        if reply is None:
+            reply = self._replies[character.character_id] = _Reply(character)
+        return reply
+
+    async def _flush(self, reply: _Reply, *, final: bool = False) -> None:
+        """Bring the posted messages in line with the text: edit changed pieces, send new ones."""
+        reply.flushed_at = time.monotonic()
+        pieces = split_message(reply.text)
+        poster = self.bot.poster
+        last = len(pieces) - 1
+        for index, piece in enumerate(pieces):
+            view = self.bot.reply_view() if final and index == last else None
+            if index < len(reply.posted):
+                if piece != reply.shown[index] or view is not None:
+                    edit_view = view if final else discord.utils.MISSING
+                    reply.posted[index] = await poster.edit(reply.posted[index], reply.character, piece, edit_view)
+                    reply.shown[index] = piece
+            else:
+                reply.posted.append(await poster.send(self.channel, reply.character, piece, view))
+                reply.shown.append(piece)
+        if final:
+            for extra in reply.posted[len(pieces):]:
+                await poster.delete(extra)
+            del reply.posted[len(pieces):], reply.shown[len(pieces):]
+            await self.bot.mark_latest_reply(self.channel.id, reply.posted[-1])
+
+    async def _keep_typing(self) -> None:
+        """Trigger typing now and every few seconds until stopped."""
+        while True:
+            try:
+                await self.channel.typing()
+            except discord.HTTPException as exc:
+                log.info("typing_failed", channel=self.channel.id, code=exc.code)
+            await asyncio.sleep(TYPING_REFRESH)
+
+    async def _stop_typing(self) -> None:
+        """Stop the typing refresher."""
+        if self._typing is not None:
+            self._typing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._typing
+            self._typing = None
+
+
+async def revise_latest(bot: ChronicleBot, interaction: discord.Interaction, mode: str) -> None:
+    """Regenerate or continue the channel's latest character reply, editing its Discord messages."""
+    actor = actor_for(interaction)
+    channel = interaction.channel
+    if not isinstance(channel, (discord.TextChannel, discord.Thread)):
+        raise TypeError("replies live in text channels and threads")
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    engine = bot.engine
+
+    async def job() -> None:
+        """Find the latest reply's messages and stream the revision into them."""
+        chat = await engine.get_chat(str(channel.id))
+        lines = await engine.transcript(chat.chat_id, limit=20)
+        latest = next((m for m in reversed(lines) if m.role == "character"), None)
+        webhooks = bot.poster.can_use_webhooks(channel)
+        existing = [Posted(int(i), channel, webhooks) for i in latest.discord_ids] if latest else []
+        sink = DiscordReplySink(bot, channel, existing=existing, restore=latest.text if latest else None)
+        try:
+            if mode == "continue":
+                await engine.continue_reply(actor, str(channel.id), sink)
+            else:
+                await engine.regenerate(actor, str(channel.id), sink)
+        finally:
+            await sink.close()
+
+    await bot.queues.run(channel.id, job)
+    await send_ephemeral(interaction, "Continued the latest reply." if mode == "continue"
+                         else "Rewrote the latest reply.")

@@ -1,0 +1,73 @@
+"""Option input → engine values: autocomplete for names, and message links or ids."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, cast
+
+import discord
+from discord import app_commands
+
+from engine import InvalidInput
+
+if TYPE_CHECKING:
+    from bot.client import ChronicleBot
+
+AUTOCOMPLETE_MAX = 25
+_LINK = re.compile(r"^https?://(?:\w+\.)?discord(?:app)?\.com/channels/(\d+|@me)/(\d+)/(\d+)/?$")
+_ID = re.compile(r"^\d{1,20}$")
+
+
+def _bot(interaction: discord.Interaction) -> ChronicleBot:
+    """The Chronicle bot handling an interaction."""
+    return cast("ChronicleBot", interaction.client)
+
+
+def _choices(names: list[str]) -> list[app_commands.Choice[str]]:
+    """At most 25 choices, each name its own value."""
+    return [app_commands.Choice(name=n[:100], value=n[:100]) for n in names[:AUTOCOMPLETE_MAX]]
+
+
+async def character_names(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    """Autocomplete: the guild's active characters starting with what was typed."""
+    if interaction.guild_id is None:
+        return []
+    cards = await _bot(interaction).engine.list_characters(str(interaction.guild_id), current.strip(),
+                                                           limit=AUTOCOMPLETE_MAX)
+    return _choices([c.name for c in cards])
+
+
+async def place_names(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    """Autocomplete: the channel story's places starting with what was typed."""
+    engine = _bot(interaction).engine
+    chat = await engine.find_chat(str(interaction.channel_id))
+    if chat is None:
+        return []
+    places = await engine.list_places(chat.chat_id, current.strip(), limit=AUTOCOMPLETE_MAX)
+    return _choices([p.name for p in places])
+
+
+async def memory_ids(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    """Autocomplete: the story's newest memories, shown by text, valued by id."""
+    engine = _bot(interaction).engine
+    chat = await engine.find_chat(str(interaction.channel_id))
+    if chat is None:
+        return []
+    memories = await engine.list_memories(chat.chat_id, limit=100)
+    typed = current.strip().lower()
+    found = [m for m in memories if typed in m.text.lower() or m.memory_id.startswith(typed)]
+    return [app_commands.Choice(name=f"{m.text[:90]} ({m.memory_id[-6:]})"[:100], value=m.memory_id[:100])
+            for m in found[:AUTOCOMPLETE_MAX]]
+
+
+def message_id_from(text: str, channel_id: int | None = None) -> str:
+    """A message id from a message link or a bare id; the link must point into this channel."""
+    cleaned = text.strip().strip("<>")
+    if _ID.match(cleaned):
+        return cleaned
+    match = _LINK.match(cleaned)
+    if match is None:
+        raise InvalidInput("`to` must be a message link (right-click a message → Copy Message Link) or its id.")
+    if channel_id is not None and int(match.group(2)) != channel_id:
+        raise InvalidInput("That message link points to another channel; rewind works on this channel's story.")
+    return match.group(3)
