@@ -158,8 +158,8 @@ def build_reply_prompt(inputs: PromptInputs, budget: Budget, *, mode: Mode = "re
 def build_task_prompt(task: str, lines: list[MessageView], budget: Budget) -> Prompt:
     """A narrator task (scene summary, time skip, off-screen scene) over the newest lines that fit."""
     limit = budget.prompt_tokens
-    system = truncate_to(task, limit // 2)
-    room = limit - message_tokens(system) - MESSAGE_OVERHEAD
+    system = truncate_to(task, limit // 4)
+    room = limit - 2 * message_tokens(system) - MESSAGE_OVERHEAD - 8
     excerpt: list[str] = []
     for message in reversed(lines):
         line = f"{message.speaker}: {message.text}" if message.role != "narrator" else f"[{message.text}]"
@@ -169,7 +169,8 @@ def build_task_prompt(task: str, lines: list[MessageView], budget: Budget) -> Pr
         excerpt.append(line)
         room -= cost
     body = "\n".join(reversed(excerpt)) or "(nothing has happened yet)"
-    messages = (ChatMessage("system", system), ChatMessage("user", body))
+    # Small models follow the instruction nearest the end: the story first, then the task again.
+    messages = (ChatMessage("system", system), ChatMessage("user", f"The story so far:\n{body}\n\n{system}"))
     total = sum(message_tokens(m.content) for m in messages)
     return Prompt(messages, (("task", message_tokens(system)), (f"story ({len(excerpt)} lines)",
                                                                  message_tokens(body))), total, limit, ())

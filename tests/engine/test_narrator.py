@@ -244,3 +244,15 @@ async def test_prompt_inspector_breakdown(narrated: Engine, admin: Actor):
     assert names[5].startswith("history (1 of 1")
     assert prompt.total_tokens == sum(t for _, t in prompt.parts) + 6  # the system message's own overhead
     json.dumps([m.content for m in prompt.messages])
+
+
+def test_narrator_task_prompts_stay_within_budget_with_huge_inputs():
+    from engine.narrator.prompt import Budget, build_task_prompt
+    from engine.views import MessageView
+
+    lines = [MessageView(f"m{i}", "c", i, "person", "u", "Wren", None, "word " * 700, ("m",), 0, False, 0, None)
+             for i in range(200)]
+    budget = Budget(context_tokens=1024, reply_tokens=200)
+    prompt = build_task_prompt("Summarise. " * 2000, lines, budget)
+    assert prompt.total_tokens <= budget.prompt_tokens
+    assert sum(message_tokens(m.content) for m in prompt.messages) <= budget.prompt_tokens
