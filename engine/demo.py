@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,9 +50,12 @@ class DemoStats:
 
 
 async def fill(engine: Engine, *, chats: int, messages: int, seed: int = 7,
-               progress: Callable[[int, int], None] | None = None) -> DemoStats:
-    """Write `chats` stories of about `messages` lines each, with scenes, memories, skips and relationships."""
-    rng = random.Random(seed)
+               progress: Callable[[int, int], None] | None = None, concurrency: int = 8) -> DemoStats:
+    """Write `chats` stories of about `messages` lines each, with scenes, memories, skips and relationships.
+
+    Up to `concurrency` stories are written at once (each from its own seeded random source, so a
+    story's content does not depend on the interleaving); their commands queue on the one writer.
+    """
     guild = f"demo-guild-{seed}"
     admin = Actor(user_id="demo-admin", guild_id=guild, display_name="Demo Admin", is_admin=True)
     existing = {c.name for c in await engine.list_characters(guild)}
@@ -59,21 +63,29 @@ async def fill(engine: Engine, *, chats: int, messages: int, seed: int = 7,
         if name not in existing:
             await engine.author_character(admin, name, description, greeting=f"{name} nods in greeting.",
                                           personality="warm, observant", scenario="A valley town on the edge of a marsh.")
+    names = {c.character_id: c.name for c in await engine.list_characters(guild)}
     people = [Actor(user_id=f"demo-user-{i}", guild_id=guild, display_name=f"Player {i}") for i in range(4)]
     for person, persona in zip(people, ["Wren", "Tamsin", "Oskar", "Ilse"], strict=True):
         await engine.set_persona(person, persona, f"{persona}, a traveller new to the valley.")
     start = len(await engine.list_chats(guild))
-    total = 0
-    for index in range(chats):
-        total += await _story(engine, rng, admin, people, f"demo-channel-{seed}-{start + index}", messages)
-        if progress:
-            progress(index + 1, chats)
+    pending = iter(range(chats))
+    done: list[int] = []
+
+    async def worker() -> None:
+        for index in pending:
+            channel = f"demo-channel-{seed}-{start + index}"
+            done.append(await _story(engine, random.Random(f"{seed}:{start + index}"), admin, people, names, channel,
+                                     messages))
+            if progress:
+                progress(len(done), chats)
+
+    await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, chats)))))
     events = (await engine.recent_events(limit=1))[0].seq
-    return DemoStats(chats, total, events)
+    return DemoStats(chats, sum(done), events)
 
 
-async def _story(engine: Engine, rng: random.Random, admin: Actor, people: list[Actor], channel: str,
-                 messages: int) -> int:
+async def _story(engine: Engine, rng: random.Random, admin: Actor, people: list[Actor], names: dict[str, str],
+                 channel: str, messages: int) -> int:
     host, guest = rng.sample([name for name, _ in CAST], 2)
     chat = await engine.start_chat(admin, channel, host, guest=guest, place=rng.choice(PLACES),
                                    weather=rng.choice(WEATHER))
@@ -86,8 +98,8 @@ async def _story(engine: Engine, rng: random.Random, admin: Actor, people: list[
         said += 1
         if said < messages:
             speaker = rng.choice(chat.character_ids)
-            card = await engine.character_by_id(speaker)
-            await engine.record_reply(admin, channel, speaker, rng.choice(REPLIES).format(name=card.name, place=place))
+            await engine.record_reply(admin, channel, speaker,
+                                      rng.choice(REPLIES).format(name=names[speaker], place=place))
             said += 1
         await _world_beat(engine, rng, admin, person, channel, host, guest, said)
     return said

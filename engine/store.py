@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -10,7 +9,7 @@ from dataclasses import dataclass
 import structlog
 
 from engine.errors import ConcurrencyConflict
-from engine.events import Event, Recorded, load_payload
+from engine.events import Event, Recorded, load_stored
 
 log = structlog.get_logger(__name__)
 
@@ -131,5 +130,5 @@ def read_recent(
 
 def _to_recorded(row: Sequence) -> Recorded:
     """A stored row → Recorded, upcasting the payload to its current version."""
-    payload = load_payload(row[3], row[4], json.loads(row[8]))
+    payload = load_stored(row[3], row[4], row[8])
     return Recorded(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], payload, row[9], row[10])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 
 from engine.events import (
@@ -11,7 +10,7 @@ from engine.events import (
 )
 from engine.projection.characters import name_key
 from engine.projection.projector import projector
-from engine.projection.util import expect_one, insert_message
+from engine.projection.util import expect_one, insert_message, json_list
 
 projector.owns(__name__, chat=("chats", "places", "scenes"))
 
@@ -58,7 +57,7 @@ def on_scene_opened(tx: sqlite3.Connection, event: Recorded[SceneOpened]) -> Non
         "INSERT INTO scenes (scene_id, chat_id, place_id, title, present, status, opened_minute,"
         " closed_minute, summary, opened_seq, closed_seq)"
         " SELECT ?, chat_id, ?, ?, ?, 'open', story_minute, NULL, NULL, ?, NULL FROM chats WHERE chat_id = ?",
-        (p.scene_id, p.place_id, p.title, json.dumps(p.present), event.seq, p.chat_id),
+        (p.scene_id, p.place_id, p.title, json_list(p.present), event.seq, p.chat_id),
     )
     cursor = tx.execute(
         "UPDATE chats SET active_scene_id = ?, place_id = ? WHERE chat_id = ? AND active_scene_id IS NULL",

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 
 from engine.events import MeanwhileDigestCreated, MeanwhileSceneStarted, MemoryForgotten, MemoryWritten, Recorded
 from engine.projection.projector import projector
-from engine.projection.util import expect_one
+from engine.projection.util import expect_one, json_list
 
 projector.owns(__name__, chat=("memories", "meanwhile_scenes"))
 
@@ -41,7 +40,7 @@ def on_meanwhile_started(tx: sqlite3.Connection, event: Recorded[MeanwhileSceneS
         "INSERT INTO meanwhile_scenes (meanwhile_id, chat_id, place_id, premise, participants, digest,"
         " story_minute, started_seq, digest_seq) SELECT ?, chat_id, ?, ?, ?, NULL, story_minute, ?, NULL"
         " FROM chats WHERE chat_id = ?",
-        (p.meanwhile_id, p.place_id, p.premise, json.dumps(p.character_ids), event.seq, p.chat_id),
+        (p.meanwhile_id, p.place_id, p.premise, json_list(p.character_ids), event.seq, p.chat_id),
     )
     expect_one(cursor, event, "a chat")
 

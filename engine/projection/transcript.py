@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 
 from engine.events import BotReplied, MessageEdited, MessageRetracted, Recorded, ReplyRegenerated, UserSaid
 from engine.projection.projector import projector
-from engine.projection.util import insert_message, missing
+from engine.projection.util import insert_message, json_list, missing
 
 projector.owns(__name__, chat=("messages", "message_revisions"))
 
@@ -48,7 +47,7 @@ def _revise(tx: sqlite3.Connection, event: Recorded, message_id: str, change: st
         tx.execute(
             "UPDATE messages SET text = ?, revision = revision + 1, retracted = ?, discord_ids = ?"
             " WHERE message_id = ?",
-            (text, retracted, json.dumps(discord_ids), message_id),
+            (text, retracted, json_list(discord_ids), message_id),
         )
     else:
         tx.execute(

@@ -32,13 +32,32 @@ def insert_message(
     text: str,
     discord_ids: list[str],
 ) -> None:
-    """Add a transcript line stamped with the chat's current story time and scene."""
-    cursor = tx.execute(
+    """Add a transcript line stamped with the chat's current story time and scene.
+
+    A read then a single-row INSERT … VALUES, not INSERT … SELECT: SQLite treats an INSERT … SELECT
+    into `messages` as a possible multi-row write and scans `message_revisions` for each row
+    (its foreign key to messages), which doubled the cost of the commonest event.
+    """
+    chat = tx.execute("SELECT story_minute, active_scene_id FROM chats WHERE chat_id = ?",
+                      (event.chat_id,)).fetchone()
+    if chat is None:
+        raise missing(event, "a chat")
+    tx.execute(
         "INSERT INTO messages (message_id, chat_id, seq, role, author_id, speaker, character_id, text,"
         " discord_ids, revision, retracted, story_minute, scene_id, recorded_at)"
-        " SELECT ?, chat_id, ?, ?, ?, ?, ?, ?, ?, 0, 0, story_minute, active_scene_id, ?"
-        " FROM chats WHERE chat_id = ?",
-        (message_id, event.seq, role, author_id, speaker, character_id, text, json.dumps(discord_ids),
-         event.recorded_at, event.chat_id),
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?)",
+        (message_id, event.chat_id, event.seq, role, author_id, speaker, character_id, text,
+         json_list(discord_ids), chat[0], chat[1], event.recorded_at),
     )
-    expect_one(cursor, event, "a chat")
+
+
+def json_list(items: list[str]) -> str:
+    """`json.dumps(items)`, byte for byte, with a fast path for plain ASCII strings (ids)."""
+    if all(_plain(item) for item in items):
+        return '["' + '", "'.join(items) + '"]' if items else "[]"
+    return json.dumps(items)
+
+
+def _plain(text: str) -> bool:
+    """True when json.dumps would copy `text` unchanged between its quotes."""
+    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text

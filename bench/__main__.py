@@ -1,0 +1,86 @@
+"""`python -m bench [--quick] [--sections 1,2,…] [--out FILE]`: run the suite, print tables, write the report."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from bench import anchor, commands, concurrency, narrator, predecessor, raw, rebuild, report
+from bench.common import Table, Target, quiet, settings
+from bench.datasets import build_all, event_count
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTES = ROOT / "bench" / "NOTES.md"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chosen sections; return 1 if a section failed."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (the smoke test); figures not meaningful")
+    parser.add_argument("--sections", default="1,2,3,4,5,6,7,8", help="comma-separated section numbers")
+    parser.add_argument("--out", type=Path,
+                        help="report file (default: docs/PERFORMANCE.md after a full run of every section)")
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "chronicle-bench",
+                        help="where built databases are kept between runs")
+    parser.add_argument("--fresh", action="store_true", help="rebuild the cached databases")
+    args = parser.parse_args(argv)
+    quiet()
+    wanted = {int(s) for s in args.sections.split(",") if s.strip()}
+    started = time.perf_counter()
+    tables: list[Table] = []
+    targets: list[Target] = []
+    failed = False
+    with tempfile.TemporaryDirectory(prefix="chronicle-bench-") as work:
+        cache = Path(work) / "cache" if args.quick else args.cache
+        s = settings(args.quick, Path(work), cache)
+        datasets = build_all(s, fresh=args.fresh)
+        counts = {label: event_count(path) for label, path in datasets.items()}
+        steps = [
+            (1, lambda: commands.run(datasets, s, counts)),
+            (2, lambda: rebuild.run(datasets, s, counts)[:2]),
+            (3, lambda: (predecessor.run(datasets, s, counts), [])),
+            (4, lambda: anchor.run(datasets, s, counts)),
+            (5, lambda: (raw.run(datasets, s, counts), [])),
+            (6, lambda: narrator.run(datasets, s)),  # 6 and 7 together
+            (8, lambda: concurrency.run(datasets, s, counts)),
+        ]
+        for number, step in steps:
+            if number not in wanted and not (number == 6 and 7 in wanted):
+                continue
+            t0 = time.perf_counter()
+            print(f"section {number} ...", file=sys.stderr, flush=True)
+            try:
+                new_tables, new_targets = step()
+            except Exception:  # a failing section is reported, the others still run
+                failed = True
+                traceback.print_exc()
+                tables.append(Table(f"{number}. FAILED", ["error"], [[traceback.format_exc().splitlines()[-1]]]))
+                continue
+            for table in new_tables:
+                print(table.text(), flush=True)
+            tables += new_tables
+            targets += new_targets
+            print(f"section {number}: {time.perf_counter() - t0:.0f}s", file=sys.stderr, flush=True)
+    elapsed = time.perf_counter() - started
+    complete = wanted >= {1, 2, 3, 4, 5, 6, 7, 8}
+    out = args.out or (ROOT / "docs" / "PERFORMANCE.md" if complete and not args.quick else None)
+    if out is not None:
+        command = ("`make bench` (runs `python -m bench`)" if not argv and not sys.argv[1:]
+                   else f"`python -m bench {shlex.join(sys.argv[1:])}`")
+        preface = NOTES.read_text(encoding="utf-8").strip() if NOTES.exists() else ""
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(report.render(sorted(tables, key=lambda t: t.title), targets, command=command, elapsed=elapsed,
+                                     quick=args.quick, preface=preface), encoding="utf-8")
+        print(f"wrote {out}", file=sys.stderr)
+    for t in targets:
+        print(f"{'MET ' if t.met else 'MISS'}  {t.text}: {t.measured}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
