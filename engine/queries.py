@@ -171,10 +171,13 @@ def list_messages_after(conn: sqlite3.Connection, chat_id: str, after_seq: int) 
     return [_message(row) for row in rows]
 
 
-def find_message_by_id(conn: sqlite3.Connection, chat_id: str, message_id: str) -> MessageView | None:
-    """A transcript line by its own id (a primary-key lookup)."""
-    row = conn.execute(f"SELECT {_MESSAGE} FROM messages WHERE message_id = ? AND chat_id = ?",
-                       (message_id, chat_id)).fetchone()
+def find_message_by_id(conn: sqlite3.Connection, chat_id: str | None, message_id: str) -> MessageView | None:
+    """A transcript line by its own id (a primary-key lookup), in one chat or (chat_id None) any."""
+    if chat_id is None:
+        row = conn.execute(f"SELECT {_MESSAGE} FROM messages WHERE message_id = ?", (message_id,)).fetchone()
+    else:
+        row = conn.execute(f"SELECT {_MESSAGE} FROM messages WHERE message_id = ? AND chat_id = ?",
+                           (message_id, chat_id)).fetchone()
     return None if row is None else _message(row)
 
 
@@ -237,16 +240,24 @@ _STOPWORDS = frozenset(
     " does each even every first going into most must should since still through under upon".split())
 
 
-def fts_query(text: str) -> str | None:
-    """Turn free text into a safe FTS5 OR-query of its distinctive words (None when it has none)."""
-    words = [w for w in re.findall(r"[^\W_]{3,}", text.lower()) if w not in _STOPWORDS][:24]
+def _words(text: str) -> list[str]:
+    return re.findall(r"[^\W_]{3,}", text.lower())
+
+
+def fts_query(text: str, *, ignore: frozenset[str] | set[str] = frozenset()) -> str | None:
+    """Turn free text into a safe FTS5 OR-query of its distinctive words (None when it has none).
+
+    Words in `ignore` (the names of the people in the scene, which nearly every memory mentions)
+    are left out: they match everything and make the ranking sort the whole index.
+    """
+    words = [w for w in _words(text) if w not in _STOPWORDS and w not in ignore][:24]
     return " OR ".join(f'"{w}"' for w in dict.fromkeys(words)) or None
 
 
 def search_memories(conn: sqlite3.Connection, chat_id: str, query: str, *, character_id: str | None = None,
-                    limit: int = 10) -> list[MemoryView]:
-    """Memories matching the words of `query` (FTS5, best match first)."""
-    match = fts_query(query)
+                    limit: int = 10, ignore_names: tuple[str, ...] = ()) -> list[MemoryView]:
+    """Memories matching the words of `query` (FTS5, best match first), ignoring the given names' words."""
+    match = fts_query(query, ignore={w for name in ignore_names for w in _words(name)})
     if match is None:
         return []
     sql = (f"SELECT {', '.join('m.' + c.strip() for c in _MEMORY.split(','))} FROM memories_fts"

@@ -110,8 +110,9 @@ class EngineWrites:
         """A person's in-character line; the message id makes delivery idempotent."""
 
         def result(conn: sqlite3.Connection, recorded: list[Recorded]) -> MessageView:
-            chat = queries.get_open_chat(conn, channel_id)
-            message = queries.find_message_by_id(conn, chat.chat_id, message_id)
+            # Message ids are unique everywhere: a repeat delivery returns the line wherever it was recorded
+            # (even in a chat of this channel that has since ended).
+            message = queries.find_message_by_id(conn, None, message_id)
             assert message is not None
             return message
 

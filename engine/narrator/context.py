@@ -49,7 +49,8 @@ def load_inputs(conn: sqlite3.Connection, chat: ChatView, character_id: str, *,
     relationships = tuple(r for r in queries.list_relationships(conn, chat.chat_id, involving=character_id)
                           if r.source_id in in_play and r.target_id in in_play)
     query_text = " ".join(m.text for m in history[-3:])
-    memories = rank_memories(conn, chat.chat_id, character_id, query_text)
+    names = (card.name, *(o.name for o in others), *(name for name, _ in personas))
+    memories = rank_memories(conn, chat.chat_id, character_id, query_text, ignore_names=names)
     user_name = next((m.speaker for m in reversed(history) if m.role == "person"),
                      personas[0][0] if personas else "you")
     return PromptInputs(card, others, user_name, personas, chat, place, scene, present, relationships,
@@ -73,9 +74,11 @@ def _personas(conn: sqlite3.Connection, chat: ChatView, history: tuple[MessageVi
     return tuple(seen.values())
 
 
-def rank_memories(conn: sqlite3.Connection, chat_id: str, character_id: str, query_text: str) -> tuple[MemoryView, ...]:
+def rank_memories(conn: sqlite3.Connection, chat_id: str, character_id: str, query_text: str, *,
+                  ignore_names: tuple[str, ...] = ()) -> tuple[MemoryView, ...]:
     """This character's memories, best first: full-text relevance to the latest lines, recency, importance."""
-    matched = queries.search_memories(conn, chat_id, query_text, character_id=character_id, limit=24)
+    matched = queries.search_memories(conn, chat_id, query_text, character_id=character_id, limit=24,
+                                      ignore_names=ignore_names)
     recent = queries.list_memories(conn, chat_id, character_id, limit=8)
     important = queries.list_important_memories(conn, chat_id, character_id, limit=8)
     newest = max((m.seq for m in (*matched, *recent, *important)), default=1)

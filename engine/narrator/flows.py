@@ -83,7 +83,7 @@ class EngineNarration:
             said = await self.record_message(actor, channel_id, message_id, text)
             chat = await self.get_chat(channel_id)
             newest = await self.db.read(lambda c: queries.nth_last_message(c, chat.chat_id, 1))
-            if newest is not None and newest.seq > said.seq:
+            if said.chat_id != chat.chat_id or (newest is not None and newest.seq > said.seq):
                 log.info("respond_skipped_already_answered", message_id=message_id)
                 return []
             replies = []

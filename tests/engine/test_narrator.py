@@ -256,3 +256,32 @@ def test_narrator_task_prompts_stay_within_budget_with_huge_inputs():
     prompt = build_task_prompt("Summarise. " * 2000, lines, budget)
     assert prompt.total_tokens <= budget.prompt_tokens
     assert sum(message_tokens(m.content) for m in prompt.messages) <= budget.prompt_tokens
+
+
+async def test_a_message_from_an_ended_story_delivered_again_is_not_answered(narrated: Engine, admin: Actor,
+                                                                             fake_llm: FakeLLMServer, db_path):
+    await story(narrated, admin)
+    await narrated.respond(admin, "chan-1", "m1", "Hi.", RecordingSink())
+    await narrated.end_chat(admin, "chan-1")
+    await narrated.start_chat(admin, "chan-1", "Bram")
+    events, asked = count_events(db_path), len(fake_llm.chat_requests)
+    assert await narrated.respond(admin, "chan-1", "m1", "Hi.", RecordingSink()) == []
+    again = await narrated.record_message(admin, "chan-1", "m1", "Hi.")
+    assert again.text == "Hi." and again.chat_id != (await narrated.get_chat("chan-1")).chat_id
+    assert (count_events(db_path), len(fake_llm.chat_requests)) == (events, asked)
+
+
+async def test_memory_relevance_ignores_the_names_every_memory_mentions(engine: Engine, admin: Actor):
+    from engine.narrator.context import rank_memories
+
+    chat_id = await story(engine, admin)
+    for i in range(60):
+        await engine.write_memory(admin, "chan-1", f"Aria and Wren shared stew number {i}.", importance=5)
+    await engine.write_memory(admin, "chan-1", "Wren lost a compass near the lighthouse.", importance=5)
+    host = (await engine.get_chat("chan-1")).host_id
+    ranked = await engine.db.read(lambda c: rank_memories(c, chat_id, host, "Aria, Wren: the lighthouse?",
+                                                          ignore_names=("Aria", "Wren")))
+    assert ranked[0].text == "Wren lost a compass near the lighthouse."
+    from engine.queries import fts_query
+
+    assert fts_query("Aria, Wren: where is the lighthouse?", ignore={"aria", "wren"}) == '"lighthouse"'
