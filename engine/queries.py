@@ -254,18 +254,34 @@ def fts_query(text: str, *, ignore: frozenset[str] | set[str] = frozenset()) -> 
     return " OR ".join(f'"{w}"' for w in dict.fromkeys(words)) or None
 
 
+SEARCH_WINDOW = 400  # a search ranks at most this many of the newest matching memories
+
+
+def _scope_token(prefix: str, value: str) -> str:
+    """The index token for a chat ('c…') or character ('h…'): the id's UTF-8 bytes in hex."""
+    return f'"{prefix}{value.encode().hex()}"'
+
+
 def search_memories(conn: sqlite3.Connection, chat_id: str, query: str, *, character_id: str | None = None,
                     limit: int = 10, ignore_names: tuple[str, ...] = ()) -> list[MemoryView]:
-    """Memories matching the words of `query` (FTS5, best match first), ignoring the given names' words."""
-    match = fts_query(query, ignore={w for name in ignore_names for w in _words(name)})
-    if match is None:
+    """Memories of the chat (or one character) matching the words of `query`, best match first.
+
+    The index narrows to the chat or character itself, and only the newest SEARCH_WINDOW matches are
+    ranked, so a search costs the same with ten memories or a hundred thousand.
+    """
+    words = fts_query(query, ignore={w for name in ignore_names for w in _words(name)})
+    if words is None:
         return []
-    sql = (f"SELECT {', '.join('m.' + c.strip() for c in _MEMORY.split(','))} FROM memories_fts"
-           " JOIN memories AS m ON m.rowid = memories_fts.rowid WHERE memories_fts MATCH ? AND m.chat_id = ?")
-    params: list = [match, chat_id]
+    scope = f"scope : {_scope_token('c', chat_id)}"
     if character_id is not None:
-        sql, params = sql + " AND m.character_id = ?", params + [character_id]
-    rows = conn.execute(sql + " ORDER BY bm25(memories_fts) LIMIT ?", (*params, limit))
+        scope += f" AND scope : {_scope_token('h', character_id)}"
+    columns = ", ".join("m." + c.strip() for c in _MEMORY.split(","))
+    rows = conn.execute(
+        f"SELECT {columns} FROM (SELECT rowid AS hit, bm25(memories_fts) AS score FROM memories_fts"
+        " WHERE memories_fts MATCH ? ORDER BY rowid DESC LIMIT ?) AS hits"
+        " JOIN memories AS m ON m.rowid = hits.hit ORDER BY hits.score LIMIT ?",
+        (f"{scope} AND text : ({words})", SEARCH_WINDOW, limit),
+    )
     return [MemoryView(*row) for row in rows]
 
 
