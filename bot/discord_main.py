@@ -8,13 +8,15 @@ import signal
 from collections.abc import Sequence
 from typing import Any
 
+import aiohttp
+import discord
 import discord.gateway
 import discord.http
 import structlog
 import yarl
 
 from bot.client import ChronicleBot
-from engine import Engine
+from engine import Engine, EngineError
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +44,15 @@ async def run_discord(engine: Engine, token: str, *, api_base: str, gateway_url:
     log.info("discord_starting", api_base=api_base, gateway=gateway_url, sync_guilds=list(sync_guild_ids))
     try:
         await bot.start(token)
+    except discord.LoginFailure:
+        raise EngineError("Discord rejected DISCORD_TOKEN: copy the bot's token again from the developer portal "
+                          "(Bot → Reset Token)") from None
+    except discord.PrivilegedIntentsRequired:
+        raise EngineError("Discord refused the Message Content intent: turn it on in the developer portal "
+                          "(Bot → Privileged Gateway Intents)") from None
+    except (aiohttp.ClientConnectionError, OSError) as exc:
+        raise EngineError(f"could not reach Discord at {api_base} ({type(exc).__name__}): check the network "
+                          "or CHRONICLE_DISCORD_API_BASE") from None
     finally:
         if not bot.is_closed():
             await bot.close()

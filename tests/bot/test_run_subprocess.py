@@ -46,3 +46,20 @@ async def test_chronicle_run_plays_a_story(fake_discord: FakeDiscord, fake_llm: 
     assert proc.returncode == 0, err.decode()[-2000:]
     assert TOKEN not in out.decode() + err.decode()
     assert b"commands_synced" in err
+
+
+async def test_a_rejected_token_is_one_clear_line(fake_discord: FakeDiscord, fake_llm: FakeLLMServer,
+                                                  tmp_path: Path) -> None:
+    """Discord answering 401 at login ends `chronicle run` with one line that names the setting, not a traceback."""
+    fake_discord.accepted_token = "the-real-token"
+    env = {**os.environ, "DISCORD_TOKEN": TOKEN, "CHRONICLE_DATABASE": str(tmp_path / "bot.db"),
+           "CHRONICLE_LLM_BASE_URL": fake_llm.base_url, "CHRONICLE_DISCORD_API_BASE": fake_discord.api_base,
+           "PYTHONPATH": str(Path.cwd())}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=30)
+    text = err.decode()
+    assert proc.returncode == 1
+    assert "chronicle: Discord rejected DISCORD_TOKEN" in text and "Traceback" not in text
+    assert TOKEN not in out.decode() + text

@@ -53,8 +53,11 @@ def _core(request: web.Request) -> FakeDiscordCore:
 
 
 async def get_me(request: web.Request) -> web.Response:
-    """GET /users/@me: the bot user (login)."""
-    return json_response(_core(request).bot_user.payload())
+    """GET /users/@me: the bot user (login); 401 for a token other than the accepted one, if one is set."""
+    core = _core(request)
+    if core.accepted_token is not None and request.headers.get("Authorization") != f"Bot {core.accepted_token}":
+        return json_response({"message": "401: Unauthorized", "code": 0}, status=401)
+    return json_response(core.bot_user.payload())
 
 
 async def get_application(request: web.Request) -> web.Response:
