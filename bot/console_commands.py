@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine import InvalidInput, format_clock
+from engine import ChatView, InvalidInput, format_clock
 
 if TYPE_CHECKING:
     from bot.console import Console
@@ -51,6 +51,14 @@ def _int(args: dict[str, str], key: str, default: int | None = None) -> int | No
         return int(args[key])
     except ValueError:
         raise InvalidInput(f"{key}: must be a whole number, not '{args[key][:20]}'.") from None
+
+
+async def _chat_and_character(console: Console, args: dict[str, str]) -> tuple[ChatView, str | None]:
+    """The channel's story, and the id of the character named by the optional `character` option."""
+    chat = await console.engine.get_chat(console.channel_id)
+    if "character" not in args:
+        return chat, None
+    return chat, (await console.engine.get_character(chat.guild_id, args["character"])).character_id
 
 
 @command("help", help="this list")
@@ -192,9 +200,7 @@ async def _memory_add(console: Console, args: dict[str, str]) -> str:
 
 @command("memory list", (), ("character",), help="recent memories")
 async def _memory_list(console: Console, args: dict[str, str]) -> str:
-    chat = await console.engine.get_chat(console.channel_id)
-    who = (await console.engine.get_character(chat.guild_id, args["character"])).character_id \
-        if "character" in args else None
+    chat, who = await _chat_and_character(console, args)
     memories = await console.engine.list_memories(chat.chat_id, who)
     return "\n".join(f"- {m.memory_id} [{m.importance}] {m.text}" for m in memories) or "No memories yet."
 
@@ -222,9 +228,7 @@ async def _meanwhile_start(console: Console, args: dict[str, str]) -> str:
 
 @command("relationship show", (), ("character",), help="relationships")
 async def _relationship_show(console: Console, args: dict[str, str]) -> str:
-    chat = await console.engine.get_chat(console.channel_id)
-    who = (await console.engine.get_character(chat.guild_id, args["character"])).character_id \
-        if "character" in args else None
+    chat, who = await _chat_and_character(console, args)
     edges = await console.engine.relationships(chat.chat_id, involving=who)
     return "\n".join(f"- {e.source_name} → {e.target_name}: affinity {e.affinity:+d}, trust {e.trust:+d}"
                      + (f" ({e.note})" if e.note else "") for e in edges) or "No relationships yet."

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, cast
 import discord
 from discord import app_commands
 
-from engine import InvalidInput
+from engine import ChatView, InvalidInput
 
 if TYPE_CHECKING:
     from bot.client import ChronicleBot
@@ -28,6 +28,11 @@ def _choices(names: list[str]) -> list[app_commands.Choice[str]]:
     return [app_commands.Choice(name=n[:100], value=n[:100]) for n in names[:AUTOCOMPLETE_MAX]]
 
 
+async def _channel_chat(interaction: discord.Interaction) -> ChatView | None:
+    """The open story of the interaction's channel, if any."""
+    return await _bot(interaction).engine.find_chat(str(interaction.channel_id))
+
+
 async def character_names(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
     """Autocomplete: the guild's active characters starting with what was typed."""
     if interaction.guild_id is None:
@@ -39,21 +44,19 @@ async def character_names(interaction: discord.Interaction, current: str) -> lis
 
 async def place_names(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
     """Autocomplete: the channel story's places starting with what was typed."""
-    engine = _bot(interaction).engine
-    chat = await engine.find_chat(str(interaction.channel_id))
+    chat = await _channel_chat(interaction)
     if chat is None:
         return []
-    places = await engine.list_places(chat.chat_id, current.strip(), limit=AUTOCOMPLETE_MAX)
+    places = await _bot(interaction).engine.list_places(chat.chat_id, current.strip(), limit=AUTOCOMPLETE_MAX)
     return _choices([p.name for p in places])
 
 
 async def memory_ids(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
     """Autocomplete: the story's newest memories, shown by text, valued by id."""
-    engine = _bot(interaction).engine
-    chat = await engine.find_chat(str(interaction.channel_id))
+    chat = await _channel_chat(interaction)
     if chat is None:
         return []
-    memories = await engine.list_memories(chat.chat_id, limit=100)
+    memories = await _bot(interaction).engine.list_memories(chat.chat_id, limit=100)
     typed = current.strip().lower()
     found = [m for m in memories if typed in m.text.lower() or m.memory_id.startswith(typed)]
     return [app_commands.Choice(name=f"{m.text[:90]} ({m.memory_id[-6:]})"[:100], value=m.memory_id[:100])
