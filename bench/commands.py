@@ -10,9 +10,8 @@ from pathlib import Path
 from bench.common import Figure, Settings, Table, Target, copy_db, percentile, ratio
 from engine import Actor, Engine, projection, store
 from engine.app import utc_now
-from engine.db import transaction
 from engine.events import UserSaid
-from engine.store import NewEvent
+from engine.store import NewEvent, Stamp
 
 ADMIN = Actor(user_id="bench-admin", guild_id="demo-guild-7", display_name="Bench", is_admin=True)
 PERSON = Actor(user_id="demo-user-0", guild_id="demo-guild-7", display_name="Player 0")
@@ -45,11 +44,10 @@ async def timed_core(engine: Engine, count: int, warmup: int = 50) -> tuple[floa
     def one(conn, message_id: str) -> None:
         event = UserSaid(chat_id=chat.chat_id, message_id=message_id, author_id=PERSON.user_id, persona_name="Wren",
                          text=LINE)
-        with transaction(conn):
-            version = store.stream_version(conn, stream)
-            recorded = store.append(conn, stream, version, [NewEvent(event, PERSON.guild_id, PERSON.user_id)],
-                                    recorded_at=utc_now(), idempotency_key=f"message:{message_id}")
-            projection.apply_new(conn, recorded)
+        version = store.stream_version(conn, stream)
+        recorded = store.append(conn, stream, version, [NewEvent(event, PERSON.guild_id, PERSON.user_id)],
+                                stamp=Stamp(utc_now()), idempotency_key=f"message:{message_id}")
+        projection.apply_new(conn, recorded)
 
     for i in range(warmup):
         await engine.db.write(lambda conn, i=i: one(conn, f"{channel}-w{i}"))

@@ -58,6 +58,11 @@ def actor_for(interaction: discord.Interaction) -> Actor:
                  display_name=interaction.user.display_name[:100], is_admin=is_admin(interaction))
 
 
+def cause_of(interaction: discord.Interaction) -> str:
+    """What caused a command: the interaction's id, so a repeat delivery is recorded once."""
+    return f"interaction:{interaction.id}"
+
+
 def actor_for_member(member: discord.abc.User, guild_id: int, admin_roles: Collection[int]) -> Actor:
     """The engine Actor for the author of a message."""
     return Actor(user_id=str(member.id), guild_id=str(guild_id), display_name=member.display_name[:100],

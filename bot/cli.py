@@ -93,7 +93,7 @@ async def _with_engine(args: argparse.Namespace, settings: Settings, body: Calla
 @command("migrate")
 async def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     async def body(engine: Engine) -> int:
-        print(f"database {engine.db.path} is up to date")
+        print(f"database {engine.location} is up to date")
         return 0
     return await _with_engine(args, settings, body)
 

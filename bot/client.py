@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Collection, Iterable
 from typing import Any
@@ -11,9 +12,9 @@ import structlog
 from discord.ext import commands
 
 from bot.posting import CharacterPoster, Posted
-from bot.queues import ChannelQueues
+from bot.queues import ArrivalOrder
 from bot.tree import ChronicleTree
-from engine import Engine
+from engine import Engine, MessageView
 
 log = structlog.get_logger(__name__)
 
@@ -49,17 +50,24 @@ class ChronicleBot(commands.Bot):
         self.admin_role_ids: Collection[int] = frozenset(admin_role_ids)
         self.sync_guild_ids: tuple[int, ...] = tuple(sync_guild_ids)
         self.stream_interval = stream_interval
-        self.queues = ChannelQueues()
+        self.arrivals = ArrivalOrder()
+        self.backfill_done = asyncio.Event()
         self.poster = CharacterPoster(self)
         self.self_deleted: set[int] = set()
         self.latest_replies: dict[int, Posted] = {}
         self._handled: OrderedDict[int, None] = OrderedDict()
 
     async def setup_hook(self) -> None:
-        """Load the extensions, register the persistent reply buttons, sync the commands."""
+        """Load the extensions, register the reply buttons, hold story channels until their backfill, sync."""
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        self.add_view(self.reply_view())
+        from bot.views import ReplyButton, ReplyButtons
+
+        self.add_view(ReplyButtons())  # buttons on replies posted before they named their reply
+        self.add_dynamic_items(ReplyButton)
+        for chat in await self.engine.list_chats(open_only=True):  # live messages wait for the backfill
+            if chat.channel_id.isdigit():
+                self.arrivals.hold(int(chat.channel_id))
         await self.sync_commands()
 
     async def sync_commands(self) -> None:
@@ -74,18 +82,33 @@ class ChronicleBot(commands.Bot):
             synced = await self.tree.sync()
             log.info("commands_synced", scope="global", count=len(synced))
 
-    def reply_view(self) -> discord.ui.View:
-        """The buttons shown on a channel's latest character reply."""
-        from bot.views import ReplyButtons
+    def reply_view(self, reply: MessageView) -> discord.ui.View:
+        """The buttons shown on a channel's latest character reply (they name that reply and its revision)."""
+        from bot.views import reply_buttons
 
-        return ReplyButtons()
+        return reply_buttons(reply.message_id, reply.revision)
 
-    async def mark_latest_reply(self, channel_id: int, posted: Posted) -> None:
-        """Remember the channel's newest reply; the previous one loses its buttons."""
-        previous = self.latest_replies.get(channel_id)
-        self.latest_replies[channel_id] = posted
+    async def show_reply_buttons(self, channel: Any, reply: MessageView) -> None:
+        """Put the buttons on a just-recorded reply's last message; the previous reply loses them."""
+        if not reply.discord_ids or not isinstance(channel, discord.TextChannel | discord.Thread):
+            return
+        posted = Posted(int(reply.discord_ids[-1]), channel, self.poster.can_use_webhooks(channel))
+        await self.poster.set_view(posted, self.reply_view(reply))
+        previous = self.latest_replies.get(channel.id)
+        self.latest_replies[channel.id] = posted
         if previous is not None and previous.message_id != posted.message_id:
             await self.poster.set_view(previous, None)
+
+    @property
+    def working(self) -> bool:
+        """Whether handed-over channel work or story work is still running."""
+        return self.arrivals.busy or self.engine.serial.busy
+
+    async def join_work(self, timeout: float = 30.0) -> None:
+        """Wait until channel work and story work are done (for shutdown and tests)."""
+        while self.working:
+            await self.arrivals.join(timeout)
+            await self.engine.serial.join(timeout)
 
     def first_time(self, message_id: int) -> bool:
         """True the first time a message id is seen by this process (gateway replays and backfill overlap)."""
@@ -100,6 +123,8 @@ class ChronicleBot(commands.Bot):
         """No prefix commands: the roleplay cog listens for story messages."""
 
     async def close(self) -> None:
-        """Stop queued work, then disconnect."""
-        await self.queues.close()
+        """Stop story work first (partial replies are withdrawn while Discord is still reachable), then
+        disconnect."""
+        await self.engine.stop()
+        await self.arrivals.close()
         await super().close()

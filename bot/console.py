@@ -18,7 +18,7 @@ log = structlog.get_logger(__name__)
 CONSOLE_GUILD = "console"
 _OPTION = re.compile(r'\s*([a-z_]+):("(?:[^"\\]|\\.)*"|\S*)')
 NARRATOR_HELP = ("The narrator is unavailable right now. Check the model server (CHRONICLE_LLM_BASE_URL) and try "
-                 "again; your message was kept.")
+                 "again.")
 
 
 class ConsoleError(Exception):
@@ -99,6 +99,9 @@ class Console:
                            is_admin=True)
         self.out = out
         self.sink = ConsoleSink(out)
+        self._session = uuid.uuid4().hex[:8]
+        self._lines = 0
+        self.cause = f"console:{self._session}:0"
 
     def say(self, text: str) -> None:
         """Print a line."""
@@ -110,6 +113,8 @@ class Console:
         line = line.strip()
         if not line or line.startswith(("((", "//", "#")):
             return
+        self._lines += 1
+        self.cause = f"console:{self._session}:{self._lines}"
         try:
             if line.startswith("/"):
                 path, args = parse_command(line)
@@ -117,11 +122,13 @@ class Console:
                 if result:
                     self.say(result)
             else:
-                await self.engine.respond(self.actor, self.channel_id, f"console-{uuid.uuid4().hex}", line, self.sink)
+                await self.engine.respond(self.actor, self.channel_id, f"console-{uuid.uuid4().hex}", line, self.sink,
+                                          cause=self.cause)
         except (ConsoleError, DomainError) as exc:
             self.say(f"error: {exc}")
         except NarratorUnavailable as exc:
-            self.say(f"error: {NARRATOR_HELP} ({exc.reason})")
+            kept = " Your message was kept." if not line.startswith("/") else " Nothing was recorded."
+            self.say(f"error: {NARRATOR_HELP}{kept} ({exc.reason})")
         except EngineError as exc:
             self.say(f"error: {exc}")
         except Exception:  # noqa: BLE001 — one bad line must not end the session

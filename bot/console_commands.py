@@ -70,13 +70,13 @@ async def _help(console: Console, args: dict[str, str]) -> str:
 @command("character create", ("name", "description"),
          ("personality", "scenario", "greeting", "example_dialogue", "avatar_url"), help="author a character")
 async def _character_create(console: Console, args: dict[str, str]) -> str:
-    card = await console.engine.author_character(console.actor, args.pop("name"), args.pop("description"), **args)
+    card = await console.engine.author_character(console.actor, args.pop("name"), args.pop("description"), **args, cause=console.cause)
     return f"Created {card.name}."
 
 
 @command("character edit", ("name", "field", "value"), help="change one field of a card")
 async def _character_edit(console: Console, args: dict[str, str]) -> str:
-    card = await console.engine.edit_character(console.actor, args["name"], args["field"], args["value"])
+    card = await console.engine.edit_character(console.actor, args["name"], args["field"], args["value"], cause=console.cause)
     return f"Updated {card.name}'s {args['field']}."
 
 
@@ -95,14 +95,14 @@ async def _character_list(console: Console, args: dict[str, str]) -> str:
 
 @command("character retire", ("name",), help="retire a character")
 async def _character_retire(console: Console, args: dict[str, str]) -> str:
-    card = await console.engine.retire_character(console.actor, args["name"])
+    card = await console.engine.retire_character(console.actor, args["name"], cause=console.cause)
     return f"{card.name} is retired."
 
 
 @command("persona set", ("name",), ("description", "avatar_url"), help="who you are in the story")
 async def _persona_set(console: Console, args: dict[str, str]) -> str:
     persona = await console.engine.set_persona(console.actor, args["name"], args.get("description", ""),
-                                               args.get("avatar_url"))
+                                               args.get("avatar_url"), cause=console.cause)
     return f"You are now {persona.name}."
 
 
@@ -115,9 +115,9 @@ async def _persona_show(console: Console, args: dict[str, str]) -> str:
 @command("chat start", ("character",), ("guest", "time", "anchor", "weather", "place"), help="start the story")
 async def _chat_start(console: Console, args: dict[str, str]) -> str:
     chat = await console.engine.start_chat(console.actor, console.channel_id, args["character"], **{
-        k: args.get(k) for k in ("guest", "time", "anchor", "weather", "place")})
-    opening = "".join(f"\n{m.speaker}: {m.text}" for m in await console.engine.transcript(chat.chat_id))
-    return f"The story begins: {chat.anchor}, {chat.weather}.{opening}"
+        k: args.get(k) for k in ("guest", "time", "anchor", "weather", "place")}, sink=console.sink,
+        cause=console.cause)
+    return f"The story begins: {chat.anchor}, {chat.weather}."
 
 
 @command("chat status", help="where the story stands")
@@ -129,7 +129,7 @@ async def _chat_status(console: Console, args: dict[str, str]) -> str:
 
 @command("chat end", help="end the story")
 async def _chat_end(console: Console, args: dict[str, str]) -> str:
-    await console.engine.end_chat(console.actor, console.channel_id)
+    await console.engine.end_chat(console.actor, console.channel_id, cause=console.cause)
     return "The story has ended. /chat start begins a new one."
 
 
@@ -154,20 +154,20 @@ async def _chat_prompt(console: Console, args: dict[str, str]) -> str:
 
 @command("scene open", ("place",), ("title",), help="open a scene at a place")
 async def _scene_open(console: Console, args: dict[str, str]) -> str:
-    scene = await console.engine.open_scene(console.actor, console.channel_id, args["place"], args.get("title"))
+    scene = await console.engine.open_scene(console.actor, console.channel_id, args["place"], args.get("title"), cause=console.cause)
     return f"Scene opened: {scene.title}."
 
 
 @command("scene close", (), ("summary",), help="close the scene (the narrator summarises it)")
 async def _scene_close(console: Console, args: dict[str, str]) -> str:
-    scene = await console.engine.close_scene(console.actor, console.channel_id, args.get("summary"))
+    scene = await console.engine.close_scene(console.actor, console.channel_id, args.get("summary"), cause=console.cause)
     return f"Scene closed: {scene.title}." + (f"\n  {scene.summary}" if scene.summary else "")
 
 
 @command("place create", ("name",), ("description", "parent"), help="add a place")
 async def _place_create(console: Console, args: dict[str, str]) -> str:
     place = await console.engine.create_place(console.actor, console.channel_id, args["name"],
-                                              args.get("description", ""), args.get("parent"))
+                                              args.get("description", ""), args.get("parent"), cause=console.cause)
     return f"Added {place.name}."
 
 
@@ -180,21 +180,21 @@ async def _place_list(console: Console, args: dict[str, str]) -> str:
 
 @command("time skip", ("by",), ("summary",), help="skip in-story time (by:3h, 2d, 1h30m)")
 async def _time_skip(console: Console, args: dict[str, str]) -> str:
-    chat = await console.engine.skip_time(console.actor, console.channel_id, args["by"], args.get("summary"))
+    chat = await console.engine.skip_time(console.actor, console.channel_id, args["by"], args.get("summary"), cause=console.cause)
     lines = await console.engine.transcript(chat.chat_id, limit=1)
     return f"[{lines[-1].text}] It is now {format_clock(chat.story_minute)} ({chat.anchor})."
 
 
 @command("weather set", ("weather",), help="set the weather")
 async def _weather_set(console: Console, args: dict[str, str]) -> str:
-    chat = await console.engine.set_weather(console.actor, console.channel_id, args["weather"])
+    chat = await console.engine.set_weather(console.actor, console.channel_id, args["weather"], cause=console.cause)
     return f"The weather is now {chat.weather}."
 
 
 @command("memory add", ("text",), ("character", "importance"), help="give a character a memory")
 async def _memory_add(console: Console, args: dict[str, str]) -> str:
     memory = await console.engine.write_memory(console.actor, console.channel_id, args["text"],
-                                               character=args.get("character"), importance=_int(args, "importance", 5))
+                                               character=args.get("character"), importance=_int(args, "importance", 5), cause=console.cause)
     return f"Remembered ({memory.memory_id})."
 
 
@@ -214,7 +214,7 @@ async def _memory_search(console: Console, args: dict[str, str]) -> str:
 
 @command("memory forget", ("id",), help="forget a memory")
 async def _memory_forget(console: Console, args: dict[str, str]) -> str:
-    await console.engine.forget_memory(console.actor, console.channel_id, args["id"])
+    await console.engine.forget_memory(console.actor, console.channel_id, args["id"], cause=console.cause)
     return "Forgotten."
 
 
@@ -222,7 +222,7 @@ async def _memory_forget(console: Console, args: dict[str, str]) -> str:
 async def _meanwhile_start(console: Console, args: dict[str, str]) -> str:
     names = [args["character"]] + ([args["other"]] if "other" in args else [])
     scene = await console.engine.run_meanwhile(console.actor, console.channel_id, names, args["premise"],
-                                               place=args.get("place"))
+                                               place=args.get("place"), cause=console.cause)
     return f"Meanwhile… {scene.digest}"
 
 
@@ -238,24 +238,24 @@ async def _relationship_show(console: Console, args: dict[str, str]) -> str:
 async def _relationship_adjust(console: Console, args: dict[str, str]) -> str:
     edge = await console.engine.adjust_relationship(
         console.actor, console.channel_id, args["character"], args["target"], affinity=_int(args, "affinity", 0),
-        trust=_int(args, "trust", 0), note=args.get("note"))
+        trust=_int(args, "trust", 0), note=args.get("note"), cause=console.cause)
     return f"{edge.source_name} → {edge.target_name}: affinity {edge.affinity:+d}, trust {edge.trust:+d}"
 
 
 @command("reply regenerate", help="rewrite the latest reply")
 async def _reply_regenerate(console: Console, args: dict[str, str]) -> None:
-    await console.engine.regenerate(console.actor, console.channel_id, console.sink)
+    await console.engine.regenerate(console.actor, console.channel_id, console.sink, cause=console.cause)
 
 
 @command("reply continue", help="extend the latest reply")
 async def _reply_continue(console: Console, args: dict[str, str]) -> None:
-    await console.engine.continue_reply(console.actor, console.channel_id, console.sink)
+    await console.engine.continue_reply(console.actor, console.channel_id, console.sink, cause=console.cause)
 
 
 @command("admin rewind", (), ("messages", "to"), help="undo the newest messages (or back to event 'to')")
 async def _admin_rewind(console: Console, args: dict[str, str]) -> str:
     result = await console.engine.rewind(console.actor, console.channel_id, messages=_int(args, "messages"),
-                                         to_seq=_int(args, "to"))
+                                         to_seq=_int(args, "to"), cause=console.cause)
     removed = "\n".join(f"  - {m.speaker}: {m.text[:60]}" for m in result.removed_messages)
     return f"Rewound to event {result.to_seq}; {len(result.removed_messages)} message(s) left the story." + (
         f"\n{removed}" if removed else "")

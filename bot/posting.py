@@ -95,6 +95,21 @@ class CharacterPoster:
                 self._hooks[parent.id] = hook
             return hook
 
+    async def webhook_id(self, channel: Target) -> int | None:
+        """The id of the Chronicle webhook that posts in a channel, or None (no permission, none yet)."""
+        if not self.can_use_webhooks(channel):
+            return None
+        parent = self._parent(channel)
+        cached = self._hooks.get(parent.id)
+        if cached is not None:
+            return cached.id
+        me = self.bot.user
+        for hook in await parent.webhooks():
+            if hook.token and hook.user is not None and me is not None and hook.user.id == me.id:
+                self._hooks[parent.id] = hook
+                return hook.id
+        return None
+
     def forget(self, channel_id: int) -> None:
         """Drop a cached webhook (Discord told us the channel's webhooks changed)."""
         self._hooks.pop(channel_id, None)

@@ -1,87 +1,86 @@
-"""Per-channel work queues: each channel's jobs run one at a time in arrival order; channels never wait
-on each other."""
+"""Discord's arrival order, kept per channel.
+
+The engine serialises every story command of a channel in the order its methods are called, so the
+bot only has to call it in the order Discord delivered things. Work for a channel is handed to the
+engine at once, unless the channel is held: while a backfill reads a channel's history, live
+messages wait until the backfill has handed over the older ones, then follow in their order.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import structlog
 
 log = structlog.get_logger(__name__)
-T = TypeVar("T")
-Job = Callable[[], Awaitable[Any]]
+Start = Callable[[], Awaitable[Any] | None]  # hands work to the engine now; returns what is left to await
 
 
-class ChannelQueues:
-    """A FIFO of jobs per channel, drained by one task per busy channel (no task for idle ones)."""
+class ArrivalOrder:
+    """Per-channel arrival order: immediate hand-over, or a wait while the channel is held."""
 
     def __init__(self) -> None:
-        self._pending: dict[int, deque[tuple[Job, asyncio.Future[Any]]]] = {}
-        self._workers: dict[int, asyncio.Task[None]] = {}
+        self._held: dict[int, deque[Start]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
 
-    def submit(self, channel_id: int, job: Job) -> asyncio.Future[Any]:
-        """Queue a job for a channel; the returned future gets its result or exception."""
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending.setdefault(channel_id, deque()).append((job, future))
-        if channel_id not in self._workers:
-            self._workers[channel_id] = asyncio.create_task(self._drain(channel_id), name=f"channel-{channel_id}")
-        return future
+    def admit(self, channel_id: int, start: Start) -> None:
+        """Hand `start` over now (or, while the channel is held, once it is released)."""
+        held = self._held.get(channel_id)
+        if held is not None:
+            held.append(start)
+            return
+        self.begin(start)
 
-    def post(self, channel_id: int, job: Job) -> None:
-        """Queue a job whose failures are only logged (nobody awaits it)."""
-        future = self.submit(channel_id, job)
-        future.add_done_callback(_log_failure)
+    def begin(self, start: Start) -> None:
+        """Run the synchronous hand-over now; what is left to await runs as a tracked task."""
+        rest = start()
+        if rest is not None:
+            task = asyncio.ensure_future(rest)
+            self._tasks.add(task)
+            task.add_done_callback(self._finished)
 
-    async def run(self, channel_id: int, job: Callable[[], Awaitable[T]]) -> T:
-        """Queue a job and wait for its result."""
-        return await self.submit(channel_id, job)
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            log.error("channel_work_failed", error=repr(exc), exc_info=exc)
 
-    async def _drain(self, channel_id: int) -> None:
-        """Run a channel's jobs in order until its queue is empty."""
-        queue = self._pending[channel_id]
+    def hold(self, channel_id: int) -> None:
+        """Keep a channel's live work waiting (a backfill is about to read its history)."""
+        self._held.setdefault(channel_id, deque())
+
+    def release(self, channel_id: int) -> None:
+        """Hand the channel's waiting work over, in arrival order."""
+        for start in self._held.pop(channel_id, deque()):
+            self.begin(start)
+
+    @contextlib.asynccontextmanager
+    async def holding(self, channel_id: int) -> AsyncIterator[None]:
+        """Hold a channel for the duration of the block."""
+        self.hold(channel_id)
         try:
-            while queue:
-                job, future = queue.popleft()
-                if future.cancelled():
-                    continue
-                try:
-                    result = await job()
-                except Exception as exc:  # handed to whoever awaits the future
-                    if not future.done():
-                        future.set_exception(exc)
-                else:
-                    if not future.done():
-                        future.set_result(result)
+            yield
         finally:
-            self._workers.pop(channel_id, None)
-            if not queue:
-                self._pending.pop(channel_id, None)
+            self.release(channel_id)
 
     @property
     def busy(self) -> bool:
-        """Whether any channel has work queued or running."""
-        return bool(self._workers)
+        """Whether any handed-over work is still running."""
+        return bool(self._tasks)
 
-    async def join(self, timeout: float = 10.0) -> None:
-        """Wait until every channel's queue is empty (for shutdown and tests)."""
+    async def join(self, timeout: float = 30.0) -> None:
+        """Wait until every handed-over piece of work is done (for shutdown and tests)."""
         async with asyncio.timeout(timeout):
-            while self._workers:
-                await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
+            while self._tasks:
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def close(self) -> None:
-        """Cancel every worker."""
-        for task in list(self._workers.values()):
+        """Cancel the work still running."""
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
-        self._workers.clear()
-        self._pending.clear()
-
-
-def _log_failure(future: asyncio.Future[Any]) -> None:
-    """Log the exception of a fire-and-forget job."""
-    if not future.cancelled() and future.exception() is not None:
-        exc = future.exception()
-        log.error("channel_job_failed", error=repr(exc), exc_info=exc)
+        await asyncio.gather(*tasks, return_exceptions=True)

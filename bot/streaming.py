@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -41,7 +41,8 @@ class DiscordReplySink:
     """Streams replies into one channel or thread; `existing` messages are edited instead of new ones."""
 
     def __init__(self, bot: ChronicleBot, channel: Target, *, existing: Sequence[Posted] = (),
-                 restore: str | None = None, interval: float | None = None) -> None:
+                 restore: str | None = None, interval: float | None = None,
+                 before_first: Callable[[], Awaitable[None]] | None = None) -> None:
         self.bot = bot
         self.channel = channel
         self.interval = bot.stream_interval if interval is None else interval
@@ -49,10 +50,14 @@ class DiscordReplySink:
         self._restore = restore if existing else None
         self._replies: dict[str, _Reply] = {}
         self._typing: asyncio.Task[None] | None = None
+        self._before_first = before_first
         self.finished: list[list[Posted]] = []
 
     async def begin(self, character: CharacterView) -> None:
         """Show typing while the model writes for `character`."""
+        if self._before_first is not None:
+            first, self._before_first = self._before_first, None
+            await first()
         reply = _Reply(character, posted=self._existing, shown=[""] * len(self._existing))
         self._existing = []
         self._replies[character.character_id] = reply
@@ -67,7 +72,7 @@ class DiscordReplySink:
             await self._flush(reply)
 
     async def finish(self, character: CharacterView, text: str) -> list[str]:
-        """Show the final text, put the reply buttons on it and return its message ids."""
+        """Show the final text and return its message ids (the buttons come once it is recorded)."""
         reply = self._reply(character)
         reply.text = text
         await self._flush(reply, final=True)
@@ -108,20 +113,17 @@ class DiscordReplySink:
         poster = self.bot.poster
         last = len(pieces) - 1
         for index, piece in enumerate(pieces):
-            view = self.bot.reply_view() if final and index == last else None
             if index < len(reply.posted):
-                if piece != reply.shown[index] or view is not None:
-                    edit_view = view if final else discord.utils.MISSING
-                    reply.posted[index] = await poster.edit(reply.posted[index], reply.character, piece, edit_view)
+                if piece != reply.shown[index]:
+                    reply.posted[index] = await poster.edit(reply.posted[index], reply.character, piece, None)
                     reply.shown[index] = piece
             else:
-                reply.posted.append(await poster.send(self.channel, reply.character, piece, view))
+                reply.posted.append(await poster.send(self.channel, reply.character, piece, None))
                 reply.shown.append(piece)
         if final:
             for extra in reply.posted[len(pieces):]:
                 await poster.delete(extra)
             del reply.posted[len(pieces):], reply.shown[len(pieces):]
-            await self.bot.mark_latest_reply(self.channel.id, reply.posted[-1])
 
     async def _keep_typing(self) -> None:
         """Trigger typing now and every few seconds until stopped."""
@@ -141,31 +143,31 @@ class DiscordReplySink:
             self._typing = None
 
 
-async def revise_latest(bot: ChronicleBot, interaction: discord.Interaction, mode: str) -> None:
-    """Regenerate or continue the channel's latest character reply, editing its Discord messages."""
+async def revise_latest(bot: ChronicleBot, interaction: discord.Interaction, mode: str, *,
+                        reply_id: str | None = None, revision: int | None = None) -> None:
+    """Regenerate or continue the channel's latest character reply, editing its Discord messages in place.
+
+    From a button, `reply_id` and `revision` name the reply as the person saw it: a second click (or a
+    click on an older reply) changes nothing and says so.
+    """
     actor = actor_for(interaction)
     channel = interaction.channel
     if not isinstance(channel, (discord.TextChannel, discord.Thread)):
         raise TypeError("replies live in text channels and threads")
     await interaction.response.defer(ephemeral=True, thinking=True)
     engine = bot.engine
-
-    async def job() -> None:
-        """Find the latest reply's messages and stream the revision into them."""
-        chat = await engine.get_chat(str(channel.id))
-        lines = await engine.transcript(chat.chat_id, limit=20)
-        latest = next((m for m in reversed(lines) if m.role == "character"), None)
-        webhooks = bot.poster.can_use_webhooks(channel)
-        existing = [Posted(int(i), channel, webhooks) for i in latest.discord_ids] if latest else []
-        sink = DiscordReplySink(bot, channel, existing=existing, restore=latest.text if latest else None)
-        try:
-            if mode == "continue":
-                await engine.continue_reply(actor, str(channel.id), sink)
-            else:
-                await engine.regenerate(actor, str(channel.id), sink)
-        finally:
-            await sink.close()
-
-    await bot.queues.run(channel.id, job)
+    chat = await engine.get_chat(str(channel.id))
+    lines = await engine.transcript(chat.chat_id, limit=1)
+    latest = lines[-1] if lines and lines[-1].role == "character" else None
+    webhooks = bot.poster.can_use_webhooks(channel)
+    existing = [Posted(int(i), channel, webhooks) for i in latest.discord_ids if i.isdigit()] if latest else []
+    sink = DiscordReplySink(bot, channel, existing=existing, restore=latest.text if latest else None)
+    revise = engine.continue_reply if mode == "continue" else engine.regenerate
+    try:
+        result = await revise(actor, str(channel.id), sink, reply_id=reply_id, revision=revision,
+                              cause=f"interaction:{interaction.id}")
+    finally:
+        await sink.close()
+    await bot.show_reply_buttons(channel, result)
     await send_ephemeral(interaction, "Continued the latest reply." if mode == "continue"
                          else "Rewrote the latest reply.")

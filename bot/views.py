@@ -1,23 +1,63 @@
-"""Views: the persistent reply buttons on a channel's latest character reply."""
+"""Views: the reply buttons on a channel's latest character reply.
+
+Each button names the reply and the revision it was shown on (`chronicle:reply:<mode>:<id>:<rev>`),
+so a double click or a click on an outdated reply changes nothing: the engine refuses a revision of
+anything but that reply at that revision.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, cast
 
 import discord
 
+from bot.errors import report_error
 from bot.streaming import revise_latest
-from bot.tree import report_error
 
 if TYPE_CHECKING:
     from bot.client import ChronicleBot
 
 REGENERATE_ID = "chronicle:reply:regenerate"
 CONTINUE_ID = "chronicle:reply:continue"
+_LABELS = {"regenerate": ("Regenerate", "🔄"), "continue": ("Continue", "➡️")}
+
+
+class ReplyButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
+                  template=r"chronicle:reply:(?P<mode>regenerate|continue):(?P<reply>[A-Za-z0-9_]{1,60}):(?P<rev>\d{1,9})"):
+    """↻ Regenerate or → Continue one reply at one revision; anyone in the story may use it."""
+
+    def __init__(self, mode: str, reply_id: str, revision: int) -> None:
+        label, emoji = _LABELS[mode]
+        super().__init__(discord.ui.Button(label=label, emoji=emoji, style=discord.ButtonStyle.secondary,
+                                           custom_id=f"chronicle:reply:{mode}:{reply_id}:{revision}"))
+        self.mode, self.reply_id, self.revision = mode, reply_id, revision
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button[Any],
+                             match: re.Match[str]) -> ReplyButton:
+        """Rebuild the button from its custom id (after a restart too)."""
+        return cls(match["mode"], match["reply"], int(match["rev"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Rewrite or extend that reply; failures reach the person like command failures."""
+        try:
+            await revise_latest(cast("ChronicleBot", interaction.client), interaction, self.mode,
+                                reply_id=self.reply_id, revision=self.revision)
+        except Exception as exc:  # noqa: BLE001 — the one error funnel answers it
+            await report_error(interaction, exc)
+
+
+def reply_buttons(reply_id: str, revision: int) -> discord.ui.View:
+    """The buttons for one reply at one revision."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(ReplyButton("regenerate", reply_id, revision))
+    view.add_item(ReplyButton("continue", reply_id, revision))
+    return view
 
 
 class ReplyButtons(discord.ui.View):
-    """↻ Regenerate and → Continue; anyone in the story may use them (the engine decides)."""
+    """The buttons of replies posted before buttons named their reply: they act on the latest reply."""
 
     def __init__(self) -> None:
         super().__init__(timeout=None)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
@@ -12,52 +12,30 @@ from typing import Any, TypeVar
 import structlog
 
 from engine import projection, queries, store
-from engine.commands import (
-    AdjustRelationship, AuthorCharacter, CloseScene, Command, CreatePlace, EditCharacter, EditMessage, EndChat,
-    ForgetMemory, OpenScene, RecordMeanwhileDigest, RecordMessage, RecordReply, RetireCharacter, RetractMessage,
-    ReviseReply, RewindChat, SetPersona, SetWeather, SkipTime, StartChat, StartMeanwhile, WriteMemory,
-)
+from engine.commands import Command, InChat
 from engine.db import Database, Synchronous, transaction
 from engine.deciders import characters, chats, story, world
-from engine.deciders.base import Context, random_id
-from engine.errors import ConcurrencyConflict
+from engine.deciders.base import Context, Decider, random_id
+from engine.errors import AlreadyHandled, ConcurrencyConflict, NoStory, NotFound
 from engine.events import Recorded
 from engine.llm.port import LanguageModel
-from engine.locks import KeyedLocks
 from engine.narrator.flows import EngineNarration
 from engine.narrator.prompt import Budget
 from engine.reads import EngineReads
-from engine.store import NewEvent
+from engine.serial import ChatSerializer
+from engine.storage.port import Conn
+from engine.store import Stamp
+from engine.views import ChatRef
 from engine.writes import EngineWrites
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
-Decider = Callable[[Any, sqlite3.Connection, Context], list[NewEvent]]
+Result = Callable[[Conn, list[Recorded]], T]
 
-DECIDERS: dict[type[Command], Decider] = {
-    AuthorCharacter: characters.decide_author_character,
-    EditCharacter: characters.decide_edit_character,
-    RetireCharacter: characters.decide_retire_character,
-    SetPersona: characters.decide_set_persona,
-    StartChat: chats.decide_start_chat,
-    EndChat: chats.decide_end_chat,
-    CreatePlace: chats.decide_create_place,
-    OpenScene: chats.decide_open_scene,
-    CloseScene: chats.decide_close_scene,
-    SkipTime: chats.decide_skip_time,
-    SetWeather: chats.decide_set_weather,
-    RecordMessage: story.decide_record_message,
-    RecordReply: story.decide_record_reply,
-    EditMessage: story.decide_edit_message,
-    RetractMessage: story.decide_retract_message,
-    ReviseReply: story.decide_revise_reply,
-    RewindChat: story.decide_rewind_chat,
-    WriteMemory: world.decide_write_memory,
-    ForgetMemory: world.decide_forget_memory,
-    StartMeanwhile: world.decide_start_meanwhile,
-    RecordMeanwhileDigest: world.decide_record_meanwhile_digest,
-    AdjustRelationship: world.decide_adjust_relationship,
+DECIDERS: dict[type[Command], Decider[Any, Any]] = {
+    **characters.DECIDERS, **chats.DECIDERS, **story.DECIDERS, **world.DECIDERS,
 }
+CONFLICT_ATTEMPTS = 3
 
 
 def utc_now() -> str:
@@ -66,69 +44,108 @@ def utc_now() -> str:
 
 
 class Engine(EngineWrites, EngineNarration, EngineReads):
-    """Chronicle's engine: decide → append → project in one transaction per user action."""
+    """Chronicle's engine: decide → append → project in one transaction per user action.
+
+    Every story command of a channel runs through one serialiser (`self.serial`), in the order the
+    engine's methods were called; replies wait for one of `max_concurrent_replies` generation slots,
+    and at most `max_queued_replies` replies may wait per channel.
+    """
 
     def __init__(self, db: Database, *, model: LanguageModel | None = None, context_tokens: int = 2048,
                  reply_tokens: int = 300, clock: Callable[[], str] = utc_now,
-                 new_id: Callable[[str], str] = random_id) -> None:
+                 new_id: Callable[[str], str] = random_id, max_concurrent_replies: int = 4,
+                 max_queued_replies: int = 3) -> None:
         self.db = db
         self.model = model
         self.budget = Budget(context_tokens, reply_tokens)
         self._clock = clock
         self._new_id = new_id
-        self.chat_locks = KeyedLocks()
+        self.serial = ChatSerializer()
+        self.max_queued_replies = max_queued_replies
+        self._generation_slots = asyncio.Semaphore(max_concurrent_replies)
 
     @classmethod
-    async def open(cls, path: str | Path, *, synchronous: Synchronous = "NORMAL", **kwargs: Any) -> Engine:
+    async def open(cls, path: str | Path, *, synchronous: Synchronous = "NORMAL", group_commit: bool = True,
+                   **kwargs: Any) -> Engine:
         """Open the database, apply migrations, and catch the projection up with the log."""
-        db = await Database.open(path, synchronous=synchronous)
+        db = await Database.open(path, synchronous=synchronous, group_commit=group_commit)
         engine = cls(db, **kwargs)
         applied = await engine.catch_up()
         if applied:
             log.info("projection_caught_up", events=applied)
         return engine
 
+    @property
+    def location(self) -> str:
+        """Where the log lives (a file path or a database URL)."""
+        return self.db.location
+
+    async def stop(self) -> None:
+        """Cancel queued and running story work (partial replies are withdrawn by their flows)."""
+        await self.serial.close()
+
     async def close(self) -> None:
-        """Close the database (the model, if any, belongs to whoever opened it)."""
+        """Stop story work and close the database (the model, if any, belongs to whoever opened it)."""
+        await self.stop()
         await self.db.close()
 
-    async def execute(self, cmd: Command, result: Callable[[sqlite3.Connection, list[Recorded]], T], *,
-                      key: str | None = None) -> T:
-        """Decide `cmd`, append its events and project them in one transaction; then build the result."""
+    def _story(self, channel_id: str, job: Callable[[], Awaitable[T]], *, generates: bool = False) -> asyncio.Future[T]:
+        """Queue a story job behind the channel's earlier ones (submitted now, so call order is run order)."""
+        return self.serial.submit(channel_id, job, generates=generates)
+
+    async def chat_ref(self, channel_id: str, guild_id: str) -> ChatRef:
+        """The channel's open chat and its stream's version: what a story command is decided against."""
+
+        def read(conn: Conn) -> ChatRef:
+            chat = queries.find_open_chat(conn, channel_id)
+            if chat is None or chat.guild_id != guild_id:
+                raise NoStory()
+            return ChatRef(chat, store.stream_version(conn, f"chat:{chat.chat_id}"))
+
+        return await self.db.read(read)
+
+    async def execute(self, cmd: Command, result: Result[T], *, key: str | None = None,
+                      cause: str | None = None) -> T:
+        """Decide `cmd`, append its events and project them in one transaction; build the result there too.
+
+        A stale chat version (another process wrote first) is a ConcurrencyConflict: the command is
+        decided again against the fresh version when its meaning allows, else nothing is recorded.
+        """
         decider = DECIDERS[type(cmd)]
-        ctx = Context(now=self._clock(), new_id=self._new_id)
-
-        def run(conn: sqlite3.Connection) -> tuple[list[Recorded], T]:
-            with transaction(conn):
-                recorded = _decide_and_append(conn, decider, cmd, ctx, key)
-            return recorded, result(conn, recorded)
-
-        try:
-            recorded, value = await self.db.write(run)
-        except ConcurrencyConflict:
-            log.warning("concurrency_conflict_retry", command=cmd.name)
-            recorded, value = await self.db.write(run)
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            ctx = Context(now=self._clock(), new_id=self._new_id)
+            stamp = Stamp(ctx.now, self._new_id("cmd"), cause)
+            try:
+                recorded, value = await self.db.write(lambda conn: _unit(conn, decider, cmd, ctx, stamp, key, result))
+                break
+            except ConcurrencyConflict:
+                if not cmd.redecide_on_conflict or attempt == CONFLICT_ATTEMPTS or not isinstance(cmd, InChat):
+                    raise
+                log.warning("concurrency_conflict_redecide", command=cmd.name, attempt=attempt)
+                fresh = await self.db.read(lambda c: store.stream_version(c, cmd.stream))  # noqa: B023
+                cmd = cmd.model_copy(update={"expected_version": fresh})
         for event in recorded:
-            log.info("event_appended", seq=event.seq, kind=event.kind, chat=event.chat_id, stream=event.stream)
+            log.info("event_appended", seq=event.seq, kind=event.kind, chat=event.chat_id, stream=event.stream,
+                     command=event.command_id, cause=event.cause)
         return value
 
     async def catch_up(self) -> int:
         """Apply events after the projection cursor (a no-op when up to date); return how many."""
 
-        def run(conn: sqlite3.Connection) -> int:
+        def run(conn: Conn) -> int:
             with transaction(conn):
                 return projection.catch_up_in(conn)
 
-        return await self.db.write(run)
+        return await self.db.write_alone(run)
 
     async def rebuild(self) -> int:
         """Reproject the whole world from an empty state in one transaction; return events replayed."""
 
-        def run(conn: sqlite3.Connection) -> int:
+        def run(conn: Conn) -> int:
             with transaction(conn):
                 return projection.rebuild_in(conn)
 
-        count = await self.db.write(run)
+        count = await self.db.write_alone(run)
         log.info("world_rebuilt", events=count)
         return count
 
@@ -136,26 +153,33 @@ class Engine(EngineWrites, EngineNarration, EngineReads):
         """Rebuild one chat's rows from its own events (rewinds honoured); return the events applied."""
         await self.chat_by_id(chat_id)
 
-        def run(conn: sqlite3.Connection) -> int:
+        def run(conn: Conn) -> int:
             with transaction(conn):
                 before = store.last_seq(conn) + 1
                 projection.reproject_chat(conn, chat_id, before=before)
                 return len(projection.effective_chat_events(conn, chat_id, before))
 
-        return await self.db.write(run)
+        return await self.db.write_alone(run)
 
 
-def _decide_and_append(conn: sqlite3.Connection, decider: Decider, cmd: Command, ctx: Context,
-                       key: str | None) -> list[Recorded]:
-    """The body of a command transaction: idempotency, decision, append per stream, projection."""
+def _unit(conn: Conn, decider: Decider[Any, Any], cmd: Command, ctx: Context, stamp: Stamp, key: str | None,
+          result: Result[T]) -> tuple[list[Recorded], T]:
+    """One command in the writer: idempotency, load, decide, append per stream, project, build the result."""
     if key is not None and (previous := store.find_by_key(conn, key)) is not None:
         log.info("duplicate_ignored", key=key, seq=previous.seq, kind=previous.kind)
-        return []
-    new_events = decider(cmd, conn, ctx)
+        try:
+            return [], result(conn, store.read_command(conn, previous))
+        except (NotFound, StopIteration):
+            raise AlreadyHandled() from None
+    state = decider.load(conn, cmd)
+    new_events = decider.decide(cmd, state, ctx)
     recorded: list[Recorded] = []
     for stream, group in groupby(new_events, key=lambda e: e.payload.stream()):
-        version = store.stream_version(conn, stream)
-        recorded += store.append(conn, stream, version, list(group), recorded_at=ctx.now,
+        if isinstance(cmd, InChat) and stream == cmd.stream:
+            version = cmd.expected_version
+        else:  # a new chat, a guild's or a person's stream: decided in this very transaction
+            version = store.stream_version(conn, stream)
+        recorded += store.append(conn, stream, version, list(group), stamp=stamp,
                                  idempotency_key=key if not recorded else None)
     projection.apply_new(conn, recorded)
-    return recorded
+    return recorded, result(conn, recorded)

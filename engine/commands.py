@@ -30,13 +30,26 @@ class Command(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     name: ClassVar[str]
+    redecide_on_conflict: ClassVar[bool] = True  # a stale version: decide again against fresh state
     actor: Actor
 
 
 class InChannel(Command):
-    """A command about the story in one channel."""
+    """A command about a channel that has no story yet (starting one)."""
 
     channel_id: Id
+
+
+class InChat(Command):
+    """A story command: it names the chat it changes and the chat stream's version it was decided at."""
+
+    chat_id: Id
+    expected_version: int = Field(ge=0, le=2**62)
+
+    @property
+    def stream(self) -> str:
+        """The chat's stream."""
+        return f"chat:{self.chat_id}"
 
 
 class AuthorCharacter(Command):
@@ -86,19 +99,19 @@ class StartChat(InChannel):
     name: ClassVar[str] = "start_chat"
     character: Name
     guest: Name | None = None
-    start_minute: int = Field(8 * 60, ge=0)
+    start_minute: int = Field(8 * 60, ge=0, le=100_000 * 24 * 60)
     anchor: Name | None = None
     weather: Name = "clear"
     place: Name | None = None
 
 
-class EndChat(InChannel):
+class EndChat(InChat):
     """End the channel's story."""
 
     name: ClassVar[str] = "end_chat"
 
 
-class CreatePlace(InChannel):
+class CreatePlace(InChat):
     """Add a place to the story's world."""
 
     name: ClassVar[str] = "create_place"
@@ -107,7 +120,7 @@ class CreatePlace(InChannel):
     parent: Name | None = None
 
 
-class OpenScene(InChannel):
+class OpenScene(InChat):
     """Open a scene at a place (created if new)."""
 
     name: ClassVar[str] = "open_scene"
@@ -115,14 +128,15 @@ class OpenScene(InChannel):
     title: Name | None = None
 
 
-class CloseScene(InChannel):
+class CloseScene(InChat):
     """Close the active scene with a summary."""
 
     name: ClassVar[str] = "close_scene"
+    scene_id: Id
     summary: CardText = ""
 
 
-class RecordMessage(InChannel):
+class RecordMessage(InChat):
     """A person's in-character message."""
 
     name: ClassVar[str] = "record_message"
@@ -130,16 +144,17 @@ class RecordMessage(InChannel):
     text: MessageText
 
 
-class RecordReply(InChannel):
+class RecordReply(InChat):
     """A character's reply, as generated."""
 
     name: ClassVar[str] = "record_reply"
     character_id: Id
     text: ReplyText
+    in_reply_to: Id | None = None  # the person's line it answers (None: the story's opening line)
     discord_message_ids: list[Id] = Field(default_factory=list, max_length=10)
 
 
-class EditMessage(InChannel):
+class EditMessage(InChat):
     """A person edited a story message."""
 
     name: ClassVar[str] = "edit_message"
@@ -147,23 +162,25 @@ class EditMessage(InChannel):
     text: MessageText
 
 
-class RetractMessage(InChannel):
+class RetractMessage(InChat):
     """A story message was deleted."""
 
     name: ClassVar[str] = "retract_message"
     message_id: Id
 
 
-class ReviseReply(InChannel):
+class ReviseReply(InChat):
     """Replace (regenerate) or extend (continue) the latest character reply."""
 
     name: ClassVar[str] = "revise_reply"
+    message_id: Id
+    expected_revision: int = Field(ge=0, le=2**62)
     text: ReplyText
     mode: Literal["regenerate", "continue"] = "regenerate"
     discord_message_ids: list[Id] = Field(default_factory=list, max_length=10)
 
 
-class WriteMemory(InChannel):
+class WriteMemory(InChat):
     """Give a character a memory."""
 
     name: ClassVar[str] = "write_memory"
@@ -172,14 +189,14 @@ class WriteMemory(InChannel):
     importance: int = Field(5, ge=1, le=10)
 
 
-class ForgetMemory(InChannel):
+class ForgetMemory(InChat):
     """Remove a memory."""
 
     name: ClassVar[str] = "forget_memory"
     memory_id: Id
 
 
-class StartMeanwhile(InChannel):
+class StartMeanwhile(InChat):
     """Start an off-screen scene."""
 
     name: ClassVar[str] = "start_meanwhile"
@@ -189,7 +206,7 @@ class StartMeanwhile(InChannel):
     digest: Annotated[str, StringConstraints(min_length=1, max_length=CARD_FIELD_MAX)] | None = None
 
 
-class RecordMeanwhileDigest(InChannel):
+class RecordMeanwhileDigest(InChat):
     """Record the digest of an off-screen scene (memories for its participants)."""
 
     name: ClassVar[str] = "record_meanwhile_digest"
@@ -197,7 +214,7 @@ class RecordMeanwhileDigest(InChannel):
     digest: Annotated[str, StringConstraints(min_length=1, max_length=CARD_FIELD_MAX)]
 
 
-class AdjustRelationship(InChannel):
+class AdjustRelationship(InChat):
     """Change how a character feels about another character or a persona."""
 
     name: ClassVar[str] = "adjust_relationship"
@@ -208,26 +225,27 @@ class AdjustRelationship(InChannel):
     note: Text500 | None = None
 
 
-class SkipTime(InChannel):
+class SkipTime(InChat):
     """Move in-story time forward."""
 
     name: ClassVar[str] = "skip_time"
-    minutes: int = Field(gt=0)
+    minutes: int = Field(gt=0, le=100 * 365 * 24 * 60)
     summary: MessageText | None = None
 
 
-class SetWeather(InChannel):
+class SetWeather(InChat):
     """Set the weather."""
 
     name: ClassVar[str] = "set_weather"
     weather: Name
 
 
-class RewindChat(InChannel):
+class RewindChat(InChat):
     """Rewind the channel's story to an event, or by a number of messages."""
 
     name: ClassVar[str] = "rewind_chat"
-    to_seq: int | None = Field(None, ge=1)
+    redecide_on_conflict: ClassVar[bool] = False  # "N messages back" means something else a moment later
+    to_seq: int | None = Field(None, ge=1, le=2**62)
     messages: int | None = Field(None, ge=1, le=10_000)
 
 

@@ -23,11 +23,29 @@ class PermissionDenied(DomainError):
     """The caller may not do this (for example, a non-admin rewinding)."""
 
 
+class NoStory(NotFound):
+    """The channel has no open story (channel messages there are simply not part of one)."""
+
+    def __init__(self, message: str = "There is no story in this channel yet. Start one with /chat start.") -> None:
+        super().__init__(message)
+
+
+class AlreadyHandled(DomainError):
+    """The same Discord message or interaction arrived again; it was handled the first time."""
+
+    def __init__(self, message: str = "That was already handled.") -> None:
+        super().__init__(message)
+
+
+class SlowDown(DomainError):
+    """Too many replies are already waiting in this channel."""
+
+
 class ConcurrencyConflict(EngineError):
-    """Another write reached the same stream first; retrying is safe."""
+    """Another write reached the same stream first: nothing of this command was recorded."""
 
     def __str__(self) -> str:
-        return "Someone else changed this story at the same moment. Please try again."
+        return "Someone else changed this story at the same moment, so nothing was recorded. Please try again."
 
 
 class NarratorUnavailable(EngineError):

@@ -70,6 +70,8 @@ class Recorded(Generic[E]):
     payload: E
     recorded_at: str
     idempotency_key: str | None
+    command_id: str | None = None
+    cause: str | None = None
 
 
 class BotAuthored(Event):

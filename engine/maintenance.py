@@ -70,21 +70,27 @@ def _diff_table(conn: sqlite3.Connection, table: str) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class ChatExport:
-    """A chat's events (JSON Lines) and transcript (Markdown)."""
+    """A chat's events or live lines (JSON Lines) and transcript (Markdown); `full` when it is the whole log."""
 
     chat_id: str
     events_jsonl: str
     transcript_md: str
+    full: bool = True
 
 
-def export_chat(conn: sqlite3.Connection, chat: ChatView) -> ChatExport:
-    """Every event of the chat (rewound ones too) and its current transcript."""
-    lines = [json.dumps({"seq": e.seq, "kind": e.kind, "version": e.version, "stream": e.stream,
-                         "stream_version": e.stream_version, "actor_id": e.actor_id,
-                         "recorded_at": e.recorded_at, "payload": e.payload.model_dump(mode="json")},
-                        ensure_ascii=False)
-             for e in store.read_chat(conn, chat.chat_id)]
-    return ChatExport(chat.chat_id, "\n".join(lines) + ("\n" if lines else ""), _markdown(conn, chat))
+def export_chat(conn: sqlite3.Connection, chat: ChatView, *, full: bool = True) -> ChatExport:
+    """The whole log of the chat (rewound and deleted lines too), or only the live story."""
+    if full:
+        lines = [json.dumps({"seq": e.seq, "kind": e.kind, "version": e.version, "stream": e.stream,
+                             "stream_version": e.stream_version, "actor_id": e.actor_id,
+                             "recorded_at": e.recorded_at, "command_id": e.command_id, "cause": e.cause,
+                             "payload": e.payload.model_dump(mode="json")}, ensure_ascii=False)
+                 for e in store.read_chat(conn, chat.chat_id)]
+    else:
+        lines = [json.dumps({"role": m.role, "speaker": m.speaker, "text": m.text,
+                             "story_time": format_clock(m.story_minute)}, ensure_ascii=False)
+                 for m in queries.list_messages(conn, chat.chat_id, limit=10_000_000)]
+    return ChatExport(chat.chat_id, "\n".join(lines) + ("\n" if lines else ""), _markdown(conn, chat), full)
 
 
 def _markdown(conn: sqlite3.Connection, chat: ChatView) -> str:

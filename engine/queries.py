@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 
 from engine.errors import NotFound
+from engine.storage.port import Conn
 from engine.projection.characters import GLOBAL_SCOPE, name_key
 from engine.views import (
     CharacterView, ChatView, MeanwhileView, MemoryView, MessageView, PersonaView, PlaceView,
@@ -20,7 +20,7 @@ from engine.views import (
 _CHARACTER = ("character_id, guild_id, name, description, personality, scenario, greeting, example_dialogue,"
               " system_prompt, post_history_instructions, avatar_url, author_id, retired")
 _CHAT = ("chat_id, guild_id, channel_id, host_id, guest_id, started_by, status, story_minute, anchor, weather,"
-         " active_scene_id, place_id, created_seq")
+         " active_scene_id, place_id, created_seq, started_at")
 _MESSAGE = ("message_id, chat_id, seq, role, author_id, speaker, character_id, text, discord_ids, revision,"
             " retracted, story_minute, scene_id")
 _MEMORY = "memory_id, chat_id, character_id, text, importance, source, source_id, story_minute, seq"
@@ -36,7 +36,7 @@ def _message(row: tuple) -> MessageView:
     return MessageView(*row[:8], tuple(json.loads(row[8])), row[9], bool(row[10]), row[11], row[12])
 
 
-def find_character(conn: sqlite3.Connection, guild_id: str, name: str) -> CharacterView | None:
+def find_character(conn: Conn, guild_id: str, name: str) -> CharacterView | None:
     """An active character of the guild by name (case-insensitive), or None."""
     row = conn.execute(
         f"SELECT {_CHARACTER} FROM characters WHERE guild_id = ? AND name_key = ? AND retired = 0",
@@ -45,7 +45,7 @@ def find_character(conn: sqlite3.Connection, guild_id: str, name: str) -> Charac
     return None if row is None else _character(row)
 
 
-def get_character(conn: sqlite3.Connection, guild_id: str, name: str) -> CharacterView:
+def get_character(conn: Conn, guild_id: str, name: str) -> CharacterView:
     """An active character of the guild by name, or NotFound saying how to list them."""
     found = find_character(conn, guild_id, name)
     if found is None:
@@ -53,13 +53,13 @@ def get_character(conn: sqlite3.Connection, guild_id: str, name: str) -> Charact
     return found
 
 
-def find_character_by_id(conn: sqlite3.Connection, character_id: str) -> CharacterView | None:
+def find_character_by_id(conn: Conn, character_id: str) -> CharacterView | None:
     """A character by id (retired ones too), or None."""
     row = conn.execute(f"SELECT {_CHARACTER} FROM characters WHERE character_id = ?", (character_id,)).fetchone()
     return None if row is None else _character(row)
 
 
-def list_characters(conn: sqlite3.Connection, guild_id: str, *, prefix: str = "", limit: int = 500) -> list[CharacterView]:
+def list_characters(conn: Conn, guild_id: str, *, prefix: str = "", limit: int = 500) -> list[CharacterView]:
     """The guild's active characters by name, optionally those whose name starts with `prefix`."""
     escaped = re.sub(r"([%_\\])", r"\\\1", name_key(prefix))
     rows = conn.execute(
@@ -70,7 +70,7 @@ def list_characters(conn: sqlite3.Connection, guild_id: str, *, prefix: str = ""
     return [_character(row) for row in rows]
 
 
-def find_persona(conn: sqlite3.Connection, user_id: str, guild_id: str | None) -> PersonaView | None:
+def find_persona(conn: Conn, user_id: str, guild_id: str | None) -> PersonaView | None:
     """A person's persona for the guild, falling back to their global one."""
     row = conn.execute(
         "SELECT user_id, scope, name, description, avatar_url FROM personas WHERE user_id = ? AND scope IN (?, ?)"
@@ -80,13 +80,13 @@ def find_persona(conn: sqlite3.Connection, user_id: str, guild_id: str | None) -
     return None if row is None else PersonaView(*row)
 
 
-def find_open_chat(conn: sqlite3.Connection, channel_id: str) -> ChatView | None:
+def find_open_chat(conn: Conn, channel_id: str) -> ChatView | None:
     """The open chat of a channel, or None."""
     row = conn.execute(f"SELECT {_CHAT} FROM chats WHERE channel_id = ? AND status = 'open'", (channel_id,)).fetchone()
     return None if row is None else ChatView(*row)
 
 
-def get_open_chat(conn: sqlite3.Connection, channel_id: str) -> ChatView:
+def get_open_chat(conn: Conn, channel_id: str) -> ChatView:
     """The open chat of a channel, or NotFound saying how to start one."""
     chat = find_open_chat(conn, channel_id)
     if chat is None:
@@ -94,13 +94,13 @@ def get_open_chat(conn: sqlite3.Connection, channel_id: str) -> ChatView:
     return chat
 
 
-def find_chat(conn: sqlite3.Connection, chat_id: str) -> ChatView | None:
+def find_chat(conn: Conn, chat_id: str) -> ChatView | None:
     """A chat by id (open or ended), or None."""
     row = conn.execute(f"SELECT {_CHAT} FROM chats WHERE chat_id = ?", (chat_id,)).fetchone()
     return None if row is None else ChatView(*row)
 
 
-def list_chats(conn: sqlite3.Connection, *, guild_id: str | None = None, open_only: bool = False) -> list[ChatView]:
+def list_chats(conn: Conn, *, guild_id: str | None = None, open_only: bool = False) -> list[ChatView]:
     """Chats, oldest first, optionally of one guild and only open ones."""
     sql, params = f"SELECT {_CHAT} FROM chats WHERE 1 = 1", []
     if guild_id is not None:
@@ -110,7 +110,7 @@ def list_chats(conn: sqlite3.Connection, *, guild_id: str | None = None, open_on
     return [ChatView(*row) for row in conn.execute(sql + " ORDER BY created_seq", params)]
 
 
-def find_place(conn: sqlite3.Connection, chat_id: str, name: str) -> PlaceView | None:
+def find_place(conn: Conn, chat_id: str, name: str) -> PlaceView | None:
     """A place of the chat by name (case-insensitive), or None."""
     row = conn.execute(
         "SELECT place_id, chat_id, name, description, parent_id FROM places WHERE chat_id = ? AND name_key = ?",
@@ -119,7 +119,7 @@ def find_place(conn: sqlite3.Connection, chat_id: str, name: str) -> PlaceView |
     return None if row is None else PlaceView(*row)
 
 
-def find_place_by_id(conn: sqlite3.Connection, place_id: str) -> PlaceView | None:
+def find_place_by_id(conn: Conn, place_id: str) -> PlaceView | None:
     """A place by id, or None."""
     row = conn.execute(
         "SELECT place_id, chat_id, name, description, parent_id FROM places WHERE place_id = ?", (place_id,)
@@ -127,7 +127,7 @@ def find_place_by_id(conn: sqlite3.Connection, place_id: str) -> PlaceView | Non
     return None if row is None else PlaceView(*row)
 
 
-def list_places(conn: sqlite3.Connection, chat_id: str, *, prefix: str = "", limit: int = 500) -> list[PlaceView]:
+def list_places(conn: Conn, chat_id: str, *, prefix: str = "", limit: int = 500) -> list[PlaceView]:
     """The chat's places by name."""
     escaped = re.sub(r"([%_\\])", r"\\\1", name_key(prefix))
     rows = conn.execute(
@@ -138,7 +138,7 @@ def list_places(conn: sqlite3.Connection, chat_id: str, *, prefix: str = "", lim
     return [PlaceView(*row) for row in rows]
 
 
-def find_scene(conn: sqlite3.Connection, scene_id: str) -> SceneView | None:
+def find_scene(conn: Conn, scene_id: str) -> SceneView | None:
     """A scene by id, or None."""
     row = conn.execute(
         "SELECT scene_id, chat_id, place_id, title, present, status, summary FROM scenes WHERE scene_id = ?",
@@ -150,7 +150,7 @@ def find_scene(conn: sqlite3.Connection, scene_id: str) -> SceneView | None:
 
 
 def list_messages(
-    conn: sqlite3.Connection, chat_id: str, *, limit: int = 50, before_seq: int | None = None,
+    conn: Conn, chat_id: str, *, limit: int = 50, before_seq: int | None = None,
     include_retracted: bool = False,
 ) -> list[MessageView]:
     """The newest `limit` transcript lines of a chat (before `before_seq`), oldest first."""
@@ -164,14 +164,14 @@ def list_messages(
     return [_message(row) for row in reversed(rows)]
 
 
-def list_messages_after(conn: sqlite3.Connection, chat_id: str, after_seq: int) -> list[MessageView]:
+def list_messages_after(conn: Conn, chat_id: str, after_seq: int) -> list[MessageView]:
     """A chat's live lines after an event seq, oldest first."""
     rows = conn.execute(f"SELECT {_MESSAGE} FROM messages WHERE chat_id = ? AND seq > ? AND retracted = 0"
                         " ORDER BY seq", (chat_id, after_seq))
     return [_message(row) for row in rows]
 
 
-def find_message_by_id(conn: sqlite3.Connection, chat_id: str | None, message_id: str) -> MessageView | None:
+def find_message_by_id(conn: Conn, chat_id: str | None, message_id: str) -> MessageView | None:
     """A transcript line by its own id (a primary-key lookup), in one chat or (chat_id None) any."""
     if chat_id is None:
         row = conn.execute(f"SELECT {_MESSAGE} FROM messages WHERE message_id = ?", (message_id,)).fetchone()
@@ -181,7 +181,7 @@ def find_message_by_id(conn: sqlite3.Connection, chat_id: str | None, message_id
     return None if row is None else _message(row)
 
 
-def find_message(conn: sqlite3.Connection, chat_id: str, message_id: str) -> MessageView | None:
+def find_message(conn: Conn, chat_id: str, message_id: str) -> MessageView | None:
     """A transcript line by its id or by a Discord message id it was posted as (scans the chat's replies)."""
     found = find_message_by_id(conn, chat_id, message_id)
     if found is not None:
@@ -194,14 +194,28 @@ def find_message(conn: sqlite3.Connection, chat_id: str, message_id: str) -> Mes
     return None if row is None else _message(row)
 
 
-def count_messages(conn: sqlite3.Connection, chat_id: str) -> int:
+def newest_person_line(conn: Conn, chat_id: str) -> MessageView | None:
+    """The newest live line a person said in the chat, or None."""
+    row = conn.execute(
+        f"SELECT {_MESSAGE} FROM messages WHERE chat_id = ? AND retracted = 0 AND role = 'person'"
+        " ORDER BY seq DESC LIMIT 1", (chat_id,)).fetchone()
+    return None if row is None else _message(row)
+
+
+def list_removed_by_rewind(conn: Conn, rewind_seq: int) -> list[MessageView]:
+    """The live lines a rewind took out of the story, oldest first."""
+    rows = conn.execute(f"SELECT {_MESSAGE} FROM rewound_lines WHERE rewind_seq = ? ORDER BY seq", (rewind_seq,))
+    return [_message(row) for row in rows]
+
+
+def count_messages(conn: Conn, chat_id: str) -> int:
     """How many live person and character lines the chat has."""
     return conn.execute(
         "SELECT COUNT(*) FROM messages WHERE chat_id = ? AND retracted = 0 AND role != 'narrator'", (chat_id,)
     ).fetchone()[0]
 
 
-def nth_last_message(conn: sqlite3.Connection, chat_id: str, n: int) -> MessageView | None:
+def nth_last_message(conn: Conn, chat_id: str, n: int) -> MessageView | None:
     """The n-th newest live person/character line (n=1 is the newest), or None."""
     row = conn.execute(
         f"SELECT {_MESSAGE} FROM messages WHERE chat_id = ? AND retracted = 0 AND role != 'narrator'"
@@ -211,7 +225,7 @@ def nth_last_message(conn: sqlite3.Connection, chat_id: str, n: int) -> MessageV
     return None if row is None else _message(row)
 
 
-def list_memories(conn: sqlite3.Connection, chat_id: str, character_id: str | None = None, *,
+def list_memories(conn: Conn, chat_id: str, character_id: str | None = None, *,
                   limit: int = 50) -> list[MemoryView]:
     """A chat's newest memories, of one character if given, newest first."""
     if character_id is None:
@@ -225,7 +239,7 @@ def list_memories(conn: sqlite3.Connection, chat_id: str, character_id: str | No
     return [MemoryView(*row) for row in rows]
 
 
-def find_memory(conn: sqlite3.Connection, chat_id: str, memory_id: str) -> MemoryView | None:
+def find_memory(conn: Conn, chat_id: str, memory_id: str) -> MemoryView | None:
     """A memory by id, or None."""
     row = conn.execute(f"SELECT {_MEMORY} FROM memories WHERE memory_id = ? AND chat_id = ?",
                        (memory_id, chat_id)).fetchone()
@@ -262,7 +276,7 @@ def _scope_token(prefix: str, value: str) -> str:
     return f'"{prefix}{value.encode().hex()}"'
 
 
-def search_memories(conn: sqlite3.Connection, chat_id: str, query: str, *, character_id: str | None = None,
+def search_memories(conn: Conn, chat_id: str, query: str, *, character_id: str | None = None,
                     limit: int = 10, ignore_names: tuple[str, ...] = ()) -> list[MemoryView]:
     """Memories of the chat (or one character) matching the words of `query`, best match first.
 
@@ -285,7 +299,7 @@ def search_memories(conn: sqlite3.Connection, chat_id: str, query: str, *, chara
     return [MemoryView(*row) for row in rows]
 
 
-def find_meanwhile(conn: sqlite3.Connection, meanwhile_id: str) -> MeanwhileView | None:
+def find_meanwhile(conn: Conn, meanwhile_id: str) -> MeanwhileView | None:
     """A meanwhile scene by id, or None."""
     row = conn.execute(
         "SELECT meanwhile_id, chat_id, place_id, premise, participants, digest, story_minute FROM meanwhile_scenes"
@@ -297,7 +311,7 @@ def find_meanwhile(conn: sqlite3.Connection, meanwhile_id: str) -> MeanwhileView
     return MeanwhileView(*row[:4], tuple(json.loads(row[4])), row[5], row[6])
 
 
-def list_relationships(conn: sqlite3.Connection, chat_id: str, *, involving: str | None = None) -> list[RelationshipView]:
+def list_relationships(conn: Conn, chat_id: str, *, involving: str | None = None) -> list[RelationshipView]:
     """A chat's relationships, optionally those involving one id."""
     sql, params = f"SELECT {_RELATION} FROM relationships WHERE chat_id = ?", [chat_id]
     if involving is not None:
@@ -305,7 +319,7 @@ def list_relationships(conn: sqlite3.Connection, chat_id: str, *, involving: str
     return [RelationshipView(*row) for row in conn.execute(sql + " ORDER BY source_name, target_name", params)]
 
 
-def find_relationship(conn: sqlite3.Connection, chat_id: str, source_id: str, target_id: str) -> RelationshipView | None:
+def find_relationship(conn: Conn, chat_id: str, source_id: str, target_id: str) -> RelationshipView | None:
     """One directed relationship, or None."""
     row = conn.execute(
         f"SELECT {_RELATION} FROM relationships WHERE chat_id = ? AND source_id = ? AND target_id = ?",
@@ -314,7 +328,7 @@ def find_relationship(conn: sqlite3.Connection, chat_id: str, source_id: str, ta
     return None if row is None else RelationshipView(*row)
 
 
-def find_speaker_persona(conn: sqlite3.Connection, chat_id: str, name: str) -> tuple[str, str] | None:
+def find_speaker_persona(conn: Conn, chat_id: str, name: str) -> tuple[str, str] | None:
     """(author_id, persona name) of a person who spoke in the chat under `name`, or None."""
     row = conn.execute(
         "SELECT author_id, speaker FROM messages WHERE chat_id = ? AND role = 'person' AND lower(speaker) = lower(?)"
@@ -324,7 +338,7 @@ def find_speaker_persona(conn: sqlite3.Connection, chat_id: str, name: str) -> t
     return None if row is None else (row[0], row[1])
 
 
-def list_important_memories(conn: sqlite3.Connection, chat_id: str, character_id: str, *, min_importance: int = 8,
+def list_important_memories(conn: Conn, chat_id: str, character_id: str, *, min_importance: int = 8,
                             limit: int = 8) -> list[MemoryView]:
     """A character's most important memories, newest first."""
     rows = conn.execute(
@@ -335,7 +349,7 @@ def list_important_memories(conn: sqlite3.Connection, chat_id: str, character_id
     return [MemoryView(*row) for row in rows]
 
 
-def list_scene_messages(conn: sqlite3.Connection, chat_id: str, scene_id: str, *,
+def list_scene_messages(conn: Conn, chat_id: str, scene_id: str, *,
                         limit: int = 200) -> list[MessageView]:
     """The newest live lines of one scene (scenes are recent: walks the chat's index from the end)."""
     rows = conn.execute(

@@ -6,6 +6,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from engine import maintenance, queries, store
+from engine.commands import Actor
 from engine.errors import NotFound
 from engine.views import (
     CharacterView, ChatView, CheckReport, EventView, MemoryView, MessageView, PersonaView, PlaceView,
@@ -94,7 +95,13 @@ class EngineReads:
         """Rebuild a scratch copy from the log and compare every projected table with the live one."""
         return await asyncio.to_thread(maintenance.check_database, self.db.path)
 
-    async def export_chat(self: Engine, chat_id: str) -> maintenance.ChatExport:
-        """A chat's events as JSON Lines and its transcript as Markdown."""
+    async def export_chat(self: Engine, chat_id: str, *, actor: Actor | None = None) -> maintenance.ChatExport:
+        """A chat's transcript as Markdown and JSON Lines.
+
+        Admins (and the terminal, with no actor) get every event of the log, rewound and deleted lines
+        included; members get the live story only: what is in the transcript now, under persona names,
+        without user ids.
+        """
         chat = await self.chat_by_id(chat_id)
-        return await self.db.read(lambda c: maintenance.export_chat(c, chat))
+        full = actor is None or actor.is_admin
+        return await self.db.read(lambda c: maintenance.export_chat(c, chat, full=full))

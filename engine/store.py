@@ -1,21 +1,27 @@
-"""The event store: the sole writer and reader of the `events` table."""
+"""The event store: the sole writer and reader of the `events` table.
+
+The SQL here is the portable subset both backends run (`INSERT … RETURNING`, no SQLite-only
+functions). A caller holds the transaction; `append` checks the stream's expected version for real:
+the first event is written at `expected_version + 1`, so a stale decision trips
+`UNIQUE(stream, stream_version)` and becomes a ConcurrencyConflict.
+"""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
 from engine.errors import ConcurrencyConflict
 from engine.events import Event, Recorded, load_stored
+from engine.storage.port import Conn, is_unique_violation
 
 log = structlog.get_logger(__name__)
 
-_COLUMNS = (
-    "seq, stream, stream_version, kind, version, chat_id, guild_id, actor_id, payload, recorded_at, idempotency_key"
-)
+_COLUMNS = ("seq, stream, stream_version, kind, version, chat_id, guild_id, actor_id, payload, recorded_at,"
+            " idempotency_key, command_id, cause")
 READ_BATCH = 2_000
 
 
@@ -28,27 +34,37 @@ class NewEvent:
     actor_id: str | None
 
 
-def stream_version(conn: sqlite3.Connection, stream: str) -> int:
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """What every event of one command shares: when, which command, and what caused it."""
+
+    recorded_at: str
+    command_id: str | None = None
+    cause: str | None = None
+
+
+def stream_version(conn: Conn, stream: str) -> int:
     """The number of events in `stream` so far (0 for a new stream)."""
     row = conn.execute("SELECT MAX(stream_version) FROM events WHERE stream = ?", (stream,)).fetchone()
     return row[0] or 0
 
 
-def find_by_key(conn: sqlite3.Connection, key: str) -> Recorded | None:
+def find_by_key(conn: Conn, key: str) -> Recorded | None:
     """The event recorded under an idempotency key, or None."""
     row = conn.execute(f"SELECT {_COLUMNS} FROM events WHERE idempotency_key = ?", (key,)).fetchone()
     return None if row is None else _to_recorded(row)
 
 
-def append(
-    conn: sqlite3.Connection,
-    stream: str,
-    expected_version: int,
-    events: Sequence[NewEvent],
-    *,
-    recorded_at: str,
-    idempotency_key: str | None = None,
-) -> list[Recorded]:
+def read_command(conn: Conn, first: Recorded) -> list[Recorded]:
+    """Every event of the command whose first event is `first`, in order."""
+    if first.command_id is None:
+        return [first]
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM events WHERE command_id = ? ORDER BY seq", (first.command_id,))
+    return [_to_recorded(row) for row in rows]
+
+
+def append(conn: Conn, stream: str, expected_version: int, events: Sequence[NewEvent], *, stamp: Stamp,
+           idempotency_key: str | None = None) -> list[Recorded]:
     """Append `events` to `stream`, which must be at `expected_version`; the caller holds the transaction."""
     recorded: list[Recorded] = []
     version = expected_version
@@ -58,43 +74,64 @@ def append(
             raise ValueError(f"{payload.kind} belongs to {payload.stream()}, not {stream}")
         version += 1
         key = idempotency_key if index == 0 else None
-        body = payload.model_dump_json()
+        params = (stream, version, payload.kind, payload.version, payload.chat, new.guild_id, new.actor_id,
+                  payload.model_dump_json(), stamp.recorded_at, key, stamp.command_id, stamp.cause)
         try:
-            cursor = conn.execute(
-                "INSERT INTO events (stream, stream_version, kind, version, chat_id, guild_id, actor_id,"
-                " payload, recorded_at, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (stream, version, payload.kind, payload.version, payload.chat, new.guild_id, new.actor_id,
-                 body, recorded_at, key),
-            )
-        except sqlite3.IntegrityError as exc:
-            if "stream_version" in str(exc) or "events.stream" in str(exc):
+            seq = conn.execute(
+                "INSERT INTO events (stream, stream_version, kind, version, chat_id, guild_id, actor_id, payload,"
+                " recorded_at, idempotency_key, command_id, cause) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " RETURNING seq", params,
+            ).fetchone()[0]
+        except Exception as exc:
+            if is_unique_violation(exc, "stream_version") or is_unique_violation(exc, "events.stream"):
                 raise ConcurrencyConflict(f"{stream} moved past version {expected_version}") from exc
             raise
-        recorded.append(
-            Recorded(cursor.lastrowid, stream, version, payload.kind, payload.version, payload.chat,
-                     new.guild_id, new.actor_id, payload, recorded_at, key)
-        )
+        recorded.append(Recorded(seq, stream, version, payload.kind, payload.version, payload.chat, new.guild_id,
+                                 new.actor_id, payload, stamp.recorded_at, key, stamp.command_id, stamp.cause))
     return recorded
 
 
-def last_seq(conn: sqlite3.Connection) -> int:
+def last_seq(conn: Conn) -> int:
     """The highest seq in the log (0 when empty)."""
     return conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
 
 
-def read_after(conn: sqlite3.Connection, after: int, *, until: int | None = None) -> Iterator[Recorded]:
+def chat_last_seq(conn: Conn, chat_id: str, *, at_most: int | None = None) -> int:
+    """The seq of a chat's newest event (at or before `at_most` when given; 0 when none)."""
+    if at_most is None:
+        row = conn.execute("SELECT MAX(seq) FROM events WHERE chat_id = ?", (chat_id,)).fetchone()
+    else:
+        row = conn.execute("SELECT MAX(seq) FROM events WHERE chat_id = ? AND seq <= ?", (chat_id, at_most)).fetchone()
+    return row[0] or 0
+
+
+def command_span(conn: Conn, seq: int) -> tuple[int, int]:
+    """(first seq, last seq) of the command that recorded event `seq`.
+
+    Events from before command ids were recorded are grouped by stream and time: every command
+    stamped all its events with one `recorded_at`.
+    """
+    row = conn.execute("SELECT command_id, stream, recorded_at FROM events WHERE seq = ?", (seq,)).fetchone()
+    if row is None:
+        return seq, seq
+    if row[0] is not None:
+        span = conn.execute("SELECT MIN(seq), MAX(seq) FROM events WHERE command_id = ?", (row[0],)).fetchone()
+    else:
+        span = conn.execute("SELECT MIN(seq), MAX(seq) FROM events WHERE stream = ? AND recorded_at = ?"
+                            " AND command_id IS NULL", (row[1], row[2])).fetchone()
+    return span[0], span[1]
+
+
+def read_after(conn: Conn, after: int, *, until: int | None = None) -> Iterator[Recorded]:
     """Stream the log after `after` (and up to `until`), in seq order, a batch at a time."""
     position = after
     while True:
         if until is None:
-            rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (position, READ_BATCH)
-            ).fetchall()
+            rows = conn.execute(f"SELECT {_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                                (position, READ_BATCH)).fetchall()
         else:
-            rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
-                (position, until, READ_BATCH),
-            ).fetchall()
+            rows = conn.execute(f"SELECT {_COLUMNS} FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+                                (position, until, READ_BATCH)).fetchall()
         if not rows:
             return
         for row in rows:
@@ -102,19 +139,18 @@ def read_after(conn: sqlite3.Connection, after: int, *, until: int | None = None
         position = rows[-1][0]
 
 
-def read_chat(conn: sqlite3.Connection, chat_id: str, *, before: int | None = None) -> list[Recorded]:
+def read_chat(conn: Conn, chat_id: str, *, before: int | None = None) -> list[Recorded]:
     """One chat's events in seq order (those before `before` if given)."""
     sql = f"SELECT {_COLUMNS} FROM events WHERE chat_id = ?"
-    params: tuple = (chat_id,)
+    params: tuple[Any, ...] = (chat_id,)
     if before is not None:
         sql += " AND seq < ?"
         params = (chat_id, before)
     return [_to_recorded(row) for row in conn.execute(sql + " ORDER BY seq", params)]
 
 
-def read_recent(
-    conn: sqlite3.Connection, *, chat_id: str | None = None, guild_id: str | None = None, limit: int = 20
-) -> list[Recorded]:
+def read_recent(conn: Conn, *, chat_id: str | None = None, guild_id: str | None = None,
+                limit: int = 20) -> list[Recorded]:
     """The newest events, newest last, optionally of one chat or one guild."""
     where, params = [], []
     if chat_id is not None:
@@ -128,7 +164,8 @@ def read_recent(
     return [_to_recorded(row) for row in rows][::-1]
 
 
-def _to_recorded(row: Sequence) -> Recorded:
+def _to_recorded(row: Sequence[Any]) -> Recorded:
     """A stored row → Recorded, upcasting the payload to its current version."""
     payload = load_stored(row[3], row[4], row[8])
-    return Recorded(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], payload, row[9], row[10])
+    return Recorded(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], payload, row[9], row[10],
+                    row[11], row[12])

@@ -52,6 +52,7 @@ class ChatView:
     active_scene_id: str | None
     place_id: str | None
     created_seq: int
+    started_at: str | None = None
 
     @property
     def character_ids(self) -> tuple[str, ...]:
@@ -158,6 +159,27 @@ class EventView:
     actor_id: str | None
     recorded_at: str
     payload: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRef:
+    """A chat as a story command addresses it: its id and the chat stream's version it was decided at."""
+
+    chat: ChatView
+    version: int
+
+    @property
+    def chat_id(self) -> str:
+        """The chat's id."""
+        return self.chat.chat_id
+
+
+@dataclass(frozen=True, slots=True)
+class RespondResult:
+    """What answering a person's line did: the line (None when it was already handled) and the replies."""
+
+    line: MessageView | None
+    replies: tuple[MessageView, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

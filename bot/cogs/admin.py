@@ -9,10 +9,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import render
-from bot.checks import actor_for, admin_only
+from bot.checks import actor_for, admin_only, cause_of
 from bot.replies import announce, defer_private, send_ephemeral
 from bot.transformers import message_id_from
-from engine import InvalidInput, NotFound, RewindResult
+from engine import InvalidInput, RewindResult
 
 if TYPE_CHECKING:
     from bot.client import ChronicleBot
@@ -42,20 +42,9 @@ class Admin(commands.Cog):
             raise InvalidInput("Give either `messages` or `to`, not both.")
         target = message_id_from(to, interaction.channel_id) if to is not None else None
         await defer_private(interaction)
-
-        async def job() -> RewindResult:
-            """Resolve `to` and rewind, in the channel's queue."""
-            to_seq = None
-            if target is not None:
-                chat = await self.bot.engine.get_chat(str(interaction.channel_id))
-                line = await self.bot.engine.find_message(chat.chat_id, target)
-                if line is None:
-                    raise NotFound("That message is not part of this channel's story.")
-                to_seq = line.seq
-            return await self.bot.engine.rewind(actor, str(interaction.channel_id), to_seq=to_seq,
-                                                messages=messages if target is None else None)
-
-        result = await self.bot.queues.run(interaction.channel_id or 0, job)
+        result = await self.bot.engine.rewind(actor, str(interaction.channel_id), to_message=target,
+                                              messages=messages if target is None else None,
+                                              cause=cause_of(interaction))
         if isinstance(channel, (discord.TextChannel, discord.Thread)):
             await self._remove_replies(channel, result)
         await announce(interaction, await self._notice(interaction, result), ack="Rewound.")

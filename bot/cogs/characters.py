@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import actor_for
+from bot.checks import actor_for, cause_of
 from bot.render import character_embed, character_list, embed, persona_embed
 from bot.replies import send_ephemeral, send_public
 from bot.transformers import character_names
@@ -44,7 +44,8 @@ class Characters(commands.Cog):
         """Create a character card."""
         card = {k: v for k, v in (("personality", personality), ("scenario", scenario), ("greeting", greeting),
                                   ("avatar_url", avatar_url)) if v is not None}
-        created = await self.bot.engine.author_character(actor_for(interaction), name, description, **card)
+        created = await self.bot.engine.author_character(actor_for(interaction), name, description,
+                                                          cause=cause_of(interaction), **card)
         await send_public(interaction, f"✨ **{created.name}** joins the cast.", embed=character_embed(created))
 
     @character.command(name="edit", description="Change one field of a character you created")
@@ -52,7 +53,8 @@ class Characters(commands.Cog):
     @app_commands.autocomplete(name=character_names)
     async def character_edit(self, interaction: discord.Interaction, name: Name, field: Field, value: Text) -> None:
         """Edit a character card."""
-        card = await self.bot.engine.edit_character(actor_for(interaction), name, field, value)
+        card = await self.bot.engine.edit_character(actor_for(interaction), name, field, value,
+                                                    cause=cause_of(interaction))
         await send_ephemeral(interaction, f"Updated {field.replace('_', ' ')} of **{card.name}**.",
                              embed=character_embed(card))
 
@@ -75,7 +77,7 @@ class Characters(commands.Cog):
     @app_commands.autocomplete(name=character_names)
     async def character_retire(self, interaction: discord.Interaction, name: Name) -> None:
         """Retire a character."""
-        card = await self.bot.engine.retire_character(actor_for(interaction), name)
+        card = await self.bot.engine.retire_character(actor_for(interaction), name, cause=cause_of(interaction))
         await send_public(interaction, f"🕯️ **{card.name}** has been retired. Their stories remain.")
 
     @persona.command(name="set", description="Set who you are in this server's stories")
@@ -84,7 +86,8 @@ class Characters(commands.Cog):
     async def persona_set(self, interaction: discord.Interaction, name: Name, description: Text | None = None,
                           avatar_url: Url | None = None) -> None:
         """Set the invoker's persona."""
-        persona = await self.bot.engine.set_persona(actor_for(interaction), name, description or "", avatar_url)
+        persona = await self.bot.engine.set_persona(actor_for(interaction), name, description or "", avatar_url,
+                                                    cause=cause_of(interaction))
         await send_ephemeral(interaction, f"You are now **{persona.name}** here.", embed=persona_embed(persona))
 
     @persona.command(name="show", description="Show your persona")

@@ -9,9 +9,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import actor_for
+from bot.checks import actor_for, cause_of
+from bot.streaming import DiscordReplySink
 from bot import render
-from bot.replies import send_ephemeral, send_public
+from bot.replies import announce, defer_private, send_ephemeral, send_public
 from bot.transformers import character_names
 from engine import NAME_MAX, ChatView, NotFound
 
@@ -38,26 +39,38 @@ class Chats(commands.Cog):
     async def chat_start(self, interaction: discord.Interaction, character: Name, guest: Name | None = None,
                          time: app_commands.Range[str, 1, 40] | None = None, anchor: Name | None = None,
                          weather: Name | None = None, place: Name | None = None) -> None:
-        """Start the channel's story."""
-        chat = await self.bot.engine.start_chat(actor_for(interaction), str(interaction.channel_id), character,
-                                                guest=guest, time=time, anchor=anchor, weather=weather, place=place)
-        names = await self._names(chat)
-        cast = " and ".join(f"**{names[i]}**" for i in chat.character_ids)
-        await send_public(interaction, f"📖 A story begins here with {cast}. Just talk to join in; lines starting "
-                                       f"with `((` or `//` are out of character.",
-                          embed=render.chat_status(chat, names, place, None))
-        await self._post_opening(interaction, chat)
-
-    async def _post_opening(self, interaction: discord.Interaction, chat: ChatView) -> None:
-        """Post the host's greeting (recorded by the engine as the story's first reply) as the character."""
+        """Start the channel's story: the announcement, then the host's greeting (recorded as its first reply)."""
+        actor = actor_for(interaction)
         channel = interaction.channel
-        if not isinstance(channel, discord.TextChannel | discord.Thread):
-            return
-        for line in await self.bot.engine.transcript(chat.chat_id, limit=5):
-            card = await self.bot.engine.character_by_id(line.character_id) if line.character_id else None
-            if line.role == "character" and card is not None:
-                for part in render.split_message(line.text):
-                    await self.bot.poster.send(channel, card, part)
+        channel_id = str(interaction.channel_id)
+        announced: list[bool] = []
+
+        async def announce_start() -> None:
+            """Tell the channel the story began (once, before the greeting appears)."""
+            if announced:
+                return
+            announced.append(True)
+            chat = await self.bot.engine.get_chat(channel_id)
+            names = await self._names(chat)
+            cast = " and ".join(f"**{names[i]}**" for i in chat.character_ids)
+            await announce(interaction, f"📖 A story begins here with {cast}. Just talk to join in; lines starting "
+                                        f"with `((` or `//` are out of character.", ack="The story has begun.",
+                           embed=render.chat_status(chat, names, place, None))
+
+        sink = DiscordReplySink(self.bot, channel, before_first=announce_start) \
+            if isinstance(channel, discord.TextChannel | discord.Thread) else None
+        await defer_private(interaction)
+        try:
+            chat = await self.bot.engine.start_chat(actor, channel_id, character, guest=guest, time=time,
+                                                    anchor=anchor, weather=weather, place=place, sink=sink,
+                                                    cause=cause_of(interaction))
+        finally:
+            if sink is not None:
+                await sink.close()
+        await announce_start()
+        lines = await self.bot.engine.transcript(chat.chat_id, limit=1)
+        if lines and lines[-1].role == "character":
+            await self.bot.show_reply_buttons(channel, lines[-1])
 
     @chat.command(name="status", description="Show the story in this channel")
     async def chat_status(self, interaction: discord.Interaction) -> None:
@@ -72,7 +85,7 @@ class Chats(commands.Cog):
     @chat.command(name="end", description="End the story in this channel")
     async def chat_end(self, interaction: discord.Interaction) -> None:
         """End the channel's story (its starter or an admin)."""
-        await self.bot.engine.end_chat(actor_for(interaction), str(interaction.channel_id))
+        await self.bot.engine.end_chat(actor_for(interaction), str(interaction.channel_id), cause=cause_of(interaction))
         self.bot.latest_replies.pop(interaction.channel_id or 0, None)
         await send_public(interaction, "📕 The story in this channel has ended. `/chat start` begins a new one; "
                                        "`/chat export` still exports it.")
@@ -82,11 +95,13 @@ class Chats(commands.Cog):
         """Attach the Markdown transcript and the JSON Lines event file."""
         chat = await self._channel_chat(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        exported = await self.bot.engine.export_chat(chat.chat_id)
+        exported = await self.bot.engine.export_chat(chat.chat_id, actor=actor_for(interaction))
+        second = f"{chat.chat_id}.events.jsonl" if exported.full else f"{chat.chat_id}.story.jsonl"
         files = [discord.File(io.BytesIO(exported.transcript_md.encode()), filename=f"{chat.chat_id}.md"),
-                 discord.File(io.BytesIO(exported.events_jsonl.encode()), filename=f"{chat.chat_id}.events.jsonl")]
-        await send_ephemeral(interaction, "Here is the story: the transcript (Markdown) and every event "
-                                          "(JSON Lines).", files=files)
+                 discord.File(io.BytesIO(exported.events_jsonl.encode()), filename=second)]
+        what = ("every event of the log (JSON Lines), rewound and deleted lines included" if exported.full
+                else "the story's lines (JSON Lines); admins can export the full event log")
+        await send_ephemeral(interaction, f"Here is the story: the transcript (Markdown) and {what}.", files=files)
 
     @chat.command(name="prompt", description="Show the prompt the model would get now (only you see it)")
     @app_commands.describe(character="Whose prompt (default: the host)")
@@ -94,7 +109,8 @@ class Chats(commands.Cog):
     async def chat_prompt(self, interaction: discord.Interaction, character: Name | None = None) -> None:
         """The prompt inspector."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        view = await self.bot.engine.inspect_prompt(str(interaction.channel_id), character)
+        view = await self.bot.engine.inspect_prompt(str(interaction.channel_id), character,
+                                                    actor=actor_for(interaction))
         text = render.prompt_text(view)
         file = discord.File(io.BytesIO(text.encode()), filename="prompt.txt")
         await send_ephemeral(interaction, embed=render.prompt_summary(view), file=file)

@@ -1,9 +1,10 @@
-"""Roleplay in the channel: people's messages → engine.respond through a per-channel queue; edits and
-deletes reach the log; messages posted while the bot was down are backfilled at start-up."""
+"""Roleplay in the channel: people's messages → engine.respond in Discord's arrival order; edits and deletes
+reach the log; messages posted while the bot was down are backfilled at start-up."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -11,10 +12,10 @@ import structlog
 from discord.ext import commands
 
 from bot.checks import actor_for_member
+from bot.errors import describe, report_message_error
 from bot.posting import Target
 from bot.streaming import DiscordReplySink
-from bot.tree import NARRATOR_DOWN
-from engine import Actor, ChatView, DomainError, NarratorUnavailable
+from engine import Actor, AlreadyHandled, ChatView, DomainError, MessageView, NoStory, RespondResult, SlowDown
 
 if TYPE_CHECKING:
     from bot.client import ChronicleBot
@@ -50,6 +51,13 @@ def mentions_only(message: discord.Message, me: discord.abc.User | None) -> bool
     return not re.sub(rf"<@!?{me.id}>", "", message.content).strip()
 
 
+def snowflake_at(iso_time: str | None) -> int:
+    """The smallest Discord id of a message posted at `iso_time` (the story's start), 0 when unknown."""
+    if not iso_time:
+        return 0
+    return discord.utils.time_snowflake(datetime.fromisoformat(iso_time))
+
+
 class Roleplay(commands.Cog):
     """Turns people's channel messages into story lines and character replies."""
 
@@ -59,42 +67,45 @@ class Roleplay(commands.Cog):
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        """Queue a person's in-character line for its channel (arrival order is kept per channel)."""
+        """Hand a person's in-character line to the engine, in the channel's arrival order."""
         if message.guild is None:
             return
         if mentions_only(message, self.bot.user):
             await message.reply(HELP, mention_author=False)
-            return
-        if story_text(message) is not None:
-            self.bot.queues.post(message.channel.id, lambda: self.respond(message))
+        elif story_text(message) is not None:
+            self.bot.arrivals.admit(message.channel.id, lambda: self._respond(message))
 
-    async def respond(self, message: discord.Message, *, reply: bool = True) -> None:
-        """Record the line and (unless `reply` is False) let the addressed character answer."""
+    def _respond(self, message: discord.Message, *, reply: bool = True) -> Any:
+        """Submit the line to the engine now (keeping order); return what is left to await."""
         text = story_text(message)
         channel = message.channel
         if text is None or message.guild is None or not isinstance(channel, (discord.TextChannel, discord.Thread)):
-            return
-        if not self.bot.first_time(message.id) or await self.bot.engine.find_chat(str(channel.id)) is None:
-            return
+            return None
+        if not self.bot.first_time(message.id):
+            return None
         actor = actor_for_member(message.author, message.guild.id, self.bot.admin_role_ids)
-        try:
-            if not reply:
-                await self.bot.engine.record_message(actor, str(channel.id), str(message.id), text)
-                return
-            await self._respond(actor, channel, message, text)
-        except NarratorUnavailable as exc:
-            log.warning("narrator_unavailable", channel=channel.id, reason=exc.reason)
-            await message.reply(NARRATOR_DOWN, mention_author=False)
-        except DomainError as exc:
-            await message.reply(f"⚠️ {exc}", mention_author=False)
-
-    async def _respond(self, actor: Actor, channel: Target, message: discord.Message, text: str) -> None:
-        """engine.respond with a sink streaming into the channel."""
+        if not reply:
+            return self._settle(message, self.bot.engine.record_message(
+                actor, str(channel.id), str(message.id), text, cause=f"message:{message.id}"), None)
         sink = DiscordReplySink(self.bot, channel)
+        return self._settle(message, self.bot.engine.respond(actor, str(channel.id), str(message.id), text, sink,
+                                                             cause=f"message:{message.id}"), sink)
+
+    async def _settle(self, message: discord.Message, pending: Any, sink: DiscordReplySink | None) -> None:
+        """Wait for the engine; put the buttons on the newest reply; errors go through the funnel."""
         try:
-            await self.bot.engine.respond(actor, str(channel.id), str(message.id), text, sink)
+            result = await pending
+            if isinstance(result, RespondResult) and result.replies:
+                await self.bot.show_reply_buttons(message.channel, result.replies[-1])
+        except (NoStory, AlreadyHandled):
+            pass  # not a story channel, or a repeat delivery that was handled the first time
+        except SlowDown as exc:
+            await message.reply(f"⏳ {exc}", mention_author=False)
+        except Exception as exc:  # noqa: BLE001 — the funnel logs unexpected errors with an id
+            await report_message_error(message, exc)
         finally:
-            await sink.close()
+            if sink is not None:
+                await sink.close()
 
     @commands.Cog.listener()
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
@@ -104,17 +115,15 @@ class Roleplay(commands.Cog):
         if text is None or payload.guild_id is None or "content" not in payload.data:
             return
         actor = actor_for_member(message.author, payload.guild_id, self.bot.admin_role_ids)
-        self.bot.queues.post(payload.channel_id, lambda: self._edit(actor, payload.channel_id, message.id, text))
+        self.bot.arrivals.admit(payload.channel_id, lambda: self._quietly(
+            self.bot.engine.edit_message(actor, str(payload.channel_id), str(message.id), text), message.id))
 
-    async def _edit(self, actor: Actor, channel_id: int, message_id: int, text: str) -> None:
-        """Record an edit of a line that is part of the story."""
-        chat = await self.bot.engine.find_chat(str(channel_id))
-        if chat is None or await self.bot.engine.find_message(chat.chat_id, str(message_id)) is None:
-            return
+    async def _quietly(self, pending: Any, message_id: int) -> None:
+        """Edits and deletions of lines that are not (or no longer) in the story are only logged."""
         try:
-            await self.bot.engine.edit_message(actor, str(channel_id), str(message_id), text)
+            await pending
         except DomainError as exc:
-            log.info("edit_not_recorded", message=message_id, reason=str(exc))
+            log.info("change_not_recorded", message=message_id, reason=str(exc))
 
     @commands.Cog.listener()
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
@@ -132,7 +141,7 @@ class Roleplay(commands.Cog):
         theirs = [i for i in message_ids if i not in ours]
         ours.difference_update(message_ids)
         if guild_id is not None and theirs:
-            self.bot.queues.post(channel_id, lambda: self._retract(guild_id, channel_id, theirs))
+            self.bot.arrivals.admit(channel_id, lambda: self._retract(guild_id, channel_id, theirs))
 
     async def _retract(self, guild_id: int, channel_id: int, message_ids: list[int]) -> None:
         """Retract each deleted line; a deleted character reply loses its other parts too."""
@@ -147,7 +156,7 @@ class Roleplay(commands.Cog):
             person = line.role != "character"
             actor = Actor(user_id=line.author_id if person else str(self.bot.user.id if self.bot.user else "bot"),
                           guild_id=str(guild_id), display_name="" if person else "moderator", is_admin=not person)
-            await engine.retract_message(actor, str(channel_id), line.message_id)
+            await self._quietly(engine.retract_message(actor, str(channel_id), line.message_id), message_id)
             others = [int(i) for i in line.discord_ids if int(i) != message_id]
             channel = self.bot.get_channel(channel_id)
             if others and isinstance(channel, (discord.TextChannel, discord.Thread)):
@@ -160,33 +169,64 @@ class Roleplay(commands.Cog):
             return
         self._backfilled = True
         for chat in await self.bot.engine.list_chats(open_only=True):
+            channel_id = int(chat.channel_id) if chat.channel_id.isdigit() else 0
             try:
+                self.bot.arrivals.hold(channel_id)
                 await self._backfill(chat)
             except discord.HTTPException as exc:
                 log.warning("backfill_failed", chat=chat.chat_id, channel=chat.channel_id, code=exc.code)
+            finally:
+                self.bot.arrivals.release(channel_id)
+        self.bot.backfill_done.set()
 
     async def _backfill(self, chat: ChatView) -> None:
-        """Queue a chat's missed messages in order: all recorded, the newest answered."""
-        channel = self.bot.get_channel(int(chat.channel_id))
+        """Hand a chat's missed messages to the engine in order (all recorded, the newest answered), withdraw
+        replies that were posted but never recorded, and answer a line left unanswered."""
+        channel = self.bot.get_channel(int(chat.channel_id)) if chat.channel_id.isdigit() else None
         if not isinstance(channel, (discord.TextChannel, discord.Thread)):
             return
         lines = await self.bot.engine.transcript(chat.chat_id, limit=50, include_retracted=True)
         known = [int(i) for line in lines for i in (line.discord_ids or (line.message_id,)) if str(i).isdigit()]
-        if not known:
-            return
-        missed: list[discord.Message] = []
-        async for message in channel.history(after=discord.Object(max(known)), oldest_first=True,
-                                             limit=BACKFILL_LIMIT):
+        after = max(known, default=0) or snowflake_at(chat.started_at)
+        missed, orphans = [], []
+        hook_id = await self.bot.poster.webhook_id(channel)
+        async for message in channel.history(after=discord.Object(after), oldest_first=True, limit=BACKFILL_LIMIT):
             if story_text(message) is not None:
                 missed.append(message)
-        log.info("backfill", chat=chat.chat_id, channel=channel.id, messages=len(missed))
+            elif hook_id is not None and message.webhook_id == hook_id:
+                orphans.append(message.id)
+        log.info("backfill", chat=chat.chat_id, channel=channel.id, messages=len(missed), withdrawn=len(orphans))
+        await self.bot.poster.delete_ids(channel, orphans)
         for index, message in enumerate(missed):
-            reply = index == len(missed) - 1
-            self.bot.queues.post(channel.id, _job(self.respond, message, reply))
+            self.bot.arrivals.begin(_job(self._respond, message, index == len(missed) - 1))
+        if not missed:
+            await self._answer_pending(channel, chat, [line for line in lines if not line.retracted])
+
+    async def _answer_pending(self, channel: Target, chat: ChatView, lines: list[MessageView]) -> None:
+        """A person's line left unanswered (a reply failed, or the bot stopped mid-reply) is answered now."""
+        if not lines or lines[-1].role != "person" or channel.guild is None:
+            return
+        line = lines[-1]
+        actor = Actor(user_id=line.author_id, guild_id=str(channel.guild.id), display_name=line.speaker)
+        sink = DiscordReplySink(self.bot, channel)
+        self.bot.arrivals.begin(lambda: self._settle_pending(
+            self.bot.engine.respond(actor, str(channel.id), line.message_id, line.text, sink), sink))
+
+    async def _settle_pending(self, pending: Any, sink: DiscordReplySink) -> None:
+        try:
+            result = await pending
+            if result.replies:
+                await self.bot.show_reply_buttons(sink.channel, result.replies[-1])
+        except DomainError as exc:
+            log.info("pending_line_not_answered", reason=str(exc))
+        except Exception as exc:  # noqa: BLE001 — logged with an id like every unexpected error
+            describe(exc, channel=sink.channel.id, pending=True)
+        finally:
+            await sink.close()
 
 
 def _job(respond: Any, message: discord.Message, reply: bool) -> Any:
-    """A queue job bound to one message (avoids late binding in loops)."""
+    """A hand-over bound to one message (avoids late binding in loops)."""
     return lambda: respond(message, reply=reply)
 
 

@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import render
-from bot.checks import actor_for
+from bot.checks import actor_for, cause_of
 from bot.replies import announce, defer_private, send_ephemeral, send_public
 from bot.transformers import character_names, memory_ids, place_names
 from engine import MESSAGE_MAX, NAME_MAX, ChatView
@@ -59,7 +59,8 @@ class Story(commands.Cog):
                          importance: app_commands.Range[int, 1, 10] = 5) -> None:
         """Write a memory."""
         memory = await self.bot.engine.write_memory(actor_for(interaction), str(interaction.channel_id), text,
-                                                    character=character, importance=importance)
+                                                    character=character, importance=importance,
+                                                    cause=cause_of(interaction))
         names = await self._names([memory.character_id])
         await send_ephemeral(interaction, f"🧠 **{names[memory.character_id]}** will remember that "
                                           f"(`{memory.memory_id}`).")
@@ -90,7 +91,8 @@ class Story(commands.Cog):
     @app_commands.autocomplete(id=memory_ids)
     async def memory_forget(self, interaction: discord.Interaction, id: app_commands.Range[str, 1, 80]) -> None:
         """Forget a memory."""
-        forgotten = await self.bot.engine.forget_memory(actor_for(interaction), str(interaction.channel_id), id)
+        forgotten = await self.bot.engine.forget_memory(actor_for(interaction), str(interaction.channel_id), id,
+                                                        cause=cause_of(interaction))
         await send_ephemeral(interaction, f"Forgotten: `{forgotten}`.")
 
     @meanwhile.command(name="start", description="Play out an off-screen scene; the narrator writes it")
@@ -104,8 +106,8 @@ class Story(commands.Cog):
         await defer_private(interaction)
         characters = [character] + ([other] if other else [])
         channel_id = str(interaction.channel_id)
-        scene = await self.bot.queues.run(interaction.channel_id or 0, lambda: self.bot.engine.run_meanwhile(
-            actor, channel_id, characters, premise, place))
+        scene = await self.bot.engine.run_meanwhile(actor, channel_id, characters, premise, place,
+                                                    cause=cause_of(interaction))
         names = await self._names(scene.participants)
         await announce(interaction, render.meanwhile_text(scene, names), ack="The scene is written.")
 
@@ -131,7 +133,8 @@ class Story(commands.Cog):
                                   note: app_commands.Range[str, 1, 500] | None = None) -> None:
         """Adjust a relationship."""
         edge = await self.bot.engine.adjust_relationship(actor_for(interaction), str(interaction.channel_id),
-                                                         character, target, affinity=affinity, trust=trust, note=note)
+                                                         character, target, affinity=affinity, trust=trust, note=note,
+                                                         cause=cause_of(interaction))
         await send_public(interaction, render.relationship_list([edge]))
 
 

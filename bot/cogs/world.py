@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import render
-from bot.checks import actor_for
+from bot.checks import actor_for, cause_of
 from bot.replies import announce, defer_private, send_ephemeral, send_public
 from bot.transformers import place_names
 from engine import MESSAGE_MAX, NAME_MAX, format_clock
@@ -37,7 +37,8 @@ class World(commands.Cog):
     @app_commands.autocomplete(place=place_names)
     async def scene_open(self, interaction: discord.Interaction, place: Name, title: Name | None = None) -> None:
         """Open a scene."""
-        scene = await self.bot.engine.open_scene(actor_for(interaction), str(interaction.channel_id), place, title)
+        scene = await self.bot.engine.open_scene(actor_for(interaction), str(interaction.channel_id), place, title,
+                                                 cause=cause_of(interaction))
         await send_public(interaction, render.scene_line(scene, place))
 
     @scene.command(name="close", description="Close the open scene; the narrator writes its summary")
@@ -46,8 +47,7 @@ class World(commands.Cog):
         actor = actor_for(interaction)
         await defer_private(interaction)
         channel_id = str(interaction.channel_id)
-        scene = await self.bot.queues.run(interaction.channel_id or 0,
-                                          lambda: self.bot.engine.close_scene(actor, channel_id, None))
+        scene = await self.bot.engine.close_scene(actor, channel_id, None, cause=cause_of(interaction))
         places = {p.place_id: p.name for p in await self.bot.engine.list_places(scene.chat_id)}
         await announce(interaction, render.scene_line(scene, places.get(scene.place_id, "somewhere")),
                        ack="Scene closed.")
@@ -60,7 +60,7 @@ class World(commands.Cog):
                            parent: Name | None = None) -> None:
         """Create a place."""
         place = await self.bot.engine.create_place(actor_for(interaction), str(interaction.channel_id), name,
-                                                   description or "", parent)
+                                                   description or "", parent, cause=cause_of(interaction))
         where = f" in **{parent}**" if parent else ""
         await send_public(interaction, f"🗺️ **{place.name}**{where} is now part of the world.")
 
@@ -79,8 +79,7 @@ class World(commands.Cog):
         actor = actor_for(interaction)
         await defer_private(interaction)
         channel_id = str(interaction.channel_id)
-        chat = await self.bot.queues.run(interaction.channel_id or 0,
-                                         lambda: self.bot.engine.skip_time(actor, channel_id, by, summary))
+        chat = await self.bot.engine.skip_time(actor, channel_id, by, summary, cause=cause_of(interaction))
         events = await self.bot.engine.recent_events(chat_id=chat.chat_id, limit=5)
         line = next((e.payload.get("summary") for e in reversed(events) if e.kind == "time_skip_elision"), None)
         told = f"\n> {render.clip(str(line), 1500)}" if line else ""
@@ -91,7 +90,8 @@ class World(commands.Cog):
     @app_commands.describe(weather="Like: rain, clear, a thick fog")
     async def weather_set(self, interaction: discord.Interaction, weather: Name) -> None:
         """Set the weather."""
-        chat = await self.bot.engine.set_weather(actor_for(interaction), str(interaction.channel_id), weather)
+        chat = await self.bot.engine.set_weather(actor_for(interaction), str(interaction.channel_id), weather,
+                                                 cause=cause_of(interaction))
         await send_public(interaction, f"🌦️ The weather turns: **{chat.weather}**.")
 
 

@@ -1,18 +1,29 @@
-"""What every decider gets besides its command: fresh ids and the time, decided once per command."""
+"""What every decider gets besides its command: the state loaded for it, fresh ids and the time.
+
+A decider is a pair: `load(world, cmd) -> state` reads what the rules need through the query
+port (inside the command's transaction), and `decide(cmd, state, ctx) -> events` is pure: no I/O,
+no clock, no randomness beyond `ctx`.
+"""
 
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 from engine import queries
-from engine.commands import Actor, InChannel
-from engine.errors import NotFound, PermissionDenied
+from engine.commands import Actor, Command, InChat
+from engine.errors import DomainError, NotFound, PermissionDenied
 from engine.events import Event
+from engine.storage.port import Conn
 from engine.store import NewEvent
 from engine.views import ChatView
+
+C = TypeVar("C", bound=Command)
+S = TypeVar("S")
+NO_STORY = "There is no story in this channel yet. Start one with /chat start."
+ENDED = "That story has ended, so nothing was recorded. /chat start begins a new one."
 
 
 def random_id(prefix: str) -> str:
@@ -28,16 +39,35 @@ class Context:
     new_id: Callable[[str], str] = field(default=random_id)
 
 
+@dataclass(frozen=True)
+class Decider(Generic[C, S]):
+    """How one command is decided: what to load, then a pure decision."""
+
+    load: Callable[[Conn, C], S]
+    decide: Callable[[C, S, Context], list[NewEvent]]
+
+
 def emit(actor: Actor, *payloads: Event) -> list[NewEvent]:
     """Wrap payloads as new events on behalf of `actor`."""
     return [NewEvent(p, actor.guild_id, actor.user_id) for p in payloads]
 
 
-def open_chat(world: sqlite3.Connection, cmd: InChannel) -> ChatView:
-    """The channel's open chat, which must belong to the actor's guild."""
-    chat = queries.get_open_chat(world, cmd.channel_id)
-    if chat.guild_id != cmd.actor.guild_id:
-        raise NotFound("There is no story in this channel yet. Start one with /chat start.")
+def load_nothing(world: Conn, cmd: Any) -> None:
+    """For commands whose rules need no state."""
+    return None
+
+
+def load_chat(world: Conn, cmd: InChat) -> ChatView | None:
+    """The chat a story command names (open or ended), or None."""
+    return queries.find_chat(world, cmd.chat_id)
+
+
+def story_chat(chat: ChatView | None, cmd: InChat) -> ChatView:
+    """The command's chat, which must exist in the actor's guild and still be open."""
+    if chat is None or chat.guild_id != cmd.actor.guild_id:
+        raise NotFound(NO_STORY)
+    if chat.status != "open":
+        raise DomainError(ENDED)
     return chat
 
 

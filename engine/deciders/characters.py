@@ -1,31 +1,36 @@
-"""Deciders for characters and personas."""
+"""Deciders for characters and personas (guild and user streams, decided inside their transaction)."""
 
 from __future__ import annotations
 
-import sqlite3
+from dataclasses import dataclass
 
 from engine import queries
 from engine.commands import AuthorCharacter, EditCharacter, RetireCharacter, SetPersona
-from engine.deciders.base import Context, emit
+from engine.deciders.base import Context, Decider, emit, load_nothing
 from engine.errors import DomainError, InvalidInput, PermissionDenied
-from engine.events import BotAuthored, BotRetired, YouAuthored
+from engine.events import NAME_MAX, BotAuthored, BotRetired, YouAuthored
+from engine.storage.port import Conn
 from engine.store import NewEvent
-from engine.views import CharacterView
+from engine.views import CharacterView, ChatView
 
 _CARD_FIELDS = ("description", "personality", "scenario", "greeting", "example_dialogue", "system_prompt",
                 "post_history_instructions", "avatar_url")
 
 
-def _name_free(world: sqlite3.Connection, guild_id: str, name: str, keep: str | None = None) -> None:
-    existing = queries.find_character(world, guild_id, name)
-    if existing is not None and existing.character_id != keep:
-        raise DomainError(f"A character named '{existing.name}' already exists here. Pick another name, "
+def _name_free(taken: CharacterView | None, keep: str | None = None) -> None:
+    if taken is not None and taken.character_id != keep:
+        raise DomainError(f"A character named '{taken.name}' already exists here. Pick another name, "
                           f"or change it with /character edit.")
 
 
-def decide_author_character(cmd: AuthorCharacter, world: sqlite3.Connection, ctx: Context) -> list[NewEvent]:
+def load_author_character(world: Conn, cmd: AuthorCharacter) -> CharacterView | None:
+    """The character that already has this name, if any."""
+    return queries.find_character(world, cmd.actor.guild_id, cmd.character_name)
+
+
+def decide_author_character(cmd: AuthorCharacter, taken: CharacterView | None, ctx: Context) -> list[NewEvent]:
     """A new card; names are unique per guild, ignoring case."""
-    _name_free(world, cmd.actor.guild_id, cmd.character_name)
+    _name_free(taken)
     fields = {f: getattr(cmd, f) for f in _CARD_FIELDS}
     return emit(cmd.actor, BotAuthored(character_id=ctx.new_id("chr"), guild_id=cmd.actor.guild_id,
                                        name=cmd.character_name, author_id=cmd.actor.user_id, **fields))
@@ -36,17 +41,32 @@ def _may_change(card: CharacterView, cmd: EditCharacter | RetireCharacter, verb:
         raise PermissionDenied(f"Only {card.name}'s author or a server admin can {verb} it.")
 
 
-def decide_edit_character(cmd: EditCharacter, world: sqlite3.Connection, ctx: Context) -> list[NewEvent]:
-    """Replace a card with one field changed."""
+@dataclass(frozen=True)
+class EditState:
+    """The card being edited and, for a rename, the card holding the new name."""
+
+    card: CharacterView
+    taken: CharacterView | None
+
+
+def load_edit_character(world: Conn, cmd: EditCharacter) -> EditState:
+    """The card, and whoever holds the new name."""
     card = queries.get_character(world, cmd.actor.guild_id, cmd.character_name)
+    taken = queries.find_character(world, cmd.actor.guild_id, cmd.value) if cmd.field == "name" else None
+    return EditState(card, taken)
+
+
+def decide_edit_character(cmd: EditCharacter, state: EditState, ctx: Context) -> list[NewEvent]:
+    """Replace a card with one field changed."""
+    card = state.card
     _may_change(card, cmd, "edit")
     fields = {f: getattr(card, f) for f in _CARD_FIELDS}
     name = card.name
     if cmd.field == "name":
         name = cmd.value.strip()
-        if not name or len(name) > 64:
-            raise InvalidInput("name: must be 1 to 64 characters.")
-        _name_free(world, cmd.actor.guild_id, name, keep=card.character_id)
+        if not name or len(name) > NAME_MAX:
+            raise InvalidInput(f"name: must be 1 to {NAME_MAX} characters.")
+        _name_free(state.taken, keep=card.character_id)
     elif cmd.field == "description" and not cmd.value.strip():
         raise InvalidInput("description: must not be empty.")
     else:
@@ -59,19 +79,41 @@ def decide_edit_character(cmd: EditCharacter, world: sqlite3.Connection, ctx: Co
     return emit(cmd.actor, event)
 
 
-def decide_retire_character(cmd: RetireCharacter, world: sqlite3.Connection, ctx: Context) -> list[NewEvent]:
-    """Retire a card that no open story uses."""
+@dataclass(frozen=True)
+class RetireState:
+    """The card and the guild's open chats."""
+
+    card: CharacterView
+    open_chats: tuple[ChatView, ...]
+
+
+def load_retire_character(world: Conn, cmd: RetireCharacter) -> RetireState:
+    """The card and the open stories of its guild."""
     card = queries.get_character(world, cmd.actor.guild_id, cmd.character_name)
+    return RetireState(card, tuple(queries.list_chats(world, guild_id=cmd.actor.guild_id, open_only=True)))
+
+
+def decide_retire_character(cmd: RetireCharacter, state: RetireState, ctx: Context) -> list[NewEvent]:
+    """Retire a card that no open story uses."""
+    card = state.card
     _may_change(card, cmd, "retire")
-    for chat in queries.list_chats(world, guild_id=cmd.actor.guild_id, open_only=True):
+    for chat in state.open_chats:
         if card.character_id in chat.character_ids:
             raise DomainError(f"{card.name} is in the open story in <#{chat.channel_id}>. End it with /chat end "
                               "first.")
     return emit(cmd.actor, BotRetired(character_id=card.character_id, guild_id=card.guild_id))
 
 
-def decide_set_persona(cmd: SetPersona, world: sqlite3.Connection, ctx: Context) -> list[NewEvent]:
+def decide_set_persona(cmd: SetPersona, state: None, ctx: Context) -> list[NewEvent]:
     """Set a persona for this guild, or the global fallback."""
     guild = None if cmd.everywhere else cmd.actor.guild_id
     return emit(cmd.actor, YouAuthored(user_id=cmd.actor.user_id, guild_id=guild, name=cmd.persona_name,
                                        description=cmd.description, avatar_url=cmd.avatar_url))
+
+
+DECIDERS: dict[type, Decider] = {
+    AuthorCharacter: Decider(load_author_character, decide_author_character),
+    EditCharacter: Decider(load_edit_character, decide_edit_character),
+    RetireCharacter: Decider(load_retire_character, decide_retire_character),
+    SetPersona: Decider(load_nothing, decide_set_persona),
+}

@@ -2,57 +2,102 @@
 
 from __future__ import annotations
 
-import sqlite3
+from dataclasses import dataclass
 
 from engine import queries
 from engine.commands import AdjustRelationship, ForgetMemory, RecordMeanwhileDigest, StartMeanwhile, WriteMemory
-from engine.deciders.base import Context, emit, open_chat
+from engine.deciders.base import Context, Decider, emit, load_chat, story_chat
 from engine.errors import DomainError, NotFound
 from engine.events import (
     SCORE_MAX, SCORE_MIN, ContainerCreated, EdgeUpdate, Event, MeanwhileDigestCreated, MeanwhileSceneStarted,
     MemoryForgotten, MemoryWritten,
 )
+from engine.storage.port import Conn
 from engine.store import NewEvent
-from engine.views import ChatView
+from engine.views import CharacterView, ChatView, MeanwhileView, MemoryView, PlaceView, RelationshipView
 
 
-def _chat_character(world: sqlite3.Connection, chat: ChatView, name: str | None) -> str:
-    """A character of the story by name (the host when no name is given)."""
-    if name is None:
-        return chat.host_id
-    card = queries.get_character(world, chat.guild_id, name)
+@dataclass(frozen=True)
+class CastState:
+    """The chat and the characters a command names (by the names it used)."""
+
+    chat: ChatView | None
+    cards: dict[str, CharacterView]
+
+
+def _cards(world: Conn, chat: ChatView | None, names: list[str]) -> dict[str, CharacterView]:
+    if chat is None:
+        return {}
+    return {name: queries.get_character(world, chat.guild_id, name) for name in names}
+
+
+def _in_story(chat: ChatView, card: CharacterView) -> str:
     if card.character_id not in chat.character_ids:
         raise DomainError(f"{card.name} is not in this story.")
     return card.character_id
 
 
-def decide_write_memory(cmd: WriteMemory, world: sqlite3.Connection, ctx: Context) -> list[NewEvent]:
-    """A person gives a character of the story a memory."""
-    chat = open_chat(world, cmd)
-    who = _chat_character(world, chat, cmd.character)
+def load_write_memory(world: Conn, cmd: WriteMemory) -> CastState:
+    """The chat and the named character."""
+    chat = load_chat(world, cmd)
+    return CastState(chat, _cards(world, chat, [cmd.character] if cmd.character else []))
+
+
+def decide_write_memory(cmd: WriteMemory, state: CastState, ctx: Context) -> list[NewEvent]:
+    """A person gives a character of the story (the host by default) a memory."""
+    chat = story_chat(state.chat, cmd)
+    who = _in_story(chat, state.cards[cmd.character]) if cmd.character else chat.host_id
     return emit(cmd.actor, MemoryWritten(chat_id=chat.chat_id, memory_id=ctx.new_id("mem"), character_id=who,
                                          text=cmd.text, importance=cmd.importance, source="person",
                                          source_id=cmd.actor.user_id))
 
 
-def decide_forget_memory(cmd: ForgetMemory, world: sqlite3.Connection, ctx: Context) -> list[NewEvent]:
+@dataclass(frozen=True)
+class MemoryState:
+    """The chat and the memory named."""
+
+    chat: ChatView | None
+    memory: MemoryView | None
+
+
+def load_forget_memory(world: Conn, cmd: ForgetMemory) -> MemoryState:
+    """The chat and the memory."""
+    return MemoryState(load_chat(world, cmd), queries.find_memory(world, cmd.chat_id, cmd.memory_id))
+
+
+def decide_forget_memory(cmd: ForgetMemory, state: MemoryState, ctx: Context) -> list[NewEvent]:
     """Remove a memory of this story."""
-    chat = open_chat(world, cmd)
-    if queries.find_memory(world, chat.chat_id, cmd.memory_id) is None:
+    chat = story_chat(state.chat, cmd)
+    if state.memory is None:
         raise NotFound(f"There is no memory '{cmd.memory_id}' in this story. See /memory list.")
     return emit(cmd.actor, MemoryForgotten(chat_id=chat.chat_id, memory_id=cmd.memory_id))
 
 
-def decide_start_meanwhile(cmd: StartMeanwhile, world: sqlite3.Connection, ctx: Context) -> list[NewEvent]:
+@dataclass(frozen=True)
+class MeanwhileState:
+    """The chat, the named characters, and the place."""
+
+    chat: ChatView | None
+    cards: dict[str, CharacterView]
+    place: PlaceView | None
+
+
+def load_start_meanwhile(world: Conn, cmd: StartMeanwhile) -> MeanwhileState:
+    """The chat, the characters and the place."""
+    chat = load_chat(world, cmd)
+    place = queries.find_place(world, cmd.chat_id, cmd.place) if cmd.place else None
+    return MeanwhileState(chat, _cards(world, chat, list(cmd.characters)), place)
+
+
+def decide_start_meanwhile(cmd: StartMeanwhile, state: MeanwhileState, ctx: Context) -> list[NewEvent]:
     """An off-screen scene with characters of this server, at a place of the story (created if new)."""
-    chat = open_chat(world, cmd)
-    ids = list(dict.fromkeys(queries.get_character(world, chat.guild_id, n).character_id for n in cmd.characters))
+    chat = story_chat(state.chat, cmd)
+    ids = list(dict.fromkeys(state.cards[n].character_id for n in cmd.characters))
     events: list[Event] = []
     place_id = None
     if cmd.place:
-        place = queries.find_place(world, chat.chat_id, cmd.place)
-        place_id = place.place_id if place else ctx.new_id("plc")
-        if place is None:
+        place_id = state.place.place_id if state.place else ctx.new_id("plc")
+        if state.place is None:
             events.append(ContainerCreated(chat_id=chat.chat_id, place_id=place_id, name=cmd.place))
     meanwhile_id = ctx.new_id("mw")
     events.append(MeanwhileSceneStarted(chat_id=chat.chat_id, meanwhile_id=meanwhile_id, character_ids=ids,
@@ -70,11 +115,23 @@ def _digest_events(chat_id: str, meanwhile_id: str, participants: list[str] | tu
                             importance=6, source="digest", source_id=meanwhile_id) for who in participants)]
 
 
-def decide_record_meanwhile_digest(cmd: RecordMeanwhileDigest, world: sqlite3.Connection,
-                                   ctx: Context) -> list[NewEvent]:
+@dataclass(frozen=True)
+class DigestState:
+    """The chat and the off-screen scene."""
+
+    chat: ChatView | None
+    scene: MeanwhileView | None
+
+
+def load_meanwhile_digest(world: Conn, cmd: RecordMeanwhileDigest) -> DigestState:
+    """The chat and the scene."""
+    return DigestState(load_chat(world, cmd), queries.find_meanwhile(world, cmd.meanwhile_id))
+
+
+def decide_record_meanwhile_digest(cmd: RecordMeanwhileDigest, state: DigestState, ctx: Context) -> list[NewEvent]:
     """The digest, and a memory of it for each participant only."""
-    chat = open_chat(world, cmd)
-    scene = queries.find_meanwhile(world, cmd.meanwhile_id)
+    chat = story_chat(state.chat, cmd)
+    scene = state.scene
     if scene is None or scene.chat_id != chat.chat_id:
         raise NotFound("That off-screen scene is not part of this story.")
     if scene.digest is not None:
@@ -82,34 +139,64 @@ def decide_record_meanwhile_digest(cmd: RecordMeanwhileDigest, world: sqlite3.Co
     return emit(cmd.actor, *_digest_events(chat.chat_id, scene.meanwhile_id, scene.participants, cmd.digest, ctx))
 
 
-def _target(world: sqlite3.Connection, chat: ChatView, name: str) -> tuple[str, str, str]:
+@dataclass(frozen=True)
+class EdgeState:
+    """The chat, the feeling character, the target (character or speaking persona), the current edge."""
+
+    chat: ChatView | None
+    source: CharacterView | None
+    target: tuple[str, str, str] | None
+    current: RelationshipView | None
+
+
+def _target(world: Conn, chat: ChatView, name: str) -> tuple[str, str, str] | None:
     """(id, kind, name) of a character of the server or a persona that spoke in this story."""
     card = queries.find_character(world, chat.guild_id, name)
     if card is not None:
         return card.character_id, "character", card.name
     speaker = queries.find_speaker_persona(world, chat.chat_id, name)
-    if speaker is not None:
-        return speaker[0], "persona", speaker[1]
-    raise NotFound(f"'{name[:64]}' is neither a character here nor someone who has spoken in this story.")
+    return (speaker[0], "persona", speaker[1]) if speaker is not None else None
+
+
+def load_adjust_relationship(world: Conn, cmd: AdjustRelationship) -> EdgeState:
+    """The two ends and the edge between them."""
+    chat = load_chat(world, cmd)
+    if chat is None:
+        return EdgeState(None, None, None, None)
+    source = queries.get_character(world, chat.guild_id, cmd.character)
+    target = _target(world, chat, cmd.target)
+    current = queries.find_relationship(world, chat.chat_id, source.character_id, target[0]) if target else None
+    return EdgeState(chat, source, target, current)
 
 
 def _clamp(value: int) -> int:
     return max(SCORE_MIN, min(SCORE_MAX, value))
 
 
-def decide_adjust_relationship(cmd: AdjustRelationship, world: sqlite3.Connection, ctx: Context) -> list[NewEvent]:
+def decide_adjust_relationship(cmd: AdjustRelationship, state: EdgeState, ctx: Context) -> list[NewEvent]:
     """Shift affinity and trust (kept within -100..100) and/or note how a character sees someone."""
-    chat = open_chat(world, cmd)
-    source = queries.get_character(world, chat.guild_id, cmd.character)
-    target_id, target_kind, target_name = _target(world, chat, cmd.target)
+    chat = story_chat(state.chat, cmd)
+    source, target = state.source, state.target
+    if source is None or target is None:
+        raise NotFound(f"'{cmd.target[:64]}' is neither a character here nor someone who has spoken in this story.")
+    target_id, target_kind, target_name = target
     if target_id == source.character_id:
         raise DomainError("A relationship needs two different people.")
     if cmd.affinity == 0 and cmd.trust == 0 and not cmd.note:
         raise DomainError("Give an affinity or trust change, or a note.")
-    current = queries.find_relationship(world, chat.chat_id, source.character_id, target_id)
+    current = state.current
     affinity = _clamp((current.affinity if current else 0) + cmd.affinity)
     trust = _clamp((current.trust if current else 0) + cmd.trust)
     return emit(cmd.actor, EdgeUpdate(
         chat_id=chat.chat_id, source_id=source.character_id, source_kind="character", source_name=source.name,
         target_id=target_id, target_kind=target_kind, target_name=target_name, affinity_delta=cmd.affinity,
         trust_delta=cmd.trust, affinity=affinity, trust=trust, note=cmd.note))
+
+
+DECIDERS: dict[type, Decider] = {
+    WriteMemory: Decider(load_write_memory, decide_write_memory),
+    ForgetMemory: Decider(load_forget_memory, decide_forget_memory),
+    StartMeanwhile: Decider(load_start_meanwhile, decide_start_meanwhile),
+    RecordMeanwhileDigest: Decider(load_meanwhile_digest, decide_record_meanwhile_digest),
+    AdjustRelationship: Decider(load_adjust_relationship, decide_adjust_relationship),
+}

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from engine import queries
+from engine.errors import NotFound
+from engine.storage.port import Conn
 from engine.views import (
     CharacterView, ChatView, MemoryView, MessageView, PlaceView, RelationshipView, SceneView,
 )
@@ -30,17 +31,19 @@ class PromptInputs:
     relationships: tuple[RelationshipView, ...]
     memories: tuple[MemoryView, ...]
     history: tuple[MessageView, ...]
+    persona_ids: tuple[str, ...] = ()  # who each of `personas` is (user ids), in the same order
 
 
-def load_inputs(conn: sqlite3.Connection, chat: ChatView, character_id: str, *,
+def load_inputs(conn: Conn, chat: ChatView, character_id: str, *,
                 before_seq: int | None = None) -> PromptInputs:
     """Read the card, cast, personas, world state, relationships, relevant memories and recent lines."""
     card = queries.find_character_by_id(conn, character_id)
-    assert card is not None
+    if card is None:
+        raise NotFound("That character no longer exists.")
     others = tuple(c for c in (queries.find_character_by_id(conn, i) for i in chat.character_ids
                                if i != character_id) if c is not None)
     history = tuple(queries.list_messages(conn, chat.chat_id, limit=HISTORY_WINDOW, before_seq=before_seq))
-    personas = _personas(conn, chat, history)
+    persona_ids, personas = _personas(conn, chat, history)
     scene = queries.find_scene(conn, chat.active_scene_id) if chat.active_scene_id else None
     place = queries.find_place_by_id(conn, chat.place_id) if chat.place_id else None
     present_ids = scene.present if scene else chat.character_ids
@@ -54,15 +57,32 @@ def load_inputs(conn: sqlite3.Connection, chat: ChatView, character_id: str, *,
     user_name = next((m.speaker for m in reversed(history) if m.role == "person"),
                      personas[0][0] if personas else "you")
     return PromptInputs(card, others, user_name, personas, chat, place, scene, present, relationships,
-                        memories, history)
+                        memories, history, persona_ids)
+
+
+HIDDEN = "[hidden: only admins see a card's own instructions]"
+
+
+def redact_inputs(inputs: PromptInputs, viewer_id: str) -> PromptInputs:
+    """The inputs as a member may see them: no hidden card instructions, no other people's persona descriptions."""
+
+    def hide(card: CharacterView) -> CharacterView:
+        return replace(card, system_prompt=HIDDEN if card.system_prompt else "",
+                       post_history_instructions=HIDDEN if card.post_history_instructions else "")
+
+    personas = tuple((name, desc if who == viewer_id else "") for (name, desc), who
+                     in zip(inputs.personas, inputs.persona_ids, strict=True))
+    return replace(inputs, character=hide(inputs.character), others=tuple(hide(o) for o in inputs.others),
+                   personas=personas)
 
 
 def _speaker_ids(history: tuple[MessageView, ...]) -> set[str]:
     return {m.author_id for m in history if m.role == "person"}
 
 
-def _personas(conn: sqlite3.Connection, chat: ChatView, history: tuple[MessageView, ...]) -> tuple[tuple[str, str], ...]:
-    """(name, description) of the people speaking, most recent speaker first."""
+def _personas(conn: Conn, chat: ChatView,
+              history: tuple[MessageView, ...]) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """(user ids, (name, description)) of the people speaking, most recent speaker first."""
     seen: dict[str, tuple[str, str]] = {}
     for message in reversed(history):
         if message.role != "person" or message.author_id in seen:
@@ -71,10 +91,10 @@ def _personas(conn: sqlite3.Connection, chat: ChatView, history: tuple[MessageVi
         seen[message.author_id] = (message.speaker, persona.description if persona else "")
         if len(seen) >= MAX_PERSONAS:
             break
-    return tuple(seen.values())
+    return tuple(seen), tuple(seen.values())
 
 
-def rank_memories(conn: sqlite3.Connection, chat_id: str, character_id: str, query_text: str, *,
+def rank_memories(conn: Conn, chat_id: str, character_id: str, query_text: str, *,
                   ignore_names: tuple[str, ...] = ()) -> tuple[MemoryView, ...]:
     """This character's memories, best first: full-text relevance to the latest lines, recency, importance."""
     matched = queries.search_memories(conn, chat_id, query_text, character_id=character_id, limit=24,

@@ -5,22 +5,29 @@ Generated text goes into events; replaying the log never calls the model.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import structlog
 
 from engine import queries
-from engine.commands import Actor
-from engine.deciders.story import latest_reply
-from engine.errors import NarratorUnavailable
+from engine.commands import Actor, RecordReply, ReviseReply
+from engine.deciders.story import STALE_REPLY, latest_reply
+from engine.errors import AlreadyHandled, DomainError, NarratorUnavailable, SlowDown
 from engine.events import REPLY_MAX
+from engine.serial import log_failure
+from engine.text import substitute
 from engine.llm.port import LanguageModel
-from engine.narrator.context import load_inputs
+from engine.narrator.context import load_inputs, redact_inputs
 from engine.narrator.prompt import Budget, Prompt, build_reply_prompt, build_task_prompt
 from engine.narrator.sink import ReplySink
 from engine.storytime import format_duration
-from engine.views import CharacterView, ChatView, MeanwhileView, MessageView
+from engine.events import Recorded
+from engine.storage.port import Conn
+from engine.views import CharacterView, ChatRef, ChatView, MeanwhileView, MessageView, RespondResult
 
 if TYPE_CHECKING:
     from engine.app import Engine
@@ -69,84 +76,165 @@ class EngineNarration:
             raise NarratorUnavailable("no language model is configured")
         return self.model
 
-    async def inspect_prompt(self: Engine, channel_id: str, character: str | None = None) -> Prompt:
-        """The exact messages the next reply would be generated from, with each part's tokens."""
+    @contextlib.asynccontextmanager
+    async def _generating(self: Engine) -> AsyncIterator[None]:
+        """Hold one of the CHRONICLE_MAX_CONCURRENT_REPLIES generation slots."""
+        async with self._generation_slots:
+            yield
+
+    async def inspect_prompt(self: Engine, channel_id: str, character: str | None = None, *,
+                             actor: Actor | None = None) -> Prompt:
+        """The exact messages the next reply would be generated from, with each part's tokens.
+
+        Members (an actor who is not an admin) see it without the cards' hidden instructions and other
+        people's persona descriptions; admins and the console see everything.
+        """
         chat = await self.get_chat(channel_id)
         card = await self._speaker(chat, character)
         inputs = await self.db.read(lambda c: load_inputs(c, chat, card.character_id))
+        if actor is not None and not actor.is_admin:
+            inputs = redact_inputs(inputs, actor.user_id)
         return build_reply_prompt(inputs, self.budget)
 
-    async def respond(self: Engine, actor: Actor, channel_id: str, message_id: str, text: str,
-                      sink: ReplySink) -> list[MessageView]:
-        """Record a person's line, then stream and record the reply of whoever it addresses."""
-        async with self.chat_locks.hold(channel_id):
-            said = await self.record_message(actor, channel_id, message_id, text)
-            chat = await self.get_chat(channel_id)
-            newest = await self.db.read(lambda c: queries.nth_last_message(c, chat.chat_id, 1))
-            if said.chat_id != chat.chat_id or (newest is not None and newest.seq > said.seq):
-                log.info("respond_skipped_already_answered", message_id=message_id)
-                return []
-            replies = []
-            for character in await self._responders(chat, said.text):
-                replies.append(await self._reply(actor, chat, character, sink))
-            return replies
+    def respond(self: Engine, actor: Actor, channel_id: str, message_id: str, text: str, sink: ReplySink, *,
+                cause: str | None = None) -> asyncio.Future[RespondResult]:
+        """Record a person's line, then stream and record the reply of whoever it addresses.
 
-    async def regenerate(self: Engine, actor: Actor, channel_id: str, sink: ReplySink) -> MessageView:
-        """Replace the latest reply with a new generation (the old one stays in the log)."""
-        async with self.chat_locks.hold(channel_id):
-            chat = await self.get_chat(channel_id)
-            reply = await self.db.read(lambda c: latest_reply(c, chat))
-            card = await self.character_by_id(reply.character_id)
-            inputs = await self.db.read(lambda c: load_inputs(c, chat, card.character_id, before_seq=reply.seq))
-            text = await self._stream(build_reply_prompt(inputs, self.budget), card, sink)
-            ids = await sink.finish(card, text)
-            return await self.revise_reply(actor, channel_id, text, mode="regenerate", discord_message_ids=ids)
+        A repeat of a line that is still unanswered is answered; a repeat of an answered or removed line
+        does nothing. With too many replies already waiting in the channel, the line is recorded in its
+        turn but not answered, and the returned future fails at once with SlowDown.
+        """
+        if self.serial.generations(channel_id) >= self.max_queued_replies:
+            recorded = self.record_message(actor, channel_id, message_id, text, cause=cause)
+            recorded.add_done_callback(log_failure)
+            refused: asyncio.Future[RespondResult] = asyncio.get_running_loop().create_future()
+            refused.set_exception(SlowDown(
+                f"Slow down a little: {self.max_queued_replies} replies are already being written here. Your line "
+                "is part of the story; the characters will answer what comes next."))
+            return refused
+        return self._story(channel_id, lambda: self._respond(actor, channel_id, message_id, text, sink, cause),
+                           generates=True)
 
-    async def continue_reply(self: Engine, actor: Actor, channel_id: str, sink: ReplySink) -> MessageView:
+    async def _respond(self: Engine, actor: Actor, channel_id: str, message_id: str, text: str, sink: ReplySink,
+                       cause: str | None) -> RespondResult:
+        ref = await self.chat_ref(channel_id, actor.guild_id)
+        try:
+            said = await self._record_line(actor, ref, message_id, text, cause)
+        except AlreadyHandled:
+            return RespondResult(None)
+        newest = await self.db.read(lambda c: queries.nth_last_message(c, ref.chat_id, 1))
+        if said.chat_id != ref.chat_id or (newest is not None and newest.seq > said.seq):
+            log.info("respond_skipped_already_answered", message_id=message_id)
+            return RespondResult(said)
+        replies = []
+        for character in await self._responders(ref.chat, said.text):
+            ref = await self.chat_ref(channel_id, actor.guild_id)
+            replies.append(await self._reply(actor, ref, character, sink, said.message_id,
+                                             key=f"reply:{said.message_id}:{character.character_id}", cause=cause))
+        return RespondResult(said, tuple(replies))
+
+    async def _greet(self: Engine, actor: Actor, chat: ChatView, sink: ReplySink | None, cause: str | None) -> None:
+        """Post the host's greeting and record it (with its Discord ids) as the story's first reply."""
+        host = await self.character_by_id(chat.host_id)
+        if host is None or not host.greeting.strip():
+            return
+        persona = await self.find_persona(actor.user_id, actor.guild_id)
+        user = persona.name if persona else (actor.display_name or "you")
+        text = substitute(host.greeting, host.name, user)[:REPLY_MAX]
+        ref = await self.chat_ref(chat.channel_id, actor.guild_id)
+        target = sink or NullSink()
+        await self._shown(host, target, self._post_text(host, target, text), lambda ids: self._in_chat(
+            ref, RecordReply, _reply_view, key=f"{cause}:greeting" if cause else None, cause=cause, actor=actor,
+            character_id=host.character_id, text=text, in_reply_to=None, discord_message_ids=ids))
+
+    async def _post_text(self, card: CharacterView, sink: ReplySink, text: str) -> str:
+        """Show a fixed text (no model) through the sink."""
+        await sink.update(card, text)
+        return text
+
+    def regenerate(self: Engine, actor: Actor, channel_id: str, sink: ReplySink, *, reply_id: str | None = None,
+                   revision: int | None = None, cause: str | None = None) -> asyncio.Future[MessageView]:
+        """Replace the latest reply with a new generation (the old one stays in the log). With `reply_id` and
+        `revision` (a button on that reply), only that version of that reply is replaced."""
+        return self._story(channel_id, lambda: self._revise(actor, channel_id, sink, "regenerate", reply_id,
+                                                              revision, cause), generates=True)
+
+    def continue_reply(self: Engine, actor: Actor, channel_id: str, sink: ReplySink, *, reply_id: str | None = None,
+                       revision: int | None = None, cause: str | None = None) -> asyncio.Future[MessageView]:
         """Extend the latest reply."""
-        async with self.chat_locks.hold(channel_id):
-            chat = await self.get_chat(channel_id)
-            reply = await self.db.read(lambda c: latest_reply(c, chat))
-            card = await self.character_by_id(reply.character_id)
-            inputs = await self.db.read(lambda c: load_inputs(c, chat, card.character_id))
-            prompt = build_reply_prompt(inputs, self.budget, mode="continue")
-            text = await self._stream(prompt, card, sink, prefix=reply.text)
-            ids = await sink.finish(card, text)
-            return await self.revise_reply(actor, channel_id, text, mode="continue", discord_message_ids=ids)
+        return self._story(channel_id, lambda: self._revise(actor, channel_id, sink, "continue", reply_id,
+                                                              revision, cause), generates=True)
 
-    async def run_meanwhile(self: Engine, actor: Actor, channel_id: str, characters: list[str], premise: str,
-                            place: str | None = None) -> MeanwhileView:
+    async def _revise(self: Engine, actor: Actor, channel_id: str, sink: ReplySink, mode: str, reply_id: str | None,
+                      revision: int | None, cause: str | None) -> MessageView:
+        ref = await self.chat_ref(channel_id, actor.guild_id)
+        reply = latest_reply(await self.db.read(lambda c: queries.nth_last_message(c, ref.chat_id, 1)))
+        if (reply_id is not None and reply.message_id != reply_id) or (revision is not None
+                                                                        and reply.revision != revision):
+            raise DomainError(STALE_REPLY)
+        card = await self.character_by_id(reply.character_id or "")
+        if card is None:
+            raise DomainError("The character of that reply no longer exists.")
+        before = reply.seq if mode == "regenerate" else None
+        inputs = await self.db.read(lambda c: load_inputs(c, ref.chat, card.character_id, before_seq=before))
+        prompt = build_reply_prompt(inputs, self.budget, mode="continue" if mode == "continue" else "reply")
+        prefix = reply.text if mode == "continue" else ""
+        async with self._generating():
+            return await self._revise_shown(actor, ref, card, sink, prompt, prefix, mode, reply, cause)
+
+    async def _revise_shown(self: Engine, actor: Actor, ref: ChatRef, card: CharacterView, sink: ReplySink,
+                            prompt: Prompt, prefix: str, mode: str, reply: MessageView,
+                            cause: str | None) -> MessageView:
+        async def record(text: str, ids: list[str]) -> MessageView:
+            return await self._in_chat(ref, ReviseReply, _revised_view, key=cause, cause=cause, actor=actor,
+                                       message_id=reply.message_id, expected_revision=reply.revision, text=text,
+                                       mode=mode, discord_message_ids=ids)
+
+        return await self._show_and_record(card, sink, self._stream(prompt, card, sink, prefix=prefix), record)
+
+    def run_meanwhile(self: Engine, actor: Actor, channel_id: str, characters: list[str], premise: str,
+                      place: str | None = None, *, cause: str | None = None) -> asyncio.Future[MeanwhileView]:
         """An off-screen scene: the model writes it; only its participants remember the digest."""
-        chat = await self.get_chat(channel_id)
-        cards = [await self.get_character(chat.guild_id, name) for name in characters]
-        task = MEANWHILE_TASK.format(
-            names=" and ".join(c.name for c in cards), place=f" at {place}" if place else "",
-            premise=premise.strip(), cards="\n".join(f"{c.name}: {c.description}" for c in cards))
-        digest = await self._complete(build_task_prompt(task, [], self.budget))
-        return await self.start_meanwhile(actor, channel_id, characters, premise, place=place, digest=digest)
+
+        async def job() -> MeanwhileView:
+            from engine.commands import StartMeanwhile
+
+            ref = await self.chat_ref(channel_id, actor.guild_id)
+            cards = [await self.get_character(ref.chat.guild_id, name) for name in characters]
+            task = MEANWHILE_TASK.format(
+                names=" and ".join(c.name for c in cards), place=f" at {place}" if place else "",
+                premise=premise.strip(), cards="\n".join(f"{c.name}: {c.description}" for c in cards))
+            digest = await self._complete(build_task_prompt(task, [], self.budget))
+            return await self._in_chat(ref, StartMeanwhile, _meanwhile_view, key=cause, cause=cause, actor=actor,
+                                       characters=characters, premise=premise, place=place or None,
+                                       digest=digest[:8000])
+
+        return self._story(channel_id, job, generates=True)
 
     async def narrate_scene_summary(self: Engine, chat: ChatView) -> str:
         """The model's summary of the chat's open scene ('' when no scene is open or no model is set)."""
         if self.model is None or chat.active_scene_id is None:
             return ""
-        lines = await self.db.read(lambda c: queries.list_scene_messages(c, chat.chat_id, chat.active_scene_id))
-        return await self._complete(build_task_prompt(SCENE_TASK, lines, self.budget))
+        scene_id = chat.active_scene_id
+        lines = await self.db.read(lambda c: queries.list_scene_messages(c, chat.chat_id, scene_id))
+        return (await self._complete(build_task_prompt(SCENE_TASK, lines, self.budget)))[:8000]
 
     async def narrate_time_skip(self: Engine, chat: ChatView, minutes: int) -> str | None:
         """The model's one-line account of a skip (None without a model: the default line is used)."""
         if self.model is None:
             return None
         lines = await self.db.read(lambda c: queries.list_messages(c, chat.chat_id, limit=30))
-        place = await self.db.read(lambda c: queries.find_place_by_id(c, chat.place_id)) if chat.place_id else None
+        place_id = chat.place_id
+        place = await self.db.read(lambda c: queries.find_place_by_id(c, place_id)) if place_id else None
         task = SKIP_TASK.format(duration=format_duration(minutes), place=f" at {place.name}" if place else "")
         return (await self._complete(build_task_prompt(task, lines, self.budget)))[:4000]
 
     async def _speaker(self: Engine, chat: ChatView, name: str | None) -> CharacterView:
-        if name is None:
-            card = await self.character_by_id(chat.host_id)
-        else:
-            card = await self.get_character(chat.guild_id, name)
-        assert card is not None
+        if name is not None:
+            return await self.get_character(chat.guild_id, name)
+        card = await self.character_by_id(chat.host_id)
+        if card is None:
+            raise DomainError("This story's host character no longer exists.")
         return card
 
     async def _responders(self: Engine, chat: ChatView, text: str) -> list[CharacterView]:
@@ -160,41 +248,88 @@ class EngineNarration:
         named = [c for _, c in sorted(found, key=lambda pair: pair[0])]
         return named if named and (len(named) == 2 or named[0].character_id != chat.host_id) else cards[:1]
 
-    async def _reply(self: Engine, actor: Actor, chat: ChatView, card: CharacterView,
-                     sink: ReplySink) -> MessageView:
-        inputs = await self.db.read(lambda c: load_inputs(c, chat, card.character_id))
-        text = await self._stream(build_reply_prompt(inputs, self.budget), card, sink)
-        ids = await sink.finish(card, text)
-        return await self.record_reply(actor, chat.channel_id, card.character_id, text, ids)
+    async def _reply(self: Engine, actor: Actor, ref: ChatRef, card: CharacterView, sink: ReplySink,
+                     in_reply_to: str, *, key: str, cause: str | None) -> MessageView:
+        """Generate a reply into the sink and record it against the version its prompt was read at."""
+        inputs = await self.db.read(lambda c: load_inputs(c, ref.chat, card.character_id))
+
+        async def record(text: str, ids: list[str]) -> MessageView:
+            return await self._in_chat(ref, RecordReply, _reply_view, key=key, cause=cause, actor=actor,
+                                       character_id=card.character_id, text=text, in_reply_to=in_reply_to,
+                                       discord_message_ids=ids)
+
+        async with self._generating():
+            return await self._show_and_record(card, sink, self._stream(build_reply_prompt(inputs, self.budget),
+                                                                        card, sink), record)
+
+    async def _shown(self: Engine, card: CharacterView, sink: ReplySink, produce: Awaitable[str],
+                     record: Callable[[list[str]], Awaitable[MessageView]]) -> MessageView:
+        """Show a fixed text through the sink and record it (see _show_and_record)."""
+        return await self._show_and_record(card, sink, produce, lambda text, ids: record(ids))
+
+    async def _show_and_record(self: Engine, card: CharacterView, sink: ReplySink, produce: Awaitable[str],
+                               record: Callable[[str, list[str]], Awaitable[MessageView]]) -> MessageView:
+        """What is posted and what is recorded never disagree: on any failure after the sink began (a model
+        error, a Discord error, the record refused, cancellation), the shown text is withdrawn."""
+        await sink.begin(card)
+        try:
+            text = await produce
+            ids = await sink.finish(card, text)
+            return await record(text, ids)
+        except BaseException as exc:
+            await _withdraw(sink, card, exc)
+            raise
 
     async def _stream(self: Engine, prompt: Prompt, card: CharacterView, sink: ReplySink, *, prefix: str = "") -> str:
-        """Stream a reply into the sink; returns the cleaned text (prefix + generated)."""
+        """Stream a reply into the sink; returns the cleaned text (prefix + generated), as it will be stored."""
         model = self._model()
-        await sink.begin(card)
         pieces: list[str] = []
-        try:
-            async for chunk in model.stream(prompt.messages, stop=prompt.stop, max_tokens=self.budget.reply_tokens):
-                if chunk.text:
-                    pieces.append(chunk.text)
-                    raw = "".join(pieces)
-                    if not _maybe_name_prefix(raw, card.name):
-                        await sink.update(card, _join(prefix, clean_reply(raw, card.name)))
-            generated = clean_reply("".join(pieces), card.name)
-            if not generated:
-                raise NarratorUnavailable("the model returned an empty reply")
-        except NarratorUnavailable as exc:
-            await sink.abort(card, exc)
-            raise
+        async for chunk in model.stream(prompt.messages, stop=prompt.stop, max_tokens=self.budget.reply_tokens):
+            if chunk.text:
+                pieces.append(chunk.text)
+                raw = "".join(pieces)
+                if not _maybe_name_prefix(raw, card.name):
+                    await sink.update(card, _join(prefix, clean_reply(raw, card.name))[:REPLY_MAX])
+        generated = clean_reply("".join(pieces), card.name)
+        if not generated:
+            raise NarratorUnavailable("the model returned an empty reply")
         return _join(prefix, generated)[:REPLY_MAX]
 
     async def _complete(self: Engine, prompt: Prompt) -> str:
         """A whole generation with no frontend attached (summaries, skips, digests)."""
         model = self._model()
-        pieces = [chunk.text async for chunk in model.stream(prompt.messages, max_tokens=self.budget.reply_tokens)]
+        async with self._generating():
+            pieces = [chunk.text async for chunk in model.stream(prompt.messages, max_tokens=self.budget.reply_tokens)]
         text = "".join(pieces).strip()
         if not text:
             raise NarratorUnavailable("the model returned an empty text")
         return text
+
+
+async def _withdraw(sink: ReplySink, card: CharacterView, error: BaseException) -> None:
+    """Take back what the sink showed; runs to the end even while the flow is being cancelled."""
+    try:
+        await asyncio.shield(sink.abort(card, error if isinstance(error, Exception) else RuntimeError("cancelled")))
+    except BaseException as exc:  # noqa: BLE001 — withdrawing must never hide the original failure
+        log.warning("reply_withdraw_failed", character=card.character_id, error=repr(exc))
+
+
+def _reply_view(conn: Conn, recorded: list[Recorded]) -> MessageView:
+    from engine.writes import _message
+
+    return _message("bot_replied")(conn, recorded)
+
+
+def _revised_view(conn: Conn, recorded: list[Recorded]) -> MessageView:
+    from engine.writes import _message
+
+    return _message("reply_regenerated")(conn, recorded)
+
+
+def _meanwhile_view(conn: Conn, recorded: list[Recorded]) -> MeanwhileView:
+    from engine.writes import _meanwhile
+
+    return _meanwhile("meanwhile_scene_started")(conn, recorded)
 
 
 def _maybe_name_prefix(raw: str, name: str) -> bool:

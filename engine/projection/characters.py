@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
 
+from engine.storage.port import Conn
 from engine.events import BotAuthored, BotRetired, Recorded, YouAuthored
 from engine.projection.projector import projector
 from engine.projection.util import expect_one
@@ -19,7 +19,7 @@ def name_key(name: str) -> str:
 
 
 @projector.on(BotAuthored)
-def on_bot_authored(tx: sqlite3.Connection, event: Recorded[BotAuthored]) -> None:
+def on_bot_authored(tx: Conn, event: Recorded[BotAuthored]) -> None:
     """Create a character, or replace its card (same id) keeping when it was created."""
     p = event.payload
     tx.execute(
@@ -39,7 +39,7 @@ def on_bot_authored(tx: sqlite3.Connection, event: Recorded[BotAuthored]) -> Non
 
 
 @projector.on(BotRetired)
-def on_bot_retired(tx: sqlite3.Connection, event: Recorded[BotRetired]) -> None:
+def on_bot_retired(tx: Conn, event: Recorded[BotRetired]) -> None:
     """Mark a character retired; its rows stay for history."""
     cursor = tx.execute(
         "UPDATE characters SET retired = 1, updated_seq = ? WHERE character_id = ? AND retired = 0",
@@ -49,7 +49,7 @@ def on_bot_retired(tx: sqlite3.Connection, event: Recorded[BotRetired]) -> None:
 
 
 @projector.on(YouAuthored)
-def on_you_authored(tx: sqlite3.Connection, event: Recorded[YouAuthored]) -> None:
+def on_you_authored(tx: Conn, event: Recorded[YouAuthored]) -> None:
     """Set a person's persona for one guild, or globally."""
     p = event.payload
     tx.execute(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
 
+from engine.storage.port import Conn
 from engine.events import (
     ChatCreated, ChatEnded, ContainerCreated, Recorded, SceneClosed, SceneOpened, TimeSkipElision,
     WeatherChanged,
@@ -16,20 +16,20 @@ projector.owns(__name__, chat=("chats", "places", "scenes"))
 
 
 @projector.on(ChatCreated)
-def on_chat_created(tx: sqlite3.Connection, event: Recorded[ChatCreated]) -> None:
+def on_chat_created(tx: Conn, event: Recorded[ChatCreated]) -> None:
     """A new open chat in a channel (strict INSERT: a second one with the same id fails)."""
     p = event.payload
     tx.execute(
         "INSERT INTO chats (chat_id, guild_id, channel_id, host_id, guest_id, started_by, status,"
-        " start_minute, story_minute, anchor, weather, active_scene_id, place_id, created_seq, ended_seq)"
-        " VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, NULL, NULL, ?, NULL)",
+        " start_minute, story_minute, anchor, weather, active_scene_id, place_id, created_seq, ended_seq,"
+        " started_at) VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, NULL, NULL, ?, NULL, ?)",
         (p.chat_id, p.guild_id, p.channel_id, p.host_id, p.guest_id, p.started_by, p.start_minute,
-         p.start_minute, p.anchor, p.weather, event.seq),
+         p.start_minute, p.anchor, p.weather, event.seq, event.recorded_at),
     )
 
 
 @projector.on(ChatEnded)
-def on_chat_ended(tx: sqlite3.Connection, event: Recorded[ChatEnded]) -> None:
+def on_chat_ended(tx: Conn, event: Recorded[ChatEnded]) -> None:
     """Close the chat; the channel may start another."""
     cursor = tx.execute(
         "UPDATE chats SET status = 'ended', ended_seq = ? WHERE chat_id = ? AND status = 'open'",
@@ -39,7 +39,7 @@ def on_chat_ended(tx: sqlite3.Connection, event: Recorded[ChatEnded]) -> None:
 
 
 @projector.on(ContainerCreated)
-def on_container_created(tx: sqlite3.Connection, event: Recorded[ContainerCreated]) -> None:
+def on_container_created(tx: Conn, event: Recorded[ContainerCreated]) -> None:
     """A place in the chat's world."""
     p = event.payload
     tx.execute(
@@ -50,7 +50,7 @@ def on_container_created(tx: sqlite3.Connection, event: Recorded[ContainerCreate
 
 
 @projector.on(SceneOpened)
-def on_scene_opened(tx: sqlite3.Connection, event: Recorded[SceneOpened]) -> None:
+def on_scene_opened(tx: Conn, event: Recorded[SceneOpened]) -> None:
     """A scene opens at a place and becomes the chat's active scene."""
     p = event.payload
     tx.execute(
@@ -67,7 +67,7 @@ def on_scene_opened(tx: sqlite3.Connection, event: Recorded[SceneOpened]) -> Non
 
 
 @projector.on(SceneClosed)
-def on_scene_closed(tx: sqlite3.Connection, event: Recorded[SceneClosed]) -> None:
+def on_scene_closed(tx: Conn, event: Recorded[SceneClosed]) -> None:
     """Close the active scene with its summary."""
     p = event.payload
     cursor = tx.execute(
@@ -81,7 +81,7 @@ def on_scene_closed(tx: sqlite3.Connection, event: Recorded[SceneClosed]) -> Non
 
 
 @projector.on(TimeSkipElision)
-def on_time_skip(tx: sqlite3.Connection, event: Recorded[TimeSkipElision]) -> None:
+def on_time_skip(tx: Conn, event: Recorded[TimeSkipElision]) -> None:
     """Move the chat's clock forward and note the skip in the transcript."""
     p = event.payload
     cursor = tx.execute(
@@ -94,7 +94,7 @@ def on_time_skip(tx: sqlite3.Connection, event: Recorded[TimeSkipElision]) -> No
 
 
 @projector.on(WeatherChanged)
-def on_weather_changed(tx: sqlite3.Connection, event: Recorded[WeatherChanged]) -> None:
+def on_weather_changed(tx: Conn, event: Recorded[WeatherChanged]) -> None:
     """Set the chat's weather."""
     cursor = tx.execute(
         "UPDATE chats SET weather = ? WHERE chat_id = ?", (event.payload.weather, event.payload.chat_id)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
 
+from engine.storage.port import Conn
 from engine.events import MeanwhileDigestCreated, MeanwhileSceneStarted, MemoryForgotten, MemoryWritten, Recorded
 from engine.projection.projector import projector
 from engine.projection.util import expect_one, json_list
@@ -12,7 +12,7 @@ projector.owns(__name__, chat=("memories", "meanwhile_scenes"))
 
 
 @projector.on(MemoryWritten)
-def on_memory_written(tx: sqlite3.Connection, event: Recorded[MemoryWritten]) -> None:
+def on_memory_written(tx: Conn, event: Recorded[MemoryWritten]) -> None:
     """A character now remembers something."""
     p = event.payload
     cursor = tx.execute(
@@ -24,7 +24,7 @@ def on_memory_written(tx: sqlite3.Connection, event: Recorded[MemoryWritten]) ->
 
 
 @projector.on(MemoryForgotten)
-def on_memory_forgotten(tx: sqlite3.Connection, event: Recorded[MemoryForgotten]) -> None:
+def on_memory_forgotten(tx: Conn, event: Recorded[MemoryForgotten]) -> None:
     """A memory is removed from the world (it stays in the log)."""
     cursor = tx.execute(
         "DELETE FROM memories WHERE memory_id = ? AND chat_id = ?", (event.payload.memory_id, event.chat_id)
@@ -33,7 +33,7 @@ def on_memory_forgotten(tx: sqlite3.Connection, event: Recorded[MemoryForgotten]
 
 
 @projector.on(MeanwhileSceneStarted)
-def on_meanwhile_started(tx: sqlite3.Connection, event: Recorded[MeanwhileSceneStarted]) -> None:
+def on_meanwhile_started(tx: Conn, event: Recorded[MeanwhileSceneStarted]) -> None:
     """An off-screen scene begins with its participants."""
     p = event.payload
     cursor = tx.execute(
@@ -46,7 +46,7 @@ def on_meanwhile_started(tx: sqlite3.Connection, event: Recorded[MeanwhileSceneS
 
 
 @projector.on(MeanwhileDigestCreated)
-def on_meanwhile_digest(tx: sqlite3.Connection, event: Recorded[MeanwhileDigestCreated]) -> None:
+def on_meanwhile_digest(tx: Conn, event: Recorded[MeanwhileDigestCreated]) -> None:
     """The off-screen scene's digest is written."""
     p = event.payload
     cursor = tx.execute(

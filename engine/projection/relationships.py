@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
 
+from engine.storage.port import Conn
 from engine.events import EdgeUpdate, Recorded
 from engine.projection.projector import projector
 
@@ -11,7 +11,7 @@ projector.owns(__name__, chat=("relationships", "relationship_history"))
 
 
 @projector.on(EdgeUpdate)
-def on_edge_update(tx: sqlite3.Connection, event: Recorded[EdgeUpdate]) -> None:
+def on_edge_update(tx: Conn, event: Recorded[EdgeUpdate]) -> None:
     """Set an edge's current values (decided by the command) and append its history row."""
     p = event.payload
     tx.execute(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
 
+from engine.storage.port import Conn
 from engine.events import BotReplied, MessageEdited, MessageRetracted, Recorded, ReplyRegenerated, UserSaid
 from engine.projection.projector import projector
 from engine.projection.util import insert_message, json_list, missing
@@ -12,7 +12,7 @@ projector.owns(__name__, chat=("messages", "message_revisions"))
 
 
 @projector.on(UserSaid)
-def on_user_said(tx: sqlite3.Connection, event: Recorded[UserSaid]) -> None:
+def on_user_said(tx: Conn, event: Recorded[UserSaid]) -> None:
     """A person's line, under their persona's name."""
     p = event.payload
     insert_message(tx, event, message_id=p.message_id, role="person", author_id=p.author_id,
@@ -20,7 +20,7 @@ def on_user_said(tx: sqlite3.Connection, event: Recorded[UserSaid]) -> None:
 
 
 @projector.on(BotReplied)
-def on_bot_replied(tx: sqlite3.Connection, event: Recorded[BotReplied]) -> None:
+def on_bot_replied(tx: Conn, event: Recorded[BotReplied]) -> None:
     """A character's reply."""
     p = event.payload
     insert_message(tx, event, message_id=p.message_id, role="character", author_id=p.character_id,
@@ -28,7 +28,7 @@ def on_bot_replied(tx: sqlite3.Connection, event: Recorded[BotReplied]) -> None:
                    discord_ids=list(p.discord_message_ids))
 
 
-def _revise(tx: sqlite3.Connection, event: Recorded, message_id: str, change: str, text: str,
+def _revise(tx: Conn, event: Recorded, message_id: str, change: str, text: str,
             discord_ids: list[str] | None = None) -> None:
     """Record a revision of a live message and set its new text."""
     row = tx.execute(
@@ -57,19 +57,19 @@ def _revise(tx: sqlite3.Connection, event: Recorded, message_id: str, change: st
 
 
 @projector.on(MessageEdited)
-def on_message_edited(tx: sqlite3.Connection, event: Recorded[MessageEdited]) -> None:
+def on_message_edited(tx: Conn, event: Recorded[MessageEdited]) -> None:
     """A person edited their message."""
     _revise(tx, event, event.payload.message_id, "edited", event.payload.text)
 
 
 @projector.on(MessageRetracted)
-def on_message_retracted(tx: sqlite3.Connection, event: Recorded[MessageRetracted]) -> None:
+def on_message_retracted(tx: Conn, event: Recorded[MessageRetracted]) -> None:
     """A message was deleted: it leaves the story but stays in the log and the revisions."""
     _revise(tx, event, event.payload.message_id, "retracted", "")
 
 
 @projector.on(ReplyRegenerated)
-def on_reply_regenerated(tx: sqlite3.Connection, event: Recorded[ReplyRegenerated]) -> None:
+def on_reply_regenerated(tx: Conn, event: Recorded[ReplyRegenerated]) -> None:
     """A reply replaced by a new generation, or extended."""
     p = event.payload
     change = "continued" if p.mode == "continue" else "regenerated"

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from engine.errors import ProjectionError
+from engine.storage.port import Conn, Cursor
 from engine.events import Recorded
 
 
-def expect_one(cursor: sqlite3.Cursor, event: Recorded, what: str) -> None:
+def expect_one(cursor: Cursor, event: Recorded, what: str) -> None:
     """Fail the projection unless the statement touched exactly one row."""
     if cursor.rowcount != 1:
         raise missing(event, what)
@@ -21,7 +21,7 @@ def missing(event: Recorded, what: str) -> ProjectionError:
 
 
 def insert_message(
-    tx: sqlite3.Connection,
+    tx: Conn,
     event: Recorded,
     *,
     message_id: str,

@@ -18,7 +18,7 @@ from tests.fakes.discord import FakeChannel, FakeDiscord, FakeMember, FakeMessag
 from tests.fakes.discord.fixtures import fake_discord, fake_discord_world, run_bot
 from tests.fakes.llm_server import FakeLLMServer
 
-__all__ = ["fake_discord", "fake_discord_world", "Chronicle", "chronicle"]
+__all__ = ["fake_discord", "fake_discord_world", "Chronicle", "chronicle", "button_id"]
 
 
 @dataclass
@@ -51,9 +51,9 @@ class Chronicle:
         quiet = 0
         while quiet < rounds:
             await asyncio.sleep(0.02)
-            if self.bot.queues.busy:
+            if self.bot.working:
                 quiet = 0
-                await self.bot.queues.join()
+                await self.bot.join_work()
             else:
                 quiet += 1
 
@@ -83,7 +83,13 @@ class Chronicle:
         await self.command(w.admin, "persona set", {"name": "Wren", "description": "A traveller."})
         options = {"character": "Aria", **({"guest": "Bram"} if guest else {})}
         record = await self.command(w.admin, "chat start", options)
-        assert "story begins" in record.content, record.content
+        assert any("story begins" in t for t in record.texts), record.texts
+
+
+def button_id(message: FakeMessage, mode: str) -> str:
+    """The custom id of a reply button ("regenerate" or "continue") on a posted message."""
+    ids = [c.get("custom_id", "") for row in message.components for c in row.get("components", [row])]
+    return next(i for i in ids if i.startswith(f"chronicle:reply:{mode}"))
 
 
 @contextlib.asynccontextmanager

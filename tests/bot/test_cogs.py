@@ -54,6 +54,7 @@ class FakeInteraction:
     """The parts of discord.Interaction the cogs and the tree use."""
 
     client: Any
+    id: int = 900
     guild_id: int = 1
     channel_id: int = 2
     user: FakeUser = field(default_factory=FakeUser)
@@ -107,7 +108,7 @@ async def test_unexpected_error_is_logged_with_an_id_and_answered(bot: Chronicle
     interaction = FakeInteraction(bot)
     with capture_logs() as logs:
         await report_error(interaction, RuntimeError("kaboom"))  # type: ignore[arg-type]
-    entry = next(e for e in logs if e["event"] == "interaction_failed")
+    entry = next(e for e in logs if e["event"] == "request_failed")
     assert (entry["guild"], entry["channel"], entry["user"]) == (1, 2, 42)
     content, kwargs = interaction.response.sent[0]
     assert entry["error_id"] in content and kwargs["ephemeral"] is True

@@ -77,7 +77,7 @@ async def test_edits_are_throttled_to_the_interval() -> None:
     streaming = [c for c in calls[:-1]]
     gaps = [b[3] - a[3] for a, b in zip(streaming, streaming[1:])]
     assert all(gap >= 0.19 for gap in gaps) and len(calls) < 8
-    assert channel.typed >= 1 and bot.latest == [Posted(101, channel, True)]  # type: ignore[arg-type]
+    assert channel.typed >= 1
 
 
 async def test_long_text_streams_into_several_messages_and_abort_removes_them() -> None:

@@ -10,10 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine import Actor, Engine, ProjectionError
-from engine.db import transaction
 from engine.events import ChatCreated, SceneOpened
 from engine.projection import apply_new, projector
-from engine.store import NewEvent, append, stream_version
+from engine.store import NewEvent, Stamp, append, stream_version
 from tests.conftest import count_events, dump_world, story
 
 
@@ -47,11 +46,10 @@ async def test_a_handler_that_raises_leaves_neither_event_nor_partial_row(engine
     event = SceneOpened(chat_id=chat_id, scene_id="scn_extra", place_id="missing", title="Second", present=[])
 
     def write(conn: sqlite3.Connection) -> None:
-        with transaction(conn):
-            stream = event.stream()
-            recorded = append(conn, stream, stream_version(conn, stream), [NewEvent(event, "guild-1", "x")],
-                              recorded_at="2026-01-01T00:00:00")
-            apply_new(conn, recorded)
+        stream = event.stream()
+        recorded = append(conn, stream, stream_version(conn, stream), [NewEvent(event, "guild-1", "x")],
+                          stamp=Stamp("2026-01-01T00:00:00"))
+        apply_new(conn, recorded)
 
     with pytest.raises(ProjectionError, match="scene_opened"):
         await engine.db.write(write)
@@ -112,9 +110,10 @@ async def test_a_second_writer_on_the_same_stream_version_is_a_conflict(engine: 
     try:
         stale = stream_version(conn, f"chat:{chat_id}") - 1
         event = NewEvent(SceneOpened(chat_id=chat_id, scene_id="s", place_id="p", title="t", present=[]), "g", "a")
+        conn.execute("BEGIN IMMEDIATE")
         with pytest.raises(ConcurrencyConflict):
-            with transaction(conn):
-                append(conn, f"chat:{chat_id}", stale, [event], recorded_at="now")
+            append(conn, f"chat:{chat_id}", stale, [event], stamp=Stamp("now"))
+        conn.execute("ROLLBACK")
     finally:
         conn.close()
 

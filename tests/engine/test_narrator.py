@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import Actor, Engine, NarratorUnavailable
+from engine import AlreadyHandled, Actor, Engine, NarratorUnavailable
 from engine.llm.openai_compat import OpenAICompatibleModel
 from engine.narrator.tokens import message_tokens
 from engine.views import CharacterView
@@ -127,7 +127,7 @@ async def test_chunks_stream_in_order_and_the_reply_is_recorded(narrated: Engine
     chat_id = await story(narrated, admin)
     fake_llm.enqueue_text("Aria: The road is long, but the company is good.", chunks=6)
     sink = RecordingSink()
-    [reply] = await narrated.respond(admin, "chan-1", "m1", "Shall we go?", sink)
+    [reply] = (await narrated.respond(admin, "chan-1", "m1", "Shall we go?", sink)).replies
     updates = sink.updates()
     assert len(updates) >= 5
     assert all(later.startswith(earlier) for earlier, later in zip(updates, updates[1:], strict=False))
@@ -141,7 +141,7 @@ async def test_rate_limit_then_success_is_retried(narrated: Engine, admin: Actor
     await story(narrated, admin)
     fake_llm.enqueue_error(429)
     fake_llm.enqueue_text("Patience is a virtue.")
-    [reply] = await narrated.respond(admin, "chan-1", "m1", "Hello?", RecordingSink())
+    [reply] = (await narrated.respond(admin, "chan-1", "m1", "Hello?", RecordingSink())).replies
     assert reply.text == "Patience is a virtue."
     assert len(fake_llm.chat_requests) == 2
 
@@ -164,14 +164,14 @@ async def test_the_guest_answers_when_named_and_both_answer_in_mention_order(nar
                                                                              fake_llm: FakeLLMServer):
     await story(narrated, admin)
     fake_llm.enqueue_text("Bram grunts.")
-    [only] = await narrated.respond(admin, "chan-1", "m1", "Bram, any news?", RecordingSink())
+    [only] = (await narrated.respond(admin, "chan-1", "m1", "Bram, any news?", RecordingSink())).replies
     assert only.speaker == "Bram"
     fake_llm.enqueue_text("Bram first.")
     fake_llm.enqueue_text("Then Aria.")
-    both = await narrated.respond(admin, "chan-1", "m2", "bram and aria, come here", RecordingSink())
+    both = (await narrated.respond(admin, "chan-1", "m2", "bram and aria, come here", RecordingSink())).replies
     assert [m.speaker for m in both] == ["Bram", "Aria"]
     assert "\nBram:" in fake_llm.chat_requests[-1]["stop"]
-    plain = await narrated.respond(admin, "chan-1", "m3", "Anyone?", RecordingSink())
+    plain = (await narrated.respond(admin, "chan-1", "m3", "Anyone?", RecordingSink())).replies
     assert [m.speaker for m in plain] == ["Aria"]
 
 
@@ -224,7 +224,7 @@ async def test_a_delivery_seen_twice_is_answered_once(narrated: Engine, admin: A
     await story(narrated, admin)
     await narrated.respond(admin, "chan-1", "m1", "Hi.", RecordingSink())
     events, asked = count_events(db_path), len(fake_llm.chat_requests)
-    assert await narrated.respond(admin, "chan-1", "m1", "Hi.", RecordingSink()) == []
+    assert (await narrated.respond(admin, "chan-1", "m1", "Hi.", RecordingSink())).replies == ()
     assert (count_events(db_path), len(fake_llm.chat_requests)) == (events, asked)
 
 
@@ -265,9 +265,9 @@ async def test_a_message_from_an_ended_story_delivered_again_is_not_answered(nar
     await narrated.end_chat(admin, "chan-1")
     await narrated.start_chat(admin, "chan-1", "Bram")
     events, asked = count_events(db_path), len(fake_llm.chat_requests)
-    assert await narrated.respond(admin, "chan-1", "m1", "Hi.", RecordingSink()) == []
-    again = await narrated.record_message(admin, "chan-1", "m1", "Hi.")
-    assert again.text == "Hi." and again.chat_id != (await narrated.get_chat("chan-1")).chat_id
+    assert (await narrated.respond(admin, "chan-1", "m1", "Hi.", RecordingSink())).replies == ()
+    with pytest.raises(AlreadyHandled):
+        await narrated.record_message(admin, "chan-1", "m1", "Hi.")
     assert (count_events(db_path), len(fake_llm.chat_requests)) == (events, asked)
 
 
