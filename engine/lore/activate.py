@@ -121,10 +121,12 @@ class _Judge:
     present: frozenset[str]
 
     def sticky(self, c: _Candidate) -> bool:
+        """Whether the entry is within the `sticky` messages after it last fired."""
         fired = self.state.fired_at.get(c.key)
         return fired is not None and 0 < self.now - fired <= c.entry.sticky
 
     def cooling(self, c: _Candidate) -> bool:
+        """Whether the entry is within the `cooldown` messages after its sticky time ended."""
         fired = self.state.fired_at.get(c.key)
         end_of_sticky = None if fired is None else fired + c.entry.sticky
         return end_of_sticky is not None and end_of_sticky < self.now <= end_of_sticky + c.entry.cooldown

@@ -124,7 +124,7 @@ def entries_from_list(raw: Any, convert: Any = entry_from_dict) -> tuple[LoreEnt
     if not isinstance(raw, list):
         raise FieldProblem("'entries'", f"must be a list, not {f.type_name(raw)}")
     if len(raw) > MAX_LORE_ENTRIES:
-        raise FieldProblem("The lorebook", f"has {len(raw):,} entries (the limit is {MAX_LORE_ENTRIES:,})",
+        raise FieldProblem("'entries'", f"has {len(raw):,} items (the limit is {MAX_LORE_ENTRIES:,})",
                            "Split it into smaller books and import them one by one.")
     return tuple(convert(item, number) for number, item in enumerate(raw, start=1))
 
@@ -132,7 +132,7 @@ def entries_from_list(raw: Any, convert: Any = entry_from_dict) -> tuple[LoreEnt
 def book_from_dict(raw: Any, *, default_name: str | None = None) -> Lorebook:
     """A lorebook from a V2/V3 `character_book` object or the `data` of a `lorebook_v3` file."""
     if not isinstance(raw, dict):
-        raise FieldProblem("The lorebook", f"must be an object, not {f.type_name(raw)}")
+        raise FieldProblem("the lorebook", f"must be an object, not {f.type_name(raw)}")
     name = f.optional_text(raw, "name", limit=BOOK_NAME_MAX)
     return Lorebook(
         name=name if name else (default_name or name), description=f.optional_text(raw, "description"),

@@ -147,15 +147,15 @@ def read_json(data: bytes) -> Any:
     try:
         source = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise FieldProblem("The JSON", f"is not UTF-8 text (bad byte at position {exc.start})",
+        raise FieldProblem("the JSON", f"is not UTF-8 text (bad byte at position {exc.start})",
                            "Save it as UTF-8 and import it again.") from None
     try:
         return json.loads(source)
     except json.JSONDecodeError as exc:
-        raise FieldProblem("The JSON", f"is broken at line {exc.lineno}, column {exc.colno} ({exc.msg})",
+        raise FieldProblem("the JSON", f"is broken at line {exc.lineno}, column {exc.colno} ({exc.msg})",
                            "Export the file again or fix it in a text editor.") from None
     except (ValueError, RecursionError):
-        raise FieldProblem("The JSON", "is too deeply nested or has a number too long to read",
+        raise FieldProblem("the JSON", "is too deeply nested or has a number too long to read",
                            "Export the file again.") from None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import PurePath
 from typing import Any
 
@@ -55,7 +56,7 @@ def _book(raw: Any, default_name: str | None) -> Lorebook:
 def parse_lorebook(data: bytes, filename: str) -> Lorebook:
     """Import a lorebook file; raise LoreError with one user-facing line when it can't be imported."""
     if len(data) > MAX_LORE_BYTES:
-        raise LoreError(f"The lorebook file is {len(data) / 1024 / 1024:.1f} MB; the limit is "
+        raise LoreError(f"The lorebook file is {math.ceil(len(data) / 1024 / 1024 * 10) / 10:.1f} MB; the limit is "
                         f"{MAX_LORE_BYTES // 1024 // 1024} MB. Split it into smaller books.")
     if not data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"[")):
         raise LoreError(f"'{filename[:80]}' is not a JSON file: a lorebook must be JSON "

@@ -7,7 +7,9 @@ from typing import Any
 from engine.lore import fields as f
 from engine.lore.convert import entry_id, optional_whole, pop_characters, selective_logic
 from engine.lore.fields import FieldProblem
-from engine.lore.model import BOOK_NAME_MAX, DEFAULT_INSERTION_ORDER, KEY_MAX, MAX_KEYS, MAX_LORE_ENTRIES, LoreEntry, Lorebook
+from engine.lore.model import (
+    BOOK_NAME_MAX, DEFAULT_INSERTION_ORDER, KEY_MAX, MAX_KEYS, MAX_LORE_ENTRIES, LoreEntry, Lorebook,
+)
 
 ST_FIELDS = frozenset({"uid", "key", "keysecondary", "comment", "content", "constant", "selective", "selectiveLogic",
                        "order", "position", "disable", "excludeRecursion", "preventRecursion", "probability",
@@ -92,7 +94,7 @@ def book_from_st(raw: dict[str, Any], *, default_name: str | None) -> Lorebook:
     entries = raw.get("entries")
     items = list(entries.items()) if isinstance(entries, dict) else list(enumerate(entries or []))
     if len(items) > MAX_LORE_ENTRIES:
-        raise FieldProblem("The lorebook", f"has {len(items):,} entries (the limit is {MAX_LORE_ENTRIES:,})",
+        raise FieldProblem("'entries'", f"has {len(items):,} items (the limit is {MAX_LORE_ENTRIES:,})",
                            "Split it into smaller books and import them one by one.")
     converted = tuple(entry_from_st(item, number, _uid(str(key)))
                       for number, (key, item) in enumerate(items, start=1))

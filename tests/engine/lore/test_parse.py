@@ -109,7 +109,7 @@ def test_export_keeps_characters_under_chronicle_extension() -> None:
 
 ERRORS = [
     (b"\x89PNG\r\n\x1a\n....", "is not a JSON file"),
-    (b"{broken", "The JSON is broken at line 1, column 2"),
+    (b"{broken", "Can't import the lorebook: the JSON is broken at line 1, column 2"),
     (b'{"foo": 1}', "This JSON is not a lorebook"),
     (b"[1, 2]", "This JSON is not a lorebook"),
     (_dump({"spec": "lorebook_v9", "data": {}}), "Unsupported lorebook format 'lorebook_v9'"),
@@ -120,7 +120,7 @@ ERRORS = [
      "entry 1 extensions 'probability' must be between 0 and 100"),
     (_dump({"entries": {"0": {"key": ["a"], "content": "x", "selectiveLogic": 9}}}), "entry 1 'selectiveLogic'"),
     (_dump({"entries": [{"keys": [], "content": "x" * 32_001}]}), "entry 1 'content' is 32,001 characters long"),
-    (_dump({"entries": [{"keys": []}] * (MAX_LORE_ENTRIES + 1)}), "has 1,001 entries (the limit is 1,000)"),
+    (_dump({"entries": [{"keys": []}] * (MAX_LORE_ENTRIES + 1)}), "'entries' has 1,001 items (the limit is 1,000)"),
     (_dump({"entries": "nope"}), "'entries' must be a list, not text"),
 ]
 
