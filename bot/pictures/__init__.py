@@ -10,8 +10,13 @@ from bot.pictures.canvas import DPI, HEIGHT_PX, WIDTH_PX
 from bot.pictures.relationships import (
     GraphEdge, GraphNode, RelationshipGraph, graph_from_relationships, relationship_map, relationship_map_labels,
 )
+from bot.pictures.timeline import (
+    Timeline, TimelineMeanwhile, TimelineRewind, TimelineScene, TimelineSkip, timeline_labels,
+)
+from bot.pictures.timeline_draw import story_timeline
 
 __all__ = [
     "DPI", "HEIGHT_PX", "WIDTH_PX", "GraphEdge", "GraphNode", "RelationshipGraph", "graph_from_relationships",
-    "relationship_map", "relationship_map_labels",
+    "relationship_map", "relationship_map_labels", "Timeline", "TimelineMeanwhile", "TimelineRewind",
+    "TimelineScene", "TimelineSkip", "story_timeline", "timeline_labels",
 ]

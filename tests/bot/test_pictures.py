@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import random
 
@@ -16,6 +17,12 @@ from bot.pictures.relationships import (
     RelationshipGraph, draw_relationship_map, edge_labels, graph_from_relationships, layout, relationship_map,
     relationship_map_labels, trust_width,
 )
+from bot.pictures.timeline import (
+    MAX_PLACE_LANES, MAX_REWIND_LABELS, MAX_SCENE_LABELS, MAX_SKIP_LABELS, MEANWHILE_LANE, Bar, Timeline,
+    TimelineMeanwhile, TimelineRewind, TimelineScene, TimelineSkip, plan_timeline, timeline_labels,
+)
+from bot.pictures.timeline import EMPTY_MESSAGE as EMPTY_TIMELINE
+from bot.pictures.timeline_draw import draw_timeline, story_timeline
 from engine import RelationshipView
 
 WHITE = (255, 255, 255)
@@ -198,3 +205,167 @@ def test_graphs_of_every_size_render(nodes: int, edges: int) -> None:
     graph = _big_graph(nodes, edges) if nodes > 1 else RelationshipGraph("one", (GraphNode("a", "Solo", "persona"),))
     _assert_picture(relationship_map(graph), min_colours=30, min_ink=0.005)
     assert graph.nodes[-1].name in texts_of(draw_relationship_map(graph))
+
+
+# --- the timeline: what goes where ------------------------------------------------------------------------------
+
+DAY = 24 * 60
+TRAVEL = "A long day of travel south to the capital, with rain"
+
+
+def _story_timeline() -> Timeline:
+    return Timeline(
+        "The Salt Road", now_minute=2 * DAY + 19 * 60 + 30,
+        scenes=(TimelineScene("Arrival", "Gilded Goose", 12 * 60, 15 * 60),
+                TimelineScene("A quiet talk", "Aria's room", 15 * 60 + 10, 18 * 60),
+                TimelineScene("Ambush", "North road", DAY + 8 * 60, DAY + 11 * 60),
+                TimelineScene("Back at the inn", "Gilded Goose", DAY + 20 * 60, DAY + 23 * 60),
+                TimelineScene("Heist", "Vault $1$", 2 * DAY + 14 * 60, None)),
+        skips=(TimelineSkip(18 * 60, DAY + 8 * 60, "They slept through the night"),
+               TimelineSkip(DAY + 23 * 60, 2 * DAY + 14 * 60, TRAVEL)),
+        meanwhiles=(TimelineMeanwhile(DAY + 12 * 60, ("Borin", "Cass"), "plotting"),
+                    TimelineMeanwhile(2 * DAY + 10 * 60, (), "the city watch gathers")),
+        rewinds=(TimelineRewind(DAY + 10 * 60, 12), TimelineRewind(2 * DAY + 11 * 60, 1)),
+    )
+
+
+def _crowded_timeline(items: int = 2000, seed: int = 5) -> Timeline:
+    """A long story: scenes one after another in 30 places, with skips, meanwhiles and a few rewinds between."""
+    rng = random.Random(seed)
+    scenes: list[TimelineScene] = []
+    skips: list[TimelineSkip] = []
+    meanwhiles: list[TimelineMeanwhile] = []
+    rewinds: list[TimelineRewind] = []
+    minute = 9 * 60
+    while len(scenes) + len(skips) + len(meanwhiles) + len(rewinds) < items:
+        length = rng.randint(20, 240)
+        scenes.append(TimelineScene(f"Scene {len(scenes)}", f"Place {rng.randrange(30)}", minute, minute + length))
+        minute += length
+        roll = rng.random()
+        if roll < 0.4:
+            skip = rng.randint(60, 2000)
+            skips.append(TimelineSkip(minute, minute + skip, f"skipped {skip} minutes"))
+            minute += skip
+        elif roll < 0.6:
+            meanwhiles.append(TimelineMeanwhile(minute, ("Borin", f"Guard {len(meanwhiles)}"), "plots"))
+        elif roll < 0.63:
+            rewinds.append(TimelineRewind(minute, rng.randint(1, 40)))
+    return Timeline("Long story", minute + 30, tuple(scenes), tuple(skips), tuple(meanwhiles), tuple(rewinds))
+
+
+def test_lanes_are_meanwhile_on_top_then_places_in_order_of_first_scene() -> None:
+    plan = plan_timeline(_story_timeline())
+    assert plan.lanes == (MEANWHILE_LANE, "Gilded Goose", "Aria's room", "North road", "Vault $1$")
+    assert plan.meanwhile_lane == 0
+
+
+def test_scenes_become_bars_on_their_place_lane_and_open_scenes_run_to_now() -> None:
+    data = _story_timeline()
+    assert plan_timeline(data).bars == (
+        Bar(1, 12 * 60, 15 * 60, False), Bar(2, 15 * 60 + 10, 18 * 60, False),
+        Bar(3, DAY + 8 * 60, DAY + 11 * 60, False), Bar(1, DAY + 20 * 60, DAY + 23 * 60, False),
+        Bar(4, 2 * DAY + 14 * 60, data.now_minute, True),
+    )
+
+
+def test_skips_meanwhiles_rewinds_and_now_are_placed_at_their_minutes() -> None:
+    data = _story_timeline()
+    plan = plan_timeline(data)
+    assert plan.skips == ((18 * 60, DAY + 8 * 60), (DAY + 23 * 60, 2 * DAY + 14 * 60))
+    assert plan.meanwhile_minutes == (DAY + 12 * 60, 2 * DAY + 10 * 60)
+    assert plan.rewind_minutes == (DAY + 10 * 60, 2 * DAY + 11 * 60)
+    assert plan.now == data.now_minute and plan.start < 12 * 60 and plan.end > data.now_minute
+
+
+def test_timeline_labels_hold_titles_places_summaries_people_rewinds_and_now() -> None:
+    labels = timeline_labels(_story_timeline())
+    assert labels[0] == "The Salt Road — timeline"
+    expected = {"Gilded Goose", "Aria's room", "North road", "Vault $1$", "Arrival", "A quiet talk", "Ambush",
+                "Back at the inn", "Heist", "They slept through the night", clip(TRAVEL, 30), "Borin, Cass",
+                "the city watch gathers", "rewind (12 events undone)", "rewind (1 event undone)",
+                "now · Day 3, 19:30"}
+    assert expected <= set(labels)
+    assert TRAVEL not in labels
+
+
+def test_the_timeline_figure_draws_every_label() -> None:
+    data = _story_timeline()
+    drawn = texts_of(draw_timeline(data))
+    for label in timeline_labels(data):
+        assert label in drawn
+    assert "time skip" in drawn and "rewind" in drawn
+
+
+def test_ticks_read_day_and_hour_for_short_stories_and_days_for_long_ones() -> None:
+    short = plan_timeline(Timeline("s", 6 * 60, (TimelineScene("a", "p", 0, 6 * 60),)))
+    assert [t.text for t in short.ticks] == [f"Day 1\n{h:02d}:00" for h in range(0, 7)]
+    long = plan_timeline(Timeline("l", 30 * DAY, (TimelineScene("a", "p", 0, 30 * DAY),)))
+    assert [t.text for t in long.ticks] == ["Day 1", "Day 8", "Day 15", "Day 22", "Day 29"]
+    assert [t.x for t in long.ticks] == [0, 7 * DAY, 14 * DAY, 21 * DAY, 28 * DAY]
+
+
+def test_many_places_share_an_other_places_lane_and_the_busiest_keep_their_own() -> None:
+    scenes = [TimelineScene(f"s{i}", f"P{i}", i * 60, i * 60 + 30) for i in range(20)]
+    scenes += [TimelineScene(f"again {i}", "P19", 2000 + i * 60, 2030 + i * 60) for i in range(3)]
+    plan = plan_timeline(Timeline("t", 3000, tuple(scenes)))
+    assert len(plan.lanes) == MAX_PLACE_LANES
+    assert plan.lanes[-1] == f"other places ({20 - (MAX_PLACE_LANES - 1)})"
+    assert "P19" in plan.lanes and "P0" in plan.lanes and "P18" not in plan.lanes
+    assert plan.bars[18].lane == len(plan.lanes) - 1
+    assert plan.bars[19].lane == plan.lanes.index("P19")
+
+
+def test_crowded_timelines_thin_their_labels() -> None:
+    data = _crowded_timeline()
+    plan = plan_timeline(data)
+    assert len(plan.bars) == len(data.scenes) > 1000
+    assert len(plan.lanes) == MAX_PLACE_LANES + 1
+    assert all(0 <= bar.lane < len(plan.lanes) for bar in plan.bars)
+    assert 0 < len(plan.scene_labels) <= MAX_SCENE_LABELS
+    assert 0 < len(plan.skip_labels) <= MAX_SKIP_LABELS < len(data.skips)
+    assert 0 < len(plan.rewind_labels) <= MAX_REWIND_LABELS
+    assert 0 < len(plan.meanwhile_labels) < len(data.meanwhiles)
+
+
+def test_labels_at_the_same_minute_are_drawn_once() -> None:
+    together = Timeline("t", 600, rewinds=tuple(TimelineRewind(300, 1) for _ in range(50)),
+                        skips=tuple(TimelineSkip(100, 200, f"same {i}") for i in range(50)))
+    plan = plan_timeline(together)
+    assert len(plan.rewind_labels) == 1 and [m.text for m in plan.skip_labels] == ["same 0"]
+    apart = Timeline("t", 6000, rewinds=tuple(TimelineRewind(i * 1000, 2) for i in range(6)))
+    assert len(plan_timeline(apart).rewind_labels) == 6
+
+
+# --- the timeline PNG -------------------------------------------------------------------------------------------
+
+def test_timeline_is_a_png_of_the_fixed_size_with_content() -> None:
+    _assert_picture(story_timeline(_story_timeline()), min_colours=100, min_ink=0.05)
+
+
+def test_same_timeline_same_bytes() -> None:
+    assert story_timeline(_story_timeline()) == story_timeline(_story_timeline())
+
+
+def test_empty_story_renders_a_placeholder_that_says_so() -> None:
+    empty = Timeline("Fresh", now_minute=12 * 60)
+    assert timeline_labels(empty) == ("Fresh — timeline", EMPTY_TIMELINE)
+    assert EMPTY_TIMELINE in texts_of(draw_timeline(empty))
+    _assert_picture(story_timeline(empty), min_colours=2, min_ink=0.0005)
+
+
+@pytest.mark.parametrize("data", [
+    Timeline("instant", 0, (TimelineScene("blink", "here", 0, 0),)),
+    Timeline("only a rewind", 90, rewinds=(TimelineRewind(45, 3),)),
+    Timeline("only meanwhile", 90, meanwhiles=(TimelineMeanwhile(30, ("A",)),)),
+    _crowded_timeline(),
+], ids=["instant", "rewind", "meanwhile", "crowded"])
+def test_timelines_of_every_shape_render(data: Timeline) -> None:
+    _assert_picture(story_timeline(data), min_colours=30, min_ink=0.01)
+
+
+async def test_renderers_give_the_same_bytes_from_worker_threads() -> None:
+    graph, story = _story_graph(), _story_timeline()
+    expected = [relationship_map(graph), story_timeline(story)] * 3
+    jobs = [asyncio.to_thread(relationship_map, graph) if i % 2 == 0 else asyncio.to_thread(story_timeline, story)
+            for i in range(6)]
+    assert await asyncio.gather(*jobs) == expected
