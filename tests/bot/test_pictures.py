@@ -150,6 +150,15 @@ def test_names_are_drawn_literally_not_as_mathtext() -> None:
     _assert_picture(relationship_map(graph))
 
 
+@pytest.mark.filterwarnings("ignore:Glyph .* missing from font")  # depends on the fonts installed, not on us
+def test_names_in_any_script_render() -> None:
+    graph = RelationshipGraph("🐉 物語", (GraphNode("a", "Ryū 龍 🐉", "character"), GraphNode("b", "Zoë", "persona")),
+                              (GraphEdge("a", "b", 50, 50, "❤️ 愛"),))
+    drawn = texts_of(draw_relationship_map(graph))
+    assert {"🐉 物語 — relationships", "Ryū 龍 🐉", "Zoë", "❤️ 愛"} <= set(drawn)
+    _assert_picture(relationship_map(graph))
+
+
 # --- how the data becomes lines and colours ---------------------------------------------------------------------
 
 def test_affinity_runs_red_through_grey_to_green_and_trust_sets_width() -> None:
