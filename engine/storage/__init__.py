@@ -1,0 +1,1 @@
+"""Storage backends beside the SQLite default: PostgreSQL (DESIGN.md §6). Imports nothing."""
