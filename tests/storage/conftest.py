@@ -6,6 +6,7 @@ import pytest
 
 from tests import pg
 from tests.pg import pg_conn, pg_empty_url, pg_server, pg_url  # noqa: F401  (fixtures)
+from tests.storage.worlds import pg_world, pg_world_shared, sqlite_world  # noqa: F401  (fixtures)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
