@@ -79,7 +79,8 @@ def _middle(s: Story) -> None:
                 ("mem-2", "ch-bram", "The old well near the harbour has been dry since the storm.", 8),
                 ("mem-3", "ch-aria", "Pip asked about the well; the ferryman may know more.", 9),
                 ("mem-4", "ch-aria", "Aria owes the harbour master three silver coins.", 3),
-                ("mem-5", "ch-bram", "A note about nothing in particular.", 2)]
+                ("mem-5", "ch-bram", "A note about nothing in particular.", 2),
+                ("mem-7", "ch-bram", "Bram's map: harbour-town.example/maps/v1.2 (ask bob@example.org)", 4)]
     for memory_id, character, text, importance in memories:
         s.add(MemoryWritten(chat_id=CHAT, memory_id=memory_id, character_id=character, text=text,
                             importance=importance))

@@ -18,8 +18,10 @@ from tests.storage.story import CHAT, ENDED_CHAT
 SEARCHES = [  # (query, options, the memories SQLite finds)
     ("the dry storm?", {}, {"mem-1", "mem-2"}),
     ("Is the HARBOUR dry", {"character_id": "ch-aria"}, {"mem-4"}),
-    ("storm harbour coins", {}, {"mem-1", "mem-2", "mem-4"}),
-    ("Aria and the harbour", {"ignore_names": ("Aria",)}, {"mem-2", "mem-4"}),
+    ("storm harbour coins", {}, {"mem-1", "mem-2", "mem-4", "mem-7"}),
+    ("town maps", {}, {"mem-7"}),  # words inside a URL, a path, an e-mail address: FTS5 splits them all
+    ("bob's example", {"character_id": "ch-bram"}, {"mem-7"}),
+    ("Aria and the harbour", {"ignore_names": ("Aria",)}, {"mem-2", "mem-4", "mem-7"}),
     ("wine", {}, set()),
     ("the and for", {}, set()),
     ("a particular note", {}, set()),  # mem-5 was forgotten: its row and its index entry are gone
