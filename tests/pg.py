@@ -130,20 +130,32 @@ def start_server(bin_dir: Path | None = None) -> PgServer:
     started = time.perf_counter()
     initdb, pg_ctl = (bin_dir / "initdb", bin_dir / "pg_ctl") if bin_dir else (_bin("initdb"), _bin("pg_ctl"))
     run_as = _server_user()
-    base = Path(tempfile.mkdtemp(prefix="chronicle-pg-"))
-    server = PgServer(base, _free_port(), run_as)
-    server.socket_dir.mkdir()
-    if run_as is not None:
-        base.chmod(0o755)
-        for path in (base, server.socket_dir):
-            shutil.chown(path, run_as, pwd.getpwnam(run_as).pw_gid)
-    _run([str(initdb), "-D", str(server.data_dir), "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8",
-          "--locale=C.UTF-8", "--no-sync"], run_as, timeout=60)
-    options = f"-h 127.0.0.1 -p {server.port} -k {server.socket_dir} " + " ".join(f"-c {s}" for s in SERVER_SETTINGS)
-    _run([str(pg_ctl), "-D", str(server.data_dir), "-l", str(base / "server.log"), "-o", options, "-w", "-t", "30",
-          "start"], run_as, timeout=40)
+    server = PgServer(Path(tempfile.mkdtemp(prefix="chronicle-pg-")), _free_port(), run_as)
+    try:
+        _prepare_dirs(server)
+        _run([str(initdb), "-D", str(server.data_dir), "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8",
+              "--locale=C.UTF-8", "--no-sync"], run_as, timeout=60)
+        options = f"-h 127.0.0.1 -p {server.port} -k {server.socket_dir} " + " ".join(
+            f"-c {setting}" for setting in SERVER_SETTINGS)
+        _run([str(pg_ctl), "-D", str(server.data_dir), "-l", str(server.base / "server.log"), "-o", options,
+              "-w", "-t", "30", "start"], run_as, timeout=40)
+    except BaseException as exc:
+        log = server_log(server)
+        shutil.rmtree(server.base, ignore_errors=True)
+        if log and isinstance(exc, PostgresUnavailable):
+            raise PostgresUnavailable(f"{exc}; server log: {log}") from exc
+        raise
     server.start_seconds = time.perf_counter() - started
     return server
+
+
+def _prepare_dirs(server: PgServer) -> None:
+    """The socket directory, and (as root) both directories handed to the server's user."""
+    server.socket_dir.mkdir()
+    if server.run_as is not None:
+        server.base.chmod(0o755)
+        for path in (server.base, server.socket_dir):
+            shutil.chown(path, server.run_as, pwd.getpwnam(server.run_as).pw_gid)
 
 
 def stop_server(server: PgServer) -> None:
