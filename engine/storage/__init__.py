@@ -1,1 +1,1 @@
-"""Storage behind one port: the SQLite backend (engine.db) and the SQL both backends share."""
+"""Storage behind one port (engine.storage.port): SQLite (engine.db) and PostgreSQL (pg_*), and the SQL they share."""

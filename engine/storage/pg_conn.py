@@ -1,0 +1,146 @@
+"""A psycopg 3 connection behind the small DB-API surface the engine's SQL functions use.
+
+Projection handlers and read queries are plain synchronous functions that call
+`conn.execute(sql, params)` with `?` placeholders and read the returned cursor with
+`fetchone()`, `fetchall()`, `rowcount` or iteration. `PgConnection` gives them exactly that on
+PostgreSQL, so the same functions run unmodified on both backends. Like the SQLite backend, one
+connection belongs to one thread; transactions are explicit (BEGIN … COMMIT / ROLLBACK), with
+savepoints for running several commands in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+
+import psycopg
+
+Params = Sequence[Any]
+
+
+@lru_cache(maxsize=2048)
+def translate(sql: str) -> str:
+    """`?` placeholders → `%s`, and every literal `%` → `%%` (string literals and identifiers keep their `?`)."""
+    out: list[str] = []
+    quote: str | None = None  # the quote character of the literal or identifier we are inside
+    i, n = 0, len(sql)
+    while i < n:
+        ch = sql[i]
+        if ch == "%":
+            out.append("%%")
+        elif quote is not None:
+            out.append(ch)
+            if ch == quote:
+                quote = None  # a doubled quote ('' or "") closes and reopens: same result
+        elif ch in ("'", '"'):
+            quote = ch
+            out.append(ch)
+        elif ch == "-" and sql.startswith("--", i):
+            end = sql.find("\n", i)
+            end = n if end == -1 else end
+            out.append(sql[i:end].replace("%", "%%"))
+            i = end
+            continue
+        elif ch == "?":
+            out.append("%s")
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+class PgCursor:
+    """The result of one statement, read like a sqlite3 cursor (no `lastrowid`: use RETURNING)."""
+
+    __slots__ = ("_cursor",)
+
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+        self._cursor = cursor
+
+    @property
+    def rowcount(self) -> int:
+        """Rows changed by an INSERT/UPDATE/DELETE (or returned by a SELECT)."""
+        return self._cursor.rowcount
+
+    @property
+    def description(self) -> Any:
+        """Column descriptions of a result, or None for a statement without rows."""
+        return self._cursor.description
+
+    def fetchone(self) -> tuple | None:
+        """The next row, or None (also for a statement that returns no rows, as sqlite3 does)."""
+        return self._cursor.fetchone() if self._cursor.description is not None else None
+
+    def fetchall(self) -> list[tuple]:
+        """The remaining rows (empty for a statement that returns no rows)."""
+        return self._cursor.fetchall() if self._cursor.description is not None else []
+
+    def __iter__(self) -> Iterator[tuple]:
+        """Iterate over the remaining rows."""
+        return iter(self._cursor) if self._cursor.description is not None else iter(())
+
+
+class PgConnection:
+    """A psycopg connection in autocommit mode that speaks `execute(sql, params)` with `?` placeholders."""
+
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        if not raw.autocommit:
+            raise ValueError("PgConnection needs an autocommit connection (transactions are explicit)")
+        self.raw = raw
+
+    @classmethod
+    def connect(cls, url: str, *, application_name: str = "chronicle") -> PgConnection:
+        """Open a connection to `url` (`postgresql://…`, unix-socket URLs with `?host=/dir` included)."""
+        return cls(psycopg.connect(url, autocommit=True, application_name=application_name))
+
+    def execute(self, sql: str, params: Params = ()) -> PgCursor:
+        """Run one statement with `?` placeholders; return its cursor."""
+        return PgCursor(self.raw.execute(translate(sql), tuple(params)))
+
+    def executescript(self, script: str) -> None:
+        """Run several statements at once, without parameters (PostgreSQL syntax, `%` as is)."""
+        self.raw.execute(script)  # no parameters: psycopg sends the text unchanged, several statements allowed
+
+    @property
+    def in_transaction(self) -> bool:
+        """True between BEGIN and COMMIT/ROLLBACK (also when the transaction has failed)."""
+        return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+
+    def close(self) -> None:
+        """Close the connection (an open transaction is rolled back by the server)."""
+        self.raw.close()
+
+    def __enter__(self) -> PgConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@contextmanager
+def transaction(conn: PgConnection) -> Iterator[PgConnection]:
+    """BEGIN … COMMIT, rolling back on any exception (PostgreSQL's `engine.db.transaction`)."""
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+@contextmanager
+def savepoint(conn: PgConnection, name: str) -> Iterator[PgConnection]:
+    """SAVEPOINT … RELEASE inside a transaction; on an exception, ROLLBACK TO it (the transaction goes on)."""
+    if not name.isidentifier():
+        raise ValueError(f"not a savepoint name: {name!r}")
+    conn.execute(f"SAVEPOINT {name}")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+        conn.execute(f"RELEASE SAVEPOINT {name}")
+        raise
+    conn.execute(f"RELEASE SAVEPOINT {name}")

@@ -1,0 +1,78 @@
+"""PostgreSQL access with the SQLite backend's threading model: a writer and a reader connection, each on its own thread.
+
+Every write is a plain synchronous function run whole in the writer's thread (one thread hop per
+transaction), exactly as `engine.db.Database` runs them, so the same transaction bodies,
+projection handlers and queries run on either backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from engine.storage.pg_conn import PgConnection
+from engine.storage.pg_migrate import migrate
+
+T = TypeVar("T")
+
+
+class _Worker:
+    """One connection and the single thread that uses it."""
+
+    def __init__(self, url: str, name: str) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"chronicle-pg-{name}")
+        self._url, self._name = url, name
+        self.conn: PgConnection | None = None
+
+    async def start(self) -> None:
+        """Connect from the worker's own thread."""
+        self.conn = await self.run(lambda _: PgConnection.connect(self._url, application_name=f"chronicle-{self._name}"))
+
+    async def run(self, fn: Callable[[PgConnection], T]) -> T:
+        """Run `fn(conn)` on the worker's thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, self.conn)  # type: ignore[arg-type]
+
+    async def close(self) -> None:
+        """Close the connection on its thread, then stop the thread."""
+        if self.conn is not None:
+            await self.run(lambda conn: conn.close())
+            self.conn = None
+        self._executor.shutdown(wait=True)
+
+
+class PgDatabase:
+    """The engine's PostgreSQL database: `write(fn)` and `read(fn)` like `engine.db.Database`."""
+
+    def __init__(self, writer: _Worker, reader: _Worker, url: str) -> None:
+        self._writer, self._reader = writer, reader
+        self.url = url
+
+    @classmethod
+    async def open(cls, url: str, *, migrate_now: bool = True) -> PgDatabase:
+        """Connect a writer and a reader to `url` and apply pending migrations."""
+        writer, reader = _Worker(url, "writer"), _Worker(url, "reader")
+        try:
+            await writer.start()
+            if migrate_now:
+                await writer.run(migrate)
+            await reader.start()
+        except BaseException:
+            await writer.close()
+            await reader.close()
+            raise
+        return cls(writer, reader, url)
+
+    async def write(self, fn: Callable[[PgConnection], T]) -> T:
+        """Run `fn(conn)` on the writer's thread; `fn` manages its own transaction."""
+        return await self._writer.run(fn)
+
+    async def read(self, fn: Callable[[PgConnection], T]) -> T:
+        """Run `fn(conn)` on the reader's thread (a consistent snapshot per statement)."""
+        return await self._reader.run(fn)
+
+    async def close(self) -> None:
+        """Close both connections."""
+        await self._reader.close()
+        await self._writer.close()

@@ -1,0 +1,47 @@
+"""Memory search on PostgreSQL: `engine.queries.search_memories` with a tsvector instead of FTS5.
+
+The words searched for are chosen exactly as on SQLite (`engine.queries.fts_query`: distinctive
+words, stop words and the scene's names left out), then OR-ed into a tsquery. Only the newest
+SEARCH_WINDOW matches of the chat (or character) are ranked, by ts_rank.
+"""
+
+from __future__ import annotations
+
+import re
+
+from engine.queries import SEARCH_WINDOW, fts_query
+from engine.storage.pg_conn import PgConnection
+from engine.views import MemoryView
+
+_MEMORY = "memory_id, chat_id, character_id, text, importance, source, source_id, story_minute, seq"
+_QUOTED = re.compile(r'"([^"]+)"')
+
+
+def search_words(query: str, *, ignore_names: tuple[str, ...] = ()) -> list[str]:
+    """The distinctive words of `query` that a search looks for, as SQLite's search picks them."""
+    ignore = {word for name in ignore_names for word in _QUOTED.findall(fts_query(name) or "")}
+    return _QUOTED.findall(fts_query(query, ignore=ignore) or "")
+
+
+def tsquery_text(words: list[str]) -> str | None:
+    """`to_tsquery` input OR-ing `words` (letters and digits only, so nothing in them is an operator)."""
+    safe = [word for word in words if word.isalnum()]
+    return " | ".join(safe) or None
+
+
+def search_memories(conn: PgConnection, chat_id: str, query: str, *, character_id: str | None = None,
+                    limit: int = 10, ignore_names: tuple[str, ...] = ()) -> list[MemoryView]:
+    """Memories of the chat (or one character) matching the words of `query`, best match first."""
+    text = tsquery_text(search_words(query, ignore_names=ignore_names))
+    if text is None:
+        return []
+    scope, params = "chat_id = ?", [text, chat_id]
+    if character_id is not None:
+        scope, params = scope + " AND character_id = ?", params + [character_id]
+    rows = conn.execute(
+        f"SELECT {_MEMORY} FROM (SELECT {_MEMORY}, ts_rank(search, q) AS score"
+        f" FROM memories, to_tsquery('simple', ?) AS q WHERE {scope} AND search @@ q"
+        " ORDER BY seq DESC LIMIT ?) AS hits ORDER BY score DESC, seq DESC LIMIT ?",
+        (*params, SEARCH_WINDOW, limit),
+    )
+    return [MemoryView(*row) for row in rows]

