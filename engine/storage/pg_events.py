@@ -17,7 +17,7 @@ import structlog
 from engine.errors import ConcurrencyConflict
 from engine.events import Recorded, load_stored
 from engine.storage.pg_conn import PgConnection
-from engine.store import NewEvent
+from engine.store import NewEvent, Stamp
 
 log = structlog.get_logger(__name__)
 
@@ -56,10 +56,8 @@ def append(
     expected_version: int,
     events: Sequence[NewEvent],
     *,
-    recorded_at: str,
+    stamp: Stamp,
     idempotency_key: str | None = None,
-    command_id: str | None = None,
-    cause: str | None = None,
 ) -> list[Recorded]:
     """Append `events` to `stream`, which must be at `expected_version`; the caller holds the transaction.
 
@@ -79,7 +77,7 @@ def append(
         try:
             row = conn.execute(_INSERT, (
                 stream, version, payload.kind, payload.version, payload.chat, new.guild_id, new.actor_id,
-                payload.model_dump_json(), recorded_at, key, command_id, cause,
+                payload.model_dump_json(), stamp.recorded_at, key, stamp.command_id, stamp.cause,
             )).fetchone()
         except psycopg.errors.UniqueViolation as exc:
             conflict = _conflict(exc, stream, expected_version, key)
@@ -89,7 +87,8 @@ def append(
         if row is None:
             raise RuntimeError("INSERT … RETURNING seq returned no row")
         recorded.append(Recorded(row[0], stream, version, payload.kind, payload.version, payload.chat,
-                                 new.guild_id, new.actor_id, payload, recorded_at, key))
+                                 new.guild_id, new.actor_id, payload, stamp.recorded_at, key, stamp.command_id,
+                                 stamp.cause))
     return recorded
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from engine.store import Stamp
+
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +30,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
 def _append(backend: Backend, conn, chat: str, expected: int, count: int = 1, *, key: str | None = None) -> list:
     with backend.transaction(conn):
         return backend.store.append(conn, f"chat:{chat}", expected, [weather(chat, f"w{i}") for i in range(count)],
-                                    recorded_at="2026-01-01T00:00:00", idempotency_key=key)
+                                    stamp=Stamp("2026-01-01T00:00:00"), idempotency_key=key)
 
 
 def test_appended_events_come_back_in_order_with_their_envelope(backend: Backend):
@@ -68,7 +70,7 @@ def test_a_stale_expected_version_is_a_conflict_and_records_nothing(backend: Bac
 def test_an_event_of_another_stream_is_refused(backend: Backend):
     conn = backend.connect()
     with pytest.raises(ValueError, match="belongs to chat:c2"), backend.transaction(conn):
-        backend.store.append(conn, "chat:c1", 0, [weather("c2")], recorded_at="now")
+        backend.store.append(conn, "chat:c1", 0, [weather("c2")], stamp=Stamp("now"))
 
 
 def test_update_and_delete_of_events_are_refused_by_the_database(backend: Backend):
@@ -90,7 +92,7 @@ def _writer(backend: Backend, chat: str, name: str, failures: list[BaseException
                     with backend.transaction(conn):
                         version = backend.store.stream_version(conn, f"chat:{chat}")
                         backend.store.append(conn, f"chat:{chat}", version, [weather(chat, f"{name}-{i}")],
-                                             recorded_at="now")
+                                             stamp=Stamp("now"))
                     break
                 except ConcurrencyConflict:
                     continue

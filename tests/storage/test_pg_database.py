@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from engine.store import Stamp
+
 import threading
 from collections.abc import Callable
 
@@ -28,7 +30,7 @@ async def test_writes_and_reads_run_whole_on_their_own_threads(pg_empty_url: str
                 with transaction(conn):
                     stream = new.payload.stream()
                     recorded = pg_events.append(conn, stream, pg_events.stream_version(conn, stream), [new],
-                                                recorded_at="now")
+                                                stamp=Stamp("now"))
                     apply_new(conn, recorded)
                 seqs += [r.seq for r in recorded]
             return seqs
@@ -52,7 +54,7 @@ async def test_an_error_in_a_write_reaches_the_caller_and_the_connection_goes_on
             def run(conn: PgConnection) -> int:
                 with transaction(conn):
                     return pg_events.append(conn, story[0].payload.stream(), version, story[:1],
-                                            recorded_at="now")[0].seq
+                                            stamp=Stamp("now"))[0].seq
             return run
 
         assert await db.write(append_at(0)) == 1

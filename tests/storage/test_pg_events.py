@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from engine.store import Stamp
+
 import threading
 import time
 
@@ -16,7 +18,7 @@ from tests.storage.backends import weather
 
 def _append(conn: PgConnection, chat: str, expected: int, *, key: str | None = None) -> list:
     with transaction(conn):
-        return pg_events.append(conn, f"chat:{chat}", expected, [weather(chat)], recorded_at="now",
+        return pg_events.append(conn, f"chat:{chat}", expected, [weather(chat)], stamp=Stamp("now"),
                                 idempotency_key=key)
 
 
@@ -41,14 +43,14 @@ def test_a_recorded_idempotency_key_is_a_conflict(pg_conn: PgConnection):
 
 def test_appending_needs_the_callers_transaction(pg_conn: PgConnection):
     with pytest.raises(RuntimeError, match="transaction"):
-        pg_events.append(pg_conn, "chat:c1", 0, [weather("c1")], recorded_at="now")
+        pg_events.append(pg_conn, "chat:c1", 0, [weather("c1")], stamp=Stamp("now"))
 
 
 def test_an_open_append_holds_back_other_writers_and_readers_see_commit_order(pg_url: str):
     first, second, projector = (PgConnection.connect(pg_url) for _ in range(3))
     try:
         first.execute("BEGIN")
-        held = pg_events.append(first, "chat:a", 0, [weather("a")], recorded_at="now")
+        held = pg_events.append(first, "chat:a", 0, [weather("a")], stamp=Stamp("now"))
         landed: list = []
         writer = threading.Thread(target=lambda: landed.extend(_append(second, "b", 0)))
         writer.start()
@@ -66,7 +68,7 @@ def test_an_open_append_holds_back_other_writers_and_readers_see_commit_order(pg
 def test_a_rolled_back_append_leaves_a_hole_that_readers_pass(pg_conn: PgConnection):
     before = _append(pg_conn, "c1", 0)
     with pytest.raises(RuntimeError), transaction(pg_conn):
-        pg_events.append(pg_conn, "chat:c1", 1, [weather("c1")], recorded_at="now")
+        pg_events.append(pg_conn, "chat:c1", 1, [weather("c1")], stamp=Stamp("now"))
         raise RuntimeError("the handler failed")
     after = _append(pg_conn, "c1", 1)
     assert after[0].seq == before[0].seq + 2  # seq before[0].seq + 1 is gone for good
@@ -88,13 +90,13 @@ def test_a_conflict_aborts_the_transaction_but_a_savepoint_keeps_the_group(pg_co
     _append(pg_conn, "c1", 0)
     with transaction(pg_conn):
         with pytest.raises(ConcurrencyConflict), savepoint(pg_conn, "cmd_1"):
-            pg_events.append(pg_conn, "chat:c1", 0, [weather("c1")], recorded_at="now")
+            pg_events.append(pg_conn, "chat:c1", 0, [weather("c1")], stamp=Stamp("now"))
         with savepoint(pg_conn, "cmd_2"):
-            pg_events.append(pg_conn, "chat:c2", 0, [weather("c2")], recorded_at="now")
+            pg_events.append(pg_conn, "chat:c2", 0, [weather("c2")], stamp=Stamp("now"))
     assert [(e.chat_id, e.stream_version) for e in pg_events.read_after(pg_conn, 0)] == [("c1", 1), ("c2", 1)]
     with transaction(pg_conn), pytest.raises(psycopg.errors.InFailedSqlTransaction):
         with pytest.raises(ConcurrencyConflict):
-            pg_events.append(pg_conn, "chat:c1", 0, [weather("c1")], recorded_at="now")
+            pg_events.append(pg_conn, "chat:c1", 0, [weather("c1")], stamp=Stamp("now"))
         pg_conn.execute("SELECT 1")  # without a savepoint the whole transaction is lost
 
 

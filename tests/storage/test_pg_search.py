@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from engine.store import Stamp
+
 import sqlite3
 
 import pytest
@@ -64,7 +66,7 @@ def test_only_the_newest_window_of_matches_is_ranked(pg_world: PgConnection,
         version = pg_events.stream_version(pg_world, f"chat:{CHAT}")
         events = [NewEvent(MemoryWritten(chat_id=CHAT, memory_id=f"lamp-{i}", character_id="ch-bram", text=text),
                            "guild-1", "admin-1") for i, text in enumerate(memories)]
-        apply_new(pg_world, pg_events.append(pg_world, f"chat:{CHAT}", version, events, recorded_at="now"))
+        apply_new(pg_world, pg_events.append(pg_world, f"chat:{CHAT}", version, events, stamp=Stamp("now")))
     found = pg_search.search_memories(pg_world, CHAT, "lantern", limit=SEARCH_WINDOW + 50)
     assert len(found) == SEARCH_WINDOW and all("new" in m.text for m in found)
     best = pg_search.search_memories(pg_world, CHAT, "lantern", limit=5)  # the old ones say it five times

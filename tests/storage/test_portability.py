@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from engine.store import Stamp
+
 import sqlite3
 from collections.abc import Callable
 from typing import Any
@@ -118,13 +120,13 @@ def test_projection_passes_a_hole_in_seq(pg_world: PgConnection):
     last = pg_events.last_seq(pg_world)
     with pytest.raises(RuntimeError), pg_conn.transaction(pg_world):
         pg_events.append(pg_world, f"chat:{CHAT}", pg_events.stream_version(pg_world, f"chat:{CHAT}"),
-                         build_story().events[-1:], recorded_at="now")
+                         build_story().events[-1:], stamp=Stamp("now"))
         raise RuntimeError("the command failed after appending")
     new = build_story().events[-1]
     reply = new.payload.model_copy(update={"message_id": "r-6"})
     with pg_conn.transaction(pg_world):
         recorded = pg_events.append(pg_world, f"chat:{CHAT}", pg_events.stream_version(pg_world, f"chat:{CHAT}"),
-                                    [type(new)(reply, new.guild_id, new.actor_id)], recorded_at="now")
+                                    [type(new)(reply, new.guild_id, new.actor_id)], stamp=Stamp("now"))
         apply_new(pg_world, recorded)
     assert recorded[0].seq == last + 2
     assert engine.projection.position(pg_world) == last + 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from engine.store import Stamp
+
 import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -25,7 +27,7 @@ def project_story(conn: Any, backend_store: Any, begin: Callable[[Any], Any]) ->
         stream = new.payload.stream()
         with begin(conn):
             recorded = backend_store.append(conn, stream, backend_store.stream_version(conn, stream), [new],
-                                            recorded_at=f"2026-01-01T00:00:{len(seqs) % 60:02d}")
+                                            stamp=Stamp(f"2026-01-01T00:00:{len(seqs) % 60:02d}"))
             apply_new(conn, recorded)
         seqs += [r.seq for r in recorded]
     return seqs
