@@ -13,7 +13,7 @@ from typing import Any
 
 from config.logging import configure_logging
 from config.settings import Settings, SettingsError, load_settings
-from engine import Actor, Engine, EngineError
+from engine import Actor, Engine, EngineError, damage_report
 
 Handler = Callable[[argparse.Namespace, Settings], Awaitable[int]]
 _COMMANDS: dict[str, Handler] = {}
@@ -142,6 +142,15 @@ async def _rewind(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("check")
 async def _check(args: argparse.Namespace, settings: Settings) -> int:
+    path = Path(args.database or settings.database)
+    problems = await asyncio.to_thread(damage_report, path) if path.exists() else []
+    if problems:
+        for line in problems:
+            print(terminal_safe(line))
+        print(f"check: the database file is damaged ({len(problems)} problem(s) found); Chronicle will not write to "
+              "it. Restore it from a backup.")
+        return 1
+
     async def body(engine: Engine) -> int:
         report = await engine.check()
         for line in report.differences:

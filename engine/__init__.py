@@ -4,10 +4,10 @@ from engine.app import DECIDERS, Engine
 from engine.commands import Actor
 from engine.errors import (
     AlreadyHandled, ConcurrencyConflict, DomainError, EngineError, InvalidInput, NarratorUnavailable, NoStory,
-    NotFound, PermissionDenied, ProjectionError, SlowDown,
+    NotFound, PermissionDenied, ProjectionError, SlowDown, StorageError,
 )
 from engine.events import CARD_FIELD_MAX, EVENT_TYPES, MESSAGE_MAX, NAME_MAX, URL_MAX
-from engine.maintenance import ChatExport
+from engine.maintenance import ChatExport, damage_report
 from engine.storytime import format_clock
 from engine.views import (
     CharacterView, ChatView, CheckReport, EventView, MeanwhileView, MemoryView, MessageView, PersonaView,
@@ -20,5 +20,5 @@ __all__ = [
     "NarratorUnavailable", "NotFound", "PermissionDenied", "ProjectionError", "EVENT_TYPES", "MESSAGE_MAX",
     "NAME_MAX", "CARD_FIELD_MAX", "URL_MAX", "format_clock", "ChatExport", "CharacterView", "ChatView", "CheckReport", "EventView",
     "MeanwhileView", "MemoryView", "MessageView", "PersonaView", "PlaceView", "RelationshipView", "RewindResult",
-    "SceneView",
+    "SceneView", "StorageError", "damage_report",
 ]

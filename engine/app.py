@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from itertools import groupby
@@ -12,6 +13,8 @@ from typing import Any, TypeVar
 import structlog
 
 from engine import projection, queries, store
+from engine.projection import online
+from engine.projection.projector import VERSION as PROJECTION_VERSION
 from engine.commands import Command, InChat
 from engine.db import Database, Synchronous, transaction
 from engine.deciders import characters, chats, story, world
@@ -63,17 +66,36 @@ class Engine(EngineWrites, EngineNarration, EngineReads):
         self.serial = ChatSerializer()
         self.max_queued_replies = max_queued_replies
         self._generation_slots = asyncio.Semaphore(max_concurrent_replies)
+        self._rebuilding = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: str | Path, *, synchronous: Synchronous = "NORMAL", group_commit: bool = True,
                    **kwargs: Any) -> Engine:
         """Open the database, apply migrations, and catch the projection up with the log."""
         db = await Database.open(path, synchronous=synchronous, group_commit=group_commit)
-        engine = cls(db, **kwargs)
-        applied = await engine.catch_up()
-        if applied:
-            log.info("projection_caught_up", events=applied)
+        try:
+            engine = cls(db, **kwargs)
+            applied = await engine.catch_up()
+            if applied:
+                log.info("projection_caught_up", events=applied)
+            await engine._upgrade_projection()
+        except BaseException:
+            await db.close()
+            raise
         return engine
+
+    async def _upgrade_projection(self) -> None:
+        """Drop what an interrupted reproject left; reproject once when the projection rules changed."""
+        if await self.db.read(online.leftovers):
+            await self.db.write(online.drop_leftovers)
+        stored = await self.db.read(online.stored_version)
+        if stored == PROJECTION_VERSION:
+            return
+        if await self.db.read(store.last_seq):
+            log.warning("projection_outdated_reprojecting", stored=stored, current=PROJECTION_VERSION)
+            await self.rebuild()
+        else:
+            await self.db.write(lambda conn: online.set_version(conn, PROJECTION_VERSION))
 
     @property
     def location(self) -> str:
@@ -139,14 +161,15 @@ class Engine(EngineWrites, EngineNarration, EngineReads):
         return await self.db.write_alone(run)
 
     async def rebuild(self) -> int:
-        """Reproject the whole world from an empty state in one transaction; return events replayed."""
+        """Reproject the whole world from the log into fresh tables, then switch over; return events replayed.
 
-        def run(conn: Conn) -> int:
-            with transaction(conn):
-                return projection.rebuild_in(conn)
-
-        count = await self.db.write_alone(run)
-        log.info("world_rebuilt", events=count)
+        The stories keep going meanwhile: the replay runs in short transactions queued with their
+        commands, and the switch to the new tables is one short transaction (engine/projection/online.py).
+        """
+        async with self._rebuilding:
+            started = time.perf_counter()
+            count = await online.rebuild(self.db.write, PROJECTION_VERSION)
+        log.info("world_rebuilt", events=count, seconds=round(time.perf_counter() - started, 2))
         return count
 
     async def reproject_chat(self, chat_id: str) -> int:

@@ -7,7 +7,9 @@ transaction), because awaiting each statement costs a hop per statement.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+import time
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +18,9 @@ from typing import Any, Literal, TypeVar
 
 import aiosqlite
 import structlog
+
+from engine.errors import StorageError
+from engine.storage import sqlite_faults as faults
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -30,13 +35,13 @@ def migrations_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "migrations"
 
 
-def configure(conn: sqlite3.Connection, synchronous: Synchronous = "NORMAL") -> None:
+def configure(conn: sqlite3.Connection, synchronous: Synchronous = "NORMAL", busy_ms: int = 10_000) -> None:
     """Apply the connection settings every Chronicle connection uses."""
     conn.isolation_level = None  # explicit BEGIN/COMMIT only
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute(f"PRAGMA synchronous = {synchronous}")
     conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA busy_timeout = 10000")
     # FILE, not MEMORY: a statement journal then stays in memory up to 64 KiB and spills to a temp
     # file past that. With MEMORY, rebuild's `DELETE FROM messages` kept a copy of every page it
     # changed in RAM (about 300 MB at 1M events).
@@ -51,7 +56,8 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite may already have rolled back (a full disk)
+            conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
 
@@ -123,10 +129,17 @@ class Database:
     A third connection checkpoints the WAL in the background (PASSIVE, every CHECKPOINT_EVERY
     writes), so the copy of WAL pages into the database file and its fsync stay off the command
     path; the writer's own automatic checkpoint remains as a backstop at a larger WAL size.
+
+    Storage faults become StorageError (one line naming the file and the fix). A damaged file is
+    never written again by this process. When the disk runs low the WAL is folded into the file
+    after every write (so freed space is usable at once), and after "disk full" a watcher folds it
+    as soon as it can and says when space is back.
     """
 
     CHECKPOINT_EVERY = 200  # writes between background checkpoints (about 1,600 WAL pages)
     MAX_BATCH = 256  # commands committed together at most
+    LOW_SPACE = 64 * 1024 * 1024  # below this much free space, every write is followed by a WAL fold
+    ROOM = 256 * 1024  # a reply is generated only with at least this much free space
     dialect = "sqlite"
 
     def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, path: Path,
@@ -139,51 +152,93 @@ class Database:
         self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
         self._busy = False
         self._drainer: asyncio.Task[None] | None = None
+        self._recovering: asyncio.Task[None] | None = None
+        self._space_checked = 0.0
+        self.low_space = False
+        self.full = False
+        self.damaged: StorageError | None = None
         self.group_commit = group_commit
         self.path = path
         self.location = str(path)
 
     @classmethod
     async def open(cls, path: str | Path, *, synchronous: Synchronous = "NORMAL", migrate_now: bool = True,
-                   group_commit: bool = True) -> Database:
-        """Open (creating if needed) the database file and apply pending migrations."""
+                   group_commit: bool = True, busy_ms: int = 10_000) -> Database:
+        """Open (creating if needed) the database file and apply pending migrations.
+
+        A folder that can't be made, a file that is not a database or is cut short, a read-only place,
+        a full disk or a lock held elsewhere is one StorageError; a damaged file is not opened for writing.
+        """
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        faults.prepare_folder(path)
+        if (refused := faults.inspect_file(path)) is not None:
+            raise refused
+        new = not path.exists() or path.stat().st_size == 0
         opened: list[aiosqlite.Connection] = []
         try:
-            writer = await _connect(path, synchronous, opened)
+            writer = await _connect(path, synchronous, opened, busy_ms)
             await _run(writer, lambda conn: conn.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}"))
             if migrate_now:
                 await _run(writer, migrate)
-            reader = await _connect(path, synchronous, opened)
-            checkpointer = await _connect(path, synchronous, opened)
-        except BaseException:
+            reader = await _connect(path, synchronous, opened, busy_ms)
+            checkpointer = await _connect(path, synchronous, opened, busy_ms)
+        except BaseException as exc:
             for conn in opened:
                 await conn.close()
+            if (storage := faults.classify(exc, path, new=new)) is not None:
+                raise storage from None
             raise
         return cls(writer, reader, path, checkpointer, group_commit=group_commit)
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(conn)` in a write transaction, grouped with the commands waiting beside it."""
+        self._refuse_if_damaged()
         if self._busy:
             future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
             self._pending.append((fn, future))
             return await future
         self._busy = True
         try:
-            outcome = await _run(self._writer, lambda conn: _run_batch(conn, [fn])[0])
+            outcome = await self._call(self._writer, lambda conn: _run_batch(conn, [fn])[0])
         finally:
             self._hand_over()
         self._count_write()
         if isinstance(outcome, _Failed):
-            raise outcome.error
+            raise self._fault(outcome.error)
         return outcome
 
     async def write_alone(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(conn)` on the writer's thread; `fn` manages its own transaction."""
-        result = await _run(self._writer, fn)
+        self._refuse_if_damaged()
+        result = await self._call(self._writer, fn)
         self._count_write()
         return result
+
+    def _refuse_if_damaged(self) -> None:
+        if self.damaged is not None:
+            raise self.damaged
+
+    def _fault(self, error: BaseException) -> BaseException:
+        """The error to raise for a failure: storage faults become StorageError (and are noted)."""
+        storage = faults.classify(error, self.path)
+        if storage is None:
+            return error
+        if storage.kind == "corrupt" and self.damaged is None:
+            self.damaged = storage
+            log.error("database_damaged", path=str(self.path), error=str(error))
+        elif storage.kind == "full":
+            self._on_full()
+        return storage
+
+    async def _call(self, conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """`_run`, with storage faults turned into StorageError."""
+        try:
+            return await _run(conn, fn)
+        except (sqlite3.Error, OSError) as exc:
+            error = self._fault(exc)
+            if error is exc:
+                raise
+            raise error from exc
 
     def _hand_over(self) -> None:
         """After a transaction: keep committing what queued up meanwhile, in a task of its own."""
@@ -206,7 +261,7 @@ class Database:
                     if not isinstance(exc, Exception):
                         _settle(batch, outcomes)
                         raise
-                _settle(batch, outcomes)
+                _settle(batch, [_Failed(self._fault(o.error)) if isinstance(o, _Failed) else o for o in outcomes])
                 self._count_write()
         finally:
             self._drainer = None
@@ -216,35 +271,85 @@ class Database:
                 self._pending = []
 
     def _count_write(self) -> None:
-        """Start a background checkpoint every CHECKPOINT_EVERY transactions."""
+        """Start a background checkpoint every CHECKPOINT_EVERY transactions (after every one when space is low)."""
         self._writes += 1
-        if self._writes >= self.CHECKPOINT_EVERY and self._checkpointing is None and self._checkpointer is not None:
+        now = time.monotonic()
+        if now - self._space_checked >= 1.0:
+            self._space_checked = now
+            self.low_space = faults.free_bytes(self.path) < self.LOW_SPACE
+        due = self._writes >= self.CHECKPOINT_EVERY or self.low_space
+        if due and self._checkpointing is None and self._checkpointer is not None:
             self._writes = 0
-            self._checkpointing = asyncio.get_running_loop().create_task(self._checkpoint())
+            mode = "TRUNCATE" if self.low_space else "PASSIVE"
+            self._checkpointing = asyncio.get_running_loop().create_task(self._checkpoint(mode))
 
-    async def _checkpoint(self) -> None:
+    async def _checkpoint(self, mode: str = "PASSIVE") -> None:
         """Copy committed WAL pages into the database file without blocking the writer or readers."""
         try:
-            await _run(self._checkpointer, lambda conn: conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall())
+            await self.fold_wal(mode)
         except Exception as exc:  # the writer's backstop checkpoint still bounds the WAL
             log.warning("background_checkpoint_failed", error=str(exc))
         finally:
             self._checkpointing = None
 
+    async def fold_wal(self, mode: str = "TRUNCATE") -> bool:
+        """Checkpoint the WAL into the database file; True when every frame was copied."""
+        conn = self._checkpointer or self._writer
+        row = await _run(conn, lambda c: c.execute(f"PRAGMA wal_checkpoint({mode})").fetchone())
+        return row is not None and row[0] == 0 and row[1] == row[2]
+
+    def _on_full(self) -> None:
+        """The disk is full: say so once, and fold the WAL back as soon as space allows."""
+        self.low_space = True
+        if self.full:
+            return
+        self.full = True
+        log.error("disk_full", path=str(self.path), free_bytes=faults.free_bytes(self.path))
+        if self._recovering is None:
+            self._recovering = asyncio.get_running_loop().create_task(self._recover(), name="chronicle-disk-full")
+
+    async def _recover(self) -> None:
+        """Until space is back: try to fold the WAL every half second; then clear the full state."""
+        try:
+            while self.full:
+                await asyncio.sleep(0.5)
+                try:
+                    folded = await self.fold_wal("TRUNCATE")
+                except Exception:  # noqa: BLE001 — still full; try again shortly
+                    continue
+                if folded and faults.free_bytes(self.path) >= self.ROOM:
+                    self.full = False
+                    log.warning("disk_space_back", path=str(self.path), free_bytes=faults.free_bytes(self.path))
+        finally:
+            self._recovering = None
+
+    def room(self) -> None:
+        """Raise StorageError when there is no room to record a new reply (checked before generating one)."""
+        self._refuse_if_damaged()
+        if faults.free_bytes(self.path) < self.ROOM:
+            self._on_full()
+            raise faults.disk_full(self.path)
+
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(conn)` on the reader's thread (a consistent snapshot per statement)."""
-        return await _run(self._reader, fn)
+        return await self._call(self._reader, fn)
 
     async def close(self) -> None:
         """Close every connection (the last one checkpoints the WAL)."""
+        if self._recovering is not None:
+            self._recovering.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recovering
         if self._drainer is not None:
             await asyncio.shield(self._drainer)
         if self._checkpointing is not None:
             await asyncio.shield(self._checkpointing)
-        if self._checkpointer is not None:
-            await self._checkpointer.close()
-        await self._reader.close()
-        await self._writer.close()
+        for conn in (self._checkpointer, self._reader, self._writer):
+            if conn is not None:
+                try:
+                    await conn.close()
+                except sqlite3.Error as exc:  # a full disk or a lost file: the log already says so
+                    log.warning("database_close_failed", error=str(exc))
 
 
 class _Failed:
@@ -265,7 +370,8 @@ def _run_batch(conn: sqlite3.Connection, fns: list[Callable[[sqlite3.Connection]
             try:
                 outcomes.append(fns[0](conn))
             except Exception as exc:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # SQLite rolls back by itself after some faults (a full disk)
+                    conn.execute("ROLLBACK")
                 return [_Failed(exc)]
         else:
             for fn in fns:
@@ -284,6 +390,8 @@ def _in_savepoint(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], A
     try:
         value = fn(conn)
     except Exception as exc:
+        if not conn.in_transaction:  # SQLite rolled the whole transaction back (a full disk): the group fails
+            raise exc from None
         conn.execute("ROLLBACK TO command")
         conn.execute("RELEASE command")
         return _Failed(exc)
@@ -302,11 +410,12 @@ def _settle(batch: list[tuple[Callable[..., Any], asyncio.Future[Any]]], outcome
             future.set_result(outcome)
 
 
-async def _connect(path: Path, synchronous: Synchronous, opened: list[aiosqlite.Connection]) -> aiosqlite.Connection:
+async def _connect(path: Path, synchronous: Synchronous, opened: list[aiosqlite.Connection],
+                   busy_ms: int = 10_000) -> aiosqlite.Connection:
     """An aiosqlite connection with Chronicle's settings (added to `opened` for cleanup)."""
     conn = await aiosqlite.connect(path, isolation_level=None)
     opened.append(conn)
-    await _run(conn, lambda c: configure(c, synchronous))
+    await _run(conn, lambda c: configure(c, synchronous, busy_ms))
     return conn
 
 

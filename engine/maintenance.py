@@ -10,6 +10,7 @@ from pathlib import Path
 
 from engine import projection, queries, store
 from engine.db import configure, transaction
+from engine.storage import sqlite_faults
 from engine.storytime import format_clock
 from engine.views import ChatView, CheckReport
 
@@ -25,6 +26,33 @@ def _snapshot(source: Path, target: Path) -> None:
     finally:
         dst.close()
         src.close()
+
+
+QUICK_CHECK_LINES = 20
+
+
+def damage_report(path: Path) -> list[str]:
+    """What is wrong with a database file itself (not a database, cut short, damaged pages); [] when sound.
+
+    Reads only: the header, then SQLite's `PRAGMA quick_check` on a read-only connection.
+    """
+    path = Path(path)
+    if not path.exists():
+        return [f"{path} does not exist"]
+    refused = sqlite_faults.inspect_file(path)
+    if refused is not None:
+        return [str(refused)]
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        return [f"{path}: SQLite can't open it read-only ({exc})"]
+    try:
+        rows = [row[0] for row in conn.execute(f"PRAGMA quick_check({QUICK_CHECK_LINES})")]
+    except sqlite3.Error as exc:
+        return [f"{path}: SQLite's quick_check failed: {exc}"]
+    finally:
+        conn.close()
+    return [] if rows == ["ok"] else [f"{path}: {row}" for row in rows]
 
 
 def check_database(path: Path) -> CheckReport:

@@ -11,6 +11,7 @@ from engine.errors import DomainError, InvalidInput, PermissionDenied
 from engine.events import NAME_MAX, BotAuthored, BotRetired, YouAuthored
 from engine.storage.port import Conn
 from engine.store import NewEvent
+from engine.text import find_control
 from engine.views import CharacterView, ChatView
 
 _CARD_FIELDS = ("description", "personality", "scenario", "greeting", "example_dialogue", "system_prompt",
@@ -66,6 +67,8 @@ def decide_edit_character(cmd: EditCharacter, state: EditState, ctx: Context) ->
         name = cmd.value.strip()
         if not name or len(name) > NAME_MAX:
             raise InvalidInput(f"name: must be 1 to {NAME_MAX} characters.")
+        if (control := find_control(name)) is not None:
+            raise InvalidInput(f"name: contains the control character {control}; use plain text.")
         _name_free(state.taken, keep=card.character_id)
     elif cmd.field == "description" and not cmd.value.strip():
         raise InvalidInput("description: must not be empty.")

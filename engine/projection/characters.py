@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 from engine.storage.port import Conn
+from engine.text import name_key
 from engine.events import BotAuthored, BotRetired, Recorded, YouAuthored
 from engine.projection.projector import projector
 from engine.projection.util import expect_one
@@ -13,9 +14,18 @@ projector.owns(__name__, world=("characters", "personas"))
 GLOBAL_SCOPE = "*"
 
 
-def name_key(name: str) -> str:
-    """The case-insensitive key names are unique by."""
-    return " ".join(name.casefold().split())
+def unique_key(tx: Conn, table: str, scope: str, scope_id: str, row_id_column: str, row_id: str, name: str,
+               active: str = "") -> str:
+    """`name_key(name)`, or, when another row of the scope already holds that key, the key with the row's id.
+
+    New names that collide are refused by the deciders; this only keeps an old log whose names collide
+    under today's key (look-alikes recorded before names were normalised) projectable, the same way on
+    every replay: the first holder keeps the name, the look-alike keeps its row under its own key.
+    """
+    key = name_key(name)
+    taken = tx.execute(f"SELECT 1 FROM {table} WHERE {scope} = ? AND name_key = ? AND {row_id_column} <> ?{active}",
+                       (scope_id, key, row_id)).fetchone()
+    return key if taken is None else f"{key}#{row_id}"
 
 
 @projector.on(BotAuthored)
@@ -32,7 +42,9 @@ def on_bot_authored(tx: Conn, event: Recorded[BotAuthored]) -> None:
         " example_dialogue = excluded.example_dialogue, system_prompt = excluded.system_prompt,"
         " post_history_instructions = excluded.post_history_instructions,"
         " avatar_url = excluded.avatar_url, updated_seq = excluded.updated_seq",
-        (p.character_id, p.guild_id, p.name, name_key(p.name), p.description, p.personality, p.scenario,
+        (p.character_id, p.guild_id, p.name,
+         unique_key(tx, "characters", "guild_id", p.guild_id, "character_id", p.character_id, p.name, " AND retired = 0"),
+         p.description, p.personality, p.scenario,
          p.greeting, p.example_dialogue, p.system_prompt, p.post_history_instructions, p.avatar_url,
          p.author_id, event.seq, event.seq),
     )

@@ -17,11 +17,13 @@ import structlog
 from engine import store
 from engine.errors import ProjectionError
 from engine.events import Event, Recorded
+from engine.storage.sqlite_faults import is_fault
 
 log = structlog.get_logger(__name__)
 Handler = Callable[[sqlite3.Connection, Recorded], None]
 H = TypeVar("H", bound=Handler)
 CURSOR = "world"
+VERSION = 2  # bump when a handler derives rows differently: every database is then reprojected once at open
 REWIND_KIND = "chat_rewound"  # its handler rebuilds one chat's rows and needs the chat_id indexes
 
 
@@ -76,7 +78,11 @@ class Projector:
             self._handlers[event.kind](conn, event)
         except ProjectionError:
             raise
-        except (sqlite3.Error, KeyError, ValueError) as exc:
+        except sqlite3.Error as exc:
+            if is_fault(exc):  # the disk or the file, not the event: reported as a storage fault
+                raise
+            raise ProjectionError(f"projecting {event.kind} #{event.seq} failed: {exc}") from exc
+        except (KeyError, ValueError) as exc:
             raise ProjectionError(f"projecting {event.kind} #{event.seq} failed: {exc}") from exc
 
     def clear_all(self, conn: sqlite3.Connection) -> None:
