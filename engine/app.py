@@ -168,7 +168,9 @@ class Engine(EngineWrites, EngineNarration, EngineReads):
         """
         async with self._rebuilding:
             started = time.perf_counter()
-            count = await online.rebuild(self.db.write, PROJECTION_VERSION)
+            count = await online.rebuild(lambda fn: self.db.write(fn, solo=True), PROJECTION_VERSION,
+                                         drop=lambda fn: self.db.write_alone(online.unchecked(fn)),
+                                         pace=self.db.keep_wal_small)
         log.info("world_rebuilt", events=count, seconds=round(time.perf_counter() - started, 2))
         return count
 

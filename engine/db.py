@@ -190,12 +190,16 @@ class Database:
             raise
         return cls(writer, reader, path, checkpointer, group_commit=group_commit)
 
-    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn(conn)` in a write transaction, grouped with the commands waiting beside it."""
+    async def write(self, fn: Callable[[sqlite3.Connection], T], *, solo: bool = False) -> T:
+        """Run `fn(conn)` in a write transaction, grouped with the commands waiting beside it.
+
+        A `solo` write (a reproject's batch) takes its turn in the queue but commits alone, so the
+        commands queued with it are answered without waiting for it.
+        """
         self._refuse_if_damaged()
         if self._busy:
             future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-            self._pending.append((fn, future))
+            self._pending.append((_Solo(fn) if solo else fn, future))
             return await future
         self._busy = True
         try:
@@ -252,6 +256,8 @@ class Database:
         try:
             while self._pending:
                 size = self.MAX_BATCH if self.group_commit else 1
+                solo = [i for i, (fn, _) in enumerate(self._pending[:size]) if isinstance(fn, _Solo)]
+                size = 1 if solo and solo[0] == 0 else min([size, *solo])
                 batch, self._pending = self._pending[:size], self._pending[size:]
                 fns = [fn for fn, _ in batch]
                 try:
@@ -277,11 +283,23 @@ class Database:
         if now - self._space_checked >= 1.0:
             self._space_checked = now
             self.low_space = faults.free_bytes(self.path) < self.LOW_SPACE
-        due = self._writes >= self.CHECKPOINT_EVERY or self.low_space
-        if due and self._checkpointing is None and self._checkpointer is not None:
+        if self._writes >= self.CHECKPOINT_EVERY or self.low_space:
+            self.checkpoint_soon()
+
+    def checkpoint_soon(self) -> None:
+        """Start a background checkpoint unless one is running."""
+        if self._checkpointing is None and self._checkpointer is not None:
             self._writes = 0
             mode = "TRUNCATE" if self.low_space else "PASSIVE"
             self._checkpointing = asyncio.get_running_loop().create_task(self._checkpoint(mode))
+
+    async def keep_wal_small(self) -> None:
+        """Wait for the running background checkpoint, then start the next one (a reproject calls this
+        between its batches, so the WAL never grows to the writer's backstop, whose checkpoint would
+        run inside some command's commit)."""
+        if self._checkpointing is not None:
+            await asyncio.shield(self._checkpointing)
+        self.checkpoint_soon()
 
     async def _checkpoint(self, mode: str = "PASSIVE") -> None:
         """Copy committed WAL pages into the database file without blocking the writer or readers."""
@@ -350,6 +368,18 @@ class Database:
                     await conn.close()
                 except sqlite3.Error as exc:  # a full disk or a lost file: the log already says so
                     log.warning("database_close_failed", error=str(exc))
+
+
+class _Solo:
+    """A write that commits in a transaction of its own."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[sqlite3.Connection], Any]) -> None:
+        self.fn = fn
+
+    def __call__(self, conn: sqlite3.Connection) -> Any:
+        return self.fn(conn)
 
 
 class _Failed:

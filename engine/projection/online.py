@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 import structlog
 
 from engine import store
+from engine.db import transaction
 from engine.projection.projector import CURSOR, projector
 
 log = structlog.get_logger(__name__)
@@ -41,7 +42,9 @@ FRESH = "__next"
 OLD = "__old"
 INDEX_TWIN = "__r"
 FTS_TABLES = ("memories_fts",)
-BATCH_SECONDS = 0.03  # one fill transaction holds the write lock about this long
+BATCH_SECONDS = 0.01  # one fill transaction holds the write lock about this long
+READ_CHUNK = 50  # events read (and decoded) at a time, so a batch ends close to its budget
+DROP_ROWS = 1500  # rows of an old table deleted per transaction after the switch
 SWITCH_LAG = 500  # switch over once the copies are at most this many events behind
 _INDEX = re.compile(r'^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+"?(\w+)"?\s+ON\s+"?(\w+)"?', re.IGNORECASE)
 Write = Callable[[Callable[[sqlite3.Connection], T]], Awaitable[T]]
@@ -132,11 +135,13 @@ def fill(conn: sqlite3.Connection, after: int, budget: float = BATCH_SECONDS) ->
     fresh = RenamedTables(conn)
     deadline = time.perf_counter() + budget
     position, applied = after, 0
-    for event in store.read_after(conn, after):
-        projector.apply(fresh, event)  # type: ignore[arg-type]
-        position, applied = event.seq, applied + 1
-        if applied % 50 == 0 and time.perf_counter() >= deadline:
+    while time.perf_counter() < deadline:
+        chunk = list(store.read_after(conn, position, until=position + READ_CHUNK))
+        if not chunk:
             break
+        for event in chunk:
+            projector.apply(fresh, event)  # type: ignore[arg-type]
+        position, applied = chunk[-1].seq, applied + len(chunk)
     return position, applied, store.last_seq(conn) - position
 
 
@@ -165,14 +170,36 @@ def switch(conn: sqlite3.Connection, after: int, version: int) -> tuple[int, int
     return applied, position
 
 
-def drop_one_old(conn: sqlite3.Connection) -> str | None:
-    """Drop one old table left by a switch (children first); return its name, None when none is left."""
+def drop_some_old(conn: sqlite3.Connection) -> str | None:
+    """Delete a slice of an old table left by a switch (children first); a table with few rows left is
+    dropped. Returns what was worked on, or None when nothing is left. Run with foreign keys off (see
+    `unchecked`): the old tables are garbage, and checking a self-referencing table row by row is quadratic."""
     found = set(leftovers(conn))
     for name in [f"{t}{OLD}" for t in reversed(projected_tables())]:
-        if name in found:
-            conn.execute(f'DROP TABLE "{name}"')
-            return name
+        if name not in found:
+            continue
+        if name.removesuffix(OLD) not in FTS_TABLES:
+            deleted = conn.execute(f'DELETE FROM "{name}" WHERE rowid IN (SELECT rowid FROM "{name}"'
+                                   f" ORDER BY rowid DESC LIMIT {DROP_ROWS})").rowcount
+            if deleted == DROP_ROWS:
+                return name
+        conn.execute(f'DROP TABLE "{name}"')
+        return name
     return None
+
+
+def unchecked(fn: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], T]:
+    """`fn` in a transaction of its own with foreign keys off (for the writer's own thread, between commands)."""
+
+    def run(conn: sqlite3.Connection) -> T:
+        conn.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with transaction(conn):
+                return fn(conn)
+        finally:
+            conn.execute("PRAGMA foreign_keys = ON")
+
+    return run
 
 
 def stored_version(conn: sqlite3.Connection) -> int:
@@ -187,17 +214,20 @@ def set_version(conn: sqlite3.Connection, version: int) -> None:
                  " ON CONFLICT (name) DO UPDATE SET value = excluded.value", (str(version),))
 
 
-async def rebuild(write: Write[Any], version: int, *, on_batch: Callable[[int], None] | None = None) -> int:
-    """Reproject the world through `write` (the database's queued writer) without a long lock; return events."""
-    await write(lambda conn: prepare(conn))
+async def rebuild(write: Write[Any], version: int, *, drop: Write[Any] | None = None,
+                  pace: Callable[[], Awaitable[None]] | None = None) -> int:
+    """Reproject the world through `write` (the database's queued writer, each call one short transaction of
+    its own) without a long lock; return the events replayed. `drop` runs the old tables' clean-up steps
+    (default: `write`; the engine passes one with foreign keys off); `pace` is awaited between batches."""
+    await write(prepare)
     position, total = 0, 0
     try:
         behind = SWITCH_LAG + 1
         while behind > SWITCH_LAG:
             position, applied, behind = await write(lambda conn, after=position: fill(conn, after))
             total += applied
-            if on_batch is not None:
-                on_batch(position)
+            if pace is not None:
+                await pace()
         started = time.perf_counter()
         applied, position = await write(lambda conn, after=position: switch(conn, after, version))
         log.info("reproject_switched", events=total + applied, switch_ms=round((time.perf_counter() - started) * 1000, 1))
@@ -205,6 +235,6 @@ async def rebuild(write: Write[Any], version: int, *, on_batch: Callable[[int], 
     except BaseException:
         await write(drop_leftovers)
         raise
-    while await write(drop_one_old) is not None:
+    while await (drop or write)(drop_some_old) is not None:
         pass
     return total
