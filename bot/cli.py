@@ -14,6 +14,7 @@ from typing import Any
 from config.logging import configure_logging
 from config.settings import Settings, SettingsError, load_settings
 from engine import Actor, Engine, EngineError, damage_report
+from engine.text import TerminalSafe
 
 Handler = Callable[[argparse.Namespace, Settings], Awaitable[int]]
 _COMMANDS: dict[str, Handler] = {}
@@ -146,7 +147,7 @@ async def _check(args: argparse.Namespace, settings: Settings) -> int:
     problems = await asyncio.to_thread(damage_report, path) if path.exists() else []
     if problems:
         for line in problems:
-            print(terminal_safe(line))
+            print(line)
         print(f"check: the database file is damaged ({len(problems)} problem(s) found); Chronicle will not write to "
               "it. Restore it from a backup.")
         return 1
@@ -180,10 +181,7 @@ async def _events(args: argparse.Namespace, settings: Settings) -> int:
 async def _export(args: argparse.Namespace, settings: Settings) -> int:
     async def body(engine: Engine) -> int:
         exported = await engine.export_chat(args.chat)
-        args.out.mkdir(parents=True, exist_ok=True)
-        events_file, transcript_file = args.out / f"{args.chat}.events.jsonl", args.out / f"{args.chat}.md"
-        events_file.write_text(exported.events_jsonl, encoding="utf-8")
-        transcript_file.write_text(exported.transcript_md, encoding="utf-8")
+        events_file, transcript_file = await asyncio.to_thread(exported.write_to, args.out)
         print(f"wrote {events_file} and {transcript_file}")
         return 0
     return await _with_engine(args, settings, body)
@@ -197,13 +195,15 @@ async def _demo_data(args: argparse.Namespace, settings: Settings) -> int:
         raise EngineError("--chats and --messages must be at least 1")
 
     def progress(done: int, total: int) -> None:
-        print(f"\rdemo-data: {done}/{total} chats", end="", file=sys.stderr, flush=True)
+        if sys.__stderr__.isatty():  # our own text, written raw: a progress line that rewrites itself
+            print(f"\rdemo-data: {done}/{total} chats", end="", file=sys.__stderr__, flush=True)
 
     async def body(engine: Engine) -> int:
         started = time.perf_counter()
         stats = await fill(engine, chats=args.chats, messages=args.messages, seed=args.seed, progress=progress)
         elapsed = time.perf_counter() - started
-        print(file=sys.stderr)
+        if sys.__stderr__.isatty():
+            print(file=sys.__stderr__)
         print(f"demo-data: {stats.chats} chats, {stats.messages} messages; the log now holds {stats.events} events "
               f"({elapsed:.1f}s)")
         return 0
@@ -224,12 +224,13 @@ _EXTRA_PARSERS.append(_console_parser)
 async def _console(args: argparse.Namespace, settings: Settings) -> int:
     from bot.console import Console
 
-    async with model_from_settings(settings, notice=lambda line: print(line, file=sys.stderr)) as model:
-        engine = await open_engine(settings, args.database, model)
-        try:
+    engine = await open_engine(settings, args.database)  # a storage fault is one line before any model starts
+    try:
+        async with model_from_settings(settings, notice=lambda line: print(line, file=sys.stderr)) as model:
+            engine.model = model
             await Console(engine, channel=args.channel, speaker=args.speaker).run()
-        finally:
-            await engine.close()
+    finally:
+        await engine.close()
     return 0
 
 
@@ -249,19 +250,33 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     token = settings.discord_token.get_secret_value().strip() if settings.discord_token else ""
     if not token:
         raise EngineError("DISCORD_TOKEN is not set: create a bot in the Discord developer portal (see README)")
-    async with model_from_settings(settings, notice=lambda line: print(line, file=sys.stderr)) as model:
-        engine = await open_engine(settings, args.database, model)
-        try:
+    engine = await open_engine(settings, args.database)  # a storage fault is one line before any model starts
+    try:
+        async with model_from_settings(settings, notice=lambda line: print(line, file=sys.stderr)) as model:
+            engine.model = model
             return await run_discord(engine, token, api_base=settings.discord_api_base,
                                      gateway_url=settings.gateway_url, admin_role_ids=settings.admin_role_ids,
                                      sync_guild_ids=settings.sync_guild_ids)
-        finally:
-            await engine.close()
+    finally:
+        await engine.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: parse, load settings, run the subcommand; errors print one line and exit non-zero."""
+    """Entry point: parse, load settings, run the subcommand; errors print one line and exit non-zero.
+
+    Everything printed goes through TerminalSafe: names, lines and log fields can't carry escape codes
+    to the terminal."""
     args = build_parser().parse_args(argv)
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = TerminalSafe(sys.stdout), TerminalSafe(sys.stderr)  # type: ignore[assignment]
+    try:
+        return _main(args)
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _main(args: argparse.Namespace) -> int:
+    """Run a parsed command line (stdout and stderr already neutralise control characters)."""
     try:
         settings = load_settings()
     except SettingsError as exc:

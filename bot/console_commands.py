@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,9 +139,7 @@ async def _chat_export(console: Console, args: dict[str, str]) -> str:
     chat = await console.engine.get_chat(console.channel_id)
     exported = await console.engine.export_chat(chat.chat_id)
     out = Path(args.get("out", "exports"))
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{chat.chat_id}.md").write_text(exported.transcript_md, encoding="utf-8")
-    (out / f"{chat.chat_id}.events.jsonl").write_text(exported.events_jsonl, encoding="utf-8")
+    await asyncio.to_thread(exported.write_to, out)
     return f"Wrote {out / chat.chat_id}.md and .events.jsonl"
 
 

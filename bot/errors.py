@@ -15,7 +15,7 @@ import structlog
 from discord import app_commands
 
 from bot.replies import send_ephemeral
-from engine import AlreadyHandled, ConcurrencyConflict, DomainError, NarratorUnavailable
+from engine import AlreadyHandled, ConcurrencyConflict, DomainError, NarratorUnavailable, StorageError
 
 log = structlog.get_logger(__name__)
 
@@ -23,6 +23,12 @@ NARRATOR_DOWN = ("The narrator can't reach the language model right now, so no r
                  "Nothing you did was lost: try again in a minute, or ask an admin to check the model server.")
 TRY_AGAIN = ("Someone else changed this story at the same moment, so nothing was recorded. "
              "Please try again.")
+STORAGE_TEXT = {
+    "full": "Chronicle's disk is full, so nothing was recorded. It carries on by itself once an admin frees space.",
+    "locked": "Chronicle's database is busy with another program, so nothing was recorded. Try again in a minute.",
+    "corrupt": "Chronicle's database is damaged, so nothing more is recorded until an admin restores it.",
+}
+STORAGE_DEFAULT = "Chronicle can't write to its database right now, so nothing was recorded. An admin has to look."
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,13 @@ def unexpected_error_text(error_id: str) -> str:
 
 def describe(error: BaseException, **context: Any) -> Described:
     """Turn an error into what the person is told; unexpected errors are logged with `context` and an id."""
+    storage = unwrap(error)
+    if isinstance(storage, StorageError):  # the person gets what happened; the log gets the file and the fix
+        error_id = secrets.token_hex(4)
+        log.error("storage_fault", error_id=error_id, kind=storage.kind, path=storage.path, detail=str(storage),
+                  **context)
+        text = STORAGE_TEXT.get(storage.kind, STORAGE_DEFAULT)
+        return Described(f"{text} (error id `{error_id}`)", error_id)
     text = error_text(error)
     if text is not None:
         log.info("request_refused", reason=text[:120], **context)

@@ -70,9 +70,9 @@ class Engine(EngineWrites, EngineNarration, EngineReads):
 
     @classmethod
     async def open(cls, path: str | Path, *, synchronous: Synchronous = "NORMAL", group_commit: bool = True,
-                   **kwargs: Any) -> Engine:
+                   busy_ms: int = 10_000, **kwargs: Any) -> Engine:
         """Open the database, apply migrations, and catch the projection up with the log."""
-        db = await Database.open(path, synchronous=synchronous, group_commit=group_commit)
+        db = await Database.open(path, synchronous=synchronous, group_commit=group_commit, busy_ms=busy_ms)
         try:
             engine = cls(db, **kwargs)
             applied = await engine.catch_up()

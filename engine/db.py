@@ -174,6 +174,10 @@ class Database:
         if (refused := faults.inspect_file(path)) is not None:
             raise refused
         new = not path.exists() or path.stat().st_size == 0
+        try:  # a plain connection first: a fault here is classified before any aiosqlite thread exists
+            await asyncio.to_thread(_probe, path, synchronous, busy_ms)
+        except (sqlite3.Error, OSError) as exc:
+            raise faults.classify(exc, path, new=new) or exc from None
         opened: list[aiosqlite.Connection] = []
         try:
             writer = await _connect(path, synchronous, opened, busy_ms)
@@ -229,7 +233,7 @@ class Database:
             return error
         if storage.kind == "corrupt" and self.damaged is None:
             self.damaged = storage
-            log.error("database_damaged", path=str(self.path), error=str(error))
+            log.info("database_damaged", path=str(self.path), error=str(error))
         elif storage.kind == "full":
             self._on_full()
         return storage
@@ -306,7 +310,7 @@ class Database:
         try:
             await self.fold_wal(mode)
         except Exception as exc:  # the writer's backstop checkpoint still bounds the WAL
-            log.warning("background_checkpoint_failed", error=str(exc))
+            (log.info if self.full or self.low_space else log.warning)("background_checkpoint_failed", error=str(exc))
         finally:
             self._checkpointing = None
 
@@ -322,7 +326,7 @@ class Database:
         if self.full:
             return
         self.full = True
-        log.error("disk_full", path=str(self.path), free_bytes=faults.free_bytes(self.path))
+        log.info("disk_full", path=str(self.path), free_bytes=faults.free_bytes(self.path))
         if self._recovering is None:
             self._recovering = asyncio.get_running_loop().create_task(self._recover(), name="chronicle-disk-full")
 
@@ -337,7 +341,7 @@ class Database:
                     continue
                 if folded and faults.free_bytes(self.path) >= self.ROOM:
                     self.full = False
-                    log.warning("disk_space_back", path=str(self.path), free_bytes=faults.free_bytes(self.path))
+                    log.info("disk_space_back", path=str(self.path), free_bytes=faults.free_bytes(self.path))
         finally:
             self._recovering = None
 
@@ -438,6 +442,16 @@ def _settle(batch: list[tuple[Callable[..., Any], asyncio.Future[Any]]], outcome
             future.set_exception(outcome.error)
         else:
             future.set_result(outcome)
+
+
+def _probe(path: Path, synchronous: Synchronous, busy_ms: int) -> None:
+    """Open, configure and read the schema once with a plain connection, then close it."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        configure(conn, synchronous, busy_ms)
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    finally:
+        conn.close()
 
 
 async def _connect(path: Path, synchronous: Synchronous, opened: list[aiosqlite.Connection],

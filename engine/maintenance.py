@@ -10,6 +10,7 @@ from pathlib import Path
 
 from engine import projection, queries, store
 from engine.db import configure, transaction
+from engine.errors import InvalidInput
 from engine.storage import sqlite_faults
 from engine.storytime import format_clock
 from engine.views import ChatView, CheckReport
@@ -29,6 +30,7 @@ def _snapshot(source: Path, target: Path) -> None:
 
 
 QUICK_CHECK_LINES = 20
+DAMAGE = ("corrupt", "not_a_database")
 
 
 def damage_report(path: Path) -> list[str]:
@@ -44,14 +46,13 @@ def damage_report(path: Path) -> list[str]:
         return [str(refused)]
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error as exc:
-        return [f"{path}: SQLite can't open it read-only ({exc})"]
-    try:
-        rows = [row[0] for row in conn.execute(f"PRAGMA quick_check({QUICK_CHECK_LINES})")]
-    except sqlite3.Error as exc:
-        return [f"{path}: SQLite's quick_check failed: {exc}"]
-    finally:
-        conn.close()
+        try:
+            rows = [row[0] for row in conn.execute(f"PRAGMA quick_check({QUICK_CHECK_LINES})")]
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:  # damage is reported; anything else (a read-only folder) is not damage
+        fault = sqlite_faults.classify(exc, path)
+        return [f"{path}: SQLite's quick_check failed: {exc}"] if fault and fault.kind in DAMAGE else []
     return [] if rows == ["ok"] else [f"{path}: {row}" for row in rows]
 
 
@@ -104,6 +105,20 @@ class ChatExport:
     events_jsonl: str
     transcript_md: str
     full: bool = True
+
+    def write_to(self, folder: Path) -> tuple[Path, Path]:
+        """Write `<chat>.events.jsonl` and `<chat>.md` into `folder` (made if needed); a place that can't
+        be written is one InvalidInput line naming it."""
+        events, transcript = folder / f"{self.chat_id}.events.jsonl", folder / f"{self.chat_id}.md"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            events.write_text(self.events_jsonl, encoding="utf-8")
+            transcript.write_text(self.transcript_md, encoding="utf-8")
+        except OSError as exc:
+            where = exc.filename or folder
+            raise InvalidInput(f"can't write the export to {where}: {exc.strerror or exc}. Choose a folder you "
+                               "can write to (out:…).") from None
+        return events, transcript
 
 
 def export_chat(conn: sqlite3.Connection, chat: ChatView, *, full: bool = True) -> ChatExport:

@@ -104,7 +104,7 @@ def disk_full(path: Path) -> StorageError:
 
 def locked(path: Path) -> StorageError:
     """Another program holds the database's write lock for too long."""
-    return StorageError(f"the database {path} is locked by another program (waited 10 s): stop the other Chronicle "
+    return StorageError(f"the database {path} stayed locked by another program: stop the other Chronicle "
                         "process or tool using this file, then try again.", kind="locked", path=str(path))
 
 
