@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from config.logging import configure_logging
 from config.settings import Settings, SettingsError, load_settings
@@ -31,10 +32,30 @@ def command(name: str) -> Callable[[Handler], Handler]:
     return register
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a bad command line answered in one line (and exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print `chronicle: <what is wrong> (see … --help)` and exit 2."""
+        self.exit(2, f"chronicle: {message} (see `{self.prog} --help`)\n")
+
+
+def bounded(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high`, checked before anything uses it."""
+
+    def parse(text: str) -> int:
+        if re.fullmatch(r"[+-]?[0-9]{1,19}", text.strip()) is None or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"must be a whole number from {low:,} to {high:,}, not '{text[:20]}'")
+        return int(text)
+
+    parse.__name__ = "number"
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
-    parser = argparse.ArgumentParser(prog="chronicle", description="Chronicle: event-sourced roleplay for Discord.")
-    common = argparse.ArgumentParser(add_help=False)
+    parser = _Parser(prog="chronicle", description="Chronicle: event-sourced roleplay for Discord.")
+    common = _Parser(add_help=False)
     common.add_argument("--database", type=Path, help="SQLite file (default: CHRONICLE_DATABASE or data/chronicle.db)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("migrate", parents=[common], help="apply pending database migrations")
@@ -44,20 +65,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rewind", parents=[common], help="rewind an open chat")
     p.add_argument("--chat", required=True, help="chat id (see `chronicle chats`)")
     group = p.add_mutually_exclusive_group(required=True)
-    group.add_argument("--to-seq", type=int, help="keep the chat's events up to this seq")
-    group.add_argument("--messages", type=int, help="undo this many of the newest messages")
+    group.add_argument("--to-seq", type=bounded(1, 2**62), help="keep the chat's events up to this seq")
+    group.add_argument("--messages", type=bounded(1, 10_000), help="undo this many of the newest messages")
     sub.add_parser("check", parents=[common], help="compare the live world with a fresh rebuild; exit 1 on drift")
     p = sub.add_parser("events", parents=[common], help="show the newest events")
     p.add_argument("--chat", help="only this chat's events")
-    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--limit", type=bounded(1, 100_000), default=20)
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p = sub.add_parser("export", parents=[common], help="write a chat's events (JSONL) and transcript (Markdown)")
     p.add_argument("--chat", required=True)
     p.add_argument("--out", type=Path, required=True, help="output directory")
     p = sub.add_parser("demo-data", parents=[common], help="fill the database with a generated story world")
-    p.add_argument("--chats", type=int, default=5)
-    p.add_argument("--messages", type=int, default=100, help="messages per chat")
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--chats", type=bounded(1, 100_000), default=5)
+    p.add_argument("--messages", type=bounded(1, 1_000_000), default=100, help="messages per chat")
+    p.add_argument("--seed", type=bounded(-(2**62), 2**62), default=7)
     for extra in _EXTRA_PARSERS:
         extra(sub, common)
     return parser
@@ -165,7 +186,7 @@ async def _check(args: argparse.Namespace, settings: Settings) -> int:
 @command("events")
 async def _events(args: argparse.Namespace, settings: Settings) -> int:
     async def body(engine: Engine) -> int:
-        for event in await engine.recent_events(chat_id=args.chat, limit=max(1, min(args.limit, 100_000))):
+        for event in await engine.recent_events(chat_id=args.chat, limit=args.limit):
             if args.json:
                 print(json.dumps({"seq": event.seq, "kind": event.kind, "stream": event.stream,
                                   "chat_id": event.chat_id, "actor_id": event.actor_id,

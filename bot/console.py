@@ -12,11 +12,13 @@ import structlog
 
 from bot.console_commands import COMMANDS, usage
 from engine import Actor, DomainError, Engine, EngineError, NarratorUnavailable
+from engine.text import TerminalSafe
 from engine.views import CharacterView
 
 log = structlog.get_logger(__name__)
 CONSOLE_GUILD = "console"
 _OPTION = re.compile(r'\s*([a-z_]+):("(?:[^"\\]|\\.)*"|\S*)')
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
 NARRATOR_HELP = ("The narrator is unavailable right now. Check the model server (CHRONICLE_LLM_BASE_URL) and try "
                  "again.")
 
@@ -41,6 +43,9 @@ def parse_command(line: str) -> tuple[str, dict[str, str]]:
                                f'key:"a longer value". Usage: {usage(path)}')
         key, value = match.group(1), match.group(2)
         if value.startswith('"'):
+            if _QUOTED.fullmatch(value) is None:
+                raise ConsoleError(f'{key}: the quote is not closed. Write {key}:"…" with a " at the end. '
+                                   f"Usage: {usage(path)}")
             value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
         args[key] = value
         position = match.end()
@@ -97,8 +102,8 @@ class Console:
         self.channel_id = f"console:{channel}"
         self.actor = Actor(user_id=f"console:{speaker.casefold()}", guild_id=CONSOLE_GUILD, display_name=speaker,
                            is_admin=True)
-        self.out = out
-        self.sink = ConsoleSink(out)
+        self.out: TextIO = TerminalSafe(out)  # type: ignore[assignment]  # nothing printed can carry escape codes
+        self.sink = ConsoleSink(self.out)
         self._session = uuid.uuid4().hex[:8]
         self._lines = 0
         self.cause = f"console:{self._session}:0"

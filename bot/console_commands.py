@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,13 +46,20 @@ def usage(path: str) -> str:
     return " ".join([f"/{path}", *(f"{k}:…" for k in spec.required), *(f"[{k}:…]" for k in spec.optional)])
 
 
+LIMITS = {"importance": (1, 10), "affinity": (-200, 200), "trust": (-200, 200), "messages": (1, 10_000),
+          "to": (1, 2**62), "limit": (1, 100)}
+_WHOLE = re.compile(r"[+-]?[0-9]{1,19}")
+
+
 def _int(args: dict[str, str], key: str, default: int | None = None) -> int | None:
+    """A number option, range-checked before it is used (ASCII digits only, within LIMITS[key])."""
     if key not in args:
         return default
-    try:
-        return int(args[key])
-    except ValueError:
-        raise InvalidInput(f"{key}: must be a whole number, not '{args[key][:20]}'.") from None
+    low, high = LIMITS[key]
+    text = args[key].strip()
+    if _WHOLE.fullmatch(text) is None or not low <= int(text) <= high:
+        raise InvalidInput(f"{key}: must be a whole number from {low:,} to {high:,}, not '{text[:20]}'.")
+    return int(text)
 
 
 async def _chat_and_character(console: Console, args: dict[str, str]) -> tuple[ChatView, str | None]:
@@ -274,5 +282,5 @@ async def _admin_check(console: Console, args: dict[str, str]) -> str:
 @command("admin log", (), ("limit",), help="the newest events of this story")
 async def _admin_log(console: Console, args: dict[str, str]) -> str:
     chat = await console.engine.get_chat(console.channel_id)
-    events = await console.engine.recent_events(chat_id=chat.chat_id, limit=min(_int(args, "limit", 10) or 10, 100))
+    events = await console.engine.recent_events(chat_id=chat.chat_id, limit=_int(args, "limit", 10) or 10)
     return "\n".join(f"#{e.seq} {e.kind}" for e in events)

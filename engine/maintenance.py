@@ -114,6 +114,8 @@ class ChatExport:
             folder.mkdir(parents=True, exist_ok=True)
             events.write_text(self.events_jsonl, encoding="utf-8")
             transcript.write_text(self.transcript_md, encoding="utf-8")
+        except ValueError:  # a NUL byte in the path
+            raise InvalidInput("can't write the export there: the folder name holds a NUL character.") from None
         except OSError as exc:
             where = exc.filename or folder
             raise InvalidInput(f"can't write the export to {where}: {exc.strerror or exc}. Choose a folder you "
