@@ -34,6 +34,7 @@ class _Text:
     chunks: int
     finish_reason: str
     break_after: int | None
+    malformed_after: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,10 @@ class FakeLLMServer:
         With ``break_after=n`` the connection is dropped after n text chunks.
         """
         self._script.append(_Text(text, chunks, finish_reason, break_after))
+
+    def enqueue_malformed(self, text: str = "Never shown.", chunks: int = 3, *, after: int = 0) -> None:
+        """Answer the next request with a stream that holds invalid JSON after ``after`` text chunks."""
+        self._script.append(_Text(text, chunks, "stop", None, malformed_after=after))
 
     def enqueue_error(self, status: int, message: str | None = None) -> None:
         """Answer the next request with HTTP ``status`` and an OpenAI-style error body."""
@@ -207,6 +212,11 @@ class FakeLLMServer:
         await response.prepare(request)
         await response.write(self._chunk({"role": "assistant", "content": ""}, None))
         for index, piece in enumerate(split_text(script.text, script.chunks)):
+            if script.malformed_after is not None and index >= script.malformed_after:
+                await response.write(b'data: {"id": "chatcmpl-fake", "choices": [{"delta": {"content": "tr\n\n')
+                await response.write(b"data: [DONE]\n\n")
+                await response.write_eof()
+                return response
             if script.break_after is not None and index >= script.break_after:
                 if request.transport is not None:
                     request.transport.abort()
