@@ -29,15 +29,21 @@ def configure_logging(fmt: str = "console", level: str = "info") -> None:
     ]
     renderer = (structlog.processors.JSONRenderer() if fmt == "json"
                 else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
+    ending = [structlog.processors.format_exc_info, renderer] if fmt == "json" else [renderer]
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, renderer] if fmt == "json"
-        else [*shared, renderer],
+        processors=[*shared, *ending],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+    # discord.py, aiohttp, asyncio and every other stdlib logger: the same processors and renderer, so
+    # CHRONICLE_LOG_FORMAT=json gives one JSON object per line for them too (their message in "event").
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, structlog.stdlib.ExtraAdder(), *shared],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *ending],
+    ))
+    logging.captureWarnings(True)  # Python warnings (ResourceWarning …) as log lines in the same format
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(max(numeric, logging.INFO) if numeric < logging.INFO else numeric)

@@ -113,9 +113,10 @@ class StartChat(InChannel):
 
 
 class EndChat(InChat):
-    """End the channel's story."""
+    """End the channel's story (with a reason when it was not a person's choice)."""
 
     name: ClassVar[str] = "end_chat"
+    reason: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 
 class CreatePlace(InChat):

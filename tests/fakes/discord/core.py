@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -38,6 +40,8 @@ class FakeDiscordCore:
         self.interaction_timeout: float = 3.0  # seconds to answer an interaction, like Discord
         self.attachment_bytes: dict[str, bytes] = {}
         self.requests: list[tuple[str, str]] = []
+        self.request_times: list[tuple[str, str, float]] = []
+        self.faults: list[InjectedFault] = []
         self.unknown_routes: list[tuple[str, str]] = []
         self.gateway = Gateway(self)
         self._changed: asyncio.Event | None = None
@@ -95,6 +99,13 @@ class FakeDiscordCore:
         return f"ws://127.0.0.1:{self.port}/gateway"
 
     # --- waiting -----------------------------------------------------------------------------
+
+    def inject(self, method: str, path: str, status: int, *, times: int = 1, code: int = 0,
+               retry_after: float = 0.5) -> InjectedFault:
+        """Answer the next `times` requests like `method path` (regex) with `status` (429, 5xx, 403 …)."""
+        fault = InjectedFault(method, path, status, times, code, retry_after)
+        self.faults.append(fault)
+        return fault
 
     def notify(self) -> None:
         """Wake everything waiting in `wait_for`."""
@@ -215,6 +226,39 @@ class FakeDiscordCore:
         self.notify()
 
 
+@dataclass
+class InjectedFault:
+    """The next `times` requests matching `method` and `path` (a regex searched in the path) get `status`."""
+
+    method: str
+    path: str
+    status: int
+    times: int = 1
+    code: int = 0
+    retry_after: float = 0.5
+    hits: list[float] = field(default_factory=list)
+
+    def matches(self, request: web.Request) -> bool:
+        """Whether this fault answers `request`."""
+        return self.times > 0 and request.method == self.method and re.search(self.path, request.path) is not None
+
+    def response(self) -> web.Response:
+        """Discord's answer: a rate limit with retry_after, a server error, or a JSON error with a code."""
+        self.times -= 1
+        self.hits.append(time.monotonic())
+        if self.status == 429:
+            body = {"message": "You are being rate limited.", "retry_after": self.retry_after, "global": False,
+                    "code": 0}
+            headers = {"Retry-After": str(self.retry_after), "Via": "1.1 google", "X-RateLimit-Limit": "5",
+                       "X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": str(self.retry_after),
+                       "X-RateLimit-Bucket": "fake-bucket", "X-RateLimit-Scope": "user"}
+            return json_response(body, status=429, headers=headers)
+        if self.status >= 500:
+            return web.Response(status=self.status, text=f"{self.status}: fake server trouble")
+        return DiscordError(self.status, self.code, "Missing Permissions" if self.code == 50013
+                            else "Fake error").response()
+
+
 CORE_KEY = web.AppKey("fake_discord_core", FakeDiscordCore)
 
 
@@ -223,6 +267,11 @@ async def _error_middleware(request: web.Request, handler: Callable[[web.Request
     """Log requests and turn DiscordError into Discord's JSON error responses."""
     core = request.app[CORE_KEY]
     core.requests.append((request.method, request.path))
+    core.request_times.append((request.method, request.path, time.monotonic()))
+    fault = next((f for f in core.faults if f.matches(request)), None)
+    if fault is not None:
+        core.notify()
+        return fault.response()
     try:
         return await handler(request)
     except DiscordError as exc:
