@@ -7,12 +7,11 @@ transaction), because awaiting each statement costs a hop per statement.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
-import time
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -21,6 +20,7 @@ import structlog
 
 from engine.errors import StorageError
 from engine.storage import sqlite_faults as faults
+from engine.storage.sqlite_wal import WalKeeper
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -130,16 +130,12 @@ class Database:
     writes), so the copy of WAL pages into the database file and its fsync stay off the command
     path; the writer's own automatic checkpoint remains as a backstop at a larger WAL size.
 
-    Storage faults become StorageError (one line naming the file and the fix). A damaged file is
-    never written again by this process. When the disk runs low the WAL is folded into the file
-    after every write (so freed space is usable at once), and after "disk full" a watcher folds it
-    as soon as it can and says when space is back.
+    Storage faults become StorageError (one line naming the file and the fix); a damaged file is never
+    written again by this process; a full disk is handled by the WAL keeper (engine/storage/sqlite_wal.py).
     """
 
     CHECKPOINT_EVERY = 200  # writes between background checkpoints (about 1,600 WAL pages)
     MAX_BATCH = 256  # commands committed together at most
-    LOW_SPACE = 64 * 1024 * 1024  # below this much free space, every write is followed by a WAL fold
-    ROOM = 256 * 1024  # a reply is generated only with at least this much free space
     dialect = "sqlite"
 
     def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, path: Path,
@@ -147,15 +143,10 @@ class Database:
         self._writer = writer
         self._reader = reader
         self._checkpointer = checkpointer
-        self._writes = 0
-        self._checkpointing: asyncio.Task[None] | None = None
         self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
         self._busy = False
         self._drainer: asyncio.Task[None] | None = None
-        self._recovering: asyncio.Task[None] | None = None
-        self._space_checked = 0.0
-        self.low_space = False
-        self.full = False
+        self.wal = WalKeeper(path, lambda fn: _run(checkpointer or writer, fn), every=self.CHECKPOINT_EVERY)
         self.damaged: StorageError | None = None
         self.group_commit = group_commit
         self.path = path
@@ -164,11 +155,8 @@ class Database:
     @classmethod
     async def open(cls, path: str | Path, *, synchronous: Synchronous = "NORMAL", migrate_now: bool = True,
                    group_commit: bool = True, busy_ms: int = 10_000) -> Database:
-        """Open (creating if needed) the database file and apply pending migrations.
-
-        A folder that can't be made, a file that is not a database or is cut short, a read-only place,
-        a full disk or a lock held elsewhere is one StorageError; a damaged file is not opened for writing.
-        """
+        """Open (creating if needed) the database file and apply pending migrations. A storage fault (no
+        folder, not a database, cut short, read-only, disk full, locked) is one StorageError."""
         path = Path(path)
         faults.prepare_folder(path)
         if (refused := faults.inspect_file(path)) is not None:
@@ -235,7 +223,7 @@ class Database:
             self.damaged = storage
             log.info("database_damaged", path=str(self.path), error=str(error))
         elif storage.kind == "full":
-            self._on_full()
+            self.wal.on_full()
         return storage
 
     async def _call(self, conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -281,76 +269,22 @@ class Database:
                 self._pending = []
 
     def _count_write(self) -> None:
-        """Start a background checkpoint every CHECKPOINT_EVERY transactions (after every one when space is low)."""
-        self._writes += 1
-        now = time.monotonic()
-        if now - self._space_checked >= 1.0:
-            self._space_checked = now
-            self.low_space = faults.free_bytes(self.path) < self.LOW_SPACE
-        if self._writes >= self.CHECKPOINT_EVERY or self.low_space:
-            self.checkpoint_soon()
-
-    def checkpoint_soon(self) -> None:
-        """Start a background checkpoint unless one is running."""
-        if self._checkpointing is None and self._checkpointer is not None:
-            self._writes = 0
-            mode = "TRUNCATE" if self.low_space else "PASSIVE"
-            self._checkpointing = asyncio.get_running_loop().create_task(self._checkpoint(mode))
+        """Let the WAL keeper start a background checkpoint when one is due."""
+        self.wal.wrote()
 
     async def keep_wal_small(self) -> None:
-        """Wait for the running background checkpoint, then start the next one (a reproject calls this
-        between its batches, so the WAL never grows to the writer's backstop, whose checkpoint would
-        run inside some command's commit)."""
-        if self._checkpointing is not None:
-            await asyncio.shield(self._checkpointing)
-        self.checkpoint_soon()
+        """Wait for the running checkpoint, then start the next (a reproject calls this between batches)."""
+        await self.wal.keep_small()
 
-    async def _checkpoint(self, mode: str = "PASSIVE") -> None:
-        """Copy committed WAL pages into the database file without blocking the writer or readers."""
-        try:
-            await self.fold_wal(mode)
-        except Exception as exc:  # the writer's backstop checkpoint still bounds the WAL
-            (log.info if self.full or self.low_space else log.warning)("background_checkpoint_failed", error=str(exc))
-        finally:
-            self._checkpointing = None
-
-    async def fold_wal(self, mode: str = "TRUNCATE") -> bool:
-        """Checkpoint the WAL into the database file; True when every frame was copied."""
-        conn = self._checkpointer or self._writer
-        row = await _run(conn, lambda c: c.execute(f"PRAGMA wal_checkpoint({mode})").fetchone())
-        return row is not None and row[0] == 0 and row[1] == row[2]
-
-    def _on_full(self) -> None:
-        """The disk is full: say so once, and fold the WAL back as soon as space allows."""
-        self.low_space = True
-        if self.full:
-            return
-        self.full = True
-        log.info("disk_full", path=str(self.path), free_bytes=faults.free_bytes(self.path))
-        if self._recovering is None:
-            self._recovering = asyncio.get_running_loop().create_task(self._recover(), name="chronicle-disk-full")
-
-    async def _recover(self) -> None:
-        """Until space is back: try to fold the WAL every half second; then clear the full state."""
-        try:
-            while self.full:
-                await asyncio.sleep(0.5)
-                try:
-                    folded = await self.fold_wal("TRUNCATE")
-                except Exception:  # noqa: BLE001 — still full; try again shortly
-                    continue
-                if folded and faults.free_bytes(self.path) >= self.ROOM:
-                    self.full = False
-                    log.info("disk_space_back", path=str(self.path), free_bytes=faults.free_bytes(self.path))
-        finally:
-            self._recovering = None
+    @property
+    def full(self) -> bool:
+        """Whether the disk was found full and space has not come back yet."""
+        return self.wal.full
 
     def room(self) -> None:
         """Raise StorageError when there is no room to record a new reply (checked before generating one)."""
         self._refuse_if_damaged()
-        if faults.free_bytes(self.path) < self.ROOM:
-            self._on_full()
-            raise faults.disk_full(self.path)
+        self.wal.room()
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(conn)` on the reader's thread (a consistent snapshot per statement)."""
@@ -358,14 +292,9 @@ class Database:
 
     async def close(self) -> None:
         """Close every connection (the last one checkpoints the WAL)."""
-        if self._recovering is not None:
-            self._recovering.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._recovering
         if self._drainer is not None:
             await asyncio.shield(self._drainer)
-        if self._checkpointing is not None:
-            await asyncio.shield(self._checkpointing)
+        await self.wal.stop()
         for conn in (self._checkpointer, self._reader, self._writer):
             if conn is not None:
                 try:
@@ -374,13 +303,11 @@ class Database:
                     log.warning("database_close_failed", error=str(exc))
 
 
+@dataclass(frozen=True, slots=True)
 class _Solo:
     """A write that commits in a transaction of its own."""
 
-    __slots__ = ("fn",)
-
-    def __init__(self, fn: Callable[[sqlite3.Connection], Any]) -> None:
-        self.fn = fn
+    fn: Callable[[sqlite3.Connection], Any]
 
     def __call__(self, conn: sqlite3.Connection) -> Any:
         return self.fn(conn)

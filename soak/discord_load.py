@@ -2,12 +2,13 @@
 
     python -m soak.discord_load [--channels 100] [--messages 20] [--slots 16]
 
-The real bot (discord.py, the cogs, the engine on a fresh SQLite file) runs against the loopback fake
-Discord and the fake model server, all in this process. Each channel gets a story by slash command,
+`chronicle run` (the production entry point, in a child process, configured through the environment)
+talks to the loopback fake Discord and the fake model server, which run here with the script that
+drives them. Each channel gets a story by slash command,
 then a person says `--messages` lines, each after the previous one was answered, with a /weather
 command halfway; all channels at once. Afterwards: every line recorded exactly once and in the order
 it was said, every line answered, every interaction acknowledged within Discord's 3 seconds, and the
-process's memory (RSS) sampled as the run goes.
+bot process's memory (RSS) sampled every 2 s as the run goes.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import signal
 import sqlite3
 import statistics
 import sys
@@ -22,25 +25,23 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.client import ChronicleBot
-from engine import Engine
-from engine.llm.openai_compat import OpenAICompatibleModel
 from tests.fakes.discord import FakeChannel, FakeDiscord, FakeMember, InteractionRecord
-from tests.fakes.discord.fixtures import run_bot
 from tests.fakes.llm_server import FakeLLMServer
 
+ROOT = Path(__file__).resolve().parent.parent
 
-def rss_mb() -> float:
-    """This process's resident memory in MB."""
-    with open("/proc/self/statm", encoding="ascii") as handle:
+
+def rss_mb(pid: int) -> float:
+    """A process's resident memory in MB."""
+    with open(f"/proc/{pid}/statm", encoding="ascii") as handle:
         return int(handle.read().split()[1]) * 4096 / 2**20
 
 
 class Load:
-    """One run: the fakes, the bot, and what was sent and measured."""
+    """One run: the fakes, the bot's process, and what was sent and measured."""
 
-    def __init__(self, fd: FakeDiscord, bot: ChronicleBot, messages: int) -> None:
-        self.fd, self.bot, self.messages = fd, bot, messages
+    def __init__(self, fd: FakeDiscord, pid: int, messages: int) -> None:
+        self.fd, self.pid, self.messages = fd, pid, messages
         self.sent: dict[int, list[int]] = {}
         self.interactions: list[InteractionRecord] = []
         self.rss: list[float] = []
@@ -68,7 +69,7 @@ class Load:
 
     async def sample_memory(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            self.rss.append(rss_mb())
+            self.rss.append(rss_mb(self.pid))
             try:
                 await asyncio.wait_for(stop.wait(), 2.0)
             except TimeoutError:
@@ -102,48 +103,85 @@ def verify(db: Path, load: Load) -> dict:
             "reply_max_s": round(max(load.reply_seconds), 3)}
 
 
+async def _start_bot(fd: FakeDiscord, llm: FakeLLMServer, guild_id: int, db: Path, slots: int,
+                     log: Path) -> asyncio.subprocess.Process:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHRONICLE_", "DISCORD_"))}
+    env.update({"DISCORD_TOKEN": "soak-token", "CHRONICLE_DATABASE": str(db), "CHRONICLE_LLM_BASE_URL": llm.base_url,
+                "CHRONICLE_LLM_MODEL": "fake-model", "CHRONICLE_DISCORD_API_BASE": fd.api_base,
+                "CHRONICLE_SYNC_GUILD_IDS": str(guild_id), "CHRONICLE_MAX_CONCURRENT_REPLIES": str(slots),
+                "CHRONICLE_LOG_FORMAT": "json", "CHRONICLE_LOG_LEVEL": "warning", "PYTHONPATH": str(ROOT)})
+    return await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "run", cwd=db.parent, env=env,
+                                                stdout=asyncio.subprocess.DEVNULL, stderr=log.open("wb"))
+
+
 async def run(channels: int, messages: int, slots: int, workdir: Path) -> dict:
     """The whole run; returns the figures."""
     async with FakeDiscord() as fd, FakeLLMServer() as llm:
         world = fd.add_default_world()
         llm.default_delay = (0.05, 0.5)
         rooms = [fd.add_channel(world.guild, f"story-{i}") for i in range(channels)]
-        with fd.patch_discord():
-            model = OpenAICompatibleModel(llm.base_url, "k", "fake-model", max_retries=1, timeout=30.0)
-            engine = await Engine.open(workdir / "load.db", model=model, max_concurrent_replies=slots)
-            bot = ChronicleBot(engine, sync_guild_ids=[world.guild.id], stream_interval=0.5,
-                               guild_ready_timeout=0.05)
-            load = Load(fd, bot, messages)
-            started = time.perf_counter()
-            try:
-                async with run_bot(fd, bot, timeout=30):
-                    await load.command(rooms[0], world.admin, "character create",
-                                       {"name": "Aria", "description": "A bard who answers everyone."})
-                    await asyncio.gather(*(load.command(room, world.admin, "chat start", {"character": "Aria"})
-                                           for room in rooms))
-                    stop = asyncio.Event()
-                    sampler = asyncio.create_task(load.sample_memory(stop))
-                    await asyncio.gather(*(load.conversation(room, world.member) for room in rooms))
-                    stop.set()
-                    await sampler
-                    await bot.join_work()
-            finally:
-                await engine.close()
-                await model.aclose()
+        bot = await _start_bot(fd, llm, world.guild.id, workdir / "load.db", slots, workdir / "bot.log")
+        load = Load(fd, bot.pid, messages)
+        started = time.perf_counter()
+        try:
+            await fd.wait_for(lambda: fd.registered_commands(world.guild), timeout=60)
+            await fd.wait_until_ready(timeout=30)
+            await load.command(rooms[0], world.admin, "character create",
+                               {"name": "Aria", "description": "A bard who answers everyone."})
+            await asyncio.gather(*(load.command(room, world.admin, "chat start", {"character": "Aria"})
+                                   for room in rooms))
+            stop = asyncio.Event()
+            sampler = asyncio.create_task(load.sample_memory(stop))
+            await asyncio.gather(*(load.conversation(room, world.member) for room in rooms))
+            stop.set()
+            await sampler
+            await _recorded(workdir / "load.db", channels * messages)  # the last replies are committed
+        finally:
+            if bot.returncode is None:
+                bot.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(bot.wait(), timeout=60)
     figures = verify(workdir / "load.db", load)
+    figures["replies_shown"] = sum(load.replies_in(room) for room in rooms)  # what is shown is what is recorded
     quarter = max(1, len(load.rss) // 4)
     figures.update({"channels": channels, "messages_per_channel": messages, "seconds": round(
-        time.perf_counter() - started, 1), "rss_mb_first_quarter": round(max(load.rss[:quarter]), 1),
-        "rss_mb_last_quarter": round(max(load.rss[-quarter:]), 1), "rss_samples": len(load.rss)})
+        time.perf_counter() - started, 1), "bot_exit_code": bot.returncode,
+        "bot_rss_mb_first_quarter": round(max(load.rss[:quarter]), 1),
+        "bot_rss_mb_last_quarter": round(max(load.rss[-quarter:]), 1), "rss_samples": len(load.rss),
+        "bot_log_errors": _errors(workdir / "bot.log")})
     return figures
+
+
+async def _recorded(db: Path, replies: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        conn = sqlite3.connect(db)
+        try:
+            if conn.execute("SELECT COUNT(*) FROM events WHERE kind = 'bot_replied'").fetchone()[0] >= replies:
+                return
+        finally:
+            conn.close()
+        await asyncio.sleep(0.2)
+
+
+def _errors(log: Path) -> int:
+    """Lines at error level or above in the bot's JSON log."""
+    count = 0
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            count += json.loads(line).get("level") in ("error", "critical")
+        except ValueError:
+            count += 1  # not JSON: not what CHRONICLE_LOG_FORMAT=json promises
+    return count
 
 
 def passed(figures: dict) -> bool:
     """The run's verdict."""
     return (figures["lines_recorded"] == figures["lines_sent"] and figures["recorded_twice"] == 0
             and figures["channels_out_of_order"] == 0 and figures["replies_recorded"] == figures["lines_sent"]
-            and figures["interactions_late_or_unanswered"] == 0
-            and figures["rss_mb_last_quarter"] - figures["rss_mb_first_quarter"] < 50)
+            and figures["replies_shown"] == figures["replies_recorded"]
+            and figures["interactions_late_or_unanswered"] == 0 and figures["bot_exit_code"] == 0
+            and figures["bot_log_errors"] == 0
+            and figures["bot_rss_mb_last_quarter"] - figures["bot_rss_mb_first_quarter"] < 25)
 
 
 def main(argv: list[str] | None = None) -> int:
