@@ -56,7 +56,8 @@ async def _speak(engine: Engine, channel: str, until: asyncio.Event | float, out
     while not (until.is_set() if isinstance(until, asyncio.Event) else time.monotonic() >= until):
         n += 1
         started = time.perf_counter()
-        await engine.record_message(actor, channel, f"{channel}-{time.time_ns()}", f"Line {n} while the world is rebuilt.")
+        await engine.record_message(actor, channel, f"{channel}-{time.time_ns()}",
+                                    f"Line {n} while the world is rebuilt.")
         out.append(time.perf_counter() - started)
         await asyncio.sleep(0.005)
 

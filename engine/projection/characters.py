@@ -43,7 +43,8 @@ def on_bot_authored(tx: Conn, event: Recorded[BotAuthored]) -> None:
         " post_history_instructions = excluded.post_history_instructions,"
         " avatar_url = excluded.avatar_url, updated_seq = excluded.updated_seq",
         (p.character_id, p.guild_id, p.name,
-         unique_key(tx, "characters", "guild_id", p.guild_id, "character_id", p.character_id, p.name, " AND retired = 0"),
+         unique_key(tx, "characters", "guild_id", p.guild_id, "character_id", p.character_id, p.name,
+                    " AND retired = 0"),
          p.description, p.personality, p.scenario,
          p.greeting, p.example_dialogue, p.system_prompt, p.post_history_instructions, p.avatar_url,
          p.author_id, event.seq, event.seq),

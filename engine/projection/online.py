@@ -230,7 +230,8 @@ async def rebuild(write: Write[Any], version: int, *, drop: Write[Any] | None = 
                 await pace()
         started = time.perf_counter()
         applied, position = await write(lambda conn, after=position: switch(conn, after, version))
-        log.info("reproject_switched", events=total + applied, switch_ms=round((time.perf_counter() - started) * 1000, 1))
+        switch_ms = round((time.perf_counter() - started) * 1000, 1)
+        log.info("reproject_switched", events=total + applied, switch_ms=switch_ms)
         total += applied
     except BaseException:
         await write(drop_leftovers)
