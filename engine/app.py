@@ -11,19 +11,20 @@ from typing import Any, TypeVar
 
 import structlog
 
-from engine import projection, queries, store
+from engine import maintenance, projection, queries, store
 from engine.commands import Command, InChat
-from engine.db import Database, Synchronous, transaction
+from engine.db import Synchronous
 from engine.deciders import characters, chats, story, world
 from engine.deciders.base import Context, Decider, random_id
-from engine.errors import AlreadyHandled, ConcurrencyConflict, NoStory, NotFound
+from engine.errors import AlreadyHandled, ConcurrencyConflict, EngineError, NoStory, NotFound
 from engine.events import Recorded
 from engine.llm.port import LanguageModel
 from engine.narrator.flows import EngineNarration
 from engine.narrator.prompt import Budget
 from engine.reads import EngineReads
 from engine.serial import ChatSerializer
-from engine.storage.port import Conn
+from engine.storage import open_storage
+from engine.storage.port import Conn, Storage
 from engine.store import Stamp
 from engine.views import ChatRef
 from engine.writes import EngineWrites
@@ -51,7 +52,7 @@ class Engine(EngineWrites, EngineNarration, EngineReads):
     and at most `max_queued_replies` replies may wait per channel.
     """
 
-    def __init__(self, db: Database, *, model: LanguageModel | None = None, context_tokens: int = 2048,
+    def __init__(self, db: Storage, *, model: LanguageModel | None = None, context_tokens: int = 2048,
                  reply_tokens: int = 300, clock: Callable[[], str] = utc_now,
                  new_id: Callable[[str], str] = random_id, max_concurrent_replies: int = 4,
                  max_queued_replies: int = 3) -> None:
@@ -65,10 +66,10 @@ class Engine(EngineWrites, EngineNarration, EngineReads):
         self._generation_slots = asyncio.Semaphore(max_concurrent_replies)
 
     @classmethod
-    async def open(cls, path: str | Path, *, synchronous: Synchronous = "NORMAL", group_commit: bool = True,
+    async def open(cls, location: str | Path, *, synchronous: Synchronous = "NORMAL", group_commit: bool = True,
                    **kwargs: Any) -> Engine:
-        """Open the database, apply migrations, and catch the projection up with the log."""
-        db = await Database.open(path, synchronous=synchronous, group_commit=group_commit)
+        """Open the database (a SQLite file path or a `postgresql://` URL), migrate, catch the projection up."""
+        db = await open_storage(location, synchronous=synchronous, group_commit=group_commit)
         engine = cls(db, **kwargs)
         applied = await engine.catch_up()
         if applied:
@@ -79,6 +80,17 @@ class Engine(EngineWrites, EngineNarration, EngineReads):
     def location(self) -> str:
         """Where the log lives (a file path or a database URL)."""
         return self.db.location
+
+    @property
+    def shared(self) -> bool:
+        """Whether other processes may share this database (PostgreSQL; a SQLite file has one process)."""
+        return self.db.dialect != "sqlite"
+
+    async def take_turn(self, key: int, spacing: float) -> None:
+        """Wait until `spacing` seconds have passed since any process sharing the database took turn `key`."""
+        if not self.shared:
+            raise EngineError("turns across processes need a PostgreSQL database")
+        await self.db.take_turn(key, spacing)  # type: ignore[attr-defined]
 
     async def stop(self) -> None:
         """Cancel queued and running story work (partial replies are withdrawn by their flows)."""
@@ -132,20 +144,12 @@ class Engine(EngineWrites, EngineNarration, EngineReads):
     async def catch_up(self) -> int:
         """Apply events after the projection cursor (a no-op when up to date); return how many."""
 
-        def run(conn: Conn) -> int:
-            with transaction(conn):
-                return projection.catch_up_in(conn)
-
-        return await self.db.write_alone(run)
+        return await self.db.write_alone(projection.catch_up_in)
 
     async def rebuild(self) -> int:
         """Reproject the whole world from an empty state in one transaction; return events replayed."""
 
-        def run(conn: Conn) -> int:
-            with transaction(conn):
-                return projection.rebuild_in(conn)
-
-        count = await self.db.write_alone(run)
+        count = await self.db.write_alone(projection.rebuild_in)
         log.info("world_rebuilt", events=count)
         return count
 
@@ -154,12 +158,17 @@ class Engine(EngineWrites, EngineNarration, EngineReads):
         await self.chat_by_id(chat_id)
 
         def run(conn: Conn) -> int:
-            with transaction(conn):
-                before = store.last_seq(conn) + 1
-                projection.reproject_chat(conn, chat_id, before=before)
-                return len(projection.effective_chat_events(conn, chat_id, before))
+            before = store.last_seq(conn) + 1
+            projection.reproject_chat(conn, chat_id, before=before)
+            return len(projection.effective_chat_events(conn, chat_id, before))
 
         return await self.db.write_alone(run)
+
+    async def copy_log_from(self, source: str | Path) -> int:
+        """Copy the whole log of another database (file or URL) into this empty one and rebuild the world."""
+        count = await self.db.write_alone(lambda conn: maintenance.import_log(conn, source))
+        log.info("log_copied", events=count)
+        return count
 
 
 def _unit(conn: Conn, decider: Decider[Any, Any], cmd: Command, ctx: Context, stamp: Stamp, key: str | None,

@@ -17,6 +17,8 @@ from typing import Any, Literal, TypeVar
 import aiosqlite
 import structlog
 
+from engine.storage.group import GroupCommit
+
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 Synchronous = Literal["OFF", "NORMAL", "FULL"]
@@ -112,34 +114,26 @@ def _split_sql(script: str) -> list[str]:
     return statements
 
 
-class Database:
+class Database(GroupCommit):
     """The engine's SQLite file: a writer and a reader connection, each on its own thread.
 
-    Writes are grouped (group commit): commands that arrive while a transaction is running wait and
-    are then committed together, one savepoint each, so one failing command rolls back alone and
-    every caller is answered only after the commit that holds its events. A lone command runs in a
-    transaction of its own at once, as before.
-
+    Writes are grouped (engine.storage.group): one transaction per group, one savepoint per command.
     A third connection checkpoints the WAL in the background (PASSIVE, every CHECKPOINT_EVERY
     writes), so the copy of WAL pages into the database file and its fsync stay off the command
     path; the writer's own automatic checkpoint remains as a backstop at a larger WAL size.
     """
 
     CHECKPOINT_EVERY = 200  # writes between background checkpoints (about 1,600 WAL pages)
-    MAX_BATCH = 256  # commands committed together at most
     dialect = "sqlite"
 
     def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, path: Path,
                  checkpointer: aiosqlite.Connection | None = None, *, group_commit: bool = True) -> None:
+        super().__init__(group_commit=group_commit)
         self._writer = writer
         self._reader = reader
         self._checkpointer = checkpointer
         self._writes = 0
         self._checkpointing: asyncio.Task[None] | None = None
-        self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
-        self._busy = False
-        self._drainer: asyncio.Task[None] | None = None
-        self.group_commit = group_commit
         self.path = path
         self.location = str(path)
 
@@ -163,59 +157,13 @@ class Database:
             raise
         return cls(writer, reader, path, checkpointer, group_commit=group_commit)
 
-    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn(conn)` in a write transaction, grouped with the commands waiting beside it."""
-        if self._busy:
-            future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-            self._pending.append((fn, future))
-            return await future
-        self._busy = True
-        try:
-            outcome = await _run(self._writer, lambda conn: _run_batch(conn, [fn])[0])
-        finally:
-            self._hand_over()
-        self._count_write()
-        if isinstance(outcome, _Failed):
-            raise outcome.error
-        return outcome
+    async def _on_writer(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await _run(self._writer, fn)
 
-    async def write_alone(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn(conn)` on the writer's thread; `fn` manages its own transaction."""
-        result = await _run(self._writer, fn)
-        self._count_write()
-        return result
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
 
-    def _hand_over(self) -> None:
-        """After a transaction: keep committing what queued up meanwhile, in a task of its own."""
-        if self._pending and self._drainer is None:
-            self._drainer = asyncio.get_running_loop().create_task(self._drain(), name="chronicle-group-commit")
-        elif not self._pending:
-            self._busy = False
-
-    async def _drain(self) -> None:
-        """Commit the waiting commands in groups until none wait."""
-        try:
-            while self._pending:
-                size = self.MAX_BATCH if self.group_commit else 1
-                batch, self._pending = self._pending[:size], self._pending[size:]
-                fns = [fn for fn, _ in batch]
-                try:
-                    outcomes = await _run(self._writer, lambda conn, fns=fns: _run_batch(conn, fns))
-                except BaseException as exc:  # the commit itself failed: nothing of the group was recorded
-                    outcomes = [_Failed(exc)] * len(batch)
-                    if not isinstance(exc, Exception):
-                        _settle(batch, outcomes)
-                        raise
-                _settle(batch, outcomes)
-                self._count_write()
-        finally:
-            self._drainer = None
-            self._busy = False
-            if self._pending:  # cancelled while commands waited: they are not left hanging
-                _settle(self._pending, [_Failed(RuntimeError("the database is closing"))] * len(self._pending))
-                self._pending = []
-
-    def _count_write(self) -> None:
+    def _wrote(self) -> None:
         """Start a background checkpoint every CHECKPOINT_EVERY transactions."""
         self._writes += 1
         if self._writes >= self.CHECKPOINT_EVERY and self._checkpointing is None and self._checkpointer is not None:
@@ -237,69 +185,13 @@ class Database:
 
     async def close(self) -> None:
         """Close every connection (the last one checkpoints the WAL)."""
-        if self._drainer is not None:
-            await asyncio.shield(self._drainer)
+        await self._finish_writes()
         if self._checkpointing is not None:
             await asyncio.shield(self._checkpointing)
         if self._checkpointer is not None:
             await self._checkpointer.close()
         await self._reader.close()
         await self._writer.close()
-
-
-class _Failed:
-    """A command of a group that raised (its savepoint was rolled back)."""
-
-    __slots__ = ("error",)
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-
-def _run_batch(conn: sqlite3.Connection, fns: list[Callable[[sqlite3.Connection], Any]]) -> list[Any]:
-    """One transaction for a group of commands, a savepoint each; a lone command needs no savepoint."""
-    outcomes: list[Any] = []
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        if len(fns) == 1:
-            try:
-                outcomes.append(fns[0](conn))
-            except Exception as exc:
-                conn.execute("ROLLBACK")
-                return [_Failed(exc)]
-        else:
-            for fn in fns:
-                outcomes.append(_in_savepoint(conn, fn))
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return outcomes
-
-
-def _in_savepoint(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any]) -> Any:
-    """Run one command of a group; on failure only its own changes are undone."""
-    conn.execute("SAVEPOINT command")
-    try:
-        value = fn(conn)
-    except Exception as exc:
-        conn.execute("ROLLBACK TO command")
-        conn.execute("RELEASE command")
-        return _Failed(exc)
-    conn.execute("RELEASE command")
-    return value
-
-
-def _settle(batch: list[tuple[Callable[..., Any], asyncio.Future[Any]]], outcomes: list[Any]) -> None:
-    """Answer each waiting caller with its command's result or error."""
-    for (_, future), outcome in zip(batch, outcomes, strict=True):
-        if future.done():
-            continue
-        if isinstance(outcome, _Failed):
-            future.set_exception(outcome.error)
-        else:
-            future.set_result(outcome)
 
 
 async def _connect(path: Path, synchronous: Synchronous, opened: list[aiosqlite.Connection]) -> aiosqlite.Connection:

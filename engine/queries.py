@@ -10,7 +10,7 @@ import json
 import re
 
 from engine.errors import NotFound
-from engine.storage.port import Conn
+from engine.storage.port import Conn, dialect_of
 from engine.projection.characters import GLOBAL_SCOPE, name_key
 from engine.views import (
     CharacterView, ChatView, MeanwhileView, MemoryView, MessageView, PersonaView, PlaceView,
@@ -281,8 +281,14 @@ def search_memories(conn: Conn, chat_id: str, query: str, *, character_id: str |
     """Memories of the chat (or one character) matching the words of `query`, best match first.
 
     The index narrows to the chat or character itself, and only the newest SEARCH_WINDOW matches are
-    ranked, so a search costs the same with ten memories or a hundred thousand.
+    ranked, so a search costs the same with ten memories or a hundred thousand. On PostgreSQL the
+    same words are searched in a tsvector (engine.storage.pg_search).
     """
+    if dialect_of(conn) == "postgres":
+        from engine.storage import pg_search
+
+        return pg_search.search_memories(conn, chat_id, query, character_id=character_id, limit=limit,
+                                         ignore_names=ignore_names)
     words = fts_query(query, ignore={w for name in ignore_names for w in _words(name)})
     if words is None:
         return []

@@ -93,7 +93,7 @@ class EngineReads:
 
     async def check(self: Engine) -> CheckReport:
         """Rebuild a scratch copy from the log and compare every projected table with the live one."""
-        return await asyncio.to_thread(maintenance.check_database, self.db.path)
+        return await asyncio.to_thread(maintenance.check, self.db)
 
     async def export_chat(self: Engine, chat_id: str, *, actor: Actor | None = None) -> maintenance.ChatExport:
         """A chat's transcript as Markdown and JSON Lines.

@@ -1,9 +1,11 @@
-"""The event store: the sole writer and reader of the `events` table.
+"""The event store: the sole writer and reader of the `events` table, on either backend.
 
 The SQL here is the portable subset both backends run (`INSERT … RETURNING`, no SQLite-only
-functions). A caller holds the transaction; `append` checks the stream's expected version for real:
-the first event is written at `expected_version + 1`, so a stale decision trips
-`UNIQUE(stream, stream_version)` and becomes a ConcurrencyConflict.
+functions). A caller holds the write transaction (the backend's: SQLite's BEGIN IMMEDIATE, or
+PostgreSQL's BEGIN plus the log's table lock, so seq order is commit order on both); `append`
+checks the stream's expected version for real: the first event is written at
+`expected_version + 1`, so a stale decision trips `UNIQUE(stream, stream_version)` and becomes a
+ConcurrencyConflict, as does an idempotency key another writer recorded first.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import structlog
 
 from engine.errors import ConcurrencyConflict
 from engine.events import Event, Recorded, load_stored
-from engine.storage.port import Conn, is_unique_violation
+from engine.storage.port import Conn, dialect_of, is_unique_violation
 
 log = structlog.get_logger(__name__)
 
@@ -65,7 +67,13 @@ def read_command(conn: Conn, first: Recorded) -> list[Recorded]:
 
 def append(conn: Conn, stream: str, expected_version: int, events: Sequence[NewEvent], *, stamp: Stamp,
            idempotency_key: str | None = None) -> list[Recorded]:
-    """Append `events` to `stream`, which must be at `expected_version`; the caller holds the transaction."""
+    """Append `events` to `stream`, which must be at `expected_version`; the caller holds the transaction.
+
+    A stale `expected_version`, or an idempotency key already recorded, raises ConcurrencyConflict;
+    on PostgreSQL, like any failed statement, it also aborts the transaction (or savepoint) around it.
+    """
+    if not conn.in_transaction:
+        raise RuntimeError("append needs the caller's write transaction (BEGIN first)")
     recorded: list[Recorded] = []
     version = expected_version
     for index, new in enumerate(events):
@@ -84,7 +92,11 @@ def append(conn: Conn, stream: str, expected_version: int, events: Sequence[NewE
             ).fetchone()[0]
         except Exception as exc:
             if is_unique_violation(exc, "stream_version") or is_unique_violation(exc, "events.stream"):
+                log.info("append_conflict", stream=stream, expected_version=expected_version)
                 raise ConcurrencyConflict(f"{stream} moved past version {expected_version}") from exc
+            if is_unique_violation(exc, "idempotency_key"):
+                log.info("append_duplicate_key", stream=stream, key=key)
+                raise ConcurrencyConflict(f"idempotency key {key} was recorded by another writer") from exc
             raise
         recorded.append(Recorded(seq, stream, version, payload.kind, payload.version, payload.chat, new.guild_id,
                                  new.actor_id, payload, stamp.recorded_at, key, stamp.command_id, stamp.cause))
@@ -162,6 +174,25 @@ def read_recent(conn: Conn, *, chat_id: str | None = None, guild_id: str | None 
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     rows = conn.execute(f"SELECT {_COLUMNS} FROM events {clause} ORDER BY seq DESC LIMIT ?", (*params, limit))
     return [_to_recorded(row) for row in rows][::-1]
+
+
+def read_rows(conn: Conn, after: int, limit: int = READ_BATCH) -> list[tuple[Any, ...]]:
+    """Stored rows after `after`, as they are (payloads neither parsed nor upcast): what copying a log moves."""
+    return conn.execute(f"SELECT {_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit)).fetchall()
+
+
+def insert_rows(conn: Conn, rows: Sequence[Sequence[Any]]) -> None:
+    """Write stored rows with their own seqs into a log (copying one); the caller holds the write transaction."""
+    overriding = " OVERRIDING SYSTEM VALUE" if dialect_of(conn) == "postgres" else ""  # seq is an identity there
+    sql = f"INSERT INTO events ({_COLUMNS}){overriding} VALUES ({', '.join('?' for _ in _COLUMNS.split(','))})"
+    conn.executemany(sql, [tuple(row) for row in rows])
+
+
+def continue_seq(conn: Conn) -> None:
+    """After `insert_rows`: the next append gets the seq after the highest one (PostgreSQL's identity sequence)."""
+    if dialect_of(conn) == "postgres":
+        conn.execute("SELECT setval(pg_get_serial_sequence('events', 'seq'), GREATEST(MAX(seq), 1), MAX(seq) IS NOT NULL)"
+                     " FROM events")
 
 
 def _to_recorded(row: Sequence[Any]) -> Recorded:

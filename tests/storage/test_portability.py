@@ -15,7 +15,8 @@ import engine.projection
 from engine import queries as q
 from engine.errors import ProjectionError
 from engine.projection import apply_new, catch_up_in, projector
-from engine.storage import pg_conn, pg_events
+from engine import store
+from engine.storage import pg_conn
 from engine.storage.pg_conn import PgConnection
 from tests.storage.story import ADMIN, CHAT, ENDED_CHAT, GUILD, OTHER_GUILD, PLAYER, build_story
 
@@ -108,7 +109,7 @@ def test_the_story_exercised_what_it_should(sqlite_world: sqlite3.Connection):
 def test_rebuilding_from_empty_on_postgresql_reproduces_the_world(pg_world: PgConnection):
     """Reprojection from the log works on PostgreSQL with the portable steps (clear, reset the cursor, catch up)."""
     before = _dump(pg_world)
-    with pg_conn.transaction(pg_world):
+    with pg_conn.write_transaction(pg_world):
         projector.clear_all(pg_world)
         pg_world.execute("UPDATE projection_cursor SET position = 0 WHERE name = 'world'")
         assert catch_up_in(pg_world) == len(build_story().events)
@@ -117,15 +118,15 @@ def test_rebuilding_from_empty_on_postgresql_reproduces_the_world(pg_world: PgCo
 
 def test_projection_passes_a_hole_in_seq(pg_world: PgConnection):
     """A rolled-back append leaves a hole; the next event is still projected (apply_new's catch-up finds nothing)."""
-    last = pg_events.last_seq(pg_world)
-    with pytest.raises(RuntimeError), pg_conn.transaction(pg_world):
-        pg_events.append(pg_world, f"chat:{CHAT}", pg_events.stream_version(pg_world, f"chat:{CHAT}"),
+    last = store.last_seq(pg_world)
+    with pytest.raises(RuntimeError), pg_conn.write_transaction(pg_world):
+        store.append(pg_world, f"chat:{CHAT}", store.stream_version(pg_world, f"chat:{CHAT}"),
                          build_story().events[-1:], stamp=Stamp("now"))
         raise RuntimeError("the command failed after appending")
     new = build_story().events[-1]
     reply = new.payload.model_copy(update={"message_id": "r-6"})
-    with pg_conn.transaction(pg_world):
-        recorded = pg_events.append(pg_world, f"chat:{CHAT}", pg_events.stream_version(pg_world, f"chat:{CHAT}"),
+    with pg_conn.write_transaction(pg_world):
+        recorded = store.append(pg_world, f"chat:{CHAT}", store.stream_version(pg_world, f"chat:{CHAT}"),
                                     [type(new)(reply, new.guild_id, new.actor_id)], stamp=Stamp("now"))
         apply_new(pg_world, recorded)
     assert recorded[0].seq == last + 2
@@ -134,10 +135,11 @@ def test_projection_passes_a_hole_in_seq(pg_world: PgConnection):
 
 
 def test_applying_one_event_twice_fails_loudly_on_postgresql_too(pg_world: PgConnection):
-    """DESIGN §2.3: strict handlers. (On PostgreSQL the error is psycopg's, not yet a ProjectionError.)"""
-    chat_created = next(e for e in pg_events.read_after(pg_world, 0) if e.kind == "chat_created")
-    with pytest.raises((ProjectionError, psycopg.errors.UniqueViolation)), pg_conn.transaction(pg_world):
+    """DESIGN §2.3: strict handlers; psycopg's error reaches the caller as a ProjectionError, as sqlite3's does."""
+    chat_created = next(e for e in store.read_after(pg_world, 0) if e.kind == "chat_created")
+    with pytest.raises(ProjectionError, match="chat_created") as caught, pg_conn.write_transaction(pg_world):
         projector.apply(pg_world, chat_created)
+    assert isinstance(caught.value.__cause__, psycopg.errors.UniqueViolation)
     assert len(q.list_chats(pg_world)) == 2
 
 

@@ -14,7 +14,8 @@ import engine.projection  # noqa: F401  (registers every handler)
 from engine import store
 from engine.db import configure, migrate, transaction
 from engine.projection import apply_new
-from engine.storage import pg_conn, pg_events
+from engine import store
+from engine.storage import pg_conn
 from engine.storage.pg_conn import PgConnection
 from tests.pg import TEMPLATE, PgServer
 from tests.storage.story import build_story
@@ -35,7 +36,7 @@ def project_story(conn: Any, backend_store: Any, begin: Callable[[Any], Any]) ->
 
 def project_on_postgres(conn: PgConnection) -> None:
     """The story on a migrated PostgreSQL database, seq n for the n-th event."""
-    assert project_story(conn, pg_events, pg_conn.transaction) == list(range(1, len(build_story().events) + 1))
+    assert project_story(conn, store, pg_conn.write_transaction) == list(range(1, len(build_story().events) + 1))
 
 
 @pytest.fixture(scope="module")
