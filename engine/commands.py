@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from engine.errors import InvalidInput
 from engine.events import CARD_FIELD_MAX, CardText, Id, MessageText, Name, ReplyText, Url
@@ -13,6 +13,21 @@ Text500 = Annotated[str, StringConstraints(max_length=500)]
 Premise = Annotated[str, StringConstraints(min_length=1, max_length=2_000, strip_whitespace=True)]
 CardField = Literal["name", "description", "personality", "scenario", "greeting", "example_dialogue",
                     "system_prompt", "post_history_instructions", "avatar_url"]
+
+
+def without_nul(value: Any) -> Any:
+    """`value` with every NUL character taken out of its strings (in lists and dicts too).
+
+    A NUL is invisible and no story needs one, and PostgreSQL's text cannot hold it: left in, the
+    same command would be recorded on SQLite and fail to project on PostgreSQL.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, list | tuple):
+        return type(value)(without_nul(item) for item in value)
+    if isinstance(value, dict):
+        return {key: without_nul(item) for key, item in value.items()}
+    return value
 
 
 class Actor(BaseModel):
@@ -24,6 +39,11 @@ class Actor(BaseModel):
     display_name: Annotated[str, StringConstraints(max_length=100)] = ""
     is_admin: bool = False
 
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_nul(cls, data: Any) -> Any:
+        return without_nul(data)
+
 
 class Command(BaseModel):
     """Base of every command."""
@@ -32,6 +52,12 @@ class Command(BaseModel):
     name: ClassVar[str]
     redecide_on_conflict: ClassVar[bool] = True  # a stale version: decide again against fresh state
     actor: Actor
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_nul(cls, data: Any) -> Any:
+        """Text reaches the log without NUL characters (`without_nul`)."""
+        return without_nul(data)
 
 
 class InChannel(Command):

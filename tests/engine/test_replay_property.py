@@ -1,16 +1,24 @@
-"""Property: for random command sequences, incremental projection equals a rebuild from empty, row for row."""
+"""Property: for random command sequences, incremental projection equals a rebuild from empty, row for row,
+on SQLite and on PostgreSQL (each example on a database of its own)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import ContextManager
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import Actor, DomainError, Engine
-from tests.conftest import dump_world
+from tests import pg
+from tests.conftest import BACKENDS, dump_world
+
+Databases = Callable[[], ContextManager[str]]
 
 GUILDS = ["g-a", "g-b"]
 CHANNELS = ["c-0", "c-1", "c-2"]  # c-0 and c-2 in g-a, c-1 in g-b
@@ -117,7 +125,7 @@ async def _apply(engine: Engine, step: tuple, counter: list[int]) -> None:  # no
             await engine.rewind(admin, channel, to_seq=max(1, last - back))
 
 
-async def _scenario(steps: list[tuple], path: Path) -> None:
+async def _scenario(steps: list[tuple], path: str) -> None:
     engine = await Engine.open(path)
     try:
         counter = [0]
@@ -135,11 +143,32 @@ async def _scenario(steps: list[tuple], path: Path) -> None:
         await engine.close()
 
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def databases(request: pytest.FixtureRequest) -> Databases:
+    """A fresh database per example: a file in a new directory, or a PostgreSQL clone of the migrated template."""
+    if request.param == "sqlite":
+        @contextlib.contextmanager
+        def sqlite_file() -> Iterator[str]:
+            with tempfile.TemporaryDirectory() as tmp:
+                yield str(Path(tmp) / "prop.db")
+        return sqlite_file
+    server: pg.PgServer = request.getfixturevalue("pg_server")
+
+    @contextlib.contextmanager
+    def postgres_database() -> Iterator[str]:
+        name = server.create_database(template=pg.TEMPLATE)
+        try:
+            yield server.url(name)
+        finally:
+            server.drop_database(name)
+    return postgres_database
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(step_strategy, min_size=5, max_size=45))
-def test_incremental_projection_equals_rebuild(steps: list[tuple]) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        asyncio.run(_scenario(PRELUDE + steps, Path(tmp) / "prop.db"))
+def test_incremental_projection_equals_rebuild(databases: Databases, steps: list[tuple]) -> None:
+    with databases() as location:
+        asyncio.run(_scenario(PRELUDE + steps, location))
 
 
 PRELUDE = [("author", g, n) for g in (0, 1) for n in range(3)] + [
