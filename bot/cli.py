@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from config.logging import configure_logging
-from config.settings import Settings, SettingsError, load_settings
+from config.settings import Settings, SettingsError, check_database, load_settings
 from engine import Actor, Engine, EngineError
 
 Handler = Callable[[argparse.Namespace, Settings], Awaitable[int]]
@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="chronicle", description="Chronicle: event-sourced roleplay for Discord.")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--database", type=Path, help="SQLite file (default: CHRONICLE_DATABASE or data/chronicle.db)")
+    common.add_argument("--database", metavar="PATH_OR_URL",
+                        help="a SQLite file or a postgresql:// URL (default: CHRONICLE_DATABASE or data/chronicle.db)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("migrate", parents=[common], help="apply pending database migrations")
     sub.add_parser("chats", parents=[common], help="list chats with their ids")
@@ -76,9 +77,19 @@ def model_from_settings(settings: Settings, notice: Callable[[str], None] = prin
                       notice=notice)
 
 
-async def open_engine(settings: Settings, database: Path | None, model: Any = None) -> Engine:
+def database_of(settings: Settings, database: str | None) -> str:
+    """The database to open: `--database` (checked like CHRONICLE_DATABASE), else the setting."""
+    if database is None:
+        return settings.database
+    try:
+        return check_database(database)
+    except ValueError as exc:
+        raise EngineError(f"--database: {exc}") from None
+
+
+async def open_engine(settings: Settings, database: str | None, model: Any = None) -> Engine:
     """The engine on the configured database, with the model's budget from settings."""
-    return await Engine.open(database or settings.database, model=model, context_tokens=settings.llm_context_tokens,
+    return await Engine.open(database_of(settings, database), model=model, context_tokens=settings.llm_context_tokens,
                              reply_tokens=settings.llm_max_tokens)
 
 
@@ -202,6 +213,36 @@ async def _demo_data(args: argparse.Namespace, settings: Settings) -> int:
 
 
 
+def _copy_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("copy", help="copy a whole event log into a new, empty database and rebuild its world there")
+    p.add_argument("--from", dest="source", required=True, metavar="PATH_OR_URL", help="the database to copy")
+    p.add_argument("--to", dest="target", required=True, metavar="PATH_OR_URL",
+                   help="the new database (a postgresql:// URL or a SQLite file); its log must be empty")
+
+
+_EXTRA_PARSERS.append(_copy_parser)
+
+
+@command("copy")
+async def _copy(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        source = check_database(args.source)
+    except ValueError as exc:
+        raise EngineError(f"--from: {exc}") from None
+    engine = await open_engine(settings, args.target)
+    try:
+        started = time.perf_counter()
+        try:
+            count = await engine.copy_log_from(source)
+        except FileNotFoundError as exc:
+            raise EngineError(f"--from: {exc}") from None
+        print(f"copied {count} events into {engine.location} and rebuilt its world in "
+              f"{time.perf_counter() - started:.1f}s; `chronicle check --database …` compares it with a fresh rebuild")
+        return 0
+    finally:
+        await engine.close()
+
+
 def _console_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("console", parents=[common], help="play a story in the terminal")
     p.add_argument("--channel", default="main", help="which story (one per channel name)")
@@ -245,7 +286,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         try:
             return await run_discord(engine, token, api_base=settings.discord_api_base,
                                      gateway_url=settings.gateway_url, admin_role_ids=settings.admin_role_ids,
-                                     sync_guild_ids=settings.sync_guild_ids)
+                                     sync_guild_ids=settings.sync_guild_ids, shard_count=settings.shard_count,
+                                     shard_ids=settings.shard_ids)
         finally:
             await engine.close()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Collection, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from typing import Any
 
 import discord
@@ -14,7 +14,7 @@ from discord.ext import commands
 from bot.posting import CharacterPoster, Posted
 from bot.queues import ArrivalOrder
 from bot.tree import ChronicleTree
-from engine import Engine, MessageView
+from engine import ChatView, Engine, MessageView
 
 log = structlog.get_logger(__name__)
 
@@ -39,14 +39,23 @@ def intents() -> discord.Intents:
     return wanted
 
 
+IdentifyTurn = Callable[[int], Awaitable[None]]
+
+
 class ChronicleBot(commands.Bot):
-    """Chronicle on Discord: a thin layer that turns slash commands and messages into engine calls."""
+    """Chronicle on Discord: a thin layer that turns slash commands and messages into engine calls.
+
+    `identify_turn(bucket)`, when given, waits for this process's turn to IDENTIFY in one of Discord's
+    `max_concurrency` buckets, across every process of the bot (see `before_identify_hook`).
+    """
 
     def __init__(self, engine: Engine, *, admin_role_ids: Iterable[int] = (), sync_guild_ids: Iterable[int] = (),
-                 stream_interval: float = 1.0, **options: Any) -> None:
+                 stream_interval: float = 1.0, identify_turn: IdentifyTurn | None = None, **options: Any) -> None:
         super().__init__(command_prefix=commands.when_mentioned, intents=intents(), tree_cls=ChronicleTree,
                          help_command=None, allowed_mentions=discord.AllowedMentions.none(), **options)
         self.engine = engine
+        self.identify_turn = identify_turn
+        self._max_concurrency: int | None = None
         self.admin_role_ids: Collection[int] = frozenset(admin_role_ids)
         self.sync_guild_ids: tuple[int, ...] = tuple(sync_guild_ids)
         self.stream_interval = stream_interval
@@ -65,20 +74,50 @@ class ChronicleBot(commands.Bot):
 
         self.add_view(ReplyButtons())  # buttons on replies posted before they named their reply
         self.add_dynamic_items(ReplyButton)
-        for chat in await self.engine.list_chats(open_only=True):  # live messages wait for the backfill
+        for chat in await self.owned_open_chats():  # live messages wait for the backfill
             if chat.channel_id.isdigit():
                 self.arrivals.hold(int(chat.channel_id))
         await self.sync_commands()
 
+    def owns_guild(self, guild_id: int) -> bool:
+        """Whether this process serves the guild: its shard, `(guild_id >> 22) % shard_count`, is one of ours."""
+        shard_ids = getattr(self, "shard_ids", None)
+        if not self.shard_count or shard_ids is None:
+            return True
+        return (guild_id >> 22) % self.shard_count in shard_ids
+
+    async def owned_open_chats(self) -> list[ChatView]:
+        """The open stories of the guilds this process serves (all of them when it runs every shard)."""
+        chats = await self.engine.list_chats(open_only=True)
+        if not self.shard_count or getattr(self, "shard_ids", None) is None:
+            return chats
+        return [chat for chat in chats if chat.guild_id.isdigit() and self.owns_guild(int(chat.guild_id))]
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Wait for this shard's turn in its `max_concurrency` bucket, shared by every process (else the default)."""
+        if self.identify_turn is None or shard_id is None:
+            await super().before_identify_hook(shard_id, initial=initial)
+            return
+        if self._max_concurrency is None:
+            _, _, limits = await self.http.get_bot_gateway()
+            self._max_concurrency = max(1, int(limits.get("max_concurrency", 1)))
+        bucket = shard_id % self._max_concurrency
+        await self.identify_turn(bucket)
+        log.info("identify_turn_taken", shard=shard_id, bucket=bucket)
+
     async def sync_commands(self) -> None:
-        """Sync to CHRONICLE_SYNC_GUILD_IDS when set (instant), else globally (may take an hour to show)."""
+        """Sync to CHRONICLE_SYNC_GUILD_IDS when set (instant), else globally (may take an hour to show).
+
+        With the shards split across processes, each syncs the listed guilds it serves, and the owner
+        of shard 0 syncs the global commands.
+        """
         if self.sync_guild_ids:
-            for guild_id in self.sync_guild_ids:
+            for guild_id in (g for g in self.sync_guild_ids if self.owns_guild(g)):
                 guild = discord.Object(guild_id)
                 self.tree.copy_global_to(guild=guild)
                 synced = await self.tree.sync(guild=guild)
                 log.info("commands_synced", guild=guild_id, count=len(synced))
-        else:
+        elif self.owns_guild(0):  # shard 0's owner (guild id 0 is on shard 0)
             synced = await self.tree.sync()
             log.info("commands_synced", scope="global", count=len(synced))
 
@@ -128,3 +167,16 @@ class ChronicleBot(commands.Bot):
         await self.engine.stop()
         await self.arrivals.close()
         await super().close()
+
+
+class ShardedChronicleBot(ChronicleBot, commands.AutoShardedBot):
+    """ChronicleBot over discord.py's AutoShardedBot: every shard, or one process's block of them."""
+
+
+def make_bot(engine: Engine, *, shard_count: int | None = None, shard_ids: Iterable[int] | None = None,
+             **options: Any) -> ChronicleBot:
+    """A plain bot (one gateway connection), or a sharded one when `shard_count` is given."""
+    if shard_count is None:
+        return ChronicleBot(engine, **options)
+    ids = sorted(shard_ids) if shard_ids is not None else None
+    return ShardedChronicleBot(engine, shard_count=shard_count, shard_ids=ids, **options)

@@ -15,10 +15,11 @@ import discord.http
 import structlog
 import yarl
 
-from bot.client import ChronicleBot
+from bot.client import ChronicleBot, make_bot
 from engine import Engine, EngineError
 
 log = structlog.get_logger(__name__)
+IDENTIFY_SPACING = 5.0  # Discord: one session start per max_concurrency bucket every 5 seconds
 
 
 def point_discord_at(api_base: str, gateway_url: str) -> None:
@@ -36,12 +37,21 @@ def _stop_on_sigterm(bot: ChronicleBot) -> None:
 
 async def run_discord(engine: Engine, token: str, *, api_base: str, gateway_url: str,
                       admin_role_ids: Sequence[int] = (), sync_guild_ids: Sequence[int] = (),
+                      shard_count: int | None = None, shard_ids: Sequence[int] | None = None,
                       **bot_options: Any) -> int:
-    """Run the bot until it is closed (SIGTERM, Ctrl-C); returns the exit code. The token is never logged."""
+    """Run the bot until it is closed (SIGTERM, Ctrl-C); returns the exit code. The token is never logged.
+
+    With `shard_count`, the bot runs discord.py's AutoShardedBot over `shard_ids` (every shard when
+    None); over PostgreSQL, processes take turns to IDENTIFY through the database.
+    """
     point_discord_at(api_base, gateway_url)
-    bot = ChronicleBot(engine, admin_role_ids=admin_role_ids, sync_guild_ids=sync_guild_ids, **bot_options)
+    if shard_count is not None and engine.shared:
+        bot_options["identify_turn"] = lambda bucket: engine.take_turn(bucket, IDENTIFY_SPACING)
+    bot = make_bot(engine, shard_count=shard_count, shard_ids=shard_ids, admin_role_ids=admin_role_ids,
+                   sync_guild_ids=sync_guild_ids, **bot_options)
     _stop_on_sigterm(bot)
-    log.info("discord_starting", api_base=api_base, gateway=gateway_url, sync_guilds=list(sync_guild_ids))
+    log.info("discord_starting", api_base=api_base, gateway=gateway_url, sync_guilds=list(sync_guild_ids),
+             shard_count=shard_count, shard_ids=list(shard_ids) if shard_ids is not None else None)
     try:
         await bot.start(token)
     except discord.LoginFailure:

@@ -34,6 +34,8 @@ class _Text:
     chunks: int
     finish_reason: str
     break_after: int | None
+    hold_after: int | None = None  # stream this many chunks, then wait for `hold` before the rest
+    hold: asyncio.Event | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +100,13 @@ class FakeLLMServer:
         With ``break_after=n`` the connection is dropped after n text chunks.
         """
         self._script.append(_Text(text, chunks, finish_reason, break_after))
+
+    def enqueue_held(self, text: str, chunks: int = 4, *, hold_after: int = 1) -> asyncio.Event:
+        """Stream the first `hold_after` chunks of ``text`` to the next request, then wait: set the returned
+        event to send the rest (a reply caught mid-stream, for crash tests)."""
+        hold = asyncio.Event()
+        self._script.append(_Text(text, chunks, "stop", None, hold_after, hold))
+        return hold
 
     def enqueue_error(self, status: int, message: str | None = None) -> None:
         """Answer the next request with HTTP ``status`` and an OpenAI-style error body."""
@@ -176,6 +185,14 @@ class FakeLLMServer:
             return await self._stream(request, script)
         return web.json_response(self._completion(script))
 
+    async def _wait_for(self, event: asyncio.Event) -> None:
+        """Wait until `event` is set, or the server is closing."""
+        closing = asyncio.ensure_future(self._closing.wait())
+        released = asyncio.ensure_future(event.wait())
+        await asyncio.wait({closing, released}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (closing, released):
+            task.cancel()
+
     async def _sleep(self, seconds: float) -> None:
         """Wait ``seconds``, or less if the server is closing."""
         try:
@@ -211,6 +228,8 @@ class FakeLLMServer:
                 if request.transport is not None:
                     request.transport.abort()
                 return response
+            if script.hold is not None and index == script.hold_after:
+                await self._wait_for(script.hold)
             await response.write(self._chunk({"content": piece}, None))
         await response.write(self._chunk({}, script.finish_reason))
         await response.write(b"data: [DONE]\n\n")

@@ -36,6 +36,8 @@ class FakeDiscordCore:
         self.interactions: dict[int, InteractionRecord] = {}
         self.typing: list[tuple[int, int, float]] = []
         self.interaction_timeout: float = 3.0  # seconds to answer an interaction, like Discord
+        self.shard_count: int = 1  # GET /gateway/bot's recommended shards
+        self.max_concurrency: int = 1  # identify buckets: sessions that may start together every 5 seconds
         self.attachment_bytes: dict[str, bytes] = {}
         self.requests: list[tuple[str, str]] = []
         self.unknown_routes: list[tuple[str, str]] = []

@@ -10,6 +10,7 @@ from typing import Any
 from .core import FakeDiscordCore
 from .driver_interactions import InteractionDriver
 from .gateway import INTENT_GUILD_MESSAGE_TYPING, INTENT_GUILDS
+from .world import guild_id_on_shard
 from .world import (
     BOT_PERMISSIONS, EVERYONE_PERMISSIONS, MANAGE_GUILD, PRIVATE_THREAD, PUBLIC_THREAD, FakeChannel, FakeGuild, FakeMember,
     FakeDiscordWorld, FakeMessage, FakeRole, FakeUser, FakeWebhook,
@@ -67,9 +68,14 @@ class FakeDiscord(InteractionDriver, FakeDiscordCore):
 
     # --- building the world ------------------------------------------------------------------
 
-    def add_guild(self, name: str) -> FakeGuild:
-        """Add a guild with @everyone, the bot's role and member, and its owner as a member."""
+    def add_guild(self, name: str, *, shard: tuple[int, int] | None = None) -> FakeGuild:
+        """Add a guild with @everyone, the bot's role and member, and its owner as a member.
+
+        `shard=(id, count)` picks a guild id on that shard (`(guild_id >> 22) % count == id`).
+        """
         guild = FakeGuild(name=name, owner_id=self.owner_user.id)
+        if shard is not None:
+            guild.id = guild_id_on_shard(*shard)
         guild.roles[guild.id] = FakeRole(guild.id, "@everyone", EVERYONE_PERMISSIONS, id=guild.id, position=0)
         bot_role = FakeRole(guild.id, self.bot_user.name, BOT_PERMISSIONS, position=1, managed=True)
         guild.roles[bot_role.id] = bot_role
