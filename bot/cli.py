@@ -14,6 +14,8 @@ from typing import Any
 from config.logging import configure_logging
 from config.settings import Settings, SettingsError, check_database, load_settings
 from engine import Actor, Engine, EngineError
+from engine.storage import redact
+from engine.storage.port import is_database_error
 
 Handler = Callable[[argparse.Namespace, Settings], Awaitable[int]]
 _COMMANDS: dict[str, Handler] = {}
@@ -89,8 +91,15 @@ def database_of(settings: Settings, database: str | None) -> str:
 
 async def open_engine(settings: Settings, database: str | None, model: Any = None) -> Engine:
     """The engine on the configured database, with the model's budget from settings."""
-    return await Engine.open(database_of(settings, database), model=model, context_tokens=settings.llm_context_tokens,
-                             reply_tokens=settings.llm_max_tokens)
+    location = database_of(settings, database)
+    try:
+        return await Engine.open(location, model=model, context_tokens=settings.llm_context_tokens,
+                                 reply_tokens=settings.llm_max_tokens)
+    except Exception as exc:
+        if not is_database_error(exc) and not isinstance(exc, OSError):
+            raise
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+        raise EngineError(f"could not open the database {redact(location)}: {reason}") from None
 
 
 async def _with_engine(args: argparse.Namespace, settings: Settings, body: Callable[[Engine], Awaitable[int]]) -> int:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from engine.storage.port import dialect_of
 
@@ -19,6 +20,21 @@ URL_SCHEMES = ("postgresql://", "postgres://")
 def is_database_url(location: str | Path) -> bool:
     """Whether `location` names a PostgreSQL database rather than a SQLite file."""
     return isinstance(location, str) and location.lower().startswith(URL_SCHEMES)
+
+
+def redact(location: str | Path) -> str:
+    """A location fit to print: a URL's password (in its user part or its query) replaced by ***."""
+    if not is_database_url(location):
+        return str(location)
+    parts = urlsplit(str(location))
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, host = netloc.rsplit("@", 1)
+        if ":" in user and user.split(":", 1)[1]:
+            netloc = f"{user.split(':', 1)[0]}:***@{host}"
+    query = "&".join("password=***" if pair.lower().startswith("password=") else pair
+                     for pair in parts.query.split("&")) if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 async def open_storage(location: str | Path, *, synchronous: Any = "NORMAL", group_commit: bool = True,

@@ -13,8 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
+from engine.storage import redact
 from engine.storage.group import GroupCommit
 from engine.storage.pg_conn import PgConnection, begin_write
 from engine.storage.pg_migrate import migrate
@@ -45,18 +44,6 @@ class _Worker:
             await self.run(lambda conn: conn.close())
             self.conn = None
         self._executor.shutdown(wait=True)
-
-
-def redact(url: str) -> str:
-    """The URL without its password (for logs and `chronicle migrate`'s answer)."""
-    try:
-        params = conninfo_to_dict(url)
-    except Exception:  # noqa: BLE001 — not parseable: show nothing of it
-        return "postgresql://…"
-    if "password" not in params:
-        return url
-    params["password"] = "***"
-    return make_conninfo("", **params)
 
 
 class PgDatabase(GroupCommit):
