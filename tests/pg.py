@@ -186,8 +186,11 @@ def _run(args: list[str], run_as: str | None, timeout: float) -> None:
         raise PostgresUnavailable(f"{Path(args[0]).name} failed: {exc} {output.strip()}") from exc
 
 
-def start_server(bin_dir: Path | None = None) -> PgServer:
-    """initdb and start a private server in a new temporary directory (PostgresUnavailable if it can't)."""
+def start_server(bin_dir: Path | None = None, settings: tuple[str, ...] = SERVER_SETTINGS) -> PgServer:
+    """initdb and start a private server in a new temporary directory (PostgresUnavailable if it can't).
+
+    `settings` are the server's `-c` options (the tests' default turns durability off; the benchmark keeps it).
+    """
     started = time.perf_counter()
     initdb, pg_ctl = (bin_dir / "initdb", bin_dir / "pg_ctl") if bin_dir else (_bin("initdb"), _bin("pg_ctl"))
     run_as = _server_user()
@@ -197,7 +200,7 @@ def start_server(bin_dir: Path | None = None) -> PgServer:
         _run([str(initdb), "-D", str(server.data_dir), "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8",
               "--locale=C.UTF-8", "--no-sync"], run_as, timeout=60)
         options = f"-h 127.0.0.1 -p {server.port} -k {server.socket_dir} " + " ".join(
-            f"-c {setting}" for setting in SERVER_SETTINGS)
+            f"-c {setting}" for setting in settings)
         _run([str(pg_ctl), "-D", str(server.data_dir), "-l", str(server.base / "server.log"), "-o", options,
               "-w", "-t", "30", "start"], run_as, timeout=40)
     except BaseException as exc:

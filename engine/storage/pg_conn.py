@@ -150,11 +150,11 @@ def begin_write(conn: PgConnection) -> None:
     later with a smaller seq. Plain reads are not blocked. A rolled-back append leaves a hole in seq
     that readers pass.
     """
-    conn.execute("BEGIN")
     try:
-        conn.execute(LOCK_LOG)
+        conn.executescript(f"BEGIN; {LOCK_LOG}")  # one round trip for both
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
 
 
