@@ -133,7 +133,13 @@ async def test_two_processes_split_the_shards_and_a_killed_one_resumes(fake_llm:
         assert code == 0, f"shards {block}: {err[-3000:]}"
         assert TOKEN not in err
         assert '"identify_turn_taken"' in err
-    events = _log(pg_url)
+    await _check_the_log(pg_url, fd, north, first=first, pending=pending, orphan=orphan)
+
+
+async def _check_the_log(url: str, fd: FakeDiscord, north: Place, *, first: FakeMessage, pending: FakeMessage,
+                         orphan: FakeMessage) -> None:
+    """Nothing recorded twice, the orphan never recorded, North's story in Discord's order, the world clean."""
+    events = _log(url)
     seqs = [e[0] for e in events]
     assert seqs == sorted(seqs)
     keys = [e[3] for e in events if e[3] is not None]
@@ -142,7 +148,7 @@ async def test_two_processes_split_the_shards_and_a_killed_one_resumes(fake_llm:
     assert len(said) == len(set(said)) == 5 and str(pending.id) in said and str(first.id) in said
     replied = [json.loads(e[4]) for e in events if e[1] == "bot_replied"]
     assert str(orphan.id) not in {i for r in replied for i in r["discord_message_ids"]}  # the orphan: never recorded
-    engine = await Engine.open(pg_url)
+    engine = await Engine.open(url)
     try:
         chats = {c.guild_id: c for c in await engine.list_chats()}
         north_lines = await engine.transcript(chats[str(north.guild.id)].chat_id, limit=100)
@@ -152,7 +158,7 @@ async def test_two_processes_split_the_shards_and_a_killed_one_resumes(fake_llm:
         assert [line.text for line in north_lines] == [text for text in posted if text in
                                                        {line.text for line in north_lines}]
         assert (await engine.check()).clean
-        with PgConnection.connect(pg_url) as conn:
+        with PgConnection.connect(url) as conn:
             assert conn.execute("SELECT position FROM projection_cursor").fetchone()[0] == seqs[-1]
     finally:
         await engine.close()
