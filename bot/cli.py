@@ -79,7 +79,9 @@ def model_from_settings(settings: Settings, notice: Callable[[str], None] = prin
 async def open_engine(settings: Settings, database: Path | None, model: Any = None) -> Engine:
     """The engine on the configured database, with the model's budget from settings."""
     return await Engine.open(database or settings.database, model=model, context_tokens=settings.llm_context_tokens,
-                             reply_tokens=settings.llm_max_tokens)
+                             reply_tokens=settings.llm_max_tokens,
+                             max_concurrent_replies=settings.max_concurrent_replies,
+                             max_queued_replies=settings.max_queued_replies)
 
 
 async def _with_engine(args: argparse.Namespace, settings: Settings, body: Callable[[Engine], Awaitable[int]]) -> int:

@@ -16,7 +16,7 @@ from engine.commands import Command, InChat
 from engine.db import Database, Synchronous, transaction
 from engine.deciders import characters, chats, story, world
 from engine.deciders.base import Context, Decider, random_id
-from engine.errors import AlreadyHandled, ConcurrencyConflict, NoStory, NotFound
+from engine.errors import AlreadyHandled, ConcurrencyConflict, NoStory, NotFound, ProjectionError
 from engine.events import Recorded
 from engine.llm.port import LanguageModel
 from engine.narrator.flows import EngineNarration
@@ -169,7 +169,7 @@ def _unit(conn: Conn, decider: Decider[Any, Any], cmd: Command, ctx: Context, st
         log.info("duplicate_ignored", key=key, seq=previous.seq, kind=previous.kind)
         try:
             return [], result(conn, store.read_command(conn, previous))
-        except (NotFound, StopIteration):
+        except (NotFound, ProjectionError):  # what it recorded is gone (rewound, forgotten, ended)
             raise AlreadyHandled() from None
     state = decider.load(conn, cmd)
     new_events = decider.decide(cmd, state, ctx)
