@@ -7,6 +7,7 @@ the same pragma), in the same process, alternating A and B within each run.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import time
 from functools import singledispatchmethod
@@ -18,6 +19,7 @@ from bench.common import Figure, Settings, Table, Target, copy_db, ratio, remove
 from engine import Engine
 
 
+@functools.cache
 def _library() -> Any:
     """Import eventsourcing lazily (only the `bench` extra installs it) and define the anchor app."""
     import eventsourcing.sqlite as es_sqlite
