@@ -208,6 +208,12 @@ def list_removed_by_rewind(conn: Conn, rewind_seq: int) -> list[MessageView]:
     return [_message(row) for row in rows]
 
 
+def events_undone(conn: Conn, rewind_seq: int) -> int:
+    """How many of its chat's events a rewind undid (0 when there is no such rewind)."""
+    row = conn.execute("SELECT events_undone FROM rewinds WHERE seq = ?", (rewind_seq,)).fetchone()
+    return row[0] if row else 0
+
+
 def count_messages(conn: Conn, chat_id: str) -> int:
     """How many live person and character lines the chat has."""
     return conn.execute(

@@ -347,7 +347,6 @@ def _rewound(chat_id: str) -> Result[RewindResult]:
     def result(conn: Conn, recorded: list[Recorded]) -> RewindResult:
         event = recorded[0]
         removed = tuple(queries.list_removed_by_rewind(conn, event.seq))
-        undone = conn.execute("SELECT events_undone FROM rewinds WHERE seq = ?", (event.seq,)).fetchone()
-        return RewindResult(chat_id, event.payload.to_seq, event.seq, undone[0] if undone else 0, removed)
+        return RewindResult(chat_id, event.payload.to_seq, event.seq, queries.events_undone(conn, event.seq), removed)
 
     return result
