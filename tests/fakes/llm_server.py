@@ -28,12 +28,16 @@ MODEL_ID = "fake-model"
 
 @dataclass(frozen=True, slots=True)
 class _Text:
-    """Answer with ``text`` in ``chunks`` pieces; optionally drop the connection early."""
+    """Answer with ``text`` in ``chunks`` pieces; optionally drop the connection early, wait for a gate after
+    ``gate_after`` pieces, or send a malformed event after ``garbage_after`` pieces."""
 
     text: str
     chunks: int
     finish_reason: str
     break_after: int | None
+    gate: asyncio.Event | None = None
+    gate_after: int = 1
+    garbage_after: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +102,14 @@ class FakeLLMServer:
         With ``break_after=n`` the connection is dropped after n text chunks.
         """
         self._script.append(_Text(text, chunks, finish_reason, break_after))
+
+    def enqueue_gated(self, text: str, gate: asyncio.Event, chunks: int = 2, *, after: int = 1) -> None:
+        """Answer the next request with ``text``, but hold the stream after ``after`` pieces until ``gate`` is set."""
+        self._script.append(_Text(text, chunks, "stop", None, gate=gate, gate_after=after))
+
+    def enqueue_malformed(self, text: str, chunks: int = 4, *, after: int = 1) -> None:
+        """Stream ``after`` pieces of ``text``, then an event that is not JSON (the client fails while parsing)."""
+        self._script.append(_Text(text, chunks, "stop", None, garbage_after=after))
 
     def enqueue_error(self, status: int, message: str | None = None) -> None:
         """Answer the next request with HTTP ``status`` and an OpenAI-style error body."""
@@ -183,6 +195,15 @@ class FakeLLMServer:
         except asyncio.TimeoutError:
             pass
 
+    async def _wait_gate(self, gate: asyncio.Event) -> None:
+        """Wait until the test opens ``gate`` (or the server closes)."""
+        waits = [asyncio.ensure_future(gate.wait()), asyncio.ensure_future(self._closing.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waits:
+                waiter.cancel()
+
     @staticmethod
     def _error(script: _Error) -> web.Response:
         """An OpenAI-style error response."""
@@ -211,6 +232,12 @@ class FakeLLMServer:
                 if request.transport is not None:
                     request.transport.abort()
                 return response
+            if script.garbage_after is not None and index >= script.garbage_after:
+                await response.write(b"data: {this is not json\n\n")
+                await response.write_eof()
+                return response
+            if script.gate is not None and index == script.gate_after:
+                await self._wait_gate(script.gate)
             await response.write(self._chunk({"content": piece}, None))
         await response.write(self._chunk({}, script.finish_reason))
         await response.write(b"data: [DONE]\n\n")

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from .faults import Faults
 from .gateway import INTENT_GUILD_MESSAGES, Gateway
 from .http_util import UNKNOWN_CHANNEL, UNKNOWN_GUILD, UNKNOWN_MESSAGE, DiscordError, json_response, not_found
 from .interactions import InteractionRecord
@@ -40,6 +41,7 @@ class FakeDiscordCore:
         self.requests: list[tuple[str, str]] = []
         self.unknown_routes: list[tuple[str, str]] = []
         self.gateway = Gateway(self)
+        self.faults = Faults(self.application_id)
         self._changed: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
         self.port: int = 0
@@ -224,7 +226,8 @@ async def _error_middleware(request: web.Request, handler: Callable[[web.Request
     core = request.app[CORE_KEY]
     core.requests.append((request.method, request.path))
     try:
-        return await handler(request)
+        dropped = await core.faults.intercept(request)
+        return dropped if dropped is not None else await handler(request)
     except DiscordError as exc:
         return exc.response()
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from .core import FakeDiscordCore
 from .driver_interactions import InteractionDriver
+from .faults import FaultDriver
 from .gateway import INTENT_GUILD_MESSAGE_TYPING, INTENT_GUILDS
 from .world import (
     BOT_PERMISSIONS, EVERYONE_PERMISSIONS, MANAGE_GUILD, PRIVATE_THREAD, PUBLIC_THREAD, FakeChannel, FakeGuild, FakeMember,
@@ -18,7 +19,7 @@ from .world import (
 INTENT_GUILD_MEMBERS = 1 << 1
 
 
-class FakeDiscord(InteractionDriver, FakeDiscordCore):
+class FakeDiscord(FaultDriver, InteractionDriver, FakeDiscordCore):
     """A loopback Discord (REST + gateway) that the real discord.py talks to, driven by tests."""
 
     _world: FakeDiscordWorld | None = None
