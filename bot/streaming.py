@@ -35,6 +35,7 @@ class _Reply:
     shown: list[str] = field(default_factory=list)
     text: str = ""
     flushed_at: float = 0.0
+    done: bool = False
 
 
 class DiscordReplySink:
@@ -77,13 +78,13 @@ class DiscordReplySink:
         reply.text = text
         await self._flush(reply, final=True)
         self.finished.append(list(reply.posted))
-        self._replies.pop(character.character_id, None)
-        if not self._replies:
+        reply.done = True  # kept until the next reply begins: the record may still be refused (abort)
+        if all(r.done for r in self._replies.values()):
             await self._stop_typing()
         return [str(p.message_id) for p in reply.posted]
 
     async def abort(self, character: CharacterView, error: Exception) -> None:
-        """The model failed: remove whatever was shown of this reply."""
+        """The reply failed (the model, Discord, or its record was refused): take back what was shown."""
         reply = self._replies.pop(character.character_id, None)
         await self._stop_typing()
         if reply is None or not reply.posted:
@@ -102,7 +103,7 @@ class DiscordReplySink:
     def _reply(self, character: CharacterView) -> _Reply:
         """The reply in progress for a character (begun implicitly if the engine skipped begin)."""
         reply = self._replies.get(character.character_id)
-        if reply is None:
+        if reply is None or reply.done:
             reply = self._replies[character.character_id] = _Reply(character)
         return reply
 

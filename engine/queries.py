@@ -208,6 +208,16 @@ def list_removed_by_rewind(conn: Conn, rewind_seq: int) -> list[MessageView]:
     return [_message(row) for row in rows]
 
 
+def list_later_revisions(conn: Conn, chat_id: str, after_seq: int) -> list[tuple[str, str, str, tuple[str, ...]]]:
+    """(message id, change, text, Discord ids now) of the live revisions after `after_seq` of lines that
+    were said at or before it, oldest first: what a rewind to `after_seq` must keep."""
+    rows = conn.execute(
+        "SELECT r.message_id, r.change, r.text, m.discord_ids FROM message_revisions AS r"
+        " JOIN messages AS m ON m.message_id = r.message_id"
+        " WHERE r.chat_id = ? AND r.seq > ? AND m.seq <= ? ORDER BY r.seq", (chat_id, after_seq, after_seq))
+    return [(row[0], row[1], row[2], tuple(json.loads(row[3]))) for row in rows]
+
+
 def events_undone(conn: Conn, rewind_seq: int) -> int:
     """How many of its chat's events a rewind undid (0 when there is no such rewind)."""
     row = conn.execute("SELECT events_undone FROM rewinds WHERE seq = ?", (rewind_seq,)).fetchone()

@@ -85,10 +85,12 @@ class Chats(commands.Cog):
     @chat.command(name="end", description="End the story in this channel")
     async def chat_end(self, interaction: discord.Interaction) -> None:
         """End the channel's story (its starter or an admin)."""
-        await self.bot.engine.end_chat(actor_for(interaction), str(interaction.channel_id), cause=cause_of(interaction))
+        actor = actor_for(interaction)
+        await defer_private(interaction)  # it waits behind a reply being written: answer Discord at once
+        await self.bot.engine.end_chat(actor, str(interaction.channel_id), cause=cause_of(interaction))
         self.bot.latest_replies.pop(interaction.channel_id or 0, None)
-        await send_public(interaction, "📕 The story in this channel has ended. `/chat start` begins a new one; "
-                                       "`/chat export` still exports it.")
+        await announce(interaction, "📕 The story in this channel has ended. `/chat start` begins a new one; "
+                                    "`/chat export` still exports it.", ack="The story has ended.")
 
     @chat.command(name="export", description="Download this channel's story: transcript and event log")
     async def chat_export(self, interaction: discord.Interaction) -> None:

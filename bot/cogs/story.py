@@ -58,7 +58,9 @@ class Story(commands.Cog):
     async def memory_add(self, interaction: discord.Interaction, text: Text, character: Name | None = None,
                          importance: app_commands.Range[int, 1, 10] = 5) -> None:
         """Write a memory."""
-        memory = await self.bot.engine.write_memory(actor_for(interaction), str(interaction.channel_id), text,
+        actor = actor_for(interaction)
+        await defer_private(interaction)  # story commands wait behind a reply being written
+        memory = await self.bot.engine.write_memory(actor, str(interaction.channel_id), text,
                                                     character=character, importance=importance,
                                                     cause=cause_of(interaction))
         names = await self._names([memory.character_id])
@@ -91,7 +93,9 @@ class Story(commands.Cog):
     @app_commands.autocomplete(id=memory_ids)
     async def memory_forget(self, interaction: discord.Interaction, id: app_commands.Range[str, 1, 80]) -> None:
         """Forget a memory."""
-        forgotten = await self.bot.engine.forget_memory(actor_for(interaction), str(interaction.channel_id), id,
+        actor = actor_for(interaction)
+        await defer_private(interaction)  # story commands wait behind a reply being written
+        forgotten = await self.bot.engine.forget_memory(actor, str(interaction.channel_id), id,
                                                         cause=cause_of(interaction))
         await send_ephemeral(interaction, f"Forgotten: `{forgotten}`.")
 
@@ -132,10 +136,12 @@ class Story(commands.Cog):
                                   affinity: Score = 0, trust: Score = 0,
                                   note: app_commands.Range[str, 1, 500] | None = None) -> None:
         """Adjust a relationship."""
-        edge = await self.bot.engine.adjust_relationship(actor_for(interaction), str(interaction.channel_id),
+        actor = actor_for(interaction)
+        await defer_private(interaction)  # story commands wait behind a reply being written
+        edge = await self.bot.engine.adjust_relationship(actor, str(interaction.channel_id),
                                                          character, target, affinity=affinity, trust=trust, note=note,
                                                          cause=cause_of(interaction))
-        await send_public(interaction, render.relationship_list([edge]))
+        await announce(interaction, render.relationship_list([edge]), ack="Relationship updated.")
 
 
 async def setup(bot: ChronicleBot) -> None:

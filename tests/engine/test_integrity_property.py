@@ -6,7 +6,7 @@ fake model server on loopback. Steps run on concurrent tasks per channel; some r
 frontend (a gated sink) while the other engine ends or restarts the story, writes to it, or rewinds it.
 
 Invariants: live state equals a rebuild row for row; each Discord message id is recorded at most once; every
-recorded reply belongs to the chat of the channel it was posted in, which was open when it was asked for; no
+recorded reply belongs to the chat of the channel it was posted in and of the line it answers; no
 rewind splits a command; nothing raises but the engine's typed errors.
 """
 
@@ -81,7 +81,6 @@ class World:
         self.main, self.other = main, other
         self.said: list[tuple[str, str, Actor]] = []  # (channel, message id, speaker)
         self.posted: dict[str, tuple[str, str | None]] = {}  # discord id → (channel, person's line it answers)
-        self.asked_in_chat: dict[str, str] = {}  # discord id of the person's line → chat open when asked
         self.posted_counter = 0
         self.withdrawn = 0
         self.counter = 0
@@ -103,9 +102,6 @@ async def _say(world: World, ch: str, who: int, *, gate: asyncio.Event | None = 
     message_id = world.next_id()
     actor = PEOPLE[who]
     world.said.append((ch, message_id, actor))
-    chat = await world.main.find_chat(ch)
-    if chat is not None:
-        world.asked_in_chat[message_id] = chat.chat_id
     sink = Sink(world, ch, gate, asked=message_id)
     world.pending.append(asyncio.ensure_future(_typed(world.main.respond(actor, ch, message_id, f"Line {message_id}",
                                                                            sink, cause=f"message:{message_id}"))))
@@ -178,8 +174,10 @@ def _invariants(path: Path, world: World) -> None:
                     continue  # the greeting of a story started by a frontend without a sink
                 posted_in, asked = world.posted[discord_id]
                 assert posted_in == channel_id, "a reply was filed in another channel's story"
-                if asked is not None and asked in world.asked_in_chat:
-                    assert world.asked_in_chat[asked] == chat_id, "a reply was filed in a later story"
+                line = conn.execute("SELECT chat_id FROM events WHERE kind = 'user_said' AND idempotency_key = ?",
+                                    (f"message:{asked}",)).fetchone()
+                if asked is not None and line is not None:
+                    assert line[0] == chat_id, "a reply was filed in another story than the line it answers"
         for rewind_seq, chat_id, to_seq in conn.execute("SELECT seq, chat_id, to_seq FROM rewinds"):
             before = {c for (c,) in conn.execute(
                 "SELECT command_id FROM events WHERE chat_id = ? AND seq <= ?", (chat_id, to_seq))}
