@@ -42,6 +42,15 @@ async def character_names(interaction: discord.Interaction, current: str) -> lis
     return _choices([c.name for c in cards])
 
 
+async def lore_books(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    """Autocomplete: the guild's lorebooks starting with what was typed."""
+    if interaction.guild_id is None:
+        return []
+    books = await _bot(interaction).engine.list_lorebooks(str(interaction.guild_id), current.strip(),
+                                                          limit=AUTOCOMPLETE_MAX)
+    return _choices([b.name for b in books])
+
+
 async def place_names(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
     """Autocomplete: the channel story's places starting with what was typed."""
     chat = await _channel_chat(interaction)

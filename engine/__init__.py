@@ -4,6 +4,7 @@ from engine.app import DECIDERS, Engine
 from engine.cards import MAX_CARD_BYTES, Card
 from engine.deciders.cards import greeting_choices
 from engine.lore import MAX_LORE_BYTES, LoreEntry
+from engine.writes_cards import check_upload
 from engine.commands import Actor
 from engine.errors import (
     AlreadyHandled, ConcurrencyConflict, DomainError, EngineError, InvalidInput, NarratorUnavailable, NoStory,
@@ -26,5 +27,5 @@ __all__ = [
     "NAME_MAX", "CARD_FIELD_MAX", "URL_MAX", "format_clock", "ChatExport", "CharacterView", "ChatView", "CheckReport", "EventView",
     "MeanwhileView", "MemoryView", "MessageView", "PersonaView", "PlaceView", "RelationshipView", "RewindResult",
     "SceneView", "Card", "CardExport", "CardImportView", "LoreEntry", "LoreEntryView", "LorebookView", "LoreReport",
-    "MAX_CARD_BYTES", "MAX_LORE_BYTES", "greeting_choices",
+    "MAX_CARD_BYTES", "MAX_LORE_BYTES", "check_upload", "greeting_choices",
 ]

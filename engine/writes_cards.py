@@ -16,6 +16,7 @@ from engine.cards.avatar import normalize_avatar
 from engine.commands import Actor
 from engine.commands_cards import ImportCard
 from engine.errors import InvalidInput, NotFound
+from engine.lore import LoreError
 from engine.events import URL_MAX, CardAvatar, Recorded
 from engine.storage.port import Conn
 from engine.views import CardExport, CardImportView, CharacterView
@@ -113,3 +114,14 @@ class EngineCards:
         except CardError as exc:
             raise InvalidInput(str(exc)) from None
         return CardExport(character.name, json_bytes, png_bytes, on_own_image=image is not None)
+
+
+def check_upload(size: int, *, lorebook: bool = False) -> None:
+    """Refuse a card (or lorebook) file over the import limit before it is downloaded: the line its import gives."""
+    from engine.cards.importer import check_card_size
+    from engine.lore.io import check_lorebook_size
+
+    try:
+        (check_lorebook_size if lorebook else check_card_size)(size)
+    except (CardError, LoreError) as exc:
+        raise InvalidInput(str(exc)) from None
