@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
@@ -13,7 +13,7 @@ from bot.checks import actor_for, cause_of
 from bot.render import embed
 from bot.render_cards import entry_embed, file_stem, lorebook_embed, lorebook_list
 from bot.replies import announce, defer_private, send_ephemeral
-from bot.transformers import character_names, lore_books
+from bot.transformers import character_names, entry_fields, lore_books
 from engine import NAME_MAX, check_upload
 
 if TYPE_CHECKING:
@@ -36,25 +36,6 @@ ENTRY_HELP = {
     "whole_words": "Keywords match whole words only", "case_sensitive": "Keywords match case exactly",
     "scan_depth": "How many recent lines are searched for keywords",
 }
-
-
-def _split(text: str | None) -> tuple[str, ...] | None:
-    return None if text is None else tuple(part.strip() for part in text.split(",") if part.strip())
-
-
-def entry_fields(*, keys: str | None = None, content: str | None = None, secondary_keys: str | None = None,
-                 logic: str | None = None, constant: bool | None = None, characters: str | None = None,
-                 probability: int | None = None, sticky: int | None = None, cooldown: int | None = None,
-                 delay: int | None = None, order: int | None = None, comment: str | None = None,
-                 whole_words: bool | None = None, case_sensitive: bool | None = None,
-                 scan_depth: int | None = None) -> dict[str, Any]:
-    """Slash-command options → the engine's entry fields (only those given)."""
-    fields = {"keys": _split(keys), "content": content, "secondary_keys": _split(secondary_keys),
-              "selective_logic": logic, "constant": constant, "characters": _split(characters),
-              "probability": probability, "sticky": sticky, "cooldown": cooldown, "delay": delay,
-              "insertion_order": order, "comment": comment, "match_whole_words": whole_words,
-              "case_sensitive": case_sensitive, "scan_depth": scan_depth}
-    return {key: value for key, value in fields.items() if value is not None}
 
 
 class Lore(commands.Cog):
