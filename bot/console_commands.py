@@ -287,4 +287,4 @@ async def _admin_log(console: Console, args: dict[str, str]) -> str:
     return "\n".join(f"#{e.seq} {e.kind}" for e in events)
 
 
-from bot import console_cards  # noqa: E402,F401  (registers the card and lorebook commands)
+from bot import console_cards  # noqa: F401  (registers the card and lorebook commands)

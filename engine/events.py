@@ -338,7 +338,7 @@ def load_payload(kind: str, version: int, data: dict[str, Any]) -> Event:
 
 # Cards and lorebooks live in engine/events_cards.py; imported here, once everything above is defined,
 # so `engine.events` stays the one place every payload class is found.
-from engine.events_cards import (  # noqa: E402
+from engine.events_cards import (  # noqa: F401 (re-exported: every payload class is found here)
     BotAuthored, CardAvatar, LorebookAttached, LorebookCreated, LorebookDetached, LoreEntryRemoved,
     LoreEntryWritten,
 )

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from engine.cards.avatar import AVATAR_B64_MAX
 from engine.cards.model import Card
 from engine.events import CARD_FIELD_MAX, NAME_MAX, Event, Id, Url, upcaster
-from engine.lore.model import BOOK_NAME_MAX, LoreEntry, Lorebook
+from engine.lore.model import BOOK_NAME_MAX, Lorebook, LoreEntry
 
 # The flat v1 fields of `bot_authored` and where each lives in the card.
 V1_CARD_FIELDS = {"name": "name", "description": "description", "personality": "personality",

@@ -7,7 +7,7 @@ import re
 
 from engine.cards.model import Card
 from engine.errors import NotFound
-from engine.lore.model import LoreEntry, Lorebook
+from engine.lore.model import Lorebook, LoreEntry
 from engine.projection.characters import name_key
 from engine.storage.port import Conn
 from engine.views import LorebookView, LoreEntryView

@@ -16,8 +16,8 @@ from engine.cards.avatar import normalize_avatar
 from engine.commands import Actor
 from engine.commands_cards import ImportCard
 from engine.errors import InvalidInput, NotFound
-from engine.lore import LoreError
 from engine.events import URL_MAX, CardAvatar, Recorded
+from engine.lore import LoreError
 from engine.storage.port import Conn
 from engine.views import CardExport, CardImportView, CharacterView
 from engine.writes import found
@@ -29,9 +29,9 @@ if TYPE_CHECKING:
 def web_icon(card: Card) -> str | None:
     """The URL of the card's icon asset when it is on the web (it becomes the character's avatar link)."""
     for asset in card.assets or ():
-        if asset.type == "icon" and asset.uri.startswith(("https://", "http://")) and len(asset.uri) <= URL_MAX:
-            if " " not in asset.uri:
-                return asset.uri
+        web = asset.uri.startswith(("https://", "http://")) and len(asset.uri) <= URL_MAX and " " not in asset.uri
+        if asset.type == "icon" and web:
+            return asset.uri
     return None
 
 

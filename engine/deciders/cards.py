@@ -36,7 +36,6 @@ def load_import_card(world: Conn, cmd: ImportCard) -> CharacterView | None:
 
 def decide_import_card(cmd: ImportCard, taken: CharacterView | None, ctx: Context) -> list[NewEvent]:
     """A new character from a whole card; a name in use needs `replace` (by its author or an admin)."""
-    name = card_name(cmd)
     card = cmd.card if cmd.new_name is None else cmd.card.model_copy(update={"name": cmd.new_name})
     if taken is None:
         return emit(cmd.actor, BotAuthored(character_id=ctx.new_id("chr"), guild_id=cmd.actor.guild_id, card=card,

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine import queries
+from engine import queries, queries_lore
+from engine.cards.model import Card
 from engine.commands import AuthorCharacter, Command, EditCharacter, RetireCharacter, SetPersona
 from engine.deciders.base import Context, Decider, emit, load_nothing
-from engine import queries_lore
-from engine.cards.model import Card
 from engine.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from engine.events import NAME_MAX, BotAuthored, BotRetired, CardAvatar, YouAuthored
 from engine.events_cards import V1_CARD_FIELDS

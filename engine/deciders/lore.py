@@ -18,7 +18,7 @@ from engine.deciders.base import Context, Decider, emit, load_chat, story_chat
 from engine.deciders.characters import require_author
 from engine.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from engine.events import LorebookAttached, LorebookCreated, LorebookDetached, LoreEntryRemoved, LoreEntryWritten
-from engine.lore.model import LoreEntry, Lorebook
+from engine.lore.model import Lorebook, LoreEntry
 from engine.storage.port import Conn
 from engine.store import NewEvent
 from engine.views import CharacterView, ChatView, LorebookView, LoreEntryView

@@ -6,8 +6,8 @@ Any random macro in a greeting ({{random}}, {{pick}}, {{roll}}) is decided here,
 
 from __future__ import annotations
 
-import random
 import asyncio
+import random
 from typing import TYPE_CHECKING
 
 from engine import queries

@@ -93,7 +93,7 @@ async def test_a_file_that_is_not_a_good_card_gives_one_line_and_records_nothing
 async def test_editing_an_imported_card_keeps_the_rest_of_it(engine: Engine, admin: Actor) -> None:
     await engine.import_card(admin, v2_png(), "sera.png")
     await engine.edit_character(admin, "Seraphina", "description", "A tired guardian.")
-    character, card = await engine.get_card(admin.guild_id, "Seraphina")
+    _, card = await engine.get_card(admin.guild_id, "Seraphina")
     assert card.description == "A tired guardian." and card.extensions == V2["data"]["extensions"]
     assert card.character_book is not None and card.alternate_greetings == ("Hi!", "Welcome.")
     assert (await engine.export_card(admin.guild_id, "Seraphina")).on_own_image
