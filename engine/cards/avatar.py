@@ -53,4 +53,4 @@ def normalize_avatar(data: bytes) -> bytes:
 
 def _scaled(image: Image.Image, factor: float) -> Image.Image:
     width, height = image.size
-    return image.resize((max(1, round(width * factor)), max(1, round(height * factor))), Image.LANCZOS)
+    return image.resize((max(1, round(width * factor)), max(1, round(height * factor))), Image.Resampling.LANCZOS)

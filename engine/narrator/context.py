@@ -60,11 +60,10 @@ def load_inputs(conn: Conn, chat: ChatView, character_id: str, *, before_seq: in
     memories = rank_memories(conn, chat.chat_id, character_id, query_text, ignore_names=names)
     user_name = next((m.speaker for m in reversed(history) if m.role == "person"),
                      personas[0][0] if personas else "you")
-    lore = NO_LORE
-    if lore_budget > 0:
-        lore = activate_lore(load_sources(conn, chat.chat_id, card), history, chat_id=chat.chat_id, card=card,
-                             line_count=count_lines(conn, chat.chat_id, before_seq=before_seq), budget=lore_budget,
-                             user=user_name)
+    sources = load_sources(conn, chat.chat_id, card) if lore_budget > 0 else ()
+    lore = NO_LORE if not sources else activate_lore(
+        sources, history, chat_id=chat.chat_id, card=card, user=user_name, budget=lore_budget,
+        line_count=count_lines(conn, chat.chat_id, before_seq=before_seq))
     return PromptInputs(card, others, user_name, personas, chat, place, scene, present, relationships,
                         memories, history, persona_ids, lore)
 

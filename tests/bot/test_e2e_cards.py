@@ -91,6 +91,9 @@ async def test_a_bad_card_upload_gets_one_line_and_records_nothing(chronicle: Ch
     record = await chronicle.command(w.member, "character import", {"card": ("cat.png", b"\x89PNG\r\n\x1a\nbroken")})
     assert record.ephemeral and record.texts == [
         "This PNG is damaged or cut short and can't be read. Download the card again and import the new file."]
+    big = await chronicle.command(w.member, "character import", {"card": ("big.png", bytes(10 * 1024 * 1024 + 1))})
+    assert big.texts == ["This file is 10.1 MB; cards may be at most 10 MB. Shrink the image or export the card as "
+                         ".json."]
     clash = await chronicle.command(w.member, "character import", {"card": ("a.json", dump(V2))})
     again = await chronicle.command(w.member, "character import", {"card": ("a.json", dump(V2))})
     assert "replace:true" in again.texts[-1] and clash.responded

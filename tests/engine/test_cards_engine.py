@@ -189,3 +189,16 @@ class NullSink:
 
     async def abort(self, character: object, error: Exception) -> None:
         """Nothing to take back."""
+
+
+async def test_a_large_card_image_is_kept_within_its_bounds(engine: Engine, admin: Actor) -> None:
+    out = io.BytesIO()
+    Image.effect_noise((2000, 1500), 80).save(out, format="PNG")
+    icon = out.getvalue()
+    assert len(icon) > 1_000_000
+    result = await engine.import_card(admin, charx(V3, {"assets/icon/images/main.png": icon}), "sera.charx")
+    assert result.has_image
+    exported = await engine.export_card(admin.guild_id, "Seraphina")
+    image = Image.open(io.BytesIO(exported.png_bytes))
+    assert max(image.size) <= 1024 and image.size[0] / image.size[1] == pytest.approx(2000 / 1500, rel=0.01)
+    assert parse_card(exported.png_bytes, "s.png").card == parse_card(dump(V3), "s.json").card
