@@ -20,6 +20,7 @@ log = structlog.get_logger(__name__)
 
 EXTENSIONS: tuple[str, ...] = (
     "bot.cogs.characters",
+    "bot.cogs.lore",
     "bot.cogs.chats",
     "bot.cogs.world",
     "bot.cogs.story",
@@ -61,10 +62,10 @@ class ChronicleBot(commands.Bot):
         """Load the extensions, register the reply buttons, hold story channels until their backfill, sync."""
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        from bot.views import ReplyButton, ReplyButtons
+        from bot.views import GreetingButton, ReplyButton, ReplyButtons
 
         self.add_view(ReplyButtons())  # buttons on replies posted before they named their reply
-        self.add_dynamic_items(ReplyButton)
+        self.add_dynamic_items(ReplyButton, GreetingButton)
         for chat in await self.engine.list_chats(open_only=True):  # live messages wait for the backfill
             if chat.channel_id.isdigit():
                 self.arrivals.hold(int(chat.channel_id))
@@ -82,18 +83,20 @@ class ChronicleBot(commands.Bot):
             synced = await self.tree.sync()
             log.info("commands_synced", scope="global", count=len(synced))
 
-    def reply_view(self, reply: MessageView) -> discord.ui.View:
-        """The buttons shown on a channel's latest character reply (they name that reply and its revision)."""
+    def reply_view(self, reply: MessageView, greeting: tuple[int, int] | None = None) -> discord.ui.View:
+        """The buttons shown on a channel's latest character reply (they name that reply and its revision); an
+        opening greeting with others to choose from (`greeting` = (shown, how many)) gets ◀ ▶ to swipe them."""
         from bot.views import reply_buttons
 
-        return reply_buttons(reply.message_id, reply.revision)
+        return reply_buttons(reply.message_id, reply.revision, greeting=greeting)
 
-    async def show_reply_buttons(self, channel: Any, reply: MessageView) -> None:
+    async def show_reply_buttons(self, channel: Any, reply: MessageView,
+                                 greeting: tuple[int, int] | None = None) -> None:
         """Put the buttons on a just-recorded reply's last message; the previous reply loses them."""
         if not reply.discord_ids or not isinstance(channel, discord.TextChannel | discord.Thread):
             return
         posted = Posted(int(reply.discord_ids[-1]), channel, self.poster.can_use_webhooks(channel))
-        await self.poster.set_view(posted, self.reply_view(reply))
+        await self.poster.set_view(posted, self.reply_view(reply, greeting))
         previous = self.latest_replies.get(channel.id)
         self.latest_replies[channel.id] = posted
         if previous is not None and previous.message_id != posted.message_id:

@@ -82,8 +82,13 @@ async def _character_edit(console: Console, args: dict[str, str]) -> str:
 
 @command("character show", ("name",), help="show a card")
 async def _character_show(console: Console, args: dict[str, str]) -> str:
-    card = await console.engine.get_character(console.actor.guild_id, args["name"])
-    fields = [("Personality", card.personality), ("Scenario", card.scenario), ("Greeting", card.greeting)]
+    card, whole = await console.engine.get_card(console.actor.guild_id, args["name"])
+    book = whole.character_book
+    fields = [("Nickname", card.nickname or ""), ("Personality", card.personality), ("Scenario", card.scenario),
+              ("Greeting", card.greeting),
+              ("Other greetings", str(len(card.alternate_greetings)) if card.alternate_greetings else ""),
+              ("Tags", ", ".join(whole.tags)), ("Lorebook", f"{len(book.entries)} entries" if book else ""),
+              ("Creator notes", card.creator_notes)]
     return "\n".join([f"{card.name}: {card.description}", *(f"  {k}: {v}" for k, v in fields if v)])
 
 
@@ -112,11 +117,12 @@ async def _persona_show(console: Console, args: dict[str, str]) -> str:
     return f"{persona.name}: {persona.description}" if persona else "No persona yet: /persona set name:…"
 
 
-@command("chat start", ("character",), ("guest", "time", "anchor", "weather", "place"), help="start the story")
+@command("chat start", ("character",), ("guest", "time", "anchor", "weather", "place", "greeting"),
+         help="start the story (greeting:N picks the host's greeting)")
 async def _chat_start(console: Console, args: dict[str, str]) -> str:
     chat = await console.engine.start_chat(console.actor, console.channel_id, args["character"], **{
-        k: args.get(k) for k in ("guest", "time", "anchor", "weather", "place")}, sink=console.sink,
-        cause=console.cause)
+        k: args.get(k) for k in ("guest", "time", "anchor", "weather", "place")}, greeting=_int(args, "greeting"),
+        sink=console.sink, cause=console.cause)
     return f"The story begins: {chat.anchor}, {chat.weather}."
 
 
@@ -149,7 +155,9 @@ async def _chat_prompt(console: Console, args: dict[str, str]) -> str:
     prompt = await console.engine.inspect_prompt(console.channel_id, args.get("character"))
     parts = ", ".join(f"{name} {tokens}" for name, tokens in prompt.parts)
     body = "\n".join(f"[{m.role}] {m.content}" for m in prompt.messages)
-    return f"{body}\n— {prompt.total_tokens} of {prompt.budget_tokens} tokens: {parts}"
+    from bot.console_cards import prompt_lore
+
+    return f"{body}\n— {prompt.total_tokens} of {prompt.budget_tokens} tokens: {parts}{prompt_lore(prompt)}"
 
 
 @command("scene open", ("place",), ("title",), help="open a scene at a place")
@@ -277,3 +285,6 @@ async def _admin_log(console: Console, args: dict[str, str]) -> str:
     chat = await console.engine.get_chat(console.channel_id)
     events = await console.engine.recent_events(chat_id=chat.chat_id, limit=min(_int(args, "limit", 10) or 10, 100))
     return "\n".join(f"#{e.seq} {e.kind}" for e in events)
+
+
+from bot import console_cards  # noqa: F401  (registers the card and lorebook commands)

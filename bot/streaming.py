@@ -172,3 +172,31 @@ async def revise_latest(bot: ChronicleBot, interaction: discord.Interaction, mod
     await bot.show_reply_buttons(channel, result)
     await send_ephemeral(interaction, "Continued the latest reply." if mode == "continue"
                          else "Rewrote the latest reply.")
+
+
+async def swipe_greeting(bot: ChronicleBot, interaction: discord.Interaction, number: int, *, reply_id: str,
+                         revision: int) -> None:
+    """Show the host's greeting `number` as the story's opening line (editing its messages), before anyone speaks."""
+    from engine import greeting_choices
+
+    actor = actor_for(interaction)
+    channel = interaction.channel
+    if not isinstance(channel, (discord.TextChannel, discord.Thread)):
+        raise TypeError("greetings live in text channels and threads")
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    engine = bot.engine
+    chat = await engine.get_chat(str(channel.id))
+    lines = await engine.transcript(chat.chat_id, limit=1)
+    latest = lines[-1] if lines and lines[-1].role == "character" else None
+    webhooks = bot.poster.can_use_webhooks(channel)
+    existing = [Posted(int(i), channel, webhooks) for i in latest.discord_ids if i.isdigit()] if latest else []
+    sink = DiscordReplySink(bot, channel, existing=existing, restore=latest.text if latest else None)
+    try:
+        result = await engine.swipe_greeting(actor, str(channel.id), number, sink, reply_id=reply_id,
+                                             revision=revision, cause=f"interaction:{interaction.id}")
+    finally:
+        await sink.close()
+    host = await engine.character_by_id(chat.host_id)
+    count = len(greeting_choices(host, group=chat.guest_id is not None)) if host else 1
+    await bot.show_reply_buttons(channel, result, greeting=(number, count))
+    await send_ephemeral(interaction, f"Showing greeting {number} of {count}.")

@@ -14,12 +14,13 @@ import structlog
 from engine import projection, queries, store
 from engine.commands import Command, InChat
 from engine.db import Database, Synchronous, transaction
-from engine.deciders import characters, chats, story, world
+from engine.deciders import cards, characters, chats, lore, story, world
 from engine.deciders.base import Context, Decider, random_id
 from engine.errors import AlreadyHandled, ConcurrencyConflict, NoStory, NotFound, ProjectionError
 from engine.events import Recorded
 from engine.llm.port import LanguageModel
 from engine.narrator.flows import EngineNarration
+from engine.narrator.greetings import EngineGreetings
 from engine.narrator.prompt import Budget
 from engine.reads import EngineReads
 from engine.serial import ChatSerializer
@@ -27,13 +28,16 @@ from engine.storage.port import Conn
 from engine.store import Stamp
 from engine.views import ChatRef
 from engine.writes import EngineWrites
+from engine.writes_cards import EngineCards
+from engine.writes_lore import EngineLore
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 Result = Callable[[Conn, list[Recorded]], T]
 
 DECIDERS: dict[type[Command], Decider[Any, Any]] = {
-    **characters.DECIDERS, **chats.DECIDERS, **story.DECIDERS, **world.DECIDERS,
+    **characters.DECIDERS, **chats.DECIDERS, **story.DECIDERS, **world.DECIDERS, **cards.DECIDERS,
+    **lore.DECIDERS,
 }
 CONFLICT_ATTEMPTS = 3
 # Events after which a chat's row (status, time, weather, scene, place) is unchanged: a cached ChatRef stays
@@ -48,7 +52,7 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-class Engine(EngineWrites, EngineNarration, EngineReads):
+class Engine(EngineWrites, EngineNarration, EngineGreetings, EngineCards, EngineLore, EngineReads):
     """Chronicle's engine: decide → append → project in one transaction per user action.
 
     Every story command of a channel runs through one serialiser (`self.serial`), in the order the

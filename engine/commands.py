@@ -103,6 +103,7 @@ class StartChat(InChannel):
     anchor: Name | None = None
     weather: Name = "clear"
     place: Name | None = None
+    greeting: int | None = Field(None, ge=1, le=1_000)  # which of the host's greetings opens it (1 = the first)
 
 
 class EndChat(InChat):

@@ -9,9 +9,12 @@ from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-# Limits shared by events and commands (and declared to Discord by the bot).
+from engine.lore.fields import TEXT_MAX
+
+# Limits shared by events and commands (and declared to Discord by the bot). Card text allows what real
+# community cards hold: one limit with the card importer's (engine.lore.fields.TEXT_MAX).
 NAME_MAX = 64
-CARD_FIELD_MAX = 8_000
+CARD_FIELD_MAX = TEXT_MAX
 MESSAGE_MAX = 4_000
 REPLY_MAX = 8_000
 ID_MAX = 80
@@ -72,28 +75,6 @@ class Recorded(Generic[E]):
     idempotency_key: str | None
     command_id: str | None = None
     cause: str | None = None
-
-
-class BotAuthored(Event):
-    """A character card created or replaced in a guild."""
-
-    kind: ClassVar[str] = "bot_authored"
-    character_id: Id
-    guild_id: Id
-    name: Name
-    description: CardText
-    personality: CardText = ""
-    scenario: CardText = ""
-    greeting: CardText = ""
-    example_dialogue: CardText = ""
-    system_prompt: CardText = ""
-    post_history_instructions: CardText = ""
-    avatar_url: Url | None = None
-    author_id: Id
-
-    def stream(self) -> str:
-        """Characters live in their guild's stream."""
-        return f"guild:{self.guild_id}"
 
 
 class BotRetired(Event):
@@ -309,15 +290,6 @@ class ChatRewound(ChatEvent):
     actor_id: Id
 
 
-EVENT_TYPES: dict[str, type[Event]] = {
-    cls.kind: cls
-    for cls in (
-        BotAuthored, BotRetired, YouAuthored, ChatCreated, ChatEnded, ContainerCreated,
-        SceneOpened, SceneClosed, UserSaid, BotReplied, MessageEdited, MessageRetracted,
-        ReplyRegenerated, MemoryWritten, MemoryForgotten, MeanwhileSceneStarted,
-        MeanwhileDigestCreated, EdgeUpdate, TimeSkipElision, WeatherChanged, ChatRewound,
-    )
-}
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 _UPCASTERS: dict[tuple[str, int], Upcaster] = {}
@@ -362,3 +334,22 @@ def load_payload(kind: str, version: int, data: dict[str, Any]) -> Event:
     if version > cls.version:
         raise ValueError(f"{kind} v{version} is newer than this code (v{cls.version}); upgrade Chronicle")
     return cls.model_validate(data)
+
+
+# Cards and lorebooks live in engine/events_cards.py; imported here, once everything above is defined,
+# so `engine.events` stays the one place every payload class is found.
+from engine.events_cards import (  # noqa: F401 (re-exported: every payload class is found here)
+    BotAuthored, CardAvatar, LorebookAttached, LorebookCreated, LorebookDetached, LoreEntryRemoved,
+    LoreEntryWritten,
+)
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (
+        BotAuthored, BotRetired, YouAuthored, ChatCreated, ChatEnded, ContainerCreated,
+        SceneOpened, SceneClosed, UserSaid, BotReplied, MessageEdited, MessageRetracted,
+        ReplyRegenerated, MemoryWritten, MemoryForgotten, MeanwhileSceneStarted,
+        MeanwhileDigestCreated, EdgeUpdate, TimeSkipElision, WeatherChanged, ChatRewound,
+        LorebookCreated, LoreEntryWritten, LoreEntryRemoved, LorebookAttached, LorebookDetached,
+    )
+}

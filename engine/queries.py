@@ -18,7 +18,8 @@ from engine.views import (
 )
 
 _CHARACTER = ("character_id, guild_id, name, description, personality, scenario, greeting, example_dialogue,"
-              " system_prompt, post_history_instructions, avatar_url, author_id, retired")
+              " system_prompt, post_history_instructions, avatar_url, author_id, retired, nickname, creator_notes,"
+              " alternate_greetings, group_greetings")
 _CHAT = ("chat_id, guild_id, channel_id, host_id, guest_id, started_by, status, story_minute, anchor, weather,"
          " active_scene_id, place_id, created_seq, started_at")
 _MESSAGE = ("message_id, chat_id, seq, role, author_id, speaker, character_id, text, discord_ids, revision,"
@@ -29,7 +30,8 @@ _RELATION = ("chat_id, source_id, source_kind, source_name, target_id, target_ki
 
 
 def _character(row: tuple) -> CharacterView:
-    return CharacterView(*row[:-1], retired=bool(row[-1]))
+    return CharacterView(*row[:12], retired=bool(row[12]), nickname=row[13], creator_notes=row[14],
+                         alternate_greetings=tuple(json.loads(row[15])), group_greetings=tuple(json.loads(row[16])))
 
 
 def _message(row: tuple) -> MessageView:

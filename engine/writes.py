@@ -106,17 +106,19 @@ class EngineWrites:
 
     def start_chat(self: Engine, actor: Actor, channel_id: str, character: str, *, guest: str | None = None,
                    time: str | None = None, anchor: str | None = None, weather: str | None = None,
-                   place: str | None = None, sink: ReplySink | None = None,
+                   place: str | None = None, greeting: int | None = None, sink: ReplySink | None = None,
                    cause: str | None = None) -> asyncio.Future[ChatView]:
-        """Start a story in a channel (time like '14:00', 'noon' or 'Day 2 09:00'); the host's greeting is
-        posted through `sink` and recorded as the story's first reply, a command of its own."""
+        """Start a story in a channel (time like '14:00', 'noon' or 'Day 2 09:00'); the host's greeting (number
+        `greeting` of its choices, 1 = the card's first message) is posted through `sink` and recorded as the
+        story's first reply, a command of its own."""
 
         async def job() -> ChatView:
             minute = parse_clock(time) if time else 8 * 60
             chat = await self._do(StartChat, _chat, key=cause, cause=cause, actor=actor, channel_id=channel_id,
                                   character=character, guest=guest or None, start_minute=minute,
-                                  anchor=anchor or None, weather=weather or "clear", place=place or None)
-            await self._greet(actor, chat, sink, cause)
+                                  anchor=anchor or None, weather=weather or "clear", place=place or None,
+                                  greeting=greeting)
+            await self._greet(actor, chat, sink, cause, greeting or 1)
             return chat
 
         return self._story(channel_id, job)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from engine import queries
 from engine.commands import CloseScene, CreatePlace, EndChat, OpenScene, SetWeather, SkipTime, StartChat
 from engine.deciders.base import Context, Decider, emit, load_chat, story_chat
-from engine.errors import DomainError, NotFound, PermissionDenied
+from engine.deciders.cards import greeting_choices
+from engine.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from engine.events import (
     ChatCreated, ChatEnded, ContainerCreated, Event, MemoryWritten, SceneClosed, SceneOpened, TimeSkipElision,
     WeatherChanged,
@@ -50,6 +51,9 @@ def decide_start_chat(cmd: StartChat, state: StartState, ctx: Context) -> list[N
     guest = _named(state.guest, cmd.guest) if cmd.guest else None
     if guest is not None and guest.character_id == host.character_id:
         raise DomainError("The guest must be a different character from the host.")
+    choices = greeting_choices(host, group=guest is not None)
+    if cmd.greeting is not None and cmd.greeting > len(choices):
+        raise InvalidInput(f"greeting: {host.name} has {len(choices)} greeting(s); pick 1 to {len(choices)}.")
     chat_id = ctx.new_id("chat")
     events: list[Event] = [ChatCreated(
         chat_id=chat_id, guild_id=cmd.actor.guild_id, channel_id=cmd.channel_id, host_id=host.character_id,

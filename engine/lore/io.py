@@ -53,11 +53,16 @@ def _book(raw: Any, default_name: str | None) -> Lorebook:
     return book_from_dict(raw, default_name=default_name)
 
 
+def check_lorebook_size(size: int) -> None:
+    """Refuse a lorebook file over MAX_LORE_BYTES (frontends call it before downloading one)."""
+    if size > MAX_LORE_BYTES:
+        raise LoreError(f"The lorebook file is {math.ceil(size / 1024 / 1024 * 10) / 10:.1f} MB; the limit is "
+                        f"{MAX_LORE_BYTES // 1024 // 1024} MB. Split it into smaller books.")
+
+
 def parse_lorebook(data: bytes, filename: str) -> Lorebook:
     """Import a lorebook file; raise LoreError with one user-facing line when it can't be imported."""
-    if len(data) > MAX_LORE_BYTES:
-        raise LoreError(f"The lorebook file is {math.ceil(len(data) / 1024 / 1024 * 10) / 10:.1f} MB; the limit is "
-                        f"{MAX_LORE_BYTES // 1024 // 1024} MB. Split it into smaller books.")
+    check_lorebook_size(len(data))
     if not data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"[")):
         raise LoreError(f"'{filename[:80]}' is not a JSON file: a lorebook must be JSON "
                         "(lorebook_v3, character_book or SillyTavern world info).")

@@ -19,9 +19,9 @@ from engine.deciders.story import STALE_REPLY, latest_reply
 from engine.errors import AlreadyHandled, DomainError, NarratorUnavailable, SlowDown
 from engine.events import REPLY_MAX
 from engine.serial import log_failure
-from engine.text import substitute
 from engine.llm.port import LanguageModel
-from engine.narrator.context import load_inputs, redact_inputs
+from engine.narrator.context import PromptInputs, load_inputs, redact_inputs
+from engine.narrator.lore import lore_tokens
 from engine.narrator.prompt import Budget, Prompt, build_reply_prompt, build_task_prompt
 from engine.narrator.sink import ReplySink
 from engine.storytime import format_duration
@@ -91,10 +91,17 @@ class EngineNarration:
         """
         chat = await self.get_chat(channel_id)
         card = await self._speaker(chat, character)
-        inputs = await self.db.read(lambda c: load_inputs(c, chat, card.character_id))
+        inputs = await self._inputs(chat, card.character_id)
         if actor is not None and not actor.is_admin:
             inputs = redact_inputs(inputs, actor.user_id)
         return build_reply_prompt(inputs, self.budget)
+
+    async def _inputs(self: Engine, chat: ChatView, character_id: str, *,
+                      before_seq: int | None = None) -> PromptInputs:
+        """What a reply prompt is built from, read in one go (lore activated within its share of the budget)."""
+        lore_budget = lore_tokens(self.budget.prompt_tokens)
+        return await self.db.read(lambda c: load_inputs(c, chat, character_id, before_seq=before_seq,
+                                                        lore_budget=lore_budget))
 
     def respond(self: Engine, actor: Actor, channel_id: str, message_id: str, text: str, sink: ReplySink, *,
                 cause: str | None = None) -> asyncio.Future[RespondResult]:
@@ -133,20 +140,6 @@ class EngineNarration:
                                              key=f"reply:{said.message_id}:{character.character_id}", cause=cause))
         return RespondResult(said, tuple(replies))
 
-    async def _greet(self: Engine, actor: Actor, chat: ChatView, sink: ReplySink | None, cause: str | None) -> None:
-        """Post the host's greeting and record it (with its Discord ids) as the story's first reply."""
-        host = await self.character_by_id(chat.host_id)
-        if host is None or not host.greeting.strip():
-            return
-        persona = await self.find_persona(actor.user_id, actor.guild_id)
-        user = persona.name if persona else (actor.display_name or "you")
-        text = substitute(host.greeting, host.name, user)[:REPLY_MAX]
-        ref = await self.chat_ref(chat.channel_id, actor.guild_id)
-        target = sink or NullSink()
-        await self._shown(host, target, self._post_text(host, target, text), lambda ids: self._in_chat(
-            ref, RecordReply, _reply_view, key=f"{cause}:greeting" if cause else None, cause=cause, actor=actor,
-            character_id=host.character_id, text=text, in_reply_to=None, discord_message_ids=ids))
-
     async def _post_text(self, card: CharacterView, sink: ReplySink, text: str) -> str:
         """Show a fixed text (no model) through the sink."""
         await sink.update(card, text)
@@ -176,7 +169,7 @@ class EngineNarration:
         if card is None:
             raise DomainError("The character of that reply no longer exists.")
         before = reply.seq if mode == "regenerate" else None
-        inputs = await self.db.read(lambda c: load_inputs(c, ref.chat, card.character_id, before_seq=before))
+        inputs = await self._inputs(ref.chat, card.character_id, before_seq=before)
         prompt = build_reply_prompt(inputs, self.budget, mode="continue" if mode == "continue" else "reply")
         prefix = reply.text if mode == "continue" else ""
         async with self._generating():
@@ -251,7 +244,7 @@ class EngineNarration:
     async def _reply(self: Engine, actor: Actor, ref: ChatRef, card: CharacterView, sink: ReplySink,
                      in_reply_to: str, *, key: str, cause: str | None) -> MessageView:
         """Generate a reply into the sink and record it against the version its prompt was read at."""
-        inputs = await self.db.read(lambda c: load_inputs(c, ref.chat, card.character_id))
+        inputs = await self._inputs(ref.chat, card.character_id)
 
         async def record(text: str, ids: list[str]) -> MessageView:
             return await self._in_chat(ref, RecordReply, _reply_view, key=key, cause=cause, actor=actor,

@@ -13,6 +13,7 @@ import pytest
 
 import engine.projection
 from engine import queries as q
+from engine import queries_lore as ql
 from engine.errors import ProjectionError
 from engine.projection import apply_new, catch_up_in, projector
 from engine.storage import pg_conn, pg_events
@@ -80,6 +81,19 @@ QUERIES: dict[str, Query] = {
     "find_speaker_persona": lambda c: q.find_speaker_persona(c, CHAT, " PIP "),
     "list_important_memories": lambda c: q.list_important_memories(c, CHAT, "ch-aria", min_importance=5),
     "list_scene_messages": lambda c: q.list_scene_messages(c, CHAT, "sc-1"),
+    "find_card_whole": lambda c: ql.find_card(c, "ch-sera"),
+    "find_card_plain": lambda c: ql.find_card(c, "ch-aria"),
+    "find_character_book": lambda c: ql.find_character_book(c, "ch-sera"),
+    "find_character_sera": lambda c: q.find_character_by_id(c, "ch-sera"),
+    "find_lorebook": lambda c: ql.find_lorebook(c, GUILD, " harbour LORE "),
+    "list_lorebooks": lambda c: ql.list_lorebooks(c, GUILD),
+    "list_lorebooks_prefix": lambda c: ql.list_lorebooks(c, GUILD, prefix="w"),
+    "list_lore_entries": lambda c: ql.list_lore_entries(c, ql.get_lorebook(c, GUILD, "Harbour lore")),
+    "load_book": lambda c: ql.load_book(c, "lb-1"),
+    "next_entry_number": lambda c: ql.next_entry_number(c, "lb-1"),
+    "chat_book_ids": lambda c: ql.chat_book_ids(c, CHAT),
+    "character_book_ids": lambda c: ql.character_book_ids(c, "ch-aria"),
+    "count_lines": lambda c: ql.count_lines(c, CHAT, before_seq=40),
 }
 
 
@@ -103,6 +117,12 @@ def test_the_story_exercised_what_it_should(sqlite_world: sqlite3.Connection):
     assert q.find_open_chat(sqlite_world, "chan-1").weather == "storm"  # the rewind undid the hail
     assert [c.name for c in q.list_characters(sqlite_world, GUILD)] == ["Aria", "Bram", "Élodie"]
     assert [r.source_name for r in q.list_relationships(sqlite_world, CHAT)] == ["Aria", "bram (smith)"]
+    harbour = ql.get_lorebook(sqlite_world, GUILD, "Harbour lore")
+    assert [v.number for v in ql.list_lore_entries(sqlite_world, harbour)] == [1, 3]
+    assert (harbour.characters, harbour.channels, ql.next_entry_number(sqlite_world, "lb-1")) == (("Aria",),
+                                                                                                   ("chan-1",), 4)
+    assert ql.chat_book_ids(sqlite_world, CHAT) == ["lb-1"]  # the rewind undid Well notes' attachment
+    assert ql.find_card(sqlite_world, "ch-sera")[0].nickname == "Sera"
 
 
 def test_rebuilding_from_empty_on_postgresql_reproduces_the_world(pg_world: PgConnection):

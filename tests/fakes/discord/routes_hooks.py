@@ -186,7 +186,9 @@ async def _followup(core: FakeDiscordCore, record: InteractionRecord, body: Body
     fields = message_fields(core, body)
     original = record.original
     if original is not None and original.flags & LOADING:
-        fields.pop("files", None)
+        stored = fields.pop("files", None) or {}  # uploads that fill in the deferred response stay downloadable
+        core.attachment_bytes.update(stored)
+        original.files.update(stored)
         fields["flags"] = original.flags & EPHEMERAL
         await core.update_message(original, fields)
         record.followups.append(original)
