@@ -7,7 +7,7 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from config.logging import configure_logging
 from config.settings import Settings, SettingsError, load_settings
 from engine import Actor, Engine, EngineError
 
-Handler = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 _COMMANDS: dict[str, Handler] = {}
 CLI_USER = "local-admin"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 from engine import ChatView, InvalidInput, format_clock
 
@@ -28,7 +28,8 @@ class Spec:
 COMMANDS: dict[str, Spec] = {}
 
 
-def command(path: str, required: tuple[str, ...] = (), optional: tuple[str, ...] = (), *, help: str) -> Callable[[Handler], Handler]:
+def command(path: str, required: tuple[str, ...] = (), optional: tuple[str, ...] = (), *,
+            help: str) -> Callable[[Handler], Handler]:
     """Register a console command like 'character create'."""
 
     def register(fn: Handler) -> Handler:
@@ -44,7 +45,12 @@ def usage(path: str) -> str:
     return " ".join([f"/{path}", *(f"{k}:…" for k in spec.required), *(f"[{k}:…]" for k in spec.optional)])
 
 
+@overload
+def _int(args: dict[str, str], key: str, default: int) -> int: ...
+@overload
+def _int(args: dict[str, str], key: str, default: None = None) -> int | None: ...
 def _int(args: dict[str, str], key: str, default: int | None = None) -> int | None:
+    """An option as a whole number, or `default` when absent."""
     if key not in args:
         return default
     try:
@@ -70,13 +76,15 @@ async def _help(console: Console, args: dict[str, str]) -> str:
 @command("character create", ("name", "description"),
          ("personality", "scenario", "greeting", "example_dialogue", "avatar_url"), help="author a character")
 async def _character_create(console: Console, args: dict[str, str]) -> str:
-    card = await console.engine.author_character(console.actor, args.pop("name"), args.pop("description"), **args, cause=console.cause)
+    card = await console.engine.author_character(console.actor, args.pop("name"), args.pop("description"), **args,
+                                                 cause=console.cause)
     return f"Created {card.name}."
 
 
 @command("character edit", ("name", "field", "value"), help="change one field of a card")
 async def _character_edit(console: Console, args: dict[str, str]) -> str:
-    card = await console.engine.edit_character(console.actor, args["name"], args["field"], args["value"], cause=console.cause)
+    card = await console.engine.edit_character(console.actor, args["name"], args["field"], args["value"],
+                                               cause=console.cause)
     return f"Updated {card.name}'s {args['field']}."
 
 
@@ -154,13 +162,15 @@ async def _chat_prompt(console: Console, args: dict[str, str]) -> str:
 
 @command("scene open", ("place",), ("title",), help="open a scene at a place")
 async def _scene_open(console: Console, args: dict[str, str]) -> str:
-    scene = await console.engine.open_scene(console.actor, console.channel_id, args["place"], args.get("title"), cause=console.cause)
+    scene = await console.engine.open_scene(console.actor, console.channel_id, args["place"], args.get("title"),
+                                            cause=console.cause)
     return f"Scene opened: {scene.title}."
 
 
 @command("scene close", (), ("summary",), help="close the scene (the narrator summarises it)")
 async def _scene_close(console: Console, args: dict[str, str]) -> str:
-    scene = await console.engine.close_scene(console.actor, console.channel_id, args.get("summary"), cause=console.cause)
+    scene = await console.engine.close_scene(console.actor, console.channel_id, args.get("summary"),
+                                             cause=console.cause)
     return f"Scene closed: {scene.title}." + (f"\n  {scene.summary}" if scene.summary else "")
 
 
@@ -180,7 +190,8 @@ async def _place_list(console: Console, args: dict[str, str]) -> str:
 
 @command("time skip", ("by",), ("summary",), help="skip in-story time (by:3h, 2d, 1h30m)")
 async def _time_skip(console: Console, args: dict[str, str]) -> str:
-    chat = await console.engine.skip_time(console.actor, console.channel_id, args["by"], args.get("summary"), cause=console.cause)
+    chat = await console.engine.skip_time(console.actor, console.channel_id, args["by"], args.get("summary"),
+                                          cause=console.cause)
     lines = await console.engine.transcript(chat.chat_id, limit=1)
     return f"[{lines[-1].text}] It is now {format_clock(chat.story_minute)} ({chat.anchor})."
 
@@ -194,7 +205,8 @@ async def _weather_set(console: Console, args: dict[str, str]) -> str:
 @command("memory add", ("text",), ("character", "importance"), help="give a character a memory")
 async def _memory_add(console: Console, args: dict[str, str]) -> str:
     memory = await console.engine.write_memory(console.actor, console.channel_id, args["text"],
-                                               character=args.get("character"), importance=_int(args, "importance", 5), cause=console.cause)
+                                               character=args.get("character"), importance=_int(args, "importance", 5),
+                                               cause=console.cause)
     return f"Remembered ({memory.memory_id})."
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from typing_extensions import TypeVar
 
 # Limits shared by events and commands (and declared to Discord by the bot).
 NAME_MAX = 64
@@ -38,7 +39,7 @@ class Event(BaseModel):
 
     def stream(self) -> str:
         """The stream this event belongs to (`chat:<id>`, `guild:<id>` or `user:<id>`)."""
-        return f"chat:{getattr(self, 'chat_id')}"
+        return f"chat:{getattr(self, 'chat_id')}"  # noqa: B009 (only chat events lack an override)
 
     @property
     def chat(self) -> str | None:
@@ -52,7 +53,7 @@ class ChatEvent(Event):
     chat_id: Id
 
 
-E = TypeVar("E", bound=Event)
+E = TypeVar("E", bound=Event, covariant=True, default=Event)  # a bare `Recorded` holds any event
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,19 +8,37 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from engine.errors import NotFound
-from engine.storage.port import Conn
 from engine.projection.characters import GLOBAL_SCOPE, name_key
+from engine.storage.port import Conn
 from engine.views import (
-    CharacterView, ChatView, MeanwhileView, MemoryView, MessageView, PersonaView, PlaceView,
-    RelationshipView, SceneView,
+    CharacterView,
+    ChatView,
+    MeanwhileView,
+    MemoryView,
+    MessageView,
+    PersonaView,
+    PlaceView,
+    RelationshipView,
+    SceneView,
 )
 
 _CHARACTER = ("character_id, guild_id, name, description, personality, scenario, greeting, example_dialogue,"
               " system_prompt, post_history_instructions, avatar_url, author_id, retired")
 _CHAT = ("chat_id, guild_id, channel_id, host_id, guest_id, started_by, status, story_minute, anchor, weather,"
          " active_scene_id, place_id, created_seq, started_at")
+V = TypeVar("V")
+Row = Any  # a result row (sqlite3 or psycopg tuple): columns as selected
+
+
+def _view(cls: Callable[..., V], *columns: Any) -> V:
+    """A DTO from a row's columns, in the DTO's field order."""
+    return cls(*columns)
+
+
 _MESSAGE = ("message_id, chat_id, seq, role, author_id, speaker, character_id, text, discord_ids, revision,"
             " retracted, story_minute, scene_id")
 _MEMORY = "memory_id, chat_id, character_id, text, importance, source, source_id, story_minute, seq"
@@ -28,12 +46,12 @@ _RELATION = ("chat_id, source_id, source_kind, source_name, target_id, target_ki
              " note")
 
 
-def _character(row: tuple) -> CharacterView:
-    return CharacterView(*row[:-1], retired=bool(row[-1]))
+def _character(row: Row) -> CharacterView:
+    return _view(CharacterView, *row[:-1], bool(row[-1]))
 
 
-def _message(row: tuple) -> MessageView:
-    return MessageView(*row[:8], tuple(json.loads(row[8])), row[9], bool(row[10]), row[11], row[12])
+def _message(row: Row) -> MessageView:
+    return _view(MessageView, *row[:8], tuple(json.loads(row[8])), row[9], bool(row[10]), row[11], row[12])
 
 
 def find_character(conn: Conn, guild_id: str, name: str) -> CharacterView | None:
@@ -146,7 +164,7 @@ def find_scene(conn: Conn, scene_id: str) -> SceneView | None:
     ).fetchone()
     if row is None:
         return None
-    return SceneView(*row[:4], tuple(json.loads(row[4])), row[5], row[6])
+    return _view(SceneView, *row[:4], tuple(json.loads(row[4])), row[5], row[6])
 
 
 def list_messages(
@@ -155,7 +173,7 @@ def list_messages(
 ) -> list[MessageView]:
     """The newest `limit` transcript lines of a chat (before `before_seq`), oldest first."""
     sql = f"SELECT {_MESSAGE} FROM messages WHERE chat_id = ?"
-    params: list = [chat_id]
+    params: list[Any] = [chat_id]
     if before_seq is not None:
         sql, params = sql + " AND seq < ?", params + [before_seq]
     if not include_retracted:
@@ -210,9 +228,9 @@ def list_removed_by_rewind(conn: Conn, rewind_seq: int) -> list[MessageView]:
 
 def count_messages(conn: Conn, chat_id: str) -> int:
     """How many live person and character lines the chat has."""
-    return conn.execute(
+    return int(conn.execute(
         "SELECT COUNT(*) FROM messages WHERE chat_id = ? AND retracted = 0 AND role != 'narrator'", (chat_id,)
-    ).fetchone()[0]
+    ).fetchone()[0])
 
 
 def nth_last_message(conn: Conn, chat_id: str, n: int) -> MessageView | None:
@@ -308,7 +326,7 @@ def find_meanwhile(conn: Conn, meanwhile_id: str) -> MeanwhileView | None:
     ).fetchone()
     if row is None:
         return None
-    return MeanwhileView(*row[:4], tuple(json.loads(row[4])), row[5], row[6])
+    return _view(MeanwhileView, *row[:4], tuple(json.loads(row[4])), row[5], row[6])
 
 
 def list_relationships(conn: Conn, chat_id: str, *, involving: str | None = None) -> list[RelationshipView]:

@@ -9,10 +9,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import actor_for, cause_of
-from bot.streaming import DiscordReplySink
 from bot import render
+from bot.checks import actor_for, cause_of
 from bot.replies import announce, defer_private, send_ephemeral, send_public
+from bot.streaming import DiscordReplySink
 from bot.transformers import character_names
 from engine import NAME_MAX, ChatView, NotFound
 

@@ -72,7 +72,8 @@ class World(commands.Cog):
         await send_ephemeral(interaction, embed=render.embed("Places", render.place_list(places)))
 
     @time.command(name="skip", description="Move in-story time forward")
-    @app_commands.describe(by="How long: 3h, 2d, 1h30m, 45m", summary="What happened meanwhile (else the narrator says)")
+    @app_commands.describe(by="How long: 3h, 2d, 1h30m, 45m",
+                           summary="What happened meanwhile (else the narrator says)")
     async def time_skip(self, interaction: discord.Interaction, by: app_commands.Range[str, 1, 20],
                         summary: Text | None = None) -> None:
         """Skip time."""

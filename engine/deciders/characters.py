@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from engine import queries
-from engine.commands import AuthorCharacter, EditCharacter, RetireCharacter, SetPersona
+from engine.commands import AuthorCharacter, Command, EditCharacter, RetireCharacter, SetPersona
 from engine.deciders.base import Context, Decider, emit, load_nothing
 from engine.errors import DomainError, InvalidInput, PermissionDenied
 from engine.events import NAME_MAX, BotAuthored, BotRetired, YouAuthored
@@ -111,7 +112,7 @@ def decide_set_persona(cmd: SetPersona, state: None, ctx: Context) -> list[NewEv
                                        description=cmd.description, avatar_url=cmd.avatar_url))
 
 
-DECIDERS: dict[type, Decider] = {
+DECIDERS: dict[type[Command], Decider[Any, Any]] = {
     AuthorCharacter: Decider(load_author_character, decide_author_character),
     EditCharacter: Decider(load_edit_character, decide_edit_character),
     RetireCharacter: Decider(load_retire_character, decide_retire_character),

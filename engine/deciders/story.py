@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from engine import queries, store
-from engine.commands import EditMessage, RecordMessage, RecordReply, RetractMessage, ReviseReply, RewindChat
+from engine.commands import Command, EditMessage, RecordMessage, RecordReply, RetractMessage, ReviseReply, RewindChat
 from engine.deciders.base import Context, Decider, emit, load_chat, require_admin, story_chat
 from engine.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from engine.events import NAME_MAX, BotReplied, ChatRewound, MessageEdited, MessageRetracted, ReplyRegenerated, UserSaid
@@ -191,7 +192,7 @@ def decide_rewind_chat(cmd: RewindChat, state: RewindState, ctx: Context) -> lis
     return emit(cmd.actor, ChatRewound(chat_id=chat.chat_id, to_seq=to_seq, actor_id=cmd.actor.user_id))
 
 
-DECIDERS: dict[type, Decider] = {
+DECIDERS: dict[type[Command], Decider[Any, Any]] = {
     RecordMessage: Decider(load_record_message, decide_record_message),
     RecordReply: Decider(load_record_reply, decide_record_reply),
     EditMessage: Decider(load_line, decide_edit_message),

@@ -8,7 +8,13 @@ from engine import queries
 from engine.errors import NotFound
 from engine.storage.port import Conn
 from engine.views import (
-    CharacterView, ChatView, MemoryView, MessageView, PlaceView, RelationshipView, SceneView,
+    CharacterView,
+    ChatView,
+    MemoryView,
+    MessageView,
+    PlaceView,
+    RelationshipView,
+    SceneView,
 )
 
 HISTORY_WINDOW = 300  # the newest lines considered for a prompt; the budget usually keeps fewer

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-
-from engine.storage.port import Conn
 from engine.events import BotAuthored, BotRetired, Recorded, YouAuthored
 from engine.projection.projector import projector
 from engine.projection.util import expect_one
+from engine.storage.port import Conn
 
 projector.owns(__name__, world=("characters", "personas"))
 

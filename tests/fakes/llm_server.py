@@ -59,7 +59,7 @@ def split_text(text: str, parts: int) -> list[str]:
     """Split ``text`` into ``parts`` consecutive, non-empty pieces (fewer if it is short)."""
     parts = max(1, min(parts, len(text)))
     bounds = [len(text) * i // parts for i in range(parts + 1)]
-    return [text[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
+    return [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
 
 
 def _last_user_text(body: dict[str, Any]) -> str:

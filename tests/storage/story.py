@@ -3,9 +3,28 @@
 from __future__ import annotations
 
 from engine.events import (
-    BotAuthored, BotReplied, BotRetired, ChatCreated, ChatEnded, ChatRewound, ContainerCreated, EdgeUpdate, Event,
-    MeanwhileDigestCreated, MeanwhileSceneStarted, MemoryForgotten, MemoryWritten, MessageEdited, MessageRetracted,
-    ReplyRegenerated, SceneClosed, SceneOpened, TimeSkipElision, UserSaid, WeatherChanged, YouAuthored,
+    BotAuthored,
+    BotReplied,
+    BotRetired,
+    ChatCreated,
+    ChatEnded,
+    ChatRewound,
+    ContainerCreated,
+    EdgeUpdate,
+    Event,
+    MeanwhileDigestCreated,
+    MeanwhileSceneStarted,
+    MemoryForgotten,
+    MemoryWritten,
+    MessageEdited,
+    MessageRetracted,
+    ReplyRegenerated,
+    SceneClosed,
+    SceneOpened,
+    TimeSkipElision,
+    UserSaid,
+    WeatherChanged,
+    YouAuthored,
 )
 from engine.store import NewEvent
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from engine.store import Stamp
-
 import sqlite3
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +15,7 @@ from engine.errors import ProjectionError
 from engine.projection import apply_new, catch_up_in, projector
 from engine.storage import pg_conn, pg_events
 from engine.storage.pg_conn import PgConnection
+from engine.store import Stamp
 from tests.storage.story import ADMIN, CHAT, ENDED_CHAT, GUILD, OTHER_GUILD, PLAYER, build_story
 
 Query = Callable[[Any], Any]

@@ -12,7 +12,7 @@ from aiohttp import web
 from .gateway import INTENT_GUILD_MESSAGES, Gateway
 from .http_util import UNKNOWN_CHANNEL, UNKNOWN_GUILD, UNKNOWN_MESSAGE, DiscordError, json_response, not_found
 from .interactions import InteractionRecord
-from .world import FakeChannel, FakeGuild, FakeMessage, FakeUser, FakeWebhook, now_iso, snowflake
+from .world import FakeChannel, FakeGuild, FakeMessage, FakeUser, FakeWebhook, now_iso
 
 T = TypeVar("T")
 GATEWAY_MESSAGE_CONTENT = 1 << 19

@@ -11,8 +11,19 @@ from .core import FakeDiscordCore
 from .driver_interactions import InteractionDriver
 from .gateway import INTENT_GUILD_MESSAGE_TYPING, INTENT_GUILDS
 from .world import (
-    BOT_PERMISSIONS, EVERYONE_PERMISSIONS, MANAGE_GUILD, PRIVATE_THREAD, PUBLIC_THREAD, FakeChannel, FakeGuild, FakeMember,
-    FakeDiscordWorld, FakeMessage, FakeRole, FakeUser, FakeWebhook,
+    BOT_PERMISSIONS,
+    EVERYONE_PERMISSIONS,
+    MANAGE_GUILD,
+    PRIVATE_THREAD,
+    PUBLIC_THREAD,
+    FakeChannel,
+    FakeDiscordWorld,
+    FakeGuild,
+    FakeMember,
+    FakeMessage,
+    FakeRole,
+    FakeUser,
+    FakeWebhook,
 )
 
 INTENT_GUILD_MEMBERS = 1 << 1
