@@ -211,6 +211,12 @@ def _console_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentPa
 _EXTRA_PARSERS.append(_console_parser)
 
 
+def console_history(database: Path | str) -> Path:
+    """The console's line history: next to the SQLite file (the data directory), or in data/ for a URL."""
+    text = str(database)
+    return (Path("data") if "://" in text else Path(text).parent) / "console_history"
+
+
 @command("console")
 async def _console(args: argparse.Namespace, settings: Settings) -> int:
     from bot.console import Console
@@ -218,7 +224,8 @@ async def _console(args: argparse.Namespace, settings: Settings) -> int:
     async with model_from_settings(settings, notice=lambda line: print(line, file=sys.stderr)) as model:
         engine = await open_engine(settings, args.database, model)
         try:
-            await Console(engine, channel=args.channel, speaker=args.speaker).run()
+            await Console(engine, channel=args.channel, speaker=args.speaker,
+                          history=console_history(args.database or settings.database)).run()
         finally:
             await engine.close()
     return 0

@@ -70,7 +70,8 @@ async def _chat_and_character(console: Console, args: dict[str, str]) -> tuple[C
 @command("help", help="this list")
 async def _help(console: Console, args: dict[str, str]) -> str:
     lines = [f"  {usage(path):<70} {spec.help}" for path, spec in COMMANDS.items()]
-    return "Commands (other lines are spoken in character):\n" + "\n".join(lines)
+    return (f"{await console.how_to_begin()}\n"
+            "Commands (other lines are spoken in character):\n" + "\n".join(lines))
 
 
 @command("character create", ("name", "description"),
