@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, overload
 
+from bot import story_pictures
 from engine import ChatView, InvalidInput, format_clock
 
 if TYPE_CHECKING:
@@ -161,6 +162,14 @@ async def _chat_prompt(console: Console, args: dict[str, str]) -> str:
     return f"{body}\n— {prompt.total_tokens} of {prompt.budget_tokens} tokens: {parts}"
 
 
+@command("chat timeline", (), ("out",), help="write the story's timeline (PNG) to a file")
+async def _chat_timeline(console: Console, args: dict[str, str]) -> str:
+    chat = await console.engine.get_chat(console.channel_id)
+    png = await story_pictures.timeline_png(console.engine, chat)
+    path = story_pictures.write_png(Path(args.get("out", "exports")), chat, story_pictures.TIMELINE_FILE, png)
+    return f"Wrote the timeline to {path}"
+
+
 @command("scene open", ("place",), ("title",), help="open a scene at a place")
 async def _scene_open(console: Console, args: dict[str, str]) -> str:
     scene = await console.engine.open_scene(console.actor, console.channel_id, args["place"], args.get("title"),
@@ -245,6 +254,14 @@ async def _relationship_show(console: Console, args: dict[str, str]) -> str:
     edges = await console.engine.relationships(chat.chat_id, involving=who)
     return "\n".join(f"- {e.source_name} → {e.target_name}: affinity {e.affinity:+d}, trust {e.trust:+d}"
                      + (f" ({e.note})" if e.note else "") for e in edges) or "No relationships yet."
+
+
+@command("relationship map", (), ("out",), help="write the relationship map (PNG) to a file")
+async def _relationship_map(console: Console, args: dict[str, str]) -> str:
+    chat = await console.engine.get_chat(console.channel_id)
+    png = await story_pictures.relationship_png(console.engine, chat)
+    path = story_pictures.write_png(Path(args.get("out", "exports")), chat, story_pictures.RELATIONSHIPS_FILE, png)
+    return f"Wrote the relationship map to {path}"
 
 
 @command("relationship adjust", ("character", "target"), ("affinity", "trust", "note"), help="shift a relationship")

@@ -34,6 +34,11 @@ async def defer_private(interaction: discord.Interaction) -> None:
     await interaction.response.defer(ephemeral=True, thinking=True)
 
 
+async def defer_public(interaction: discord.Interaction) -> None:
+    """Acknowledge at once with "thinking…" for the whole channel (the answer follows when ready)."""
+    await interaction.response.defer(thinking=True)
+
+
 async def announce(interaction: discord.Interaction, content: str | None = None, *, ack: str = "Done.",
                    **kwargs: Any) -> None:
     """Post a result for the whole channel, also after a private defer (whose answer becomes `ack`)."""

@@ -32,6 +32,7 @@ from engine.views import (
     RespondResult,
     RewindResult,
     SceneView,
+    TimelineView,
 )
 
 __all__ = [
@@ -41,5 +42,5 @@ __all__ = [
     "NAME_MAX", "CARD_FIELD_MAX", "URL_MAX", "format_clock", "ChatExport", "CharacterView", "ChatView", "CheckReport",
     "EventView",
     "MeanwhileView", "MemoryView", "MessageView", "PersonaView", "PlaceView", "RelationshipView", "RewindResult",
-    "SceneView",
+    "SceneView", "TimelineView",
 ]

@@ -24,6 +24,7 @@ from engine.views import (
     PlaceView,
     RelationshipView,
     SceneView,
+    TimelineView,
 )
 
 _CHARACTER = ("character_id, guild_id, name, description, personality, scenario, greeting, example_dialogue,"
@@ -180,13 +181,6 @@ def list_messages(
         sql += " AND retracted = 0"
     rows = conn.execute(sql + " ORDER BY seq DESC LIMIT ?", (*params, limit)).fetchall()
     return [_message(row) for row in reversed(rows)]
-
-
-def list_messages_after(conn: Conn, chat_id: str, after_seq: int) -> list[MessageView]:
-    """A chat's live lines after an event seq, oldest first."""
-    rows = conn.execute(f"SELECT {_MESSAGE} FROM messages WHERE chat_id = ? AND seq > ? AND retracted = 0"
-                        " ORDER BY seq", (chat_id, after_seq))
-    return [_message(row) for row in rows]
 
 
 def find_message_by_id(conn: Conn, chat_id: str | None, message_id: str) -> MessageView | None:
@@ -376,3 +370,31 @@ def list_scene_messages(conn: Conn, chat_id: str, scene_id: str, *,
         (chat_id, scene_id, limit),
     ).fetchall()
     return [_message(row) for row in reversed(rows)]
+
+
+def story_timeline(conn: Conn, chat: ChatView) -> TimelineView:
+    """The chat's scenes, time skips, meanwhile scenes and rewinds with their story minutes, in order.
+
+    Only a time skip moves a story's clock, so each skip starts where the previous one ended (the story's
+    start for the first), and a rewind sits at the latest minute of the lines it kept.
+    """
+    start = int(conn.execute("SELECT start_minute FROM chats WHERE chat_id = ?", (chat.chat_id,)).fetchone()[0])
+    scenes = tuple((title, place, opened, closed) for title, place, opened, closed in conn.execute(
+        "SELECT s.title, p.name, s.opened_minute, s.closed_minute FROM scenes s"
+        " JOIN places p ON p.place_id = s.place_id WHERE s.chat_id = ? ORDER BY s.opened_seq", (chat.chat_id,)))
+    skips, clock = [], start
+    for minute, summary in conn.execute(  # the narrator lines that time skips write (projection/chats.py)
+            "SELECT story_minute, text FROM messages WHERE chat_id = ? AND role = 'narrator'"
+            " AND message_id LIKE 'skip-%' ORDER BY seq", (chat.chat_id,)):
+        skips.append((clock, int(minute), str(summary)))
+        clock = int(minute)
+    names = {cid: name for cid, name in conn.execute(
+        "SELECT character_id, name FROM characters WHERE guild_id = ?", (chat.guild_id,))}
+    meanwhiles = tuple((int(minute), tuple(names.get(i, "someone") for i in json.loads(ids)), str(premise))
+                       for minute, ids, premise in conn.execute(
+        "SELECT story_minute, participants, premise FROM meanwhile_scenes WHERE chat_id = ? ORDER BY started_seq",
+        (chat.chat_id,)))
+    rewinds = tuple((int(minute) if minute is not None else start, int(undone)) for minute, undone in conn.execute(
+        "SELECT (SELECT MAX(m.story_minute) FROM messages m WHERE m.chat_id = r.chat_id AND m.seq <= r.to_seq),"
+        " r.events_undone FROM rewinds r WHERE r.chat_id = ? ORDER BY r.seq", (chat.chat_id,)))
+    return TimelineView(chat.chat_id, start, chat.story_minute, scenes, tuple(skips), meanwhiles, rewinds)

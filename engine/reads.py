@@ -18,6 +18,7 @@ from engine.views import (
     PersonaView,
     PlaceView,
     RelationshipView,
+    TimelineView,
 )
 
 
@@ -87,6 +88,11 @@ class EngineReads(EngineCore):
     async def relationships(self, chat_id: str, *, involving: str | None = None) -> list[RelationshipView]:
         """A chat's relationships, optionally those involving one character or person."""
         return await self.db.read(lambda c: queries.list_relationships(c, chat_id, involving=involving))
+
+    async def timeline(self, chat_id: str) -> TimelineView:
+        """A chat's story along in-story time: scenes at their places, time skips, meanwhile scenes, rewinds."""
+        chat = await self.chat_by_id(chat_id)
+        return await self.db.read(lambda c: queries.story_timeline(c, chat))
 
     async def recent_events(self, *, chat_id: str | None = None, guild_id: str | None = None,
                             limit: int = 20) -> list[EventView]:

@@ -206,3 +206,21 @@ class CheckReport:
     def clean(self) -> bool:
         """True when live state equals rebuilt state, row for row."""
         return not self.differences
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineView:
+    """A story along in-story time (minutes from Day 1, 00:00): scenes, skips, meanwhiles and rewinds, in order.
+
+    scenes: (title, place name, opened minute, closed minute or None); skips: (from minute, to minute,
+    summary); meanwhiles: (minute, participant names, premise); rewinds: (minute the story went on from,
+    events undone).
+    """
+
+    chat_id: str
+    start_minute: int
+    now_minute: int
+    scenes: tuple[tuple[str, str, int, int | None], ...]
+    skips: tuple[tuple[int, int, str], ...]
+    meanwhiles: tuple[tuple[int, tuple[str, ...], str], ...]
+    rewinds: tuple[tuple[int, int], ...]

@@ -63,7 +63,7 @@ QUERIES: dict[str, Query] = {
     "find_scene": lambda c: q.find_scene(c, "sc-1"),
     "list_messages": lambda c: q.list_messages(c, CHAT),
     "list_messages_all": lambda c: q.list_messages(c, CHAT, include_retracted=True, limit=4, before_seq=40),
-    "list_messages_after": lambda c: q.list_messages_after(c, CHAT, 15),
+    "story_timeline": lambda c: q.story_timeline(c, q.find_chat(c, CHAT)),
     "find_message_by_id": lambda c: q.find_message_by_id(c, None, "r-2"),
     "find_message_by_discord_id": lambda c: q.find_message(c, CHAT, "d-2"),
     "count_messages": lambda c: q.count_messages(c, CHAT),
@@ -102,6 +102,8 @@ def test_the_story_exercised_what_it_should(sqlite_world: sqlite3.Connection):
     assert q.find_open_chat(sqlite_world, "chan-1").weather == "storm"  # the rewind undid the hail
     assert [c.name for c in q.list_characters(sqlite_world, GUILD)] == ["Aria", "Bram", "Élodie"]
     assert [r.source_name for r in q.list_relationships(sqlite_world, CHAT)] == ["Aria", "bram (smith)"]
+    timeline = q.story_timeline(sqlite_world, q.find_chat(sqlite_world, CHAT))
+    assert timeline.scenes and timeline.skips and timeline.rewinds and timeline.meanwhiles
 
 
 def test_rebuilding_from_empty_on_postgresql_reproduces_the_world(pg_world: PgConnection):

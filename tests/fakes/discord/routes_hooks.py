@@ -202,7 +202,7 @@ async def _followup(core: FakeDiscordCore, record: InteractionRecord, body: Body
     fields = message_fields(core, body)
     original = record.original
     if original is not None and original.flags & LOADING:
-        fields.pop("files", None)
+        original.files.update(fields.pop("files", None) or {})  # the uploads' bytes, by attachment id
         fields["flags"] = original.flags & EPHEMERAL
         await core.update_message(original, fields)
         record.followups.append(original)
