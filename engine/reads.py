@@ -7,7 +7,9 @@ import asyncio
 from engine import maintenance, queries, store
 from engine.commands import Actor
 from engine.core import EngineCore
+from engine.db import migrations_dir
 from engine.errors import NotFound
+from engine.storage.port import Conn
 from engine.views import (
     CharacterView,
     ChatView,
@@ -100,6 +102,16 @@ class EngineReads(EngineCore):
         rows = await self.db.read(lambda c: store.read_recent(c, chat_id=chat_id, guild_id=guild_id, limit=limit))
         return [EventView(e.seq, e.kind, e.stream, e.chat_id, e.guild_id, e.actor_id, e.recorded_at,
                           e.payload.model_dump(mode="json")) for e in rows]
+
+    async def migrations_pending(self) -> list[str]:
+        """The shipped migrations the database has not recorded (empty once start-up applied them)."""
+
+        def read(conn: Conn) -> list[str]:
+            applied = {int(row[0]) for row in conn.execute("SELECT version FROM schema_migrations")}
+            return [path.name for path in sorted(migrations_dir().glob("*.sql"))
+                    if int(path.name.split("_", 1)[0]) not in applied]
+
+        return await self.db.read(read)
 
     async def check(self) -> CheckReport:
         """Rebuild a scratch copy from the log and compare every projected table with the live one."""

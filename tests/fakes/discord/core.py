@@ -26,6 +26,7 @@ class FakeDiscordCore:
         self.owner_user = FakeUser("Owner")
         self.application_id: int = self.bot_user.id
         self.application_flags: int = GATEWAY_MESSAGE_CONTENT
+        self.enforce_privileged_intents = False  # when True, IDENTIFY asking for an intent the flags lack gets 4014
         self.accepted_token: str | None = None  # when set, any other bot token gets 401 at login, as on Discord
         self.guilds: dict[int, FakeGuild] = {}
         self.channels: dict[int, FakeChannel] = {}

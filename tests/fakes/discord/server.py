@@ -120,6 +120,17 @@ class FakeDiscord(InteractionDriver, FakeDiscordCore):
         self.gateway.queue("CHANNEL_CREATE", channel.payload(), intent=INTENT_GUILDS)
         return channel
 
+    def deny_bot(self, channel: FakeChannel, permissions: int) -> None:
+        """Take permissions (a bitfield) from the bot in one channel, as a member overwrite: CHANNEL_UPDATE."""
+        for overwrite in channel.overwrites:
+            if overwrite["id"] == str(self.bot_user.id):
+                overwrite["deny"] = str(int(overwrite["deny"]) | permissions)
+                break
+        else:
+            channel.overwrites.append({"id": str(self.bot_user.id), "type": 1, "allow": "0",
+                                       "deny": str(permissions)})
+        self.gateway.queue("CHANNEL_UPDATE", channel.payload(), intent=INTENT_GUILDS)
+
     def add_thread(self, channel: FakeChannel, name: str, *, owner: FakeMember | None = None,
                    private: bool = False) -> FakeChannel:
         """Add a thread under a text channel."""
