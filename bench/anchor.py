@@ -35,8 +35,8 @@ def _library() -> Any:
             conn._sqlite_conn.execute("PRAGMA synchronous = NORMAL")
             return conn
 
-        es_sqlite.SQLiteConnectionPool._create_connection = create_connection
-        es_sqlite.SQLiteConnectionPool._bench_patched = True
+        es_sqlite.SQLiteConnectionPool._create_connection = create_connection  # type: ignore[method-assign]
+        es_sqlite.SQLiteConnectionPool._bench_patched = True  # type: ignore[attr-defined]
 
     class Story(Aggregate):
         """A chat as one aggregate; each person's line is one event."""
@@ -77,7 +77,7 @@ def _library() -> Any:
         def process_event(self, domain_event: Any, tracking: Any) -> None:
             self.view.touch(tracking)
 
-        @process_event.register(Story.Said)
+        @process_event.register(Story.Said)  # type: ignore[attr-defined]  # made by @event
         def _(self, domain_event: Any, tracking: Any) -> None:
             self.view.insert_message(domain_event, tracking)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Collection, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 import structlog
@@ -15,6 +15,9 @@ from bot.posting import CharacterPoster, Posted
 from bot.queues import ArrivalOrder
 from bot.tree import ChronicleTree
 from engine import Engine, MessageView
+
+if TYPE_CHECKING:
+    from bot.doctor import ModelTarget
 
 log = structlog.get_logger(__name__)
 
@@ -31,12 +34,12 @@ EXTENSIONS: tuple[str, ...] = (
 _HANDLED_MAX = 5000
 
 
-def intents() -> discord.Intents:
-    """Guilds, guild messages and message content: all Chronicle needs."""
+def intents(message_content: bool = True) -> discord.Intents:
+    """Guilds, guild messages and message content: all Chronicle needs (the doctor may go without content)."""
     wanted = discord.Intents.none()
     wanted.guilds = True
     wanted.guild_messages = True
-    wanted.message_content = True
+    wanted.message_content = message_content
     return wanted
 
 
@@ -44,13 +47,17 @@ class ChronicleBot(commands.Bot):
     """Chronicle on Discord: a thin layer that turns slash commands and messages into engine calls."""
 
     def __init__(self, engine: Engine, *, admin_role_ids: Iterable[int] = (), sync_guild_ids: Iterable[int] = (),
-                 stream_interval: float = 1.0, **options: Any) -> None:
-        super().__init__(command_prefix=commands.when_mentioned, intents=intents(), tree_cls=ChronicleTree,
+                 stream_interval: float = 1.0, sync_on_start: bool = True, message_content: bool = True,
+                 model_target: ModelTarget | None = None, **options: Any) -> None:
+        super().__init__(command_prefix=commands.when_mentioned, intents=intents(message_content),
+                         tree_cls=ChronicleTree,
                          help_command=None, allowed_mentions=discord.AllowedMentions.none(), **options)
         self.engine = engine
         self.admin_role_ids: Collection[int] = frozenset(admin_role_ids)
         self.sync_guild_ids: tuple[int, ...] = tuple(sync_guild_ids)
         self.stream_interval = stream_interval
+        self.sync_on_start = sync_on_start
+        self.model_target = model_target
         self.arrivals = ArrivalOrder()
         self.backfill_done = asyncio.Event()
         self.poster = CharacterPoster(self)
@@ -69,7 +76,8 @@ class ChronicleBot(commands.Bot):
         for chat in await self.engine.list_chats(open_only=True):  # live messages wait for the backfill
             if chat.channel_id.isdigit():
                 self.arrivals.hold(int(chat.channel_id))
-        await self.sync_commands()
+        if self.sync_on_start:
+            await self.sync_commands()
 
     async def sync_commands(self) -> None:
         """Sync to CHRONICLE_SYNC_GUILD_IDS when set (instant), else globally (may take an hour to show)."""

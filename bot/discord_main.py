@@ -16,6 +16,7 @@ import structlog
 import yarl
 
 from bot.client import ChronicleBot
+from bot.doctor import ModelTarget, startup_report
 from engine import Engine, EngineError
 
 log = structlog.get_logger(__name__)
@@ -36,11 +37,16 @@ def _stop_on_sigterm(bot: ChronicleBot) -> None:
 
 async def run_discord(engine: Engine, token: str, *, api_base: str, gateway_url: str,
                       admin_role_ids: Sequence[int] = (), sync_guild_ids: Sequence[int] = (),
-                      **bot_options: Any) -> int:
-    """Run the bot until it is closed (SIGTERM, Ctrl-C); returns the exit code. The token is never logged."""
+                      model_target: ModelTarget | None = None, **bot_options: Any) -> int:
+    """Run the bot until it is closed (SIGTERM, Ctrl-C); returns the exit code. The token is never logged.
+
+    Once ready, it says once (in the log) what of its setup is missing: the doctor's quick checks.
+    """
     point_discord_at(api_base, gateway_url)
-    bot = ChronicleBot(engine, admin_role_ids=admin_role_ids, sync_guild_ids=sync_guild_ids, **bot_options)
+    bot = ChronicleBot(engine, admin_role_ids=admin_role_ids, sync_guild_ids=sync_guild_ids,
+                       model_target=model_target, **bot_options)
     _stop_on_sigterm(bot)
+    setup_report = asyncio.create_task(_report_setup(bot, model_target), name="chronicle-setup-report")
     log.info("discord_starting", api_base=api_base, gateway=gateway_url, sync_guilds=list(sync_guild_ids))
     try:
         await bot.start(token)
@@ -54,6 +60,17 @@ async def run_discord(engine: Engine, token: str, *, api_base: str, gateway_url:
         raise EngineError(f"could not reach Discord at {api_base} ({type(exc).__name__}): check the network "
                           "or CHRONICLE_DISCORD_API_BASE") from None
     finally:
+        setup_report.cancel()
         if not bot.is_closed():
             await bot.close()
     return 0
+
+
+async def _report_setup(bot: ChronicleBot, target: ModelTarget | None) -> None:
+    """Run the start-up checks once; a check that breaks is logged, never fatal."""
+    try:
+        await startup_report(bot, target)
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # noqa: BLE001 — the report is advice; the bot runs on
+        log.exception("setup_report_failed")

@@ -9,8 +9,16 @@ from typing import Any
 import discord
 
 from engine import (
-    CharacterView, ChatView, EventView, MeanwhileView, MemoryView, PersonaView, PlaceView, RelationshipView,
-    SceneView, format_clock,
+    CharacterView,
+    ChatView,
+    EventView,
+    MeanwhileView,
+    MemoryView,
+    PersonaView,
+    PlaceView,
+    RelationshipView,
+    SceneView,
+    format_clock,
 )
 
 MESSAGE_LIMIT = 2000
@@ -27,7 +35,7 @@ def _protected(text: str) -> list[tuple[int, int]]:
     """Spans a split must not fall inside: fenced code blocks and URLs."""
     spans = [m.span() for m in _URL.finditer(text)]
     fences = [m.start() for m in _FENCE.finditer(text)]
-    for start, end in zip(fences[::2], fences[1::2]):
+    for start, end in zip(fences[::2], fences[1::2], strict=False):
         spans.append((start, end + 3))
     if len(fences) % 2:  # an unclosed block runs to the end
         spans.append((fences[-1], len(text)))

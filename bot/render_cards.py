@@ -39,8 +39,8 @@ def card_details(out: discord.Embed, card: Card) -> discord.Embed:
     if card.nickname:
         out.add_field(name="Nickname", value=clip(card.nickname, FIELD_LIMIT), inline=True)
     if card.alternate_greetings or card.group_only_greetings:
-        out.add_field(name="Greetings", value=f"{len(card.alternate_greetings) + 1} (choose with /chat start greeting:N)",
-                      inline=True)
+        count = len(card.alternate_greetings) + 1
+        out.add_field(name="Greetings", value=f"{count} (choose with /chat start greeting:N)", inline=True)
     if card.tags:
         out.add_field(name="Tags", value=clip(", ".join(card.tags), FIELD_LIMIT), inline=True)
     if card.character_book is not None:

@@ -112,7 +112,6 @@ class DiscordReplySink:
         reply.flushed_at = time.monotonic()
         pieces = split_message(reply.text)
         poster = self.bot.poster
-        last = len(pieces) - 1
         for index, piece in enumerate(pieces):
             if index < len(reply.posted):
                 if piece != reply.shown[index]:

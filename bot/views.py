@@ -34,7 +34,7 @@ class ReplyButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
         self.mode, self.reply_id, self.revision = mode, reply_id, revision
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button[Any],
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
                              match: re.Match[str]) -> ReplyButton:
         """Rebuild the button from its custom id (after a restart too)."""
         return cls(match["mode"], match["reply"], int(match["rev"]))

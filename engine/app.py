@@ -33,7 +33,7 @@ from engine.writes_lore import EngineLore
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
-Result = Callable[[Conn, list[Recorded]], T]
+Result = Callable[[Conn, list[Recorded[Any]]], T]
 
 DECIDERS: dict[type[Command], Decider[Any, Any]] = {
     **characters.DECIDERS, **chats.DECIDERS, **story.DECIDERS, **world.DECIDERS, **cards.DECIDERS,
@@ -152,7 +152,8 @@ class Engine(EngineWrites, EngineNarration, EngineGreetings, EngineCards, Engine
             ctx = Context(now=self._clock(), new_id=self._new_id)
             stamp = Stamp(ctx.now, self._new_id("cmd"), cause)
             try:
-                recorded, value = await self.db.write(lambda conn: _unit(conn, decider, cmd, ctx, stamp, key, result))
+                recorded, value = await self.db.write(
+                    lambda conn: _unit(conn, decider, cmd, ctx, stamp, key, result))  # noqa: B023 (awaited here)
                 self._remember(cmd, recorded)
                 break
             except ConcurrencyConflict:
@@ -160,7 +161,8 @@ class Engine(EngineWrites, EngineNarration, EngineGreetings, EngineCards, Engine
                 if not cmd.redecide_on_conflict or attempt == CONFLICT_ATTEMPTS or not isinstance(cmd, InChat):
                     raise
                 log.warning("concurrency_conflict_redecide", command=cmd.name, attempt=attempt)
-                fresh = await self.db.read(lambda c: store.stream_version(c, cmd.stream))  # noqa: B023
+                stream = cmd.stream
+                fresh = await self.db.read(lambda c: store.stream_version(c, stream))  # noqa: B023
                 cmd = cmd.model_copy(update={"expected_version": fresh})
             except BaseException:
                 self._remember(cmd, None)
@@ -207,7 +209,7 @@ class Engine(EngineWrites, EngineNarration, EngineGreetings, EngineCards, Engine
 
 
 def _unit(conn: Conn, decider: Decider[Any, Any], cmd: Command, ctx: Context, stamp: Stamp, key: str | None,
-          result: Result[T]) -> tuple[list[Recorded], T]:
+          result: Result[T]) -> tuple[list[Recorded[Any]], T]:
     """One command in the writer: idempotency, load, decide, append per stream, project, build the result."""
     if key is not None and (previous := store.find_by_key(conn, key)) is not None:
         log.info("duplicate_ignored", key=key, seq=previous.seq, kind=previous.kind)
@@ -217,7 +219,7 @@ def _unit(conn: Conn, decider: Decider[Any, Any], cmd: Command, ctx: Context, st
             raise AlreadyHandled() from None
     state = decider.load(conn, cmd)
     new_events = decider.decide(cmd, state, ctx)
-    recorded: list[Recorded] = []
+    recorded: list[Recorded[Any]] = []
     for stream, group in groupby(new_events, key=lambda e: e.payload.stream()):
         if isinstance(cmd, InChat) and stream == cmd.stream:
             version = cmd.expected_version

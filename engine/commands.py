@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -250,7 +250,7 @@ class RewindChat(InChat):
     messages: int | None = Field(None, ge=1, le=10_000)
 
 
-def build(cls: type[Command], **fields: object) -> Command:
+def build(cls: type[Command], **fields: Any) -> Command:
     """Validate a command, turning pydantic's error into one line a person can act on."""
     try:
         return cls(**fields)

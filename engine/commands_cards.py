@@ -10,7 +10,14 @@ from engine.cards.model import Card
 from engine.commands import Command, InChat
 from engine.events import CardAvatar, Id, Name, ReplyText, Url
 from engine.lore.model import (
-    BOOK_NAME_MAX, KEY_MAX, LORE_TEXT_MAX, MAX_ENTRY_CHARACTERS, MAX_KEYS, NAME_LIMIT, Lorebook, SelectiveLogic,
+    BOOK_NAME_MAX,
+    KEY_MAX,
+    LORE_TEXT_MAX,
+    MAX_ENTRY_CHARACTERS,
+    MAX_KEYS,
+    NAME_LIMIT,
+    Lorebook,
+    SelectiveLogic,
 )
 
 BookName = Annotated[str, StringConstraints(min_length=1, max_length=BOOK_NAME_MAX, strip_whitespace=True)]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from typing_extensions import TypeVar
 
 from engine.lore.fields import TEXT_MAX
 
@@ -41,7 +42,7 @@ class Event(BaseModel):
 
     def stream(self) -> str:
         """The stream this event belongs to (`chat:<id>`, `guild:<id>` or `user:<id>`)."""
-        return f"chat:{getattr(self, 'chat_id')}"
+        return f"chat:{getattr(self, 'chat_id')}"  # noqa: B009 (only chat events lack an override)
 
     @property
     def chat(self) -> str | None:
@@ -55,7 +56,7 @@ class ChatEvent(Event):
     chat_id: Id
 
 
-E = TypeVar("E", bound=Event)
+E = TypeVar("E", bound=Event, covariant=True, default=Event)  # a bare `Recorded` holds any event
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,8 +339,13 @@ def load_payload(kind: str, version: int, data: dict[str, Any]) -> Event:
 
 # Cards and lorebooks live in engine/events_cards.py; imported here, once everything above is defined,
 # so `engine.events` stays the one place every payload class is found.
-from engine.events_cards import (  # noqa: F401 (re-exported: every payload class is found here)
-    BotAuthored, CardAvatar, LorebookAttached, LorebookCreated, LorebookDetached, LoreEntryRemoved,
+from engine.events_cards import (  # noqa: E402,F401 (re-exported: every payload class is found here)
+    BotAuthored,
+    CardAvatar,
+    LorebookAttached,
+    LorebookCreated,
+    LorebookDetached,
+    LoreEntryRemoved,
     LoreEntryWritten,
 )
 

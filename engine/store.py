@@ -108,7 +108,7 @@ def append(conn: Conn, stream: str, expected_version: int, events: Sequence[NewE
 
 def last_seq(conn: Conn) -> int:
     """The highest seq in the log (0 when empty)."""
-    return conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+    return int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
 
 
 def chat_last_seq(conn: Conn, chat_id: str, *, at_most: int | None = None) -> int:

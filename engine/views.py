@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from engine.lore.model import LoreEntry
 
@@ -164,7 +165,7 @@ class EventView:
     guild_id: str | None
     actor_id: str | None
     recorded_at: str
-    payload: dict = field(default_factory=dict)
+    payload: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,3 +258,21 @@ class LoreEntryView:
     book_name: str
     number: int
     entry: LoreEntry
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineView:
+    """A story along in-story time (minutes from Day 1, 00:00): scenes, skips, meanwhiles and rewinds, in order.
+
+    scenes: (title, place name, opened minute, closed minute or None); skips: (from minute, to minute,
+    summary); meanwhiles: (minute, participant names, premise); rewinds: (minute the story went on from,
+    events undone).
+    """
+
+    chat_id: str
+    start_minute: int
+    now_minute: int
+    scenes: tuple[tuple[str, str, int, int | None], ...]
+    skips: tuple[tuple[int, int, str], ...]
+    meanwhiles: tuple[tuple[int, tuple[str, ...], str], ...]
+    rewinds: tuple[tuple[int, int], ...]

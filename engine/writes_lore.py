@@ -8,8 +8,14 @@ from typing import TYPE_CHECKING, Any
 from engine import queries_lore
 from engine.commands import Actor
 from engine.commands_cards import (
-    AttachCharacterLore, AttachStoryLore, DetachCharacterLore, DetachStoryLore, ImportLorebook, RemoveLoreEntry,
-    ToggleLoreEntry, WriteLoreEntry,
+    AttachCharacterLore,
+    AttachStoryLore,
+    DetachCharacterLore,
+    DetachStoryLore,
+    ImportLorebook,
+    RemoveLoreEntry,
+    ToggleLoreEntry,
+    WriteLoreEntry,
 )
 from engine.errors import InvalidInput
 from engine.events import Recorded

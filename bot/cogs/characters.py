@@ -71,8 +71,8 @@ class Characters(commands.Cog):
     @character.command(name="import", description="Import a character card (.png, .json or .charx, V1/V2/V3)")
     @app_commands.describe(card="The card file your app exported", name="Import it under this name instead",
                            replace="Replace the character that has this name (its author or an admin)")
-    async def character_import(self, interaction: discord.Interaction, card: discord.Attachment, name: Name | None = None,
-                               replace: bool = False) -> None:
+    async def character_import(self, interaction: discord.Interaction, card: discord.Attachment,
+                               name: Name | None = None, replace: bool = False) -> None:
         """Import a card file with its lorebook and image; one clear line when the file can't be imported."""
         actor = actor_for(interaction)
         check_upload(card.size)

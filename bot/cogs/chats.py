@@ -9,10 +9,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import render, story_pictures
 from bot.checks import actor_for, cause_of
+from bot.replies import announce, defer_private, defer_public, send_ephemeral, send_public
 from bot.streaming import DiscordReplySink
-from bot import render
-from bot.replies import announce, defer_private, send_ephemeral, send_public
 from bot.transformers import character_names
 from engine import NAME_MAX, ChatView, NotFound, greeting_choices
 
@@ -120,6 +120,15 @@ class Chats(commands.Cog):
         text = render.prompt_text(view)
         file = discord.File(io.BytesIO(text.encode()), filename="prompt.txt")
         await send_ephemeral(interaction, embed=render.prompt_summary(view), file=file)
+
+    @chat.command(name="timeline", description="A picture of the story along in-story time")
+    async def chat_timeline(self, interaction: discord.Interaction) -> None:
+        """Attach the story's timeline: scenes at their places, time skips, meanwhile scenes, rewinds."""
+        chat = await self._channel_chat(interaction)
+        await defer_public(interaction)
+        png = await story_pictures.timeline_png(self.bot.engine, chat)
+        file = discord.File(io.BytesIO(png), filename=story_pictures.TIMELINE_FILE)
+        await send_public(interaction, "🕰️ The story so far, along in-story time.", file=file)
 
     async def _names(self, chat: ChatView) -> dict[str, str]:
         """Character names of a chat by id."""

@@ -29,7 +29,8 @@ Logic = Literal["AND_ANY", "AND_ALL", "NOT_ANY", "NOT_ALL"]
 ENTRY_HELP = {
     "keys": "Keywords that bring it in, comma-separated (/regex/ works too)", "content": "What the characters know",
     "secondary_keys": "More keywords, comma-separated, combined by logic", "logic": "How secondary keys combine",
-    "constant": "Always in the prompt, no keywords needed", "characters": "Only these characters know it (comma-separated)",
+    "constant": "Always in the prompt, no keywords needed",
+    "characters": "Only these characters know it (comma-separated)",
     "probability": "Chance (0-100) that it comes in when triggered", "sticky": "Stays in for this many messages",
     "cooldown": "Then stays out for this many messages", "delay": "Not before the story has this many messages",
     "order": "Insertion order (higher goes first when the budget is short)", "comment": "A label for it",

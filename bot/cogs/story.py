@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -9,9 +10,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import render
+from bot import render, story_pictures
 from bot.checks import actor_for, cause_of
-from bot.replies import announce, defer_private, send_ephemeral, send_public
+from bot.replies import announce, defer_private, defer_public, send_ephemeral, send_public
 from bot.transformers import character_names, memory_ids, place_names
 from engine import MESSAGE_MAX, NAME_MAX, ChatView
 
@@ -126,6 +127,16 @@ class Story(commands.Cog):
             wanted = character.strip().casefold()
             edges = [e for e in edges if wanted in (e.source_name.casefold(), e.target_name.casefold())]
         await send_ephemeral(interaction, embed=render.embed("Relationships", render.relationship_list(edges)))
+
+    @relationship.command(name="map", description="A picture of who feels what about whom")
+    async def relationship_map(self, interaction: discord.Interaction) -> None:
+        """Attach the relationship map: affinity as colour, trust as width, notes as labels."""
+        chat = await self._chat(interaction)
+        await defer_public(interaction)
+        png = await story_pictures.relationship_png(self.bot.engine, chat)
+        file = discord.File(io.BytesIO(png), filename=story_pictures.RELATIONSHIPS_FILE)
+        await send_public(interaction, "🕸️ Who feels what about whom: green likes, red dislikes, thicker trusts "
+                                       "more.", file=file)
 
     @relationship.command(name="adjust", description="Shift how a character feels about someone")
     @app_commands.describe(character="Who feels", target="About whom (a character or a persona)",

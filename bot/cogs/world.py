@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from bot import render
 from bot.checks import actor_for, cause_of
-from bot.replies import announce, defer_private, send_ephemeral, send_public
+from bot.replies import announce, defer_private, send_ephemeral
 from bot.transformers import place_names
 from engine import MESSAGE_MAX, NAME_MAX, format_clock
 
@@ -76,7 +76,8 @@ class World(commands.Cog):
         await send_ephemeral(interaction, embed=render.embed("Places", render.place_list(places)))
 
     @time.command(name="skip", description="Move in-story time forward")
-    @app_commands.describe(by="How long: 3h, 2d, 1h30m, 45m", summary="What happened meanwhile (else the narrator says)")
+    @app_commands.describe(by="How long: 3h, 2d, 1h30m, 45m",
+                           summary="What happened meanwhile (else the narrator says)")
     async def time_skip(self, interaction: discord.Interaction, by: app_commands.Range[str, 1, 20],
                         summary: Text | None = None) -> None:
         """Skip time."""

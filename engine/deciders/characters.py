@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from engine import queries, queries_lore
 from engine.cards.model import Card
@@ -123,7 +124,7 @@ def decide_set_persona(cmd: SetPersona, state: None, ctx: Context) -> list[NewEv
                                        description=cmd.description, avatar_url=cmd.avatar_url))
 
 
-DECIDERS: dict[type, Decider] = {
+DECIDERS: dict[type[Command], Decider[Any, Any]] = {
     AuthorCharacter: Decider(load_author_character, decide_author_character),
     EditCharacter: Decider(load_edit_character, decide_edit_character),
     RetireCharacter: Decider(load_retire_character, decide_retire_character),

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from engine import queries
-from engine.commands import CloseScene, CreatePlace, EndChat, OpenScene, SetWeather, SkipTime, StartChat
+from engine.commands import CloseScene, Command, CreatePlace, EndChat, OpenScene, SetWeather, SkipTime, StartChat
 from engine.deciders.base import Context, Decider, emit, load_chat, story_chat
 from engine.deciders.cards import greeting_choices
 from engine.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from engine.events import (
-    ChatCreated, ChatEnded, ContainerCreated, Event, MemoryWritten, SceneClosed, SceneOpened, TimeSkipElision,
+    ChatCreated,
+    ChatEnded,
+    ContainerCreated,
+    Event,
+    MemoryWritten,
+    SceneClosed,
+    SceneOpened,
+    TimeSkipElision,
     WeatherChanged,
 )
 from engine.storage.port import Conn
-from engine.storytime import default_anchor, format_duration
 from engine.store import NewEvent
+from engine.storytime import default_anchor, format_duration
 from engine.views import CharacterView, ChatView, PlaceView, SceneView
 
 
@@ -179,7 +187,7 @@ def decide_set_weather(cmd: SetWeather, chat: ChatView | None, ctx: Context) -> 
     return emit(cmd.actor, WeatherChanged(chat_id=chat.chat_id, weather=cmd.weather))
 
 
-DECIDERS: dict[type, Decider] = {
+DECIDERS: dict[type[Command], Decider[Any, Any]] = {
     StartChat: Decider(load_start_chat, decide_start_chat),
     EndChat: Decider(load_chat, decide_end_chat),
     CreatePlace: Decider(load_create_place, decide_create_place),

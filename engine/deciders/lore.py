@@ -11,8 +11,14 @@ from pydantic import ValidationError
 from engine import queries, queries_lore
 from engine.commands import Command
 from engine.commands_cards import (
-    AttachCharacterLore, AttachStoryLore, DetachCharacterLore, DetachStoryLore, ImportLorebook, RemoveLoreEntry,
-    ToggleLoreEntry, WriteLoreEntry,
+    AttachCharacterLore,
+    AttachStoryLore,
+    DetachCharacterLore,
+    DetachStoryLore,
+    ImportLorebook,
+    RemoveLoreEntry,
+    ToggleLoreEntry,
+    WriteLoreEntry,
 )
 from engine.deciders.base import Context, Decider, emit, load_chat, story_chat
 from engine.deciders.characters import require_author

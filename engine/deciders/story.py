@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from engine import queries, store
-from engine.commands import EditMessage, RecordMessage, RecordReply, RetractMessage, ReviseReply, RewindChat
+from engine.commands import Command, EditMessage, RecordMessage, RecordReply, RetractMessage, ReviseReply, RewindChat
 from engine.deciders.base import Context, Decider, emit, load_chat, require_admin, story_chat
 from engine.errors import DomainError, InvalidInput, NotFound, PermissionDenied
-from engine.events import NAME_MAX, BotReplied, Event, ChatRewound, MessageEdited, MessageRetracted, ReplyRegenerated, UserSaid
+from engine.events import (
+    NAME_MAX,
+    BotReplied,
+    ChatRewound,
+    Event,
+    MessageEdited,
+    MessageRetracted,
+    ReplyRegenerated,
+    UserSaid,
+)
 from engine.storage.port import Conn
 from engine.store import NewEvent
 from engine.views import CharacterView, ChatView, MessageView, PersonaView
@@ -213,7 +223,7 @@ def _kept_revisions(chat_id: str, revisions: tuple[tuple[str, str, str, tuple[st
     return out
 
 
-DECIDERS: dict[type, Decider] = {
+DECIDERS: dict[type[Command], Decider[Any, Any]] = {
     RecordMessage: Decider(load_record_message, decide_record_message),
     RecordReply: Decider(load_record_reply, decide_record_reply),
     EditMessage: Decider(load_line, decide_edit_message),

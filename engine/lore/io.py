@@ -10,7 +10,7 @@ from typing import Any
 from engine.lore import fields as f
 from engine.lore.convert import book_from_dict, book_to_dict
 from engine.lore.fields import FieldProblem
-from engine.lore.model import BOOK_NAME_MAX, MAX_LORE_BYTES, LoreError, Lorebook
+from engine.lore.model import BOOK_NAME_MAX, MAX_LORE_BYTES, Lorebook, LoreError
 from engine.lore.sillytavern import book_from_st, is_world_info
 
 CARD_SPECS = ("chara_card_v2", "chara_card_v3")
@@ -29,7 +29,8 @@ def _card_book(raw: dict[str, Any], default_name: str | None) -> Lorebook:
     book = data.get("character_book") if isinstance(data, dict) else None
     if not isinstance(book, dict):
         raise LoreError("This is a character card without a lorebook: import it as a character instead.")
-    card_name = data.get("name") if isinstance(data.get("name"), str) else None
+    name = data.get("name") if isinstance(data, dict) else None
+    card_name = name if isinstance(name, str) else None
     return book_from_dict(book, default_name=card_name or default_name)
 
 

@@ -10,7 +10,13 @@ from engine.narrator.lore import NO_LORE, LoreReport, activate_lore, load_source
 from engine.queries_lore import count_lines
 from engine.storage.port import Conn
 from engine.views import (
-    CharacterView, ChatView, MemoryView, MessageView, PlaceView, RelationshipView, SceneView,
+    CharacterView,
+    ChatView,
+    MemoryView,
+    MessageView,
+    PlaceView,
+    RelationshipView,
+    SceneView,
 )
 
 HISTORY_WINDOW = 300  # the newest lines considered for a prompt; the budget usually keeps fewer

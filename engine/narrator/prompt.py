@@ -76,7 +76,8 @@ def _world(inputs: PromptInputs) -> str:
     chat = inputs.chat
     lines = [f"Time: {format_clock(chat.story_minute)} ({chat.anchor}). Weather: {chat.weather}."]
     if inputs.place is not None:
-        lines.append(f"Place: {inputs.place.name}" + (f" — {inputs.place.description}" if inputs.place.description else ""))
+        described = f" — {inputs.place.description}" if inputs.place.description else ""
+        lines.append(f"Place: {inputs.place.name}{described}")
     if inputs.scene is not None:
         lines.append(f"Scene: {inputs.scene.title}.")
     if inputs.present:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from engine.cards.model import Card
-from engine.storage.port import Conn
 from engine.events import BotAuthored, BotRetired, Recorded, YouAuthored
 from engine.projection.projector import projector
 from engine.projection.util import expect_one
+from engine.storage.port import Conn
 
 projector.owns(__name__, world=("characters", "personas"))
 

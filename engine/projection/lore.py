@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from engine.events import (
-    LorebookAttached, LorebookCreated, LorebookDetached, LoreEntryRemoved, LoreEntryWritten, Recorded,
+    LorebookAttached,
+    LorebookCreated,
+    LorebookDetached,
+    LoreEntryRemoved,
+    LoreEntryWritten,
+    Recorded,
 )
 from engine.lore.model import LoreEntry
 from engine.projection.characters import name_key

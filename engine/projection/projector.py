@@ -10,16 +10,17 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import structlog
 
 from engine import store
 from engine.errors import ProjectionError
 from engine.events import Event, Recorded
+from engine.storage.port import Conn
 
 log = structlog.get_logger(__name__)
-Handler = Callable[[sqlite3.Connection, Recorded], None]
+Handler = Callable[[Conn, Recorded[Any]], None]
 H = TypeVar("H", bound=Handler)
 CURSOR = "world"
 REWIND_KIND = "chat_rewound"  # its handler rebuilds one chat's rows and needs the chat_id indexes
@@ -70,7 +71,7 @@ class Projector:
         """Every projected table, in creation (parent-first) order."""
         return tuple(self._tables)
 
-    def apply(self, conn: sqlite3.Connection, event: Recorded) -> None:
+    def apply(self, conn: Conn, event: Recorded) -> None:
         """Run the handler for one event (inside the caller's transaction)."""
         try:
             self._handlers[event.kind](conn, event)
@@ -79,12 +80,12 @@ class Projector:
         except (sqlite3.Error, KeyError, ValueError) as exc:
             raise ProjectionError(f"projecting {event.kind} #{event.seq} failed: {exc}") from exc
 
-    def clear_all(self, conn: sqlite3.Connection) -> None:
+    def clear_all(self, conn: Conn) -> None:
         """Delete every projected row (children first)."""
         for table in reversed(self._tables):
             conn.execute(f"DELETE FROM {table.name}")
 
-    def clear_chat(self, conn: sqlite3.Connection, chat_id: str) -> None:
+    def clear_chat(self, conn: Conn, chat_id: str) -> None:
         """Delete one chat's projected rows (children first)."""
         for table in reversed(self._tables):
             if table.chat_scoped:
@@ -94,16 +95,16 @@ class Projector:
 projector = Projector()
 
 
-def position(conn: sqlite3.Connection) -> int:
+def position(conn: Conn) -> int:
     """The seq of the last event applied to the world tables."""
-    return conn.execute("SELECT position FROM projection_cursor WHERE name = ?", (CURSOR,)).fetchone()[0]
+    return int(conn.execute("SELECT position FROM projection_cursor WHERE name = ?", (CURSOR,)).fetchone()[0])
 
 
-def _advance(conn: sqlite3.Connection, seq: int) -> None:
+def _advance(conn: Conn, seq: int) -> None:
     conn.execute("UPDATE projection_cursor SET position = ? WHERE name = ?", (seq, CURSOR))
 
 
-def apply_new(conn: sqlite3.Connection, events: Sequence[Recorded]) -> None:
+def apply_new(conn: Conn, events: Sequence[Recorded]) -> None:
     """Project freshly appended events and advance the cursor (caller holds the transaction)."""
     if not events:
         return
@@ -114,7 +115,7 @@ def apply_new(conn: sqlite3.Connection, events: Sequence[Recorded]) -> None:
     _advance(conn, events[-1].seq)
 
 
-def catch_up_in(conn: sqlite3.Connection, *, until: int | None = None) -> int:
+def catch_up_in(conn: Conn, *, until: int | None = None) -> int:
     """Apply the events after the cursor (caller holds the transaction); return how many."""
     count, last = 0, None
     for event in store.read_after(conn, position(conn), until=until):
@@ -125,7 +126,7 @@ def catch_up_in(conn: sqlite3.Connection, *, until: int | None = None) -> int:
     return count
 
 
-def rebuild_in(conn: sqlite3.Connection) -> int:
+def rebuild_in(conn: Conn) -> int:
     """Empty every projected table and replay the log from seq 1 (caller holds the transaction).
 
     The projected tables' plain secondary indexes are dropped first and built again once the rows
@@ -149,7 +150,7 @@ def rebuild_in(conn: sqlite3.Connection) -> int:
     return count
 
 
-def _drop_secondary_indexes(conn: sqlite3.Connection) -> list[str]:
+def _drop_secondary_indexes(conn: Conn) -> list[str]:
     """Drop the non-unique indexes of the projected tables; return their CREATE statements."""
     names = [t.name for t in projector.tables]
     rows = conn.execute(
@@ -162,14 +163,14 @@ def _drop_secondary_indexes(conn: sqlite3.Connection) -> list[str]:
     return [sql for _, sql in kept]
 
 
-def _restore_indexes(conn: sqlite3.Connection, statements: list[str]) -> list[str]:
+def _restore_indexes(conn: Conn, statements: list[str]) -> list[str]:
     """Create the dropped indexes again; return the (now empty) list of those still missing."""
     for sql in statements:
         conn.execute(sql)
     return []
 
 
-def effective_chat_events(conn: sqlite3.Connection, chat_id: str, before: int) -> list[Recorded]:
+def effective_chat_events(conn: Conn, chat_id: str, before: int) -> list[Recorded]:
     """A chat's events before `before` that still count, after applying the rewinds among them."""
     kept: list[Recorded] = []
     for event in store.read_chat(conn, chat_id, before=before):
@@ -182,7 +183,7 @@ def effective_chat_events(conn: sqlite3.Connection, chat_id: str, before: int) -
     return kept
 
 
-def reproject_chat(conn: sqlite3.Connection, chat_id: str, *, before: int, to_seq: int | None = None) -> int:
+def reproject_chat(conn: Conn, chat_id: str, *, before: int, to_seq: int | None = None) -> int:
     """Rebuild one chat's rows from its effective events (≤ `to_seq`); return how many were dropped."""
     events = effective_chat_events(conn, chat_id, before)
     kept = [e for e in events if to_seq is None or e.seq <= to_seq]

@@ -1,4 +1,5 @@
-"""PostgreSQL access with the SQLite backend's threading model: a writer and a reader connection, each on its own thread.
+"""PostgreSQL access with the SQLite backend's threading model: a writer and a reader connection, each on its own
+thread.
 
 Every write is a plain synchronous function run whole in the writer's thread (one thread hop per
 transaction), exactly as `engine.db.Database` runs them, so the same transaction bodies,
@@ -28,7 +29,8 @@ class _Worker:
 
     async def start(self) -> None:
         """Connect from the worker's own thread."""
-        self.conn = await self.run(lambda _: PgConnection.connect(self._url, application_name=f"chronicle-{self._name}"))
+        name = f"chronicle-{self._name}"
+        self.conn = await self.run(lambda _: PgConnection.connect(self._url, application_name=name))
 
     async def run(self, fn: Callable[[PgConnection], T]) -> T:
         """Run `fn(conn)` on the worker's thread."""

@@ -10,6 +10,7 @@ that readers pass. The seq comes back from `INSERT … RETURNING seq`; there is 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import psycopg
 import structlog
@@ -107,7 +108,7 @@ def _conflict(exc: psycopg.errors.UniqueViolation, stream: str, expected: int,
 
 def last_seq(conn: PgConnection) -> int:
     """The highest seq in the log (0 when empty)."""
-    return conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]  # type: ignore[index]
+    return int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])  # type: ignore[index]
 
 
 def read_after(conn: PgConnection, after: int, *, until: int | None = None) -> Iterator[Recorded]:
@@ -130,7 +131,7 @@ def read_after(conn: PgConnection, after: int, *, until: int | None = None) -> I
 def read_chat(conn: PgConnection, chat_id: str, *, before: int | None = None) -> list[Recorded]:
     """One chat's events in seq order (those before `before` if given)."""
     sql = f"SELECT {COLUMNS} FROM events WHERE chat_id = ?"
-    params: tuple = (chat_id,)
+    params: tuple[Any, ...] = (chat_id,)
     if before is not None:
         sql, params = sql + " AND seq < ?", (chat_id, before)
     return [to_recorded(row) for row in conn.execute(sql + " ORDER BY seq", params)]
@@ -151,7 +152,7 @@ def read_recent(conn: PgConnection, *, chat_id: str | None = None, guild_id: str
     return [to_recorded(row) for row in rows][::-1]
 
 
-def to_recorded(row: Sequence) -> Recorded:
+def to_recorded(row: Sequence[Any]) -> Recorded:
     """A stored row → Recorded, upcasting the payload to its current version."""
     payload = load_stored(row[3], row[4], row[8])
     return Recorded(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], payload, row[9], row[10])

@@ -17,7 +17,9 @@ T = TypeVar("T")
 class Cursor(Protocol):
     """A statement's result."""
 
-    rowcount: int
+    @property
+    def rowcount(self) -> int:
+        """Rows the statement changed (-1 when not known)."""
 
     def fetchone(self) -> Any:
         """The next row, or None."""

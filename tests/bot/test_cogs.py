@@ -14,7 +14,6 @@ from bot.checks import NOT_ADMIN, NotAdmin, member_is_admin
 from bot.client import EXTENSIONS, ChronicleBot
 from bot.tree import NARRATOR_DOWN, TRY_AGAIN, error_text, report_error
 from engine import ConcurrencyConflict, Engine, InvalidInput, NarratorUnavailable
-
 from tests.bot.conftest import Chronicle
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.bot.conftest import button_id, Chronicle
+from tests.bot.conftest import Chronicle, button_id
 
 
 async def test_thread_story_posts_through_parent_webhook(chronicle: Chronicle) -> None:
@@ -31,8 +31,8 @@ async def test_without_manage_webhooks_falls_back_and_tells_once(chronicle: Chro
         chronicle.llm.enqueue_text(f"Reply to {line}.")
         before = len(fd.messages_in(locked))
         await fd.user_says(locked, w.member, line)
-        await fd.wait_for(lambda: any(m.embeds and m.embeds[0].get("description") == f"Reply to {line}."
-                                      for m in fd.messages_in(locked)[before:]))
+        await fd.wait_for(lambda: any(m.embeds and m.embeds[0].get("description") == f"Reply to {line}."  # noqa: B023
+                                      for m in fd.messages_in(locked)[before:]))  # noqa: B023
         await chronicle.settle()
     bot_messages = [m for m in fd.messages_in(locked) if m.author["id"] == str(fd.bot_user.id) and not
                     m.interaction_metadata]

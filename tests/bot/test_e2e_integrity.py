@@ -13,7 +13,15 @@ from structlog.testing import capture_logs
 from engine import Engine
 from tests.bot.conftest import Chronicle, start_chronicle
 from tests.bot.integrity import (
-    actor, bot_notes, deleted_hook_messages, failures, kinds, lines, open_chat, payloads, queued,
+    actor,
+    bot_notes,
+    deleted_hook_messages,
+    failures,
+    kinds,
+    lines,
+    open_chat,
+    payloads,
+    queued,
 )
 from tests.fakes.discord.faults import CHANNEL_HISTORY, WEBHOOK_MESSAGE
 

@@ -22,7 +22,6 @@ from tests.fakes.discord import FakeMember
 from tests.fakes.discord.faults import WEBHOOK_EXECUTE
 from tests.fakes.llm_server import FakeLLMServer
 
-
 # --- 7. the optimistic concurrency check fires ------------------------------------------------------------------
 
 async def test_7_another_process_writing_mid_reply_trips_the_version_check_and_the_reply_is_recorded_once(

@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 from engine import (
-    Actor, AlreadyHandled, ConcurrencyConflict, DomainError, Engine, InvalidInput, ProjectionError, SlowDown,
+    Actor,
+    AlreadyHandled,
+    ConcurrencyConflict,
+    DomainError,
+    Engine,
+    InvalidInput,
+    ProjectionError,
+    SlowDown,
 )
 from engine.commands import RewindChat, SetWeather
 from engine.llm.openai_compat import OpenAICompatibleModel

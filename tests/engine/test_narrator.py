@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import AlreadyHandled, Actor, Engine, NarratorUnavailable
+from engine import Actor, AlreadyHandled, Engine, NarratorUnavailable
 from engine.llm.openai_compat import OpenAICompatibleModel
 from engine.narrator.tokens import message_tokens
 from engine.views import CharacterView

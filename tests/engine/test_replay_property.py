@@ -60,7 +60,7 @@ def _person(channel: int, who: int) -> Actor:
 
 
 async def _apply(engine: Engine, step: tuple, counter: list[int]) -> None:  # noqa: C901 — a dispatch table
-    kind, ch = step[0], step[1]
+    ch = step[1]
     channel, admin = CHANNELS[ch], _admin(ch)
     counter[0] += 1
     match step:

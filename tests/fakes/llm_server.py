@@ -63,7 +63,7 @@ def split_text(text: str, parts: int) -> list[str]:
     """Split ``text`` into ``parts`` consecutive, non-empty pieces (fewer if it is short)."""
     parts = max(1, min(parts, len(text)))
     bounds = [len(text) * i // parts for i in range(parts + 1)]
-    return [text[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
+    return [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
 
 
 def _last_user_text(body: dict[str, Any]) -> str:
@@ -80,6 +80,7 @@ class FakeLLMServer:
     def __init__(self, *, model: str = MODEL_ID) -> None:
         """Build the server; nothing listens until ``start()``."""
         self.model = model
+        self.context_tokens: int | None = None  # when set, served as llama.cpp's GET /props n_ctx
         self.requests: list[dict[str, Any]] = []
         self.default_reply: Callable[[dict[str, Any]], str] = self._numbered_reply
         self._script: deque[_Script] = deque()
@@ -142,6 +143,7 @@ class FakeLLMServer:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
+        app.router.add_get("/props", self._props)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0, handler_cancellation=True, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -171,6 +173,12 @@ class FakeLLMServer:
         return web.json_response(
             {"object": "list", "data": [{"id": self.model, "object": "model", "owned_by": "fake"}]}
         )
+
+    async def _props(self, request: web.Request) -> web.Response:
+        """GET /props, as llama.cpp's server answers it (404 unless `context_tokens` is set, like other servers)."""
+        if self.context_tokens is None:
+            return web.json_response({"error": "not found"}, status=404)
+        return web.json_response({"default_generation_settings": {"n_ctx": self.context_tokens}, "total_slots": 1})
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         """POST /v1/chat/completions: play the next script, or the default reply."""

@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
-from engine.events import (
-    BotAuthored, BotReplied, BotRetired, ChatCreated, ChatEnded, ChatRewound, ContainerCreated, EdgeUpdate, Event,
-    MeanwhileDigestCreated, MeanwhileSceneStarted, MemoryForgotten, MemoryWritten, MessageEdited, MessageRetracted,
-    ReplyRegenerated, SceneClosed, SceneOpened, TimeSkipElision, UserSaid, WeatherChanged, YouAuthored,
-)
 from engine.cards import parse_card
-from engine.events import CardAvatar, LorebookAttached, LorebookCreated, LorebookDetached, LoreEntryRemoved, LoreEntryWritten
-from engine.lore import LoreEntry, Lorebook
+from engine.events import (
+    BotAuthored,
+    BotReplied,
+    BotRetired,
+    CardAvatar,
+    ChatCreated,
+    ChatEnded,
+    ChatRewound,
+    ContainerCreated,
+    EdgeUpdate,
+    Event,
+    LorebookAttached,
+    LorebookCreated,
+    LorebookDetached,
+    LoreEntryRemoved,
+    LoreEntryWritten,
+    MeanwhileDigestCreated,
+    MeanwhileSceneStarted,
+    MemoryForgotten,
+    MemoryWritten,
+    MessageEdited,
+    MessageRetracted,
+    ReplyRegenerated,
+    SceneClosed,
+    SceneOpened,
+    TimeSkipElision,
+    UserSaid,
+    WeatherChanged,
+    YouAuthored,
+)
+from engine.lore import Lorebook, LoreEntry
 from engine.store import NewEvent
 from tests.engine.cards.builders import V3, dump
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from engine.store import Stamp
-
 import threading
 from collections.abc import Callable
 
@@ -15,6 +13,7 @@ from engine.projection import apply_new
 from engine.storage import pg_events
 from engine.storage.pg_conn import PgConnection, transaction
 from engine.storage.pg_database import PgDatabase
+from engine.store import Stamp
 from tests.storage.story import CHAT, build_story
 
 

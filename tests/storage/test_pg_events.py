@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from engine.store import Stamp
-
 import threading
 import time
 
@@ -13,6 +11,7 @@ import pytest
 from engine.errors import ConcurrencyConflict
 from engine.storage import pg_events
 from engine.storage.pg_conn import PgConnection, savepoint, transaction
+from engine.store import Stamp
 from tests.storage.backends import weather
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from engine.store import Stamp
-
 import sqlite3
 
 import pytest
@@ -14,7 +12,7 @@ from engine.projection import apply_new
 from engine.queries import SEARCH_WINDOW
 from engine.storage import pg_events, pg_search
 from engine.storage.pg_conn import PgConnection, transaction
-from engine.store import NewEvent
+from engine.store import NewEvent, Stamp
 from tests.storage.story import CHAT, ENDED_CHAT
 
 SEARCHES = [  # (query, options, the memories SQLite finds)

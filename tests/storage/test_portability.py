@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from engine.store import Stamp
-
 import sqlite3
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +16,7 @@ from engine.errors import ProjectionError
 from engine.projection import apply_new, catch_up_in, projector
 from engine.storage import pg_conn, pg_events
 from engine.storage.pg_conn import PgConnection
+from engine.store import Stamp
 from tests.storage.story import ADMIN, CHAT, ENDED_CHAT, GUILD, OTHER_GUILD, PLAYER, build_story
 
 Query = Callable[[Any], Any]
@@ -65,7 +64,7 @@ QUERIES: dict[str, Query] = {
     "find_scene": lambda c: q.find_scene(c, "sc-1"),
     "list_messages": lambda c: q.list_messages(c, CHAT),
     "list_messages_all": lambda c: q.list_messages(c, CHAT, include_retracted=True, limit=4, before_seq=40),
-    "list_messages_after": lambda c: q.list_messages_after(c, CHAT, 15),
+    "story_timeline": lambda c: q.story_timeline(c, q.find_chat(c, CHAT)),
     "find_message_by_id": lambda c: q.find_message_by_id(c, None, "r-2"),
     "find_message_by_discord_id": lambda c: q.find_message(c, CHAT, "d-2"),
     "count_messages": lambda c: q.count_messages(c, CHAT),
@@ -123,6 +122,8 @@ def test_the_story_exercised_what_it_should(sqlite_world: sqlite3.Connection):
                                                                                                    ("chan-1",), 4)
     assert ql.chat_book_ids(sqlite_world, CHAT) == ["lb-1"]  # the rewind undid Well notes' attachment
     assert ql.find_card(sqlite_world, "ch-sera")[0].nickname == "Sera"
+    timeline = q.story_timeline(sqlite_world, q.find_chat(sqlite_world, CHAT))
+    assert timeline.scenes and timeline.skips and timeline.rewinds and timeline.meanwhiles
 
 
 def test_rebuilding_from_empty_on_postgresql_reproduces_the_world(pg_world: PgConnection):

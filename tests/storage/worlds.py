@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from engine.store import Stamp
-
 import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -16,6 +14,7 @@ from engine.db import configure, migrate, transaction
 from engine.projection import apply_new
 from engine.storage import pg_conn, pg_events
 from engine.storage.pg_conn import PgConnection
+from engine.store import Stamp
 from tests.pg import TEMPLATE, PgServer
 from tests.storage.story import build_story
 

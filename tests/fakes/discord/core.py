@@ -13,7 +13,7 @@ from .faults import Faults
 from .gateway import INTENT_GUILD_MESSAGES, Gateway
 from .http_util import UNKNOWN_CHANNEL, UNKNOWN_GUILD, UNKNOWN_MESSAGE, DiscordError, json_response, not_found
 from .interactions import InteractionRecord
-from .world import FakeChannel, FakeGuild, FakeMessage, FakeUser, FakeWebhook, now_iso, snowflake
+from .world import FakeChannel, FakeGuild, FakeMessage, FakeUser, FakeWebhook, now_iso
 
 T = TypeVar("T")
 GATEWAY_MESSAGE_CONTENT = 1 << 19
@@ -27,6 +27,7 @@ class FakeDiscordCore:
         self.owner_user = FakeUser("Owner")
         self.application_id: int = self.bot_user.id
         self.application_flags: int = GATEWAY_MESSAGE_CONTENT
+        self.enforce_privileged_intents = False  # when True, IDENTIFY asking for an intent the flags lack gets 4014
         self.accepted_token: str | None = None  # when set, any other bot token gets 401 at login, as on Discord
         self.guilds: dict[int, FakeGuild] = {}
         self.channels: dict[int, FakeChannel] = {}

@@ -9,11 +9,27 @@ from aiohttp import web
 
 from .core import CORE_KEY, FakeDiscordCore
 from .http_util import (
-    ALREADY_ACKNOWLEDGED, UNKNOWN_INTERACTION, UNKNOWN_MESSAGE, UNKNOWN_WEBHOOK, Body, DiscordError,
-    json_response, no_content, not_found, read_body, validate_webhook_username,
+    ALREADY_ACKNOWLEDGED,
+    UNKNOWN_INTERACTION,
+    UNKNOWN_MESSAGE,
+    UNKNOWN_WEBHOOK,
+    Body,
+    DiscordError,
+    json_response,
+    no_content,
+    not_found,
+    read_body,
+    validate_webhook_username,
 )
 from .interactions import (
-    AUTOCOMPLETE_RESULT, CHANNEL_MESSAGE, DEFERRED_MESSAGE, DEFERRED_UPDATE, EPHEMERAL, LOADING, MODAL, UPDATE_MESSAGE,
+    AUTOCOMPLETE_RESULT,
+    CHANNEL_MESSAGE,
+    DEFERRED_MESSAGE,
+    DEFERRED_UPDATE,
+    EPHEMERAL,
+    LOADING,
+    MODAL,
+    UPDATE_MESSAGE,
     InteractionRecord,
 )
 from .routes_rest import edit_fields, message_fields

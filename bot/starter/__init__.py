@@ -1,0 +1,41 @@
+"""Chronicle's starter character: Hollis, the night ferryman, shipped as a V3 card (`hollis.json`).
+
+The card is original to this project. `load_starter` is the one place that puts it into a world: today it
+passes the fields the engine's `author_character` takes (the card's lorebook and alternate greetings wait
+for the cards integration, which switches this function to importing the whole card).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from engine import Actor, CharacterView, Engine
+from engine.cards import Card, parse_card
+
+STARTER_FILE = "hollis.json"
+
+
+def starter_card() -> Card:
+    """The starter character's card, parsed and checked like any imported card."""
+    data = resources.files(__name__).joinpath(STARTER_FILE).read_bytes()
+    return parse_card(data, STARTER_FILE).card
+
+
+def starter_name() -> str:
+    """The starter character's name."""
+    return starter_card().name
+
+
+async def load_starter(engine: Engine, actor: Actor, *, cause: str | None = None) -> CharacterView:
+    """Author the starter character in the actor's world (its card's fields that the engine takes today)."""
+    card = starter_card()
+    return await engine.author_character(
+        actor, card.name, card.description, personality=card.personality, scenario=card.scenario,
+        greeting=card.first_mes, example_dialogue=card.mes_example, system_prompt=card.system_prompt,
+        post_history_instructions=card.post_history_instructions, cause=cause)
+
+
+async def find_starter(engine: Engine, guild_id: str) -> CharacterView | None:
+    """The starter character if it is an active character of this world, else None."""
+    name = starter_name().casefold()
+    return next((c for c in await engine.list_characters(guild_id) if c.name.casefold() == name), None)
