@@ -1,8 +1,7 @@
 """Chronicle's starter character: Hollis, the night ferryman, shipped as a V3 card (`hollis.json`).
 
-The card is original to this project. `load_starter` is the one place that puts it into a world: today it
-passes the fields the engine's `author_character` takes (the card's lorebook and alternate greetings wait
-for the cards integration, which switches this function to importing the whole card).
+The card is original to this project. `load_starter` is the one place that puts it into a world: it imports
+the whole card like any card a person brings (its lorebook and alternate greetings included).
 """
 
 from __future__ import annotations
@@ -27,12 +26,10 @@ def starter_name() -> str:
 
 
 async def load_starter(engine: Engine, actor: Actor, *, cause: str | None = None) -> CharacterView:
-    """Author the starter character in the actor's world (its card's fields that the engine takes today)."""
-    card = starter_card()
-    return await engine.author_character(
-        actor, card.name, card.description, personality=card.personality, scenario=card.scenario,
-        greeting=card.first_mes, example_dialogue=card.mes_example, system_prompt=card.system_prompt,
-        post_history_instructions=card.post_history_instructions, cause=cause)
+    """Import the starter character's whole card (lorebook and alternate greetings too) into the actor's world."""
+    data = resources.files(__name__).joinpath(STARTER_FILE).read_bytes()
+    imported = await engine.import_card(actor, data, STARTER_FILE, cause=cause)
+    return imported.character
 
 
 async def find_starter(engine: Engine, guild_id: str) -> CharacterView | None:

@@ -202,3 +202,18 @@ async def test_a_large_card_image_is_kept_within_its_bounds(engine: Engine, admi
     image = Image.open(io.BytesIO(exported.png_bytes))
     assert max(image.size) <= 1024 and image.size[0] / image.size[1] == pytest.approx(2000 / 1500, rel=0.01)
     assert parse_card(exported.png_bytes, "s.png").card == parse_card(dump(V3), "s.json").card
+
+
+async def test_the_starter_character_comes_with_its_lore(engine: Engine, admin: Actor) -> None:
+    """The shipped starter card is imported whole: its lorebook reaches the prompt when its keywords come up."""
+    from bot.starter import load_starter
+
+    hollis = await load_starter(engine, admin)
+    await engine.start_chat(admin, "chan-s", hollis.name)
+    def fare(prompt) -> bool:
+        return any("fare" in entry.casefold() for _, entry, _ in prompt.lore.active)
+
+    assert not fare(await engine.inspect_prompt("chan-s"))  # the greeting does not mention it
+    await engine.record_message(admin, "chan-s", "d-1", "How much do you ask to take me across? What toll?")
+    asked = await engine.inspect_prompt("chan-s")
+    assert fare(asked) and "one story" in asked.lore.text
