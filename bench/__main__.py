@@ -10,7 +10,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import anchor, commands, concurrency, narrator, postgres, predecessor, raw, rebuild, report
+from bench import anchor, commands, concurrency, group_commit, narrator, postgres, predecessor, raw, rebuild, report
 from bench.common import Table, Target, quiet, settings
 from bench.datasets import build_all, event_count
 
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the chosen sections; return 1 if a section failed."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes (the smoke test); figures not meaningful")
-    parser.add_argument("--sections", default="1,2,3,4,5,6,7,8", help="comma-separated section numbers")
+    parser.add_argument("--sections", default="1,2,3,4,5,6,7,8,9", help="comma-separated section numbers")
     parser.add_argument("--out", type=Path,
                         help="report file (default: docs/PERFORMANCE.md after a full run of every section)")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "chronicle-bench",
@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             (5, lambda: (raw.run(datasets, s, counts), [])),
             (6, lambda: narrator.run(datasets, s)),  # 6 and 7 together
             (8, lambda: concurrency.run(datasets, s, counts)),
+            (9, lambda: group_commit.run(datasets, s, counts)),
         ]
         for number, step in steps:
             if number not in wanted and not (number == 6 and 7 in wanted):
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             targets += new_targets
             print(f"section {number}: {time.perf_counter() - t0:.0f}s", file=sys.stderr, flush=True)
     elapsed = time.perf_counter() - started
-    complete = wanted >= {1, 2, 3, 4, 5, 6, 7, 8}
+    complete = wanted >= {1, 2, 3, 4, 5, 6, 7, 8, 9}
     out = args.out or (ROOT / "docs" / "PERFORMANCE.md" if complete and not args.quick else None)
     if out is not None:
         command = ("`make bench` (runs `python -m bench`)" if not argv and not sys.argv[1:]

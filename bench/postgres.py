@@ -196,7 +196,8 @@ def run(sizes: Sizes, cache: Path, work: Path) -> tuple[list[Table], str]:
     try:
         urls = {}
         with server.admin() as conn:
-            version = conn.execute("SHOW server_version").fetchone()[0]
+            row = conn.execute("SHOW server_version").fetchone()
+            version = str(row[0]) if row else "?"
             for mode in MODES:
                 conn.execute(f"CREATE DATABASE bench_{mode}")
                 conn.execute(f"ALTER DATABASE bench_{mode} SET synchronous_commit = {mode}")
@@ -219,7 +220,7 @@ def run(sizes: Sizes, cache: Path, work: Path) -> tuple[list[Table], str]:
 
 def _commands_table(latency: dict, split: dict, sizes: Sizes) -> Table:
     names = {"sqlite": "SQLite, synchronous=NORMAL", **MODES}
-    table = Table("9a. Commands: record_message through the engine, SQLite beside PostgreSQL",
+    table = Table("10a. Commands: record_message through the engine, SQLite beside PostgreSQL",
                   ["workload", *names.values()])
     table.rows.append(["1 chat, one command after another", *(_cell(**latency["one"][n]) for n in names)])
     table.rows.append([f"{sizes.chats} chats at once, one process", *(_cell(**latency["many"][n]) for n in names)])
@@ -242,7 +243,7 @@ def _commands_table(latency: dict, split: dict, sizes: Sizes) -> Table:
 
 def _rebuild_table(rebuilt: dict[str, Figure], sizes: Sizes) -> Table:
     events = int(rebuilt["events"].median)
-    table = Table(f"9b. Copy and rebuild of a {events:,}-event log", ["what", "events/s"])
+    table = Table(f"10b. Copy and rebuild of a {events:,}-event log", ["what", "events/s"])
     table.rows.append(["`chronicle copy` SQLite → PostgreSQL (events, then the world rebuilt, one transaction)",
                        rebuilt["copy"].fmt("/s")])
     table.rows.append(["rebuild (reproject) on SQLite", rebuilt["sqlite"].fmt("/s")])

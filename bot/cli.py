@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import structlog
 
 from config.logging import configure_logging
 from config.settings import Settings, SettingsError, check_database, load_settings
@@ -17,9 +20,13 @@ from engine import Actor, Engine, EngineError
 from engine.storage import redact
 from engine.storage.port import is_database_error
 
-Handler = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+if TYPE_CHECKING:
+    from bot.doctor import ModelTarget
+
+Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 _COMMANDS: dict[str, Handler] = {}
 CLI_USER = "local-admin"
+log = structlog.get_logger(__name__)
 
 
 def command(name: str) -> Callable[[Handler], Handler]:
@@ -94,7 +101,9 @@ async def open_engine(settings: Settings, database: str | None, model: Any = Non
     location = database_of(settings, database)
     try:
         return await Engine.open(location, model=model, context_tokens=settings.llm_context_tokens,
-                                 reply_tokens=settings.llm_max_tokens)
+                                 reply_tokens=settings.llm_max_tokens,
+                                 max_concurrent_replies=settings.max_concurrent_replies,
+                                 max_queued_replies=settings.max_queued_replies)
     except Exception as exc:
         if not is_database_error(exc) and not isinstance(exc, OSError):
             raise
@@ -261,6 +270,12 @@ def _console_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentPa
 _EXTRA_PARSERS.append(_console_parser)
 
 
+def console_history(database: Path | str) -> Path:
+    """The console's line history: next to the SQLite file (the data directory), or in data/ for a URL."""
+    text = str(database)
+    return (Path("data") if "://" in text else Path(text).parent) / "console_history"
+
+
 @command("console")
 async def _console(args: argparse.Namespace, settings: Settings) -> int:
     from bot.console import Console
@@ -268,10 +283,48 @@ async def _console(args: argparse.Namespace, settings: Settings) -> int:
     async with model_from_settings(settings, notice=lambda line: print(line, file=sys.stderr)) as model:
         engine = await open_engine(settings, args.database, model)
         try:
-            await Console(engine, channel=args.channel, speaker=args.speaker).run()
+            await Console(engine, channel=args.channel, speaker=args.speaker,
+                          history=console_history(args.database or settings.database)).run()
         finally:
             await engine.close()
     return 0
+
+
+# --- `chronicle card export|import`: character cards as files ------------------------------------
+
+def _card_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("card", help="export or import a character card file")
+    cards = p.add_subparsers(dest="card_command", required=True, metavar="ACTION")
+    e = cards.add_parser("export", parents=[common], help="write a card as V3 JSON or PNG (by --out's suffix)")
+    e.add_argument("name", help="the character's name")
+    e.add_argument("--out", type=Path, required=True, help="FILE.json, FILE.png, or FILE (both are written)")
+    e.add_argument("--guild", default="console", help="the server id (default: the console's world)")
+    i = cards.add_parser("import", parents=[common], help="import a card file (.png, .json, .charx)")
+    i.add_argument("path", type=Path)
+    i.add_argument("--guild", default="console", help="the server id (default: the console's world)")
+    i.add_argument("--name", help="import it under this name")
+    i.add_argument("--replace", action="store_true", help="replace the character of the same name")
+
+
+_EXTRA_PARSERS.append(_card_parser)
+
+
+@command("card")
+async def _card(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.console_cards import read_upload, write_card
+
+    async def body(engine: Engine) -> int:
+        if args.card_command == "export":
+            for path in write_card(await engine.export_card(args.guild, args.name), str(args.out)):
+                print(f"wrote {path}")
+            return 0
+        data, filename = read_upload(str(args.path))
+        actor = Actor(user_id=CLI_USER, guild_id=args.guild, display_name="console admin", is_admin=True)
+        result = await engine.import_card(actor, data, filename, name=args.name, replace=args.replace)
+        print(f"imported {result.character.name} ({result.spec} {result.source_format}, "
+              f"{result.lore_entries} lore entries){' — replaced the old card' if result.replaced else ''}")
+        return 0
+    return await _with_engine(args, settings, body)
 
 
 # --- `chronicle run`: the Discord bot (bot/discord_main.py) ---------------------------------------
@@ -290,15 +343,71 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     token = settings.discord_token.get_secret_value().strip() if settings.discord_token else ""
     if not token:
         raise EngineError("DISCORD_TOKEN is not set: create a bot in the Discord developer portal (see README)")
-    async with model_from_settings(settings, notice=lambda line: print(line, file=sys.stderr)) as model:
+    async with model_from_settings(settings, notice=notice_for(settings)) as model:
         engine = await open_engine(settings, args.database, model)
         try:
             return await run_discord(engine, token, api_base=settings.discord_api_base,
                                      gateway_url=settings.gateway_url, admin_role_ids=settings.admin_role_ids,
-                                     sync_guild_ids=settings.sync_guild_ids, shard_count=settings.shard_count,
+                                     sync_guild_ids=settings.sync_guild_ids,
+                                     model_target=model_target(settings, model), shard_count=settings.shard_count,
                                      shard_ids=settings.shard_ids)
         finally:
             await engine.close()
+
+
+def notice_for(settings: Settings) -> Callable[[str], None]:
+    """Where start-up notices go: a log record with CHRONICLE_LOG_FORMAT=json (stderr stays JSON), else stderr."""
+    if settings.log_format == "json":
+        return lambda line: log.warning("notice", message=line)
+    return lambda line: print(line, file=sys.stderr)
+
+
+def model_target(settings: Settings, model: Any) -> ModelTarget | None:
+    """The doctor's view of the model server (the configured one, or the bundled one's)."""
+    from bot.doctor import ModelTarget
+
+    base_url = getattr(model, "base_url", None)
+    if not isinstance(base_url, str):
+        return None
+    return ModelTarget(base_url, settings.llm_api_key.get_secret_value(), str(getattr(model, "model", "")),
+                       settings.llm_context_tokens)
+
+
+# --- `chronicle doctor`: every setup check, one line each (bot/doctor.py) ---------------------------
+
+def _add_doctor_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    sub.add_parser("doctor", parents=[common], help="check the setup (Discord, the model, the database); "
+                                                    "exit 1 if something needs fixing")
+
+
+_EXTRA_PARSERS.append(_add_doctor_parser)
+
+
+@command("doctor")
+async def _doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import doctor
+    from bot.discord_main import point_discord_at
+
+    checks: list[doctor.Check] = []
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            model = await stack.enter_async_context(model_from_settings(settings, notice=notice_for(settings)))
+        except EngineError as exc:
+            model = None
+            checks.append(doctor.Check("Language model", False, str(exc), "see README: Choosing a model"))
+        engine = await open_engine(settings, args.database, model)
+        stack.push_async_callback(engine.close)
+        token = settings.discord_token.get_secret_value().strip() if settings.discord_token else ""
+        point_discord_at(settings.discord_api_base, settings.gateway_url)
+        checks = await doctor.check_with_token(engine, token, sync_guild_ids=settings.sync_guild_ids) + checks
+        if model is not None:
+            checks += await doctor.model_checks(model, model_target(settings, model))
+        checks += await doctor.database_checks(engine)
+    print(doctor.report(checks))
+    failed = sum(check.ok is False for check in checks)
+    print("doctor: everything Chronicle needs is in place" if not failed else
+          f"doctor: {failed} thing{'s' if failed != 1 else ''} to fix (see the lines marked ✗)")
+    return 0 if not failed else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -314,7 +423,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return asyncio.run(_COMMANDS[args.command](args, settings))
     except EngineError as exc:
-        print(f"chronicle: {exc}", file=sys.stderr)
+        if settings.log_format == "json":
+            log.error("chronicle_failed", error=str(exc))
+        else:
+            print(f"chronicle: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

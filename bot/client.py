@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 import structlog
@@ -16,10 +16,14 @@ from bot.queues import ArrivalOrder
 from bot.tree import ChronicleTree
 from engine import ChatView, Engine, MessageView
 
+if TYPE_CHECKING:
+    from bot.doctor import ModelTarget
+
 log = structlog.get_logger(__name__)
 
 EXTENSIONS: tuple[str, ...] = (
     "bot.cogs.characters",
+    "bot.cogs.lore",
     "bot.cogs.chats",
     "bot.cogs.world",
     "bot.cogs.story",
@@ -30,12 +34,12 @@ EXTENSIONS: tuple[str, ...] = (
 _HANDLED_MAX = 5000
 
 
-def intents() -> discord.Intents:
-    """Guilds, guild messages and message content: all Chronicle needs."""
+def intents(message_content: bool = True) -> discord.Intents:
+    """Guilds, guild messages and message content: all Chronicle needs (the doctor may go without content)."""
     wanted = discord.Intents.none()
     wanted.guilds = True
     wanted.guild_messages = True
-    wanted.message_content = True
+    wanted.message_content = message_content
     return wanted
 
 
@@ -50,8 +54,11 @@ class ChronicleBot(commands.Bot):
     """
 
     def __init__(self, engine: Engine, *, admin_role_ids: Iterable[int] = (), sync_guild_ids: Iterable[int] = (),
-                 stream_interval: float = 1.0, identify_turn: IdentifyTurn | None = None, **options: Any) -> None:
-        super().__init__(command_prefix=commands.when_mentioned, intents=intents(), tree_cls=ChronicleTree,
+                 stream_interval: float = 1.0, sync_on_start: bool = True, message_content: bool = True,
+                 model_target: ModelTarget | None = None, identify_turn: IdentifyTurn | None = None,
+                 **options: Any) -> None:
+        super().__init__(command_prefix=commands.when_mentioned, intents=intents(message_content),
+                         tree_cls=ChronicleTree,
                          help_command=None, allowed_mentions=discord.AllowedMentions.none(), **options)
         self.engine = engine
         self.identify_turn = identify_turn
@@ -59,6 +66,8 @@ class ChronicleBot(commands.Bot):
         self.admin_role_ids: Collection[int] = frozenset(admin_role_ids)
         self.sync_guild_ids: tuple[int, ...] = tuple(sync_guild_ids)
         self.stream_interval = stream_interval
+        self.sync_on_start = sync_on_start
+        self.model_target = model_target
         self.arrivals = ArrivalOrder()
         self.backfill_done = asyncio.Event()
         self.poster = CharacterPoster(self)
@@ -70,14 +79,15 @@ class ChronicleBot(commands.Bot):
         """Load the extensions, register the reply buttons, hold story channels until their backfill, sync."""
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        from bot.views import ReplyButton, ReplyButtons
+        from bot.views import GreetingButton, ReplyButton, ReplyButtons
 
         self.add_view(ReplyButtons())  # buttons on replies posted before they named their reply
-        self.add_dynamic_items(ReplyButton)
+        self.add_dynamic_items(ReplyButton, GreetingButton)
         for chat in await self.owned_open_chats():  # live messages wait for the backfill
             if chat.channel_id.isdigit():
                 self.arrivals.hold(int(chat.channel_id))
-        await self.sync_commands()
+        if self.sync_on_start:
+            await self.sync_commands()
 
     def owns_guild(self, guild_id: int) -> bool:
         """Whether this process serves the guild: its shard, `(guild_id >> 22) % shard_count`, is one of ours."""
@@ -121,18 +131,20 @@ class ChronicleBot(commands.Bot):
             synced = await self.tree.sync()
             log.info("commands_synced", scope="global", count=len(synced))
 
-    def reply_view(self, reply: MessageView) -> discord.ui.View:
-        """The buttons shown on a channel's latest character reply (they name that reply and its revision)."""
+    def reply_view(self, reply: MessageView, greeting: tuple[int, int] | None = None) -> discord.ui.View:
+        """The buttons shown on a channel's latest character reply (they name that reply and its revision); an
+        opening greeting with others to choose from (`greeting` = (shown, how many)) gets ◀ ▶ to swipe them."""
         from bot.views import reply_buttons
 
-        return reply_buttons(reply.message_id, reply.revision)
+        return reply_buttons(reply.message_id, reply.revision, greeting=greeting)
 
-    async def show_reply_buttons(self, channel: Any, reply: MessageView) -> None:
+    async def show_reply_buttons(self, channel: Any, reply: MessageView,
+                                 greeting: tuple[int, int] | None = None) -> None:
         """Put the buttons on a just-recorded reply's last message; the previous reply loses them."""
         if not reply.discord_ids or not isinstance(channel, discord.TextChannel | discord.Thread):
             return
         posted = Posted(int(reply.discord_ids[-1]), channel, self.poster.can_use_webhooks(channel))
-        await self.poster.set_view(posted, self.reply_view(reply))
+        await self.poster.set_view(posted, self.reply_view(reply, greeting))
         previous = self.latest_replies.get(channel.id)
         self.latest_replies[channel.id] = posted
         if previous is not None and previous.message_id != posted.message_id:

@@ -75,7 +75,15 @@ class Settings(BaseSettings):
         2048, ge=512, le=1_000_000, validation_alias=_alias("CHRONICLE_LLM_CONTEXT_TOKENS", "llm_context_tokens")
     )
     llm_timeout: float = Field(60.0, gt=0, le=600, validation_alias=_alias("CHRONICLE_LLM_TIMEOUT", "llm_timeout"))
-    llm_max_retries: int = Field(3, ge=0, le=10, validation_alias=_alias("CHRONICLE_LLM_MAX_RETRIES", "llm_max_retries"))
+    llm_max_retries: int = Field(
+        3, ge=0, le=10, validation_alias=_alias("CHRONICLE_LLM_MAX_RETRIES", "llm_max_retries")
+    )
+    max_concurrent_replies: int = Field(
+        4, ge=1, le=256, validation_alias=_alias("CHRONICLE_MAX_CONCURRENT_REPLIES", "max_concurrent_replies")
+    )
+    max_queued_replies: int = Field(
+        3, ge=1, le=100, validation_alias=_alias("CHRONICLE_MAX_QUEUED_REPLIES", "max_queued_replies")
+    )
     admin_role_ids: Annotated[list[int], NoDecode] = Field(
         default_factory=list, validation_alias=_alias("CHRONICLE_ADMIN_ROLE_IDS", "admin_role_ids")
     )

@@ -14,12 +14,13 @@ import structlog
 from engine import maintenance, projection, queries, store
 from engine.commands import Command, InChat
 from engine.db import Synchronous
-from engine.deciders import characters, chats, story, world
+from engine.deciders import cards, characters, chats, lore, story, world
 from engine.deciders.base import Context, Decider, random_id
-from engine.errors import AlreadyHandled, ConcurrencyConflict, EngineError, NoStory, NotFound
+from engine.errors import AlreadyHandled, ConcurrencyConflict, EngineError, NoStory, NotFound, ProjectionError
 from engine.events import Recorded
 from engine.llm.port import LanguageModel
 from engine.narrator.flows import EngineNarration
+from engine.narrator.greetings import EngineGreetings
 from engine.narrator.prompt import Budget
 from engine.reads import EngineReads
 from engine.serial import ChatSerializer
@@ -28,15 +29,23 @@ from engine.storage.port import Conn, Storage
 from engine.store import Stamp
 from engine.views import ChatRef
 from engine.writes import EngineWrites
+from engine.writes_cards import EngineCards
+from engine.writes_lore import EngineLore
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
-Result = Callable[[Conn, list[Recorded]], T]
+Result = Callable[[Conn, list[Recorded[Any]]], T]
 
 DECIDERS: dict[type[Command], Decider[Any, Any]] = {
-    **characters.DECIDERS, **chats.DECIDERS, **story.DECIDERS, **world.DECIDERS,
+    **characters.DECIDERS, **chats.DECIDERS, **story.DECIDERS, **world.DECIDERS, **cards.DECIDERS,
+    **lore.DECIDERS,
 }
 CONFLICT_ATTEMPTS = 3
+# Events after which a chat's row (status, time, weather, scene, place) is unchanged: a cached ChatRef stays
+# valid with its version moved on. Any other event makes the engine read the chat again.
+KEEPS_CHAT_ROW = frozenset({"user_said", "bot_replied", "message_edited", "message_retracted", "reply_regenerated",
+                            "memory_written", "memory_forgotten", "edge_update", "meanwhile_scene_started",
+                            "meanwhile_digest_created"})
 
 
 def utc_now() -> str:
@@ -44,7 +53,7 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-class Engine(EngineWrites, EngineNarration, EngineReads):
+class Engine(EngineWrites, EngineNarration, EngineGreetings, EngineCards, EngineLore, EngineReads):
     """Chronicle's engine: decide → append → project in one transaction per user action.
 
     Every story command of a channel runs through one serialiser (`self.serial`), in the order the
@@ -62,6 +71,8 @@ class Engine(EngineWrites, EngineNarration, EngineReads):
         self._clock = clock
         self._new_id = new_id
         self.serial = ChatSerializer()
+        self._refs: dict[str, ChatRef] = {}  # chat id → its chat and version, as this engine's own writes left it
+        self._open_chats: dict[str, str] = {}  # channel → the chat id last found open there
         self.max_queued_replies = max_queued_replies
         self._generation_slots = asyncio.Semaphore(max_concurrent_replies)
 
@@ -106,7 +117,15 @@ class Engine(EngineWrites, EngineNarration, EngineReads):
         return self.serial.submit(channel_id, job, generates=generates)
 
     async def chat_ref(self, channel_id: str, guild_id: str) -> ChatRef:
-        """The channel's open chat and its stream's version: what a story command is decided against."""
+        """The channel's open chat and its stream's version: what a story command is decided against.
+
+        Within this process every story command of a channel runs through its serialiser, so after a
+        command of ours the chat's new version is known without a read; a write from elsewhere makes it
+        stale, which the append detects (a conflict, then a fresh read).
+        """
+        known = self._refs.get(self._open_chats.get(channel_id, ""))
+        if known is not None and known.chat.guild_id == guild_id:
+            return known
 
         def read(conn: Conn) -> ChatRef:
             chat = queries.find_open_chat(conn, channel_id)
@@ -114,7 +133,24 @@ class Engine(EngineWrites, EngineNarration, EngineReads):
                 raise NoStory()
             return ChatRef(chat, store.stream_version(conn, f"chat:{chat.chat_id}"))
 
-        return await self.db.read(read)
+        ref = await self.db.read(read)
+        self._refs[ref.chat_id] = ref
+        self._open_chats[channel_id] = ref.chat_id
+        return ref
+
+    def _remember(self, cmd: Command, recorded: list[Recorded] | None) -> None:
+        """Keep the channel's known version after one of our commands (forget it when unsure)."""
+        if not isinstance(cmd, InChat):
+            return
+        ref = self._refs.get(cmd.chat_id)
+        if ref is None:
+            return
+        own = [e for e in recorded or () if e.stream == cmd.stream]
+        if recorded is None or any(e.kind not in KEEPS_CHAT_ROW for e in own) or (
+                own and own[0].stream_version != ref.version + 1):
+            del self._refs[cmd.chat_id]
+        elif own:
+            self._refs[cmd.chat_id] = ChatRef(ref.chat, own[-1].stream_version)
 
     async def execute(self, cmd: Command, result: Result[T], *, key: str | None = None,
                       cause: str | None = None) -> T:
@@ -128,14 +164,21 @@ class Engine(EngineWrites, EngineNarration, EngineReads):
             ctx = Context(now=self._clock(), new_id=self._new_id)
             stamp = Stamp(ctx.now, self._new_id("cmd"), cause)
             try:
-                recorded, value = await self.db.write(lambda conn: _unit(conn, decider, cmd, ctx, stamp, key, result))
+                recorded, value = await self.db.write(
+                    lambda conn: _unit(conn, decider, cmd, ctx, stamp, key, result))  # noqa: B023 (awaited here)
+                self._remember(cmd, recorded)
                 break
             except ConcurrencyConflict:
+                self._remember(cmd, None)
                 if not cmd.redecide_on_conflict or attempt == CONFLICT_ATTEMPTS or not isinstance(cmd, InChat):
                     raise
                 log.warning("concurrency_conflict_redecide", command=cmd.name, attempt=attempt)
-                fresh = await self.db.read(lambda c: store.stream_version(c, cmd.stream))  # noqa: B023
+                stream = cmd.stream
+                fresh = await self.db.read(lambda c: store.stream_version(c, stream))  # noqa: B023
                 cmd = cmd.model_copy(update={"expected_version": fresh})
+            except BaseException:
+                self._remember(cmd, None)
+                raise
         for event in recorded:
             log.info("event_appended", seq=event.seq, kind=event.kind, chat=event.chat_id, stream=event.stream,
                      command=event.command_id, cause=event.cause)
@@ -143,19 +186,21 @@ class Engine(EngineWrites, EngineNarration, EngineReads):
 
     async def catch_up(self) -> int:
         """Apply events after the projection cursor (a no-op when up to date); return how many."""
-
         return await self.db.write_alone(projection.catch_up_in)
 
     async def rebuild(self) -> int:
         """Reproject the whole world from an empty state in one transaction; return events replayed."""
 
+        self._refs.clear()
         count = await self.db.write_alone(projection.rebuild_in)
+        self._refs.clear()
         log.info("world_rebuilt", events=count)
         return count
 
     async def reproject_chat(self, chat_id: str) -> int:
         """Rebuild one chat's rows from its own events (rewinds honoured); return the events applied."""
         await self.chat_by_id(chat_id)
+        self._refs.clear()
 
         def run(conn: Conn) -> int:
             before = store.last_seq(conn) + 1
@@ -172,17 +217,17 @@ class Engine(EngineWrites, EngineNarration, EngineReads):
 
 
 def _unit(conn: Conn, decider: Decider[Any, Any], cmd: Command, ctx: Context, stamp: Stamp, key: str | None,
-          result: Result[T]) -> tuple[list[Recorded], T]:
+          result: Result[T]) -> tuple[list[Recorded[Any]], T]:
     """One command in the writer: idempotency, load, decide, append per stream, project, build the result."""
     if key is not None and (previous := store.find_by_key(conn, key)) is not None:
         log.info("duplicate_ignored", key=key, seq=previous.seq, kind=previous.kind)
         try:
             return [], result(conn, store.read_command(conn, previous))
-        except (NotFound, StopIteration):
+        except (NotFound, ProjectionError):  # what it recorded is gone (rewound, forgotten, ended)
             raise AlreadyHandled() from None
     state = decider.load(conn, cmd)
     new_events = decider.decide(cmd, state, ctx)
-    recorded: list[Recorded] = []
+    recorded: list[Recorded[Any]] = []
     for stream, group in groupby(new_events, key=lambda e: e.payload.stream()):
         if isinstance(cmd, InChat) and stream == cmd.stream:
             version = cmd.expected_version

@@ -129,6 +129,7 @@ class StartChat(InChannel):
     anchor: Name | None = None
     weather: Name = "clear"
     place: Name | None = None
+    greeting: int | None = Field(None, ge=1, le=1_000)  # which of the host's greetings opens it (1 = the first)
 
 
 class EndChat(InChat):
@@ -275,7 +276,7 @@ class RewindChat(InChat):
     messages: int | None = Field(None, ge=1, le=10_000)
 
 
-def build(cls: type[Command], **fields: object) -> Command:
+def build(cls: type[Command], **fields: Any) -> Command:
     """Validate a command, turning pydantic's error into one line a person can act on."""
     try:
         return cls(**fields)

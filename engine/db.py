@@ -12,15 +12,17 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 import aiosqlite
 import structlog
 
 from engine.storage.group import GroupCommit
+from engine.storage.port import Conn
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
+C = TypeVar("C", bound=Conn)
 Synchronous = Literal["OFF", "NORMAL", "FULL"]
 BACKSTOP_PAGES = 10_000  # the writer checkpoints by itself only if the WAL reaches this (40 MB)
 CACHE_KIB = 64 * 1024  # page cache per connection: keeps a 1M-event world's hot index pages in memory
@@ -47,7 +49,7 @@ def configure(conn: sqlite3.Connection, synchronous: Synchronous = "NORMAL") -> 
 
 
 @contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def transaction(conn: C) -> Iterator[C]:
     """BEGIN IMMEDIATE … COMMIT, rolling back on any exception."""
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -172,8 +174,10 @@ class Database(GroupCommit):
 
     async def _checkpoint(self) -> None:
         """Copy committed WAL pages into the database file without blocking the writer or readers."""
+        checkpointer = self._checkpointer
         try:
-            await _run(self._checkpointer, lambda conn: conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall())
+            if checkpointer is not None:
+                await _run(checkpointer, lambda conn: conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall())
         except Exception as exc:  # the writer's backstop checkpoint still bounds the WAL
             log.warning("background_checkpoint_failed", error=str(exc))
         finally:
@@ -202,10 +206,11 @@ async def _connect(path: Path, synchronous: Synchronous, opened: list[aiosqlite.
     return conn
 
 
-async def _run(conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+async def _run(conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
     """Run a whole function in an aiosqlite connection's thread (one hop, not one per statement).
 
     aiosqlite has no public hook for this; `_execute` and `_conn` are its stable internals
     (present since 0.17). This is the only place that touches them.
     """
-    return await conn._execute(lambda: fn(conn._conn))  # noqa: SLF001
+    result: T = await conn._execute(lambda: fn(conn._conn))  # type: ignore[no-untyped-call]  # noqa: SLF001
+    return result

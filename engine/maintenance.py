@@ -7,7 +7,6 @@ import sqlite3
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-
 from typing import Any
 
 from engine import projection, queries, store

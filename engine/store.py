@@ -58,11 +58,26 @@ def find_by_key(conn: Conn, key: str) -> Recorded | None:
 
 
 def read_command(conn: Conn, first: Recorded) -> list[Recorded]:
-    """Every event of the command whose first event is `first`, in order."""
-    if first.command_id is None:
-        return [first]
-    rows = conn.execute(f"SELECT {_COLUMNS} FROM events WHERE command_id = ? ORDER BY seq", (first.command_id,))
-    return [_to_recorded(row) for row in rows]
+    """Every event of the command whose first event is `first`, in order (its stream's next versions)."""
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM events WHERE stream = ? AND stream_version >= ?"
+                        " ORDER BY stream_version LIMIT ?", (first.stream, first.stream_version, COMMAND_MAX))
+    out = []
+    for row in rows:
+        event = _to_recorded(row)
+        if not _same_command(event, first):
+            break
+        out.append(event)
+    return out
+
+
+COMMAND_MAX = 256  # no command appends more events than this to one stream
+
+
+def _same_command(event: Recorded, other: Recorded) -> bool:
+    """Whether two events of one stream were written by one command (legacy events: by one time stamp)."""
+    if event.command_id is not None or other.command_id is not None:
+        return event.command_id == other.command_id
+    return event.recorded_at == other.recorded_at
 
 
 def append(conn: Conn, stream: str, expected_version: int, events: Sequence[NewEvent], *, stamp: Stamp,
@@ -105,7 +120,7 @@ def append(conn: Conn, stream: str, expected_version: int, events: Sequence[NewE
 
 def last_seq(conn: Conn) -> int:
     """The highest seq in the log (0 when empty)."""
-    return conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+    return int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
 
 
 def chat_last_seq(conn: Conn, chat_id: str, *, at_most: int | None = None) -> int:
@@ -120,18 +135,25 @@ def chat_last_seq(conn: Conn, chat_id: str, *, at_most: int | None = None) -> in
 def command_span(conn: Conn, seq: int) -> tuple[int, int]:
     """(first seq, last seq) of the command that recorded event `seq`.
 
-    Events from before command ids were recorded are grouped by stream and time: every command
-    stamped all its events with one `recorded_at`.
+    A command's events in a stream have consecutive stream versions: walk the stream's index both ways
+    while the command id (for events from before command ids: the time stamp) stays the same.
     """
-    row = conn.execute("SELECT command_id, stream, recorded_at FROM events WHERE seq = ?", (seq,)).fetchone()
+    row = conn.execute(f"SELECT {_COLUMNS} FROM events WHERE seq = ?", (seq,)).fetchone()
     if row is None:
         return seq, seq
-    if row[0] is not None:
-        span = conn.execute("SELECT MIN(seq), MAX(seq) FROM events WHERE command_id = ?", (row[0],)).fetchone()
-    else:
-        span = conn.execute("SELECT MIN(seq), MAX(seq) FROM events WHERE stream = ? AND recorded_at = ?"
-                            " AND command_id IS NULL", (row[1], row[2])).fetchone()
-    return span[0], span[1]
+    event = _to_recorded(row)
+    spans = []
+    for op, order in ((">", "ASC"), ("<", "DESC")):
+        last = event.seq
+        for neighbour in conn.execute(f"SELECT {_COLUMNS} FROM events WHERE stream = ? AND stream_version {op} ?"
+                                      f" ORDER BY stream_version {order} LIMIT ?",
+                                      (event.stream, event.stream_version, COMMAND_MAX)):
+            other = _to_recorded(neighbour)
+            if not _same_command(other, event):
+                break
+            last = other.seq
+        spans.append(last)
+    return spans[1], spans[0]
 
 
 def read_after(conn: Conn, after: int, *, until: int | None = None) -> Iterator[Recorded]:
@@ -191,8 +213,8 @@ def insert_rows(conn: Conn, rows: Sequence[Sequence[Any]]) -> None:
 def continue_seq(conn: Conn) -> None:
     """After `insert_rows`: the next append gets the seq after the highest one (PostgreSQL's identity sequence)."""
     if dialect_of(conn) == "postgres":
-        conn.execute("SELECT setval(pg_get_serial_sequence('events', 'seq'), GREATEST(MAX(seq), 1), MAX(seq) IS NOT NULL)"
-                     " FROM events")
+        conn.execute("SELECT setval(pg_get_serial_sequence('events', 'seq'), GREATEST(MAX(seq), 1),"
+                     " MAX(seq) IS NOT NULL) FROM events")
 
 
 def _to_recorded(row: Sequence[Any]) -> Recorded:

@@ -24,7 +24,7 @@ def test_quick_postgres_bench_runs_beside_sqlite() -> None:
     done = subprocess.run([sys.executable, "-m", "bench", "--only", "postgres", "--quick"], cwd=ROOT,
                           capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "== 9a." in done.stdout and "== 9b." in done.stdout
+    assert "== 10a." in done.stdout and "== 10b." in done.stdout
     assert "two processes" in done.stdout and "rebuild (reproject) on PostgreSQL" in done.stdout
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import structlog
 
@@ -19,7 +19,7 @@ from engine.events import Event, Recorded
 from engine.storage.port import Conn, dialect_of, is_database_error
 
 log = structlog.get_logger(__name__)
-Handler = Callable[[Conn, Recorded], None]
+Handler = Callable[[Conn, Recorded[Any]], None]
 H = TypeVar("H", bound=Handler)
 CURSOR = "world"
 REWIND_KIND = "chat_rewound"  # its handler rebuilds one chat's rows and needs the chat_id indexes
@@ -98,7 +98,7 @@ projector = Projector()
 
 def position(conn: Conn) -> int:
     """The seq of the last event applied to the world tables."""
-    return conn.execute("SELECT position FROM projection_cursor WHERE name = ?", (CURSOR,)).fetchone()[0]
+    return int(conn.execute("SELECT position FROM projection_cursor WHERE name = ?", (CURSOR,)).fetchone()[0])
 
 
 def _advance(conn: Conn, seq: int) -> None:

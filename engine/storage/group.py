@@ -13,6 +13,7 @@ SQLite's `BEGIN IMMEDIATE`, PostgreSQL's `BEGIN` plus the log's table lock).
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -58,7 +59,8 @@ class GroupCommit:
         self._wrote()
         if isinstance(outcome, Failed):
             raise outcome.error
-        return outcome
+        value: T = outcome
+        return value
 
     async def write_alone(self, fn: Callable[[Conn], T]) -> T:
         """Run `fn(conn)` in a write transaction of its own (rebuild, catch-up, a copied log)."""
@@ -93,7 +95,7 @@ class GroupCommit:
                 batch, self._pending = self._pending[:size], self._pending[size:]
                 fns = [fn for fn, _ in batch]
                 try:
-                    outcomes = await self._on_writer(lambda conn, fns=fns: run_batch(conn, fns, self._begin))
+                    outcomes = await self._on_writer(functools.partial(run_batch, fns=fns, begin=self._begin))
                 except BaseException as exc:  # the commit itself failed: nothing of the group was recorded
                     outcomes = [Failed(exc)] * len(batch)
                     if not isinstance(exc, Exception):

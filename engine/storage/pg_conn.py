@@ -69,15 +69,15 @@ class PgCursor:
         """Column descriptions of a result, or None for a statement without rows."""
         return self._cursor.description
 
-    def fetchone(self) -> tuple | None:
+    def fetchone(self) -> tuple[Any, ...] | None:
         """The next row, or None (also for a statement that returns no rows, as sqlite3 does)."""
         return self._cursor.fetchone() if self._cursor.description is not None else None
 
-    def fetchall(self) -> list[tuple]:
+    def fetchall(self) -> list[tuple[Any, ...]]:
         """The remaining rows (empty for a statement that returns no rows)."""
         return self._cursor.fetchall() if self._cursor.description is not None else []
 
-    def __iter__(self) -> Iterator[tuple]:
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
         """Iterate over the remaining rows."""
         return iter(self._cursor) if self._cursor.description is not None else iter(())
 

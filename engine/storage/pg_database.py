@@ -32,7 +32,8 @@ class _Worker:
 
     async def start(self) -> None:
         """Connect from the worker's own thread."""
-        self.conn = await self.run(lambda _: PgConnection.connect(self._url, application_name=f"chronicle-{self._name}"))
+        name = f"chronicle-{self._name}"
+        self.conn = await self.run(lambda _: PgConnection.connect(self._url, application_name=name))
 
     async def run(self, fn: Callable[[PgConnection], T]) -> T:
         """Run `fn(conn)` on the worker's thread."""

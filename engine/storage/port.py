@@ -19,7 +19,9 @@ T = TypeVar("T")
 class Cursor(Protocol):
     """A statement's result."""
 
-    rowcount: int
+    @property
+    def rowcount(self) -> int:
+        """Rows the statement changed (-1 when not known)."""
 
     def fetchone(self) -> Any:
         """The next row, or None."""
@@ -40,6 +42,9 @@ class Conn(Protocol):
 
     def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Cursor:
         """Run one statement with `?` placeholders."""
+
+    def executemany(self, sql: str, params: Sequence[Sequence[Any]], /) -> Any:
+        """Run one statement once per parameter tuple."""
 
 
 class Storage(Protocol):

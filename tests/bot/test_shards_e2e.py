@@ -110,8 +110,9 @@ async def test_two_processes_split_the_shards_and_a_killed_one_resumes(fake_llm:
             await _say(fd, south, "Hello from the south")
 
             # the first of two chunks is long enough to pass the client's hold-back for stop strings
-            hold = fake_llm.enqueue_held("The lighthouse keeper looked out over the grey water for a long while, "
-                                         "then turned back to the lamp and said nothing at all.", chunks=2)
+            hold = asyncio.Event()
+            fake_llm.enqueue_gated("The lighthouse keeper looked out over the grey water for a long while, "
+                                   "then turned back to the lamp and said nothing at all.", hold, chunks=2)
             pending = await fd.user_says(north.channel, north.member, "What did the keeper say")
             await fd.wait_for(lambda: _hooked(fd, north)[-1].content.startswith("The lighthouse keeper"), 20)
             orphan = _hooked(fd, north)[-1]

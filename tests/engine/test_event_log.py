@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from engine import Actor, Engine, ProjectionError
 from engine.events import ChatCreated, SceneOpened
 from engine.projection import apply_new, projector
-from engine.store import NewEvent, Stamp, append, stream_version
 from engine.storage.port import Conn
+from engine.store import NewEvent, Stamp, append, stream_version
 from tests.conftest import begin_write, count_events, dump_world, raw_connection, story
 
 INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.IntegrityError)

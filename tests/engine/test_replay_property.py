@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -46,6 +47,12 @@ op = st.one_of(
     st.tuples(st.just("edge"), small, st.integers(-150, 150)),
     st.tuples(st.just("skip"), small, st.integers(1, 48)),
     st.tuples(st.just("weather"), small, st.sampled_from(["rain", "fog", "snow"])),
+    st.tuples(st.just("import"), small, small, st.booleans()),
+    st.tuples(st.just("lore_add"), small, small, st.text(min_size=1, max_size=20)),
+    st.tuples(st.just("lore_toggle"), small, small),
+    st.tuples(st.just("lore_remove"), small, small),
+    st.tuples(st.just("lore_attach"), small, small, st.one_of(st.none(), small)),
+    st.tuples(st.just("lore_detach"), small, small, st.one_of(st.none(), small)),
 )
 rewinds = st.one_of(st.tuples(st.just("rewind"), small, st.integers(1, 2)),
                     st.tuples(st.just("rewind_seq"), small, st.integers(0, 12)))
@@ -61,7 +68,7 @@ def _person(channel: int, who: int) -> Actor:
 
 
 async def _apply(engine: Engine, step: tuple, counter: list[int]) -> None:  # noqa: C901 — a dispatch table
-    kind, ch = step[0], step[1]
+    ch = step[1]
     channel, admin = CHANNELS[ch], _admin(ch)
     counter[0] += 1
     match step:
@@ -118,6 +125,21 @@ async def _apply(engine: Engine, step: tuple, counter: list[int]) -> None:  # no
             await engine.skip_time(admin, channel, f"{hours}h")
         case ("weather", _, weather):
             await engine.set_weather(admin, channel, weather)
+        case ("import", _, n, replace):
+            card = {"spec": "chara_card_v2", "data": {"name": NAMES[n], "first_mes": "{{roll:d20}} hi",
+                                                      "extensions": {"x": counter[0]}, "character_book": {
+                                                          "entries": [{"keys": ["k"], "content": "lore"}]}}}
+            await engine.import_card(admin, json.dumps(card).encode(), "card.json", replace=replace)
+        case ("lore_add", _, book, text):
+            await engine.write_lore_entry(admin, f"Book {book}", keys=(text[:10] or "x",), content=f"About {text}")
+        case ("lore_toggle", _, book):
+            await engine.toggle_lore_entry(admin, f"Book {book}", 1)
+        case ("lore_remove", _, book):
+            await engine.remove_lore_entry(admin, f"Book {book}", 1)
+        case ("lore_attach", _, book, who):
+            await engine.attach_lorebook(admin, channel, f"Book {book}", character=None if who is None else NAMES[who])
+        case ("lore_detach", _, book, who):
+            await engine.detach_lorebook(admin, channel, f"Book {book}", character=None if who is None else NAMES[who])
         case ("rewind", _, n):
             await engine.rewind(admin, channel, messages=n)
         case ("rewind_seq", _, back):

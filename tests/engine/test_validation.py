@@ -15,7 +15,7 @@ Call = Callable[[Engine, Actor, Actor], Awaitable[object]]
 CASES: list[tuple[str, Call, str]] = [
     ("empty character name", lambda e, a, p: e.author_character(a, "", "desc"), "must not be empty"),
     ("huge character name", lambda e, a, p: e.author_character(a, LONG, "desc"), "at most 64 characters"),
-    ("huge description", lambda e, a, p: e.author_character(a, "Zed", LONG), "at most 8000 characters"),
+    ("huge description", lambda e, a, p: e.author_character(a, "Zed", "x" * 40_000), "at most 32000 characters"),
     ("bad avatar", lambda e, a, p: e.author_character(a, "Zed", "d", avatar_url="javascript:x"), "http"),
     ("duplicate name, other case", lambda e, a, p: e.author_character(a, "aRIA", "d"), "already exists"),
     ("edit unknown character", lambda e, a, p: e.edit_character(a, "Nobody", "description", "x"), "no character"),

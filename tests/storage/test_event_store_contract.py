@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from engine.store import Stamp
-
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import ConcurrencyConflict
+from engine.store import Stamp
 from tests.storage.backends import Backend, postgres_backend, sqlite_backend, weather
 
 WRITES_PER_THREAD = 1_000

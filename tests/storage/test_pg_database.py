@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from engine.store import Stamp
-
 import threading
 from collections.abc import Callable
 
 import pytest
 
-from engine import queries
+from engine import queries, store
 from engine.errors import ConcurrencyConflict
 from engine.projection import apply_new
-from engine import store
 from engine.storage.pg_conn import PgConnection, write_transaction
 from engine.storage.pg_database import PgDatabase
+from engine.store import Stamp
 from tests.storage.story import CHAT, build_story
 
 

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from engine.store import Stamp
-
 import threading
 import time
 
 import psycopg
 import pytest
 
-from engine.errors import ConcurrencyConflict
 from engine import store
+from engine.errors import ConcurrencyConflict
 from engine.storage.pg_conn import PgConnection, begin_write, savepoint, transaction, write_transaction
+from engine.store import Stamp
 from tests.storage.backends import weather
 
 
 def _append(conn: PgConnection, chat: str, expected: int, *, key: str | None = None) -> list:
     with write_transaction(conn):
         return store.append(conn, f"chat:{chat}", expected, [weather(chat)], stamp=Stamp("now"),
-                                idempotency_key=key)
+                            idempotency_key=key)
 
 
 def _wait_for_lock_waiter(observer: PgConnection, timeout: float = 10.0) -> None:

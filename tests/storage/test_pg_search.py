@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from engine.store import Stamp
-
 import sqlite3
 
 import pytest
 
-from engine import queries
+from engine import queries, store
 from engine.events import MemoryWritten
 from engine.projection import apply_new
 from engine.queries import SEARCH_WINDOW
-from engine import store
 from engine.storage import pg_search
 from engine.storage.pg_conn import PgConnection, write_transaction
-from engine.store import NewEvent
+from engine.store import NewEvent, Stamp
 from tests.storage.story import CHAT, ENDED_CHAT
 
 SEARCHES = [  # (query, options, the memories SQLite finds)

@@ -31,7 +31,7 @@ def test_three_processes_taking_one_bucket_are_spaced_and_other_buckets_do_not_w
         thread.join(timeout=30)
     assert len(times) == 3
     ordered = sorted(times)
-    assert all(later - earlier >= SPACING for earlier, later in zip(ordered, ordered[1:]))
+    assert all(later - earlier >= SPACING for earlier, later in zip(ordered, ordered[1:], strict=False))
     with PgConnection.connect(pg_url) as conn:
         assert take_turn(conn, 1, SPACING) == 0.0  # another bucket: no wait
 

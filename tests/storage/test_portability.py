@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from engine.store import Stamp
-
 import sqlite3
 from collections.abc import Callable
 from typing import Any
@@ -13,11 +11,13 @@ import pytest
 
 import engine.projection
 from engine import queries as q
+from engine import queries_lore as ql
+from engine import store
 from engine.errors import ProjectionError
 from engine.projection import apply_new, catch_up_in, projector
-from engine import store
 from engine.storage import pg_conn
 from engine.storage.pg_conn import PgConnection
+from engine.store import Stamp
 from tests.storage.story import ADMIN, CHAT, ENDED_CHAT, GUILD, OTHER_GUILD, PLAYER, build_story
 
 Query = Callable[[Any], Any]
@@ -65,7 +65,7 @@ QUERIES: dict[str, Query] = {
     "find_scene": lambda c: q.find_scene(c, "sc-1"),
     "list_messages": lambda c: q.list_messages(c, CHAT),
     "list_messages_all": lambda c: q.list_messages(c, CHAT, include_retracted=True, limit=4, before_seq=40),
-    "list_messages_after": lambda c: q.list_messages_after(c, CHAT, 15),
+    "story_timeline": lambda c: q.story_timeline(c, q.find_chat(c, CHAT)),
     "find_message_by_id": lambda c: q.find_message_by_id(c, None, "r-2"),
     "find_message_by_discord_id": lambda c: q.find_message(c, CHAT, "d-2"),
     "count_messages": lambda c: q.count_messages(c, CHAT),
@@ -81,6 +81,19 @@ QUERIES: dict[str, Query] = {
     "find_speaker_persona": lambda c: q.find_speaker_persona(c, CHAT, " PIP "),
     "list_important_memories": lambda c: q.list_important_memories(c, CHAT, "ch-aria", min_importance=5),
     "list_scene_messages": lambda c: q.list_scene_messages(c, CHAT, "sc-1"),
+    "find_card_whole": lambda c: ql.find_card(c, "ch-sera"),
+    "find_card_plain": lambda c: ql.find_card(c, "ch-aria"),
+    "find_character_book": lambda c: ql.find_character_book(c, "ch-sera"),
+    "find_character_sera": lambda c: q.find_character_by_id(c, "ch-sera"),
+    "find_lorebook": lambda c: ql.find_lorebook(c, GUILD, " harbour LORE "),
+    "list_lorebooks": lambda c: ql.list_lorebooks(c, GUILD),
+    "list_lorebooks_prefix": lambda c: ql.list_lorebooks(c, GUILD, prefix="w"),
+    "list_lore_entries": lambda c: ql.list_lore_entries(c, ql.get_lorebook(c, GUILD, "Harbour lore")),
+    "load_book": lambda c: ql.load_book(c, "lb-1"),
+    "next_entry_number": lambda c: ql.next_entry_number(c, "lb-1"),
+    "chat_book_ids": lambda c: ql.chat_book_ids(c, CHAT),
+    "character_book_ids": lambda c: ql.character_book_ids(c, "ch-aria"),
+    "count_lines": lambda c: ql.count_lines(c, CHAT, before_seq=40),
 }
 
 
@@ -104,6 +117,14 @@ def test_the_story_exercised_what_it_should(sqlite_world: sqlite3.Connection):
     assert q.find_open_chat(sqlite_world, "chan-1").weather == "storm"  # the rewind undid the hail
     assert [c.name for c in q.list_characters(sqlite_world, GUILD)] == ["Aria", "Bram", "Élodie"]
     assert [r.source_name for r in q.list_relationships(sqlite_world, CHAT)] == ["Aria", "bram (smith)"]
+    harbour = ql.get_lorebook(sqlite_world, GUILD, "Harbour lore")
+    assert [v.number for v in ql.list_lore_entries(sqlite_world, harbour)] == [1, 3]
+    assert (harbour.characters, harbour.channels, ql.next_entry_number(sqlite_world, "lb-1")) == (("Aria",),
+                                                                                                   ("chan-1",), 4)
+    assert ql.chat_book_ids(sqlite_world, CHAT) == ["lb-1"]  # the rewind undid Well notes' attachment
+    assert ql.find_card(sqlite_world, "ch-sera")[0].nickname == "Sera"
+    timeline = q.story_timeline(sqlite_world, q.find_chat(sqlite_world, CHAT))
+    assert timeline.scenes and timeline.skips and timeline.rewinds and timeline.meanwhiles
 
 
 def test_rebuilding_from_empty_on_postgresql_reproduces_the_world(pg_world: PgConnection):

@@ -9,10 +9,11 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from .faults import Faults
 from .gateway import INTENT_GUILD_MESSAGES, Gateway
 from .http_util import UNKNOWN_CHANNEL, UNKNOWN_GUILD, UNKNOWN_MESSAGE, DiscordError, json_response, not_found
 from .interactions import InteractionRecord
-from .world import FakeChannel, FakeGuild, FakeMessage, FakeUser, FakeWebhook, now_iso, snowflake
+from .world import FakeChannel, FakeGuild, FakeMessage, FakeUser, FakeWebhook, now_iso
 
 T = TypeVar("T")
 GATEWAY_MESSAGE_CONTENT = 1 << 19
@@ -26,6 +27,7 @@ class FakeDiscordCore:
         self.owner_user = FakeUser("Owner")
         self.application_id: int = self.bot_user.id
         self.application_flags: int = GATEWAY_MESSAGE_CONTENT
+        self.enforce_privileged_intents = False  # when True, IDENTIFY asking for an intent the flags lack gets 4014
         self.accepted_token: str | None = None  # when set, any other bot token gets 401 at login, as on Discord
         self.guilds: dict[int, FakeGuild] = {}
         self.channels: dict[int, FakeChannel] = {}
@@ -42,6 +44,7 @@ class FakeDiscordCore:
         self.requests: list[tuple[str, str]] = []
         self.unknown_routes: list[tuple[str, str]] = []
         self.gateway = Gateway(self)
+        self.faults = Faults(self.application_id)
         self._changed: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
         self.port: int = 0
@@ -226,7 +229,8 @@ async def _error_middleware(request: web.Request, handler: Callable[[web.Request
     core = request.app[CORE_KEY]
     core.requests.append((request.method, request.path))
     try:
-        return await handler(request)
+        dropped = await core.faults.intercept(request)
+        return dropped if dropped is not None else await handler(request)
     except DiscordError as exc:
         return exc.response()
 

@@ -113,6 +113,8 @@ class Gateway:
         op, data = frame.get("op"), frame.get("d")
         if op == HEARTBEAT:
             await ws.send_str(json.dumps({"op": HEARTBEAT_ACK}))
+        elif op == IDENTIFY and self._disallowed(data):
+            await ws.close(code=4014, message=b"Disallowed intent(s).")
         elif op == IDENTIFY:
             session = await self._identify(ws, data)
         elif op == RESUME:
@@ -120,6 +122,12 @@ class Gateway:
         elif op == REQUEST_MEMBERS and session is not None:
             await self._send_member_chunk(session, data)
         return session
+
+    def _disallowed(self, data: dict[str, Any]) -> bool:
+        """Whether Discord would refuse this IDENTIFY (close 4014): Message Content asked for but not enabled."""
+        core = self.core
+        return (core.enforce_privileged_intents and bool(int(data.get("intents", 0)) & INTENT_MESSAGE_CONTENT)
+                and not core.application_flags & ((1 << 18) | (1 << 19)))
 
     async def _identify(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> GatewaySession:
         """Start a new session: READY, then one GUILD_CREATE per guild."""

@@ -10,8 +10,16 @@ from aiohttp import web
 from .core import CORE_KEY, FakeDiscordCore
 from .gateway import INTENT_GUILD_MESSAGES, INTENT_GUILDS
 from .http_util import (
-    UNKNOWN_MEMBER, Body, build_attachments, json_response, kept_attachments, missing_permissions,
-    no_content, not_found, read_body, validate_message,
+    UNKNOWN_MEMBER,
+    Body,
+    build_attachments,
+    json_response,
+    kept_attachments,
+    missing_permissions,
+    no_content,
+    not_found,
+    read_body,
+    validate_message,
 )
 from .world import MANAGE_WEBHOOKS, PUBLIC_THREAD, FakeChannel, FakeMessage, FakeWebhook
 

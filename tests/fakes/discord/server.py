@@ -9,17 +9,29 @@ from typing import Any
 
 from .core import FakeDiscordCore
 from .driver_interactions import InteractionDriver
+from .faults import FaultDriver
 from .gateway import INTENT_GUILD_MESSAGE_TYPING, INTENT_GUILDS
-from .world import guild_id_on_shard
 from .world import (
-    BOT_PERMISSIONS, EVERYONE_PERMISSIONS, MANAGE_GUILD, PRIVATE_THREAD, PUBLIC_THREAD, FakeChannel, FakeGuild, FakeMember,
-    FakeDiscordWorld, FakeMessage, FakeRole, FakeUser, FakeWebhook,
+    BOT_PERMISSIONS,
+    EVERYONE_PERMISSIONS,
+    MANAGE_GUILD,
+    PRIVATE_THREAD,
+    PUBLIC_THREAD,
+    FakeChannel,
+    FakeDiscordWorld,
+    FakeGuild,
+    FakeMember,
+    FakeMessage,
+    FakeRole,
+    FakeUser,
+    FakeWebhook,
+    guild_id_on_shard,
 )
 
 INTENT_GUILD_MEMBERS = 1 << 1
 
 
-class FakeDiscord(InteractionDriver, FakeDiscordCore):
+class FakeDiscord(FaultDriver, InteractionDriver, FakeDiscordCore):
     """A loopback Discord (REST + gateway) that the real discord.py talks to, driven by tests."""
 
     _world: FakeDiscordWorld | None = None
@@ -114,6 +126,17 @@ class FakeDiscord(InteractionDriver, FakeDiscordCore):
         self.channels[channel.id] = channel
         self.gateway.queue("CHANNEL_CREATE", channel.payload(), intent=INTENT_GUILDS)
         return channel
+
+    def deny_bot(self, channel: FakeChannel, permissions: int) -> None:
+        """Take permissions (a bitfield) from the bot in one channel, as a member overwrite: CHANNEL_UPDATE."""
+        for overwrite in channel.overwrites:
+            if overwrite["id"] == str(self.bot_user.id):
+                overwrite["deny"] = str(int(overwrite["deny"]) | permissions)
+                break
+        else:
+            channel.overwrites.append({"id": str(self.bot_user.id), "type": 1, "allow": "0",
+                                       "deny": str(permissions)})
+        self.gateway.queue("CHANNEL_UPDATE", channel.payload(), intent=INTENT_GUILDS)
 
     def add_thread(self, channel: FakeChannel, name: str, *, owner: FakeMember | None = None,
                    private: bool = False) -> FakeChannel:
