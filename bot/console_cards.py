@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.console_commands import _int, command
 from bot.render_cards import file_stem, lore_lines
@@ -50,13 +50,14 @@ def write_card(exported: CardExport, out: str | None) -> list[Path]:
     return [path for path, _ in files]
 
 
-def _fields(args: dict[str, str]) -> dict[str, object]:
-    numbers = {key: _int(args, key) for key in ("probability", "sticky", "cooldown", "delay", "order", "scan_depth")}
-    flags = {key: flag(args, key) for key in ("constant", "whole_words", "case_sensitive")}
+def _fields(args: dict[str, str]) -> dict[str, Any]:
     logic = args["logic"].upper() if "logic" in args else None
     return entry_fields(keys=args.get("keys"), content=args.get("content"), secondary_keys=args.get("secondary_keys"),
-                        logic=logic, characters=args.get("characters"), comment=args.get("comment"), **numbers,
-                        **flags)
+                        logic=logic, characters=args.get("characters"), comment=args.get("comment"),
+                        probability=_int(args, "probability"), sticky=_int(args, "sticky"),
+                        cooldown=_int(args, "cooldown"), delay=_int(args, "delay"), order=_int(args, "order"),
+                        scan_depth=_int(args, "scan_depth"), constant=flag(args, "constant"),
+                        whole_words=flag(args, "whole_words"), case_sensitive=flag(args, "case_sensitive"))
 
 
 def _entry(view: LoreEntryView) -> str:

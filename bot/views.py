@@ -60,7 +60,7 @@ class GreetingButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
         self.reply_id, self.revision, self.to = reply_id, revision, to
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button[Any],
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
                              match: re.Match[str]) -> GreetingButton:
         """Rebuild the button from its custom id (after a restart too)."""
         return cls(match["dir"], match["reply"], int(match["rev"]), int(match["to"]))

@@ -33,6 +33,7 @@ class EngineCore:
     budget: Budget
     serial: ChatSerializer
     max_queued_replies: int
+    _new_id: Callable[[str], str]
     _generation_slots: asyncio.Semaphore
 
     if TYPE_CHECKING:
@@ -57,8 +58,21 @@ class EngineCore:
         async def _record_line(self, actor: Actor, ref: ChatRef, message_id: str, text: str,
                                cause: str | None) -> MessageView: ...
 
+        async def _do(self, cls: type[Command], result: Callable[[Conn, list[Recorded[Any]]], T], *,
+                      key: str | None = None, cause: str | None = None, **fields: Any) -> T: ...
+
+        def _chat_command(self, actor: Actor, channel_id: str, cls: type[Command],
+                          result: Callable[[Conn, list[Recorded[Any]]], T], *, cause: str | None,
+                          **fields: Any) -> asyncio.Future[T]: ...
+
         # engine/narrator/flows.py
-        async def _greet(self, actor: Actor, chat: ChatView, sink: ReplySink | None, cause: str | None) -> None: ...
+        async def _post_text(self, card: CharacterView, sink: ReplySink, text: str) -> str: ...
+
+        async def _shown(self, card: CharacterView, sink: ReplySink, produce: Awaitable[str],
+                         record: Callable[[list[str]], Awaitable[MessageView]]) -> MessageView: ...
+
+        async def _greet(self, actor: Actor, chat: ChatView, sink: ReplySink | None, cause: str | None,
+                         number: int = 1) -> None: ...
 
         async def narrate_scene_summary(self, chat: ChatView) -> str: ...
 

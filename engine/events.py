@@ -339,14 +339,26 @@ def load_payload(kind: str, version: int, data: dict[str, Any]) -> Event:
 
 # Cards and lorebooks live in engine/events_cards.py; imported here, once everything above is defined,
 # so `engine.events` stays the one place every payload class is found.
-from engine.events_cards import (  # noqa: E402,F401 (re-exported: every payload class is found here)
-    BotAuthored,
-    CardAvatar,
-    LorebookAttached,
-    LorebookCreated,
-    LorebookDetached,
-    LoreEntryRemoved,
-    LoreEntryWritten,
+from engine.events_cards import (  # noqa: E402 (re-exported: every payload class is found here)
+    BotAuthored as BotAuthored,
+)
+from engine.events_cards import (  # noqa: E402
+    CardAvatar as CardAvatar,
+)
+from engine.events_cards import (  # noqa: E402
+    LorebookAttached as LorebookAttached,
+)
+from engine.events_cards import (  # noqa: E402
+    LorebookCreated as LorebookCreated,
+)
+from engine.events_cards import (  # noqa: E402
+    LorebookDetached as LorebookDetached,
+)
+from engine.events_cards import (  # noqa: E402
+    LoreEntryRemoved as LoreEntryRemoved,
+)
+from engine.events_cards import (  # noqa: E402
+    LoreEntryWritten as LoreEntryWritten,
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {

@@ -49,8 +49,8 @@ _RELATION = ("chat_id, source_id, source_kind, source_name, target_id, target_ki
 
 
 def _character(row: Row) -> CharacterView:
-    return CharacterView(*row[:12], retired=bool(row[12]), nickname=row[13], creator_notes=row[14],
-                         alternate_greetings=tuple(json.loads(row[15])), group_greetings=tuple(json.loads(row[16])))
+    return _view(CharacterView, *row[:12], bool(row[12]), row[13], row[14], tuple(json.loads(row[15])),
+                 tuple(json.loads(row[16])))
 
 
 def _message(row: Row) -> MessageView:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from typing import Any
 
 from engine.cards.model import Card
 from engine.errors import NotFound
@@ -44,7 +45,7 @@ def find_character_book(conn: Conn, character_id: str) -> Lorebook | None:
     return None if row is None or row[0] is None else Lorebook.model_validate_json(row[0])
 
 
-def _book_view(conn: Conn, row: tuple) -> LorebookView:
+def _book_view(conn: Conn, row: tuple[Any, ...]) -> LorebookView:
     settings = Lorebook.model_validate_json(row[5])
     names = tuple(r[0] for r in conn.execute(
         "SELECT c.name FROM lore_character_books AS a JOIN characters AS c ON c.character_id = a.character_id"
@@ -142,7 +143,7 @@ def count_lines(conn: Conn, chat_id: str, *, before_seq: int | None = None) -> i
     else:
         row = conn.execute("SELECT COUNT(*) FROM messages WHERE chat_id = ? AND retracted = 0 AND seq < ?",
                            (chat_id, before_seq)).fetchone()
-    return row[0]
+    return int(row[0])
 
 
 def created_seq(conn: Conn, character_id: str) -> int | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from engine import queries, queries_lore
@@ -15,15 +15,16 @@ from engine.cards import Asset, Card, CardError, ImportedCard, export_card_json,
 from engine.cards.avatar import normalize_avatar
 from engine.commands import Actor
 from engine.commands_cards import ImportCard
+from engine.core import EngineCore
 from engine.errors import InvalidInput, NotFound
-from engine.events import URL_MAX, CardAvatar, Recorded
+from engine.events import URL_MAX, BotAuthored, CardAvatar, Recorded
 from engine.lore import LoreError
 from engine.storage.port import Conn
 from engine.views import CardExport, CardImportView, CharacterView
 from engine.writes import found
 
 if TYPE_CHECKING:
-    from engine.app import Engine
+    pass
 
 
 def web_icon(card: Card) -> str | None:
@@ -57,10 +58,10 @@ def export_files(card: Card, image: bytes | None) -> tuple[bytes, bytes]:
     return export_card_json(card), export_card_png(card, image)
 
 
-class EngineCards:
+class EngineCards(EngineCore):
     """Card import and export; mixed into Engine."""
 
-    async def import_card(self: Engine, actor: Actor, data: bytes, filename: str, *, name: str | None = None,
+    async def import_card(self, actor: Actor, data: bytes, filename: str, *, name: str | None = None,
                           replace: bool = False, cause: str | None = None) -> CardImportView:
         """Import a character card file (V1/V2/V3 as PNG, JSON or CHARX), its lorebook and image with it.
 
@@ -73,8 +74,8 @@ class EngineCards:
             raise InvalidInput(str(exc)) from None
         card = imported.card
 
-        def result(conn: Conn, recorded: list[Recorded]) -> CardImportView:
-            event = recorded[0]
+        def result(conn: Conn, recorded: list[Recorded[Any]]) -> CardImportView:
+            event: Recorded[BotAuthored] = recorded[0]
             character = found(queries.find_character_by_id(conn, event.payload.character_id), "character")
             book = event.payload.card.character_book
             return CardImportView(character, imported.spec, imported.source_format,
@@ -84,7 +85,7 @@ class EngineCards:
         return await self._do(ImportCard, result, key=cause, cause=cause, actor=actor, card=card,
                               new_name=name or None, avatar=avatar, avatar_url=web_icon(card), replace=replace)
 
-    async def get_card(self: Engine, guild_id: str, name: str) -> tuple[CharacterView, Card]:
+    async def get_card(self, guild_id: str, name: str) -> tuple[CharacterView, Card]:
         """An active character and its whole card (every field, its lorebook and extensions)."""
 
         def read(conn: Conn) -> tuple[CharacterView, Card]:
@@ -96,7 +97,7 @@ class EngineCards:
 
         return await self.db.read(read)
 
-    async def export_card(self: Engine, guild_id: str, name: str) -> CardExport:
+    async def export_card(self, guild_id: str, name: str) -> CardExport:
         """A character's card as V3 JSON and as a PNG with `ccv3` and `chara` chunks (on the imported card's own
         image when there is one, else on a plain generated image)."""
 

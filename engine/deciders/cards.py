@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from engine import queries
 from engine.commands_cards import ImportCard, SwipeGreeting
@@ -78,7 +79,7 @@ def decide_swipe_greeting(cmd: SwipeGreeting, state: GreetingState, ctx: Context
                                             discord_message_ids=ids))
 
 
-DECIDERS: dict[type, Decider] = {
+DECIDERS: dict[type, Decider[Any, Any]] = {
     ImportCard: Decider(load_import_card, decide_import_card),
     SwipeGreeting: Decider(load_swipe_greeting, decide_swipe_greeting),
 }

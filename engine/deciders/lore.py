@@ -231,7 +231,7 @@ def decide_detach_character_lore(cmd: DetachCharacterLore, state: CharacterLoreS
                                             character_id=state.character.character_id))
 
 
-DECIDERS: dict[type, Decider] = {
+DECIDERS: dict[type, Decider[Any, Any]] = {
     ImportLorebook: Decider(load_import_lorebook, decide_import_lorebook),
     WriteLoreEntry: Decider(load_entry, decide_write_lore_entry),
     RemoveLoreEntry: Decider(load_entry, decide_remove_lore_entry),

@@ -14,6 +14,7 @@ from engine import queries
 from engine.cards.macros import expand_macros
 from engine.commands import Actor, RecordReply
 from engine.commands_cards import SwipeGreeting
+from engine.core import EngineCore
 from engine.deciders.cards import SPOKEN, greeting_choices
 from engine.deciders.story import STALE_REPLY, latest_reply
 from engine.errors import DomainError, InvalidInput
@@ -22,7 +23,7 @@ from engine.narrator.sink import ReplySink
 from engine.views import CharacterView, ChatView, MessageView
 
 if TYPE_CHECKING:
-    from engine.app import Engine
+    pass
 
 
 def greeting_text(card: CharacterView, number: int, *, user: str, seed: str, group: bool = False) -> str:
@@ -34,14 +35,14 @@ def greeting_text(card: CharacterView, number: int, *, user: str, seed: str, gro
     return text.strip()[:REPLY_MAX]
 
 
-class EngineGreetings:
+class EngineGreetings(EngineCore):
     """The opening greeting; mixed into Engine."""
 
-    async def _user_name(self: Engine, actor: Actor) -> str:
+    async def _user_name(self, actor: Actor) -> str:
         persona = await self.find_persona(actor.user_id, actor.guild_id)
         return persona.name if persona else (actor.display_name or "you")
 
-    async def _greet(self: Engine, actor: Actor, chat: ChatView, sink: ReplySink | None, cause: str | None,
+    async def _greet(self, actor: Actor, chat: ChatView, sink: ReplySink | None, cause: str | None,
                      number: int = 1) -> None:
         """Post the host's greeting `number` and record it (with its Discord ids) as the story's first reply."""
         from engine.narrator.flows import NullSink, _reply_view
@@ -59,7 +60,7 @@ class EngineGreetings:
             ref, RecordReply, _reply_view, key=f"{cause}:greeting" if cause else None, cause=cause, actor=actor,
             character_id=host.character_id, text=text, in_reply_to=None, discord_message_ids=ids))
 
-    def swipe_greeting(self: Engine, actor: Actor, channel_id: str, number: int, sink: ReplySink, *,
+    def swipe_greeting(self, actor: Actor, channel_id: str, number: int, sink: ReplySink, *,
                        reply_id: str | None = None, revision: int | None = None,
                        cause: str | None = None) -> asyncio.Future[MessageView]:
         """Show greeting `number` of the host instead of the opening line (a reply_regenerated), while nobody has
