@@ -106,9 +106,15 @@ class EngineReads(EngineCore):
     async def migrations_pending(self) -> list[str]:
         """The shipped migrations the database has not recorded (empty once start-up applied them)."""
 
+        folder = migrations_dir()
+        if self.db.dialect == "postgres":
+            from engine.storage.pg_migrate import migrations_dir as postgres_migrations
+
+            folder = postgres_migrations()
+
         def read(conn: Conn) -> list[str]:
             applied = {int(row[0]) for row in conn.execute("SELECT version FROM schema_migrations")}
-            return [path.name for path in sorted(migrations_dir().glob("*.sql"))
+            return [path.name for path in sorted(folder.glob("*.sql"))
                     if int(path.name.split("_", 1)[0]) not in applied]
 
         return await self.db.read(read)

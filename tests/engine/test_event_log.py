@@ -127,3 +127,15 @@ def test_the_fast_json_list_is_json_dumps_byte_for_byte(items: list[str]):
     from engine.projection.util import json_list
 
     assert json_list(items) == json.dumps(items)
+
+
+async def test_pending_migrations_are_the_backends_own(engine: Engine, location):
+    """The doctor's migration check reads the folder of the backend in use (migrations/ or migrations/postgres/)."""
+    assert await engine.migrations_pending() == []
+    conn = raw_connection(location)
+    try:
+        last = conn.execute("SELECT version, name FROM schema_migrations ORDER BY version DESC LIMIT 1").fetchone()
+        conn.execute("DELETE FROM schema_migrations WHERE version = ?", (last[0],))
+    finally:
+        conn.close()
+    assert await engine.migrations_pending() == [last[1]]
