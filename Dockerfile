@@ -13,7 +13,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     CHRONICLE_DATABASE=/data/chronicle.db \
-    CHRONICLE_LOG_FORMAT=json
+    CHRONICLE_LOG_FORMAT=json \
+    MPLCONFIGDIR=/tmp/matplotlib
 
 RUN groupadd --system chronicle \
     && useradd --system --gid chronicle --home-dir /app --no-create-home --shell /usr/sbin/nologin chronicle

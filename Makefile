@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test bench soak clean
+.PHONY: install run test lint bench soak clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Chronicle needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -21,8 +21,13 @@ install: $(STAMP)
 run: install
 	@if [ -n "$$DISCORD_TOKEN" ]; then $(VENV)/bin/chronicle run; else $(VENV)/bin/chronicle console; fi
 
-test: install
+test: install lint
 	$(PY) -m pytest -q
+
+# The code-health gate (configuration in pyproject.toml): lint and import order, then types.
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: install
 	$(PY) -m bench
@@ -33,4 +38,4 @@ soak: install
 	$(PY) -m soak
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache

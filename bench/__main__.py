@@ -10,7 +10,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import anchor, commands, concurrency, narrator, predecessor, raw, rebuild, report
+from bench import anchor, commands, concurrency, group_commit, narrator, postgres, predecessor, raw, rebuild, report
 from bench.common import Table, Target, quiet, settings
 from bench.datasets import build_all, event_count
 
@@ -22,14 +22,18 @@ def main(argv: list[str] | None = None) -> int:
     """Run the chosen sections; return 1 if a section failed."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes (the smoke test); figures not meaningful")
-    parser.add_argument("--sections", default="1,2,3,4,5,6,7,8", help="comma-separated section numbers")
+    parser.add_argument("--sections", default="1,2,3,4,5,6,7,8,9", help="comma-separated section numbers")
     parser.add_argument("--out", type=Path,
                         help="report file (default: docs/PERFORMANCE.md after a full run of every section)")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "chronicle-bench",
                         help="where built databases are kept between runs")
     parser.add_argument("--fresh", action="store_true", help="rebuild the cached databases")
+    parser.add_argument("--only", choices=["postgres"],
+                        help="run one extra section alone: `postgres` (PostgreSQL beside SQLite, bench/postgres.py)")
     args = parser.parse_args(argv)
     quiet()
+    if args.only == "postgres":
+        return _postgres(args)
     wanted = {int(s) for s in args.sections.split(",") if s.strip()}
     started = time.perf_counter()
     tables: list[Table] = []
@@ -48,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             (5, lambda: (raw.run(datasets, s, counts), [])),
             (6, lambda: narrator.run(datasets, s)),  # 6 and 7 together
             (8, lambda: concurrency.run(datasets, s, counts)),
+            (9, lambda: group_commit.run(datasets, s, counts)),
         ]
         for number, step in steps:
             if number not in wanted and not (number == 6 and 7 in wanted):
@@ -67,19 +72,39 @@ def main(argv: list[str] | None = None) -> int:
             targets += new_targets
             print(f"section {number}: {time.perf_counter() - t0:.0f}s", file=sys.stderr, flush=True)
     elapsed = time.perf_counter() - started
-    complete = wanted >= {1, 2, 3, 4, 5, 6, 7, 8}
+    complete = wanted >= {1, 2, 3, 4, 5, 6, 7, 8, 9}
     out = args.out or (ROOT / "docs" / "PERFORMANCE.md" if complete and not args.quick else None)
     if out is not None:
         command = ("`make bench` (runs `python -m bench`)" if not argv and not sys.argv[1:]
                    else f"`python -m bench {shlex.join(sys.argv[1:])}`")
         preface = NOTES.read_text(encoding="utf-8").strip() if NOTES.exists() else ""
         out.parent.mkdir(parents=True, exist_ok=True)
+        kept = postgres.kept_block(out)  # the PostgreSQL section is measured by `--only postgres`
         out.write_text(report.render(sorted(tables, key=lambda t: t.title), targets, command=command, elapsed=elapsed,
-                                     quick=args.quick, preface=preface), encoding="utf-8")
+                                     quick=args.quick, preface=preface) + (f"\n{kept}" if kept else ""),
+                       encoding="utf-8")
         print(f"wrote {out}", file=sys.stderr)
     for t in targets:
         print(f"{'MET ' if t.met else 'MISS'}  {t.text}: {t.measured}")
     return 1 if failed else 0
+
+
+def _postgres(args: argparse.Namespace) -> int:
+    """`--only postgres`: print its tables; a full-size run also rewrites its section of docs/PERFORMANCE.md."""
+    started = time.perf_counter()
+    sizes = postgres.QUICK if args.quick else postgres.FULL
+    with tempfile.TemporaryDirectory(prefix="chronicle-bench-pg-") as work:
+        cache = Path(work) / "cache" if args.quick else args.cache
+        tables, version = postgres.run(sizes, cache, Path(work))
+    for table in tables:
+        print(table.text(), flush=True)
+    out = args.out or (None if args.quick else ROOT / "docs" / "PERFORMANCE.md")
+    if out is not None:
+        block = postgres.section(tables, version=version, command=f"python -m bench {shlex.join(sys.argv[1:])}",
+                                 elapsed=time.perf_counter() - started, quick=args.quick)
+        postgres.update_report(out, block)
+        print(f"wrote the PostgreSQL section of {out}", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ the same pragma), in the same process, alternating A and B within each run.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import time
 from functools import singledispatchmethod
@@ -18,6 +19,7 @@ from bench.common import Figure, Settings, Table, Target, copy_db, ratio, remove
 from engine import Engine
 
 
+@functools.cache
 def _library() -> Any:
     """Import eventsourcing lazily (only the `bench` extra installs it) and define the anchor app."""
     import eventsourcing.sqlite as es_sqlite
@@ -33,8 +35,8 @@ def _library() -> Any:
             conn._sqlite_conn.execute("PRAGMA synchronous = NORMAL")
             return conn
 
-        es_sqlite.SQLiteConnectionPool._create_connection = create_connection
-        es_sqlite.SQLiteConnectionPool._bench_patched = True
+        es_sqlite.SQLiteConnectionPool._create_connection = create_connection  # type: ignore[method-assign]
+        es_sqlite.SQLiteConnectionPool._bench_patched = True  # type: ignore[attr-defined]
 
     class Story(Aggregate):
         """A chat as one aggregate; each person's line is one event."""
@@ -75,7 +77,7 @@ def _library() -> Any:
         def process_event(self, domain_event: Any, tracking: Any) -> None:
             self.view.touch(tracking)
 
-        @process_event.register(Story.Said)
+        @process_event.register(Story.Said)  # type: ignore[attr-defined]  # made by @event
         def _(self, domain_event: Any, tracking: Any) -> None:
             self.view.insert_message(domain_event, tracking)
 

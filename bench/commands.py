@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import uuid
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 from bench.common import Figure, Settings, Table, Target, copy_db, percentile, ratio
 from engine import Actor, Engine, projection, store
 from engine.app import utc_now
+from engine.db import Synchronous
 from engine.events import UserSaid
 from engine.store import NewEvent, Stamp
 
@@ -50,19 +52,19 @@ async def timed_core(engine: Engine, count: int, warmup: int = 50) -> tuple[floa
         projection.apply_new(conn, recorded)
 
     for i in range(warmup):
-        await engine.db.write(lambda conn, i=i: one(conn, f"{channel}-w{i}"))
+        await engine.db.write(functools.partial(one, message_id=f"{channel}-w{i}"))
     latencies = []
     started = time.perf_counter()
     for i in range(count):
         t = time.perf_counter()
-        await engine.db.write(lambda conn, i=i: one(conn, f"{channel}-m{i}"))
+        await engine.db.write(functools.partial(one, message_id=f"{channel}-m{i}"))
         latencies.append(time.perf_counter() - t)
     elapsed = time.perf_counter() - started
     await engine.end_chat(ADMIN, channel)
     return count / elapsed, sorted(latencies)
 
 
-async def _run(paths: dict[str, Path], settings: Settings, sync: str, measure=timed_messages
+async def _run(paths: dict[str, Path], settings: Settings, sync: Synchronous, measure=timed_messages
                ) -> dict[str, dict[str, Figure]]:
     engines = {label: await Engine.open(path, synchronous=sync) for label, path in paths.items()}
     out = {label: {"tput": Figure(), "p50": Figure(), "p99": Figure(), "ratio": Figure()} for label in paths}
@@ -86,19 +88,21 @@ async def _run(paths: dict[str, Path], settings: Settings, sync: str, measure=ti
 
 def run(datasets: dict[str, Path], settings: Settings, counts: dict[str, int]) -> tuple[list[Table], list[Target]]:
     """Measure and tabulate section 1."""
-    labels = [label for label in ("1k", "100k", "1M") if label in datasets]
-    tables, results = [], {}
-    for sync in ("NORMAL", "FULL"):
+    labels: list[str] = [label for label in ("1k", "100k", "1M") if label in datasets]
+    tables: list[Table] = []
+    results: dict[str, dict[str, dict[str, Figure]]] = {}
+    syncs: tuple[Synchronous, ...] = ("NORMAL", "FULL")
+    for sync in syncs:
         paths = {label: copy_db(datasets[label], settings.workdir / f"s1-{label}.db") for label in labels}
         results[sync] = asyncio.run(_run(paths, settings, sync))
     paths = {label: copy_db(datasets[label], settings.workdir / f"s1-{label}.db") for label in labels}
     results["core"] = asyncio.run(_run(paths, settings, "NORMAL", timed_core))
     table = Table("1. Command cost vs log size (record_message through the engine API)",
                   ["log size", "synchronous", "commands/s", "p50 latency", "p99 latency", f"slowdown vs {labels[0]}"])
-    for sync, per_label in results.items():
+    for mode, per_label in results.items():
         for label in labels:
             f = per_label[label]
-            what = "NORMAL, core only" if sync == "core" else sync
+            what = "NORMAL, core only" if mode == "core" else mode
             table.rows.append([f"{label} ({counts[label]:,} events)", what, f["tput"].fmt(),
                                f["p50"].fmt(" ms", 2, 1e3), f["p99"].fmt(" ms", 2, 1e3), f["ratio"].fmt("×", 2)])
     table.notes.append(f"{settings.commands:,} timed commands per run after 50 warm-up ones, each in a new chat; "

@@ -102,8 +102,8 @@ class Table:
 
     def text(self) -> str:
         """The table for a terminal."""
-        widths = [max(len(str(c)) for c in col) for col in zip(self.columns, *self.rows)]
-        line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths))  # noqa: E731
+        widths = [max(len(str(c)) for c in col) for col in zip(self.columns, *self.rows, strict=True)]
+        line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True))  # noqa: E731
         return "\n".join([f"== {self.title}", line(self.columns), *(line(r) for r in self.rows)])
 
 

@@ -56,5 +56,6 @@ def run(datasets: dict[str, Path], settings: Settings, counts: dict[str, int]) -
     table.notes.append(f"{settings.runs} runs on a copy of the ~1k-event database; each chat's messages are awaited "
                        "in order, the chats run concurrently (asyncio.gather); afterwards every transcript is read "
                        "back and compared with what was sent.")
-    return [table], [Target("concurrency: per-chat order kept, nothing lost", f"order kept: {all_ordered}, lost: {lost}",
+    return [table], [Target("concurrency: per-chat order kept, nothing lost",
+                           f"order kept: {all_ordered}, lost: {lost}",
                             all_ordered and lost == 0)]

@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from bench.commands import ADMIN, PERSON
 from bench.common import Figure, Settings, Table, Target, copy_db, percentile, remove_db
@@ -40,7 +41,8 @@ async def _fill_chat(engine: Engine, channel: str, messages: int, memories: int)
 
 
 def prompt_database(settings: Settings, base: Path) -> Path:
-    """A cached database (the ~1k demo one plus) two chats: `small` and `big` messages, each with `memories` memories."""
+    """A cached database (the ~1k demo one plus) two chats of `small` and `big` messages, each with `memories`
+    memories."""
     small, big = settings.prompt_sizes
     key = hashlib.sha256(repr((small, big, settings.prompt_memories)).encode()
                          + (ROOT / "engine" / "events.py").read_bytes()).hexdigest()[:12]
@@ -76,9 +78,9 @@ async def _prompt_times(engine: Engine, channel: str, samples: int) -> tuple[lis
     return sorted(times), worst, budget
 
 
-async def _prompts(path: Path, settings: Settings) -> dict:
+async def _prompts(path: Path, settings: Settings) -> dict[str, Any]:
     engine = await Engine.open(path)
-    out = {ch: {"p50": Figure(), "p99": Figure(), "tokens": 0, "budget": 0} for ch in (SMALL, BIG)}
+    out: dict[str, Any] = {ch: {"p50": Figure(), "p99": Figure(), "tokens": 0, "budget": 0} for ch in (SMALL, BIG)}
     ratio = Figure()
     try:
         for _ in range(settings.runs):
@@ -165,7 +167,8 @@ def run(datasets: dict[str, Path], settings: Settings) -> tuple[list[Table], lis
     table7 = Table("7. Reply overhead (person's message → first streamed chunk at the frontend, instant fake model)",
                    ["p50", "p99", "whole respond() p50"])
     table7.rows.append([r["p50"].fmt(" ms", 2, 1e3), r["p99"].fmt(" ms", 2, 1e3), r["total"].fmt(" ms", 2, 1e3)])
-    table7.notes.append(f"{settings.runs} runs of {settings.reply_samples} Engine.respond calls in the {small:,}-message "
+    table7.notes.append(f"{settings.runs} runs of {settings.reply_samples} Engine.respond calls in the "
+                        f"{small:,}-message "
                         "chat, against the loopback fake OpenAI-compatible server (tests/fakes/llm_server.py), which "
                         "streams its answer at once: the figure is Chronicle's own cost (recording the message, "
                         "building the prompt, the HTTP round trip on loopback, parsing the first chunk).")

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import statistics
 import time
 from collections.abc import Callable
 
 from bot.pictures import (
-    GraphEdge, GraphNode, RelationshipGraph, Timeline, TimelineMeanwhile, TimelineRewind, TimelineScene, TimelineSkip,
-    relationship_map, story_timeline,
+    GraphEdge,
+    GraphNode,
+    RelationshipGraph,
+    Timeline,
+    TimelineMeanwhile,
+    TimelineRewind,
+    TimelineScene,
+    TimelineSkip,
+    relationship_map,
+    story_timeline,
 )
 
 RUNS = 5
@@ -66,10 +75,10 @@ def main() -> None:
     cases: list[tuple[str, Callable[[], bytes]]] = []
     for nodes, edges in ((300, 1000), (30, 50)):
         graph = crowded_graph(nodes, edges)
-        cases.append((f"relationship_map {nodes} nodes / {edges} edges", lambda g=graph: relationship_map(g)))
+        cases.append((f"relationship_map {nodes} nodes / {edges} edges", functools.partial(relationship_map, graph)))
     for items in (2000, 40):
         story = long_story(items)
-        cases.append((f"story_timeline {items} items", lambda s=story: story_timeline(s)))
+        cases.append((f"story_timeline {items} items", functools.partial(story_timeline, story)))
     print(f"{'picture':<44} {'first':>9} {'median of ' + str(RUNS):>13}")
     for label, render in cases:
         first, median = measure(render)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.common import Figure, Settings, Table, Target, copy_db
 
@@ -42,7 +43,8 @@ def rebuild_once(path: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run(datasets: dict[str, Path], settings: Settings, counts: dict[str, int]) -> tuple[list[Table], list[Target], dict]:
+def run(datasets: dict[str, Path], settings: Settings,
+        counts: dict[str, int]) -> tuple[list[Table], list[Target], dict[str, Any]]:
     """Measure and tabulate section 2; also return the median events/s per size for other sections."""
     labels = [label for label in ("100k", "1M") if label in datasets]
     paths = {label: copy_db(datasets[label], settings.workdir / f"s2-{label}.db") for label in labels}
@@ -65,7 +67,8 @@ def run(datasets: dict[str, Path], settings: Settings, counts: dict[str, int]) -
     targets = [
         Target("rebuild ≥ 150,000 events/s", f"{figures[big]['rate'].median:,.0f}/s at {big}",
                figures[big]["rate"].median >= 150_000),
-        Target(f"peak RSS ≤ 200 MB at {big}", f"{figures[big]['rss'].median:,.0f} MB", figures[big]["rss"].median <= 200),
+        Target(f"peak RSS ≤ 200 MB at {big}", f"{figures[big]['rss'].median:,.0f} MB",
+               figures[big]["rss"].median <= 200),
     ]
     return [table], targets, {label: figures[label]["rate"].median for label in labels}
 

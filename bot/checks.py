@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import discord
 from discord import app_commands
@@ -81,20 +81,3 @@ def admin_only() -> Callable[[T], T]:
         return True
 
     return app_commands.check(predicate)
-
-
-def guild_only() -> Callable[[T], T]:
-    """An app-command check: only inside a server."""
-
-    def predicate(interaction: discord.Interaction) -> bool:
-        """Server interactions pass."""
-        if interaction.guild_id is None:
-            raise GuildOnly()
-        return True
-
-    return app_commands.check(predicate)
-
-
-def channel_key(channel: Any) -> str:
-    """The engine's channel id for a channel or thread."""
-    return str(channel.id)

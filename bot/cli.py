@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import re
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import structlog
 
 from config.logging import configure_logging
-from config.settings import Settings, SettingsError, load_settings
+from config.settings import Settings, SettingsError, check_database, load_settings
 from engine import Actor, Engine, EngineError, damage_report
+from engine.storage import is_database_url, redact
+from engine.storage.port import is_database_error
 from engine.text import TerminalSafe
 
-Handler = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+if TYPE_CHECKING:
+    from bot.doctor import ModelTarget
+
+Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 _COMMANDS: dict[str, Handler] = {}
 CLI_USER = "local-admin"
+log = structlog.get_logger(__name__)
 
 
 def command(name: str) -> Callable[[Handler], Handler]:
@@ -56,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = _Parser(prog="chronicle", description="Chronicle: event-sourced roleplay for Discord.")
     common = _Parser(add_help=False)
-    common.add_argument("--database", type=Path, help="SQLite file (default: CHRONICLE_DATABASE or data/chronicle.db)")
+    common.add_argument("--database", metavar="PATH_OR_URL",
+                        help="a SQLite file or a postgresql:// URL (default: CHRONICLE_DATABASE or data/chronicle.db)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("migrate", parents=[common], help="apply pending database migrations")
     sub.add_parser("chats", parents=[common], help="list chats with their ids")
@@ -98,10 +108,29 @@ def model_from_settings(settings: Settings, notice: Callable[[str], None] = prin
                       notice=notice)
 
 
-async def open_engine(settings: Settings, database: Path | None, model: Any = None) -> Engine:
+def database_of(settings: Settings, database: str | None) -> str:
+    """The database to open: `--database` (checked like CHRONICLE_DATABASE), else the setting."""
+    if database is None:
+        return settings.database
+    try:
+        return check_database(database)
+    except ValueError as exc:
+        raise EngineError(f"--database: {exc}") from None
+
+
+async def open_engine(settings: Settings, database: str | None, model: Any = None) -> Engine:
     """The engine on the configured database, with the model's budget from settings."""
-    return await Engine.open(database or settings.database, model=model, context_tokens=settings.llm_context_tokens,
-                             reply_tokens=settings.llm_max_tokens)
+    location = database_of(settings, database)
+    try:
+        return await Engine.open(location, model=model, context_tokens=settings.llm_context_tokens,
+                                 reply_tokens=settings.llm_max_tokens,
+                                 max_concurrent_replies=settings.max_concurrent_replies,
+                                 max_queued_replies=settings.max_queued_replies)
+    except Exception as exc:
+        if not is_database_error(exc) and not isinstance(exc, OSError):
+            raise
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+        raise EngineError(f"could not open the database {redact(location)}: {reason}") from None
 
 
 async def _with_engine(args: argparse.Namespace, settings: Settings, body: Callable[[Engine], Awaitable[int]]) -> int:
@@ -164,8 +193,9 @@ async def _rewind(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("check")
 async def _check(args: argparse.Namespace, settings: Settings) -> int:
-    path = Path(args.database or settings.database)
-    problems = await asyncio.to_thread(damage_report, path) if path.exists() else []
+    location = database_of(settings, args.database)
+    path = None if is_database_url(location) else Path(location)
+    problems = await asyncio.to_thread(damage_report, path) if path is not None and path.exists() else []
     if problems:
         for line in problems:
             print(line)
@@ -232,6 +262,36 @@ async def _demo_data(args: argparse.Namespace, settings: Settings) -> int:
 
 
 
+def _copy_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("copy", help="copy a whole event log into a new, empty database and rebuild its world there")
+    p.add_argument("--from", dest="source", required=True, metavar="PATH_OR_URL", help="the database to copy")
+    p.add_argument("--to", dest="target", required=True, metavar="PATH_OR_URL",
+                   help="the new database (a postgresql:// URL or a SQLite file); its log must be empty")
+
+
+_EXTRA_PARSERS.append(_copy_parser)
+
+
+@command("copy")
+async def _copy(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        source = check_database(args.source)
+    except ValueError as exc:
+        raise EngineError(f"--from: {exc}") from None
+    engine = await open_engine(settings, args.target)
+    try:
+        started = time.perf_counter()
+        try:
+            count = await engine.copy_log_from(source)
+        except FileNotFoundError as exc:
+            raise EngineError(f"--from: {exc}") from None
+        print(f"copied {count} events into {engine.location} and rebuilt its world in "
+              f"{time.perf_counter() - started:.1f}s; `chronicle check --database …` compares it with a fresh rebuild")
+        return 0
+    finally:
+        await engine.close()
+
+
 def _console_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("console", parents=[common], help="play a story in the terminal")
     p.add_argument("--channel", default="main", help="which story (one per channel name)")
@@ -239,6 +299,12 @@ def _console_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 _EXTRA_PARSERS.append(_console_parser)
+
+
+def console_history(database: Path | str) -> Path:
+    """The console's line history: next to the SQLite file (the data directory), or in data/ for a URL."""
+    text = str(database)
+    return (Path("data") if "://" in text else Path(text).parent) / "console_history"
 
 
 @command("console")
@@ -249,10 +315,48 @@ async def _console(args: argparse.Namespace, settings: Settings) -> int:
     try:
         async with model_from_settings(settings, notice=lambda line: print(line, file=sys.stderr)) as model:
             engine.model = model
-            await Console(engine, channel=args.channel, speaker=args.speaker).run()
+            await Console(engine, channel=args.channel, speaker=args.speaker,
+                          history=console_history(args.database or settings.database)).run()
     finally:
         await engine.close()
     return 0
+
+
+# --- `chronicle card export|import`: character cards as files ------------------------------------
+
+def _card_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("card", help="export or import a character card file")
+    cards = p.add_subparsers(dest="card_command", required=True, metavar="ACTION")
+    e = cards.add_parser("export", parents=[common], help="write a card as V3 JSON or PNG (by --out's suffix)")
+    e.add_argument("name", help="the character's name")
+    e.add_argument("--out", type=Path, required=True, help="FILE.json, FILE.png, or FILE (both are written)")
+    e.add_argument("--guild", default="console", help="the server id (default: the console's world)")
+    i = cards.add_parser("import", parents=[common], help="import a card file (.png, .json, .charx)")
+    i.add_argument("path", type=Path)
+    i.add_argument("--guild", default="console", help="the server id (default: the console's world)")
+    i.add_argument("--name", help="import it under this name")
+    i.add_argument("--replace", action="store_true", help="replace the character of the same name")
+
+
+_EXTRA_PARSERS.append(_card_parser)
+
+
+@command("card")
+async def _card(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.console_cards import read_upload, write_card
+
+    async def body(engine: Engine) -> int:
+        if args.card_command == "export":
+            for path in write_card(await engine.export_card(args.guild, args.name), str(args.out)):
+                print(f"wrote {path}")
+            return 0
+        data, filename = read_upload(str(args.path))
+        actor = Actor(user_id=CLI_USER, guild_id=args.guild, display_name="console admin", is_admin=True)
+        result = await engine.import_card(actor, data, filename, name=args.name, replace=args.replace)
+        print(f"imported {result.character.name} ({result.spec} {result.source_format}, "
+              f"{result.lore_entries} lore entries){' — replaced the old card' if result.replaced else ''}")
+        return 0
+    return await _with_engine(args, settings, body)
 
 
 # --- `chronicle run`: the Discord bot (bot/discord_main.py) ---------------------------------------
@@ -273,13 +377,70 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         raise EngineError("DISCORD_TOKEN is not set: create a bot in the Discord developer portal (see README)")
     engine = await open_engine(settings, args.database)  # a storage fault is one line before any model starts
     try:
-        async with model_from_settings(settings, notice=lambda line: print(line, file=sys.stderr)) as model:
+        async with model_from_settings(settings, notice=notice_for(settings)) as model:
             engine.model = model
             return await run_discord(engine, token, api_base=settings.discord_api_base,
                                      gateway_url=settings.gateway_url, admin_role_ids=settings.admin_role_ids,
-                                     sync_guild_ids=settings.sync_guild_ids)
+                                     sync_guild_ids=settings.sync_guild_ids,
+                                     model_target=model_target(settings, model), shard_count=settings.shard_count,
+                                     shard_ids=settings.shard_ids)
     finally:
         await engine.close()
+
+
+def notice_for(settings: Settings) -> Callable[[str], None]:
+    """Where start-up notices go: a log record with CHRONICLE_LOG_FORMAT=json (stderr stays JSON), else stderr."""
+    if settings.log_format == "json":
+        return lambda line: log.warning("notice", message=line)
+    return lambda line: print(line, file=sys.stderr)
+
+
+def model_target(settings: Settings, model: Any) -> ModelTarget | None:
+    """The doctor's view of the model server (the configured one, or the bundled one's)."""
+    from bot.doctor import ModelTarget
+
+    base_url = getattr(model, "base_url", None)
+    if not isinstance(base_url, str):
+        return None
+    return ModelTarget(base_url, settings.llm_api_key.get_secret_value(), str(getattr(model, "model", "")),
+                       settings.llm_context_tokens)
+
+
+# --- `chronicle doctor`: every setup check, one line each (bot/doctor.py) ---------------------------
+
+def _add_doctor_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    sub.add_parser("doctor", parents=[common], help="check the setup (Discord, the model, the database); "
+                                                    "exit 1 if something needs fixing")
+
+
+_EXTRA_PARSERS.append(_add_doctor_parser)
+
+
+@command("doctor")
+async def _doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import doctor
+    from bot.discord_main import point_discord_at
+
+    checks: list[doctor.Check] = []
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            model = await stack.enter_async_context(model_from_settings(settings, notice=notice_for(settings)))
+        except EngineError as exc:
+            model = None
+            checks.append(doctor.Check("Language model", False, str(exc), "see README: Choosing a model"))
+        engine = await open_engine(settings, args.database, model)
+        stack.push_async_callback(engine.close)
+        token = settings.discord_token.get_secret_value().strip() if settings.discord_token else ""
+        point_discord_at(settings.discord_api_base, settings.gateway_url)
+        checks = await doctor.check_with_token(engine, token, sync_guild_ids=settings.sync_guild_ids) + checks
+        if model is not None:
+            checks += await doctor.model_checks(model, model_target(settings, model))
+        checks += await doctor.database_checks(engine)
+    print(doctor.report(checks))
+    failed = sum(check.ok is False for check in checks)
+    print("doctor: everything Chronicle needs is in place" if not failed else
+          f"doctor: {failed} thing{'s' if failed != 1 else ''} to fix (see the lines marked ✗)")
+    return 0 if not failed else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -308,7 +469,10 @@ def _main(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(_COMMANDS[args.command](args, settings))
     except EngineError as exc:
-        print(f"chronicle: {exc}", file=sys.stderr)
+        if settings.log_format == "json":
+            log.error("chronicle_failed", error=str(exc))
+        else:
+            print(f"chronicle: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

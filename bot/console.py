@@ -1,4 +1,10 @@
-"""`chronicle console`: one channel of the story in the terminal, with Discord's commands as /lines."""
+"""`chronicle console`: one channel of the story in the terminal, with Discord's commands as /lines.
+
+At a terminal it is a prompt_toolkit app (bot/console_terminal.py): the input line stays put while replies
+stream above it, with history and completion. Piped input runs as a script, each line echoed. A line spoken
+in a channel with no story starts one with the starter character when it is part of the world (the console
+offers it on a first run: bot/starter).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,13 @@ import asyncio
 import re
 import sys
 import uuid
+from pathlib import Path
 from typing import TextIO
 
 import structlog
 
 from bot.console_commands import COMMANDS, usage
+from bot.starter import find_starter, load_starter
 from engine import Actor, DomainError, Engine, EngineError, NarratorUnavailable
 from engine.text import TerminalSafe
 from engine.views import CharacterView
@@ -97,13 +105,17 @@ class ConsoleSink:
 class Console:
     """One terminal session: a person (the local admin) in one channel of the story."""
 
-    def __init__(self, engine: Engine, *, channel: str = "main", speaker: str = "You", out: TextIO = sys.stdout):
+    def __init__(self, engine: Engine, *, channel: str = "main", speaker: str = "You", out: TextIO | None = None,
+                 history: Path | None = None):
         self.engine = engine
         self.channel_id = f"console:{channel}"
         self.actor = Actor(user_id=f"console:{speaker.casefold()}", guild_id=CONSOLE_GUILD, display_name=speaker,
                            is_admin=True)
-        self.out: TextIO = TerminalSafe(out)  # type: ignore[assignment]  # nothing printed can carry escape codes
-        self.sink = ConsoleSink(self.out)
+        # nothing printed can carry escape codes, bidi overrides or NULs to the terminal
+        self.out: TextIO = TerminalSafe(out if out is not None else sys.stdout)  # type: ignore[assignment]
+        self.sink: ConsoleSink = ConsoleSink(self.out)
+        self.history = history
+        self.terminal: object | None = None  # the prompt_toolkit session, at a terminal
         self._session = uuid.uuid4().hex[:8]
         self._lines = 0
         self.cause = f"console:{self._session}:0"
@@ -127,8 +139,7 @@ class Console:
                 if result:
                     self.say(result)
             else:
-                await self.engine.respond(self.actor, self.channel_id, f"console-{uuid.uuid4().hex}", line, self.sink,
-                                          cause=self.cause)
+                await self.speak(line)
         except (ConsoleError, DomainError) as exc:
             self.say(f"error: {exc}")
         except NarratorUnavailable as exc:
@@ -141,25 +152,59 @@ class Console:
             log.exception("console_command_failed", error_id=error_id, line=line[:200])
             self.say(f"error: something went wrong on our side (error id {error_id}); see the log.")
 
+    async def speak(self, line: str) -> None:
+        """Say a line in character; with no story here yet, first start one with the starter character."""
+        if await self.engine.find_chat(self.channel_id) is None:
+            starter = await find_starter(self.engine, self.actor.guild_id)
+            if starter is not None:
+                chat = await self.engine.start_chat(self.actor, self.channel_id, starter.name, sink=self.sink,
+                                                    cause=f"{self.cause}:start")
+                self.say(f"(A story begins with {starter.name}: {chat.anchor}, {chat.weather}.)")
+        await self.engine.respond(self.actor, self.channel_id, f"console-{uuid.uuid4().hex}", line, self.sink,
+                                  cause=self.cause)
+
+    async def how_to_begin(self) -> str:
+        """What to type next, for the channel's state: one line."""
+        chat = await self.engine.find_chat(self.channel_id)
+        if chat is not None:
+            return "Type a line to speak in character; /help lists the commands."
+        starter = await find_starter(self.engine, self.actor.guild_id)
+        if starter is not None:
+            return (f"Just say hello to begin a story with {starter.name}, or /chat start character:<Name> "
+                    f"(/character list shows who is here).")
+        if await self.engine.list_characters(self.actor.guild_id, limit=1):
+            return "Start a story with /chat start character:<Name> (/character list shows who is here)."
+        return "Create a character first: /character create name:… description:…, then /chat start character:…"
+
+    async def welcome(self) -> None:
+        """The first screen at a terminal: the starter character on a first run, and two lines on how to begin."""
+        first_run = not await self.engine.list_characters(self.actor.guild_id, limit=1)
+        if first_run:
+            await load_starter(self.engine, self.actor, cause=f"console:{self._session}:starter")
+        starter = await find_starter(self.engine, self.actor.guild_id)
+        chat = await self.engine.find_chat(self.channel_id)
+        if chat is None and starter is not None:
+            self.say(f"Chronicle console. {starter.name} is waiting at the jetty, ready to start a story with you.")
+        else:
+            self.say("Chronicle console: Ctrl-D quits, arrow keys recall earlier lines, Tab completes.")
+        self.say(await self.how_to_begin())
+
     async def run(self, stdin: TextIO = sys.stdin) -> None:
-        """Read lines until end of input: prompting at a terminal, echoing each line of a script."""
-        interactive = stdin.isatty()
-        if interactive:
-            self.say("Chronicle console. Type /help for commands; other lines are spoken in character. Ctrl-D quits.")
+        """At a terminal, the interactive app; otherwise read lines until end of input as a script."""
+        if stdin.isatty() and self.out.isatty():
+            from bot.console_terminal import run_terminal
+
+            await run_terminal(self)
+            return
         while True:
-            line = await asyncio.to_thread(_read_line, stdin, "> " if interactive else "")
+            line = await asyncio.to_thread(_read_line, stdin)
             if line is None:
                 return
-            if not interactive and line.strip():
+            if line.strip():
                 self.say(f"> {line.rstrip()}")
             await self.handle(line)
 
 
-def _read_line(stdin: TextIO, prompt: str) -> str | None:
-    if prompt:
-        try:
-            return input(prompt)
-        except EOFError:
-            return None
+def _read_line(stdin: TextIO) -> str | None:
     line = stdin.readline()
     return None if line == "" else line

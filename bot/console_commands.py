@@ -7,8 +7,9 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
+from bot import story_pictures
 from engine import ChatView, InvalidInput, format_clock
 
 if TYPE_CHECKING:
@@ -30,7 +31,8 @@ class Spec:
 COMMANDS: dict[str, Spec] = {}
 
 
-def command(path: str, required: tuple[str, ...] = (), optional: tuple[str, ...] = (), *, help: str) -> Callable[[Handler], Handler]:
+def command(path: str, required: tuple[str, ...] = (), optional: tuple[str, ...] = (), *,
+            help: str) -> Callable[[Handler], Handler]:
     """Register a console command like 'character create'."""
 
     def register(fn: Handler) -> Handler:
@@ -47,15 +49,22 @@ def usage(path: str) -> str:
 
 
 LIMITS = {"importance": (1, 10), "affinity": (-200, 200), "trust": (-200, 200), "messages": (1, 10_000),
-          "to": (1, 2**62), "limit": (1, 100)}
+          "to": (1, 2**62), "limit": (1, 100), "greeting": (1, 1_000), "number": (1, 1_000), "entry": (0, 100_000),
+          "probability": (0, 100), "sticky": (0, 100_000), "cooldown": (0, 100_000), "delay": (0, 100_000),
+          "order": (-1_000_000, 1_000_000), "scan_depth": (0, 1_000)}
+ANY_NUMBER = (-(2**31), 2**31 - 1)  # an option not listed above
 _WHOLE = re.compile(r"[+-]?[0-9]{1,19}")
 
 
+@overload
+def _int(args: dict[str, str], key: str, default: int) -> int: ...
+@overload
+def _int(args: dict[str, str], key: str, default: None = None) -> int | None: ...
 def _int(args: dict[str, str], key: str, default: int | None = None) -> int | None:
     """A number option, range-checked before it is used (ASCII digits only, within LIMITS[key])."""
     if key not in args:
         return default
-    low, high = LIMITS[key]
+    low, high = LIMITS.get(key, ANY_NUMBER)
     text = args[key].strip()
     if _WHOLE.fullmatch(text) is None or not low <= int(text) <= high:
         raise InvalidInput(f"{key}: must be a whole number from {low:,} to {high:,}, not '{text[:20]}'.")
@@ -73,26 +82,34 @@ async def _chat_and_character(console: Console, args: dict[str, str]) -> tuple[C
 @command("help", help="this list")
 async def _help(console: Console, args: dict[str, str]) -> str:
     lines = [f"  {usage(path):<70} {spec.help}" for path, spec in COMMANDS.items()]
-    return "Commands (other lines are spoken in character):\n" + "\n".join(lines)
+    return (f"{await console.how_to_begin()}\n"
+            "Commands (other lines are spoken in character):\n" + "\n".join(lines))
 
 
 @command("character create", ("name", "description"),
          ("personality", "scenario", "greeting", "example_dialogue", "avatar_url"), help="author a character")
 async def _character_create(console: Console, args: dict[str, str]) -> str:
-    card = await console.engine.author_character(console.actor, args.pop("name"), args.pop("description"), **args, cause=console.cause)
+    card = await console.engine.author_character(console.actor, args.pop("name"), args.pop("description"), **args,
+                                                 cause=console.cause)
     return f"Created {card.name}."
 
 
 @command("character edit", ("name", "field", "value"), help="change one field of a card")
 async def _character_edit(console: Console, args: dict[str, str]) -> str:
-    card = await console.engine.edit_character(console.actor, args["name"], args["field"], args["value"], cause=console.cause)
+    card = await console.engine.edit_character(console.actor, args["name"], args["field"], args["value"],
+                                               cause=console.cause)
     return f"Updated {card.name}'s {args['field']}."
 
 
 @command("character show", ("name",), help="show a card")
 async def _character_show(console: Console, args: dict[str, str]) -> str:
-    card = await console.engine.get_character(console.actor.guild_id, args["name"])
-    fields = [("Personality", card.personality), ("Scenario", card.scenario), ("Greeting", card.greeting)]
+    card, whole = await console.engine.get_card(console.actor.guild_id, args["name"])
+    book = whole.character_book
+    fields = [("Nickname", card.nickname or ""), ("Personality", card.personality), ("Scenario", card.scenario),
+              ("Greeting", card.greeting),
+              ("Other greetings", str(len(card.alternate_greetings)) if card.alternate_greetings else ""),
+              ("Tags", ", ".join(whole.tags)), ("Lorebook", f"{len(book.entries)} entries" if book else ""),
+              ("Creator notes", card.creator_notes)]
     return "\n".join([f"{card.name}: {card.description}", *(f"  {k}: {v}" for k, v in fields if v)])
 
 
@@ -121,11 +138,12 @@ async def _persona_show(console: Console, args: dict[str, str]) -> str:
     return f"{persona.name}: {persona.description}" if persona else "No persona yet: /persona set name:…"
 
 
-@command("chat start", ("character",), ("guest", "time", "anchor", "weather", "place"), help="start the story")
+@command("chat start", ("character",), ("guest", "time", "anchor", "weather", "place", "greeting"),
+         help="start the story (greeting:N picks the host's greeting)")
 async def _chat_start(console: Console, args: dict[str, str]) -> str:
     chat = await console.engine.start_chat(console.actor, console.channel_id, args["character"], **{
-        k: args.get(k) for k in ("guest", "time", "anchor", "weather", "place")}, sink=console.sink,
-        cause=console.cause)
+        k: args.get(k) for k in ("guest", "time", "anchor", "weather", "place")}, greeting=_int(args, "greeting"),
+        sink=console.sink, cause=console.cause)
     return f"The story begins: {chat.anchor}, {chat.weather}."
 
 
@@ -156,18 +174,30 @@ async def _chat_prompt(console: Console, args: dict[str, str]) -> str:
     prompt = await console.engine.inspect_prompt(console.channel_id, args.get("character"))
     parts = ", ".join(f"{name} {tokens}" for name, tokens in prompt.parts)
     body = "\n".join(f"[{m.role}] {m.content}" for m in prompt.messages)
-    return f"{body}\n— {prompt.total_tokens} of {prompt.budget_tokens} tokens: {parts}"
+    from bot.console_cards import prompt_lore
+
+    return f"{body}\n— {prompt.total_tokens} of {prompt.budget_tokens} tokens: {parts}{prompt_lore(prompt)}"
+
+
+@command("chat timeline", (), ("out",), help="write the story's timeline (PNG) to a file")
+async def _chat_timeline(console: Console, args: dict[str, str]) -> str:
+    chat = await console.engine.get_chat(console.channel_id)
+    png = await story_pictures.timeline_png(console.engine, chat)
+    path = story_pictures.write_png(Path(args.get("out", "exports")), chat, story_pictures.TIMELINE_FILE, png)
+    return f"Wrote the timeline to {path}"
 
 
 @command("scene open", ("place",), ("title",), help="open a scene at a place")
 async def _scene_open(console: Console, args: dict[str, str]) -> str:
-    scene = await console.engine.open_scene(console.actor, console.channel_id, args["place"], args.get("title"), cause=console.cause)
+    scene = await console.engine.open_scene(console.actor, console.channel_id, args["place"], args.get("title"),
+                                            cause=console.cause)
     return f"Scene opened: {scene.title}."
 
 
 @command("scene close", (), ("summary",), help="close the scene (the narrator summarises it)")
 async def _scene_close(console: Console, args: dict[str, str]) -> str:
-    scene = await console.engine.close_scene(console.actor, console.channel_id, args.get("summary"), cause=console.cause)
+    scene = await console.engine.close_scene(console.actor, console.channel_id, args.get("summary"),
+                                             cause=console.cause)
     return f"Scene closed: {scene.title}." + (f"\n  {scene.summary}" if scene.summary else "")
 
 
@@ -187,7 +217,8 @@ async def _place_list(console: Console, args: dict[str, str]) -> str:
 
 @command("time skip", ("by",), ("summary",), help="skip in-story time (by:3h, 2d, 1h30m)")
 async def _time_skip(console: Console, args: dict[str, str]) -> str:
-    chat = await console.engine.skip_time(console.actor, console.channel_id, args["by"], args.get("summary"), cause=console.cause)
+    chat = await console.engine.skip_time(console.actor, console.channel_id, args["by"], args.get("summary"),
+                                          cause=console.cause)
     lines = await console.engine.transcript(chat.chat_id, limit=1)
     return f"[{lines[-1].text}] It is now {format_clock(chat.story_minute)} ({chat.anchor})."
 
@@ -201,7 +232,8 @@ async def _weather_set(console: Console, args: dict[str, str]) -> str:
 @command("memory add", ("text",), ("character", "importance"), help="give a character a memory")
 async def _memory_add(console: Console, args: dict[str, str]) -> str:
     memory = await console.engine.write_memory(console.actor, console.channel_id, args["text"],
-                                               character=args.get("character"), importance=_int(args, "importance", 5), cause=console.cause)
+                                               character=args.get("character"), importance=_int(args, "importance", 5),
+                                               cause=console.cause)
     return f"Remembered ({memory.memory_id})."
 
 
@@ -239,6 +271,14 @@ async def _relationship_show(console: Console, args: dict[str, str]) -> str:
     edges = await console.engine.relationships(chat.chat_id, involving=who)
     return "\n".join(f"- {e.source_name} → {e.target_name}: affinity {e.affinity:+d}, trust {e.trust:+d}"
                      + (f" ({e.note})" if e.note else "") for e in edges) or "No relationships yet."
+
+
+@command("relationship map", (), ("out",), help="write the relationship map (PNG) to a file")
+async def _relationship_map(console: Console, args: dict[str, str]) -> str:
+    chat = await console.engine.get_chat(console.channel_id)
+    png = await story_pictures.relationship_png(console.engine, chat)
+    path = story_pictures.write_png(Path(args.get("out", "exports")), chat, story_pictures.RELATIONSHIPS_FILE, png)
+    return f"Wrote the relationship map to {path}"
 
 
 @command("relationship adjust", ("character", "target"), ("affinity", "trust", "note"), help="shift a relationship")
@@ -284,3 +324,6 @@ async def _admin_log(console: Console, args: dict[str, str]) -> str:
     chat = await console.engine.get_chat(console.channel_id)
     events = await console.engine.recent_events(chat_id=chat.chat_id, limit=_int(args, "limit", 10) or 10)
     return "\n".join(f"#{e.seq} {e.kind}" for e in events)
+
+
+from bot import console_cards  # noqa: E402,F401  (registers the card and lorebook commands; needs `command`)

@@ -15,10 +15,12 @@ import discord.http
 import structlog
 import yarl
 
-from bot.client import ChronicleBot
+from bot.client import ChronicleBot, make_bot
+from bot.doctor import ModelTarget, startup_report
 from engine import Engine, EngineError
 
 log = structlog.get_logger(__name__)
+IDENTIFY_SPACING = 5.0  # Discord: one session start per max_concurrency bucket every 5 seconds
 
 
 def point_discord_at(api_base: str, gateway_url: str) -> None:
@@ -36,12 +38,23 @@ def _stop_on_sigterm(bot: ChronicleBot) -> None:
 
 async def run_discord(engine: Engine, token: str, *, api_base: str, gateway_url: str,
                       admin_role_ids: Sequence[int] = (), sync_guild_ids: Sequence[int] = (),
-                      **bot_options: Any) -> int:
-    """Run the bot until it is closed (SIGTERM, Ctrl-C); returns the exit code. The token is never logged."""
+                      model_target: ModelTarget | None = None, shard_count: int | None = None,
+                      shard_ids: Sequence[int] | None = None, **bot_options: Any) -> int:
+    """Run the bot until it is closed (SIGTERM, Ctrl-C); returns the exit code. The token is never logged.
+
+    Once ready, it says once (in the log) what of its setup is missing: the doctor's quick checks.
+    With `shard_count`, the bot runs discord.py's AutoShardedBot over `shard_ids` (every shard when
+    None); over PostgreSQL, processes take turns to IDENTIFY through the database.
+    """
     point_discord_at(api_base, gateway_url)
-    bot = ChronicleBot(engine, admin_role_ids=admin_role_ids, sync_guild_ids=sync_guild_ids, **bot_options)
+    if shard_count is not None and engine.shared:
+        bot_options["identify_turn"] = lambda bucket: engine.take_turn(bucket, IDENTIFY_SPACING)
+    bot = make_bot(engine, shard_count=shard_count, shard_ids=shard_ids, admin_role_ids=admin_role_ids,
+                   sync_guild_ids=sync_guild_ids, model_target=model_target, **bot_options)
     _stop_on_sigterm(bot)
-    log.info("discord_starting", api_base=api_base, gateway=gateway_url, sync_guilds=list(sync_guild_ids))
+    setup_report = asyncio.create_task(_report_setup(bot, model_target), name="chronicle-setup-report")
+    log.info("discord_starting", api_base=api_base, gateway=gateway_url, sync_guilds=list(sync_guild_ids),
+             shard_count=shard_count, shard_ids=list(shard_ids) if shard_ids is not None else None)
     try:
         await bot.start(token)
     except discord.LoginFailure:
@@ -64,9 +77,20 @@ async def run_discord(engine: Engine, token: str, *, api_base: str, gateway_url:
         raise EngineError(f"Discord refused {_route(exc)} while Chronicle was starting ({exc.status}: "
                           f"{exc.text or 'no reason given'})") from None
     finally:
+        setup_report.cancel()
         if not bot.is_closed():
             await bot.close()
     return 0
+
+
+async def _report_setup(bot: ChronicleBot, target: ModelTarget | None) -> None:
+    """Run the start-up checks once; a check that breaks is logged, never fatal."""
+    try:
+        await startup_report(bot, target)
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # noqa: BLE001 — the report is advice; the bot runs on
+        log.exception("setup_report_failed")
 
 
 def _route(exc: discord.HTTPException) -> str:

@@ -136,7 +136,7 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
     command = interaction.command.qualified_name if interaction.command else None
     described = describe(error, guild=interaction.guild_id, channel=interaction.channel_id,
                          user=interaction.user.id, command=command,
-                         custom_id=(interaction.data or {}).get("custom_id"))
+                         custom_id=dict(interaction.data or {}).get("custom_id"))
     try:
         await send_ephemeral(interaction, described.text)
     except discord.HTTPException as exc:

@@ -110,10 +110,6 @@ class CharacterPoster:
                 return hook.id
         return None
 
-    def forget(self, channel_id: int) -> None:
-        """Drop a cached webhook (Discord told us the channel's webhooks changed)."""
-        self._hooks.pop(channel_id, None)
-
     async def send(self, channel: Target, character: CharacterView, text: str,
                    view: discord.ui.View | None = None) -> Posted:
         """Post text as the character; returns where it went."""

@@ -9,9 +9,8 @@ messages wait until the backfill has handed over the older ones, then follow in 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -57,15 +56,6 @@ class ArrivalOrder:
         """Hand the channel's waiting work over, in arrival order."""
         for start in self._held.pop(channel_id, deque()):
             self.begin(start)
-
-    @contextlib.asynccontextmanager
-    async def holding(self, channel_id: int) -> AsyncIterator[None]:
-        """Hold a channel for the duration of the block."""
-        self.hold(channel_id)
-        try:
-            yield
-        finally:
-            self.release(channel_id)
 
     @property
     def busy(self) -> bool:

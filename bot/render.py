@@ -9,8 +9,16 @@ from typing import Any
 import discord
 
 from engine import (
-    CharacterView, ChatView, EventView, MeanwhileView, MemoryView, PersonaView, PlaceView, RelationshipView,
-    SceneView, format_clock,
+    CharacterView,
+    ChatView,
+    EventView,
+    MeanwhileView,
+    MemoryView,
+    PersonaView,
+    PlaceView,
+    RelationshipView,
+    SceneView,
+    format_clock,
 )
 
 MESSAGE_LIMIT = 2000
@@ -27,7 +35,7 @@ def _protected(text: str) -> list[tuple[int, int]]:
     """Spans a split must not fall inside: fenced code blocks and URLs."""
     spans = [m.span() for m in _URL.finditer(text)]
     fences = [m.start() for m in _FENCE.finditer(text)]
-    for start, end in zip(fences[::2], fences[1::2]):
+    for start, end in zip(fences[::2], fences[1::2], strict=False):
         spans.append((start, end + 3))
     if len(fences) % 2:  # an unclosed block runs to the end
         spans.append((fences[-1], len(text)))
@@ -184,11 +192,20 @@ def jump_url(guild_id: str | int, channel_id: str | int, message_id: str | int) 
 
 def prompt_summary(view: Any) -> discord.Embed:
     """The prompt inspector: token use per part against the budget."""
+    from bot.render_cards import lore_summary
+
     lines = [f"`{tokens:>6}`  {name}" for name, tokens in view.parts]
     used = f"**{view.total_tokens}** of {view.budget_tokens} tokens"
-    return embed("Prompt inspector", used + "\n" + "\n".join(lines))
+    lore = lore_summary(view)
+    return embed("Prompt inspector", used + "\n" + "\n".join(lines) + (f"\n\n{lore}" if lore else ""))
 
 
 def prompt_text(view: Any) -> str:
-    """The whole prompt as plain text, one block per message."""
-    return "\n\n".join(f"### {m.role}\n{m.content}" for m in view.messages)
+    """The whole prompt as plain text, one block per message, then the lore inspector (entries in, and dropped)."""
+    from bot.render_cards import lore_lines
+
+    blocks = [f"### {m.role}\n{m.content}" for m in view.messages]
+    lore = lore_lines(view.lore)
+    if lore:
+        blocks.append("### lore inspector (not part of the prompt)\n" + "\n".join(lore))
+    return "\n\n".join(blocks)

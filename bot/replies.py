@@ -14,7 +14,7 @@ async def send_ephemeral(interaction: discord.Interaction, content: str | None =
     if content is not None:
         content = clip(content, MESSAGE_LIMIT)
     if interaction.response.is_done():
-        await interaction.followup.send(content, ephemeral=True, **kwargs)
+        await interaction.followup.send(**_content(content), ephemeral=True, **kwargs)
     else:
         await interaction.response.send_message(content, ephemeral=True, **kwargs)
 
@@ -24,7 +24,7 @@ async def send_public(interaction: discord.Interaction, content: str | None = No
     if content is not None:
         content = clip(content, MESSAGE_LIMIT)
     if interaction.response.is_done():
-        await interaction.followup.send(content, **kwargs)
+        await interaction.followup.send(**_content(content), **kwargs)
     else:
         await interaction.response.send_message(content, **kwargs)
 
@@ -32,6 +32,11 @@ async def send_public(interaction: discord.Interaction, content: str | None = No
 async def defer_private(interaction: discord.Interaction) -> None:
     """Acknowledge at once (slow or model work ahead); errors that follow stay visible only to the invoker."""
     await interaction.response.defer(ephemeral=True, thinking=True)
+
+
+async def defer_public(interaction: discord.Interaction) -> None:
+    """Acknowledge at once with "thinking…" for the whole channel (the answer follows when ready)."""
+    await interaction.response.defer(thinking=True)
 
 
 async def announce(interaction: discord.Interaction, content: str | None = None, *, ack: str = "Done.",
@@ -43,4 +48,9 @@ async def announce(interaction: discord.Interaction, content: str | None = None,
         await interaction.response.send_message(content, **kwargs)
         return
     await interaction.edit_original_response(content=ack)
-    await interaction.followup.send(content, **kwargs)
+    await interaction.followup.send(**_content(content), **kwargs)
+
+
+def _content(content: str | None) -> dict[str, Any]:
+    """The `content` argument of a followup, left out when there is none."""
+    return {} if content is None else {"content": content}

@@ -35,6 +35,7 @@ class _Reply:
     shown: list[str] = field(default_factory=list)
     text: str = ""
     flushed_at: float = 0.0
+    done: bool = False
 
 
 class DiscordReplySink:
@@ -77,13 +78,13 @@ class DiscordReplySink:
         reply.text = text
         await self._flush(reply, final=True)
         self.finished.append(list(reply.posted))
-        self._replies.pop(character.character_id, None)
-        if not self._replies:
+        reply.done = True  # kept until the next reply begins: the record may still be refused (abort)
+        if all(r.done for r in self._replies.values()):
             await self._stop_typing()
         return [str(p.message_id) for p in reply.posted]
 
     async def abort(self, character: CharacterView, error: Exception) -> None:
-        """The model failed: remove whatever was shown of this reply."""
+        """The reply failed (the model, Discord, or its record was refused): take back what was shown."""
         reply = self._replies.pop(character.character_id, None)
         await self._stop_typing()
         if reply is None or not reply.posted:
@@ -102,7 +103,7 @@ class DiscordReplySink:
     def _reply(self, character: CharacterView) -> _Reply:
         """The reply in progress for a character (begun implicitly if the engine skipped begin)."""
         reply = self._replies.get(character.character_id)
-        if reply is None:
+        if reply is None or reply.done:
             reply = self._replies[character.character_id] = _Reply(character)
         return reply
 
@@ -111,7 +112,6 @@ class DiscordReplySink:
         reply.flushed_at = time.monotonic()
         pieces = split_message(reply.text)
         poster = self.bot.poster
-        last = len(pieces) - 1
         for index, piece in enumerate(pieces):
             if index < len(reply.posted):
                 if piece != reply.shown[index]:
@@ -171,3 +171,31 @@ async def revise_latest(bot: ChronicleBot, interaction: discord.Interaction, mod
     await bot.show_reply_buttons(channel, result)
     await send_ephemeral(interaction, "Continued the latest reply." if mode == "continue"
                          else "Rewrote the latest reply.")
+
+
+async def swipe_greeting(bot: ChronicleBot, interaction: discord.Interaction, number: int, *, reply_id: str,
+                         revision: int) -> None:
+    """Show the host's greeting `number` as the story's opening line (editing its messages), before anyone speaks."""
+    from engine import greeting_choices
+
+    actor = actor_for(interaction)
+    channel = interaction.channel
+    if not isinstance(channel, (discord.TextChannel, discord.Thread)):
+        raise TypeError("greetings live in text channels and threads")
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    engine = bot.engine
+    chat = await engine.get_chat(str(channel.id))
+    lines = await engine.transcript(chat.chat_id, limit=1)
+    latest = lines[-1] if lines and lines[-1].role == "character" else None
+    webhooks = bot.poster.can_use_webhooks(channel)
+    existing = [Posted(int(i), channel, webhooks) for i in latest.discord_ids if i.isdigit()] if latest else []
+    sink = DiscordReplySink(bot, channel, existing=existing, restore=latest.text if latest else None)
+    try:
+        result = await engine.swipe_greeting(actor, str(channel.id), number, sink, reply_id=reply_id,
+                                             revision=revision, cause=f"interaction:{interaction.id}")
+    finally:
+        await sink.close()
+    host = await engine.character_by_id(chat.host_id)
+    count = len(greeting_choices(host, group=chat.guest_id is not None)) if host else 1
+    await bot.show_reply_buttons(channel, result, greeting=(number, count))
+    await send_ephemeral(interaction, f"Showing greeting {number} of {count}.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import discord
 from discord import app_commands
@@ -42,6 +42,15 @@ async def character_names(interaction: discord.Interaction, current: str) -> lis
     return _choices([c.name for c in cards])
 
 
+async def lore_books(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    """Autocomplete: the guild's lorebooks starting with what was typed."""
+    if interaction.guild_id is None:
+        return []
+    books = await _bot(interaction).engine.list_lorebooks(str(interaction.guild_id), current.strip(),
+                                                          limit=AUTOCOMPLETE_MAX)
+    return _choices([b.name for b in books])
+
+
 async def place_names(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
     """Autocomplete: the channel story's places starting with what was typed."""
     chat = await _channel_chat(interaction)
@@ -74,3 +83,22 @@ def message_id_from(text: str, channel_id: int | None = None) -> str:
     if channel_id is not None and int(match.group(2)) != channel_id:
         raise InvalidInput("That message link points to another channel; rewind works on this channel's story.")
     return match.group(3)
+
+
+def _split(text: str | None) -> tuple[str, ...] | None:
+    return None if text is None else tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def entry_fields(*, keys: str | None = None, content: str | None = None, secondary_keys: str | None = None,
+                 logic: str | None = None, constant: bool | None = None, characters: str | None = None,
+                 probability: int | None = None, sticky: int | None = None, cooldown: int | None = None,
+                 delay: int | None = None, order: int | None = None, comment: str | None = None,
+                 whole_words: bool | None = None, case_sensitive: bool | None = None,
+                 scan_depth: int | None = None) -> dict[str, Any]:
+    """Slash-command options → the engine's entry fields (only those given)."""
+    fields = {"keys": _split(keys), "content": content, "secondary_keys": _split(secondary_keys),
+              "selective_logic": logic, "constant": constant, "characters": _split(characters),
+              "probability": probability, "sticky": sticky, "cooldown": cooldown, "delay": delay,
+              "insertion_order": order, "comment": comment, "match_whole_words": whole_words,
+              "case_sensitive": case_sensitive, "scan_depth": scan_depth}
+    return {key: value for key, value in fields.items() if value is not None}

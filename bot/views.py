@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 import discord
 
 from bot.errors import report_error
-from bot.streaming import revise_latest
+from bot.streaming import revise_latest, swipe_greeting
 
 if TYPE_CHECKING:
     from bot.client import ChronicleBot
@@ -34,7 +34,7 @@ class ReplyButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
         self.mode, self.reply_id, self.revision = mode, reply_id, revision
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button[Any],
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
                              match: re.Match[str]) -> ReplyButton:
         """Rebuild the button from its custom id (after a restart too)."""
         return cls(match["mode"], match["reply"], int(match["rev"]))
@@ -48,9 +48,42 @@ class ReplyButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
             await report_error(interaction, exc)
 
 
-def reply_buttons(reply_id: str, revision: int) -> discord.ui.View:
-    """The buttons for one reply at one revision."""
+class GreetingButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
+                     template=r"chronicle:greeting:(?P<dir>prev|next):(?P<reply>[A-Za-z0-9_]{1,60}):(?P<rev>\d{1,9}):"
+                              r"(?P<to>\d{1,4})"):
+    """◀ or ▶ on a story's opening greeting: show the host's greeting number `to` instead, before anyone speaks."""
+
+    def __init__(self, direction: str, reply_id: str, revision: int, to: int) -> None:
+        super().__init__(discord.ui.Button(emoji="◀️" if direction == "prev" else "▶️",
+                                           style=discord.ButtonStyle.secondary,
+                                           custom_id=f"chronicle:greeting:{direction}:{reply_id}:{revision}:{to}"))
+        self.reply_id, self.revision, self.to = reply_id, revision, to
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str]) -> GreetingButton:
+        """Rebuild the button from its custom id (after a restart too)."""
+        return cls(match["dir"], match["reply"], int(match["rev"]), int(match["to"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Swipe to that greeting; failures reach the person like command failures."""
+        try:
+            await swipe_greeting(cast("ChronicleBot", interaction.client), interaction, self.to,
+                                 reply_id=self.reply_id, revision=self.revision)
+        except Exception as exc:  # noqa: BLE001 — the one error funnel answers it
+            await report_error(interaction, exc)
+
+
+def reply_buttons(reply_id: str, revision: int, *, greeting: tuple[int, int] | None = None) -> discord.ui.View:
+    """The buttons for one reply at one revision; with `greeting` (shown, count) and more than one greeting,
+    ◀ n/count ▶ swipe between the host's greetings."""
     view = discord.ui.View(timeout=None)
+    if greeting is not None and greeting[1] > 1:
+        shown, count = greeting
+        view.add_item(GreetingButton("prev", reply_id, revision, (shown - 2) % count + 1))
+        view.add_item(discord.ui.Button(label=f"{shown}/{count}", disabled=True, style=discord.ButtonStyle.secondary,
+                                        custom_id=f"chronicle:greeting:at:{reply_id}:{revision}"))
+        view.add_item(GreetingButton("next", reply_id, revision, shown % count + 1))
     view.add_item(ReplyButton("regenerate", reply_id, revision))
     view.add_item(ReplyButton("continue", reply_id, revision))
     return view

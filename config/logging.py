@@ -1,16 +1,25 @@
-"""structlog setup: readable console lines by default, JSON lines with CHRONICLE_LOG_FORMAT=json."""
+"""structlog setup: readable console lines by default, JSON lines with CHRONICLE_LOG_FORMAT=json.
+
+Every record goes through one formatter on the root logger: structlog's own events and the standard
+library's (discord.py, aiohttp, asyncio, warnings) alike, so the JSON format gives one JSON object per line
+and nothing else.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
+from typing import Any, TextIO
 
 import structlog
+from structlog.typing import Processor
 
+_CHATTY = ("discord", "aiosqlite", "asyncio", "httpx", "httpcore", "openai", "matplotlib", "PIL", "psycopg")
 _SECRET_KEYS = {"token", "api_key", "authorization", "discord_token", "llm_api_key"}
 
 
-def _redact(_: object, __: str, event: dict) -> dict:
+def _redact(_: object, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Never let a secret-looking field reach a log line."""
     for key in list(event):
         if key.lower() in _SECRET_KEYS:
@@ -18,33 +27,33 @@ def _redact(_: object, __: str, event: dict) -> dict:
     return event
 
 
-def configure_logging(fmt: str = "console", level: str = "info") -> None:
-    """Route structlog and stdlib logging to stderr in the chosen format."""
+def configure_logging(fmt: str = "console", level: str = "info", *, stream: TextIO | None = None) -> None:
+    """Route structlog and the standard library's logging through one formatter to `stream` (stderr)."""
     numeric = getattr(logging, level.upper(), logging.INFO)
-    shared = [
+    out = stream if stream is not None else sys.stderr
+    shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
-        structlog.processors.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _redact,
     ]
-    renderer = (structlog.processors.JSONRenderer() if fmt == "json"
-                else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
-    ending = [structlog.processors.format_exc_info, renderer] if fmt == "json" else [renderer]
     structlog.configure(
-        processors=[*shared, *ending],
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=False,
     )
-    # discord.py, aiohttp, asyncio and every other stdlib logger: the same processors and renderer, so
-    # CHRONICLE_LOG_FORMAT=json gives one JSON object per line for them too (their message in "event").
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[structlog.stdlib.add_logger_name, structlog.stdlib.ExtraAdder(), *shared],
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *ending],
-    ))
-    logging.captureWarnings(True)  # Python warnings (ResourceWarning …) as log lines in the same format
+    rendering: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
+    if fmt == "json":
+        rendering += [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
+    else:
+        rendering.append(structlog.dev.ConsoleRenderer(colors=out.isatty()))
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=rendering))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(max(numeric, logging.INFO) if numeric < logging.INFO else numeric)
-    logging.getLogger("discord").setLevel(max(numeric, logging.INFO))
+    root.setLevel(numeric)
+    for name in _CHATTY:  # their debug records are wire traffic (every statement, frame or request)
+        logging.getLogger(name).setLevel(max(numeric, logging.INFO))
+    logging.captureWarnings(True)  # warnings become records too, not bare lines on stderr

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -17,11 +17,30 @@ from pydantic_settings import (
 )
 
 DEFAULT_CONFIG_FILE = Path("config/chronicle.toml")
+DATABASE_URL_SCHEMES = ("postgresql://", "postgres://")
+MAX_SHARDS = 65_536
 
 
 def _alias(env_name: str, short: str) -> Any:
     """Accept the flat environment name, and the short name in TOML or kwargs."""
     return AliasChoices(env_name, short)
+
+
+def check_database(value: Any) -> str:
+    """A SQLite file path, or a `postgresql://` URL that libpq can read (unix-socket `?host=/dir` included)."""
+    text = str(value).strip() if value is not None else ""
+    if not text:
+        raise ValueError("must be a SQLite file path or a postgresql:// URL")
+    if text.lower().startswith(DATABASE_URL_SCHEMES):
+        from psycopg.conninfo import conninfo_to_dict
+
+        try:
+            conninfo_to_dict(text)
+        except Exception as exc:  # noqa: BLE001 — libpq's own message says what is wrong
+            raise ValueError(f"not a valid PostgreSQL URL ({str(exc).strip().splitlines()[0]})") from None
+    elif "://" in text:
+        raise ValueError(f"{text.split('://')[0]}:// is not supported: give a SQLite file path or a postgresql:// URL")
+    return text
 
 
 class SettingsError(Exception):
@@ -40,7 +59,7 @@ class Settings(BaseSettings):
     )
 
     discord_token: SecretStr | None = Field(None, validation_alias=_alias("DISCORD_TOKEN", "discord_token"))
-    database: Path = Field(Path("data/chronicle.db"), validation_alias=_alias("CHRONICLE_DATABASE", "database"))
+    database: str = Field("data/chronicle.db", validation_alias=_alias("CHRONICLE_DATABASE", "database"))
     llm_base_url: str | None = Field(None, validation_alias=_alias("CHRONICLE_LLM_BASE_URL", "llm_base_url"))
     llm_model: str = Field("local", validation_alias=_alias("CHRONICLE_LLM_MODEL", "llm_model"))
     llm_api_key: SecretStr = Field(
@@ -56,7 +75,15 @@ class Settings(BaseSettings):
         2048, ge=512, le=1_000_000, validation_alias=_alias("CHRONICLE_LLM_CONTEXT_TOKENS", "llm_context_tokens")
     )
     llm_timeout: float = Field(60.0, gt=0, le=600, validation_alias=_alias("CHRONICLE_LLM_TIMEOUT", "llm_timeout"))
-    llm_max_retries: int = Field(3, ge=0, le=10, validation_alias=_alias("CHRONICLE_LLM_MAX_RETRIES", "llm_max_retries"))
+    llm_max_retries: int = Field(
+        3, ge=0, le=10, validation_alias=_alias("CHRONICLE_LLM_MAX_RETRIES", "llm_max_retries")
+    )
+    max_concurrent_replies: int = Field(
+        4, ge=1, le=256, validation_alias=_alias("CHRONICLE_MAX_CONCURRENT_REPLIES", "max_concurrent_replies")
+    )
+    max_queued_replies: int = Field(
+        3, ge=1, le=100, validation_alias=_alias("CHRONICLE_MAX_QUEUED_REPLIES", "max_queued_replies")
+    )
     admin_role_ids: Annotated[list[int], NoDecode] = Field(
         default_factory=list, validation_alias=_alias("CHRONICLE_ADMIN_ROLE_IDS", "admin_role_ids")
     )
@@ -75,10 +102,54 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", validation_alias=_alias("CHRONICLE_LOG_LEVEL", "log_level")
     )
+    shard_count: int | None = Field(
+        None, ge=1, le=MAX_SHARDS, validation_alias=_alias("CHRONICLE_SHARD_COUNT", "shard_count")
+    )
+    shard_ids: Annotated[list[int] | None, NoDecode] = Field(
+        None, validation_alias=_alias("CHRONICLE_SHARD_IDS", "shard_ids")
+    )
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _check_database(cls, value: Any) -> str:
+        """A SQLite file path, or a `postgresql://` URL that libpq can read."""
+        return check_database(value)
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _parse_shard_ids(cls, value: Any) -> Any:
+        """Take `0,1`, a single id, nothing (every shard), or a JSON list."""
+        parsed = cls._parse_id_list(value)
+        return parsed or None
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _check_shard_ids(cls, value: list[int] | None, info: ValidationInfo) -> list[int] | None:
+        """This process's block of shards: needs the count, ids below it, and PostgreSQL unless it is every shard."""
+        if value is None:
+            return None
+        count = info.data.get("shard_count")
+        if count is None:
+            raise ValueError("needs CHRONICLE_SHARD_COUNT (the total number of shards across every process)")
+        wrong = [shard for shard in value if not 0 <= shard < count]
+        if wrong:
+            raise ValueError(f"shard {wrong[0]} is not below CHRONICLE_SHARD_COUNT={count}")
+        if len(set(value)) != len(value):
+            raise ValueError("a shard is listed twice")
+        database = str(info.data.get("database", ""))
+        if sorted(value) != list(range(count)) and not database.lower().startswith(DATABASE_URL_SCHEMES):
+            raise ValueError("a block of the shards means several processes, which need a PostgreSQL "
+                             "CHRONICLE_DATABASE (a SQLite file belongs to one process)")
+        return sorted(value)
 
     @field_validator("admin_role_ids", "sync_guild_ids", mode="before")
     @classmethod
-    def _parse_id_list(cls, value: Any) -> Any:
+    def _id_list(cls, value: Any) -> Any:
+        """Take `123,456`, a single id, nothing, or a JSON list."""
+        return cls._parse_id_list(value)
+
+    @staticmethod
+    def _parse_id_list(value: Any) -> Any:
         """Take `123,456`, a single id, nothing, or a JSON list."""
         if value is None:
             return []
@@ -116,6 +187,11 @@ class Settings(BaseSettings):
         return tuple(sources)
 
     @property
+    def uses_postgres(self) -> bool:
+        """Whether `database` is a PostgreSQL URL (else a SQLite file path)."""
+        return self.database.lower().startswith(DATABASE_URL_SCHEMES)
+
+    @property
     def gateway_url(self) -> str:
         """The gateway to dial: the configured one, else derived from a non-default API base."""
         if self.discord_gateway_url:
@@ -144,6 +220,7 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise SettingsError(f"{_setting_name(first['loc'])}: {first['msg']}") from None
+        message = first["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"{_setting_name(first['loc'])}: {message}") from None
     except ValueError as exc:  # a malformed TOML file or JSON list
         raise SettingsError(f"configuration: {exc}") from None

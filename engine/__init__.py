@@ -1,24 +1,58 @@
 """Chronicle's engine: event log, projection, queries and narrator. Never imports discord."""
 
 from engine.app import DECIDERS, Engine
+from engine.cards import MAX_CARD_BYTES, Card
 from engine.commands import Actor
+from engine.deciders.cards import greeting_choices
 from engine.errors import (
-    AlreadyHandled, ConcurrencyConflict, DomainError, EngineError, InvalidInput, NarratorUnavailable, NoStory,
-    NotFound, PermissionDenied, ProjectionError, SlowDown, StorageError,
+    AlreadyHandled,
+    ConcurrencyConflict,
+    DomainError,
+    EngineError,
+    InvalidInput,
+    NarratorUnavailable,
+    NoStory,
+    NotFound,
+    PermissionDenied,
+    ProjectionError,
+    SlowDown,
+    StorageError,
 )
 from engine.events import CARD_FIELD_MAX, EVENT_TYPES, MESSAGE_MAX, NAME_MAX, URL_MAX
+from engine.lore import MAX_LORE_BYTES, LoreEntry
 from engine.maintenance import ChatExport, damage_report
+from engine.narrator.lore import LoreReport
 from engine.storytime import format_clock
 from engine.views import (
-    CharacterView, ChatView, CheckReport, EventView, MeanwhileView, MemoryView, MessageView, PersonaView,
-    PlaceView, RelationshipView, RespondResult, RewindResult, SceneView,
+    CardExport,
+    CardImportView,
+    CharacterView,
+    ChatView,
+    CheckReport,
+    EventView,
+    LorebookView,
+    LoreEntryView,
+    MeanwhileView,
+    MemoryView,
+    MessageView,
+    PersonaView,
+    PlaceView,
+    RelationshipView,
+    RespondResult,
+    RewindResult,
+    SceneView,
+    TimelineView,
 )
+from engine.writes_cards import check_upload
 
 __all__ = [
     "AlreadyHandled", "NoStory", "SlowDown", "RespondResult",
     "DECIDERS", "Engine", "Actor", "ConcurrencyConflict", "DomainError", "EngineError", "InvalidInput",
     "NarratorUnavailable", "NotFound", "PermissionDenied", "ProjectionError", "EVENT_TYPES", "MESSAGE_MAX",
-    "NAME_MAX", "CARD_FIELD_MAX", "URL_MAX", "format_clock", "ChatExport", "CharacterView", "ChatView", "CheckReport", "EventView",
+    "NAME_MAX", "CARD_FIELD_MAX", "URL_MAX", "format_clock", "ChatExport", "CharacterView", "ChatView", "CheckReport",
+    "EventView",
     "MeanwhileView", "MemoryView", "MessageView", "PersonaView", "PlaceView", "RelationshipView", "RewindResult",
-    "SceneView", "StorageError", "damage_report",
+    "SceneView", "Card", "CardExport", "CardImportView", "LoreEntry", "LoreEntryView", "LorebookView", "LoreReport",
+    "MAX_CARD_BYTES", "MAX_LORE_BYTES", "check_upload", "greeting_choices", "TimelineView", "StorageError",
+    "damage_report",
 ]

@@ -12,33 +12,43 @@ from typing import Any, TypeVar
 
 import structlog
 
-from engine import projection, queries, store
+from engine import maintenance, projection, queries, store
 from engine.projection import online
 from engine.projection.projector import VERSION as PROJECTION_VERSION
 from engine.commands import Command, InChat
-from engine.db import Database, Synchronous, transaction
-from engine.deciders import characters, chats, story, world
+from engine.db import Synchronous
+from engine.deciders import cards, characters, chats, lore, story, world
 from engine.deciders.base import Context, Decider, random_id
-from engine.errors import AlreadyHandled, ConcurrencyConflict, NoStory, NotFound
+from engine.errors import AlreadyHandled, ConcurrencyConflict, EngineError, NoStory, NotFound, ProjectionError
 from engine.events import Recorded
 from engine.llm.port import LanguageModel
 from engine.narrator.flows import EngineNarration
+from engine.narrator.greetings import EngineGreetings
 from engine.narrator.prompt import Budget
 from engine.reads import EngineReads
 from engine.serial import ChatSerializer
-from engine.storage.port import Conn
+from engine.storage import open_storage
+from engine.storage.port import Conn, Storage
 from engine.store import Stamp
 from engine.views import ChatRef
 from engine.writes import EngineWrites
+from engine.writes_cards import EngineCards
+from engine.writes_lore import EngineLore
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
-Result = Callable[[Conn, list[Recorded]], T]
+Result = Callable[[Conn, list[Recorded[Any]]], T]
 
 DECIDERS: dict[type[Command], Decider[Any, Any]] = {
-    **characters.DECIDERS, **chats.DECIDERS, **story.DECIDERS, **world.DECIDERS,
+    **characters.DECIDERS, **chats.DECIDERS, **story.DECIDERS, **world.DECIDERS, **cards.DECIDERS,
+    **lore.DECIDERS,
 }
 CONFLICT_ATTEMPTS = 3
+# Events after which a chat's row (status, time, weather, scene, place) is unchanged: a cached ChatRef stays
+# valid with its version moved on. Any other event makes the engine read the chat again.
+KEEPS_CHAT_ROW = frozenset({"user_said", "bot_replied", "message_edited", "message_retracted", "reply_regenerated",
+                            "memory_written", "memory_forgotten", "edge_update", "meanwhile_scene_started",
+                            "meanwhile_digest_created"})
 
 
 def utc_now() -> str:
@@ -46,7 +56,7 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-class Engine(EngineWrites, EngineNarration, EngineReads):
+class Engine(EngineWrites, EngineNarration, EngineGreetings, EngineCards, EngineLore, EngineReads):
     """Chronicle's engine: decide → append → project in one transaction per user action.
 
     Every story command of a channel runs through one serialiser (`self.serial`), in the order the
@@ -54,7 +64,7 @@ class Engine(EngineWrites, EngineNarration, EngineReads):
     and at most `max_queued_replies` replies may wait per channel.
     """
 
-    def __init__(self, db: Database, *, model: LanguageModel | None = None, context_tokens: int = 2048,
+    def __init__(self, db: Storage, *, model: LanguageModel | None = None, context_tokens: int = 2048,
                  reply_tokens: int = 300, clock: Callable[[], str] = utc_now,
                  new_id: Callable[[str], str] = random_id, max_concurrent_replies: int = 4,
                  max_queued_replies: int = 3) -> None:
@@ -64,15 +74,19 @@ class Engine(EngineWrites, EngineNarration, EngineReads):
         self._clock = clock
         self._new_id = new_id
         self.serial = ChatSerializer()
+        self._refs: dict[str, ChatRef] = {}  # chat id → its chat and version, as this engine's own writes left it
+        self._open_chats: dict[str, str] = {}  # channel → the chat id last found open there
         self.max_queued_replies = max_queued_replies
         self._generation_slots = asyncio.Semaphore(max_concurrent_replies)
         self._rebuilding = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: str | Path, *, synchronous: Synchronous = "NORMAL", group_commit: bool = True,
+    async def open(cls, location: str | Path, *, synchronous: Synchronous = "NORMAL", group_commit: bool = True,
                    busy_ms: int = 10_000, **kwargs: Any) -> Engine:
-        """Open the database, apply migrations, and catch the projection up with the log."""
-        db = await Database.open(path, synchronous=synchronous, group_commit=group_commit, busy_ms=busy_ms)
+        """Open the database (a SQLite file path or a `postgresql://` URL), migrate, catch the projection up.
+
+        A storage fault is one StorageError; a projection built by older rules is reprojected once."""
+        db = await open_storage(location, synchronous=synchronous, group_commit=group_commit, busy_ms=busy_ms)
         try:
             engine = cls(db, **kwargs)
             applied = await engine.catch_up()
@@ -86,7 +100,7 @@ class Engine(EngineWrites, EngineNarration, EngineReads):
 
     async def _upgrade_projection(self) -> None:
         """Drop what an interrupted reproject left; reproject once when the projection rules changed."""
-        if await self.db.read(online.leftovers):
+        if self.db.dialect == "sqlite" and await self.db.read(online.leftovers):
             await self.db.write(online.drop_leftovers)
         stored = await self.db.read(online.stored_version)
         if stored == PROJECTION_VERSION:
@@ -102,6 +116,17 @@ class Engine(EngineWrites, EngineNarration, EngineReads):
         """Where the log lives (a file path or a database URL)."""
         return self.db.location
 
+    @property
+    def shared(self) -> bool:
+        """Whether other processes may share this database (PostgreSQL; a SQLite file has one process)."""
+        return self.db.dialect != "sqlite"
+
+    async def take_turn(self, key: int, spacing: float) -> None:
+        """Wait until `spacing` seconds have passed since any process sharing the database took turn `key`."""
+        if not self.shared:
+            raise EngineError("turns across processes need a PostgreSQL database")
+        await self.db.take_turn(key, spacing)  # type: ignore[attr-defined]
+
     async def stop(self) -> None:
         """Cancel queued and running story work (partial replies are withdrawn by their flows)."""
         await self.serial.close()
@@ -116,7 +141,15 @@ class Engine(EngineWrites, EngineNarration, EngineReads):
         return self.serial.submit(channel_id, job, generates=generates)
 
     async def chat_ref(self, channel_id: str, guild_id: str) -> ChatRef:
-        """The channel's open chat and its stream's version: what a story command is decided against."""
+        """The channel's open chat and its stream's version: what a story command is decided against.
+
+        Within this process every story command of a channel runs through its serialiser, so after a
+        command of ours the chat's new version is known without a read; a write from elsewhere makes it
+        stale, which the append detects (a conflict, then a fresh read).
+        """
+        known = self._refs.get(self._open_chats.get(channel_id, ""))
+        if known is not None and known.chat.guild_id == guild_id:
+            return known
 
         def read(conn: Conn) -> ChatRef:
             chat = queries.find_open_chat(conn, channel_id)
@@ -124,7 +157,24 @@ class Engine(EngineWrites, EngineNarration, EngineReads):
                 raise NoStory()
             return ChatRef(chat, store.stream_version(conn, f"chat:{chat.chat_id}"))
 
-        return await self.db.read(read)
+        ref = await self.db.read(read)
+        self._refs[ref.chat_id] = ref
+        self._open_chats[channel_id] = ref.chat_id
+        return ref
+
+    def _remember(self, cmd: Command, recorded: list[Recorded] | None) -> None:
+        """Keep the channel's known version after one of our commands (forget it when unsure)."""
+        if not isinstance(cmd, InChat):
+            return
+        ref = self._refs.get(cmd.chat_id)
+        if ref is None:
+            return
+        own = [e for e in recorded or () if e.stream == cmd.stream]
+        if recorded is None or any(e.kind not in KEEPS_CHAT_ROW for e in own) or (
+                own and own[0].stream_version != ref.version + 1):
+            del self._refs[cmd.chat_id]
+        elif own:
+            self._refs[cmd.chat_id] = ChatRef(ref.chat, own[-1].stream_version)
 
     async def execute(self, cmd: Command, result: Result[T], *, key: str | None = None,
                       cause: str | None = None) -> T:
@@ -138,14 +188,21 @@ class Engine(EngineWrites, EngineNarration, EngineReads):
             ctx = Context(now=self._clock(), new_id=self._new_id)
             stamp = Stamp(ctx.now, self._new_id("cmd"), cause)
             try:
-                recorded, value = await self.db.write(lambda conn: _unit(conn, decider, cmd, ctx, stamp, key, result))
+                recorded, value = await self.db.write(
+                    lambda conn: _unit(conn, decider, cmd, ctx, stamp, key, result))  # noqa: B023 (awaited here)
+                self._remember(cmd, recorded)
                 break
             except ConcurrencyConflict:
+                self._remember(cmd, None)
                 if not cmd.redecide_on_conflict or attempt == CONFLICT_ATTEMPTS or not isinstance(cmd, InChat):
                     raise
                 log.warning("concurrency_conflict_redecide", command=cmd.name, attempt=attempt)
-                fresh = await self.db.read(lambda c: store.stream_version(c, cmd.stream))  # noqa: B023
+                stream = cmd.stream
+                fresh = await self.db.read(lambda c: store.stream_version(c, stream))  # noqa: B023
                 cmd = cmd.model_copy(update={"expected_version": fresh})
+            except BaseException:
+                self._remember(cmd, None)
+                raise
         for event in recorded:
             log.info("event_appended", seq=event.seq, kind=event.kind, chat=event.chat_id, stream=event.stream,
                      command=event.command_id, cause=event.cause)
@@ -153,52 +210,66 @@ class Engine(EngineWrites, EngineNarration, EngineReads):
 
     async def catch_up(self) -> int:
         """Apply events after the projection cursor (a no-op when up to date); return how many."""
-
-        def run(conn: Conn) -> int:
-            with transaction(conn):
-                return projection.catch_up_in(conn)
-
-        return await self.db.write_alone(run)
+        return await self.db.write_alone(projection.catch_up_in)
 
     async def rebuild(self) -> int:
         """Reproject the whole world from the log into fresh tables, then switch over; return events replayed.
 
-        The stories keep going meanwhile: the replay runs in short transactions queued with their
+        The stories keep going meanwhile (SQLite): the replay runs in short transactions queued with their
         commands, and the switch to the new tables is one short transaction (engine/projection/online.py).
+        PostgreSQL rebuilds in one transaction, as before (its readers see the old world until it commits).
         """
         async with self._rebuilding:
             started = time.perf_counter()
-            count = await online.rebuild(lambda fn: self.db.write(fn, solo=True), PROJECTION_VERSION,
-                                         drop=lambda fn: self.db.write_alone(online.unchecked(fn)),
-                                         pace=self.db.keep_wal_small)
+            self._refs.clear()
+            if self.db.dialect == "sqlite":
+                count = await online.rebuild(lambda fn: self.db.write(fn, solo=True), PROJECTION_VERSION,
+                                             drop=self.db.write_without_foreign_keys,  # type: ignore[attr-defined]
+                                             pace=self.db.keep_wal_small)  # type: ignore[attr-defined]
+            else:
+                count = await self.db.write_alone(_rebuild_and_mark)
+            self._refs.clear()
         log.info("world_rebuilt", events=count, seconds=round(time.perf_counter() - started, 2))
         return count
 
     async def reproject_chat(self, chat_id: str) -> int:
         """Rebuild one chat's rows from its own events (rewinds honoured); return the events applied."""
         await self.chat_by_id(chat_id)
+        self._refs.clear()
 
         def run(conn: Conn) -> int:
-            with transaction(conn):
-                before = store.last_seq(conn) + 1
-                projection.reproject_chat(conn, chat_id, before=before)
-                return len(projection.effective_chat_events(conn, chat_id, before))
+            before = store.last_seq(conn) + 1
+            projection.reproject_chat(conn, chat_id, before=before)
+            return len(projection.effective_chat_events(conn, chat_id, before))
 
         return await self.db.write_alone(run)
 
+    async def copy_log_from(self, source: str | Path) -> int:
+        """Copy the whole log of another database (file or URL) into this empty one and rebuild the world."""
+        count = await self.db.write_alone(lambda conn: maintenance.import_log(conn, source))
+        log.info("log_copied", events=count)
+        return count
+
+
+def _rebuild_and_mark(conn: Conn) -> int:
+    """A rebuild in the caller's transaction that records the projection version it followed."""
+    count = projection.rebuild_in(conn)
+    online.set_version(conn, PROJECTION_VERSION)
+    return count
+
 
 def _unit(conn: Conn, decider: Decider[Any, Any], cmd: Command, ctx: Context, stamp: Stamp, key: str | None,
-          result: Result[T]) -> tuple[list[Recorded], T]:
+          result: Result[T]) -> tuple[list[Recorded[Any]], T]:
     """One command in the writer: idempotency, load, decide, append per stream, project, build the result."""
     if key is not None and (previous := store.find_by_key(conn, key)) is not None:
         log.info("duplicate_ignored", key=key, seq=previous.seq, kind=previous.kind)
         try:
             return [], result(conn, store.read_command(conn, previous))
-        except (NotFound, StopIteration):
+        except (NotFound, ProjectionError):  # what it recorded is gone (rewound, forgotten, ended)
             raise AlreadyHandled() from None
     state = decider.load(conn, cmd)
     new_events = decider.decide(cmd, state, ctx)
-    recorded: list[Recorded] = []
+    recorded: list[Recorded[Any]] = []
     for stream, group in groupby(new_events, key=lambda e: e.payload.stream()):
         if isinstance(cmd, InChat) and stream == cmd.stream:
             version = cmd.expected_version

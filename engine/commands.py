@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from engine import events
 from engine.errors import InvalidInput
@@ -22,6 +22,21 @@ CardField = Literal["name", "description", "personality", "scenario", "greeting"
                     "system_prompt", "post_history_instructions", "avatar_url"]
 
 
+def without_nul(value: Any) -> Any:
+    """`value` with every NUL character taken out of its strings (in lists and dicts too).
+
+    A NUL is invisible and no story needs one, and PostgreSQL's text cannot hold it: left in, the
+    same command would be recorded on SQLite and fail to project on PostgreSQL.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, list | tuple):
+        return type(value)(without_nul(item) for item in value)
+    if isinstance(value, dict):
+        return {key: without_nul(item) for key, item in value.items()}
+    return value
+
+
 class Actor(BaseModel):
     """Who acts, in which guild, and whether the frontend vouches they are an admin."""
 
@@ -31,6 +46,11 @@ class Actor(BaseModel):
     display_name: Annotated[str, StringConstraints(max_length=100)] = ""
     is_admin: bool = False
 
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_nul(cls, data: Any) -> Any:
+        return without_nul(data)
+
 
 class Command(BaseModel):
     """Base of every command."""
@@ -39,6 +59,12 @@ class Command(BaseModel):
     name: ClassVar[str]
     redecide_on_conflict: ClassVar[bool] = True  # a stale version: decide again against fresh state
     actor: Actor
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_nul(cls, data: Any) -> Any:
+        """Text reaches the log without NUL characters (`without_nul`)."""
+        return without_nul(data)
 
 
 class InChannel(Command):
@@ -110,6 +136,7 @@ class StartChat(InChannel):
     anchor: Name | None = None
     weather: Name = "clear"
     place: Name | None = None
+    greeting: int | None = Field(None, ge=1, le=1_000)  # which of the host's greetings opens it (1 = the first)
 
 
 class EndChat(InChat):
@@ -257,7 +284,7 @@ class RewindChat(InChat):
     messages: int | None = Field(None, ge=1, le=10_000)
 
 
-def build(cls: type[Command], **fields: object) -> Command:
+def build(cls: type[Command], **fields: Any) -> Command:
     """Validate a command, turning pydantic's error into one line a person can act on."""
     try:
         return cls(**fields)

@@ -11,19 +11,21 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 import aiosqlite
 import structlog
 
 from engine.errors import StorageError
 from engine.storage import sqlite_faults as faults
+from engine.storage.group import GroupCommit
+from engine.storage.port import Conn
 from engine.storage.sqlite_wal import WalKeeper
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
+C = TypeVar("C", bound=Conn)
 Synchronous = Literal["OFF", "NORMAL", "FULL"]
 BACKSTOP_PAGES = 10_000  # the writer checkpoints by itself only if the WAL reaches this (40 MB)
 CACHE_KIB = 64 * 1024  # page cache per connection: keeps a 1M-event world's hot index pages in memory
@@ -50,7 +52,7 @@ def configure(conn: sqlite3.Connection, synchronous: Synchronous = "NORMAL", bus
 
 
 @contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def transaction(conn: C) -> Iterator[C]:
     """BEGIN IMMEDIATE … COMMIT, rolling back on any exception."""
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -118,14 +120,10 @@ def _split_sql(script: str) -> list[str]:
     return statements
 
 
-class Database:
+class Database(GroupCommit):
     """The engine's SQLite file: a writer and a reader connection, each on its own thread.
 
-    Writes are grouped (group commit): commands that arrive while a transaction is running wait and
-    are then committed together, one savepoint each, so one failing command rolls back alone and
-    every caller is answered only after the commit that holds its events. A lone command runs in a
-    transaction of its own at once, as before.
-
+    Writes are grouped (engine.storage.group): one transaction per group, one savepoint per command.
     A third connection checkpoints the WAL in the background (PASSIVE, every CHECKPOINT_EVERY
     writes), so the copy of WAL pages into the database file and its fsync stay off the command
     path; the writer's own automatic checkpoint remains as a backstop at a larger WAL size.
@@ -135,20 +133,16 @@ class Database:
     """
 
     CHECKPOINT_EVERY = 200  # writes between background checkpoints (about 1,600 WAL pages)
-    MAX_BATCH = 256  # commands committed together at most
     dialect = "sqlite"
 
     def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, path: Path,
                  checkpointer: aiosqlite.Connection | None = None, *, group_commit: bool = True) -> None:
+        super().__init__(group_commit=group_commit)
         self._writer = writer
         self._reader = reader
         self._checkpointer = checkpointer
-        self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
-        self._busy = False
-        self._drainer: asyncio.Task[None] | None = None
         self.wal = WalKeeper(path, lambda fn: _run(checkpointer or writer, fn), every=self.CHECKPOINT_EVERY)
         self.damaged: StorageError | None = None
-        self.group_commit = group_commit
         self.path = path
         self.location = str(path)
 
@@ -182,35 +176,17 @@ class Database:
             raise
         return cls(writer, reader, path, checkpointer, group_commit=group_commit)
 
-    async def write(self, fn: Callable[[sqlite3.Connection], T], *, solo: bool = False) -> T:
-        """Run `fn(conn)` in a write transaction, grouped with the commands waiting beside it.
+    async def _on_writer(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await self._call(self._writer, fn)
 
-        A `solo` write (a reproject's batch) takes its turn in the queue but commits alone, so the
-        commands queued with it are answered without waiting for it.
-        """
-        self._refuse_if_damaged()
-        if self._busy:
-            future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-            self._pending.append((_Solo(fn) if solo else fn, future))
-            return await future
-        self._busy = True
-        try:
-            outcome = await self._call(self._writer, lambda conn: _run_batch(conn, [fn])[0])
-        finally:
-            self._hand_over()
-        self._count_write()
-        if isinstance(outcome, _Failed):
-            raise self._fault(outcome.error)
-        return outcome
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
 
-    async def write_alone(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn(conn)` on the writer's thread; `fn` manages its own transaction."""
-        self._refuse_if_damaged()
-        result = await self._call(self._writer, fn)
-        self._count_write()
-        return result
+    def _wrote(self) -> None:
+        """Let the WAL keeper start a background checkpoint when one is due."""
+        self.wal.wrote()
 
-    def _refuse_if_damaged(self) -> None:
+    def _refuse(self) -> None:
         if self.damaged is not None:
             raise self.damaged
 
@@ -236,41 +212,21 @@ class Database:
                 raise
             raise error from exc
 
-    def _hand_over(self) -> None:
-        """After a transaction: keep committing what queued up meanwhile, in a task of its own."""
-        if self._pending and self._drainer is None:
-            self._drainer = asyncio.get_running_loop().create_task(self._drain(), name="chronicle-group-commit")
-        elif not self._pending:
-            self._busy = False
+    async def write_without_foreign_keys(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """`fn` in a transaction of its own with foreign keys off (a reproject dropping its old tables)."""
+        self._refuse()
 
-    async def _drain(self) -> None:
-        """Commit the waiting commands in groups until none wait."""
-        try:
-            while self._pending:
-                size = self.MAX_BATCH if self.group_commit else 1
-                solo = [i for i, (fn, _) in enumerate(self._pending[:size]) if isinstance(fn, _Solo)]
-                size = 1 if solo and solo[0] == 0 else min([size, *solo])
-                batch, self._pending = self._pending[:size], self._pending[size:]
-                fns = [fn for fn, _ in batch]
-                try:
-                    outcomes = await _run(self._writer, lambda conn, fns=fns: _run_batch(conn, fns))
-                except BaseException as exc:  # the commit itself failed: nothing of the group was recorded
-                    outcomes = [_Failed(exc)] * len(batch)
-                    if not isinstance(exc, Exception):
-                        _settle(batch, outcomes)
-                        raise
-                _settle(batch, [_Failed(self._fault(o.error)) if isinstance(o, _Failed) else o for o in outcomes])
-                self._count_write()
-        finally:
-            self._drainer = None
-            self._busy = False
-            if self._pending:  # cancelled while commands waited: they are not left hanging
-                _settle(self._pending, [_Failed(RuntimeError("the database is closing"))] * len(self._pending))
-                self._pending = []
+        def run(conn: sqlite3.Connection) -> T:
+            conn.execute("PRAGMA foreign_keys = OFF")
+            try:
+                with transaction(conn):
+                    return fn(conn)
+            finally:
+                conn.execute("PRAGMA foreign_keys = ON")
 
-    def _count_write(self) -> None:
-        """Let the WAL keeper start a background checkpoint when one is due."""
-        self.wal.wrote()
+        result = await self._on_writer(run)
+        self._wrote()
+        return result
 
     async def keep_wal_small(self) -> None:
         """Wait for the running checkpoint, then start the next (a reproject calls this between batches)."""
@@ -283,7 +239,7 @@ class Database:
 
     def room(self) -> None:
         """Raise StorageError when there is no room to record a new reply (checked before generating one)."""
-        self._refuse_if_damaged()
+        self._refuse()
         self.wal.room()
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -292,8 +248,7 @@ class Database:
 
     async def close(self) -> None:
         """Close every connection (the last one checkpoints the WAL)."""
-        if self._drainer is not None:
-            await asyncio.shield(self._drainer)
+        await self._finish_writes()
         await self.wal.stop()
         for conn in (self._checkpointer, self._reader, self._writer):
             if conn is not None:
@@ -301,74 +256,6 @@ class Database:
                     await conn.close()
                 except sqlite3.Error as exc:  # a full disk or a lost file: the log already says so
                     log.warning("database_close_failed", error=str(exc))
-
-
-@dataclass(frozen=True, slots=True)
-class _Solo:
-    """A write that commits in a transaction of its own."""
-
-    fn: Callable[[sqlite3.Connection], Any]
-
-    def __call__(self, conn: sqlite3.Connection) -> Any:
-        return self.fn(conn)
-
-
-class _Failed:
-    """A command of a group that raised (its savepoint was rolled back)."""
-
-    __slots__ = ("error",)
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-
-def _run_batch(conn: sqlite3.Connection, fns: list[Callable[[sqlite3.Connection], Any]]) -> list[Any]:
-    """One transaction for a group of commands, a savepoint each; a lone command needs no savepoint."""
-    outcomes: list[Any] = []
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        if len(fns) == 1:
-            try:
-                outcomes.append(fns[0](conn))
-            except Exception as exc:
-                if conn.in_transaction:  # SQLite rolls back by itself after some faults (a full disk)
-                    conn.execute("ROLLBACK")
-                return [_Failed(exc)]
-        else:
-            for fn in fns:
-                outcomes.append(_in_savepoint(conn, fn))
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return outcomes
-
-
-def _in_savepoint(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any]) -> Any:
-    """Run one command of a group; on failure only its own changes are undone."""
-    conn.execute("SAVEPOINT command")
-    try:
-        value = fn(conn)
-    except Exception as exc:
-        if not conn.in_transaction:  # SQLite rolled the whole transaction back (a full disk): the group fails
-            raise exc from None
-        conn.execute("ROLLBACK TO command")
-        conn.execute("RELEASE command")
-        return _Failed(exc)
-    conn.execute("RELEASE command")
-    return value
-
-
-def _settle(batch: list[tuple[Callable[..., Any], asyncio.Future[Any]]], outcomes: list[Any]) -> None:
-    """Answer each waiting caller with its command's result or error."""
-    for (_, future), outcome in zip(batch, outcomes, strict=True):
-        if future.done():
-            continue
-        if isinstance(outcome, _Failed):
-            future.set_exception(outcome.error)
-        else:
-            future.set_result(outcome)
 
 
 def _probe(path: Path, synchronous: Synchronous, busy_ms: int) -> None:
@@ -390,10 +277,11 @@ async def _connect(path: Path, synchronous: Synchronous, opened: list[aiosqlite.
     return conn
 
 
-async def _run(conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+async def _run(conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
     """Run a whole function in an aiosqlite connection's thread (one hop, not one per statement).
 
     aiosqlite has no public hook for this; `_execute` and `_conn` are its stable internals
     (present since 0.17). This is the only place that touches them.
     """
-    return await conn._execute(lambda: fn(conn._conn))  # noqa: SLF001
+    result: T = await conn._execute(lambda: fn(conn._conn))  # type: ignore[no-untyped-call]  # noqa: SLF001
+    return result

@@ -62,7 +62,8 @@ async def fill(engine: Engine, *, chats: int, messages: int, seed: int = 7,
     for name, description in CAST:
         if name not in existing:
             await engine.author_character(admin, name, description, greeting=f"{name} nods in greeting.",
-                                          personality="warm, observant", scenario="A valley town on the edge of a marsh.")
+                                          personality="warm, observant",
+                                          scenario="A valley town on the edge of a marsh.")
     names = {c.character_id: c.name for c in await engine.list_characters(guild)}
     people = [Actor(user_id=f"demo-user-{i}", guild_id=guild, display_name=f"Player {i}") for i in range(4)]
     for person, persona in zip(people, ["Wren", "Tamsin", "Oskar", "Ilse"], strict=True):

@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from typing_extensions import TypeVar
 
-# Limits shared by events and commands (and declared to Discord by the bot).
+from engine.lore.fields import TEXT_MAX
+
+# Limits shared by events and commands (and declared to Discord by the bot). Card text allows what real
+# community cards hold: one limit with the card importer's (engine.lore.fields.TEXT_MAX).
 NAME_MAX = 64
-CARD_FIELD_MAX = 8_000
+CARD_FIELD_MAX = TEXT_MAX
 MESSAGE_MAX = 4_000
 REPLY_MAX = 8_000
 ID_MAX = 80
@@ -38,7 +42,7 @@ class Event(BaseModel):
 
     def stream(self) -> str:
         """The stream this event belongs to (`chat:<id>`, `guild:<id>` or `user:<id>`)."""
-        return f"chat:{getattr(self, 'chat_id')}"
+        return f"chat:{getattr(self, 'chat_id')}"  # noqa: B009 (only chat events lack an override)
 
     @property
     def chat(self) -> str | None:
@@ -52,7 +56,7 @@ class ChatEvent(Event):
     chat_id: Id
 
 
-E = TypeVar("E", bound=Event)
+E = TypeVar("E", bound=Event, covariant=True, default=Event)  # a bare `Recorded` holds any event
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,28 +76,6 @@ class Recorded(Generic[E]):
     idempotency_key: str | None
     command_id: str | None = None
     cause: str | None = None
-
-
-class BotAuthored(Event):
-    """A character card created or replaced in a guild."""
-
-    kind: ClassVar[str] = "bot_authored"
-    character_id: Id
-    guild_id: Id
-    name: Name
-    description: CardText
-    personality: CardText = ""
-    scenario: CardText = ""
-    greeting: CardText = ""
-    example_dialogue: CardText = ""
-    system_prompt: CardText = ""
-    post_history_instructions: CardText = ""
-    avatar_url: Url | None = None
-    author_id: Id
-
-    def stream(self) -> str:
-        """Characters live in their guild's stream."""
-        return f"guild:{self.guild_id}"
 
 
 class BotRetired(Event):
@@ -310,15 +292,6 @@ class ChatRewound(ChatEvent):
     actor_id: Id
 
 
-EVENT_TYPES: dict[str, type[Event]] = {
-    cls.kind: cls
-    for cls in (
-        BotAuthored, BotRetired, YouAuthored, ChatCreated, ChatEnded, ContainerCreated,
-        SceneOpened, SceneClosed, UserSaid, BotReplied, MessageEdited, MessageRetracted,
-        ReplyRegenerated, MemoryWritten, MemoryForgotten, MeanwhileSceneStarted,
-        MeanwhileDigestCreated, EdgeUpdate, TimeSkipElision, WeatherChanged, ChatRewound,
-    )
-}
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 _UPCASTERS: dict[tuple[str, int], Upcaster] = {}
@@ -363,3 +336,39 @@ def load_payload(kind: str, version: int, data: dict[str, Any]) -> Event:
     if version > cls.version:
         raise ValueError(f"{kind} v{version} is newer than this code (v{cls.version}); upgrade Chronicle")
     return cls.model_validate(data)
+
+
+# Cards and lorebooks live in engine/events_cards.py; imported here, once everything above is defined,
+# so `engine.events` stays the one place every payload class is found.
+from engine.events_cards import (  # noqa: E402 (re-exported: every payload class is found here)
+    BotAuthored as BotAuthored,
+)
+from engine.events_cards import (  # noqa: E402
+    CardAvatar as CardAvatar,
+)
+from engine.events_cards import (  # noqa: E402
+    LorebookAttached as LorebookAttached,
+)
+from engine.events_cards import (  # noqa: E402
+    LorebookCreated as LorebookCreated,
+)
+from engine.events_cards import (  # noqa: E402
+    LorebookDetached as LorebookDetached,
+)
+from engine.events_cards import (  # noqa: E402
+    LoreEntryRemoved as LoreEntryRemoved,
+)
+from engine.events_cards import (  # noqa: E402
+    LoreEntryWritten as LoreEntryWritten,
+)
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (
+        BotAuthored, BotRetired, YouAuthored, ChatCreated, ChatEnded, ContainerCreated,
+        SceneOpened, SceneClosed, UserSaid, BotReplied, MessageEdited, MessageRetracted,
+        ReplyRegenerated, MemoryWritten, MemoryForgotten, MeanwhileSceneStarted,
+        MeanwhileDigestCreated, EdgeUpdate, TimeSkipElision, WeatherChanged, ChatRewound,
+        LorebookCreated, LoreEntryWritten, LoreEntryRemoved, LorebookAttached, LorebookDetached,
+    )
+}

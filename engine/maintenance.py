@@ -1,4 +1,4 @@
-"""Maintenance on a database file: drift check against a fresh rebuild, and chat export."""
+"""Maintenance: drift check against a fresh rebuild (both backends), copying a log between databases, chat export."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import sqlite3
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from engine import projection, queries, store
 from engine.db import configure, transaction
-from engine.errors import InvalidInput
-from engine.storage import sqlite_faults
+from engine.errors import EngineError, InvalidInput
+from engine.storage import connect, snapshot, sqlite_faults
+from engine.storage.port import Conn
 from engine.storytime import format_clock
 from engine.views import ChatView, CheckReport
 
@@ -54,6 +56,37 @@ def damage_report(path: Path) -> list[str]:
         fault = sqlite_faults.classify(exc, path)
         return [f"{path}: SQLite's quick_check failed: {exc}"] if fault and fault.kind in DAMAGE else []
     return [] if rows == ["ok"] else [f"{path}: {row}" for row in rows]
+
+
+def check(db: Any) -> CheckReport:
+    """Rebuild the world of an open Storage from its log, apart from the live one, and diff (run in a thread)."""
+    if db.dialect == "postgres":
+        from engine.storage.pg_check import check_postgres
+
+        return check_postgres(db.url)
+    return check_database(db.path)
+
+
+def import_log(conn: Conn, source: str | Path) -> int:
+    """Copy every event of the log at `source` into this empty log (same seqs, same bytes), then rebuild the world.
+
+    Runs in the target's write transaction: the copy and its world commit together or not at all.
+    The source is read in one snapshot, so a live source gives the log as it was at one moment.
+    """
+    if (present := store.last_seq(conn)) != 0:
+        raise EngineError(f"the target already holds events (up to seq {present}); copy needs a new, empty database")
+    source_conn = connect(source)
+    copied, after = 0, 0
+    try:
+        with snapshot(source_conn):
+            while rows := store.read_rows(source_conn, after):
+                store.insert_rows(conn, rows)
+                copied, after = copied + len(rows), rows[-1][0]
+    finally:
+        source_conn.close()
+    store.continue_seq(conn)
+    projection.rebuild_in(conn)
+    return copied
 
 
 def check_database(path: Path) -> CheckReport:
@@ -123,7 +156,7 @@ class ChatExport:
         return events, transcript
 
 
-def export_chat(conn: sqlite3.Connection, chat: ChatView, *, full: bool = True) -> ChatExport:
+def export_chat(conn: Conn, chat: ChatView, *, full: bool = True) -> ChatExport:
     """The whole log of the chat (rewound and deleted lines too), or only the live story."""
     if full:
         lines = [json.dumps({"seq": e.seq, "kind": e.kind, "version": e.version, "stream": e.stream,
@@ -138,7 +171,7 @@ def export_chat(conn: sqlite3.Connection, chat: ChatView, *, full: bool = True) 
     return ChatExport(chat.chat_id, "\n".join(lines) + ("\n" if lines else ""), _markdown(conn, chat), full)
 
 
-def _markdown(conn: sqlite3.Connection, chat: ChatView) -> str:
+def _markdown(conn: Conn, chat: ChatView) -> str:
     host = queries.find_character_by_id(conn, chat.host_id)
     guest = queries.find_character_by_id(conn, chat.guest_id) if chat.guest_id else None
     cast = " and ".join(c.name for c in (host, guest) if c is not None)

@@ -8,19 +8,39 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from engine.errors import NotFound
-from engine.storage.port import Conn
 from engine.projection.characters import GLOBAL_SCOPE, name_key
+from engine.storage.port import Conn, dialect_of
 from engine.views import (
-    CharacterView, ChatView, MeanwhileView, MemoryView, MessageView, PersonaView, PlaceView,
-    RelationshipView, SceneView,
+    CharacterView,
+    ChatView,
+    MeanwhileView,
+    MemoryView,
+    MessageView,
+    PersonaView,
+    PlaceView,
+    RelationshipView,
+    SceneView,
+    TimelineView,
 )
 
 _CHARACTER = ("character_id, guild_id, name, description, personality, scenario, greeting, example_dialogue,"
-              " system_prompt, post_history_instructions, avatar_url, author_id, retired")
+              " system_prompt, post_history_instructions, avatar_url, author_id, retired, nickname, creator_notes,"
+              " alternate_greetings, group_greetings")
 _CHAT = ("chat_id, guild_id, channel_id, host_id, guest_id, started_by, status, story_minute, anchor, weather,"
          " active_scene_id, place_id, created_seq, started_at")
+V = TypeVar("V")
+Row = Any  # a result row (sqlite3 or psycopg tuple): columns as selected
+
+
+def _view(cls: Callable[..., V], *columns: Any) -> V:
+    """A DTO from a row's columns, in the DTO's field order."""
+    return cls(*columns)
+
+
 _MESSAGE = ("message_id, chat_id, seq, role, author_id, speaker, character_id, text, discord_ids, revision,"
             " retracted, story_minute, scene_id")
 _MEMORY = "memory_id, chat_id, character_id, text, importance, source, source_id, story_minute, seq"
@@ -28,12 +48,13 @@ _RELATION = ("chat_id, source_id, source_kind, source_name, target_id, target_ki
              " note")
 
 
-def _character(row: tuple) -> CharacterView:
-    return CharacterView(*row[:-1], retired=bool(row[-1]))
+def _character(row: Row) -> CharacterView:
+    return _view(CharacterView, *row[:12], bool(row[12]), row[13], row[14], tuple(json.loads(row[15])),
+                 tuple(json.loads(row[16])))
 
 
-def _message(row: tuple) -> MessageView:
-    return MessageView(*row[:8], tuple(json.loads(row[8])), row[9], bool(row[10]), row[11], row[12])
+def _message(row: Row) -> MessageView:
+    return _view(MessageView, *row[:8], tuple(json.loads(row[8])), row[9], bool(row[10]), row[11], row[12])
 
 
 def find_character(conn: Conn, guild_id: str, name: str) -> CharacterView | None:
@@ -146,7 +167,7 @@ def find_scene(conn: Conn, scene_id: str) -> SceneView | None:
     ).fetchone()
     if row is None:
         return None
-    return SceneView(*row[:4], tuple(json.loads(row[4])), row[5], row[6])
+    return _view(SceneView, *row[:4], tuple(json.loads(row[4])), row[5], row[6])
 
 
 def list_messages(
@@ -155,20 +176,13 @@ def list_messages(
 ) -> list[MessageView]:
     """The newest `limit` transcript lines of a chat (before `before_seq`), oldest first."""
     sql = f"SELECT {_MESSAGE} FROM messages WHERE chat_id = ?"
-    params: list = [chat_id]
+    params: list[Any] = [chat_id]
     if before_seq is not None:
         sql, params = sql + " AND seq < ?", params + [before_seq]
     if not include_retracted:
         sql += " AND retracted = 0"
     rows = conn.execute(sql + " ORDER BY seq DESC LIMIT ?", (*params, limit)).fetchall()
     return [_message(row) for row in reversed(rows)]
-
-
-def list_messages_after(conn: Conn, chat_id: str, after_seq: int) -> list[MessageView]:
-    """A chat's live lines after an event seq, oldest first."""
-    rows = conn.execute(f"SELECT {_MESSAGE} FROM messages WHERE chat_id = ? AND seq > ? AND retracted = 0"
-                        " ORDER BY seq", (chat_id, after_seq))
-    return [_message(row) for row in rows]
 
 
 def find_message_by_id(conn: Conn, chat_id: str | None, message_id: str) -> MessageView | None:
@@ -208,11 +222,27 @@ def list_removed_by_rewind(conn: Conn, rewind_seq: int) -> list[MessageView]:
     return [_message(row) for row in rows]
 
 
+def list_later_revisions(conn: Conn, chat_id: str, after_seq: int) -> list[tuple[str, str, str, tuple[str, ...]]]:
+    """(message id, change, text, Discord ids now) of the live revisions after `after_seq` of lines that
+    were said at or before it, oldest first: what a rewind to `after_seq` must keep."""
+    rows = conn.execute(
+        "SELECT r.message_id, r.change, r.text, m.discord_ids FROM message_revisions AS r"
+        " JOIN messages AS m ON m.message_id = r.message_id"
+        " WHERE r.chat_id = ? AND r.seq > ? AND m.seq <= ? ORDER BY r.seq", (chat_id, after_seq, after_seq))
+    return [(row[0], row[1], row[2], tuple(json.loads(row[3]))) for row in rows]
+
+
+def events_undone(conn: Conn, rewind_seq: int) -> int:
+    """How many of its chat's events a rewind undid (0 when there is no such rewind)."""
+    row = conn.execute("SELECT events_undone FROM rewinds WHERE seq = ?", (rewind_seq,)).fetchone()
+    return row[0] if row else 0
+
+
 def count_messages(conn: Conn, chat_id: str) -> int:
     """How many live person and character lines the chat has."""
-    return conn.execute(
+    return int(conn.execute(
         "SELECT COUNT(*) FROM messages WHERE chat_id = ? AND retracted = 0 AND role != 'narrator'", (chat_id,)
-    ).fetchone()[0]
+    ).fetchone()[0])
 
 
 def nth_last_message(conn: Conn, chat_id: str, n: int) -> MessageView | None:
@@ -281,8 +311,14 @@ def search_memories(conn: Conn, chat_id: str, query: str, *, character_id: str |
     """Memories of the chat (or one character) matching the words of `query`, best match first.
 
     The index narrows to the chat or character itself, and only the newest SEARCH_WINDOW matches are
-    ranked, so a search costs the same with ten memories or a hundred thousand.
+    ranked, so a search costs the same with ten memories or a hundred thousand. On PostgreSQL the
+    same words are searched in a tsvector (engine.storage.pg_search).
     """
+    if dialect_of(conn) == "postgres":
+        from engine.storage import pg_search
+
+        return pg_search.search_memories(conn, chat_id, query, character_id=character_id, limit=limit,
+                                         ignore_names=ignore_names)
     words = fts_query(query, ignore={w for name in ignore_names for w in _words(name)})
     if words is None:
         return []
@@ -308,7 +344,7 @@ def find_meanwhile(conn: Conn, meanwhile_id: str) -> MeanwhileView | None:
     ).fetchone()
     if row is None:
         return None
-    return MeanwhileView(*row[:4], tuple(json.loads(row[4])), row[5], row[6])
+    return _view(MeanwhileView, *row[:4], tuple(json.loads(row[4])), row[5], row[6])
 
 
 def list_relationships(conn: Conn, chat_id: str, *, involving: str | None = None) -> list[RelationshipView]:
@@ -358,3 +394,31 @@ def list_scene_messages(conn: Conn, chat_id: str, scene_id: str, *,
         (chat_id, scene_id, limit),
     ).fetchall()
     return [_message(row) for row in reversed(rows)]
+
+
+def story_timeline(conn: Conn, chat: ChatView) -> TimelineView:
+    """The chat's scenes, time skips, meanwhile scenes and rewinds with their story minutes, in order.
+
+    Only a time skip moves a story's clock, so each skip starts where the previous one ended (the story's
+    start for the first), and a rewind sits at the latest minute of the lines it kept.
+    """
+    start = int(conn.execute("SELECT start_minute FROM chats WHERE chat_id = ?", (chat.chat_id,)).fetchone()[0])
+    scenes = tuple((title, place, opened, closed) for title, place, opened, closed in conn.execute(
+        "SELECT s.title, p.name, s.opened_minute, s.closed_minute FROM scenes s"
+        " JOIN places p ON p.place_id = s.place_id WHERE s.chat_id = ? ORDER BY s.opened_seq", (chat.chat_id,)))
+    skips, clock = [], start
+    for minute, summary in conn.execute(  # the narrator lines that time skips write (projection/chats.py)
+            "SELECT story_minute, text FROM messages WHERE chat_id = ? AND role = 'narrator'"
+            " AND message_id LIKE 'skip-%' ORDER BY seq", (chat.chat_id,)):
+        skips.append((clock, int(minute), str(summary)))
+        clock = int(minute)
+    names = {cid: name for cid, name in conn.execute(
+        "SELECT character_id, name FROM characters WHERE guild_id = ?", (chat.guild_id,))}
+    meanwhiles = tuple((int(minute), tuple(names.get(i, "someone") for i in json.loads(ids)), str(premise))
+                       for minute, ids, premise in conn.execute(
+        "SELECT story_minute, participants, premise FROM meanwhile_scenes WHERE chat_id = ? ORDER BY started_seq",
+        (chat.chat_id,)))
+    rewinds = tuple((int(minute) if minute is not None else start, int(undone)) for minute, undone in conn.execute(
+        "SELECT (SELECT MAX(m.story_minute) FROM messages m WHERE m.chat_id = r.chat_id AND m.seq <= r.to_seq),"
+        " r.events_undone FROM rewinds r WHERE r.chat_id = ? ORDER BY r.seq", (chat.chat_id,)))
+    return TimelineView(chat.chat_id, start, chat.story_minute, scenes, tuple(skips), meanwhiles, rewinds)

@@ -3,88 +3,100 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
 
 from engine import maintenance, queries, store
 from engine.commands import Actor
+from engine.core import EngineCore
+from engine.db import migrations_dir
 from engine.errors import InvalidInput, NotFound
+from engine.storage.port import Conn
 from engine.views import (
-    CharacterView, ChatView, CheckReport, EventView, MemoryView, MessageView, PersonaView, PlaceView,
+    CharacterView,
+    ChatView,
+    CheckReport,
+    EventView,
+    MemoryView,
+    MessageView,
+    PersonaView,
+    PlaceView,
     RelationshipView,
+    TimelineView,
 )
 
-if TYPE_CHECKING:
-    from engine.app import Engine
 
-
-class EngineReads:
+class EngineReads(EngineCore):
     """Read methods; mixed into Engine."""
 
-    async def find_chat(self: Engine, channel_id: str) -> ChatView | None:
+    async def find_chat(self, channel_id: str) -> ChatView | None:
         """The open chat of a channel, or None."""
         return await self.db.read(lambda c: queries.find_open_chat(c, channel_id))
 
-    async def get_chat(self: Engine, channel_id: str) -> ChatView:
+    async def get_chat(self, channel_id: str) -> ChatView:
         """The open chat of a channel, or NotFound saying how to start one."""
         return await self.db.read(lambda c: queries.get_open_chat(c, channel_id))
 
-    async def chat_by_id(self: Engine, chat_id: str) -> ChatView:
+    async def chat_by_id(self, chat_id: str) -> ChatView:
         """A chat by id, open or ended."""
         chat = await self.db.read(lambda c: queries.find_chat(c, chat_id))
         if chat is None:
             raise NotFound(f"There is no chat with id '{chat_id[:80]}'. `chronicle chats` lists them.")
         return chat
 
-    async def list_chats(self: Engine, guild_id: str | None = None, *, open_only: bool = False) -> list[ChatView]:
+    async def list_chats(self, guild_id: str | None = None, *, open_only: bool = False) -> list[ChatView]:
         """Chats, oldest first."""
         return await self.db.read(lambda c: queries.list_chats(c, guild_id=guild_id, open_only=open_only))
 
-    async def transcript(self: Engine, chat_id: str, *, limit: int = 50, before_seq: int | None = None,
+    async def transcript(self, chat_id: str, *, limit: int = 50, before_seq: int | None = None,
                          include_retracted: bool = False) -> list[MessageView]:
         """The newest `limit` transcript lines of a chat, oldest first."""
         return await self.db.read(lambda c: queries.list_messages(
             c, chat_id, limit=limit, before_seq=before_seq, include_retracted=include_retracted))
 
-    async def find_message(self: Engine, chat_id: str, message_id: str) -> MessageView | None:
+    async def find_message(self, chat_id: str, message_id: str) -> MessageView | None:
         """A transcript line by its id or a Discord message id it was posted as."""
         return await self.db.read(lambda c: queries.find_message(c, chat_id, message_id))
 
-    async def list_characters(self: Engine, guild_id: str, prefix: str = "", limit: int = 500) -> list[CharacterView]:
+    async def list_characters(self, guild_id: str, prefix: str = "", limit: int = 500) -> list[CharacterView]:
         """A guild's active characters by name."""
         return await self.db.read(lambda c: queries.list_characters(c, guild_id, prefix=prefix, limit=limit))
 
-    async def get_character(self: Engine, guild_id: str, name: str) -> CharacterView:
+    async def get_character(self, guild_id: str, name: str) -> CharacterView:
         """An active character by name, or NotFound."""
         return await self.db.read(lambda c: queries.get_character(c, guild_id, name))
 
-    async def character_by_id(self: Engine, character_id: str) -> CharacterView | None:
+    async def character_by_id(self, character_id: str) -> CharacterView | None:
         """A character by id (retired ones too)."""
         return await self.db.read(lambda c: queries.find_character_by_id(c, character_id))
 
-    async def find_persona(self: Engine, user_id: str, guild_id: str | None) -> PersonaView | None:
+    async def find_persona(self, user_id: str, guild_id: str | None) -> PersonaView | None:
         """A person's persona here, else their global one."""
         return await self.db.read(lambda c: queries.find_persona(c, user_id, guild_id))
 
-    async def list_places(self: Engine, chat_id: str, prefix: str = "", limit: int = 500) -> list[PlaceView]:
+    async def list_places(self, chat_id: str, prefix: str = "", limit: int = 500) -> list[PlaceView]:
         """A chat's places by name."""
         return await self.db.read(lambda c: queries.list_places(c, chat_id, prefix=prefix, limit=limit))
 
-    async def list_memories(self: Engine, chat_id: str, character_id: str | None = None, *,
+    async def list_memories(self, chat_id: str, character_id: str | None = None, *,
                             limit: int = 50) -> list[MemoryView]:
         """A chat's newest memories (of one character if given)."""
         return await self.db.read(lambda c: queries.list_memories(c, chat_id, character_id, limit=limit))
 
-    async def search_memories(self: Engine, chat_id: str, query: str, *, character_id: str | None = None,
+    async def search_memories(self, chat_id: str, query: str, *, character_id: str | None = None,
                               limit: int = 10) -> list[MemoryView]:
         """Memories matching the words of `query`, best first."""
         return await self.db.read(lambda c: queries.search_memories(c, chat_id, query, character_id=character_id,
                                                                     limit=limit))
 
-    async def relationships(self: Engine, chat_id: str, *, involving: str | None = None) -> list[RelationshipView]:
+    async def relationships(self, chat_id: str, *, involving: str | None = None) -> list[RelationshipView]:
         """A chat's relationships, optionally those involving one character or person."""
         return await self.db.read(lambda c: queries.list_relationships(c, chat_id, involving=involving))
 
-    async def recent_events(self: Engine, *, chat_id: str | None = None, guild_id: str | None = None,
+    async def timeline(self, chat_id: str) -> TimelineView:
+        """A chat's story along in-story time: scenes at their places, time skips, meanwhile scenes, rewinds."""
+        chat = await self.chat_by_id(chat_id)
+        return await self.db.read(lambda c: queries.story_timeline(c, chat))
+
+    async def recent_events(self, *, chat_id: str | None = None, guild_id: str | None = None,
                             limit: int = 20) -> list[EventView]:
         """The newest events of the log (of a chat or guild), newest last; `limit` from 1 to 100,000."""
         if not 1 <= limit <= 100_000:
@@ -93,11 +105,27 @@ class EngineReads:
         return [EventView(e.seq, e.kind, e.stream, e.chat_id, e.guild_id, e.actor_id, e.recorded_at,
                           e.payload.model_dump(mode="json")) for e in rows]
 
-    async def check(self: Engine) -> CheckReport:
-        """Rebuild a scratch copy from the log and compare every projected table with the live one."""
-        return await asyncio.to_thread(maintenance.check_database, self.db.path)
+    async def migrations_pending(self) -> list[str]:
+        """The shipped migrations the database has not recorded (empty once start-up applied them)."""
 
-    async def export_chat(self: Engine, chat_id: str, *, actor: Actor | None = None) -> maintenance.ChatExport:
+        folder = migrations_dir()
+        if self.db.dialect == "postgres":
+            from engine.storage.pg_migrate import migrations_dir as postgres_migrations
+
+            folder = postgres_migrations()
+
+        def read(conn: Conn) -> list[str]:
+            applied = {int(row[0]) for row in conn.execute("SELECT version FROM schema_migrations")}
+            return [path.name for path in sorted(folder.glob("*.sql"))
+                    if int(path.name.split("_", 1)[0]) not in applied]
+
+        return await self.db.read(read)
+
+    async def check(self) -> CheckReport:
+        """Rebuild a scratch copy from the log and compare every projected table with the live one."""
+        return await asyncio.to_thread(maintenance.check, self.db)
+
+    async def export_chat(self, chat_id: str, *, actor: Actor | None = None) -> maintenance.ChatExport:
         """A chat's transcript as Markdown and JSON Lines.
 
         Admins (and the terminal, with no actor) get every event of the log, rewound and deleted lines

@@ -1,9 +1,11 @@
-"""The event store: the sole writer and reader of the `events` table.
+"""The event store: the sole writer and reader of the `events` table, on either backend.
 
 The SQL here is the portable subset both backends run (`INSERT … RETURNING`, no SQLite-only
-functions). A caller holds the transaction; `append` checks the stream's expected version for real:
-the first event is written at `expected_version + 1`, so a stale decision trips
-`UNIQUE(stream, stream_version)` and becomes a ConcurrencyConflict.
+functions). A caller holds the write transaction (the backend's: SQLite's BEGIN IMMEDIATE, or
+PostgreSQL's BEGIN plus the log's table lock, so seq order is commit order on both); `append`
+checks the stream's expected version for real: the first event is written at
+`expected_version + 1`, so a stale decision trips `UNIQUE(stream, stream_version)` and becomes a
+ConcurrencyConflict, as does an idempotency key another writer recorded first.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import structlog
 
 from engine.errors import ConcurrencyConflict
 from engine.events import Event, Recorded, load_stored
-from engine.storage.port import Conn, is_unique_violation
+from engine.storage.port import Conn, dialect_of, is_unique_violation
 
 log = structlog.get_logger(__name__)
 
@@ -56,16 +58,37 @@ def find_by_key(conn: Conn, key: str) -> Recorded | None:
 
 
 def read_command(conn: Conn, first: Recorded) -> list[Recorded]:
-    """Every event of the command whose first event is `first`, in order."""
-    if first.command_id is None:
-        return [first]
-    rows = conn.execute(f"SELECT {_COLUMNS} FROM events WHERE command_id = ? ORDER BY seq", (first.command_id,))
-    return [_to_recorded(row) for row in rows]
+    """Every event of the command whose first event is `first`, in order (its stream's next versions)."""
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM events WHERE stream = ? AND stream_version >= ?"
+                        " ORDER BY stream_version LIMIT ?", (first.stream, first.stream_version, COMMAND_MAX))
+    out = []
+    for row in rows:
+        event = _to_recorded(row)
+        if not _same_command(event, first):
+            break
+        out.append(event)
+    return out
+
+
+COMMAND_MAX = 256  # no command appends more events than this to one stream
+
+
+def _same_command(event: Recorded, other: Recorded) -> bool:
+    """Whether two events of one stream were written by one command (legacy events: by one time stamp)."""
+    if event.command_id is not None or other.command_id is not None:
+        return event.command_id == other.command_id
+    return event.recorded_at == other.recorded_at
 
 
 def append(conn: Conn, stream: str, expected_version: int, events: Sequence[NewEvent], *, stamp: Stamp,
            idempotency_key: str | None = None) -> list[Recorded]:
-    """Append `events` to `stream`, which must be at `expected_version`; the caller holds the transaction."""
+    """Append `events` to `stream`, which must be at `expected_version`; the caller holds the transaction.
+
+    A stale `expected_version`, or an idempotency key already recorded, raises ConcurrencyConflict;
+    on PostgreSQL, like any failed statement, it also aborts the transaction (or savepoint) around it.
+    """
+    if not conn.in_transaction:
+        raise RuntimeError("append needs the caller's write transaction (BEGIN first)")
     recorded: list[Recorded] = []
     version = expected_version
     for index, new in enumerate(events):
@@ -84,7 +107,11 @@ def append(conn: Conn, stream: str, expected_version: int, events: Sequence[NewE
             ).fetchone()[0]
         except Exception as exc:
             if is_unique_violation(exc, "stream_version") or is_unique_violation(exc, "events.stream"):
+                log.info("append_conflict", stream=stream, expected_version=expected_version)
                 raise ConcurrencyConflict(f"{stream} moved past version {expected_version}") from exc
+            if is_unique_violation(exc, "idempotency_key"):
+                log.info("append_duplicate_key", stream=stream, key=key)
+                raise ConcurrencyConflict(f"idempotency key {key} was recorded by another writer") from exc
             raise
         recorded.append(Recorded(seq, stream, version, payload.kind, payload.version, payload.chat, new.guild_id,
                                  new.actor_id, payload, stamp.recorded_at, key, stamp.command_id, stamp.cause))
@@ -93,7 +120,7 @@ def append(conn: Conn, stream: str, expected_version: int, events: Sequence[NewE
 
 def last_seq(conn: Conn) -> int:
     """The highest seq in the log (0 when empty)."""
-    return conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+    return int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
 
 
 def chat_last_seq(conn: Conn, chat_id: str, *, at_most: int | None = None) -> int:
@@ -108,18 +135,25 @@ def chat_last_seq(conn: Conn, chat_id: str, *, at_most: int | None = None) -> in
 def command_span(conn: Conn, seq: int) -> tuple[int, int]:
     """(first seq, last seq) of the command that recorded event `seq`.
 
-    Events from before command ids were recorded are grouped by stream and time: every command
-    stamped all its events with one `recorded_at`.
+    A command's events in a stream have consecutive stream versions: walk the stream's index both ways
+    while the command id (for events from before command ids: the time stamp) stays the same.
     """
-    row = conn.execute("SELECT command_id, stream, recorded_at FROM events WHERE seq = ?", (seq,)).fetchone()
+    row = conn.execute(f"SELECT {_COLUMNS} FROM events WHERE seq = ?", (seq,)).fetchone()
     if row is None:
         return seq, seq
-    if row[0] is not None:
-        span = conn.execute("SELECT MIN(seq), MAX(seq) FROM events WHERE command_id = ?", (row[0],)).fetchone()
-    else:
-        span = conn.execute("SELECT MIN(seq), MAX(seq) FROM events WHERE stream = ? AND recorded_at = ?"
-                            " AND command_id IS NULL", (row[1], row[2])).fetchone()
-    return span[0], span[1]
+    event = _to_recorded(row)
+    spans = []
+    for op, order in ((">", "ASC"), ("<", "DESC")):
+        last = event.seq
+        for neighbour in conn.execute(f"SELECT {_COLUMNS} FROM events WHERE stream = ? AND stream_version {op} ?"
+                                      f" ORDER BY stream_version {order} LIMIT ?",
+                                      (event.stream, event.stream_version, COMMAND_MAX)):
+            other = _to_recorded(neighbour)
+            if not _same_command(other, event):
+                break
+            last = other.seq
+        spans.append(last)
+    return spans[1], spans[0]
 
 
 def read_after(conn: Conn, after: int, *, until: int | None = None) -> Iterator[Recorded]:
@@ -162,6 +196,25 @@ def read_recent(conn: Conn, *, chat_id: str | None = None, guild_id: str | None 
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     rows = conn.execute(f"SELECT {_COLUMNS} FROM events {clause} ORDER BY seq DESC LIMIT ?", (*params, limit))
     return [_to_recorded(row) for row in rows][::-1]
+
+
+def read_rows(conn: Conn, after: int, limit: int = READ_BATCH) -> list[tuple[Any, ...]]:
+    """Stored rows after `after`, as they are (payloads neither parsed nor upcast): what copying a log moves."""
+    return conn.execute(f"SELECT {_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit)).fetchall()
+
+
+def insert_rows(conn: Conn, rows: Sequence[Sequence[Any]]) -> None:
+    """Write stored rows with their own seqs into a log (copying one); the caller holds the write transaction."""
+    overriding = " OVERRIDING SYSTEM VALUE" if dialect_of(conn) == "postgres" else ""  # seq is an identity there
+    sql = f"INSERT INTO events ({_COLUMNS}){overriding} VALUES ({', '.join('?' for _ in _COLUMNS.split(','))})"
+    conn.executemany(sql, [tuple(row) for row in rows])
+
+
+def continue_seq(conn: Conn) -> None:
+    """After `insert_rows`: the next append gets the seq after the highest one (PostgreSQL's identity sequence)."""
+    if dialect_of(conn) == "postgres":
+        conn.execute("SELECT setval(pg_get_serial_sequence('events', 'seq'), GREATEST(MAX(seq), 1),"
+                     " MAX(seq) IS NOT NULL) FROM events")
 
 
 def _to_recorded(row: Sequence[Any]) -> Recorded:

@@ -78,5 +78,6 @@ def format_duration(minutes: int) -> str:
     """A short human form of a duration: '1 day 3 hours', '45 minutes'."""
     days, rest = divmod(minutes, MINUTES_PER_DAY)
     hours, mins = divmod(rest, 60)
-    parts = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in ((days, "day"), (hours, "hour"), (mins, "minute")) if n]
+    units = ((days, "day"), (hours, "hour"), (mins, "minute"))
+    parts = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in units if n]
     return " ".join(parts) or "no time"

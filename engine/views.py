@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+from engine.lore.model import LoreEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +25,10 @@ class CharacterView:
     avatar_url: str | None
     author_id: str
     retired: bool
+    nickname: str | None = None  # replaces {{char}} in card text when set (V3)
+    creator_notes: str = ""  # shown by /character show, never in a prompt
+    alternate_greetings: tuple[str, ...] = ()
+    group_greetings: tuple[str, ...] = ()  # V3 group_only_greetings: choices when a story has a guest
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +165,7 @@ class EventView:
     guild_id: str | None
     actor_id: str | None
     recorded_at: str
-    payload: dict = field(default_factory=dict)
+    payload: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,3 +212,67 @@ class CheckReport:
     def clean(self) -> bool:
         """True when live state equals rebuilt state, row for row."""
         return not self.differences
+
+
+@dataclass(frozen=True, slots=True)
+class CardImportView:
+    """What importing a card did: the character, the file's spec and format, and what came with it."""
+
+    character: CharacterView
+    spec: str
+    source_format: str
+    lore_entries: int
+    has_image: bool
+    replaced: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CardExport:
+    """A character's card as files: V3 JSON, and a PNG carrying `ccv3` and `chara` chunks."""
+
+    name: str
+    json_bytes: bytes
+    png_bytes: bytes
+    on_own_image: bool  # the PNG is the imported card's own image (else a generated one)
+
+
+@dataclass(frozen=True, slots=True)
+class LorebookView:
+    """A standalone lorebook of a guild and what it is attached to."""
+
+    book_id: str
+    guild_id: str
+    name: str
+    author_id: str
+    entries: int
+    description: str | None = None
+    characters: tuple[str, ...] = ()  # names of the characters it is attached to
+    channels: tuple[str, ...] = ()  # channel ids of the open stories it is attached to
+
+
+@dataclass(frozen=True, slots=True)
+class LoreEntryView:
+    """One entry of a book, by its number in the book."""
+
+    book_id: str
+    book_name: str
+    number: int
+    entry: LoreEntry
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineView:
+    """A story along in-story time (minutes from Day 1, 00:00): scenes, skips, meanwhiles and rewinds, in order.
+
+    scenes: (title, place name, opened minute, closed minute or None); skips: (from minute, to minute,
+    summary); meanwhiles: (minute, participant names, premise); rewinds: (minute the story went on from,
+    events undone).
+    """
+
+    chat_id: str
+    start_minute: int
+    now_minute: int
+    scenes: tuple[tuple[str, str, int, int | None], ...]
+    skips: tuple[tuple[int, int, str], ...]
+    meanwhiles: tuple[tuple[int, tuple[str, ...], str], ...]
+    rewinds: tuple[tuple[int, int], ...]

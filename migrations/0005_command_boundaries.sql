@@ -1,11 +1,12 @@
 -- The write model of issue 8 (DESIGN.md §2.9-2.10): every event records the command that produced it
 -- (command_id, shared by all events of one command) and what caused it (cause: a Discord message or
 -- interaction id, a console line, a CLI call). Rewinds snap to command boundaries, so a command's events
--- are never split. Events from before this migration have neither; they are grouped by stream and
--- recorded_at (every command stamped its events with one time).
+-- are never split. A command's events in one stream have consecutive stream versions, so its boundaries
+-- are found by walking the stream's own index (no index of their own: that would cost every append).
+-- Events from before this migration have neither; they are grouped by stream and recorded_at (every
+-- command stamped its events with one time).
 ALTER TABLE events ADD COLUMN command_id TEXT;
 ALTER TABLE events ADD COLUMN cause TEXT;
-CREATE INDEX events_by_command ON events (command_id) WHERE command_id IS NOT NULL;
 
 -- When a story started (the chat_created event's time): the bot reads a channel's history from there
 -- when a story has no Discord message ids yet. Filled for existing chats from the log, as a rebuild would.

@@ -52,7 +52,7 @@ async def test_control_characters_are_refused_in_names_weather_personas_and_plac
     before = await engine.db.read(store.last_seq)
     attempts = [
         engine.author_character(admin, "Ev\x1b[31mil", "x"),
-        engine.edit_character(admin, "Aria", "name", "Ar\x00ia"),
+        engine.edit_character(admin, "Aria", "name", "Ar\x01ia"),
         engine.set_persona(admin, "Wren\x07", "x"),
         engine.set_persona(admin, "Wren", "a \u202edescription"),
         engine.set_weather(admin, "chan-1", "rain\u202e"),
@@ -64,6 +64,7 @@ async def test_control_characters_are_refused_in_names_weather_personas_and_plac
             await attempt
     assert await engine.db.read(store.last_seq) == before
     await engine.set_persona(admin, "Wren", "Two lines\nof description\twith a tab.")
+    assert (await engine.set_persona(admin, "Wr\x00en", "")).name == "Wren"  # a NUL is taken out of every command
 
 
 async def test_a_look_alike_name_cannot_shadow_a_character(engine: Engine, admin: Actor):

@@ -14,14 +14,16 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Run each test from an empty directory with no Chronicle variables set."""
     for name in ("DISCORD_TOKEN", "CHRONICLE_DATABASE", "CHRONICLE_CONFIG", "CHRONICLE_LLM_BASE_URL",
                  "CHRONICLE_SYNC_GUILD_IDS", "CHRONICLE_ADMIN_ROLE_IDS", "CHRONICLE_LOG_FORMAT",
-                 "CHRONICLE_DISCORD_API_BASE", "CHRONICLE_DISCORD_GATEWAY_URL", "CHRONICLE_LLM_MAX_TOKENS"):
+                 "CHRONICLE_DISCORD_API_BASE", "CHRONICLE_DISCORD_GATEWAY_URL", "CHRONICLE_LLM_MAX_TOKENS",
+                 "CHRONICLE_SHARD_COUNT", "CHRONICLE_SHARD_IDS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
 
 
 def test_starts_with_no_config_file_at_all():
     settings = load_settings()
-    assert settings.database == Path("data/chronicle.db")
+    assert settings.database == "data/chronicle.db" and not settings.uses_postgres
+    assert settings.shard_count is None and settings.shard_ids is None
     assert settings.discord_token is None and settings.llm_base_url is None
     assert settings.sync_guild_ids == [] and settings.log_format == "console"
     assert settings.gateway_url == "wss://gateway.discord.gg/"
@@ -30,10 +32,10 @@ def test_starts_with_no_config_file_at_all():
 def test_toml_overrides_defaults_and_environment_overrides_toml(tmp_path: Path, monkeypatch):
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "chronicle.toml").write_text('database = "toml.db"\nllm_max_tokens = 99\n')
-    assert load_settings().database == Path("toml.db")
+    assert load_settings().database == "toml.db"
     monkeypatch.setenv("CHRONICLE_DATABASE", "env.db")
     settings = load_settings()
-    assert settings.database == Path("env.db") and settings.llm_max_tokens == 99
+    assert settings.database == "env.db" and settings.llm_max_tokens == 99
 
 
 def test_dotenv_file_is_read(tmp_path: Path):
@@ -71,3 +73,53 @@ def test_gateway_is_derived_from_a_local_api_base(monkeypatch):
     settings = load_settings()
     assert settings.discord_api_base == "http://127.0.0.1:8123/api/v10"
     assert settings.gateway_url == "ws://127.0.0.1:8123/gateway"
+
+
+@pytest.mark.parametrize("url", ["postgresql://chronicle:secret@db.example:5432/chronicle",
+                                 "postgresql://postgres:@/story?host=/run/pg", "postgres://u@localhost/db"])
+def test_a_postgresql_url_is_kept_whole_not_taken_as_a_file_name(monkeypatch, url: str):
+    monkeypatch.setenv("CHRONICLE_DATABASE", url)
+    settings = load_settings()
+    assert settings.database == url and settings.uses_postgres
+
+
+@pytest.mark.parametrize(("value", "says"), [("mysql://u@h/db", "mysql:// is not supported"),
+                                             ("postgresql://u@h/db?host=a b", "not a valid PostgreSQL URL"),
+                                             ("  ", "SQLite file path or a postgresql:// URL")])
+def test_a_bad_database_is_one_line_naming_it(monkeypatch, value: str, says: str):
+    monkeypatch.setenv("CHRONICLE_DATABASE", value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert str(caught.value).startswith("CHRONICLE_DATABASE: ") and says in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_block_of_shards_over_postgresql(monkeypatch):
+    monkeypatch.setenv("CHRONICLE_DATABASE", "postgresql://u@h/db")
+    monkeypatch.setenv("CHRONICLE_SHARD_COUNT", "4")
+    monkeypatch.setenv("CHRONICLE_SHARD_IDS", "3,2")
+    settings = load_settings()
+    assert (settings.shard_count, settings.shard_ids) == (4, [2, 3])
+
+
+def test_every_shard_in_one_process_works_on_sqlite_too(monkeypatch):
+    monkeypatch.setenv("CHRONICLE_SHARD_COUNT", "2")
+    assert (load_settings().shard_count, load_settings().shard_ids) == (2, None)
+    monkeypatch.setenv("CHRONICLE_SHARD_IDS", "[0, 1]")
+    assert load_settings().shard_ids == [0, 1]
+
+
+@pytest.mark.parametrize(("env", "name", "says"), [
+    ({"CHRONICLE_SHARD_IDS": "0,1"}, "CHRONICLE_SHARD_IDS", "needs CHRONICLE_SHARD_COUNT"),
+    ({"CHRONICLE_SHARD_COUNT": "4", "CHRONICLE_SHARD_IDS": "4"}, "CHRONICLE_SHARD_IDS", "not below"),
+    ({"CHRONICLE_SHARD_COUNT": "4", "CHRONICLE_SHARD_IDS": "1,1"}, "CHRONICLE_SHARD_IDS", "twice"),
+    ({"CHRONICLE_SHARD_COUNT": "4", "CHRONICLE_SHARD_IDS": "0,1"}, "CHRONICLE_SHARD_IDS", "PostgreSQL"),
+    ({"CHRONICLE_SHARD_COUNT": "4", "CHRONICLE_SHARD_IDS": "one"}, "CHRONICLE_SHARD_IDS", "integer"),
+    ({"CHRONICLE_SHARD_COUNT": "0"}, "CHRONICLE_SHARD_COUNT", "greater than or equal to 1"),
+])
+def test_a_bad_shard_setting_is_one_line_naming_it(monkeypatch, env: dict[str, str], name: str, says: str):
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert str(caught.value).startswith(f"{name}: ") and says in str(caught.value) and "\n" not in str(caught.value)

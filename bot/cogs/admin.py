@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import render
+from bot import doctor, render
 from bot.checks import actor_for, admin_only, cause_of
 from bot.replies import announce, defer_private, send_ephemeral
 from bot.transformers import message_id_from
@@ -96,6 +96,18 @@ class Admin(commands.Cog):
             text = (f"⚠️ Drift in {len(report.differences)} place(s) after replaying {report.events} events:\n"
                     f"```\n{shown}\n```\n`/admin reproject` rebuilds the world from the log.")
         await send_ephemeral(interaction, text)
+
+    @admin.command(name="doctor", description="Check Chronicle's setup: Discord, the model, the database")
+    @admin_only()
+    async def admin_doctor(self, interaction: discord.Interaction) -> None:
+        """One line per check, each failing one with its fix."""
+        await defer_private(interaction)
+        engine = self.bot.engine
+        checks = await doctor.discord_checks(self.bot)
+        checks += await doctor.model_checks(engine.model, self.bot.model_target or doctor.target_of(engine))
+        checks += await doctor.database_checks(engine)
+        verdict = "Everything Chronicle needs is in place." if doctor.passed(checks) else "Some things need fixing:"
+        await send_ephemeral(interaction, f"{verdict}\n{doctor.report(checks)}")
 
     @admin.command(name="log", description="The newest events of this server's log")
     @app_commands.describe(limit="How many events (1-50)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import TYPE_CHECKING, Literal
 
 import discord
@@ -10,9 +11,10 @@ from discord.ext import commands
 
 from bot.checks import actor_for, cause_of
 from bot.render import character_embed, character_list, embed, persona_embed
-from bot.replies import send_ephemeral, send_public
+from bot.render_cards import character_card_embed, file_stem, imported_line
+from bot.replies import announce, defer_private, send_ephemeral, send_public
 from bot.transformers import character_names
-from engine import NAME_MAX, URL_MAX
+from engine import NAME_MAX, URL_MAX, InvalidInput, check_upload
 
 if TYPE_CHECKING:
     from bot.client import ChronicleBot
@@ -63,8 +65,40 @@ class Characters(commands.Cog):
     @app_commands.autocomplete(name=character_names)
     async def character_show(self, interaction: discord.Interaction, name: Name) -> None:
         """Show a character card."""
-        card = await self.bot.engine.get_character(str(interaction.guild_id), name)
-        await send_ephemeral(interaction, embed=character_embed(card))
+        card, whole = await self.bot.engine.get_card(str(interaction.guild_id), name)
+        await send_ephemeral(interaction, embed=character_card_embed(card, whole))
+
+    @character.command(name="import", description="Import a character card (.png, .json or .charx, V1/V2/V3)")
+    @app_commands.describe(card="The card file your app exported", name="Import it under this name instead",
+                           replace="Replace the character that has this name (its author or an admin)")
+    async def character_import(self, interaction: discord.Interaction, card: discord.Attachment,
+                               name: Name | None = None, replace: bool = False) -> None:
+        """Import a card file with its lorebook and image; one clear line when the file can't be imported."""
+        actor = actor_for(interaction)
+        check_upload(card.size)
+        await defer_private(interaction)
+        data = await card.read()
+        result = await self.bot.engine.import_card(actor, data, card.filename, name=name, replace=replace,
+                                                   cause=cause_of(interaction))
+        await announce(interaction, imported_line(result), ack="Imported.", embed=character_embed(result.character))
+
+    @character.command(name="export", description="Download a character's card (.json and .png)")
+    @app_commands.describe(name="The character")
+    @app_commands.autocomplete(name=character_names)
+    async def character_export(self, interaction: discord.Interaction, name: Name) -> None:
+        """Attach the card as V3 JSON and as a PNG other apps import."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        exported = await self.bot.engine.export_card(str(interaction.guild_id), name)
+        limit = getattr(interaction, "filesize_limit", 10 * 1024 * 1024)
+        if len(exported.json_bytes) + len(exported.png_bytes) > limit:
+            raise InvalidInput(f"{exported.name}'s card is too big for a Discord upload here. Export it from the "
+                               "terminal with `chronicle card export`.")
+        stem = file_stem(exported.name)
+        files = [discord.File(io.BytesIO(exported.json_bytes), filename=f"{stem}.json"),
+                 discord.File(io.BytesIO(exported.png_bytes), filename=f"{stem}.png")]
+        image = "its own image" if exported.on_own_image else "a generated image"
+        await send_ephemeral(interaction, f"**{exported.name}**'s card: V3 JSON, and a PNG on {image} (with `ccv3` "
+                                          "and `chara` chunks) that other apps import.", files=files)
 
     @character.command(name="list", description="List this server's characters")
     async def character_list(self, interaction: discord.Interaction) -> None:

@@ -10,13 +10,13 @@ import structlog
 from discord import app_commands
 from discord.ext import commands
 
+from bot import render, story_pictures
 from bot.checks import actor_for, cause_of
+from bot.replies import announce, defer_private, defer_public, send_ephemeral, send_public
 from bot.errors import describe
 from bot.streaming import DiscordReplySink
-from bot import render
-from bot.replies import announce, defer_private, send_ephemeral, send_public
 from bot.transformers import character_names
-from engine import NAME_MAX, AlreadyHandled, ChatView, NoStory, NotFound
+from engine import NAME_MAX, AlreadyHandled, ChatView, NoStory, NotFound, greeting_choices
 
 if TYPE_CHECKING:
     from bot.client import ChronicleBot
@@ -57,11 +57,13 @@ class Chats(commands.Cog):
     @app_commands.describe(character="Who hosts the story", guest="A second character (optional)",
                            time="In-story start time: 14:00, 9pm, noon, Day 2 08:30",
                            anchor="A label for when this is, like 'Day 1, noon'", weather="The weather",
-                           place="Where the story starts")
+                           place="Where the story starts",
+                           greeting="Which of the host's greetings opens the story (1 = its first message)")
     @app_commands.autocomplete(character=character_names, guest=character_names)
     async def chat_start(self, interaction: discord.Interaction, character: Name, guest: Name | None = None,
                          time: app_commands.Range[str, 1, 40] | None = None, anchor: Name | None = None,
-                         weather: Name | None = None, place: Name | None = None) -> None:
+                         weather: Name | None = None, place: Name | None = None,
+                         greeting: app_commands.Range[int, 1, 1000] | None = None) -> None:
         """Start the channel's story: the announcement, then the host's greeting (recorded as its first reply)."""
         actor = actor_for(interaction)
         channel = interaction.channel
@@ -85,15 +87,17 @@ class Chats(commands.Cog):
         await defer_private(interaction)
         try:
             chat = await self.bot.engine.start_chat(actor, channel_id, character, guest=guest, time=time,
-                                                    anchor=anchor, weather=weather, place=place, sink=sink,
-                                                    cause=cause_of(interaction))
+                                                    anchor=anchor, weather=weather, place=place,
+                                                    greeting=greeting, sink=sink, cause=cause_of(interaction))
         finally:
             if sink is not None:
                 await sink.close()
         await announce_start()
         lines = await self.bot.engine.transcript(chat.chat_id, limit=1)
         if lines and lines[-1].role == "character":
-            await self.bot.show_reply_buttons(channel, lines[-1])
+            host = await self.bot.engine.character_by_id(chat.host_id)
+            count = len(greeting_choices(host, group=chat.guest_id is not None)) if host else 1
+            await self.bot.show_reply_buttons(channel, lines[-1], greeting=(greeting or 1, count))
 
     @chat.command(name="status", description="Show the story in this channel")
     async def chat_status(self, interaction: discord.Interaction) -> None:
@@ -108,10 +112,12 @@ class Chats(commands.Cog):
     @chat.command(name="end", description="End the story in this channel")
     async def chat_end(self, interaction: discord.Interaction) -> None:
         """End the channel's story (its starter or an admin)."""
-        await self.bot.engine.end_chat(actor_for(interaction), str(interaction.channel_id), cause=cause_of(interaction))
+        actor = actor_for(interaction)
+        await defer_private(interaction)  # it waits behind a reply being written: answer Discord at once
+        await self.bot.engine.end_chat(actor, str(interaction.channel_id), cause=cause_of(interaction))
         self.bot.latest_replies.pop(interaction.channel_id or 0, None)
-        await send_public(interaction, "📕 The story in this channel has ended. `/chat start` begins a new one; "
-                                       "`/chat export` still exports it.")
+        await announce(interaction, "📕 The story in this channel has ended. `/chat start` begins a new one; "
+                                    "`/chat export` still exports it.", ack="The story has ended.")
 
     @chat.command(name="export", description="Download this channel's story: transcript and event log")
     async def chat_export(self, interaction: discord.Interaction) -> None:
@@ -137,6 +143,15 @@ class Chats(commands.Cog):
         text = render.prompt_text(view)
         file = discord.File(io.BytesIO(text.encode()), filename="prompt.txt")
         await send_ephemeral(interaction, embed=render.prompt_summary(view), file=file)
+
+    @chat.command(name="timeline", description="A picture of the story along in-story time")
+    async def chat_timeline(self, interaction: discord.Interaction) -> None:
+        """Attach the story's timeline: scenes at their places, time skips, meanwhile scenes, rewinds."""
+        chat = await self._channel_chat(interaction)
+        await defer_public(interaction)
+        png = await story_pictures.timeline_png(self.bot.engine, chat)
+        file = discord.File(io.BytesIO(png), filename=story_pictures.TIMELINE_FILE)
+        await send_public(interaction, "🕰️ The story so far, along in-story time.", file=file)
 
     async def _names(self, chat: ChatView) -> dict[str, str]:
         """Character names of a chat by id."""

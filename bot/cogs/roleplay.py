@@ -164,11 +164,12 @@ class Roleplay(commands.Cog):
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
-        """Once per process: record messages posted while the bot was away; the newest gets a reply."""
+        """Once per process: record messages posted while the bot was away; the newest gets a reply.
+        Only the stories of the guilds this process serves (its shards) are touched."""
         if self._backfilled:
             return
         self._backfilled = True
-        for chat in await self.bot.engine.list_chats(open_only=True):
+        for chat in await self.bot.owned_open_chats():
             channel_id = int(chat.channel_id) if chat.channel_id.isdigit() else 0
             try:
                 self.bot.arrivals.hold(channel_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -9,9 +10,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import render
+from bot import render, story_pictures
 from bot.checks import actor_for, cause_of
-from bot.replies import announce, defer_private, send_ephemeral, send_public
+from bot.replies import announce, defer_private, defer_public, send_ephemeral, send_public
 from bot.transformers import character_names, memory_ids, place_names
 from engine import MESSAGE_MAX, NAME_MAX, ChatView
 
@@ -58,7 +59,9 @@ class Story(commands.Cog):
     async def memory_add(self, interaction: discord.Interaction, text: Text, character: Name | None = None,
                          importance: app_commands.Range[int, 1, 10] = 5) -> None:
         """Write a memory."""
-        memory = await self.bot.engine.write_memory(actor_for(interaction), str(interaction.channel_id), text,
+        actor = actor_for(interaction)
+        await defer_private(interaction)  # story commands wait behind a reply being written
+        memory = await self.bot.engine.write_memory(actor, str(interaction.channel_id), text,
                                                     character=character, importance=importance,
                                                     cause=cause_of(interaction))
         names = await self._names([memory.character_id])
@@ -91,7 +94,9 @@ class Story(commands.Cog):
     @app_commands.autocomplete(id=memory_ids)
     async def memory_forget(self, interaction: discord.Interaction, id: app_commands.Range[str, 1, 80]) -> None:
         """Forget a memory."""
-        forgotten = await self.bot.engine.forget_memory(actor_for(interaction), str(interaction.channel_id), id,
+        actor = actor_for(interaction)
+        await defer_private(interaction)  # story commands wait behind a reply being written
+        forgotten = await self.bot.engine.forget_memory(actor, str(interaction.channel_id), id,
                                                         cause=cause_of(interaction))
         await send_ephemeral(interaction, f"Forgotten: `{forgotten}`.")
 
@@ -123,6 +128,16 @@ class Story(commands.Cog):
             edges = [e for e in edges if wanted in (e.source_name.casefold(), e.target_name.casefold())]
         await send_ephemeral(interaction, embed=render.embed("Relationships", render.relationship_list(edges)))
 
+    @relationship.command(name="map", description="A picture of who feels what about whom")
+    async def relationship_map(self, interaction: discord.Interaction) -> None:
+        """Attach the relationship map: affinity as colour, trust as width, notes as labels."""
+        chat = await self._chat(interaction)
+        await defer_public(interaction)
+        png = await story_pictures.relationship_png(self.bot.engine, chat)
+        file = discord.File(io.BytesIO(png), filename=story_pictures.RELATIONSHIPS_FILE)
+        await send_public(interaction, "🕸️ Who feels what about whom: green likes, red dislikes, thicker trusts "
+                                       "more.", file=file)
+
     @relationship.command(name="adjust", description="Shift how a character feels about someone")
     @app_commands.describe(character="Who feels", target="About whom (a character or a persona)",
                            affinity="Change in liking (-200 to 200)", trust="Change in trust (-200 to 200)",
@@ -132,10 +147,12 @@ class Story(commands.Cog):
                                   affinity: Score = 0, trust: Score = 0,
                                   note: app_commands.Range[str, 1, 500] | None = None) -> None:
         """Adjust a relationship."""
-        edge = await self.bot.engine.adjust_relationship(actor_for(interaction), str(interaction.channel_id),
+        actor = actor_for(interaction)
+        await defer_private(interaction)  # story commands wait behind a reply being written
+        edge = await self.bot.engine.adjust_relationship(actor, str(interaction.channel_id),
                                                          character, target, affinity=affinity, trust=trust, note=note,
                                                          cause=cause_of(interaction))
-        await send_public(interaction, render.relationship_list([edge]))
+        await announce(interaction, render.relationship_list([edge]), ack="Relationship updated.")
 
 
 async def setup(bot: ChronicleBot) -> None:

@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from bot import render
 from bot.checks import actor_for, cause_of
-from bot.replies import announce, defer_private, send_ephemeral, send_public
+from bot.replies import announce, defer_private, send_ephemeral
 from bot.transformers import place_names
 from engine import MESSAGE_MAX, NAME_MAX, format_clock
 
@@ -37,9 +37,11 @@ class World(commands.Cog):
     @app_commands.autocomplete(place=place_names)
     async def scene_open(self, interaction: discord.Interaction, place: Name, title: Name | None = None) -> None:
         """Open a scene."""
-        scene = await self.bot.engine.open_scene(actor_for(interaction), str(interaction.channel_id), place, title,
+        actor = actor_for(interaction)
+        await defer_private(interaction)  # story commands wait behind a reply being written
+        scene = await self.bot.engine.open_scene(actor, str(interaction.channel_id), place, title,
                                                  cause=cause_of(interaction))
-        await send_public(interaction, render.scene_line(scene, place))
+        await announce(interaction, render.scene_line(scene, place), ack="Scene opened.")
 
     @scene.command(name="close", description="Close the open scene; the narrator writes its summary")
     async def scene_close(self, interaction: discord.Interaction) -> None:
@@ -59,10 +61,12 @@ class World(commands.Cog):
                            description: app_commands.Range[str, 1, 6000] | None = None,
                            parent: Name | None = None) -> None:
         """Create a place."""
-        place = await self.bot.engine.create_place(actor_for(interaction), str(interaction.channel_id), name,
+        actor = actor_for(interaction)
+        await defer_private(interaction)  # story commands wait behind a reply being written
+        place = await self.bot.engine.create_place(actor, str(interaction.channel_id), name,
                                                    description or "", parent, cause=cause_of(interaction))
         where = f" in **{parent}**" if parent else ""
-        await send_public(interaction, f"🗺️ **{place.name}**{where} is now part of the world.")
+        await announce(interaction, f"🗺️ **{place.name}**{where} is now part of the world.", ack="Place added.")
 
     @place.command(name="list", description="List the story's places")
     async def place_list(self, interaction: discord.Interaction) -> None:
@@ -72,7 +76,8 @@ class World(commands.Cog):
         await send_ephemeral(interaction, embed=render.embed("Places", render.place_list(places)))
 
     @time.command(name="skip", description="Move in-story time forward")
-    @app_commands.describe(by="How long: 3h, 2d, 1h30m, 45m", summary="What happened meanwhile (else the narrator says)")
+    @app_commands.describe(by="How long: 3h, 2d, 1h30m, 45m",
+                           summary="What happened meanwhile (else the narrator says)")
     async def time_skip(self, interaction: discord.Interaction, by: app_commands.Range[str, 1, 20],
                         summary: Text | None = None) -> None:
         """Skip time."""
@@ -90,9 +95,11 @@ class World(commands.Cog):
     @app_commands.describe(weather="Like: rain, clear, a thick fog")
     async def weather_set(self, interaction: discord.Interaction, weather: Name) -> None:
         """Set the weather."""
-        chat = await self.bot.engine.set_weather(actor_for(interaction), str(interaction.channel_id), weather,
+        actor = actor_for(interaction)
+        await defer_private(interaction)  # story commands wait behind a reply being written
+        chat = await self.bot.engine.set_weather(actor, str(interaction.channel_id), weather,
                                                  cause=cause_of(interaction))
-        await send_public(interaction, f"🌦️ The weather turns: **{chat.weather}**.")
+        await announce(interaction, f"🌦️ The weather turns: **{chat.weather}**.", ack="Weather set.")
 
 
 async def setup(bot: ChronicleBot) -> None:

@@ -8,10 +8,20 @@ from __future__ import annotations
 
 from bot.pictures.canvas import DPI, HEIGHT_PX, WIDTH_PX
 from bot.pictures.relationships import (
-    GraphEdge, GraphNode, RelationshipGraph, graph_from_relationships, relationship_map, relationship_map_labels,
+    GraphEdge,
+    GraphNode,
+    RelationshipGraph,
+    graph_from_relationships,
+    relationship_map,
+    relationship_map_labels,
 )
 from bot.pictures.timeline import (
-    Timeline, TimelineMeanwhile, TimelineRewind, TimelineScene, TimelineSkip, timeline_labels,
+    Timeline,
+    TimelineMeanwhile,
+    TimelineRewind,
+    TimelineScene,
+    TimelineSkip,
+    timeline_labels,
 )
 from bot.pictures.timeline_draw import story_timeline
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, cast
 
 import networkx as nx
 import numpy as np
@@ -17,7 +17,15 @@ from matplotlib.lines import Line2D
 from matplotlib.transforms import offset_copy
 
 from bot.pictures.canvas import (
-    DPI, INK, MUTED, axes_px, clip, draw_placeholder, draw_title, new_figure, png_bytes, pt_to_px,
+    INK,
+    MUTED,
+    axes_px,
+    clip,
+    draw_placeholder,
+    draw_title,
+    new_figure,
+    png_bytes,
+    pt_to_px,
 )
 from engine import RelationshipView
 
@@ -248,7 +256,7 @@ def _draw_edges(ax: Axes, data: RelationshipGraph, positions: np.ndarray, style:
                                      alpha=style.edge_alpha, zorder=1, capstyle="butt"))
     ax.add_collection(PolyCollection(list(heads), facecolors=colours, edgecolors="none",
                                      alpha=style.edge_alpha, zorder=2))
-    for (x, y), note in zip(middles, edge_labels(data)):
+    for (x, y), note in zip(middles, edge_labels(data), strict=True):
         if note is not None:
             ax.text(x, y, note, ha="center", va="center", fontsize=8, color=INK, zorder=5, parse_math=False,
                     bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#cccccc", "lw": 0.5, "alpha": 0.85})
@@ -260,10 +268,10 @@ def _draw_nodes(ax: Axes, data: RelationshipGraph, positions: np.ndarray, style:
         if rows:
             ax.scatter(positions[rows, 0], positions[rows, 1], s=style.node_area, marker=NODE_MARKERS[kind],
                        c=NODE_COLOURS[kind], edgecolors="white", linewidths=1.0, zorder=3)
-    below = offset_copy(ax.transData, fig=ax.figure, y=-(pt_to_px(np.sqrt(style.node_area)) / 2 + 2),
+    below = offset_copy(ax.transData, fig=cast(Figure, ax.figure), y=-(pt_to_px(np.sqrt(style.node_area)) / 2 + 2),
                         units="dots")
     boxed = len(data.nodes) <= 60
-    for (x, y), node in zip(positions, data.nodes):
+    for (x, y), node in zip(positions, data.nodes, strict=True):
         ax.text(x, y, node_label(node), transform=below, ha="center", va="top", fontsize=style.name_pt,
                 color=INK, zorder=4, clip_on=False, parse_math=False,
                 bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7} if boxed else None)
@@ -275,7 +283,7 @@ def _draw_key(fig: Figure, data: RelationshipGraph, style: _Style) -> None:
                  ticks=[-100, -50, 0, 50, 100])
     key = axes_px(fig, *KEY_BOX)
     key.set_axis_off()
-    marker = {"ls": "", "markersize": 11, "markeredgecolor": "white"}
+    marker: dict[str, Any] = {"ls": "", "markersize": 11, "markeredgecolor": "white"}
     handles = [
         Line2D([], [], marker="o", color=NODE_COLOURS["character"], label="character", **marker),
         Line2D([], [], marker="s", color=NODE_COLOURS["persona"], label="persona", **marker),

@@ -200,7 +200,8 @@ def _x_range(data: Timeline) -> tuple[float, float]:
     points += [m for s in data.scenes for m in (s.opened_minute, _closed(s, data.now_minute))]
     points += [m for k in data.skips for m in (k.from_minute, k.to_minute)]
     points += [m.minute for m in data.meanwhiles] + [r.minute for r in data.rewinds]
-    low, high = min(points), max(points)
+    low: float = min(points)
+    high: float = max(points)
     if high - low < MIN_SPAN:
         middle = (low + high) / 2
         low, high = middle - MIN_SPAN / 2, middle + MIN_SPAN / 2
@@ -258,7 +259,7 @@ def _scene_labels(data: Timeline, bars: tuple[Bar, ...], scale: float, font_pt: 
     """Scene titles from each bar's start, running on until the next bar in the lane; the roomiest first, capped."""
     char_px = pt_to_px(font_pt) * CHAR_WIDTH
     fitting = []
-    for index, (scene, room) in enumerate(zip(_ordered_scenes(data), _label_room(bars, end))):
+    for index, (scene, room) in enumerate(zip(_ordered_scenes(data), _label_room(bars, end), strict=True)):
         chars = min(int((room * scale - 8) / char_px), SCENE_CHARS)
         if chars >= 4 and scene.title.strip():
             fitting.append((-chars, index, Mark(bars[index].start, bars[index].lane, clip(scene.title, chars))))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
@@ -12,7 +14,14 @@ from matplotlib.transforms import blended_transform_factory, offset_copy
 
 from bot.pictures.canvas import INK, MUTED, axes_px, draw_placeholder, draw_title, new_figure, png_bytes
 from bot.pictures.timeline import (
-    BAR_HEIGHT, EMPTY_MESSAGE, PLOT_BOX, SIDE_PT, Timeline, TimelinePlan, plan_timeline, timeline_title,
+    BAR_HEIGHT,
+    EMPTY_MESSAGE,
+    PLOT_BOX,
+    SIDE_PT,
+    Timeline,
+    TimelinePlan,
+    plan_timeline,
+    timeline_title,
 )
 
 LANE_COLOURS = colormaps["tab20"]
@@ -108,10 +117,10 @@ def _draw_scenes(ax: Axes, plan: TimelinePlan) -> None:
             edges = "white" if len(bars) <= 200 else colours  # white edges would swallow sub-pixel bars
             shapes = PolyCollection(boxes, facecolors=colours, edgecolors=edges, linewidths=0.4, zorder=2)
         ax.add_collection(shapes)
-    after_start = offset_copy(ax.transData, fig=ax.figure, x=3, units="dots")
+    after_start = offset_copy(ax.transData, fig=cast(Figure, ax.figure), x=3, units="dots")
     for mark in plan.scene_labels:
-        ax.text(mark.x, mark.y, mark.text, transform=after_start, ha="left", va="center", fontsize=plan.scene_pt, color=INK, zorder=4,
-                clip_on=True, parse_math=False,
+        ax.text(mark.x, mark.y, mark.text, transform=after_start, ha="left", va="center", fontsize=plan.scene_pt,
+                color=INK, zorder=4, clip_on=True, parse_math=False,
                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.65})
 
 

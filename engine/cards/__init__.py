@@ -6,8 +6,17 @@ from engine.cards.export import export_card_json, export_card_png
 from engine.cards.importer import parse_card
 from engine.cards.macros import display_name, effective_post_history, effective_system_prompt, expand_macros
 from engine.cards.model import (
-    CARD_NAME_MAX, CARD_TEXT_MAX, MAX_CARD_BYTES, MAX_GREETINGS, MAX_TAGS, Asset, Card, CardError, ImportedCard,
-    SourceFormat, Spec,
+    CARD_NAME_MAX,
+    CARD_TEXT_MAX,
+    MAX_CARD_BYTES,
+    MAX_GREETINGS,
+    MAX_TAGS,
+    Asset,
+    Card,
+    CardError,
+    ImportedCard,
+    SourceFormat,
+    Spec,
 )
 from engine.lore.model import MAX_LORE_ENTRIES
 

@@ -83,11 +83,16 @@ def _avatar(card: Card, charx: Charx | None) -> tuple[bytes | None, str | None]:
     return data, image_mime(data) or guessed or "application/octet-stream"
 
 
+def check_card_size(size: int) -> None:
+    """Refuse a card file over MAX_CARD_BYTES (frontends call it before downloading one)."""
+    if size > MAX_CARD_BYTES:
+        raise CardError(f"This file is {math.ceil(size / 1024 / 1024 * 10) / 10:.1f} MB; cards may be at most "
+                        f"{MAX_CARD_BYTES // 1024 // 1024} MB. Shrink the image or export the card as .json.")
+
+
 def parse_card(data: bytes, filename: str) -> ImportedCard:
     """Import a card file (V1/V2/V3 as JSON, PNG or CHARX); raise CardError with one user-facing line if it can't be."""
-    if len(data) > MAX_CARD_BYTES:
-        raise CardError(f"This file is {math.ceil(len(data) / 1024 / 1024 * 10) / 10:.1f} MB; cards may be at most "
-                        f"{MAX_CARD_BYTES // 1024 // 1024} MB. Shrink the image or export the card as .json.")
+    check_card_size(len(data))
     kind = _kind(data)
     charx, avatar, mime = None, None, None
     if kind == "png":

@@ -92,7 +92,8 @@ def expand_macros(text: str, *, char: str, user: str, original: str | None = Non
     return text
 
 
-def _with_original(text: str, default: str) -> str:
+def with_original(text: str, default: str) -> str:
+    """`text`, or `default` when it is empty; `{{original}}` in it stands for `default`."""
     if not text.strip():
         return default
     return ORIGINAL.sub(lambda _: default, text)
@@ -100,12 +101,12 @@ def _with_original(text: str, default: str) -> str:
 
 def effective_system_prompt(card: Card, default: str) -> str:
     """The card's system prompt, or `default` when it is empty; `{{original}}` in it stands for `default`."""
-    return _with_original(card.system_prompt, default)
+    return with_original(card.system_prompt, default)
 
 
 def effective_post_history(card: Card, default: str) -> str:
     """The card's post-history instructions, or `default` when empty; `{{original}}` stands for `default`."""
-    return _with_original(card.post_history_instructions, default)
+    return with_original(card.post_history_instructions, default)
 
 
 def display_name(card: Card) -> str:

@@ -7,7 +7,16 @@ from typing import Any
 from pydantic import ValidationError
 
 from engine.cards.model import (
-    CARD_NAME_MAX, MAX_ASSETS, MAX_GREETINGS, MAX_SOURCES, MAX_TAGS, TAG_MAX, Asset, Card, CardError, Spec,
+    CARD_NAME_MAX,
+    MAX_ASSETS,
+    MAX_GREETINGS,
+    MAX_SOURCES,
+    MAX_TAGS,
+    TAG_MAX,
+    Asset,
+    Card,
+    CardError,
+    Spec,
 )
 from engine.lore import fields as f
 from engine.lore.convert import book_from_dict, book_to_dict
@@ -91,7 +100,7 @@ def card_from_data(data: dict[str, Any], *, top_extra: dict[str, Any], flat: boo
     """A Card from a `data` object (or a flat V1 object, whose unknown fields go to `top_extra`)."""
     unknown = f.unknown(data, V3_FIELDS)
     return Card(
-        name=_name(data), **{key: f.text(data, key) for key in TEXT_FIELDS},
+        name=_name(data), **{key: f.text(data, key) for key in TEXT_FIELDS},  # type: ignore[arg-type]  # text fields
         alternate_greetings=f.text_list(data, "alternate_greetings", max_items=MAX_GREETINGS),
         tags=f.text_list(data, "tags", max_items=MAX_TAGS, limit=TAG_MAX),
         character_book=_book(data), extensions=f.obj(data, "extensions"), **_v3_fields(data),

@@ -34,7 +34,7 @@ def _text_chunks(data: bytes) -> dict[str, str]:
     try:
         with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
             _check_pixels(image.size, "The card image")
-            chunks = image.text  # loads the whole file, so trailing chunks are read and the pixels checked
+            chunks: dict[str, str] = image.text  # type: ignore[attr-defined]  # a PngImageFile; loads the whole file, so trailing chunks are read and the pixels checked
             return {key.lower(): value for key, value in chunks.items()}
     except CardError:
         raise
@@ -89,7 +89,7 @@ def placeholder(name: str) -> Image.Image:
     """A plain 400×600 image in a colour picked from the name, with its initial in the middle."""
     digest = hashlib.sha256(name.encode()).digest()
     background = tuple(60 + byte % 120 for byte in digest[:3])
-    image = Image.new("RGB", PLACEHOLDER_SIZE, background)  # type: ignore[arg-type]
+    image = Image.new("RGB", PLACEHOLDER_SIZE, background)
     draw = ImageDraw.Draw(image)
     try:
         font: ImageFont.ImageFont | ImageFont.FreeTypeFont = ImageFont.load_default(size=240)

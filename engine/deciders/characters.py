@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from engine import queries
-from engine.commands import AuthorCharacter, EditCharacter, RetireCharacter, SetPersona
+from engine import queries, queries_lore
+from engine.cards.model import Card
+from engine.commands import AuthorCharacter, Command, EditCharacter, RetireCharacter, SetPersona
 from engine.deciders.base import Context, Decider, emit, load_nothing
-from engine.errors import DomainError, InvalidInput, PermissionDenied
-from engine.events import NAME_MAX, BotAuthored, BotRetired, YouAuthored
+from engine.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from engine.events import NAME_MAX, BotAuthored, BotRetired, CardAvatar, YouAuthored
+from engine.events_cards import V1_CARD_FIELDS
 from engine.storage.port import Conn
 from engine.store import NewEvent
 from engine.text import find_control
 from engine.views import CharacterView, ChatView
 
 _CARD_FIELDS = ("description", "personality", "scenario", "greeting", "example_dialogue", "system_prompt",
-                "post_history_instructions", "avatar_url")
+                "post_history_instructions")
 
 
 def _name_free(taken: CharacterView | None, keep: str | None = None) -> None:
@@ -32,37 +35,43 @@ def load_author_character(world: Conn, cmd: AuthorCharacter) -> CharacterView | 
 def decide_author_character(cmd: AuthorCharacter, taken: CharacterView | None, ctx: Context) -> list[NewEvent]:
     """A new card; names are unique per guild, ignoring case."""
     _name_free(taken)
-    fields = {f: getattr(cmd, f) for f in _CARD_FIELDS}
-    return emit(cmd.actor, BotAuthored(character_id=ctx.new_id("chr"), guild_id=cmd.actor.guild_id,
-                                       name=cmd.character_name, author_id=cmd.actor.user_id, **fields))
+    card = Card(name=cmd.character_name, **{V1_CARD_FIELDS[f]: getattr(cmd, f) for f in _CARD_FIELDS})
+    return emit(cmd.actor, BotAuthored(character_id=ctx.new_id("chr"), guild_id=cmd.actor.guild_id, card=card,
+                                       avatar_url=cmd.avatar_url, author_id=cmd.actor.user_id))
 
 
-def _may_change(card: CharacterView, cmd: EditCharacter | RetireCharacter, verb: str) -> None:
+def require_author(card: CharacterView, cmd: Command, verb: str) -> None:
+    """Refuse unless the actor wrote the card or is an admin."""
     if card.author_id != cmd.actor.user_id and not cmd.actor.is_admin:
         raise PermissionDenied(f"Only {card.name}'s author or a server admin can {verb} it.")
 
 
 @dataclass(frozen=True)
 class EditState:
-    """The card being edited and, for a rename, the card holding the new name."""
+    """The card being edited (its row, its whole card and image) and, for a rename, the card holding the new
+    name."""
 
     card: CharacterView
+    whole: Card
+    image: str | None
     taken: CharacterView | None
 
 
 def load_edit_character(world: Conn, cmd: EditCharacter) -> EditState:
     """The card, and whoever holds the new name."""
     card = queries.get_character(world, cmd.actor.guild_id, cmd.character_name)
+    stored = queries_lore.find_card(world, card.character_id)
+    if stored is None:
+        raise NotFound("That character no longer exists.")
     taken = queries.find_character(world, cmd.actor.guild_id, cmd.value) if cmd.field == "name" else None
-    return EditState(card, taken)
+    return EditState(card, stored[0], queries_lore.find_image(world, card.character_id), taken)
 
 
 def decide_edit_character(cmd: EditCharacter, state: EditState, ctx: Context) -> list[NewEvent]:
-    """Replace a card with one field changed."""
+    """Replace a card with one field changed (every other field of the card, and its image, kept)."""
     card = state.card
-    _may_change(card, cmd, "edit")
-    fields = {f: getattr(card, f) for f in _CARD_FIELDS}
-    name = card.name
+    require_author(card, cmd, "edit")
+    avatar_url, whole = card.avatar_url, state.whole
     if cmd.field == "name":
         name = cmd.value.strip()
         if not name or len(name) > NAME_MAX:
@@ -70,13 +79,17 @@ def decide_edit_character(cmd: EditCharacter, state: EditState, ctx: Context) ->
         if (control := find_control(name)) is not None:
             raise InvalidInput(f"name: contains the control character {control}; use plain text.")
         _name_free(state.taken, keep=card.character_id)
+        whole = whole.model_copy(update={"name": name})
     elif cmd.field == "description" and not cmd.value.strip():
         raise InvalidInput("description: must not be empty.")
+    elif cmd.field == "avatar_url":
+        avatar_url = cmd.value.strip() or None
     else:
-        fields[cmd.field] = cmd.value.strip() or None if cmd.field == "avatar_url" else cmd.value
+        whole = whole.model_copy(update={V1_CARD_FIELDS[cmd.field]: cmd.value})
     try:
-        event = BotAuthored(character_id=card.character_id, guild_id=card.guild_id, name=name,
-                            author_id=card.author_id, **fields)
+        event = BotAuthored(character_id=card.character_id, guild_id=card.guild_id, card=whole,
+                            avatar_url=avatar_url, author_id=card.author_id,
+                            avatar=CardAvatar(data=state.image) if state.image else None)
     except ValueError as exc:
         raise InvalidInput(f"{cmd.field.replace('_', ' ')}: {str(exc).splitlines()[-1].strip()}") from None
     return emit(cmd.actor, event)
@@ -99,7 +112,7 @@ def load_retire_character(world: Conn, cmd: RetireCharacter) -> RetireState:
 def decide_retire_character(cmd: RetireCharacter, state: RetireState, ctx: Context) -> list[NewEvent]:
     """Retire a card that no open story uses."""
     card = state.card
-    _may_change(card, cmd, "retire")
+    require_author(card, cmd, "retire")
     for chat in state.open_chats:
         if card.character_id in chat.character_ids:
             raise DomainError(f"{card.name} is in the open story in <#{chat.channel_id}>. End it with /chat end "
@@ -114,7 +127,7 @@ def decide_set_persona(cmd: SetPersona, state: None, ctx: Context) -> list[NewEv
                                        description=cmd.description, avatar_url=cmd.avatar_url))
 
 
-DECIDERS: dict[type, Decider] = {
+DECIDERS: dict[type[Command], Decider[Any, Any]] = {
     AuthorCharacter: Decider(load_author_character, decide_author_character),
     EditCharacter: Decider(load_edit_character, decide_edit_character),
     RetireCharacter: Decider(load_retire_character, decide_retire_character),

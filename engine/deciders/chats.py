@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from engine import queries
-from engine.commands import CloseScene, CreatePlace, EndChat, OpenScene, SetWeather, SkipTime, StartChat
+from engine.commands import CloseScene, Command, CreatePlace, EndChat, OpenScene, SetWeather, SkipTime, StartChat
 from engine.deciders.base import Context, Decider, emit, load_chat, story_chat
-from engine.errors import DomainError, NotFound, PermissionDenied
+from engine.deciders.cards import greeting_choices
+from engine.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from engine.events import (
-    ChatCreated, ChatEnded, ContainerCreated, Event, MemoryWritten, SceneClosed, SceneOpened, TimeSkipElision,
+    ChatCreated,
+    ChatEnded,
+    ContainerCreated,
+    Event,
+    MemoryWritten,
+    SceneClosed,
+    SceneOpened,
+    TimeSkipElision,
     WeatherChanged,
 )
 from engine.storage.port import Conn
-from engine.storytime import default_anchor, format_duration
 from engine.store import NewEvent
+from engine.storytime import default_anchor, format_duration
 from engine.views import CharacterView, ChatView, PlaceView, SceneView
 
 
@@ -50,6 +59,9 @@ def decide_start_chat(cmd: StartChat, state: StartState, ctx: Context) -> list[N
     guest = _named(state.guest, cmd.guest) if cmd.guest else None
     if guest is not None and guest.character_id == host.character_id:
         raise DomainError("The guest must be a different character from the host.")
+    choices = greeting_choices(host, group=guest is not None)
+    if cmd.greeting is not None and cmd.greeting > len(choices):
+        raise InvalidInput(f"greeting: {host.name} has {len(choices)} greeting(s); pick 1 to {len(choices)}.")
     chat_id = ctx.new_id("chat")
     events: list[Event] = [ChatCreated(
         chat_id=chat_id, guild_id=cmd.actor.guild_id, channel_id=cmd.channel_id, host_id=host.character_id,
@@ -175,7 +187,7 @@ def decide_set_weather(cmd: SetWeather, chat: ChatView | None, ctx: Context) -> 
     return emit(cmd.actor, WeatherChanged(chat_id=chat.chat_id, weather=cmd.weather))
 
 
-DECIDERS: dict[type, Decider] = {
+DECIDERS: dict[type[Command], Decider[Any, Any]] = {
     StartChat: Decider(load_start_chat, decide_start_chat),
     EndChat: Decider(load_chat, decide_end_chat),
     CreatePlace: Decider(load_create_place, decide_create_place),

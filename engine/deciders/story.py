@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from engine import queries, store
-from engine.commands import EditMessage, RecordMessage, RecordReply, RetractMessage, ReviseReply, RewindChat
+from engine.commands import Command, EditMessage, RecordMessage, RecordReply, RetractMessage, ReviseReply, RewindChat
 from engine.deciders.base import Context, Decider, emit, load_chat, require_admin, story_chat
 from engine.errors import DomainError, InvalidInput, NotFound, PermissionDenied
-from engine.events import NAME_MAX, BotReplied, ChatRewound, MessageEdited, MessageRetracted, ReplyRegenerated, UserSaid
+from engine.events import (
+    NAME_MAX,
+    BotReplied,
+    ChatRewound,
+    Event,
+    MessageEdited,
+    MessageRetracted,
+    ReplyRegenerated,
+    UserSaid,
+)
 from engine.storage.port import Conn
 from engine.store import NewEvent
 from engine.views import CharacterView, ChatView, MessageView, PersonaView
@@ -149,6 +159,7 @@ class RewindState:
     last_seq: int
     target_span: tuple[int, int] | None
     message_count: int
+    later_revisions: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
 
 
 def load_rewind(world: Conn, cmd: RewindChat) -> RewindState:
@@ -165,7 +176,11 @@ def load_rewind(world: Conn, cmd: RewindChat) -> RewindState:
     elif cmd.to_seq is not None and cmd.to_seq <= last:
         nearest = store.chat_last_seq(world, chat.chat_id, at_most=cmd.to_seq)
         span = store.command_span(world, nearest) if nearest else None
-    return RewindState(chat, start_end, last, span, queries.count_messages(world, chat.chat_id))
+    later: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
+    if span is not None:
+        to_seq = span[0] - 1 if cmd.messages is not None else span[1]
+        later = tuple(queries.list_later_revisions(world, chat.chat_id, to_seq))
+    return RewindState(chat, start_end, last, span, queries.count_messages(world, chat.chat_id), later)
 
 
 def decide_rewind_chat(cmd: RewindChat, state: RewindState, ctx: Context) -> list[NewEvent]:
@@ -188,10 +203,27 @@ def decide_rewind_chat(cmd: RewindChat, state: RewindState, ctx: Context) -> lis
                            "/chat end and start a new one.")
     if to_seq >= state.last_seq:
         raise InvalidInput("Nothing to rewind: that point is already the newest part of the story.")
-    return emit(cmd.actor, ChatRewound(chat_id=chat.chat_id, to_seq=to_seq, actor_id=cmd.actor.user_id))
+    return emit(cmd.actor, ChatRewound(chat_id=chat.chat_id, to_seq=to_seq, actor_id=cmd.actor.user_id),
+                *_kept_revisions(chat.chat_id, state.later_revisions))
 
 
-DECIDERS: dict[type, Decider] = {
+def _kept_revisions(chat_id: str, revisions: tuple[tuple[str, str, str, tuple[str, ...]], ...]) -> list[Event]:
+    """Lines older than the rewind's point keep what happened to them since (a moderator's deletion, an edit,
+    a regenerated reply): the rewind undoes the newest lines, not the care taken over older ones."""
+    out: list[Event] = []
+    for message_id, change, text, discord_ids in revisions:
+        if change == "retracted":
+            out.append(MessageRetracted(chat_id=chat_id, message_id=message_id))
+        elif change == "edited":
+            out.append(MessageEdited(chat_id=chat_id, message_id=message_id, text=text))
+        else:
+            out.append(ReplyRegenerated(chat_id=chat_id, message_id=message_id, text=text,
+                                        mode="continue" if change == "continued" else "regenerate",
+                                        discord_message_ids=list(discord_ids)))
+    return out
+
+
+DECIDERS: dict[type[Command], Decider[Any, Any]] = {
     RecordMessage: Decider(load_record_message, decide_record_message),
     RecordReply: Decider(load_record_reply, decide_record_reply),
     EditMessage: Decider(load_line, decide_edit_message),

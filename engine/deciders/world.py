@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Literal
 
 from engine import queries
-from engine.commands import AdjustRelationship, ForgetMemory, RecordMeanwhileDigest, StartMeanwhile, WriteMemory
+from engine.commands import (
+    AdjustRelationship,
+    Command,
+    ForgetMemory,
+    RecordMeanwhileDigest,
+    StartMeanwhile,
+    WriteMemory,
+)
 from engine.deciders.base import Context, Decider, emit, load_chat, story_chat
 from engine.errors import DomainError, NotFound
 from engine.events import (
-    SCORE_MAX, SCORE_MIN, ContainerCreated, EdgeUpdate, Event, MeanwhileDigestCreated, MeanwhileSceneStarted,
-    MemoryForgotten, MemoryWritten,
+    SCORE_MAX,
+    SCORE_MIN,
+    ContainerCreated,
+    EdgeUpdate,
+    Event,
+    MeanwhileDigestCreated,
+    MeanwhileSceneStarted,
+    MemoryForgotten,
+    MemoryWritten,
 )
 from engine.storage.port import Conn
 from engine.store import NewEvent
@@ -139,17 +154,20 @@ def decide_record_meanwhile_digest(cmd: RecordMeanwhileDigest, state: DigestStat
     return emit(cmd.actor, *_digest_events(chat.chat_id, scene.meanwhile_id, scene.participants, cmd.digest, ctx))
 
 
+Target = tuple[str, Literal["character", "persona"], str]  # (id, kind, name)
+
+
 @dataclass(frozen=True)
 class EdgeState:
     """The chat, the feeling character, the target (character or speaking persona), the current edge."""
 
     chat: ChatView | None
     source: CharacterView | None
-    target: tuple[str, str, str] | None
+    target: Target | None
     current: RelationshipView | None
 
 
-def _target(world: Conn, chat: ChatView, name: str) -> tuple[str, str, str] | None:
+def _target(world: Conn, chat: ChatView, name: str) -> Target | None:
     """(id, kind, name) of a character of the server or a persona that spoke in this story."""
     card = queries.find_character(world, chat.guild_id, name)
     if card is not None:
@@ -193,7 +211,7 @@ def decide_adjust_relationship(cmd: AdjustRelationship, state: EdgeState, ctx: C
         trust_delta=cmd.trust, affinity=affinity, trust=trust, note=cmd.note))
 
 
-DECIDERS: dict[type, Decider] = {
+DECIDERS: dict[type[Command], Decider[Any, Any]] = {
     WriteMemory: Decider(load_write_memory, decide_write_memory),
     ForgetMemory: Decider(load_forget_memory, decide_forget_memory),
     StartMeanwhile: Decider(load_start_meanwhile, decide_start_meanwhile),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
 from types import TracebackType
 from typing import Any, NoReturn
@@ -168,7 +168,7 @@ class OpenAICompatibleModel:
             request["stop"] = list(stops[:MAX_SERVER_STOPS])
         return request
 
-    async def _attempt(self, request: dict[str, Any], stops: Sequence[str]) -> AsyncIterator[TextChunk]:
+    async def _attempt(self, request: dict[str, Any], stops: Sequence[str]) -> AsyncGenerator[TextChunk, None]:
         """One request: yield its text, cut at the stop strings, then the finish reason."""
         response = await self._client.chat.completions.create(**request)
         cutter = _StopCutter(stops)

@@ -6,7 +6,13 @@ from engine.lore.activate import Activation, Dropped, DropReason, LoreState, act
 from engine.lore.convert import book_from_dict, book_to_dict
 from engine.lore.io import export_lorebook, parse_lorebook
 from engine.lore.model import (
-    DEFAULT_SCAN_DEPTH, LORE_TEXT_MAX, MAX_LORE_BYTES, MAX_LORE_ENTRIES, LoreEntry, LoreError, Lorebook,
+    DEFAULT_SCAN_DEPTH,
+    LORE_TEXT_MAX,
+    MAX_LORE_BYTES,
+    MAX_LORE_ENTRIES,
+    Lorebook,
+    LoreEntry,
+    LoreError,
     SelectiveLogic,
 )
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from engine.lore.match import keys_match
-from engine.lore.model import DEFAULT_SCAN_DEPTH, LoreEntry, Lorebook
+from engine.lore.model import DEFAULT_SCAN_DEPTH, Lorebook, LoreEntry
 
 DropReason = Literal["over budget", "cooldown", "delay", "probability", "not present", "disabled"]
 ACTIVE = "active"
@@ -169,7 +169,10 @@ def _fit(active: list[_Candidate], budget_tokens: int,
     """Admit entries by priority (else insertion order), highest first, while they fit the budgets."""
     ranked = sorted(active, key=lambda c: (-(c.entry.priority if c.entry.priority is not None
                                              else c.entry.insertion_order), -c.entry.insertion_order, c.index))
-    kept, over, used, per_book = [], [], 0, {}
+    kept: list[_Candidate] = []
+    over: list[_Candidate] = []
+    used = 0
+    per_book: dict[int | None, int] = {}
     for c in ranked:
         cost = max(0, estimate_tokens(c.entry.content))
         book_used = per_book.get(c.book, 0)
@@ -204,7 +207,7 @@ def activate(books_or_entries: Sequence[Lorebook | LoreEntry], *, messages: Sequ
         pending = [c for c in pool if c.key not in decided and c.recursive and not c.entry.exclude_recursion]
         if not text or not pending:
             break
-        newly = _scan(pending, lambda c: text, judge, False, decided)
+        newly = _scan(pending, lambda c: text, judge, False, decided)  # noqa: B023 (called here)
         active = active + newly
     kept, over, used = _fit(active, budget_tokens, estimate_tokens)
     dropped = [Dropped(c.entry, decided[c.key], c.key) for c in pool  # type: ignore[arg-type]

@@ -12,8 +12,17 @@ from typing import Any
 from engine.lore import fields as f
 from engine.lore.fields import FieldProblem
 from engine.lore.model import (
-    BOOK_NAME_MAX, DEFAULT_INSERTION_ORDER, KEY_MAX, MAX_ENTRY_CHARACTERS, MAX_KEYS, MAX_LORE_ENTRIES, NAME_LIMIT,
-    ST_SELECTIVE_LOGIC, LoreEntry, Lorebook, SelectiveLogic,
+    BOOK_NAME_MAX,
+    DEFAULT_INSERTION_ORDER,
+    KEY_MAX,
+    MAX_ENTRY_CHARACTERS,
+    MAX_KEYS,
+    MAX_LORE_ENTRIES,
+    NAME_LIMIT,
+    ST_SELECTIVE_LOGIC,
+    Lorebook,
+    LoreEntry,
+    SelectiveLogic,
 )
 
 ENTRY_FIELDS = frozenset({"id", "keys", "secondary_keys", "selective", "constant", "enabled", "insertion_order",

@@ -10,7 +10,7 @@ from typing import Any
 from engine.lore import fields as f
 from engine.lore.convert import book_from_dict, book_to_dict
 from engine.lore.fields import FieldProblem
-from engine.lore.model import BOOK_NAME_MAX, MAX_LORE_BYTES, LoreError, Lorebook
+from engine.lore.model import BOOK_NAME_MAX, MAX_LORE_BYTES, Lorebook, LoreError
 from engine.lore.sillytavern import book_from_st, is_world_info
 
 CARD_SPECS = ("chara_card_v2", "chara_card_v3")
@@ -29,7 +29,8 @@ def _card_book(raw: dict[str, Any], default_name: str | None) -> Lorebook:
     book = data.get("character_book") if isinstance(data, dict) else None
     if not isinstance(book, dict):
         raise LoreError("This is a character card without a lorebook: import it as a character instead.")
-    card_name = data.get("name") if isinstance(data.get("name"), str) else None
+    name = data.get("name") if isinstance(data, dict) else None
+    card_name = name if isinstance(name, str) else None
     return book_from_dict(book, default_name=card_name or default_name)
 
 
@@ -53,11 +54,16 @@ def _book(raw: Any, default_name: str | None) -> Lorebook:
     return book_from_dict(raw, default_name=default_name)
 
 
+def check_lorebook_size(size: int) -> None:
+    """Refuse a lorebook file over MAX_LORE_BYTES (frontends call it before downloading one)."""
+    if size > MAX_LORE_BYTES:
+        raise LoreError(f"The lorebook file is {math.ceil(size / 1024 / 1024 * 10) / 10:.1f} MB; the limit is "
+                        f"{MAX_LORE_BYTES // 1024 // 1024} MB. Split it into smaller books.")
+
+
 def parse_lorebook(data: bytes, filename: str) -> Lorebook:
     """Import a lorebook file; raise LoreError with one user-facing line when it can't be imported."""
-    if len(data) > MAX_LORE_BYTES:
-        raise LoreError(f"The lorebook file is {math.ceil(len(data) / 1024 / 1024 * 10) / 10:.1f} MB; the limit is "
-                        f"{MAX_LORE_BYTES // 1024 // 1024} MB. Split it into smaller books.")
+    check_lorebook_size(len(data))
     if not data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"[")):
         raise LoreError(f"'{filename[:80]}' is not a JSON file: a lorebook must be JSON "
                         "(lorebook_v3, character_book or SillyTavern world info).")

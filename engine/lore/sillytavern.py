@@ -8,7 +8,13 @@ from engine.lore import fields as f
 from engine.lore.convert import entry_id, optional_whole, pop_characters, selective_logic
 from engine.lore.fields import FieldProblem
 from engine.lore.model import (
-    BOOK_NAME_MAX, DEFAULT_INSERTION_ORDER, KEY_MAX, MAX_KEYS, MAX_LORE_ENTRIES, LoreEntry, Lorebook,
+    BOOK_NAME_MAX,
+    DEFAULT_INSERTION_ORDER,
+    KEY_MAX,
+    MAX_KEYS,
+    MAX_LORE_ENTRIES,
+    Lorebook,
+    LoreEntry,
 )
 
 ST_FIELDS = frozenset({"uid", "key", "keysecondary", "comment", "content", "constant", "selective", "selectiveLogic",

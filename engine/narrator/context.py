@@ -6,9 +6,17 @@ from dataclasses import dataclass, replace
 
 from engine import queries
 from engine.errors import NotFound
+from engine.narrator.lore import NO_LORE, LoreReport, activate_lore, load_sources
+from engine.queries_lore import count_lines
 from engine.storage.port import Conn
 from engine.views import (
-    CharacterView, ChatView, MemoryView, MessageView, PlaceView, RelationshipView, SceneView,
+    CharacterView,
+    ChatView,
+    MemoryView,
+    MessageView,
+    PlaceView,
+    RelationshipView,
+    SceneView,
 )
 
 HISTORY_WINDOW = 300  # the newest lines considered for a prompt; the budget usually keeps fewer
@@ -32,11 +40,13 @@ class PromptInputs:
     memories: tuple[MemoryView, ...]
     history: tuple[MessageView, ...]
     persona_ids: tuple[str, ...] = ()  # who each of `personas` is (user ids), in the same order
+    lore: LoreReport = NO_LORE
 
 
-def load_inputs(conn: Conn, chat: ChatView, character_id: str, *,
-                before_seq: int | None = None) -> PromptInputs:
-    """Read the card, cast, personas, world state, relationships, relevant memories and recent lines."""
+def load_inputs(conn: Conn, chat: ChatView, character_id: str, *, before_seq: int | None = None,
+                lore_budget: int = 0) -> PromptInputs:
+    """Read the card, cast, personas, world state, relationships, relevant memories and recent lines, and
+    activate the lore in play (within `lore_budget` tokens; none when 0)."""
     card = queries.find_character_by_id(conn, character_id)
     if card is None:
         raise NotFound("That character no longer exists.")
@@ -56,8 +66,12 @@ def load_inputs(conn: Conn, chat: ChatView, character_id: str, *,
     memories = rank_memories(conn, chat.chat_id, character_id, query_text, ignore_names=names)
     user_name = next((m.speaker for m in reversed(history) if m.role == "person"),
                      personas[0][0] if personas else "you")
+    sources = load_sources(conn, chat.chat_id, card) if lore_budget > 0 else ()
+    lore = NO_LORE if not sources else activate_lore(
+        sources, history, chat_id=chat.chat_id, card=card, user=user_name, budget=lore_budget,
+        line_count=count_lines(conn, chat.chat_id, before_seq=before_seq))
     return PromptInputs(card, others, user_name, personas, chat, place, scene, present, relationships,
-                        memories, history, persona_ids)
+                        memories, history, persona_ids, lore)
 
 
 HIDDEN = "[hidden: only admins see a card's own instructions]"

@@ -9,28 +9,25 @@ import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import Any
 
 import structlog
 
 from engine import queries
 from engine.commands import Actor, RecordReply, ReviseReply
+from engine.core import EngineCore
 from engine.deciders.story import STALE_REPLY, latest_reply
 from engine.errors import AlreadyHandled, DomainError, NarratorUnavailable, SlowDown
-from engine.events import REPLY_MAX
-from engine.serial import log_failure
-from engine.text import substitute
+from engine.events import REPLY_MAX, Recorded
 from engine.llm.port import LanguageModel
-from engine.narrator.context import load_inputs, redact_inputs
+from engine.narrator.context import PromptInputs, load_inputs, redact_inputs
+from engine.narrator.lore import lore_tokens
 from engine.narrator.prompt import Budget, Prompt, build_reply_prompt, build_task_prompt
 from engine.narrator.sink import ReplySink
-from engine.storytime import format_duration
-from engine.events import Recorded
+from engine.serial import log_failure
 from engine.storage.port import Conn
+from engine.storytime import format_duration
 from engine.views import CharacterView, ChatRef, ChatView, MeanwhileView, MessageView, RespondResult
-
-if TYPE_CHECKING:
-    from engine.app import Engine
 
 log = structlog.get_logger(__name__)
 
@@ -65,7 +62,7 @@ class NullSink:
         """Nothing to remove."""
 
 
-class EngineNarration:
+class EngineNarration(EngineCore):
     """Model-backed flows; mixed into Engine."""
 
     model: LanguageModel | None
@@ -77,19 +74,19 @@ class EngineNarration:
         return self.model
 
     @contextlib.asynccontextmanager
-    async def _generating(self: Engine) -> AsyncIterator[None]:
+    async def _generating(self) -> AsyncIterator[None]:
         """Hold one of the CHRONICLE_MAX_CONCURRENT_REPLIES generation slots (none while the disk is full)."""
         self._room_for_a_reply()
         async with self._generation_slots:
             yield
 
-    def _room_for_a_reply(self: Engine) -> None:
+    def _room_for_a_reply(self) -> None:
         """Refuse (StorageError) before anything is generated or shown when the reply could not be recorded."""
         room = getattr(self.db, "room", None)  # SQLite: free space on the disk; a server database has none
         if room is not None:
             room()
 
-    async def inspect_prompt(self: Engine, channel_id: str, character: str | None = None, *,
+    async def inspect_prompt(self, channel_id: str, character: str | None = None, *,
                              actor: Actor | None = None) -> Prompt:
         """The exact messages the next reply would be generated from, with each part's tokens.
 
@@ -98,12 +95,19 @@ class EngineNarration:
         """
         chat = await self.get_chat(channel_id)
         card = await self._speaker(chat, character)
-        inputs = await self.db.read(lambda c: load_inputs(c, chat, card.character_id))
+        inputs = await self._inputs(chat, card.character_id)
         if actor is not None and not actor.is_admin:
             inputs = redact_inputs(inputs, actor.user_id)
         return build_reply_prompt(inputs, self.budget)
 
-    def respond(self: Engine, actor: Actor, channel_id: str, message_id: str, text: str, sink: ReplySink, *,
+    async def _inputs(self, chat: ChatView, character_id: str, *,
+                      before_seq: int | None = None) -> PromptInputs:
+        """What a reply prompt is built from, read in one go (lore activated within its share of the budget)."""
+        lore_budget = lore_tokens(self.budget.prompt_tokens)
+        return await self.db.read(lambda c: load_inputs(c, chat, character_id, before_seq=before_seq,
+                                                        lore_budget=lore_budget))
+
+    def respond(self, actor: Actor, channel_id: str, message_id: str, text: str, sink: ReplySink, *,
                 cause: str | None = None) -> asyncio.Future[RespondResult]:
         """Record a person's line, then stream and record the reply of whoever it addresses.
 
@@ -122,7 +126,7 @@ class EngineNarration:
         return self._story(channel_id, lambda: self._respond(actor, channel_id, message_id, text, sink, cause),
                            generates=True)
 
-    async def _respond(self: Engine, actor: Actor, channel_id: str, message_id: str, text: str, sink: ReplySink,
+    async def _respond(self, actor: Actor, channel_id: str, message_id: str, text: str, sink: ReplySink,
                        cause: str | None) -> RespondResult:
         ref = await self.chat_ref(channel_id, actor.guild_id)
         try:
@@ -140,39 +144,25 @@ class EngineNarration:
                                              key=f"reply:{said.message_id}:{character.character_id}", cause=cause))
         return RespondResult(said, tuple(replies))
 
-    async def _greet(self: Engine, actor: Actor, chat: ChatView, sink: ReplySink | None, cause: str | None) -> None:
-        """Post the host's greeting and record it (with its Discord ids) as the story's first reply."""
-        host = await self.character_by_id(chat.host_id)
-        if host is None or not host.greeting.strip():
-            return
-        persona = await self.find_persona(actor.user_id, actor.guild_id)
-        user = persona.name if persona else (actor.display_name or "you")
-        text = substitute(host.greeting, host.name, user)[:REPLY_MAX]
-        ref = await self.chat_ref(chat.channel_id, actor.guild_id)
-        target = sink or NullSink()
-        await self._shown(host, target, self._post_text(host, target, text), lambda ids: self._in_chat(
-            ref, RecordReply, _reply_view, key=f"{cause}:greeting" if cause else None, cause=cause, actor=actor,
-            character_id=host.character_id, text=text, in_reply_to=None, discord_message_ids=ids))
-
     async def _post_text(self, card: CharacterView, sink: ReplySink, text: str) -> str:
         """Show a fixed text (no model) through the sink."""
         await sink.update(card, text)
         return text
 
-    def regenerate(self: Engine, actor: Actor, channel_id: str, sink: ReplySink, *, reply_id: str | None = None,
+    def regenerate(self, actor: Actor, channel_id: str, sink: ReplySink, *, reply_id: str | None = None,
                    revision: int | None = None, cause: str | None = None) -> asyncio.Future[MessageView]:
         """Replace the latest reply with a new generation (the old one stays in the log). With `reply_id` and
         `revision` (a button on that reply), only that version of that reply is replaced."""
         return self._story(channel_id, lambda: self._revise(actor, channel_id, sink, "regenerate", reply_id,
                                                               revision, cause), generates=True)
 
-    def continue_reply(self: Engine, actor: Actor, channel_id: str, sink: ReplySink, *, reply_id: str | None = None,
+    def continue_reply(self, actor: Actor, channel_id: str, sink: ReplySink, *, reply_id: str | None = None,
                        revision: int | None = None, cause: str | None = None) -> asyncio.Future[MessageView]:
         """Extend the latest reply."""
         return self._story(channel_id, lambda: self._revise(actor, channel_id, sink, "continue", reply_id,
                                                               revision, cause), generates=True)
 
-    async def _revise(self: Engine, actor: Actor, channel_id: str, sink: ReplySink, mode: str, reply_id: str | None,
+    async def _revise(self, actor: Actor, channel_id: str, sink: ReplySink, mode: str, reply_id: str | None,
                       revision: int | None, cause: str | None) -> MessageView:
         ref = await self.chat_ref(channel_id, actor.guild_id)
         reply = latest_reply(await self.db.read(lambda c: queries.nth_last_message(c, ref.chat_id, 1)))
@@ -183,13 +173,13 @@ class EngineNarration:
         if card is None:
             raise DomainError("The character of that reply no longer exists.")
         before = reply.seq if mode == "regenerate" else None
-        inputs = await self.db.read(lambda c: load_inputs(c, ref.chat, card.character_id, before_seq=before))
+        inputs = await self._inputs(ref.chat, card.character_id, before_seq=before)
         prompt = build_reply_prompt(inputs, self.budget, mode="continue" if mode == "continue" else "reply")
         prefix = reply.text if mode == "continue" else ""
         async with self._generating():
             return await self._revise_shown(actor, ref, card, sink, prompt, prefix, mode, reply, cause)
 
-    async def _revise_shown(self: Engine, actor: Actor, ref: ChatRef, card: CharacterView, sink: ReplySink,
+    async def _revise_shown(self, actor: Actor, ref: ChatRef, card: CharacterView, sink: ReplySink,
                             prompt: Prompt, prefix: str, mode: str, reply: MessageView,
                             cause: str | None) -> MessageView:
         async def record(text: str, ids: list[str]) -> MessageView:
@@ -199,7 +189,7 @@ class EngineNarration:
 
         return await self._show_and_record(card, sink, self._stream(prompt, card, sink, prefix=prefix), record)
 
-    def run_meanwhile(self: Engine, actor: Actor, channel_id: str, characters: list[str], premise: str,
+    def run_meanwhile(self, actor: Actor, channel_id: str, characters: list[str], premise: str,
                       place: str | None = None, *, cause: str | None = None) -> asyncio.Future[MeanwhileView]:
         """An off-screen scene: the model writes it; only its participants remember the digest."""
 
@@ -218,7 +208,7 @@ class EngineNarration:
 
         return self._story(channel_id, job, generates=True)
 
-    async def narrate_scene_summary(self: Engine, chat: ChatView) -> str:
+    async def narrate_scene_summary(self, chat: ChatView) -> str:
         """The model's summary of the chat's open scene ('' when no scene is open or no model is set)."""
         if self.model is None or chat.active_scene_id is None:
             return ""
@@ -226,7 +216,7 @@ class EngineNarration:
         lines = await self.db.read(lambda c: queries.list_scene_messages(c, chat.chat_id, scene_id))
         return (await self._complete(build_task_prompt(SCENE_TASK, lines, self.budget)))[:8000]
 
-    async def narrate_time_skip(self: Engine, chat: ChatView, minutes: int) -> str | None:
+    async def narrate_time_skip(self, chat: ChatView, minutes: int) -> str | None:
         """The model's one-line account of a skip (None without a model: the default line is used)."""
         if self.model is None:
             return None
@@ -236,7 +226,7 @@ class EngineNarration:
         task = SKIP_TASK.format(duration=format_duration(minutes), place=f" at {place.name}" if place else "")
         return (await self._complete(build_task_prompt(task, lines, self.budget)))[:4000]
 
-    async def _speaker(self: Engine, chat: ChatView, name: str | None) -> CharacterView:
+    async def _speaker(self, chat: ChatView, name: str | None) -> CharacterView:
         if name is not None:
             return await self.get_character(chat.guild_id, name)
         card = await self.character_by_id(chat.host_id)
@@ -244,7 +234,7 @@ class EngineNarration:
             raise DomainError("This story's host character no longer exists.")
         return card
 
-    async def _responders(self: Engine, chat: ChatView, text: str) -> list[CharacterView]:
+    async def _responders(self, chat: ChatView, text: str) -> list[CharacterView]:
         """The host, unless the line names the guest (or both, in the order they are named)."""
         cards = [c for c in [await self.character_by_id(i) for i in chat.character_ids] if c is not None]
         if len(cards) == 1:
@@ -255,10 +245,10 @@ class EngineNarration:
         named = [c for _, c in sorted(found, key=lambda pair: pair[0])]
         return named if named and (len(named) == 2 or named[0].character_id != chat.host_id) else cards[:1]
 
-    async def _reply(self: Engine, actor: Actor, ref: ChatRef, card: CharacterView, sink: ReplySink,
+    async def _reply(self, actor: Actor, ref: ChatRef, card: CharacterView, sink: ReplySink,
                      in_reply_to: str, *, key: str, cause: str | None) -> MessageView:
         """Generate a reply into the sink and record it against the version its prompt was read at."""
-        inputs = await self.db.read(lambda c: load_inputs(c, ref.chat, card.character_id))
+        inputs = await self._inputs(ref.chat, card.character_id)
 
         async def record(text: str, ids: list[str]) -> MessageView:
             return await self._in_chat(ref, RecordReply, _reply_view, key=key, cause=cause, actor=actor,
@@ -269,12 +259,12 @@ class EngineNarration:
             return await self._show_and_record(card, sink, self._stream(build_reply_prompt(inputs, self.budget),
                                                                         card, sink), record)
 
-    async def _shown(self: Engine, card: CharacterView, sink: ReplySink, produce: Awaitable[str],
+    async def _shown(self, card: CharacterView, sink: ReplySink, produce: Awaitable[str],
                      record: Callable[[list[str]], Awaitable[MessageView]]) -> MessageView:
         """Show a fixed text through the sink and record it (see _show_and_record)."""
         return await self._show_and_record(card, sink, produce, lambda text, ids: record(ids))
 
-    async def _show_and_record(self: Engine, card: CharacterView, sink: ReplySink, produce: Awaitable[str],
+    async def _show_and_record(self, card: CharacterView, sink: ReplySink, produce: Awaitable[str],
                                record: Callable[[str, list[str]], Awaitable[MessageView]]) -> MessageView:
         """What is posted and what is recorded never disagree: on any failure after the sink began (a model
         error, a Discord error, the record refused, cancellation), the shown text is withdrawn."""
@@ -288,7 +278,7 @@ class EngineNarration:
             await _withdraw(sink, card, exc)
             raise
 
-    async def _stream(self: Engine, prompt: Prompt, card: CharacterView, sink: ReplySink, *, prefix: str = "") -> str:
+    async def _stream(self, prompt: Prompt, card: CharacterView, sink: ReplySink, *, prefix: str = "") -> str:
         """Stream a reply into the sink; returns the cleaned text (prefix + generated), as it will be stored."""
         model = self._model()
         pieces: list[str] = []
@@ -303,7 +293,7 @@ class EngineNarration:
             raise NarratorUnavailable("the model returned an empty reply")
         return _join(prefix, generated)[:REPLY_MAX]
 
-    async def _complete(self: Engine, prompt: Prompt) -> str:
+    async def _complete(self, prompt: Prompt) -> str:
         """A whole generation with no frontend attached (summaries, skips, digests)."""
         model = self._model()
         async with self._generating():
@@ -322,19 +312,19 @@ async def _withdraw(sink: ReplySink, card: CharacterView, error: BaseException) 
         log.warning("reply_withdraw_failed", character=card.character_id, error=repr(exc))
 
 
-def _reply_view(conn: Conn, recorded: list[Recorded]) -> MessageView:
+def _reply_view(conn: Conn, recorded: list[Recorded[Any]]) -> MessageView:
     from engine.writes import _message
 
     return _message("bot_replied")(conn, recorded)
 
 
-def _revised_view(conn: Conn, recorded: list[Recorded]) -> MessageView:
+def _revised_view(conn: Conn, recorded: list[Recorded[Any]]) -> MessageView:
     from engine.writes import _message
 
     return _message("reply_regenerated")(conn, recorded)
 
 
-def _meanwhile_view(conn: Conn, recorded: list[Recorded]) -> MeanwhileView:
+def _meanwhile_view(conn: Conn, recorded: list[Recorded[Any]]) -> MeanwhileView:
     from engine.writes import _meanwhile
 
     return _meanwhile("meanwhile_scene_started")(conn, recorded)
@@ -349,4 +339,4 @@ def _maybe_name_prefix(raw: str, name: str) -> bool:
 def _join(prefix: str, text: str) -> str:
     if not prefix:
         return text
-    return prefix.rstrip() + (" " if text and not text[0] in ",.;:!?" else "") + text
+    return prefix.rstrip() + (" " if text and text[0] not in ",.;:!?" else "") + text

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Literal
 
+from engine.cards.macros import expand_macros, with_original
 from engine.llm.port import ChatMessage
 from engine.narrator.context import PromptInputs
+from engine.narrator.lore import NO_LORE, LoreReport
 from engine.narrator.tokens import MESSAGE_OVERHEAD, estimate_tokens, message_tokens, truncate_to
 from engine.storytime import format_clock
-from engine.text import substitute
 from engine.views import MessageView
 
+DEFAULT_POST_HISTORY = ""  # Chronicle adds no instructions after the history unless a card asks for them
 DEFAULT_SYSTEM = ("You are {{char}} in an ongoing roleplay story with {{user}}. Write only {{char}}'s next reply: "
                   "speech and actions, in character, a few sentences long. Never write lines for anyone else.")
 SYSTEM_SHARE = 0.5   # the system part never takes more than this share of the prompt budget
@@ -41,6 +44,16 @@ class Prompt:
     total_tokens: int
     budget_tokens: int
     stop: tuple[str, ...]
+    lore: LoreReport = NO_LORE  # the entries in the prompt and every one dropped, with why
+
+
+def card_text(text: str, inputs: PromptInputs, *, original: str = "") -> str:
+    """Card text with its macros expanded: {{char}} is the nickname when set; random ones are seeded from the
+    chat and its newest line, so the same prompt always reads the same."""
+    c = inputs.character
+    newest = inputs.history[-1].message_id if inputs.history else ""
+    rng = random.Random(f"{inputs.chat.chat_id}:{newest}:{c.character_id}")
+    return expand_macros(text, char=c.nickname or c.name, user=inputs.user_name, original=original, rng=rng)
 
 
 def _card(inputs: PromptInputs) -> str:
@@ -50,7 +63,7 @@ def _card(inputs: PromptInputs) -> str:
                          ("Example dialogue", c.example_dialogue)):
         if value.strip():
             lines.append(f"{label}: {value}")
-    return substitute((c.system_prompt or DEFAULT_SYSTEM) + "\n\n" + "\n".join(lines), c.name, inputs.user_name)
+    return card_text(with_original(c.system_prompt, DEFAULT_SYSTEM) + "\n\n" + "\n".join(lines), inputs)
 
 
 def _people(inputs: PromptInputs) -> str:
@@ -63,7 +76,8 @@ def _world(inputs: PromptInputs) -> str:
     chat = inputs.chat
     lines = [f"Time: {format_clock(chat.story_minute)} ({chat.anchor}). Weather: {chat.weather}."]
     if inputs.place is not None:
-        lines.append(f"Place: {inputs.place.name}" + (f" — {inputs.place.description}" if inputs.place.description else ""))
+        described = f" — {inputs.place.description}" if inputs.place.description else ""
+        lines.append(f"Place: {inputs.place.name}{described}")
     if inputs.scene is not None:
         lines.append(f"Scene: {inputs.scene.title}.")
     if inputs.present:
@@ -133,12 +147,13 @@ def build_reply_prompt(inputs: PromptInputs, budget: Budget, *, mode: Mode = "re
     card = truncate_to(_card(inputs), max(32, system_cap - fixed))
     people, relations = truncate_to(people, system_cap // 4), truncate_to(relations, system_cap // 4)
     memories = _memories(inputs, int(limit * MEMORY_SHARE))
-    system = "\n\n".join(part for part in (card, people, world, relations, memories) if part)
+    lore = inputs.lore.text
+    system = "\n\n".join(part for part in (card, people, world, relations, memories, lore) if part)
     instructions = []
-    post = inputs.character.post_history_instructions.strip()
+    post = with_original(inputs.character.post_history_instructions, DEFAULT_POST_HISTORY).strip()
     if post:
-        instructions.append(ChatMessage("system", truncate_to(substitute(post, inputs.character.name,
-                                                                         inputs.user_name), limit // 10)))
+        instructions.append(ChatMessage("system", truncate_to(card_text(post, inputs, original=DEFAULT_POST_HISTORY),
+                                                              limit // 10)))
     if mode == "continue":
         instructions.append(ChatMessage("user", f"(Continue {inputs.character.name}'s last reply from where it "
                                                 "stopped. Do not repeat it.)"))
@@ -148,11 +163,12 @@ def build_reply_prompt(inputs: PromptInputs, budget: Budget, *, mode: Mode = "re
     history_cost = sum(message_tokens(m.content) for m in history)
     parts = (("card", estimate_tokens(card)), ("people", estimate_tokens(people)), ("world", estimate_tokens(world)),
              ("relationships", estimate_tokens(relations)), ("memories", estimate_tokens(memories)),
+             (f"lore ({len(inputs.lore.active)} entries)", estimate_tokens(lore)),
              (f"history ({len(history)} of {len(inputs.history)} lines)", history_cost),
              ("instructions", instruction_cost))
     messages = (ChatMessage("system", system), *history, *instructions)
     total = system_cost + history_cost + instruction_cost
-    return Prompt(messages, parts, total, limit, stop_strings(inputs))
+    return Prompt(messages, parts, total, limit, stop_strings(inputs), inputs.lore)
 
 
 def build_task_prompt(task: str, lines: list[MessageView], budget: Budget) -> Prompt:

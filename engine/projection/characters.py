@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 
-from engine.storage.port import Conn
-from engine.text import name_key
+from engine.cards.model import Card
 from engine.events import BotAuthored, BotRetired, Recorded, YouAuthored
 from engine.projection.projector import projector
 from engine.projection.util import expect_one
+from engine.storage.port import Conn
+from engine.text import name_key
 
 projector.owns(__name__, world=("characters", "personas"))
 
@@ -31,24 +33,48 @@ def unique_key(tx: Conn, table: str, scope: str, scope_id: str, row_id_column: s
 @projector.on(BotAuthored)
 def on_bot_authored(tx: Conn, event: Recorded[BotAuthored]) -> None:
     """Create a character, or replace its card (same id) keeping when it was created."""
-    p = event.payload
+    p, card = event.payload, event.payload.card
+    extra = card_columns(p)
     tx.execute(
         "INSERT INTO characters (character_id, guild_id, name, name_key, description, personality, scenario,"
         " greeting, example_dialogue, system_prompt, post_history_instructions, avatar_url, author_id,"
-        " retired, created_seq, updated_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)"
+        " retired, created_seq, updated_seq, nickname, creator_notes, alternate_greetings, group_greetings,"
+        " book_json, card_json, avatar_png)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (character_id) DO UPDATE SET name = excluded.name, name_key = excluded.name_key,"
         " description = excluded.description, personality = excluded.personality,"
         " scenario = excluded.scenario, greeting = excluded.greeting,"
         " example_dialogue = excluded.example_dialogue, system_prompt = excluded.system_prompt,"
         " post_history_instructions = excluded.post_history_instructions,"
-        " avatar_url = excluded.avatar_url, updated_seq = excluded.updated_seq",
-        (p.character_id, p.guild_id, p.name,
-         unique_key(tx, "characters", "guild_id", p.guild_id, "character_id", p.character_id, p.name,
-                    " AND retired = 0"),
-         p.description, p.personality, p.scenario,
-         p.greeting, p.example_dialogue, p.system_prompt, p.post_history_instructions, p.avatar_url,
-         p.author_id, event.seq, event.seq),
+        " avatar_url = excluded.avatar_url, updated_seq = excluded.updated_seq, nickname = excluded.nickname,"
+        " creator_notes = excluded.creator_notes, alternate_greetings = excluded.alternate_greetings,"
+        " group_greetings = excluded.group_greetings, book_json = excluded.book_json,"
+        " card_json = excluded.card_json, avatar_png = excluded.avatar_png",
+        (p.character_id, p.guild_id, card.name, unique_key(tx, "characters", "guild_id", p.guild_id, "character_id", p.character_id,
+                    card.name, " AND retired = 0"), card.description, card.personality,
+         card.scenario, card.first_mes, card.mes_example, card.system_prompt, card.post_history_instructions,
+         p.avatar_url, p.author_id, event.seq, event.seq, *extra),
     )
+
+
+def plain_card(card: Card) -> Card:
+    """The card with only the fields the characters table has columns for (what a v1 event held)."""
+    return Card(name=card.name, description=card.description, personality=card.personality,
+                scenario=card.scenario, first_mes=card.first_mes, mes_example=card.mes_example,
+                system_prompt=card.system_prompt, post_history_instructions=card.post_history_instructions)
+
+
+def card_columns(p: BotAuthored) -> tuple[str | None, ...]:
+    """nickname, creator_notes, alternate_greetings, group_greetings, book_json, card_json, avatar_png.
+
+    `card_json` is NULL for a plain card (rows projected before these columns existed are plain, so a
+    rebuild gives them the same NULL).
+    """
+    card = p.card
+    book = card.character_book.model_dump_json() if card.character_book is not None else None
+    whole = None if card == plain_card(card) else card.model_dump_json()
+    return (card.nickname, card.creator_notes, json.dumps(list(card.alternate_greetings)),
+            json.dumps(list(card.group_only_greetings)), book, whole, p.avatar.data if p.avatar else None)
 
 
 @projector.on(BotRetired)

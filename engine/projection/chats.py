@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-
-from engine.storage.port import Conn
 from engine.events import (
-    ChatCreated, ChatEnded, ContainerCreated, Recorded, SceneClosed, SceneOpened, TimeSkipElision,
+    ChatCreated,
+    ChatEnded,
+    ContainerCreated,
+    Recorded,
+    SceneClosed,
+    SceneOpened,
+    TimeSkipElision,
     WeatherChanged,
 )
 from engine.projection.characters import unique_key
 from engine.projection.projector import projector
 from engine.projection.util import expect_one, insert_message, json_list
+from engine.storage.port import Conn
 
 projector.owns(__name__, chat=("chats", "places", "scenes"))
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-
-from engine.storage.port import Conn
 from engine.events import MeanwhileDigestCreated, MeanwhileSceneStarted, MemoryForgotten, MemoryWritten, Recorded
 from engine.projection.projector import projector
 from engine.projection.util import expect_one, json_list
+from engine.storage.port import Conn
 
 projector.owns(__name__, chat=("memories", "meanwhile_scenes"))
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-
-from engine.storage.port import Conn
 from engine.events import EdgeUpdate, Recorded
 from engine.projection.projector import projector
+from engine.storage.port import Conn
 
 projector.owns(__name__, chat=("relationships", "relationship_history"))
 

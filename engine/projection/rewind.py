@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-
-from engine.storage.port import Conn
 from engine.events import ChatRewound, Recorded
 from engine.projection.projector import projector, reproject_chat
+from engine.storage.port import Conn
 
 projector.owns(__name__, world=("rewinds", "rewound_lines"))
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-
-from engine.storage.port import Conn
 from engine.events import BotReplied, MessageEdited, MessageRetracted, Recorded, ReplyRegenerated, UserSaid
 from engine.projection.projector import projector
 from engine.projection.util import insert_message, json_list, missing
+from engine.storage.port import Conn
 
 projector.owns(__name__, chat=("messages", "message_revisions"))
 

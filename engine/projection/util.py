@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from engine.errors import ProjectionError
-from engine.storage.port import Conn, Cursor
 from engine.events import Recorded
+from engine.storage.port import Conn, Cursor
 
 
 def expect_one(cursor: Cursor, event: Recorded, what: str) -> None:

@@ -69,21 +69,23 @@ class PgCursor:
         """Column descriptions of a result, or None for a statement without rows."""
         return self._cursor.description
 
-    def fetchone(self) -> tuple | None:
+    def fetchone(self) -> tuple[Any, ...] | None:
         """The next row, or None (also for a statement that returns no rows, as sqlite3 does)."""
         return self._cursor.fetchone() if self._cursor.description is not None else None
 
-    def fetchall(self) -> list[tuple]:
+    def fetchall(self) -> list[tuple[Any, ...]]:
         """The remaining rows (empty for a statement that returns no rows)."""
         return self._cursor.fetchall() if self._cursor.description is not None else []
 
-    def __iter__(self) -> Iterator[tuple]:
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
         """Iterate over the remaining rows."""
         return iter(self._cursor) if self._cursor.description is not None else iter(())
 
 
 class PgConnection:
     """A psycopg connection in autocommit mode that speaks `execute(sql, params)` with `?` placeholders."""
+
+    dialect = "postgres"  # what `engine.storage.port.dialect_of` reports for the shared SQL's few dialect hooks
 
     def __init__(self, raw: psycopg.Connection[Any]) -> None:
         if not raw.autocommit:
@@ -98,6 +100,11 @@ class PgConnection:
     def execute(self, sql: str, params: Params = ()) -> PgCursor:
         """Run one statement with `?` placeholders; return its cursor."""
         return PgCursor(self.raw.execute(translate(sql), tuple(params)))
+
+    def executemany(self, sql: str, params: Sequence[Params]) -> None:
+        """Run one statement once per parameter tuple (pipelined: one round trip for the lot)."""
+        with self.raw.cursor() as cursor:
+            cursor.executemany(translate(sql), params)
 
     def executescript(self, script: str) -> None:
         """Run several statements at once, without parameters (PostgreSQL syntax, `%` as is)."""
@@ -121,8 +128,40 @@ class PgConnection:
 
 @contextmanager
 def transaction(conn: PgConnection) -> Iterator[PgConnection]:
-    """BEGIN … COMMIT, rolling back on any exception (PostgreSQL's `engine.db.transaction`)."""
+    """BEGIN … COMMIT without the log's lock (migrations, maintenance), rolling back on any exception."""
     conn.execute("BEGIN")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+LOCK_LOG = "LOCK TABLE events IN EXCLUSIVE MODE"
+
+
+def begin_write(conn: PgConnection) -> None:
+    """BEGIN a write transaction and take the log's table lock first, as SQLite's BEGIN IMMEDIATE takes its lock.
+
+    Every transaction that appends or projects holds it from its first statement (the scheme of the
+    eventsourcing library's PostgreSQL recorder): writers, in every process, commit one at a time, so
+    seq order is commit order and a projector reading `seq > cursor` never skips an event that commits
+    later with a smaller seq. Plain reads are not blocked. A rolled-back append leaves a hole in seq
+    that readers pass.
+    """
+    try:
+        conn.executescript(f"BEGIN; {LOCK_LOG}")  # one round trip for both
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+@contextmanager
+def write_transaction(conn: PgConnection) -> Iterator[PgConnection]:
+    """`begin_write` … COMMIT, rolling back on any exception (PostgreSQL's `engine.db.transaction`)."""
+    begin_write(conn)
     try:
         yield conn
     except BaseException:

@@ -1,8 +1,9 @@
-"""PostgreSQL access with the SQLite backend's threading model: a writer and a reader connection, each on its own thread.
+"""PostgreSQL access with the SQLite backend's model: a writer and a reader connection, each on its own thread.
 
 Every write is a plain synchronous function run whole in the writer's thread (one thread hop per
-transaction), exactly as `engine.db.Database` runs them, so the same transaction bodies,
-projection handlers and queries run on either backend.
+transaction), grouped with the commands waiting beside it (engine.storage.group), exactly as
+`engine.db.Database` runs them, so the same transaction bodies, projection handlers and queries run
+on either backend. A write transaction takes the log's table lock first (`pg_conn.begin_write`).
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from engine.storage.pg_conn import PgConnection
+from engine.storage import redact
+from engine.storage.group import GroupCommit
+from engine.storage.pg_conn import PgConnection, begin_write
 from engine.storage.pg_migrate import migrate
+from engine.storage.pg_turns import take_turn
 
 T = TypeVar("T")
 
@@ -28,7 +32,8 @@ class _Worker:
 
     async def start(self) -> None:
         """Connect from the worker's own thread."""
-        self.conn = await self.run(lambda _: PgConnection.connect(self._url, application_name=f"chronicle-{self._name}"))
+        name = f"chronicle-{self._name}"
+        self.conn = await self.run(lambda _: PgConnection.connect(self._url, application_name=name))
 
     async def run(self, fn: Callable[[PgConnection], T]) -> T:
         """Run `fn(conn)` on the worker's thread."""
@@ -42,15 +47,20 @@ class _Worker:
         self._executor.shutdown(wait=True)
 
 
-class PgDatabase:
-    """The engine's PostgreSQL database: `write(fn)` and `read(fn)` like `engine.db.Database`."""
+class PgDatabase(GroupCommit):
+    """The engine's PostgreSQL database: the same `write`, `write_alone`, `read` and `close` as `engine.db.Database`."""
 
-    def __init__(self, writer: _Worker, reader: _Worker, url: str) -> None:
+    dialect = "postgres"
+
+    def __init__(self, writer: _Worker, reader: _Worker, url: str, *, group_commit: bool = True) -> None:
+        super().__init__(group_commit=group_commit)
         self._writer, self._reader = writer, reader
+        self._gate: _Worker | None = None
         self.url = url
+        self.location = redact(url)
 
     @classmethod
-    async def open(cls, url: str, *, migrate_now: bool = True) -> PgDatabase:
+    async def open(cls, url: str, *, migrate_now: bool = True, group_commit: bool = True) -> PgDatabase:
         """Connect a writer and a reader to `url` and apply pending migrations."""
         writer, reader = _Worker(url, "writer"), _Worker(url, "reader")
         try:
@@ -62,17 +72,29 @@ class PgDatabase:
             await writer.close()
             await reader.close()
             raise
-        return cls(writer, reader, url)
+        return cls(writer, reader, url, group_commit=group_commit)
 
-    async def write(self, fn: Callable[[PgConnection], T]) -> T:
-        """Run `fn(conn)` on the writer's thread; `fn` manages its own transaction."""
+    async def _on_writer(self, fn: Callable[[PgConnection], T]) -> T:
         return await self._writer.run(fn)
+
+    def _begin(self, conn: PgConnection) -> None:
+        begin_write(conn)
 
     async def read(self, fn: Callable[[PgConnection], T]) -> T:
         """Run `fn(conn)` on the reader's thread (a consistent snapshot per statement)."""
         return await self._reader.run(fn)
 
+    async def take_turn(self, key: int, spacing: float) -> None:
+        """Wait until `spacing` seconds have passed since any process on this database last took turn `key`."""
+        if self._gate is None:
+            self._gate = _Worker(self.url, "turns")
+            await self._gate.start()
+        await self._gate.run(lambda conn: take_turn(conn, key, spacing))
+
     async def close(self) -> None:
-        """Close both connections."""
+        """Finish the group being committed, then close every connection."""
+        await self._finish_writes()
+        if self._gate is not None:
+            await self._gate.close()
         await self._reader.close()
         await self._writer.close()

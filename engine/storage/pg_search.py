@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from engine.queries import SEARCH_WINDOW, fts_query
-from engine.storage.pg_conn import PgConnection
+from engine.storage.port import Conn
 from engine.views import MemoryView
 
 _MEMORY = "memory_id, chat_id, character_id, text, importance, source, source_id, story_minute, seq"
@@ -29,7 +29,7 @@ def tsquery_text(words: list[str]) -> str | None:
     return " | ".join(safe) or None
 
 
-def search_memories(conn: PgConnection, chat_id: str, query: str, *, character_id: str | None = None,
+def search_memories(conn: Conn, chat_id: str, query: str, *, character_id: str | None = None,
                     limit: int = 10, ignore_names: tuple[str, ...] = ()) -> list[MemoryView]:
     """Memories of the chat (or one character) matching the words of `query`, best match first."""
     text = tsquery_text(search_words(query, ignore_names=ignore_names))

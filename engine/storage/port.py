@@ -8,6 +8,8 @@ implements these two and nothing else.
 
 from __future__ import annotations
 
+import sqlite3
+import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -17,7 +19,9 @@ T = TypeVar("T")
 class Cursor(Protocol):
     """A statement's result."""
 
-    rowcount: int
+    @property
+    def rowcount(self) -> int:
+        """Rows the statement changed (-1 when not known)."""
 
     def fetchone(self) -> Any:
         """The next row, or None."""
@@ -32,8 +36,15 @@ class Cursor(Protocol):
 class Conn(Protocol):
     """A connection the shared SQL runs on (inside a transaction the storage holds)."""
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open."""
+
     def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Cursor:
         """Run one statement with `?` placeholders."""
+
+    def executemany(self, sql: str, params: Sequence[Sequence[Any]], /) -> Any:
+        """Run one statement once per parameter tuple."""
 
 
 class Storage(Protocol):
@@ -53,6 +64,19 @@ class Storage(Protocol):
 
     async def close(self) -> None:
         """Close every connection."""
+
+
+def dialect_of(conn: Any) -> str:
+    """"sqlite" or "postgres": which SQL a connection speaks (the shared SQL's few dialect hooks ask this)."""
+    return getattr(conn, "dialect", "sqlite")
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """Whether `exc` was raised by a backend's database driver (sqlite3 or psycopg)."""
+    if isinstance(exc, sqlite3.Error):
+        return True
+    psycopg = sys.modules.get("psycopg")  # loaded by any PostgreSQL connection that could have raised
+    return psycopg is not None and isinstance(exc, psycopg.Error)
 
 
 def is_unique_violation(exc: BaseException, constraint: str) -> bool:

@@ -14,7 +14,6 @@ from bot.checks import NOT_ADMIN, NotAdmin, member_is_admin
 from bot.client import EXTENSIONS, ChronicleBot
 from bot.tree import NARRATOR_DOWN, TRY_AGAIN, error_text, report_error
 from engine import ConcurrencyConflict, Engine, InvalidInput, NarratorUnavailable
-
 from tests.bot.conftest import Chronicle
 
 
@@ -76,10 +75,10 @@ async def bot(engine: Engine) -> ChronicleBot:
 
 
 async def test_extensions_load_and_register_every_group(bot: ChronicleBot) -> None:
-    """Every extension loads; the tree holds the twelve groups of the public interface."""
+    """Every extension loads; the tree holds the thirteen groups of the public interface."""
     names = {c.name for c in bot.tree.get_commands()}
     assert names == {"character", "persona", "chat", "scene", "place", "time", "weather", "memory", "meanwhile",
-                     "relationship", "reply", "admin"}
+                     "relationship", "reply", "admin", "lore"}
 
 
 async def test_cog_callback_creates_a_character(bot: ChronicleBot, engine: Engine) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.bot.conftest import button_id, Chronicle
+from tests.bot.conftest import Chronicle, button_id
 
 
 async def test_thread_story_posts_through_parent_webhook(chronicle: Chronicle) -> None:
@@ -31,8 +31,8 @@ async def test_without_manage_webhooks_falls_back_and_tells_once(chronicle: Chro
         chronicle.llm.enqueue_text(f"Reply to {line}.")
         before = len(fd.messages_in(locked))
         await fd.user_says(locked, w.member, line)
-        await fd.wait_for(lambda: any(m.embeds and m.embeds[0].get("description") == f"Reply to {line}."
-                                      for m in fd.messages_in(locked)[before:]))
+        await fd.wait_for(lambda: any(m.embeds and m.embeds[0].get("description") == f"Reply to {line}."  # noqa: B023
+                                      for m in fd.messages_in(locked)[before:]))  # noqa: B023
         await chronicle.settle()
     bot_messages = [m for m in fd.messages_in(locked) if m.author["id"] == str(fd.bot_user.id) and not
                     m.interaction_metadata]
@@ -110,8 +110,8 @@ async def test_world_commands_and_autocomplete(chronicle: Chronicle) -> None:
     await chronicle.command(w.admin, "place create", {"name": "Tavern", "description": "Warm and loud."})
     places = await fd.autocomplete(w.channel, w.member, "scene open", {"place": "ta"}, focused="place")
     assert [c["value"] for c in places] == ["Tavern"]
-    assert "opens at **Tavern**" in (await chronicle.command(w.admin, "scene open", {"place": "Tavern"})).content
-    assert "rain" in (await chronicle.command(w.admin, "weather set", {"weather": "rain"})).content
+    assert "opens at **Tavern**" in " ".join((await chronicle.command(w.admin, "scene open", {"place": "Tavern"})).texts)
+    assert "rain" in " ".join((await chronicle.command(w.admin, "weather set", {"weather": "rain"})).texts)
     chronicle.llm.enqueue_text("They drank and sang.")
     closed = await chronicle.command(w.admin, "scene close")
     assert "They drank and sang." in closed.followups[-1].content
@@ -123,7 +123,7 @@ async def test_world_commands_and_autocomplete(chronicle: Chronicle) -> None:
     assert "Wren owes Aria a song." in listed.embeds[0]["description"]
     adjusted = await chronicle.command(w.admin, "relationship adjust",
                                        {"character": "Aria", "target": "Bram", "affinity": 10})
-    assert "affinity +10" in adjusted.content
+    assert "affinity +10" in " ".join(adjusted.texts)
     chronicle.llm.enqueue_text("Bram forged a blade in silence.")
     meanwhile = await chronicle.command(w.admin, "meanwhile start",
                                         {"character": "Bram", "place": "Forge", "premise": "Bram works late"})

@@ -17,6 +17,7 @@ from bot.discord_main import run_discord
 from engine import Engine, EngineError
 from tests.bot.conftest import Chronicle
 from tests.fakes.discord import FakeDiscord
+from tests.fakes.discord.faults import WEBHOOK_EXECUTE
 
 
 class _QuickSleep:
@@ -48,13 +49,13 @@ def _events(db_path: Path, kind: str) -> list[tuple]:
 async def test_a_rate_limited_route_is_retried_after_retry_after(chronicle: Chronicle) -> None:
     fd, w = chronicle.fd, chronicle.fd.world
     await chronicle.start_story()
-    fault = fd.inject("POST", r"/webhooks/\d+/[^/]+$", 429, retry_after=0.4)
+    fault = fd.fail_route("POST", WEBHOOK_EXECUTE, status=429, retry_after=0.4)
     chronicle.llm.enqueue_text("Patience is a virtue.")
     await chronicle.say(w.member, "Hello?")
     assert [m.content for m in chronicle.hook_messages()] == ["Patience is a virtue."]
     later = [t for method, path, t in fd.request_times
-             if method == "POST" and "/webhooks/" in path and t > fault.hits[0]]
-    assert later and later[0] - fault.hits[0] >= 0.4  # discord.py waited for retry_after before trying again
+             if method == "POST" and "/webhooks/" in path and t > fault.hit_times[0]]
+    assert later and later[0] - fault.hit_times[0] >= 0.4  # discord.py waited for retry_after before trying again
     assert len(_events(chronicle.db_path, "bot_replied")) == 1
 
 
@@ -62,14 +63,14 @@ async def test_server_errors_during_a_reply_end_in_one_line_and_nothing_unrecord
                                                                                    quick_retries: None) -> None:
     fd, w = chronicle.fd, chronicle.fd.world
     await chronicle.start_story()
-    fault = fd.inject("POST", r"/webhooks/\d+/[^/]+$", 502, times=5)
+    fault = fd.fail_route("POST", WEBHOOK_EXECUTE, status=502, times=5)
     chronicle.llm.enqueue_text("This never reaches the channel.")
     with capture_logs() as logs:
         said = await fd.user_says(w.channel, w.member, "Are you there?")
         await fd.wait_for(lambda: any(m.message_reference and str(m.message_reference.get("message_id")) == str(said.id)
                                       for m in fd.messages_in(w.channel)), timeout=10)
         await chronicle.settle()
-    assert len(fault.hits) == 5  # every retry was made
+    assert fault.hits == 5  # every retry was made
     answer = [m for m in fd.messages_in(w.channel) if m.message_reference][-1]
     assert "Discord is having trouble (it answered 502" in answer.content and answer.content.count("\n") == 0
     assert chronicle.hook_messages() == [] and _events(chronicle.db_path, "bot_replied") == []
@@ -78,7 +79,7 @@ async def test_server_errors_during_a_reply_end_in_one_line_and_nothing_unrecord
 
 async def test_server_errors_at_start_up_are_one_line(fake_discord: FakeDiscord, tmp_path: Path,
                                                       quick_retries: None) -> None:
-    fake_discord.inject("GET", r"/users/@me$", 502, times=5)
+    fake_discord.fail_route("GET", r"/users/@me$", status=502, times=5)
     engine = await Engine.open(tmp_path / "start.db")
     try:
         with pytest.raises(EngineError) as caught:
@@ -111,7 +112,8 @@ async def test_a_missing_permission_is_named_once_per_channel(chronicle: Chronic
     await fd.wait_for(lambda: chronicle.bot.get_channel(locked.id))
     await chronicle.start_story()
     await chronicle.command(w.admin, "chat start", {"character": "Aria"}, channel=locked)
-    fd.inject("POST", rf"/channels/{locked.id}/messages$", 403, code=50013, times=100)
+    fd.fail_route("POST", rf"/channels/{locked.id}/messages$", status=403, code=50013, message="Missing Permissions",
+                  times=100)
     with capture_logs() as logs:
         for line in ("hello", "hello again"):
             chronicle.llm.enqueue_text(f"Answer to {line}.")

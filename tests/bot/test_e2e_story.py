@@ -30,13 +30,13 @@ async def test_commands_sync_with_limits_and_admin_permissions(chronicle: Chroni
 
     commands = {c["name"]: c for c in chronicle.fd.registered_commands(chronicle.fd.world.guild)}
     assert set(commands) == {"character", "persona", "chat", "scene", "place", "time", "weather", "memory",
-                             "meanwhile", "relationship", "reply", "admin"}
+                             "meanwhile", "relationship", "reply", "admin", "lore"}
     create = next(o for o in commands["character"]["options"] if o["name"] == "create")
     name = next(o for o in create["options"] if o["name"] == "name")
     assert (name["min_length"], name["max_length"], name["autocomplete"] if "autocomplete" in name else False) == (
         1, NAME_MAX, False)
     assert int(commands["admin"]["default_member_permissions"]) == MANAGE_GUILD
-    assert {o["name"] for o in commands["admin"]["options"]} == {"rewind", "reproject", "check", "log"}
+    assert {o["name"] for o in commands["admin"]["options"]} == {"rewind", "reproject", "check", "log", "doctor"}
 
 
 async def test_streaming_edits_arrive_and_reply_has_buttons(chronicle: Chronicle) -> None:

@@ -13,15 +13,38 @@ from PIL import Image
 
 from bot.pictures.canvas import HEIGHT_PX, WIDTH_PX, clip, texts_of
 from bot.pictures.relationships import (
-    AFFINITY_CMAP, AFFINITY_NORM, EMPTY_MESSAGE, MAX_LABELLED_EDGES, NOTE_CHARS, GraphEdge, GraphNode,
-    RelationshipGraph, draw_relationship_map, edge_labels, graph_from_relationships, layout, relationship_map,
-    relationship_map_labels, trust_width,
-)
-from bot.pictures.timeline import (
-    MAX_PLACE_LANES, MAX_REWIND_LABELS, MAX_SCENE_LABELS, MAX_SKIP_LABELS, MEANWHILE_LANE, Bar, Timeline,
-    TimelineMeanwhile, TimelineRewind, TimelineScene, TimelineSkip, plan_timeline, timeline_labels,
+    AFFINITY_CMAP,
+    AFFINITY_NORM,
+    EMPTY_MESSAGE,
+    MAX_LABELLED_EDGES,
+    NOTE_CHARS,
+    GraphEdge,
+    GraphNode,
+    RelationshipGraph,
+    draw_relationship_map,
+    edge_labels,
+    graph_from_relationships,
+    layout,
+    relationship_map,
+    relationship_map_labels,
+    trust_width,
 )
 from bot.pictures.timeline import EMPTY_MESSAGE as EMPTY_TIMELINE
+from bot.pictures.timeline import (
+    MAX_PLACE_LANES,
+    MAX_REWIND_LABELS,
+    MAX_SCENE_LABELS,
+    MAX_SKIP_LABELS,
+    MEANWHILE_LANE,
+    Bar,
+    Timeline,
+    TimelineMeanwhile,
+    TimelineRewind,
+    TimelineScene,
+    TimelineSkip,
+    plan_timeline,
+    timeline_labels,
+)
 from bot.pictures.timeline_draw import draw_timeline, story_timeline
 from engine import RelationshipView
 

@@ -75,7 +75,7 @@ async def test_edits_are_throttled_to_the_interval() -> None:
     calls = bot.poster.calls
     assert calls[0][:3] == ("send", 101, "Once") and calls[-1][2] == text and ids == ["101"]
     streaming = [c for c in calls[:-1]]
-    gaps = [b[3] - a[3] for a, b in zip(streaming, streaming[1:])]
+    gaps = [b[3] - a[3] for a, b in zip(streaming, streaming[1:], strict=False)]
     assert all(gap >= 0.19 for gap in gaps) and len(calls) < 8
     assert channel.typed >= 1
 

@@ -37,3 +37,25 @@ async def test_calls_for_one_chat_are_applied_in_arrival_order(engine: Engine, a
     texts = [m.text for m in await engine.transcript(chat_id, limit=1000)]
     assert texts == [f"line {i}" for i in range(200)]
     assert seqs == sorted(seqs)
+
+
+async def test_two_processes_changing_one_persons_global_persona_from_different_guilds_all_land(location: str):
+    """Work that crosses guilds (a person's user stream) from two engines on one database: nothing is refused,
+    every change lands once, in one order both agree on (the stream's version is read inside the write
+    transaction, which holds the log's lock from its first statement)."""
+    first, second = await Engine.open(location), await Engine.open(location)
+    try:
+        async def change(engine: Engine, guild: str, n: int) -> None:
+            person = Actor(user_id="traveller", guild_id=guild, display_name="T")
+            await engine.set_persona(person, f"{guild} {n}", everywhere=True)
+
+        await asyncio.gather(*(change(first, "north", n) for n in range(25)),
+                             *(change(second, "south", n) for n in range(25)))
+        events = [e for e in await first.recent_events(limit=100) if e.stream == "user:traveller"]
+        assert len(events) == 50
+        final = await second.find_persona("traveller", None)
+        assert final is not None and final.name == events[-1].payload["name"]
+        assert (await first.check()).clean
+    finally:
+        await first.close()
+        await second.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import AlreadyHandled, Actor, Engine, NarratorUnavailable
+from engine import Actor, AlreadyHandled, Engine, NarratorUnavailable
 from engine.llm.openai_compat import OpenAICompatibleModel
 from engine.narrator.tokens import message_tokens
 from engine.views import CharacterView
@@ -240,8 +240,8 @@ async def test_prompt_inspector_breakdown(narrated: Engine, admin: Actor):
     await narrated.record_message(admin, "chan-1", "m1", "Hello there.")
     prompt = await narrated.inspect_prompt("chan-1")
     names = [name for name, _ in prompt.parts]
-    assert names[:5] == ["card", "people", "world", "relationships", "memories"]
-    assert names[5].startswith("history (1 of 1")
+    assert names[:6] == ["card", "people", "world", "relationships", "memories", "lore (0 entries)"]
+    assert names[6].startswith("history (1 of 1")
     assert prompt.total_tokens == sum(t for _, t in prompt.parts) + 6  # the system message's own overhead
     json.dumps([m.content for m in prompt.messages])
 

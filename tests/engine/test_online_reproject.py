@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,17 @@ def _schema_names(path: Path) -> set[str]:
         return {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     finally:
         conn.close()
+
+
+@pytest.fixture
+async def engine(db_path: Path) -> AsyncIterator[Engine]:
+    """The engine on a SQLite file: what this module tests is SQLite's reproject (PostgreSQL rebuilds in one
+    transaction)."""
+    eng = await Engine.open(db_path)
+    try:
+        yield eng
+    finally:
+        await eng.close()
 
 
 @pytest.fixture

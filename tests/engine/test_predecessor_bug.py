@@ -19,7 +19,7 @@ async def _rich_world(engine: Engine, admin: Actor) -> str:
 
 
 async def test_every_action_succeeds_after_every_kind_of_row_exists(engine: Engine, admin: Actor, player: Actor,
-                                                                     db_path):
+                                                                     location):
     chat_id = await _rich_world(engine, admin)
     await engine.set_persona(player, "Tamsin")
     said = await engine.record_message(player, "chan-1", "m-1", "Hello, Aria.")
@@ -39,23 +39,23 @@ async def test_every_action_succeeds_after_every_kind_of_row_exists(engine: Engi
     await engine.adjust_relationship(admin, "chan-1", "Bram", "Tamsin", trust=-3)
     await engine.retract_message(admin, "chan-1", reply.message_id)
     await engine.rewind(admin, "chan-1", messages=1)
-    world_before = dump_world(db_path)
+    world_before = dump_world(location)
     assert await engine.catch_up() == 0
     assert await engine.catch_up() == 0
-    assert dump_world(db_path) == world_before
+    assert dump_world(location) == world_before
     await engine.end_chat(admin, "chan-1")
     await engine.start_chat(admin, "chan-1", "Aria")
     assert (await engine.check()).clean
-    assert count_events(db_path) > 30
+    assert count_events(location) > 30
     assert chat_id != (await engine.get_chat("chan-1")).chat_id
 
 
-async def test_reproject_twice_leaves_the_world_identical(engine: Engine, admin: Actor, db_path):
+async def test_reproject_twice_leaves_the_world_identical(engine: Engine, admin: Actor, location):
     await _rich_world(engine, admin)
-    world = dump_world(db_path)
+    world = dump_world(location)
     await engine.reproject(admin)
     await engine.reproject(admin)
-    assert dump_world(db_path) == world
+    assert dump_world(location) == world
 
 
 async def test_the_hosts_greeting_opens_the_story(engine: Engine, admin: Actor):

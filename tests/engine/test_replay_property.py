@@ -1,16 +1,25 @@
-"""Property: for random command sequences, incremental projection equals a rebuild from empty, row for row."""
+"""Property: for random command sequences, incremental projection equals a rebuild from empty, row for row,
+on SQLite and on PostgreSQL (each example on a database of its own)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import ContextManager
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import Actor, DomainError, Engine
-from tests.conftest import dump_world
+from tests import pg
+from tests.conftest import BACKENDS, dump_world
+
+Databases = Callable[[], ContextManager[str]]
 
 GUILDS = ["g-a", "g-b"]
 CHANNELS = ["c-0", "c-1", "c-2"]  # c-0 and c-2 in g-a, c-1 in g-b
@@ -38,6 +47,12 @@ op = st.one_of(
     st.tuples(st.just("edge"), small, st.integers(-150, 150)),
     st.tuples(st.just("skip"), small, st.integers(1, 48)),
     st.tuples(st.just("weather"), small, st.sampled_from(["rain", "fog", "snow"])),
+    st.tuples(st.just("import"), small, small, st.booleans()),
+    st.tuples(st.just("lore_add"), small, small, st.text(min_size=1, max_size=20)),
+    st.tuples(st.just("lore_toggle"), small, small),
+    st.tuples(st.just("lore_remove"), small, small),
+    st.tuples(st.just("lore_attach"), small, small, st.one_of(st.none(), small)),
+    st.tuples(st.just("lore_detach"), small, small, st.one_of(st.none(), small)),
 )
 rewinds = st.one_of(st.tuples(st.just("rewind"), small, st.integers(1, 2)),
                     st.tuples(st.just("rewind_seq"), small, st.integers(0, 12)))
@@ -53,7 +68,7 @@ def _person(channel: int, who: int) -> Actor:
 
 
 async def _apply(engine: Engine, step: tuple, counter: list[int]) -> None:  # noqa: C901 — a dispatch table
-    kind, ch = step[0], step[1]
+    ch = step[1]
     channel, admin = CHANNELS[ch], _admin(ch)
     counter[0] += 1
     match step:
@@ -110,6 +125,21 @@ async def _apply(engine: Engine, step: tuple, counter: list[int]) -> None:  # no
             await engine.skip_time(admin, channel, f"{hours}h")
         case ("weather", _, weather):
             await engine.set_weather(admin, channel, weather)
+        case ("import", _, n, replace):
+            card = {"spec": "chara_card_v2", "data": {"name": NAMES[n], "first_mes": "{{roll:d20}} hi",
+                                                      "extensions": {"x": counter[0]}, "character_book": {
+                                                          "entries": [{"keys": ["k"], "content": "lore"}]}}}
+            await engine.import_card(admin, json.dumps(card).encode(), "card.json", replace=replace)
+        case ("lore_add", _, book, text):
+            await engine.write_lore_entry(admin, f"Book {book}", keys=(text[:10] or "x",), content=f"About {text}")
+        case ("lore_toggle", _, book):
+            await engine.toggle_lore_entry(admin, f"Book {book}", 1)
+        case ("lore_remove", _, book):
+            await engine.remove_lore_entry(admin, f"Book {book}", 1)
+        case ("lore_attach", _, book, who):
+            await engine.attach_lorebook(admin, channel, f"Book {book}", character=None if who is None else NAMES[who])
+        case ("lore_detach", _, book, who):
+            await engine.detach_lorebook(admin, channel, f"Book {book}", character=None if who is None else NAMES[who])
         case ("rewind", _, n):
             await engine.rewind(admin, channel, messages=n)
         case ("rewind_seq", _, back):
@@ -117,7 +147,7 @@ async def _apply(engine: Engine, step: tuple, counter: list[int]) -> None:  # no
             await engine.rewind(admin, channel, to_seq=max(1, last - back))
 
 
-async def _scenario(steps: list[tuple], path: Path) -> None:
+async def _scenario(steps: list[tuple], path: str) -> None:
     engine = await Engine.open(path)
     try:
         counter = [0]
@@ -135,11 +165,32 @@ async def _scenario(steps: list[tuple], path: Path) -> None:
         await engine.close()
 
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def databases(request: pytest.FixtureRequest) -> Databases:
+    """A fresh database per example: a file in a new directory, or a PostgreSQL clone of the migrated template."""
+    if request.param == "sqlite":
+        @contextlib.contextmanager
+        def sqlite_file() -> Iterator[str]:
+            with tempfile.TemporaryDirectory() as tmp:
+                yield str(Path(tmp) / "prop.db")
+        return sqlite_file
+    server: pg.PgServer = request.getfixturevalue("pg_server")
+
+    @contextlib.contextmanager
+    def postgres_database() -> Iterator[str]:
+        name = server.create_database(template=pg.TEMPLATE)
+        try:
+            yield server.url(name)
+        finally:
+            server.drop_database(name)
+    return postgres_database
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(step_strategy, min_size=5, max_size=45))
-def test_incremental_projection_equals_rebuild(steps: list[tuple]) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        asyncio.run(_scenario(PRELUDE + steps, Path(tmp) / "prop.db"))
+def test_incremental_projection_equals_rebuild(databases: Databases, steps: list[tuple]) -> None:
+    with databases() as location:
+        asyncio.run(_scenario(PRELUDE + steps, location))
 
 
 PRELUDE = [("author", g, n) for g in (0, 1) for n in range(3)] + [

@@ -1,15 +1,13 @@
-"""Rewind: the chat behaves as if its later events never happened; the log keeps everything."""
+"""Rewind: the chat behaves as if its later events never happened; the log keeps everything (on both backends)."""
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
-from engine import Actor, Engine, InvalidInput, PermissionDenied
-from tests.conftest import count_events, dump_world, story
+from engine import Actor, Engine, InvalidInput, PermissionDenied, store
+from tests.conftest import begin_write, count_events, dump_world, raw_connection, story
 
 
 async def _talk(engine: Engine, actor: Actor, channel: str, lines: int, start: int = 0) -> None:
@@ -19,15 +17,20 @@ async def _talk(engine: Engine, actor: Actor, channel: str, lines: int, start: i
         await engine.record_reply(actor, channel, chat.host_id, f"reply {i}")
 
 
-async def _fresh_from_chat_events(source: Path, target: Path, chat_id: str, up_to: int) -> dict:
+async def _fresh_from_chat_events(source: str, target: str, chat_id: str, up_to: int) -> dict:
     """A new database fed only this chat's events ≤ up_to (same seqs), rebuilt from empty."""
     fresh = await Engine.open(target)
     await fresh.close()
-    conn = sqlite3.connect(target)
-    with conn:
-        conn.execute("ATTACH DATABASE ? AS src", (str(source),))
-        conn.execute("INSERT INTO events SELECT * FROM src.events WHERE chat_id = ? AND seq <= ?", (chat_id, up_to))
-    conn.close()
+    src, dst = raw_connection(source), raw_connection(target)
+    try:
+        rows = [row for row in store.read_rows(src, 0, limit=1_000_000) if row[5] == chat_id and row[0] <= up_to]
+        begin_write(dst)
+        store.insert_rows(dst, rows)
+        store.continue_seq(dst)
+        dst.execute("COMMIT")
+    finally:
+        src.close()
+        dst.close()
     fresh = await Engine.open(target)
     await fresh.rebuild()
     await fresh.close()
@@ -35,7 +38,8 @@ async def _fresh_from_chat_events(source: Path, target: Path, chat_id: str, up_t
 
 
 async def test_rewind_equals_a_fresh_database_fed_the_chat_up_to_that_point(engine: Engine, admin: Actor,
-                                                                            db_path: Path, tmp_path: Path):
+                                                                            location: str,
+                                                                            new_location: Callable[[], str]):
     chat_a = await story(engine, admin, "chan-a")
     chat_b = await story(engine, admin, "chan-b")
     await _talk(engine, admin, "chan-a", 3)
@@ -45,21 +49,21 @@ async def test_rewind_equals_a_fresh_database_fed_the_chat_up_to_that_point(engi
     await _talk(engine, admin, "chan-a", 2, start=3)
     await engine.skip_time(admin, "chan-a", "5h")
     await engine.adjust_relationship(admin, "chan-a", "Aria", "Bram", affinity=30)
-    other_chat = dump_world(db_path, chat_id=chat_b, chat_only=True)
-    events_before = count_events(db_path)
+    other_chat = dump_world(location, chat_id=chat_b, chat_only=True)
+    events_before = count_events(location)
 
     result = await engine.rewind(admin, "chan-a", to_seq=mark)
 
     assert result.to_seq == mark and result.events_undone == 6
     assert [m.text for m in result.removed_messages] == ["line 3", "reply 3", "line 4", "reply 4", "5 hours pass."]
-    assert count_events(db_path) == events_before + 1
-    expected = await _fresh_from_chat_events(db_path, tmp_path / "fresh.db", chat_a, mark)
-    assert dump_world(db_path, chat_id=chat_a, chat_only=True) == expected
-    assert dump_world(db_path, chat_id=chat_b, chat_only=True) == other_chat
+    assert count_events(location) == events_before + 1
+    expected = await _fresh_from_chat_events(location, new_location(), chat_a, mark)
+    assert dump_world(location, chat_id=chat_a, chat_only=True) == expected
+    assert dump_world(location, chat_id=chat_b, chat_only=True) == other_chat
     assert (await engine.check()).clean
 
 
-async def test_rewind_by_messages_and_a_second_rewind_inside_the_first(engine: Engine, admin: Actor, db_path):
+async def test_rewind_by_messages_and_a_second_rewind_inside_the_first(engine: Engine, admin: Actor, location):
     chat_id = await story(engine, admin)
     await _talk(engine, admin, "chan-1", 4)
     await engine.rewind(admin, "chan-1", messages=3)
@@ -74,12 +78,12 @@ async def test_rewind_by_messages_and_a_second_rewind_inside_the_first(engine: E
     assert (await engine.check()).clean
 
 
-async def test_only_admins_rewind_and_bad_targets_are_refused(engine: Engine, admin: Actor, player: Actor, db_path):
+async def test_only_admins_rewind_and_bad_targets_are_refused(engine: Engine, admin: Actor, player: Actor, location):
     chat = await engine.get_chat("chan-1") if await engine.find_chat("chan-1") else None
     assert chat is None
     await story(engine, admin)
     await _talk(engine, admin, "chan-1", 1)
-    events = count_events(db_path)
+    events = count_events(location)
     with pytest.raises(PermissionDenied, match="admins"):
         await engine.rewind(player, "chan-1", messages=1)
     with pytest.raises(InvalidInput, match="only 2 message"):
@@ -88,18 +92,19 @@ async def test_only_admins_rewind_and_bad_targets_are_refused(engine: Engine, ad
         await engine.rewind(admin, "chan-1", to_seq=1)
     with pytest.raises(InvalidInput, match="either"):
         await engine.rewind(admin, "chan-1")
-    assert count_events(db_path) == events
+    assert count_events(location) == events
 
 
-async def test_a_copy_of_the_database_rebuilds_to_the_same_world(admin: Actor, db_path, tmp_path):
-    engine = await Engine.open(db_path)
+async def test_a_copy_of_the_log_rebuilds_to_the_same_world(engine: Engine, admin: Actor, location: str,
+                                                             new_location: Callable[[], str]):
     await story(engine, admin)
     await _talk(engine, admin, "chan-1", 2)
     await engine.rewind(admin, "chan-1", messages=1)
-    copy = tmp_path / "copy.db"
-    await engine.close()
-    shutil.copy(db_path, copy)
+    copy = new_location()
     other = await Engine.open(copy)
-    await other.rebuild()
-    await other.close()
-    assert dump_world(copy) == dump_world(db_path)
+    try:
+        assert await other.copy_log_from(location) == count_events(location)
+        assert (await other.check()).clean
+    finally:
+        await other.close()
+    assert dump_world(copy) == dump_world(location)

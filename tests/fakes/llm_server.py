@@ -29,13 +29,16 @@ MODEL_ID = "fake-model"
 
 @dataclass(frozen=True, slots=True)
 class _Text:
-    """Answer with ``text`` in ``chunks`` pieces; optionally drop the connection early."""
+    """Answer with ``text`` in ``chunks`` pieces; optionally drop the connection early, wait for a gate after
+    ``gate_after`` pieces, or send a malformed event after ``garbage_after`` pieces."""
 
     text: str
     chunks: int
     finish_reason: str
     break_after: int | None
-    malformed_after: int | None = None
+    gate: asyncio.Event | None = None
+    gate_after: int = 1
+    garbage_after: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +64,7 @@ def split_text(text: str, parts: int) -> list[str]:
     """Split ``text`` into ``parts`` consecutive, non-empty pieces (fewer if it is short)."""
     parts = max(1, min(parts, len(text)))
     bounds = [len(text) * i // parts for i in range(parts + 1)]
-    return [text[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
+    return [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
 
 
 def _last_user_text(body: dict[str, Any]) -> str:
@@ -78,6 +81,7 @@ class FakeLLMServer:
     def __init__(self, *, model: str = MODEL_ID) -> None:
         """Build the server; nothing listens until ``start()``."""
         self.model = model
+        self.context_tokens: int | None = None  # when set, served as llama.cpp's GET /props n_ctx
         self.requests: list[dict[str, Any]] = []
         self.default_reply: Callable[[dict[str, Any]], str] = self._numbered_reply
         self.default_delay: tuple[float, float] | None = None  # (low, high) seconds before a default reply
@@ -102,9 +106,13 @@ class FakeLLMServer:
         """
         self._script.append(_Text(text, chunks, finish_reason, break_after))
 
-    def enqueue_malformed(self, text: str = "Never shown.", chunks: int = 3, *, after: int = 0) -> None:
-        """Answer the next request with a stream that holds invalid JSON after ``after`` text chunks."""
-        self._script.append(_Text(text, chunks, "stop", None, malformed_after=after))
+    def enqueue_gated(self, text: str, gate: asyncio.Event, chunks: int = 2, *, after: int = 1) -> None:
+        """Answer the next request with ``text``, but hold the stream after ``after`` pieces until ``gate`` is set."""
+        self._script.append(_Text(text, chunks, "stop", None, gate=gate, gate_after=after))
+
+    def enqueue_malformed(self, text: str, chunks: int = 4, *, after: int = 1) -> None:
+        """Stream ``after`` pieces of ``text``, then an event that is not JSON (the client fails while parsing)."""
+        self._script.append(_Text(text, chunks, "stop", None, garbage_after=after))
 
     def enqueue_error(self, status: int, message: str | None = None) -> None:
         """Answer the next request with HTTP ``status`` and an OpenAI-style error body."""
@@ -137,6 +145,7 @@ class FakeLLMServer:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
+        app.router.add_get("/props", self._props)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0, handler_cancellation=True, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -167,6 +176,12 @@ class FakeLLMServer:
             {"object": "list", "data": [{"id": self.model, "object": "model", "owned_by": "fake"}]}
         )
 
+    async def _props(self, request: web.Request) -> web.Response:
+        """GET /props, as llama.cpp's server answers it (404 unless `context_tokens` is set, like other servers)."""
+        if self.context_tokens is None:
+            return web.json_response({"error": "not found"}, status=404)
+        return web.json_response({"default_generation_settings": {"n_ctx": self.context_tokens}, "total_slots": 1})
+
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         """POST /v1/chat/completions: play the next script, or the default reply."""
         body = await request.json()
@@ -192,6 +207,15 @@ class FakeLLMServer:
         except asyncio.TimeoutError:
             pass
 
+    async def _wait_gate(self, gate: asyncio.Event) -> None:
+        """Wait until the test opens ``gate`` (or the server closes)."""
+        waits = [asyncio.ensure_future(gate.wait()), asyncio.ensure_future(self._closing.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waits:
+                waiter.cancel()
+
     @staticmethod
     def _error(script: _Error) -> web.Response:
         """An OpenAI-style error response."""
@@ -216,15 +240,16 @@ class FakeLLMServer:
         await response.prepare(request)
         await response.write(self._chunk({"role": "assistant", "content": ""}, None))
         for index, piece in enumerate(split_text(script.text, script.chunks)):
-            if script.malformed_after is not None and index >= script.malformed_after:
-                await response.write(b'data: {"id": "chatcmpl-fake", "choices": [{"delta": {"content": "tr\n\n')
-                await response.write(b"data: [DONE]\n\n")
-                await response.write_eof()
-                return response
             if script.break_after is not None and index >= script.break_after:
                 if request.transport is not None:
                     request.transport.abort()
                 return response
+            if script.garbage_after is not None and index >= script.garbage_after:
+                await response.write(b"data: {this is not json\n\n")
+                await response.write_eof()
+                return response
+            if script.gate is not None and index == script.gate_after:
+                await self._wait_gate(script.gate)
             await response.write(self._chunk({"content": piece}, None))
         await response.write(self._chunk({}, script.finish_reason))
         await response.write(b"data: [DONE]\n\n")

@@ -12,7 +12,7 @@ from typing import Any
 
 from engine import db, store
 from engine.events import WeatherChanged
-from engine.storage import pg_conn, pg_events
+from engine.storage import pg_conn
 from engine.store import NewEvent
 
 
@@ -54,10 +54,10 @@ def sqlite_backend(path: Path) -> Backend:
 
 
 def postgres_backend(url: str) -> Backend:
-    """The PostgreSQL event store (engine.storage.pg_events) on a migrated database."""
+    """The same event store (engine.store) on a migrated PostgreSQL database, in its write transactions."""
     import psycopg
 
-    return Backend("postgres", lambda: pg_conn.PgConnection.connect(url), pg_conn.transaction, pg_events,
+    return Backend("postgres", lambda: pg_conn.PgConnection.connect(url), pg_conn.write_transaction, store,
                    psycopg.IntegrityError)
 
 

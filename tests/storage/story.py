@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
+from engine.cards import parse_card
 from engine.events import (
-    BotAuthored, BotReplied, BotRetired, ChatCreated, ChatEnded, ChatRewound, ContainerCreated, EdgeUpdate, Event,
-    MeanwhileDigestCreated, MeanwhileSceneStarted, MemoryForgotten, MemoryWritten, MessageEdited, MessageRetracted,
-    ReplyRegenerated, SceneClosed, SceneOpened, TimeSkipElision, UserSaid, WeatherChanged, YouAuthored,
+    BotAuthored,
+    BotReplied,
+    BotRetired,
+    CardAvatar,
+    ChatCreated,
+    ChatEnded,
+    ChatRewound,
+    ContainerCreated,
+    EdgeUpdate,
+    Event,
+    LorebookAttached,
+    LorebookCreated,
+    LorebookDetached,
+    LoreEntryRemoved,
+    LoreEntryWritten,
+    MeanwhileDigestCreated,
+    MeanwhileSceneStarted,
+    MemoryForgotten,
+    MemoryWritten,
+    MessageEdited,
+    MessageRetracted,
+    ReplyRegenerated,
+    SceneClosed,
+    SceneOpened,
+    TimeSkipElision,
+    UserSaid,
+    WeatherChanged,
+    YouAuthored,
 )
+from engine.lore import Lorebook, LoreEntry
 from engine.store import NewEvent
+from tests.engine.cards.builders import V3, dump
 
 GUILD, OTHER_GUILD = "guild-1", "guild-2"
 ADMIN, PLAYER = "admin-1", "player-1"
@@ -103,6 +131,24 @@ def _middle(s: Story) -> None:
     s.add(SceneOpened(chat_id=CHAT, scene_id="sc-2", place_id="pl-town", title="The well", present=["ch-aria"]))
 
 
+def _lore(s: Story) -> None:
+    """A lorebook written, toggled and pruned, attached to the story and to characters."""
+    book = Lorebook(name="Harbour lore", scan_depth=3, extensions={"x": 1}, entries=(
+        LoreEntry(id=7, keys=("well",), content="The well hides a passage."),
+        LoreEntry(keys=("storm",), content="Storms drown the docks.", characters=("Aria",), probability=50,
+                  use_probability=True)))
+    s.add(LorebookCreated(book_id="lb-1", guild_id=GUILD, author_id=ADMIN, book=book))
+    s.add(LoreEntryWritten(book_id="lb-1", guild_id=GUILD, number=3, entry=LoreEntry(keys=("ferry",), sticky=2,
+                                                                                     content="The ferry is late.")))
+    s.add(LoreEntryWritten(book_id="lb-1", guild_id=GUILD, number=1, entry=book.entries[0].model_copy(
+        update={"enabled": False})))
+    s.add(LoreEntryRemoved(book_id="lb-1", guild_id=GUILD, number=2))
+    s.add(LorebookAttached(book_id="lb-1", guild_id=GUILD, chat_id=CHAT))
+    s.add(LorebookAttached(book_id="lb-1", guild_id=GUILD, character_id="ch-bram"))
+    s.add(LorebookDetached(book_id="lb-1", guild_id=GUILD, character_id="ch-bram"))
+    s.add(LorebookAttached(book_id="lb-1", guild_id=GUILD, character_id="ch-aria"))
+
+
 def build_story() -> Story:
     """The whole story, ending in a rewind that undoes the last lines of talk and a memory."""
     s = Story()
@@ -110,6 +156,7 @@ def build_story() -> Story:
     _first_chat(s)
     _opening(s)
     _middle(s)
+    _lore(s)
     mark = s.add(UserSaid(chat_id=CHAT, message_id="m-4", author_id=ADMIN, persona_name="Wren",
                           text="We climb down into the well."))
     s.add(BotReplied(chat_id=CHAT, message_id="r-4", character_id="ch-aria", character_name="Aria",
@@ -117,7 +164,12 @@ def build_story() -> Story:
     s.add(MemoryWritten(chat_id=CHAT, memory_id="mem-6", character_id="ch-aria", text="The third rung of the well "
                         "ladder is broken.", importance=7))
     s.add(WeatherChanged(chat_id=CHAT, weather="hail"))
+    s.add(LorebookCreated(book_id="lb-2", guild_id=GUILD, author_id=ADMIN, book=Lorebook(name="Well notes")))
+    s.add(LorebookAttached(book_id="lb-2", guild_id=GUILD, chat_id=CHAT))  # the rewind undoes this attachment
     s.add(ChatRewound(chat_id=CHAT, to_seq=mark, actor_id=ADMIN))
+    s.add(BotAuthored(character_id="ch-sera", guild_id=OTHER_GUILD, author_id=PLAYER, card=parse_card(dump(V3), "s").card,
+                      avatar=CardAvatar(data="iVBORw0KGgo="), avatar_url="https://cdn.example/sera.png"),
+          guild=OTHER_GUILD, actor=PLAYER)  # a whole imported card, with its book and image
     s.add(BotReplied(chat_id=CHAT, message_id="r-5", character_id="ch-aria", character_name="Aria",
                      text="Aria lowers a lantern into the well instead.", discord_message_ids=["d-10"]))
     return s

@@ -1,8 +1,6 @@
-"""The event store's contract, run on SQLite (engine.store) and PostgreSQL (engine.storage.pg_events) alike."""
+"""The event store's contract: one module (engine.store), run on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
-
-from engine.store import Stamp
 
 import threading
 from collections.abc import Iterator
@@ -11,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import ConcurrencyConflict
+from engine.store import Stamp
 from tests.storage.backends import Backend, postgres_backend, sqlite_backend, weather
 
 WRITES_PER_THREAD = 1_000
@@ -65,6 +64,22 @@ def test_a_stale_expected_version_is_a_conflict_and_records_nothing(backend: Bac
         _append(backend, conn, "c1", 1)
     assert backend.store.stream_version(conn, "chat:c1") == 2
     assert len(list(backend.store.read_after(conn, 0))) == 2
+
+
+def test_a_recorded_idempotency_key_is_a_conflict_on_both_backends(backend: Backend):
+    """Another writer recorded the key first: a ConcurrencyConflict (a retry then finds the key), not a raw error."""
+    conn = backend.connect()
+    _append(backend, conn, "c1", 0, key="discord-42")
+    with pytest.raises(ConcurrencyConflict, match="try again"):
+        _append(backend, conn, "c2", 0, key="discord-42")
+    assert [e.chat_id for e in backend.store.read_after(conn, 0)] == ["c1"]
+
+
+def test_appending_needs_the_callers_write_transaction(backend: Backend):
+    conn = backend.connect()
+    with pytest.raises(RuntimeError, match="transaction"):
+        backend.store.append(conn, "chat:c1", 0, [weather("c1")], stamp=Stamp("now"))
+    assert list(backend.store.read_after(conn, 0)) == []
 
 
 def test_an_event_of_another_stream_is_refused(backend: Backend):

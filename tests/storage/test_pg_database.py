@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from engine.store import Stamp
-
 import threading
 from collections.abc import Callable
 
 import pytest
 
-from engine import queries
+from engine import queries, store
 from engine.errors import ConcurrencyConflict
 from engine.projection import apply_new
-from engine.storage import pg_events
-from engine.storage.pg_conn import PgConnection, transaction
+from engine.storage.pg_conn import PgConnection, write_transaction
 from engine.storage.pg_database import PgDatabase
+from engine.store import Stamp
 from tests.storage.story import CHAT, build_story
 
 
@@ -27,9 +25,9 @@ async def test_writes_and_reads_run_whole_on_their_own_threads(pg_empty_url: str
             threads.append(threading.current_thread().name)
             seqs = []
             for new in build_story().events:
-                with transaction(conn):
+                with write_transaction(conn):
                     stream = new.payload.stream()
-                    recorded = pg_events.append(conn, stream, pg_events.stream_version(conn, stream), [new],
+                    recorded = store.append(conn, stream, store.stream_version(conn, stream), [new],
                                                 stamp=Stamp("now"))
                     apply_new(conn, recorded)
                 seqs += [r.seq for r in recorded]
@@ -52,8 +50,8 @@ async def test_an_error_in_a_write_reaches_the_caller_and_the_connection_goes_on
 
         def append_at(version: int) -> Callable[[PgConnection], int]:
             def run(conn: PgConnection) -> int:
-                with transaction(conn):
-                    return pg_events.append(conn, story[0].payload.stream(), version, story[:1],
+                with write_transaction(conn):
+                    return store.append(conn, story[0].payload.stream(), version, story[:1],
                                             stamp=Stamp("now"))[0].seq
             return run
 

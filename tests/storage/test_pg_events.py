@@ -1,8 +1,6 @@
-"""PostgreSQL-only behaviour of the event store: the table lock, holes in seq, aborted transactions."""
+"""PostgreSQL-only behaviour of the event store: the write transaction's table lock, holes in seq, aborted transactions."""
 
 from __future__ import annotations
-
-from engine.store import Stamp
 
 import threading
 import time
@@ -10,16 +8,17 @@ import time
 import psycopg
 import pytest
 
+from engine import store
 from engine.errors import ConcurrencyConflict
-from engine.storage import pg_events
-from engine.storage.pg_conn import PgConnection, savepoint, transaction
+from engine.storage.pg_conn import PgConnection, begin_write, savepoint, transaction, write_transaction
+from engine.store import Stamp
 from tests.storage.backends import weather
 
 
 def _append(conn: PgConnection, chat: str, expected: int, *, key: str | None = None) -> list:
-    with transaction(conn):
-        return pg_events.append(conn, f"chat:{chat}", expected, [weather(chat)], stamp=Stamp("now"),
-                                idempotency_key=key)
+    with write_transaction(conn):
+        return store.append(conn, f"chat:{chat}", expected, [weather(chat)], stamp=Stamp("now"),
+                            idempotency_key=key)
 
 
 def _wait_for_lock_waiter(observer: PgConnection, timeout: float = 10.0) -> None:
@@ -34,31 +33,19 @@ def _wait_for_lock_waiter(observer: PgConnection, timeout: float = 10.0) -> None
     raise AssertionError("the second writer never waited for the events lock")
 
 
-def test_a_recorded_idempotency_key_is_a_conflict(pg_conn: PgConnection):
-    _append(pg_conn, "c1", 0, key="discord-42")
-    with pytest.raises(ConcurrencyConflict, match="try again"):
-        _append(pg_conn, "c2", 0, key="discord-42")
-    assert [e.chat_id for e in pg_events.read_after(pg_conn, 0)] == ["c1"]
-
-
-def test_appending_needs_the_callers_transaction(pg_conn: PgConnection):
-    with pytest.raises(RuntimeError, match="transaction"):
-        pg_events.append(pg_conn, "chat:c1", 0, [weather("c1")], stamp=Stamp("now"))
-
-
 def test_an_open_append_holds_back_other_writers_and_readers_see_commit_order(pg_url: str):
     first, second, projector = (PgConnection.connect(pg_url) for _ in range(3))
     try:
-        first.execute("BEGIN")
-        held = pg_events.append(first, "chat:a", 0, [weather("a")], stamp=Stamp("now"))
+        begin_write(first)
+        held = store.append(first, "chat:a", 0, [weather("a")], stamp=Stamp("now"))
         landed: list = []
         writer = threading.Thread(target=lambda: landed.extend(_append(second, "b", 0)))
         writer.start()
         _wait_for_lock_waiter(projector)
-        assert writer.is_alive() and list(pg_events.read_after(projector, 0)) == []
+        assert writer.is_alive() and list(store.read_after(projector, 0)) == []
         first.execute("COMMIT")
         writer.join(timeout=10)
-        assert [e.seq for e in pg_events.read_after(projector, 0)] == [held[0].seq, landed[0].seq]
+        assert [e.seq for e in store.read_after(projector, 0)] == [held[0].seq, landed[0].seq]
         assert held[0].seq < landed[0].seq
     finally:
         for conn in (first, second, projector):
@@ -67,14 +54,14 @@ def test_an_open_append_holds_back_other_writers_and_readers_see_commit_order(pg
 
 def test_a_rolled_back_append_leaves_a_hole_that_readers_pass(pg_conn: PgConnection):
     before = _append(pg_conn, "c1", 0)
-    with pytest.raises(RuntimeError), transaction(pg_conn):
-        pg_events.append(pg_conn, "chat:c1", 1, [weather("c1")], stamp=Stamp("now"))
+    with pytest.raises(RuntimeError), write_transaction(pg_conn):
+        store.append(pg_conn, "chat:c1", 1, [weather("c1")], stamp=Stamp("now"))
         raise RuntimeError("the handler failed")
     after = _append(pg_conn, "c1", 1)
     assert after[0].seq == before[0].seq + 2  # seq before[0].seq + 1 is gone for good
-    assert list(pg_events.read_after(pg_conn, 0)) == before + after
-    assert list(pg_events.read_after(pg_conn, before[0].seq)) == after
-    assert pg_events.last_seq(pg_conn) == after[0].seq
+    assert list(store.read_after(pg_conn, 0)) == before + after
+    assert list(store.read_after(pg_conn, before[0].seq)) == after
+    assert store.last_seq(pg_conn) == after[0].seq
 
 
 def test_truncate_and_even_a_no_op_delete_are_refused(pg_conn: PgConnection):
@@ -82,21 +69,21 @@ def test_truncate_and_even_a_no_op_delete_are_refused(pg_conn: PgConnection):
     for statement in ("TRUNCATE events", "DELETE FROM events WHERE false", "UPDATE events SET kind = kind"):
         with pytest.raises(psycopg.errors.RestrictViolation, match="append-only"), transaction(pg_conn):
             pg_conn.execute(statement)
-    assert len(list(pg_events.read_after(pg_conn, 0))) == 1
+    assert len(list(store.read_after(pg_conn, 0))) == 1
 
 
 def test_a_conflict_aborts_the_transaction_but_a_savepoint_keeps_the_group(pg_conn: PgConnection):
     """Group commit: one savepoint per command; a conflicting command is undone, its neighbours commit."""
     _append(pg_conn, "c1", 0)
-    with transaction(pg_conn):
+    with write_transaction(pg_conn):
         with pytest.raises(ConcurrencyConflict), savepoint(pg_conn, "cmd_1"):
-            pg_events.append(pg_conn, "chat:c1", 0, [weather("c1")], stamp=Stamp("now"))
+            store.append(pg_conn, "chat:c1", 0, [weather("c1")], stamp=Stamp("now"))
         with savepoint(pg_conn, "cmd_2"):
-            pg_events.append(pg_conn, "chat:c2", 0, [weather("c2")], stamp=Stamp("now"))
-    assert [(e.chat_id, e.stream_version) for e in pg_events.read_after(pg_conn, 0)] == [("c1", 1), ("c2", 1)]
-    with transaction(pg_conn), pytest.raises(psycopg.errors.InFailedSqlTransaction):
+            store.append(pg_conn, "chat:c2", 0, [weather("c2")], stamp=Stamp("now"))
+    assert [(e.chat_id, e.stream_version) for e in store.read_after(pg_conn, 0)] == [("c1", 1), ("c2", 1)]
+    with write_transaction(pg_conn), pytest.raises(psycopg.errors.InFailedSqlTransaction):
         with pytest.raises(ConcurrencyConflict):
-            pg_events.append(pg_conn, "chat:c1", 0, [weather("c1")], stamp=Stamp("now"))
+            store.append(pg_conn, "chat:c1", 0, [weather("c1")], stamp=Stamp("now"))
         pg_conn.execute("SELECT 1")  # without a savepoint the whole transaction is lost
 
 
@@ -117,7 +104,7 @@ def test_a_projector_following_its_cursor_under_concurrent_writers_misses_nothin
         with PgConnection.connect(pg_url) as conn:
             while True:
                 done = stop.is_set()
-                for event in pg_events.read_after(conn, seen[-1] if seen else 0):
+                for event in store.read_after(conn, seen[-1] if seen else 0):
                     seen.append(event.seq)
                 if done:
                     return

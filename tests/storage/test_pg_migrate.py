@@ -12,9 +12,11 @@ from engine.db import migrate as migrate_sqlite
 from engine.storage.pg_conn import PgConnection
 from engine.storage.pg_migrate import migrate, migrate_url, migrations_dir
 
-# Where the backends differ on purpose: SQLite's FTS5 machinery versus PostgreSQL's tsvector column.
+# Where the backends differ on purpose: SQLite's FTS5 machinery versus PostgreSQL's tsvector column, and the
+# identify turns that only processes sharing a PostgreSQL database need (engine/storage/pg_turns.py).
 SQLITE_ONLY = {("memories", "scope")}
-POSTGRES_ONLY = {("memories", "search"), ("events", "command_id"), ("events", "cause"), ("chats", "started_at")}
+POSTGRES_ONLY = {("memories", "search"), ("events", "command_id"), ("events", "cause"), ("chats", "started_at"),
+                 ("turns", "key"), ("turns", "taken_at")}
 
 
 def _columns_pg(url: str) -> set[tuple[str, str]]:

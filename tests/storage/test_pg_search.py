@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from engine.store import Stamp
-
 import sqlite3
 
 import pytest
 
-from engine import queries
+from engine import queries, store
 from engine.events import MemoryWritten
 from engine.projection import apply_new
 from engine.queries import SEARCH_WINDOW
-from engine.storage import pg_events, pg_search
-from engine.storage.pg_conn import PgConnection, transaction
-from engine.store import NewEvent
+from engine.storage import pg_search
+from engine.storage.pg_conn import PgConnection, write_transaction
+from engine.store import NewEvent, Stamp
 from tests.storage.story import CHAT, ENDED_CHAT
 
 SEARCHES = [  # (query, options, the memories SQLite finds)
@@ -62,11 +60,11 @@ def test_only_the_newest_window_of_matches_is_ranked(pg_world: PgConnection,
                                                      monkeypatch: pytest.MonkeyPatch):
     """Older matches beyond SEARCH_WINDOW are never ranked, however well they would score."""
     memories = [("lantern " * 5 + f"old {i}") for i in range(20)] + [f"a lantern, new {i}" for i in range(SEARCH_WINDOW)]
-    with transaction(pg_world):
-        version = pg_events.stream_version(pg_world, f"chat:{CHAT}")
+    with write_transaction(pg_world):
+        version = store.stream_version(pg_world, f"chat:{CHAT}")
         events = [NewEvent(MemoryWritten(chat_id=CHAT, memory_id=f"lamp-{i}", character_id="ch-bram", text=text),
                            "guild-1", "admin-1") for i, text in enumerate(memories)]
-        apply_new(pg_world, pg_events.append(pg_world, f"chat:{CHAT}", version, events, stamp=Stamp("now")))
+        apply_new(pg_world, store.append(pg_world, f"chat:{CHAT}", version, events, stamp=Stamp("now")))
     found = pg_search.search_memories(pg_world, CHAT, "lantern", limit=SEARCH_WINDOW + 50)
     assert len(found) == SEARCH_WINDOW and all("new" in m.text for m in found)
     best = pg_search.search_memories(pg_world, CHAT, "lantern", limit=5)  # the old ones say it five times

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from engine.store import Stamp
-
 import sqlite3
 from collections.abc import Callable
 from typing import Any
@@ -13,10 +11,13 @@ import pytest
 
 import engine.projection
 from engine import queries as q
+from engine import queries_lore as ql
+from engine import store
 from engine.errors import ProjectionError
 from engine.projection import apply_new, catch_up_in, projector
-from engine.storage import pg_conn, pg_events
+from engine.storage import pg_conn
 from engine.storage.pg_conn import PgConnection
+from engine.store import Stamp
 from tests.storage.story import ADMIN, CHAT, ENDED_CHAT, GUILD, OTHER_GUILD, PLAYER, build_story
 
 Query = Callable[[Any], Any]
@@ -64,7 +65,7 @@ QUERIES: dict[str, Query] = {
     "find_scene": lambda c: q.find_scene(c, "sc-1"),
     "list_messages": lambda c: q.list_messages(c, CHAT),
     "list_messages_all": lambda c: q.list_messages(c, CHAT, include_retracted=True, limit=4, before_seq=40),
-    "list_messages_after": lambda c: q.list_messages_after(c, CHAT, 15),
+    "story_timeline": lambda c: q.story_timeline(c, q.find_chat(c, CHAT)),
     "find_message_by_id": lambda c: q.find_message_by_id(c, None, "r-2"),
     "find_message_by_discord_id": lambda c: q.find_message(c, CHAT, "d-2"),
     "count_messages": lambda c: q.count_messages(c, CHAT),
@@ -80,6 +81,19 @@ QUERIES: dict[str, Query] = {
     "find_speaker_persona": lambda c: q.find_speaker_persona(c, CHAT, " PIP "),
     "list_important_memories": lambda c: q.list_important_memories(c, CHAT, "ch-aria", min_importance=5),
     "list_scene_messages": lambda c: q.list_scene_messages(c, CHAT, "sc-1"),
+    "find_card_whole": lambda c: ql.find_card(c, "ch-sera"),
+    "find_card_plain": lambda c: ql.find_card(c, "ch-aria"),
+    "find_character_book": lambda c: ql.find_character_book(c, "ch-sera"),
+    "find_character_sera": lambda c: q.find_character_by_id(c, "ch-sera"),
+    "find_lorebook": lambda c: ql.find_lorebook(c, GUILD, " harbour LORE "),
+    "list_lorebooks": lambda c: ql.list_lorebooks(c, GUILD),
+    "list_lorebooks_prefix": lambda c: ql.list_lorebooks(c, GUILD, prefix="w"),
+    "list_lore_entries": lambda c: ql.list_lore_entries(c, ql.get_lorebook(c, GUILD, "Harbour lore")),
+    "load_book": lambda c: ql.load_book(c, "lb-1"),
+    "next_entry_number": lambda c: ql.next_entry_number(c, "lb-1"),
+    "chat_book_ids": lambda c: ql.chat_book_ids(c, CHAT),
+    "character_book_ids": lambda c: ql.character_book_ids(c, "ch-aria"),
+    "count_lines": lambda c: ql.count_lines(c, CHAT, before_seq=40),
 }
 
 
@@ -103,12 +117,20 @@ def test_the_story_exercised_what_it_should(sqlite_world: sqlite3.Connection):
     assert q.find_open_chat(sqlite_world, "chan-1").weather == "storm"  # the rewind undid the hail
     assert [c.name for c in q.list_characters(sqlite_world, GUILD)] == ["Aria", "Bram", "Élodie"]
     assert [r.source_name for r in q.list_relationships(sqlite_world, CHAT)] == ["Aria", "bram (smith)"]
+    harbour = ql.get_lorebook(sqlite_world, GUILD, "Harbour lore")
+    assert [v.number for v in ql.list_lore_entries(sqlite_world, harbour)] == [1, 3]
+    assert (harbour.characters, harbour.channels, ql.next_entry_number(sqlite_world, "lb-1")) == (("Aria",),
+                                                                                                   ("chan-1",), 4)
+    assert ql.chat_book_ids(sqlite_world, CHAT) == ["lb-1"]  # the rewind undid Well notes' attachment
+    assert ql.find_card(sqlite_world, "ch-sera")[0].nickname == "Sera"
+    timeline = q.story_timeline(sqlite_world, q.find_chat(sqlite_world, CHAT))
+    assert timeline.scenes and timeline.skips and timeline.rewinds and timeline.meanwhiles
 
 
 def test_rebuilding_from_empty_on_postgresql_reproduces_the_world(pg_world: PgConnection):
     """Reprojection from the log works on PostgreSQL with the portable steps (clear, reset the cursor, catch up)."""
     before = _dump(pg_world)
-    with pg_conn.transaction(pg_world):
+    with pg_conn.write_transaction(pg_world):
         projector.clear_all(pg_world)
         pg_world.execute("UPDATE projection_cursor SET position = 0 WHERE name = 'world'")
         assert catch_up_in(pg_world) == len(build_story().events)
@@ -117,15 +139,15 @@ def test_rebuilding_from_empty_on_postgresql_reproduces_the_world(pg_world: PgCo
 
 def test_projection_passes_a_hole_in_seq(pg_world: PgConnection):
     """A rolled-back append leaves a hole; the next event is still projected (apply_new's catch-up finds nothing)."""
-    last = pg_events.last_seq(pg_world)
-    with pytest.raises(RuntimeError), pg_conn.transaction(pg_world):
-        pg_events.append(pg_world, f"chat:{CHAT}", pg_events.stream_version(pg_world, f"chat:{CHAT}"),
+    last = store.last_seq(pg_world)
+    with pytest.raises(RuntimeError), pg_conn.write_transaction(pg_world):
+        store.append(pg_world, f"chat:{CHAT}", store.stream_version(pg_world, f"chat:{CHAT}"),
                          build_story().events[-1:], stamp=Stamp("now"))
         raise RuntimeError("the command failed after appending")
     new = build_story().events[-1]
     reply = new.payload.model_copy(update={"message_id": "r-6"})
-    with pg_conn.transaction(pg_world):
-        recorded = pg_events.append(pg_world, f"chat:{CHAT}", pg_events.stream_version(pg_world, f"chat:{CHAT}"),
+    with pg_conn.write_transaction(pg_world):
+        recorded = store.append(pg_world, f"chat:{CHAT}", store.stream_version(pg_world, f"chat:{CHAT}"),
                                     [type(new)(reply, new.guild_id, new.actor_id)], stamp=Stamp("now"))
         apply_new(pg_world, recorded)
     assert recorded[0].seq == last + 2
@@ -134,10 +156,11 @@ def test_projection_passes_a_hole_in_seq(pg_world: PgConnection):
 
 
 def test_applying_one_event_twice_fails_loudly_on_postgresql_too(pg_world: PgConnection):
-    """DESIGN §2.3: strict handlers. (On PostgreSQL the error is psycopg's, not yet a ProjectionError.)"""
-    chat_created = next(e for e in pg_events.read_after(pg_world, 0) if e.kind == "chat_created")
-    with pytest.raises((ProjectionError, psycopg.errors.UniqueViolation)), pg_conn.transaction(pg_world):
+    """DESIGN §2.3: strict handlers; psycopg's error reaches the caller as a ProjectionError, as sqlite3's does."""
+    chat_created = next(e for e in store.read_after(pg_world, 0) if e.kind == "chat_created")
+    with pytest.raises(ProjectionError, match="chat_created") as caught, pg_conn.write_transaction(pg_world):
         projector.apply(pg_world, chat_created)
+    assert isinstance(caught.value.__cause__, psycopg.errors.UniqueViolation)
     assert len(q.list_chats(pg_world)) == 2
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from engine.store import Stamp
-
 import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -14,8 +12,9 @@ import engine.projection  # noqa: F401  (registers every handler)
 from engine import store
 from engine.db import configure, migrate, transaction
 from engine.projection import apply_new
-from engine.storage import pg_conn, pg_events
+from engine.storage import pg_conn
 from engine.storage.pg_conn import PgConnection
+from engine.store import Stamp
 from tests.pg import TEMPLATE, PgServer
 from tests.storage.story import build_story
 
@@ -35,7 +34,7 @@ def project_story(conn: Any, backend_store: Any, begin: Callable[[Any], Any]) ->
 
 def project_on_postgres(conn: PgConnection) -> None:
     """The story on a migrated PostgreSQL database, seq n for the n-th event."""
-    assert project_story(conn, pg_events, pg_conn.transaction) == list(range(1, len(build_story().events) + 1))
+    assert project_story(conn, store, pg_conn.write_transaction) == list(range(1, len(build_story().events) + 1))
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +50,7 @@ def sqlite_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.C
 
 @pytest.fixture(scope="module")
 def pg_world_shared(pg_server: PgServer) -> Iterator[PgConnection]:
-    """The same story projected on PostgreSQL by pg_events and the same handlers (read only)."""
+    """The same story projected on PostgreSQL by the same event store and handlers (read only)."""
     name = pg_server.create_database(template=TEMPLATE)
     with PgConnection.connect(pg_server.url(name)) as conn:
         project_on_postgres(conn)

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from engine.cards import Card, CardError, export_card_json, export_card_png, parse_card
-from engine.lore import LoreEntry, Lorebook
+from engine.lore import Lorebook, LoreEntry
 from tests.engine.cards.builders import V1, V2, V3, b64, charx, chunk_types, dump, image_bytes, png_with
 
 SOURCES = {

@@ -8,7 +8,17 @@ import pytest
 
 from engine.cards import parse_card
 from tests.engine.cards.builders import (
-    EXTENSIONS, V1, V2, V3, b64, charx, chunk_types, dump, image_bytes, png_with, with_trailing_text,
+    EXTENSIONS,
+    V1,
+    V2,
+    V3,
+    b64,
+    charx,
+    chunk_types,
+    dump,
+    image_bytes,
+    png_with,
+    with_trailing_text,
 )
 
 

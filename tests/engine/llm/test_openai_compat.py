@@ -262,7 +262,7 @@ async def test_caller_may_stop_reading_early(fake_llm: FakeLLMServer, model: Ope
 
 async def test_a_malformed_chunk_before_any_text_is_retried(fake_llm: FakeLLMServer,
                                                              model: OpenAICompatibleModel) -> None:
-    fake_llm.enqueue_malformed(after=0)
+    fake_llm.enqueue_malformed("Never shown.", after=0)
     fake_llm.enqueue_text("The second try reads fine.", chunks=2)
 
     with capture_logs() as logs:
@@ -276,7 +276,7 @@ async def test_a_malformed_chunk_before_any_text_is_retried(fake_llm: FakeLLMSer
 async def test_malformed_chunks_on_every_try_give_the_friendly_error(fake_llm: FakeLLMServer,
                                                                      model: OpenAICompatibleModel) -> None:
     for _ in range(3):
-        fake_llm.enqueue_malformed(after=0)
+        fake_llm.enqueue_malformed("Never shown.", after=0)
 
     with pytest.raises(NarratorUnavailable) as caught:
         await collect(model)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from engine.lore import Activation, LoreEntry, LoreState, Lorebook, activate, candidates, next_state
+from engine.lore import Activation, Lorebook, LoreEntry, LoreState, activate, candidates, next_state
 
 
 def tokens(text: str) -> int:

@@ -7,7 +7,13 @@ import json
 import pytest
 
 from engine.lore import (
-    MAX_LORE_BYTES, MAX_LORE_ENTRIES, LoreEntry, LoreError, Lorebook, export_lorebook, parse_lorebook,
+    MAX_LORE_BYTES,
+    MAX_LORE_ENTRIES,
+    Lorebook,
+    LoreEntry,
+    LoreError,
+    export_lorebook,
+    parse_lorebook,
 )
 
 

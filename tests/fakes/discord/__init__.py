@@ -12,8 +12,18 @@ from .driver_interactions import CommandNotVisible
 from .interactions import InteractionRecord
 from .server import FakeDiscord
 from .world import (
-    ADMINISTRATOR, MANAGE_GUILD, MANAGE_MESSAGES, MANAGE_WEBHOOKS, FakeChannel, FakeDiscordWorld, FakeGuild, FakeMember,
-    FakeMessage, FakeRole, FakeUser, FakeWebhook,
+    ADMINISTRATOR,
+    MANAGE_GUILD,
+    MANAGE_MESSAGES,
+    MANAGE_WEBHOOKS,
+    FakeChannel,
+    FakeDiscordWorld,
+    FakeGuild,
+    FakeMember,
+    FakeMessage,
+    FakeRole,
+    FakeUser,
+    FakeWebhook,
 )
 
 __all__ = [

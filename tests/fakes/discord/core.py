@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiohttp import web
 
+from .faults import Faults
 from .gateway import INTENT_GUILD_MESSAGES, Gateway
 from .http_util import UNKNOWN_CHANNEL, UNKNOWN_GUILD, UNKNOWN_MESSAGE, DiscordError, json_response, not_found
 from .interactions import InteractionRecord
-from .world import FakeChannel, FakeGuild, FakeMessage, FakeUser, FakeWebhook, now_iso, snowflake
+from .world import FakeChannel, FakeGuild, FakeMessage, FakeUser, FakeWebhook, now_iso
 
 T = TypeVar("T")
 GATEWAY_MESSAGE_CONTENT = 1 << 19
@@ -28,6 +27,7 @@ class FakeDiscordCore:
         self.owner_user = FakeUser("Owner")
         self.application_id: int = self.bot_user.id
         self.application_flags: int = GATEWAY_MESSAGE_CONTENT
+        self.enforce_privileged_intents = False  # when True, IDENTIFY asking for an intent the flags lack gets 4014
         self.accepted_token: str | None = None  # when set, any other bot token gets 401 at login, as on Discord
         self.guilds: dict[int, FakeGuild] = {}
         self.channels: dict[int, FakeChannel] = {}
@@ -38,12 +38,14 @@ class FakeDiscordCore:
         self.interactions: dict[int, InteractionRecord] = {}
         self.typing: list[tuple[int, int, float]] = []
         self.interaction_timeout: float = 3.0  # seconds to answer an interaction, like Discord
+        self.shard_count: int = 1  # GET /gateway/bot's recommended shards
+        self.max_concurrency: int = 1  # identify buckets: sessions that may start together every 5 seconds
         self.attachment_bytes: dict[str, bytes] = {}
         self.requests: list[tuple[str, str]] = []
-        self.request_times: list[tuple[str, str, float]] = []
-        self.faults: list[InjectedFault] = []
+        self.request_times: list[tuple[str, str, float]] = []  # (method, path, time.monotonic()) of each request
         self.unknown_routes: list[tuple[str, str]] = []
         self.gateway = Gateway(self)
+        self.faults = Faults(self.application_id)
         self._changed: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
         self.port: int = 0
@@ -99,13 +101,6 @@ class FakeDiscordCore:
         return f"ws://127.0.0.1:{self.port}/gateway"
 
     # --- waiting -----------------------------------------------------------------------------
-
-    def inject(self, method: str, path: str, status: int, *, times: int = 1, code: int = 0,
-               retry_after: float = 0.5) -> InjectedFault:
-        """Answer the next `times` requests like `method path` (regex) with `status` (429, 5xx, 403 …)."""
-        fault = InjectedFault(method, path, status, times, code, retry_after)
-        self.faults.append(fault)
-        return fault
 
     def notify(self) -> None:
         """Wake everything waiting in `wait_for`."""
@@ -226,39 +221,6 @@ class FakeDiscordCore:
         self.notify()
 
 
-@dataclass
-class InjectedFault:
-    """The next `times` requests matching `method` and `path` (a regex searched in the path) get `status`."""
-
-    method: str
-    path: str
-    status: int
-    times: int = 1
-    code: int = 0
-    retry_after: float = 0.5
-    hits: list[float] = field(default_factory=list)
-
-    def matches(self, request: web.Request) -> bool:
-        """Whether this fault answers `request`."""
-        return self.times > 0 and request.method == self.method and re.search(self.path, request.path) is not None
-
-    def response(self) -> web.Response:
-        """Discord's answer: a rate limit with retry_after, a server error, or a JSON error with a code."""
-        self.times -= 1
-        self.hits.append(time.monotonic())
-        if self.status == 429:
-            body = {"message": "You are being rate limited.", "retry_after": self.retry_after, "global": False,
-                    "code": 0}
-            headers = {"Retry-After": str(self.retry_after), "Via": "1.1 google", "X-RateLimit-Limit": "5",
-                       "X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": str(self.retry_after),
-                       "X-RateLimit-Bucket": "fake-bucket", "X-RateLimit-Scope": "user"}
-            return json_response(body, status=429, headers=headers)
-        if self.status >= 500:
-            return web.Response(status=self.status, text=f"{self.status}: fake server trouble")
-        return DiscordError(self.status, self.code, "Missing Permissions" if self.code == 50013
-                            else "Fake error").response()
-
-
 CORE_KEY = web.AppKey("fake_discord_core", FakeDiscordCore)
 
 
@@ -268,12 +230,9 @@ async def _error_middleware(request: web.Request, handler: Callable[[web.Request
     core = request.app[CORE_KEY]
     core.requests.append((request.method, request.path))
     core.request_times.append((request.method, request.path, time.monotonic()))
-    fault = next((f for f in core.faults if f.matches(request)), None)
-    if fault is not None:
-        core.notify()
-        return fault.response()
     try:
-        return await handler(request)
+        dropped = await core.faults.intercept(request)
+        return dropped if dropped is not None else await handler(request)
     except DiscordError as exc:
         return exc.response()
 

@@ -1,9 +1,14 @@
-"""The fake gateway: HELLO, IDENTIFY→READY+GUILD_CREATE, heartbeats, RESUME with replay, dispatch."""
+"""The fake gateway: HELLO, IDENTIFY→READY+GUILD_CREATE, heartbeats, RESUME with replay, dispatch, shards.
+
+A session that IDENTIFYs with `shard: [id, count]` gets only the guilds of its shard, as on Discord: a guild
+is on shard `(guild_id >> 22) % count`, and every event of a guild goes to that shard's session alone.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +39,26 @@ class GatewaySession:
     frames: list[dict[str, Any]] = field(default_factory=list)
     ws: web.WebSocketResponse | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    shard: tuple[int, int] | None = None  # (shard id, shard count) from IDENTIFY, None for an unsharded bot
+
+    def serves(self, guild_id: int | None) -> bool:
+        """Whether events of this guild (None: not a guild's) go to this session."""
+        if self.shard is None or guild_id is None:
+            return True
+        return shard_of(guild_id, self.shard[1]) == self.shard[0]
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard a guild is on (Discord's formula)."""
+    return (guild_id >> 22) % shard_count
+
+
+@dataclass(frozen=True)
+class Identify:
+    """One IDENTIFY the gateway received: when (monotonic seconds) and for which shard."""
+
+    at: float
+    shard: tuple[int, int] | None
 
 
 class Gateway:
@@ -43,6 +68,7 @@ class Gateway:
         self.core = core
         self.sessions: dict[str, GatewaySession] = {}
         self.identify_count = 0
+        self.identifies: list[Identify] = []
         self.resume_count = 0
         self.received: list[dict[str, Any]] = []
         self._sockets: set[web.WebSocketResponse] = set()
@@ -53,6 +79,11 @@ class Gateway:
     def connected(self) -> bool:
         """Whether some session currently has a live socket."""
         return any(s.ws is not None and not s.ws.closed for s in self.sessions.values())
+
+    def connected_shards(self) -> set[int]:
+        """The shard ids whose sessions have a live socket."""
+        return {s.shard[0] for s in self.sessions.values()
+                if s.shard is not None and s.ws is not None and not s.ws.closed}
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         """Run one websocket connection until it closes."""
@@ -82,6 +113,8 @@ class Gateway:
         op, data = frame.get("op"), frame.get("d")
         if op == HEARTBEAT:
             await ws.send_str(json.dumps({"op": HEARTBEAT_ACK}))
+        elif op == IDENTIFY and self._disallowed(data):
+            await ws.close(code=4014, message=b"Disallowed intent(s).")
         elif op == IDENTIFY:
             session = await self._identify(ws, data)
         elif op == RESUME:
@@ -90,16 +123,28 @@ class Gateway:
             await self._send_member_chunk(session, data)
         return session
 
+    def _disallowed(self, data: dict[str, Any]) -> bool:
+        """Whether Discord would refuse this IDENTIFY (close 4014): Message Content asked for but not enabled."""
+        core = self.core
+        return (core.enforce_privileged_intents and bool(int(data.get("intents", 0)) & INTENT_MESSAGE_CONTENT)
+                and not core.application_flags & ((1 << 18) | (1 << 19)))
+
     async def _identify(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> GatewaySession:
         """Start a new session: READY, then one GUILD_CREATE per guild."""
         core = self.core
-        session = GatewaySession(session_id=new_token(), intents=int(data.get("intents", 0)), ws=ws)
-        self.sessions = {session.session_id: session}
+        shard = tuple(data["shard"]) if data.get("shard") else None
+        session = GatewaySession(session_id=new_token(), intents=int(data.get("intents", 0)), ws=ws,
+                                 shard=shard)  # type: ignore[arg-type]
+        self.sessions = {key: s for key, s in self.sessions.items()  # the shard's (or the bot's) new session
+                         if shard is not None and s.shard is not None and s.shard != shard}
+        self.sessions[session.session_id] = session
         self.identify_count += 1
+        self.identifies.append(Identify(time.monotonic(), shard))  # type: ignore[arg-type]
+        guilds = [g for g in core.guilds.values() if session.serves(g.id)]
         ready = {
             "v": 10, "user": core.bot_user.payload(), "session_type": "normal",
             "session_id": session.session_id, "resume_gateway_url": core.gateway_url,
-            "guilds": [{"id": str(g.id), "unavailable": True} for g in core.guilds.values()],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "private_channels": [], "relationships": [], "presences": [],
             "application": {"id": str(core.application_id), "flags": core.application_flags},
             "_trace": ["fake-discord"],
@@ -107,7 +152,7 @@ class Gateway:
         if "shard" in data:
             ready["shard"] = data["shard"]
         await self._send(session, "READY", ready)
-        for guild in core.guilds.values():
+        for guild in guilds:
             await self._send(session, "GUILD_CREATE", core.guild_create_payload(guild))
         core.notify()
         return session
@@ -184,9 +229,12 @@ class Gateway:
         await self._dispatch_now(event, data, intent=intent, gated_content=gated_content)
 
     async def _dispatch_now(self, event: str, data: dict[str, Any], *, intent: int, gated_content: bool) -> None:
-        """Send one event to the matching sessions."""
+        """Send one event to the matching sessions (a guild's events to its shard's session only)."""
+        guild_id = _guild_of(event, data)
         for session in list(self.sessions.values()):
             if intent and not session.intents & intent:
+                continue
+            if not session.serves(guild_id):
                 continue
             payload = data
             if gated_content and not session.intents & INTENT_MESSAGE_CONTENT:
@@ -211,6 +259,12 @@ class Gateway:
         """Close every socket (server shutdown)."""
         for ws in list(self._sockets):
             await ws.close(code=1001, message=b"server shutdown")
+
+
+def _guild_of(event: str, data: dict[str, Any]) -> int | None:
+    """The guild an event belongs to, if any."""
+    raw = data.get("id") if event in ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE") else data.get("guild_id")
+    return int(raw) if raw is not None else None
 
 
 def _strip_content(data: dict[str, Any], bot_id: int) -> dict[str, Any]:

@@ -9,11 +9,27 @@ from aiohttp import web
 
 from .core import CORE_KEY, FakeDiscordCore
 from .http_util import (
-    ALREADY_ACKNOWLEDGED, UNKNOWN_INTERACTION, UNKNOWN_MESSAGE, UNKNOWN_WEBHOOK, Body, DiscordError,
-    json_response, no_content, not_found, read_body, validate_webhook_username,
+    ALREADY_ACKNOWLEDGED,
+    UNKNOWN_INTERACTION,
+    UNKNOWN_MESSAGE,
+    UNKNOWN_WEBHOOK,
+    Body,
+    DiscordError,
+    json_response,
+    no_content,
+    not_found,
+    read_body,
+    validate_webhook_username,
 )
 from .interactions import (
-    AUTOCOMPLETE_RESULT, CHANNEL_MESSAGE, DEFERRED_MESSAGE, DEFERRED_UPDATE, EPHEMERAL, LOADING, MODAL, UPDATE_MESSAGE,
+    AUTOCOMPLETE_RESULT,
+    CHANNEL_MESSAGE,
+    DEFERRED_MESSAGE,
+    DEFERRED_UPDATE,
+    EPHEMERAL,
+    LOADING,
+    MODAL,
+    UPDATE_MESSAGE,
     InteractionRecord,
 )
 from .routes_rest import edit_fields, message_fields
@@ -186,7 +202,9 @@ async def _followup(core: FakeDiscordCore, record: InteractionRecord, body: Body
     fields = message_fields(core, body)
     original = record.original
     if original is not None and original.flags & LOADING:
-        fields.pop("files", None)
+        stored = fields.pop("files", None) or {}  # uploads that fill in the deferred response stay downloadable
+        core.attachment_bytes.update(stored)
+        original.files.update(stored)
         fields["flags"] = original.flags & EPHEMERAL
         await core.update_message(original, fields)
         record.followups.append(original)

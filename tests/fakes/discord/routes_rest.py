@@ -10,8 +10,16 @@ from aiohttp import web
 from .core import CORE_KEY, FakeDiscordCore
 from .gateway import INTENT_GUILD_MESSAGES, INTENT_GUILDS
 from .http_util import (
-    UNKNOWN_MEMBER, Body, build_attachments, json_response, kept_attachments, missing_permissions,
-    no_content, not_found, read_body, validate_message,
+    UNKNOWN_MEMBER,
+    Body,
+    build_attachments,
+    json_response,
+    kept_attachments,
+    missing_permissions,
+    no_content,
+    not_found,
+    read_body,
+    validate_message,
 )
 from .world import MANAGE_WEBHOOKS, PUBLIC_THREAD, FakeChannel, FakeMessage, FakeWebhook
 
@@ -73,9 +81,10 @@ async def get_application(request: web.Request) -> web.Response:
 
 
 async def get_gateway(request: web.Request) -> web.Response:
-    """GET /gateway and /gateway/bot."""
-    limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
-    return json_response({"url": _core(request).gateway_url, "shards": 1, "session_start_limit": limit})
+    """GET /gateway and /gateway/bot: the recommended shard count and the identify buckets (max_concurrency)."""
+    core = _core(request)
+    limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": core.max_concurrency}
+    return json_response({"url": core.gateway_url, "shards": core.shard_count, "session_start_limit": limit})
 
 
 async def get_guild(request: web.Request) -> web.Response:

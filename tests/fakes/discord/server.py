@@ -9,16 +9,29 @@ from typing import Any
 
 from .core import FakeDiscordCore
 from .driver_interactions import InteractionDriver
+from .faults import FaultDriver
 from .gateway import INTENT_GUILD_MESSAGE_TYPING, INTENT_GUILDS
 from .world import (
-    BOT_PERMISSIONS, EVERYONE_PERMISSIONS, MANAGE_GUILD, PRIVATE_THREAD, PUBLIC_THREAD, FakeChannel, FakeGuild, FakeMember,
-    FakeDiscordWorld, FakeMessage, FakeRole, FakeUser, FakeWebhook,
+    BOT_PERMISSIONS,
+    EVERYONE_PERMISSIONS,
+    MANAGE_GUILD,
+    PRIVATE_THREAD,
+    PUBLIC_THREAD,
+    FakeChannel,
+    FakeDiscordWorld,
+    FakeGuild,
+    FakeMember,
+    FakeMessage,
+    FakeRole,
+    FakeUser,
+    FakeWebhook,
+    guild_id_on_shard,
 )
 
 INTENT_GUILD_MEMBERS = 1 << 1
 
 
-class FakeDiscord(InteractionDriver, FakeDiscordCore):
+class FakeDiscord(FaultDriver, InteractionDriver, FakeDiscordCore):
     """A loopback Discord (REST + gateway) that the real discord.py talks to, driven by tests."""
 
     _world: FakeDiscordWorld | None = None
@@ -67,9 +80,14 @@ class FakeDiscord(InteractionDriver, FakeDiscordCore):
 
     # --- building the world ------------------------------------------------------------------
 
-    def add_guild(self, name: str) -> FakeGuild:
-        """Add a guild with @everyone, the bot's role and member, and its owner as a member."""
+    def add_guild(self, name: str, *, shard: tuple[int, int] | None = None) -> FakeGuild:
+        """Add a guild with @everyone, the bot's role and member, and its owner as a member.
+
+        `shard=(id, count)` picks a guild id on that shard (`(guild_id >> 22) % count == id`).
+        """
         guild = FakeGuild(name=name, owner_id=self.owner_user.id)
+        if shard is not None:
+            guild.id = guild_id_on_shard(*shard)
         guild.roles[guild.id] = FakeRole(guild.id, "@everyone", EVERYONE_PERMISSIONS, id=guild.id, position=0)
         bot_role = FakeRole(guild.id, self.bot_user.name, BOT_PERMISSIONS, position=1, managed=True)
         guild.roles[bot_role.id] = bot_role
@@ -108,6 +126,17 @@ class FakeDiscord(InteractionDriver, FakeDiscordCore):
         self.channels[channel.id] = channel
         self.gateway.queue("CHANNEL_CREATE", channel.payload(), intent=INTENT_GUILDS)
         return channel
+
+    def deny_bot(self, channel: FakeChannel, permissions: int) -> None:
+        """Take permissions (a bitfield) from the bot in one channel, as a member overwrite: CHANNEL_UPDATE."""
+        for overwrite in channel.overwrites:
+            if overwrite["id"] == str(self.bot_user.id):
+                overwrite["deny"] = str(int(overwrite["deny"]) | permissions)
+                break
+        else:
+            channel.overwrites.append({"id": str(self.bot_user.id), "type": 1, "allow": "0",
+                                       "deny": str(permissions)})
+        self.gateway.queue("CHANNEL_UPDATE", channel.payload(), intent=INTENT_GUILDS)
 
     def add_thread(self, channel: FakeChannel, name: str, *, owner: FakeMember | None = None,
                    private: bool = False) -> FakeChannel:

@@ -50,6 +50,13 @@ def snowflake() -> int:
     return (ms << 22) | (next(_counter) & 0x3FFFFF)
 
 
+def guild_id_on_shard(shard_id: int, shard_count: int) -> int:
+    """A new snowflake whose guild would be on `shard_id` of `shard_count` (its milliseconds picked to fit)."""
+    base = snowflake()
+    ms = (base >> 22) + (shard_id - (base >> 22)) % shard_count
+    return (ms << 22) | (base & 0x3FFFFF)
+
+
 def now_iso() -> str:
     """Return the current UTC time in Discord's ISO 8601 format."""
     return datetime.now(timezone.utc).isoformat()

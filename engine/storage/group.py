@@ -1,0 +1,199 @@
+"""Group commit, shared by both backends: one writer, one transaction per group, one savepoint per command.
+
+Commands that arrive while a transaction is running wait and are then committed together, one
+savepoint each, so one failing command rolls back alone and every caller is answered only after the
+commit that holds its events. A lone command runs in a transaction of its own at once. A `solo`
+write (a reproject's batch) takes its turn in the queue but commits in a transaction of its own, so
+the commands queued before it are answered without waiting for it.
+
+PostgreSQL aborts a whole transaction after any failed statement, so the savepoints are what lets
+the other commands of a group commit; on SQLite they cost next to nothing. A backend supplies how a
+function reaches its writer connection (`_on_writer`) and how a write transaction begins (`_begin`:
+SQLite's `BEGIN IMMEDIATE`, PostgreSQL's `BEGIN` plus the log's table lock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from engine.storage.port import Conn
+
+T = TypeVar("T")
+Job = Callable[[Conn], Any]
+
+
+class GroupCommit:
+    """The writer side of a Storage: `write` (grouped) and `write_alone` over a backend's writer connection."""
+
+    MAX_BATCH = 256  # commands committed together at most
+
+    def __init__(self, *, group_commit: bool = True) -> None:
+        self._pending: list[tuple[Job, asyncio.Future[Any]]] = []
+        self._busy = False
+        self._drainer: asyncio.Task[None] | None = None
+        self.group_commit = group_commit
+
+    async def _on_writer(self, fn: Callable[[Any], T]) -> T:
+        """Run `fn(conn)` whole on the writer connection's thread."""
+        raise NotImplementedError
+
+    def _begin(self, conn: Any) -> None:
+        """Start a write transaction on the writer connection."""
+        raise NotImplementedError
+
+    def _wrote(self) -> None:
+        """Called after every write transaction (SQLite schedules its checkpoints here)."""
+
+    def _refuse(self) -> None:
+        """Raise before a write when the backend takes none (SQLite: a damaged file)."""
+
+    def _fault(self, error: BaseException) -> BaseException:
+        """The error a failed write raises (SQLite turns storage faults into StorageError here)."""
+        return error
+
+    async def write(self, fn: Callable[[Conn], T], *, solo: bool = False) -> T:
+        """Run `fn(conn)` in a write transaction, grouped with the commands waiting beside it (alone: `solo`)."""
+        self._refuse()
+        if self._busy:
+            future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+            self._pending.append((Solo(fn) if solo else fn, future))
+            return await future
+        self._busy = True
+        try:
+            outcome = await self._on_writer(lambda conn: run_batch(conn, [fn], self._begin)[0])
+        finally:
+            self._hand_over()
+        self._wrote()
+        if isinstance(outcome, Failed):
+            raise self._fault(outcome.error)
+        value: T = outcome
+        return value
+
+    async def write_alone(self, fn: Callable[[Conn], T]) -> T:
+        """Run `fn(conn)` in a write transaction of its own (rebuild, catch-up, a copied log)."""
+        self._refuse()
+
+        def run(conn: Any) -> T:
+            self._begin(conn)
+            try:
+                value = fn(conn)
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return value
+
+        result = await self._on_writer(run)
+        self._wrote()
+        return result
+
+    def _hand_over(self) -> None:
+        """After a transaction: keep committing what queued up meanwhile, in a task of its own."""
+        if self._pending and self._drainer is None:
+            self._drainer = asyncio.get_running_loop().create_task(self._drain(), name="chronicle-group-commit")
+        elif not self._pending:
+            self._busy = False
+
+    async def _drain(self) -> None:
+        """Commit the waiting commands in groups until none wait."""
+        try:
+            while self._pending:
+                size = self.MAX_BATCH if self.group_commit else 1
+                solo = [i for i, (fn, _) in enumerate(self._pending[:size]) if isinstance(fn, Solo)]
+                size = 1 if solo and solo[0] == 0 else min([size, *solo])
+                batch, self._pending = self._pending[:size], self._pending[size:]
+                fns = [fn for fn, _ in batch]
+                try:
+                    outcomes = await self._on_writer(functools.partial(run_batch, fns=fns, begin=self._begin))
+                except BaseException as exc:  # the commit itself failed: nothing of the group was recorded
+                    outcomes = [Failed(exc)] * len(batch)
+                    if not isinstance(exc, Exception):
+                        settle(batch, outcomes)
+                        raise
+                settle(batch, [Failed(self._fault(o.error)) if isinstance(o, Failed) else o for o in outcomes])
+                self._wrote()
+        finally:
+            self._drainer = None
+            self._busy = False
+            if self._pending:  # cancelled while commands waited: they are not left hanging
+                settle(self._pending, [Failed(RuntimeError("the database is closing"))] * len(self._pending))
+                self._pending = []
+
+    async def _finish_writes(self) -> None:
+        """Wait for the group being committed (before closing)."""
+        if self._drainer is not None:
+            await asyncio.shield(self._drainer)
+
+
+class Solo:
+    """A write that commits in a transaction of its own."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Job) -> None:
+        self.fn = fn
+
+    def __call__(self, conn: Conn) -> Any:
+        return self.fn(conn)
+
+
+class Failed:
+    """A command of a group that raised (its savepoint was rolled back)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def run_batch(conn: Any, fns: list[Job], begin: Callable[[Any], None]) -> list[Any]:
+    """One transaction for a group of commands, a savepoint each; a lone command needs no savepoint."""
+    outcomes: list[Any] = []
+    begin(conn)
+    try:
+        if len(fns) == 1:
+            try:
+                outcomes.append(fns[0](conn))
+            except Exception as exc:
+                if conn.in_transaction:  # SQLite rolls back by itself after some faults (a full disk)
+                    conn.execute("ROLLBACK")
+                return [Failed(exc)]
+        else:
+            for fn in fns:
+                outcomes.append(_in_savepoint(conn, fn))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return outcomes
+
+
+def _in_savepoint(conn: Any, fn: Job) -> Any:
+    """Run one command of a group; on failure only its own changes are undone (the transaction goes on)."""
+    conn.execute("SAVEPOINT command")
+    try:
+        value = fn(conn)
+    except Exception as exc:
+        if not conn.in_transaction:  # the whole transaction was rolled back (a full disk): the group fails
+            raise exc from None
+        conn.execute("ROLLBACK TO SAVEPOINT command")
+        conn.execute("RELEASE SAVEPOINT command")
+        return Failed(exc)
+    conn.execute("RELEASE SAVEPOINT command")
+    return value
+
+
+def settle(batch: list[tuple[Job, asyncio.Future[Any]]], outcomes: list[Any]) -> None:
+    """Answer each waiting caller with its command's result or error."""
+    for (_, future), outcome in zip(batch, outcomes, strict=True):
+        if future.done():
+            continue
+        if isinstance(outcome, Failed):
+            future.set_exception(outcome.error)
+        else:
+            future.set_result(outcome)

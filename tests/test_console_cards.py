@@ -1,0 +1,68 @@
+"""`chronicle console` and `chronicle card`: cards and lorebooks from files on disk, as real subprocesses."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+from engine.cards import parse_card
+from tests.engine.cards.builders import V2, V3, b64, dump, png_with
+from tests.fakes.llm_server import FakeLLMServer
+from tests.test_cli import chronicle
+from tests.test_console import ROOT, run_console
+
+
+async def test_cards_and_lore_in_a_console_session(tmp_path: Path, fake_llm: FakeLLMServer) -> None:
+    card = copy.deepcopy(V2)
+    card["data"]["character_book"]["entries"][0]["extensions"]["useProbability"] = False
+    (tmp_path / "sera.png").write_bytes(png_with([("iTXt", "chara", b64(card))]))
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    world = {"entries": {"0": {"uid": 0, "key": ["dragon"], "content": "Dragons sleep under the hills."}}}
+    (tmp_path / "Eldoria.json").write_text(json.dumps(world))
+    fake_llm.enqueue_text("The forest hums.")
+    script = f"""\
+/character import path:{tmp_path / 'sera.png'}
+/character import path:{tmp_path / 'sera.png'}
+/character import path:{tmp_path / 'broken.png'}
+/character show name:Seraphina
+/lore import path:{tmp_path / 'Eldoria.json'}
+/persona set name:Wren
+/chat start character:Seraphina greeting:2
+/reply greeting number:3
+/lore attach book:Eldoria
+/lore add book:Eldoria keys:ship content:"Ships sail east." sticky:2
+/lore toggle book:Eldoria entry:2
+Is the forest safe? And the dragon?
+/chat prompt
+/character export name:Seraphina out:{tmp_path / 'out' / 'sera'}
+/lore show book:Eldoria
+"""
+    code, out, err = await run_console(tmp_path / "c.db", script, {"CHRONICLE_LLM_BASE_URL": fake_llm.base_url,
+                                                                    "CHRONICLE_LLM_MODEL": "fake-model"})
+    assert code == 0, err
+    assert "Seraphina joins the cast, imported from a V2 PNG card with a lorebook of 1 entry" in out
+    assert "error: A character named 'Seraphina' already exists here. Import again with replace:true" in out
+    assert "error: This PNG is damaged or cut short" in out
+    assert "Creator notes: Be nice." in out and "Imported lorebook Eldoria (1 entries)." in out
+    assert "Seraphina: Hi!" in out and "Seraphina: Welcome." in out
+    assert "Eldoria #2 is now off." in out
+    assert "# Lore\nThe forest is enchanted.\n\nDragons sleep under the hills." in out
+    assert "✅ Sera's book #1 forest" in out and "✅ Eldoria #1 dragon" in out
+    assert "#2 [off] ship — ship: Ships sail east." in out
+    exported = tmp_path / "out" / "sera.png"
+    assert parse_card(exported.read_bytes(), "sera.png").card == parse_card(dump(card), "sera.json").card
+
+
+def test_card_export_and_import_from_the_cli(tmp_path: Path) -> None:
+    db = str(tmp_path / "cli.db")
+    (tmp_path / "corin.json").write_text(json.dumps(V3))
+    done = chronicle("card", "import", str(tmp_path / "corin.json"), "--guild", "g-1", "--database", db, cwd=ROOT)
+    assert done.returncode == 0 and "imported Seraphina (v3 json, 1 lore entries)" in done.stdout, done.stderr
+    out = tmp_path / "exported.png"
+    done = chronicle("card", "export", "Seraphina", "--out", str(out), "--guild", "g-1", "--database", db, cwd=ROOT)
+    assert done.returncode == 0 and f"wrote {out}" in done.stdout, done.stderr
+    assert parse_card(out.read_bytes(), "x.png").card == parse_card(dump(V3), "x.json").card
+    missing = chronicle("card", "export", "Seraphina", "--out", str(out), "--database", db, cwd=ROOT)
+    assert missing.returncode == 1 and missing.stderr.strip() == (
+        "chronicle: There is no character named 'Seraphina' in this server. See /character list.")
