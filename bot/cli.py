@@ -246,14 +246,14 @@ async def _demo_data(args: argparse.Namespace, settings: Settings) -> int:
         raise EngineError("--chats and --messages must be at least 1")
 
     def progress(done: int, total: int) -> None:
-        if sys.__stderr__.isatty():  # our own text, written raw: a progress line that rewrites itself
+        if _raw_terminal():  # our own text, written raw: a progress line that rewrites itself
             print(f"\rdemo-data: {done}/{total} chats", end="", file=sys.__stderr__, flush=True)
 
     async def body(engine: Engine) -> int:
         started = time.perf_counter()
         stats = await fill(engine, chats=args.chats, messages=args.messages, seed=args.seed, progress=progress)
         elapsed = time.perf_counter() - started
-        if sys.__stderr__.isatty():
+        if _raw_terminal():
             print(file=sys.__stderr__)
         print(f"demo-data: {stats.chats} chats, {stats.messages} messages; the log now holds {stats.events} events "
               f"({elapsed:.1f}s)")
@@ -443,6 +443,11 @@ async def _doctor(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if not failed else 1
 
 
+def _raw_terminal() -> bool:
+    """Whether the process's own stderr is a terminal (progress lines that rewrite themselves go there)."""
+    return sys.__stderr__ is not None and sys.__stderr__.isatty()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: parse, load settings, run the subcommand; errors print one line and exit non-zero.
 
@@ -450,7 +455,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     to the terminal."""
     args = build_parser().parse_args(argv)
     streams = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = TerminalSafe(sys.stdout), TerminalSafe(sys.stderr)  # type: ignore[assignment]
+    sys.stdout, sys.stderr = TerminalSafe(sys.stdout), TerminalSafe(sys.stderr)
     try:
         return _main(args)
     finally:

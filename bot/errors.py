@@ -120,8 +120,8 @@ def describe(error: BaseException, **context: Any) -> Described:
         error_id = secrets.token_hex(4)
         log.error("storage_fault", error_id=error_id, kind=storage.kind, path=storage.path, detail=str(storage),
                   **context)
-        text = STORAGE_TEXT.get(storage.kind, STORAGE_DEFAULT)
-        return Described(f"{text} (error id `{error_id}`)", error_id)
+        line = STORAGE_TEXT.get(storage.kind, STORAGE_DEFAULT)
+        return Described(f"{line} (error id `{error_id}`)", error_id)
     text = error_text(error)
     if text is not None:
         log.info("request_refused", reason=text[:120], **context)

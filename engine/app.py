@@ -13,8 +13,6 @@ from typing import Any, TypeVar
 import structlog
 
 from engine import maintenance, projection, queries, store
-from engine.projection import online
-from engine.projection.projector import VERSION as PROJECTION_VERSION
 from engine.commands import Command, InChat
 from engine.db import Synchronous
 from engine.deciders import cards, characters, chats, lore, story, world
@@ -25,6 +23,8 @@ from engine.llm.port import LanguageModel
 from engine.narrator.flows import EngineNarration
 from engine.narrator.greetings import EngineGreetings
 from engine.narrator.prompt import Budget
+from engine.projection import online
+from engine.projection.projector import VERSION as PROJECTION_VERSION
 from engine.reads import EngineReads
 from engine.serial import ChatSerializer
 from engine.storage import open_storage
@@ -100,7 +100,7 @@ class Engine(EngineWrites, EngineNarration, EngineGreetings, EngineCards, Engine
 
     async def _upgrade_projection(self) -> None:
         """Drop what an interrupted reproject left; reproject once when the projection rules changed."""
-        if self.db.dialect == "sqlite" and await self.db.read(online.leftovers):
+        if self.db.dialect == "sqlite" and len(await self.db.read(online.leftovers)) > 0:
             await self.db.write(online.drop_leftovers)
         stored = await self.db.read(online.stored_version)
         if stored == PROJECTION_VERSION:

@@ -64,7 +64,7 @@ class Load:
             started = time.monotonic()
             said = await self.fd.user_says(channel, member, f"Line {index} in {channel.name}.")
             self.sent[channel.id].append(said.id)
-            await self.fd.wait_for(lambda: self.replies_in(channel) > index, timeout=120)
+            await self.fd.wait_for(lambda index=index: self.replies_in(channel) > index, timeout=120)
             self.reply_seconds.append(time.monotonic() - started)
 
     async def sample_memory(self, stop: asyncio.Event) -> None:

@@ -12,8 +12,8 @@ from discord.ext import commands
 
 from bot import render, story_pictures
 from bot.checks import actor_for, cause_of
-from bot.replies import announce, defer_private, defer_public, send_ephemeral, send_public
 from bot.errors import describe
+from bot.replies import announce, defer_private, defer_public, send_ephemeral, send_public
 from bot.streaming import DiscordReplySink
 from bot.transformers import character_names
 from engine import NAME_MAX, AlreadyHandled, ChatView, NoStory, NotFound, greeting_choices

@@ -9,7 +9,7 @@ from engine.events import BotAuthored, BotRetired, Recorded, YouAuthored
 from engine.projection.projector import projector
 from engine.projection.util import expect_one
 from engine.storage.port import Conn
-from engine.text import name_key
+from engine.text import name_key as name_key  # re-exported: queries compare names by it
 
 projector.owns(__name__, world=("characters", "personas"))
 
@@ -50,8 +50,10 @@ def on_bot_authored(tx: Conn, event: Recorded[BotAuthored]) -> None:
         " creator_notes = excluded.creator_notes, alternate_greetings = excluded.alternate_greetings,"
         " group_greetings = excluded.group_greetings, book_json = excluded.book_json,"
         " card_json = excluded.card_json, avatar_png = excluded.avatar_png",
-        (p.character_id, p.guild_id, card.name, unique_key(tx, "characters", "guild_id", p.guild_id, "character_id", p.character_id,
-                    card.name, " AND retired = 0"), card.description, card.personality,
+        (p.character_id, p.guild_id, card.name,
+         unique_key(tx, "characters", "guild_id", p.guild_id, "character_id", p.character_id, card.name,
+                    " AND retired = 0"),
+         card.description, card.personality,
          card.scenario, card.first_mes, card.mes_example, card.system_prompt, card.post_history_instructions,
          p.avatar_url, p.author_id, event.seq, event.seq, *extra),
     )

@@ -23,8 +23,8 @@ a schema of their own (search_path) and swap them with ALTER TABLE … SET SCHEM
 
 from __future__ import annotations
 
+import functools
 import re
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
@@ -35,6 +35,7 @@ import structlog
 from engine import store
 from engine.db import transaction
 from engine.projection.projector import CURSOR, projector
+from engine.storage.port import Conn, Cursor
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -47,7 +48,7 @@ READ_CHUNK = 50  # events read (and decoded) at a time, so a batch ends close to
 DROP_ROWS = 1500  # rows of an old table deleted per transaction after the switch
 SWITCH_LAG = 500  # switch over once the copies are at most this many events behind
 _INDEX = re.compile(r'^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+"?(\w+)"?\s+ON\s+"?(\w+)"?', re.IGNORECASE)
-Write = Callable[[Callable[[sqlite3.Connection], T]], Awaitable[T]]
+Write = Callable[[Callable[[Conn], Any]], Awaitable[Any]]
 
 
 def projected_tables() -> list[str]:
@@ -58,11 +59,11 @@ def projected_tables() -> list[str]:
 class RenamedTables:
     """A connection on which every projected table name means its fresh copy (for the handlers)."""
 
-    def __init__(self, conn: sqlite3.Connection, suffix: str = FRESH) -> None:
+    def __init__(self, conn: Conn, suffix: str = FRESH) -> None:
         self._conn = conn
         self._rewrite = _rewriter(tuple(projected_tables()), suffix)
 
-    def execute(self, sql: str, params: Any = (), /) -> sqlite3.Cursor:
+    def execute(self, sql: str, params: Any = (), /) -> Cursor:
         """Run one statement against the copies."""
         return self._conn.execute(self._rewrite(sql), params)
 
@@ -82,13 +83,13 @@ def twin_index_name(name: str) -> str:
     return name[: -len(INDEX_TWIN)] if name.endswith(INDEX_TWIN) else name + INDEX_TWIN
 
 
-def _schema(conn: sqlite3.Connection, kind: str, names: list[str]) -> list[tuple[str, str, str]]:
+def _schema(conn: Conn, kind: str, names: list[str]) -> list[tuple[str, str, str]]:
     marks = ", ".join("?" for _ in names)
     return conn.execute(f"SELECT name, tbl_name, sql FROM sqlite_master WHERE type = ? AND sql IS NOT NULL"
                         f" AND tbl_name IN ({marks}) ORDER BY rowid", (kind, *names)).fetchall()
 
 
-def leftovers(conn: sqlite3.Connection) -> list[str]:
+def leftovers(conn: Conn) -> list[str]:
     """Copies and old tables left by an interrupted reproject."""
     names = [f"{t}{suffix}" for t in projected_tables() for suffix in (FRESH, OLD)]
     marks = ", ".join("?" for _ in names)
@@ -96,7 +97,7 @@ def leftovers(conn: sqlite3.Connection) -> list[str]:
         f"SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ({marks})", names)]
 
 
-def drop_leftovers(conn: sqlite3.Connection) -> int:
+def drop_leftovers(conn: Conn) -> int:
     """Drop every leftover copy or old table (children first); return how many."""
     found = set(leftovers(conn))
     order = [f"{t}{s}" for s in (FRESH, OLD) for t in reversed(projected_tables())]
@@ -106,12 +107,12 @@ def drop_leftovers(conn: sqlite3.Connection) -> int:
     return len(dropped)
 
 
-def prepare(conn: sqlite3.Connection) -> None:
+def prepare(conn: Conn) -> None:
     """Create empty copies of the projected tables with their constraints, indexes and triggers."""
     drop_leftovers(conn)
     tables = [t.name for t in projector.tables]
     rename = _rewriter(tuple(projected_tables()), FRESH)
-    for name, _, sql in _schema(conn, "table", tables):
+    for _, _, sql in _schema(conn, "table", tables):
         conn.execute(rename(sql))
     for name in FTS_TABLES:  # only the table's own name changes: its content table stays 'memories'
         sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (name,)).fetchone()[0]
@@ -127,7 +128,7 @@ def prepare(conn: sqlite3.Connection) -> None:
                             rename(sql), count=1, flags=re.IGNORECASE))
 
 
-def fill(conn: sqlite3.Connection, after: int, budget: float = BATCH_SECONDS) -> tuple[int, int, int]:
+def fill(conn: Conn, after: int, budget: float = BATCH_SECONDS) -> tuple[int, int, int]:
     """Apply events after `after` to the copies for about `budget` seconds.
 
     Returns (position, events applied, events still behind).
@@ -145,7 +146,7 @@ def fill(conn: sqlite3.Connection, after: int, budget: float = BATCH_SECONDS) ->
     return position, applied, store.last_seq(conn) - position
 
 
-def switch(conn: sqlite3.Connection, after: int, version: int) -> tuple[int, int]:
+def switch(conn: Conn, after: int, version: int) -> tuple[int, int]:
     """Apply the last events to the copies, then put them in place of the live tables (one transaction).
 
     Returns (events applied here, the cursor's new position).
@@ -170,7 +171,7 @@ def switch(conn: sqlite3.Connection, after: int, version: int) -> tuple[int, int
     return applied, position
 
 
-def drop_some_old(conn: sqlite3.Connection) -> str | None:
+def drop_some_old(conn: Conn) -> str | None:
     """Delete a slice of an old table left by a switch (children first); a table with few rows left is
     dropped. Returns what was worked on, or None when nothing is left. Run with foreign keys off (see
     `unchecked`): the old tables are garbage, and checking a self-referencing table row by row is quadratic."""
@@ -188,10 +189,10 @@ def drop_some_old(conn: sqlite3.Connection) -> str | None:
     return None
 
 
-def unchecked(fn: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], T]:
+def unchecked(fn: Callable[[Conn], T]) -> Callable[[Conn], T]:
     """`fn` in a transaction of its own with foreign keys off (for the writer's own thread, between commands)."""
 
-    def run(conn: sqlite3.Connection) -> T:
+    def run(conn: Conn) -> T:
         conn.execute("PRAGMA foreign_keys = OFF")
         try:
             with transaction(conn):
@@ -202,34 +203,35 @@ def unchecked(fn: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connec
     return run
 
 
-def stored_version(conn: sqlite3.Connection) -> int:
+def stored_version(conn: Conn) -> int:
     """The projection version the live tables were built with (0 when never recorded)."""
     row = conn.execute("SELECT value FROM projection_meta WHERE name = 'version'").fetchone()
     return int(row[0]) if row else 0
 
 
-def set_version(conn: sqlite3.Connection, version: int) -> None:
+def set_version(conn: Conn, version: int) -> None:
     """Record the projection version the live tables now follow."""
     conn.execute("INSERT INTO projection_meta (name, value) VALUES ('version', ?)"
                  " ON CONFLICT (name) DO UPDATE SET value = excluded.value", (str(version),))
 
 
-async def rebuild(write: Write[Any], version: int, *, drop: Write[Any] | None = None,
+async def rebuild(write: Write, version: int, *, drop: Write | None = None,
                   pace: Callable[[], Awaitable[None]] | None = None) -> int:
     """Reproject the world through `write` (the database's queued writer, each call one short transaction of
     its own) without a long lock; return the events replayed. `drop` runs the old tables' clean-up steps
     (default: `write`; the engine passes one with foreign keys off); `pace` is awaited between batches."""
     await write(prepare)
     position, total = 0, 0
+    applied: int
     try:
         behind = SWITCH_LAG + 1
         while behind > SWITCH_LAG:
-            position, applied, behind = await write(lambda conn, after=position: fill(conn, after))
+            position, applied, behind = await write(functools.partial(fill, after=position))
             total += applied
             if pace is not None:
                 await pace()
         started = time.perf_counter()
-        applied, position = await write(lambda conn, after=position: switch(conn, after, version))
+        applied, position = await write(functools.partial(switch, after=position, version=version))
         switch_ms = round((time.perf_counter() - started) * 1000, 1)
         log.info("reproject_switched", events=total + applied, switch_ms=switch_ms)
         total += applied

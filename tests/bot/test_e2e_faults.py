@@ -169,7 +169,7 @@ async def test_a_deleted_channel_ends_its_story_with_a_note(chronicle: Chronicle
 async def test_a_storage_fault_reaches_the_person_as_one_ephemeral_line_with_an_error_id(chronicle: Chronicle) -> None:
     from engine.storage.sqlite_faults import corrupt
 
-    fd, w = chronicle.fd, chronicle.fd.world
+    w = chronicle.fd.world
     await chronicle.start_story()
     chronicle.engine.db.damaged = corrupt(chronicle.db_path, "found by a query a moment ago")  # as after SQLITE_CORRUPT
     with capture_logs() as logs:

@@ -16,8 +16,8 @@ from engine import Actor, Engine, StorageError, store
 from engine.llm.openai_compat import OpenAICompatibleModel
 from tests.conftest import story
 from tests.engine.test_narrator import RecordingSink
-from tests.faults import fill_up, small_file_system
 from tests.fakes.llm_server import FakeLLMServer
+from tests.faults import fill_up, small_file_system
 
 
 @pytest.fixture
