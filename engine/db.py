@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,7 +42,7 @@ def configure(conn: sqlite3.Connection, synchronous: Synchronous = "NORMAL", bus
     """Apply the connection settings every Chronicle connection uses."""
     conn.isolation_level = None  # explicit BEGIN/COMMIT only
     conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
-    conn.execute("PRAGMA journal_mode = WAL")
+    _wal_mode(conn, busy_ms)
     conn.execute(f"PRAGMA synchronous = {synchronous}")
     conn.execute("PRAGMA foreign_keys = ON")
     # FILE, not MEMORY: a statement journal then stays in memory up to 64 KiB and spills to a temp
@@ -49,6 +50,22 @@ def configure(conn: sqlite3.Connection, synchronous: Synchronous = "NORMAL", bus
     # changed in RAM (about 300 MB at 1M events).
     conn.execute("PRAGMA temp_store = FILE")
     conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+
+
+def _wal_mode(conn: sqlite3.Connection, busy_ms: int) -> None:
+    """Switch to WAL, waiting out another process doing the same: on a new file two processes starting at
+    once collide here, and SQLite answers "database is locked" at once instead of calling the busy handler."""
+    deadline = time.monotonic() + busy_ms / 1000
+    while True:
+        try:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            if not faults.is_fault(exc) or "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            mode = None
+        if mode == "wal" or time.monotonic() >= deadline:
+            return
+        time.sleep(0.01)
 
 
 @contextmanager
@@ -156,10 +173,6 @@ class Database(GroupCommit):
         if (refused := faults.inspect_file(path)) is not None:
             raise refused
         new = not path.exists() or path.stat().st_size == 0
-        try:  # a plain connection first: a fault here is classified before any aiosqlite thread exists
-            await asyncio.to_thread(_probe, path, synchronous, busy_ms)
-        except (sqlite3.Error, OSError) as exc:
-            raise faults.classify(exc, path, new=new) or exc from None
         opened: list[aiosqlite.Connection] = []
         try:
             writer = await _connect(path, synchronous, opened, busy_ms)
@@ -258,20 +271,17 @@ class Database(GroupCommit):
                     log.warning("database_close_failed", error=str(exc))
 
 
-def _probe(path: Path, synchronous: Synchronous, busy_ms: int) -> None:
-    """Open, configure and read the schema once with a plain connection, then close it."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        configure(conn, synchronous, busy_ms)
-        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-    finally:
-        conn.close()
-
-
 async def _connect(path: Path, synchronous: Synchronous, opened: list[aiosqlite.Connection],
                    busy_ms: int = 10_000) -> aiosqlite.Connection:
     """An aiosqlite connection with Chronicle's settings (added to `opened` for cleanup)."""
-    conn = await aiosqlite.connect(path, isolation_level=None)
+    connecting = aiosqlite.connect(path, isolation_level=None)
+    try:
+        conn = await connecting
+    except BaseException:
+        # aiosqlite stops its worker thread after a failed connect but nobody waits for it: let it finish
+        # while the event loop still runs (else it reports "Event loop is closed" from its thread).
+        await asyncio.to_thread(connecting._thread.join, 2.0)  # noqa: SLF001
+        raise
     opened.append(conn)
     await _run(conn, lambda c: configure(c, synchronous, busy_ms))
     return conn

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -140,3 +142,36 @@ async def test_a_lock_held_elsewhere_is_one_line_and_passes(saved_world: Path, a
     finally:
         other.close()
         await engine.close()
+
+
+def _open_and_close(path: str, results: Any) -> None:
+    """In a forked process: open the database (migrating it), close it, report."""
+    import asyncio
+
+    from engine.db import Database
+
+    async def run() -> str:
+        try:
+            db = await Database.open(path)
+            await db.close()
+            return "ok"
+        except Exception as exc:  # noqa: BLE001 — reported to the parent
+            return f"{type(exc).__name__}: {exc}"
+
+    results.put(asyncio.run(run()))
+
+
+def test_two_processes_starting_on_a_new_file_at_once_both_succeed(tmp_path: Path):
+    """Both switch the new file to WAL and migrate it; neither sees "database is locked" (20 rounds)."""
+    context = multiprocessing.get_context("fork")
+    outcomes: list[str] = []
+    for round_no in range(20):
+        results = context.Queue()
+        path = str(tmp_path / f"race-{round_no}.db")
+        starters = [context.Process(target=_open_and_close, args=(path, results)) for _ in range(2)]
+        for process in starters:
+            process.start()
+        for process in starters:
+            process.join(30)
+        outcomes += [results.get(timeout=5) for _ in starters]
+    assert outcomes == ["ok"] * 40, [o for o in outcomes if o != "ok"][:3]
