@@ -125,7 +125,7 @@ class Database(GroupCommit):
     path; the writer's own automatic checkpoint remains as a backstop at a larger WAL size.
     """
 
-    CHECKPOINT_EVERY = 200  # writes between background checkpoints (about 1,600 WAL pages)
+    CHECKPOINT_EVERY = 200  # commands between background checkpoints (about 1,600 WAL pages)
     dialect = "sqlite"
 
     def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, path: Path,
@@ -165,9 +165,10 @@ class Database(GroupCommit):
     def _begin(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
 
-    def _wrote(self) -> None:
-        """Start a background checkpoint every CHECKPOINT_EVERY transactions."""
-        self._writes += 1
+    def _wrote(self, commands: int = 1) -> None:
+        """Start a background checkpoint every CHECKPOINT_EVERY commands (a group counts each of its commands,
+        so the WAL stays short under load and the writer's own backstop checkpoint never stalls a commit)."""
+        self._writes += commands
         if self._writes >= self.CHECKPOINT_EVERY and self._checkpointing is None and self._checkpointer is not None:
             self._writes = 0
             self._checkpointing = asyncio.get_running_loop().create_task(self._checkpoint())

@@ -42,8 +42,8 @@ class GroupCommit:
         """Start a write transaction on the writer connection."""
         raise NotImplementedError
 
-    def _wrote(self) -> None:
-        """Called after every write transaction (SQLite schedules its checkpoints here)."""
+    def _wrote(self, commands: int = 1) -> None:
+        """Called after every write transaction with how many commands it held (SQLite paces checkpoints here)."""
 
     async def write(self, fn: Callable[[Conn], T]) -> T:
         """Run `fn(conn)` in a write transaction, grouped with the commands waiting beside it."""
@@ -102,7 +102,7 @@ class GroupCommit:
                         settle(batch, outcomes)
                         raise
                 settle(batch, outcomes)
-                self._wrote()
+                self._wrote(len(batch))
         finally:
             self._drainer = None
             self._busy = False
