@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench soak clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Chronicle needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -31,6 +31,11 @@ lint: install
 
 bench: install
 	$(PY) -m bench
+
+# By hand, not in CI: SIGKILLs, 100 channels through the local Discord, commands during a reproject
+# (about 10 minutes; the figures are in docs/RELIABILITY.md).
+soak: install
+	$(PY) -m soak
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -6,19 +6,21 @@ import argparse
 import asyncio
 import contextlib
 import json
+import re
 import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import structlog
 
 from config.logging import configure_logging
 from config.settings import Settings, SettingsError, check_database, load_settings
-from engine import Actor, Engine, EngineError
-from engine.storage import redact
+from engine import Actor, Engine, EngineError, damage_report
+from engine.storage import is_database_url, redact
 from engine.storage.port import is_database_error
+from engine.text import TerminalSafe
 
 if TYPE_CHECKING:
     from bot.doctor import ModelTarget
@@ -39,10 +41,30 @@ def command(name: str) -> Callable[[Handler], Handler]:
     return register
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a bad command line answered in one line (and exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print `chronicle: <what is wrong> (see … --help)` and exit 2."""
+        self.exit(2, f"chronicle: {message} (see `{self.prog} --help`)\n")
+
+
+def bounded(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high`, checked before anything uses it."""
+
+    def parse(text: str) -> int:
+        if re.fullmatch(r"[+-]?[0-9]{1,19}", text.strip()) is None or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"must be a whole number from {low:,} to {high:,}, not '{text[:20]}'")
+        return int(text)
+
+    parse.__name__ = "number"
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
-    parser = argparse.ArgumentParser(prog="chronicle", description="Chronicle: event-sourced roleplay for Discord.")
-    common = argparse.ArgumentParser(add_help=False)
+    parser = _Parser(prog="chronicle", description="Chronicle: event-sourced roleplay for Discord.")
+    common = _Parser(add_help=False)
     common.add_argument("--database", metavar="PATH_OR_URL",
                         help="a SQLite file or a postgresql:// URL (default: CHRONICLE_DATABASE or data/chronicle.db)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -53,20 +75,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rewind", parents=[common], help="rewind an open chat")
     p.add_argument("--chat", required=True, help="chat id (see `chronicle chats`)")
     group = p.add_mutually_exclusive_group(required=True)
-    group.add_argument("--to-seq", type=int, help="keep the chat's events up to this seq")
-    group.add_argument("--messages", type=int, help="undo this many of the newest messages")
+    group.add_argument("--to-seq", type=bounded(1, 2**62), help="keep the chat's events up to this seq")
+    group.add_argument("--messages", type=bounded(1, 10_000), help="undo this many of the newest messages")
     sub.add_parser("check", parents=[common], help="compare the live world with a fresh rebuild; exit 1 on drift")
     p = sub.add_parser("events", parents=[common], help="show the newest events")
     p.add_argument("--chat", help="only this chat's events")
-    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--limit", type=bounded(1, 100_000), default=20)
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p = sub.add_parser("export", parents=[common], help="write a chat's events (JSONL) and transcript (Markdown)")
     p.add_argument("--chat", required=True)
     p.add_argument("--out", type=Path, required=True, help="output directory")
     p = sub.add_parser("demo-data", parents=[common], help="fill the database with a generated story world")
-    p.add_argument("--chats", type=int, default=5)
-    p.add_argument("--messages", type=int, default=100, help="messages per chat")
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--chats", type=bounded(1, 100_000), default=5)
+    p.add_argument("--messages", type=bounded(1, 1_000_000), default=100, help="messages per chat")
+    p.add_argument("--seed", type=bounded(-(2**62), 2**62), default=7)
     for extra in _EXTRA_PARSERS:
         extra(sub, common)
     return parser
@@ -171,6 +193,16 @@ async def _rewind(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("check")
 async def _check(args: argparse.Namespace, settings: Settings) -> int:
+    location = database_of(settings, args.database)
+    path = None if is_database_url(location) else Path(location)
+    problems = await asyncio.to_thread(damage_report, path) if path is not None and path.exists() else []
+    if problems:
+        for line in problems:
+            print(line)
+        print(f"check: the database file is damaged ({len(problems)} problem(s) found); Chronicle will not write to "
+              "it. Restore it from a backup.")
+        return 1
+
     async def body(engine: Engine) -> int:
         report = await engine.check()
         for line in report.differences:
@@ -184,7 +216,7 @@ async def _check(args: argparse.Namespace, settings: Settings) -> int:
 @command("events")
 async def _events(args: argparse.Namespace, settings: Settings) -> int:
     async def body(engine: Engine) -> int:
-        for event in await engine.recent_events(chat_id=args.chat, limit=max(1, min(args.limit, 100_000))):
+        for event in await engine.recent_events(chat_id=args.chat, limit=args.limit):
             if args.json:
                 print(json.dumps({"seq": event.seq, "kind": event.kind, "stream": event.stream,
                                   "chat_id": event.chat_id, "actor_id": event.actor_id,
@@ -200,10 +232,7 @@ async def _events(args: argparse.Namespace, settings: Settings) -> int:
 async def _export(args: argparse.Namespace, settings: Settings) -> int:
     async def body(engine: Engine) -> int:
         exported = await engine.export_chat(args.chat)
-        args.out.mkdir(parents=True, exist_ok=True)
-        events_file, transcript_file = args.out / f"{args.chat}.events.jsonl", args.out / f"{args.chat}.md"
-        events_file.write_text(exported.events_jsonl, encoding="utf-8")
-        transcript_file.write_text(exported.transcript_md, encoding="utf-8")
+        events_file, transcript_file = await asyncio.to_thread(exported.write_to, args.out)
         print(f"wrote {events_file} and {transcript_file}")
         return 0
     return await _with_engine(args, settings, body)
@@ -217,13 +246,15 @@ async def _demo_data(args: argparse.Namespace, settings: Settings) -> int:
         raise EngineError("--chats and --messages must be at least 1")
 
     def progress(done: int, total: int) -> None:
-        print(f"\rdemo-data: {done}/{total} chats", end="", file=sys.stderr, flush=True)
+        if _raw_terminal():  # our own text, written raw: a progress line that rewrites itself
+            print(f"\rdemo-data: {done}/{total} chats", end="", file=sys.__stderr__, flush=True)
 
     async def body(engine: Engine) -> int:
         started = time.perf_counter()
         stats = await fill(engine, chats=args.chats, messages=args.messages, seed=args.seed, progress=progress)
         elapsed = time.perf_counter() - started
-        print(file=sys.stderr)
+        if _raw_terminal():
+            print(file=sys.__stderr__)
         print(f"demo-data: {stats.chats} chats, {stats.messages} messages; the log now holds {stats.events} events "
               f"({elapsed:.1f}s)")
         return 0
@@ -280,13 +311,14 @@ def console_history(database: Path | str) -> Path:
 async def _console(args: argparse.Namespace, settings: Settings) -> int:
     from bot.console import Console
 
-    async with model_from_settings(settings, notice=lambda line: print(line, file=sys.stderr)) as model:
-        engine = await open_engine(settings, args.database, model)
-        try:
+    engine = await open_engine(settings, args.database)  # a storage fault is one line before any model starts
+    try:
+        async with model_from_settings(settings, notice=lambda line: print(line, file=sys.stderr)) as model:
+            engine.model = model
             await Console(engine, channel=args.channel, speaker=args.speaker,
                           history=console_history(args.database or settings.database)).run()
-        finally:
-            await engine.close()
+    finally:
+        await engine.close()
     return 0
 
 
@@ -343,16 +375,17 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     token = settings.discord_token.get_secret_value().strip() if settings.discord_token else ""
     if not token:
         raise EngineError("DISCORD_TOKEN is not set: create a bot in the Discord developer portal (see README)")
-    async with model_from_settings(settings, notice=notice_for(settings)) as model:
-        engine = await open_engine(settings, args.database, model)
-        try:
+    engine = await open_engine(settings, args.database)  # a storage fault is one line before any model starts
+    try:
+        async with model_from_settings(settings, notice=notice_for(settings)) as model:
+            engine.model = model
             return await run_discord(engine, token, api_base=settings.discord_api_base,
                                      gateway_url=settings.gateway_url, admin_role_ids=settings.admin_role_ids,
                                      sync_guild_ids=settings.sync_guild_ids,
                                      model_target=model_target(settings, model), shard_count=settings.shard_count,
                                      shard_ids=settings.shard_ids)
-        finally:
-            await engine.close()
+    finally:
+        await engine.close()
 
 
 def notice_for(settings: Settings) -> Callable[[str], None]:
@@ -410,9 +443,27 @@ async def _doctor(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if not failed else 1
 
 
+def _raw_terminal() -> bool:
+    """Whether the process's own stderr is a terminal (progress lines that rewrite themselves go there)."""
+    return sys.__stderr__ is not None and sys.__stderr__.isatty()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: parse, load settings, run the subcommand; errors print one line and exit non-zero."""
+    """Entry point: parse, load settings, run the subcommand; errors print one line and exit non-zero.
+
+    Everything printed goes through TerminalSafe: names, lines and log fields can't carry escape codes
+    to the terminal."""
     args = build_parser().parse_args(argv)
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = TerminalSafe(sys.stdout), TerminalSafe(sys.stderr)
+    try:
+        return _main(args)
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _main(args: argparse.Namespace) -> int:
+    """Run a parsed command line (stdout and stderr already neutralise control characters)."""
     try:
         settings = load_settings()
     except SettingsError as exc:

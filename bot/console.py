@@ -20,11 +20,13 @@ import structlog
 from bot.console_commands import COMMANDS, usage
 from bot.starter import find_starter, load_starter
 from engine import Actor, DomainError, Engine, EngineError, NarratorUnavailable
+from engine.text import TerminalSafe
 from engine.views import CharacterView
 
 log = structlog.get_logger(__name__)
 CONSOLE_GUILD = "console"
 _OPTION = re.compile(r'\s*([a-z_]+):("(?:[^"\\]|\\.)*"|\S*)')
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
 NARRATOR_HELP = ("The narrator is unavailable right now. Check the model server (CHRONICLE_LLM_BASE_URL) and try "
                  "again.")
 
@@ -49,6 +51,9 @@ def parse_command(line: str) -> tuple[str, dict[str, str]]:
                                f'key:"a longer value". Usage: {usage(path)}')
         key, value = match.group(1), match.group(2)
         if value.startswith('"'):
+            if _QUOTED.fullmatch(value) is None:
+                raise ConsoleError(f'{key}: the quote is not closed. Write {key}:"…" with a " at the end. '
+                                   f"Usage: {usage(path)}")
             value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
         args[key] = value
         position = match.end()
@@ -106,7 +111,8 @@ class Console:
         self.channel_id = f"console:{channel}"
         self.actor = Actor(user_id=f"console:{speaker.casefold()}", guild_id=CONSOLE_GUILD, display_name=speaker,
                            is_admin=True)
-        self.out: TextIO = out if out is not None else sys.stdout
+        # nothing printed can carry escape codes, bidi overrides or NULs to the terminal
+        self.out: TextIO = TerminalSafe(out if out is not None else sys.stdout)  # type: ignore[assignment]
         self.sink: ConsoleSink = ConsoleSink(self.out)
         self.history = history
         self.terminal: object | None = None  # the prompt_toolkit session, at a terminal

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,18 +48,27 @@ def usage(path: str) -> str:
     return " ".join([f"/{path}", *(f"{k}:…" for k in spec.required), *(f"[{k}:…]" for k in spec.optional)])
 
 
+LIMITS = {"importance": (1, 10), "affinity": (-200, 200), "trust": (-200, 200), "messages": (1, 10_000),
+          "to": (1, 2**62), "limit": (1, 100), "greeting": (1, 1_000), "number": (1, 1_000), "entry": (0, 100_000),
+          "probability": (0, 100), "sticky": (0, 100_000), "cooldown": (0, 100_000), "delay": (0, 100_000),
+          "order": (-1_000_000, 1_000_000), "scan_depth": (0, 1_000)}
+ANY_NUMBER = (-(2**31), 2**31 - 1)  # an option not listed above
+_WHOLE = re.compile(r"[+-]?[0-9]{1,19}")
+
+
 @overload
 def _int(args: dict[str, str], key: str, default: int) -> int: ...
 @overload
 def _int(args: dict[str, str], key: str, default: None = None) -> int | None: ...
 def _int(args: dict[str, str], key: str, default: int | None = None) -> int | None:
-    """An option as a whole number, or `default` when absent."""
+    """A number option, range-checked before it is used (ASCII digits only, within LIMITS[key])."""
     if key not in args:
         return default
-    try:
-        return int(args[key])
-    except ValueError:
-        raise InvalidInput(f"{key}: must be a whole number, not '{args[key][:20]}'.") from None
+    low, high = LIMITS.get(key, ANY_NUMBER)
+    text = args[key].strip()
+    if _WHOLE.fullmatch(text) is None or not low <= int(text) <= high:
+        raise InvalidInput(f"{key}: must be a whole number from {low:,} to {high:,}, not '{text[:20]}'.")
+    return int(text)
 
 
 async def _chat_and_character(console: Console, args: dict[str, str]) -> tuple[ChatView, str | None]:
@@ -154,9 +165,7 @@ async def _chat_export(console: Console, args: dict[str, str]) -> str:
     chat = await console.engine.get_chat(console.channel_id)
     exported = await console.engine.export_chat(chat.chat_id)
     out = Path(args.get("out", "exports"))
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{chat.chat_id}.md").write_text(exported.transcript_md, encoding="utf-8")
-    (out / f"{chat.chat_id}.events.jsonl").write_text(exported.events_jsonl, encoding="utf-8")
+    await asyncio.to_thread(exported.write_to, out)
     return f"Wrote {out / chat.chat_id}.md and .events.jsonl"
 
 
@@ -313,7 +322,7 @@ async def _admin_check(console: Console, args: dict[str, str]) -> str:
 @command("admin log", (), ("limit",), help="the newest events of this story")
 async def _admin_log(console: Console, args: dict[str, str]) -> str:
     chat = await console.engine.get_chat(console.channel_id)
-    events = await console.engine.recent_events(chat_id=chat.chat_id, limit=min(_int(args, "limit", 10) or 10, 100))
+    events = await console.engine.recent_events(chat_id=chat.chat_id, limit=_int(args, "limit", 10) or 10)
     return "\n".join(f"#{e.seq} {e.kind}" for e in events)
 
 

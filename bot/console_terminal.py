@@ -23,6 +23,7 @@ from prompt_toolkit.patch_stdout import patch_stdout
 
 from bot.console import ConsoleSink
 from bot.console_commands import COMMANDS
+from engine.text import TerminalSafe
 from engine.views import CharacterView
 
 if TYPE_CHECKING:
@@ -160,7 +161,7 @@ async def run_terminal(console: Console) -> None:
     console.terminal = session
     lines: asyncio.Queue[str | None] = asyncio.Queue()
     with patch_stdout():
-        console.out = sys.stdout
+        console.out = TerminalSafe(sys.stdout)  # type: ignore[assignment]  # no escape codes reach the terminal
         sink = TerminalSink(console.out, session.app.invalidate)
         sink_holder.append(sink)
         console.sink = sink

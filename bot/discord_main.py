@@ -66,6 +66,16 @@ async def run_discord(engine: Engine, token: str, *, api_base: str, gateway_url:
     except (aiohttp.ClientConnectionError, OSError) as exc:
         raise EngineError(f"could not reach Discord at {api_base} ({type(exc).__name__}): check the network "
                           "or CHRONICLE_DISCORD_API_BASE") from None
+    except discord.GatewayNotFound:
+        raise EngineError("Discord did not say where its gateway is (GET /gateway failed): Discord is having trouble "
+                          "(https://discordstatus.com); start again in a few minutes") from None
+    except discord.DiscordServerError as exc:
+        raise EngineError(f"Discord answered {exc.status} {_route(exc)} while Chronicle was starting, after its "
+                          "retries: Discord is having trouble (https://discordstatus.com); start again in a few "
+                          "minutes") from None
+    except discord.HTTPException as exc:
+        raise EngineError(f"Discord refused {_route(exc)} while Chronicle was starting ({exc.status}: "
+                          f"{exc.text or 'no reason given'})") from None
     finally:
         setup_report.cancel()
         if not bot.is_closed():
@@ -81,3 +91,11 @@ async def _report_setup(bot: ChronicleBot, target: ModelTarget | None) -> None:
         raise
     except Exception:  # noqa: BLE001 — the report is advice; the bot runs on
         log.exception("setup_report_failed")
+
+
+def _route(exc: discord.HTTPException) -> str:
+    """'GET /users/@me' for the request an HTTP error answered."""
+    response = exc.response
+    method = getattr(response, "method", "")
+    path = getattr(getattr(response, "url", None), "path", "")
+    return f"to {method} {path}".strip() if method or path else "a request"

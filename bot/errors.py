@@ -6,6 +6,7 @@ do; an unexpected one is logged with its context and an error id, and the person
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ import structlog
 from discord import app_commands
 
 from bot.replies import send_ephemeral
-from engine import AlreadyHandled, ConcurrencyConflict, DomainError, NarratorUnavailable
+from engine import AlreadyHandled, ConcurrencyConflict, DomainError, NarratorUnavailable, StorageError
 
 log = structlog.get_logger(__name__)
 
@@ -23,6 +24,48 @@ NARRATOR_DOWN = ("The narrator can't reach the language model right now, so no r
                  "Nothing you did was lost: try again in a minute, or ask an admin to check the model server.")
 TRY_AGAIN = ("Someone else changed this story at the same moment, so nothing was recorded. "
              "Please try again.")
+STORAGE_TEXT = {
+    "full": "Chronicle's disk is full, so nothing was recorded. It carries on by itself once an admin frees space.",
+    "locked": "Chronicle's database is busy with another program, so nothing was recorded. Try again in a minute.",
+    "corrupt": "Chronicle's database is damaged, so nothing more is recorded until an admin restores it.",
+}
+STORAGE_DEFAULT = "Chronicle can't write to its database right now, so nothing was recorded. An admin has to look."
+MISSING_PERMISSIONS = 50013
+# Which permission a refused request needed: (method, path pattern, permission), first match wins.
+_PERMISSIONS = (
+    ("POST", re.compile(r"/channels/\d+/webhooks$"), "Manage Webhooks"),
+    ("GET", re.compile(r"/channels/\d+/webhooks$"), "Manage Webhooks"),
+    ("DELETE", re.compile(r"/channels/\d+/messages/\d+$"), "Manage Messages"),
+    ("GET", re.compile(r"/channels/\d+/messages"), "Read Message History"),
+    ("POST", re.compile(r"/channels/\d+/messages$"), "Send Messages (and Embed Links)"),
+    ("POST", re.compile(r"/channels/\d+/typing$"), "Send Messages"),
+    ("POST", re.compile(r"/threads$"), "Create Public Threads"),
+)
+_TOLD_MAX = 10_000
+_told: dict[tuple[int | None, str], None] = {}
+
+
+def needed_permission(error: discord.Forbidden) -> str:
+    """The permission a request refused with 403 Missing Permissions needed, from its method and route."""
+    response = getattr(error, "response", None)
+    method = str(getattr(response, "method", "") or "").upper()
+    url = getattr(response, "url", None)
+    path = str(getattr(url, "path", "") or "")
+    for wanted_method, pattern, permission in _PERMISSIONS:
+        if method == wanted_method and pattern.search(path):
+            return permission
+    return "the permissions Chronicle was invited with (View Channel, Send Messages, Manage Webhooks)"
+
+
+def first_time_told(channel_id: int | None, permission: str) -> bool:
+    """True the first time a missing permission is reported for a channel (then it is only logged)."""
+    key = (channel_id, permission)
+    if key in _told:
+        return False
+    _told[key] = None
+    while len(_told) > _TOLD_MAX:
+        _told.pop(next(iter(_told)))
+    return True
 
 
 @dataclass(frozen=True)
@@ -56,6 +99,12 @@ def error_text(error: BaseException) -> str | None:
         return TRY_AGAIN
     if isinstance(error, NarratorUnavailable):
         return NARRATOR_DOWN
+    if isinstance(error, discord.Forbidden) and error.code == MISSING_PERMISSIONS:
+        return (f"I can't do that in this channel: I need the **{needed_permission(error)}** permission here. "
+                "A server admin can grant it in the channel's settings.")
+    if isinstance(error, discord.DiscordServerError):
+        return (f"Discord is having trouble (it answered {error.status} after several tries), so nothing was posted. "
+                "Try again in a minute.")
     return None
 
 
@@ -66,6 +115,13 @@ def unexpected_error_text(error_id: str) -> str:
 
 def describe(error: BaseException, **context: Any) -> Described:
     """Turn an error into what the person is told; unexpected errors are logged with `context` and an id."""
+    storage = unwrap(error)
+    if isinstance(storage, StorageError):  # the person gets what happened; the log gets the file and the fix
+        error_id = secrets.token_hex(4)
+        log.error("storage_fault", error_id=error_id, kind=storage.kind, path=storage.path, detail=str(storage),
+                  **context)
+        line = STORAGE_TEXT.get(storage.kind, STORAGE_DEFAULT)
+        return Described(f"{line} (error id `{error_id}`)", error_id)
     text = error_text(error)
     if text is not None:
         log.info("request_refused", reason=text[:120], **context)
@@ -89,8 +145,16 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
 
 async def report_message_error(message: discord.Message, error: BaseException) -> None:
     """Answer a channel message whose handling failed (a repeat delivery is answered with silence)."""
-    if isinstance(unwrap(error), AlreadyHandled):
+    original = unwrap(error)
+    if isinstance(original, AlreadyHandled):
         return
+    if isinstance(original, discord.Forbidden) and original.code == MISSING_PERMISSIONS:
+        permission = needed_permission(original)
+        if not first_time_told(message.channel.id, permission):  # once per channel; the log has the rest
+            log.info("missing_permission_again", channel=message.channel.id, permission=permission)
+            return
+        log.warning("missing_permission", channel=message.channel.id, guild=message.guild.id if message.guild
+                    else None, permission=permission)
     described = describe(error, guild=message.guild.id if message.guild else None, channel=message.channel.id,
                          user=message.author.id, message=message.id)
     text = described.text if described.error_id is not None or isinstance(unwrap(error), NarratorUnavailable) \

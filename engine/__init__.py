@@ -16,10 +16,11 @@ from engine.errors import (
     PermissionDenied,
     ProjectionError,
     SlowDown,
+    StorageError,
 )
 from engine.events import CARD_FIELD_MAX, EVENT_TYPES, MESSAGE_MAX, NAME_MAX, URL_MAX
 from engine.lore import MAX_LORE_BYTES, LoreEntry
-from engine.maintenance import ChatExport
+from engine.maintenance import ChatExport, damage_report
 from engine.narrator.lore import LoreReport
 from engine.storytime import format_clock
 from engine.views import (
@@ -52,5 +53,6 @@ __all__ = [
     "EventView",
     "MeanwhileView", "MemoryView", "MessageView", "PersonaView", "PlaceView", "RelationshipView", "RewindResult",
     "SceneView", "Card", "CardExport", "CardImportView", "LoreEntry", "LoreEntryView", "LorebookView", "LoreReport",
-    "MAX_CARD_BYTES", "MAX_LORE_BYTES", "check_upload", "greeting_choices", "TimelineView",
+    "MAX_CARD_BYTES", "MAX_LORE_BYTES", "check_upload", "greeting_choices", "TimelineView", "StorageError",
+    "damage_report",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from itertools import groupby
@@ -22,6 +23,8 @@ from engine.llm.port import LanguageModel
 from engine.narrator.flows import EngineNarration
 from engine.narrator.greetings import EngineGreetings
 from engine.narrator.prompt import Budget
+from engine.projection import online
+from engine.projection.projector import VERSION as PROJECTION_VERSION
 from engine.reads import EngineReads
 from engine.serial import ChatSerializer
 from engine.storage import open_storage
@@ -75,17 +78,38 @@ class Engine(EngineWrites, EngineNarration, EngineGreetings, EngineCards, Engine
         self._open_chats: dict[str, str] = {}  # channel → the chat id last found open there
         self.max_queued_replies = max_queued_replies
         self._generation_slots = asyncio.Semaphore(max_concurrent_replies)
+        self._rebuilding = asyncio.Lock()
 
     @classmethod
     async def open(cls, location: str | Path, *, synchronous: Synchronous = "NORMAL", group_commit: bool = True,
-                   **kwargs: Any) -> Engine:
-        """Open the database (a SQLite file path or a `postgresql://` URL), migrate, catch the projection up."""
-        db = await open_storage(location, synchronous=synchronous, group_commit=group_commit)
-        engine = cls(db, **kwargs)
-        applied = await engine.catch_up()
-        if applied:
-            log.info("projection_caught_up", events=applied)
+                   busy_ms: int = 10_000, **kwargs: Any) -> Engine:
+        """Open the database (a SQLite file path or a `postgresql://` URL), migrate, catch the projection up.
+
+        A storage fault is one StorageError; a projection built by older rules is reprojected once."""
+        db = await open_storage(location, synchronous=synchronous, group_commit=group_commit, busy_ms=busy_ms)
+        try:
+            engine = cls(db, **kwargs)
+            applied = await engine.catch_up()
+            if applied:
+                log.info("projection_caught_up", events=applied)
+            await engine._upgrade_projection()
+        except BaseException:
+            await db.close()
+            raise
         return engine
+
+    async def _upgrade_projection(self) -> None:
+        """Drop what an interrupted reproject left; reproject once when the projection rules changed."""
+        if self.db.dialect == "sqlite" and len(await self.db.read(online.leftovers)) > 0:
+            await self.db.write(online.drop_leftovers)
+        stored = await self.db.read(online.stored_version)
+        if stored == PROJECTION_VERSION:
+            return
+        if await self.db.read(store.last_seq):
+            log.warning("projection_outdated_reprojecting", stored=stored, current=PROJECTION_VERSION)
+            await self.rebuild()
+        else:
+            await self.db.write(lambda conn: online.set_version(conn, PROJECTION_VERSION))
 
     @property
     def location(self) -> str:
@@ -189,12 +213,23 @@ class Engine(EngineWrites, EngineNarration, EngineGreetings, EngineCards, Engine
         return await self.db.write_alone(projection.catch_up_in)
 
     async def rebuild(self) -> int:
-        """Reproject the whole world from an empty state in one transaction; return events replayed."""
+        """Reproject the whole world from the log into fresh tables, then switch over; return events replayed.
 
-        self._refs.clear()
-        count = await self.db.write_alone(projection.rebuild_in)
-        self._refs.clear()
-        log.info("world_rebuilt", events=count)
+        The stories keep going meanwhile (SQLite): the replay runs in short transactions queued with their
+        commands, and the switch to the new tables is one short transaction (engine/projection/online.py).
+        PostgreSQL rebuilds in one transaction, as before (its readers see the old world until it commits).
+        """
+        async with self._rebuilding:
+            started = time.perf_counter()
+            self._refs.clear()
+            if self.db.dialect == "sqlite":
+                count = await online.rebuild(lambda fn: self.db.write(fn, solo=True), PROJECTION_VERSION,
+                                             drop=self.db.write_without_foreign_keys,  # type: ignore[attr-defined]
+                                             pace=self.db.keep_wal_small)  # type: ignore[attr-defined]
+            else:
+                count = await self.db.write_alone(_rebuild_and_mark)
+            self._refs.clear()
+        log.info("world_rebuilt", events=count, seconds=round(time.perf_counter() - started, 2))
         return count
 
     async def reproject_chat(self, chat_id: str) -> int:
@@ -214,6 +249,13 @@ class Engine(EngineWrites, EngineNarration, EngineGreetings, EngineCards, Engine
         count = await self.db.write_alone(lambda conn: maintenance.import_log(conn, source))
         log.info("log_copied", events=count)
         return count
+
+
+def _rebuild_and_mark(conn: Conn) -> int:
+    """A rebuild in the caller's transaction that records the projection version it followed."""
+    count = projection.rebuild_in(conn)
+    online.set_version(conn, PROJECTION_VERSION)
+    return count
 
 
 def _unit(conn: Conn, decider: Decider[Any, Any], cmd: Command, ctx: Context, stamp: Stamp, key: str | None,

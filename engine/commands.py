@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
+from engine import events
 from engine.errors import InvalidInput
-from engine.events import CARD_FIELD_MAX, CardText, Id, MessageText, Name, ReplyText, Url
+from engine.events import CARD_FIELD_MAX, CardText, Id, MessageText, ReplyText, Url
+from engine.text import refuse_controls, refuse_controls_in_text
+
+# Names, weather, personas and places may not hold control characters (the log's own types stay as they
+# were: old events that hold some still load). Longer texts may hold line breaks and tabs, nothing else.
+Name = Annotated[events.Name, AfterValidator(refuse_controls)]
+PlainText = Annotated[CardText, AfterValidator(refuse_controls_in_text)]
 
 Text500 = Annotated[str, StringConstraints(max_length=500)]
 Premise = Annotated[str, StringConstraints(min_length=1, max_length=2_000, strip_whitespace=True)]
@@ -114,7 +121,7 @@ class SetPersona(Command):
 
     name: ClassVar[str] = "set_persona"
     persona_name: Name
-    description: CardText = ""
+    description: PlainText = ""
     avatar_url: Url | None = None
     everywhere: bool = False
 
@@ -133,9 +140,10 @@ class StartChat(InChannel):
 
 
 class EndChat(InChat):
-    """End the channel's story."""
+    """End the channel's story (with a reason when it was not a person's choice)."""
 
     name: ClassVar[str] = "end_chat"
+    reason: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 
 class CreatePlace(InChat):
@@ -143,7 +151,7 @@ class CreatePlace(InChat):
 
     name: ClassVar[str] = "create_place"
     place_name: Name
-    description: CardText = ""
+    description: PlainText = ""
     parent: Name | None = None
 
 
@@ -303,4 +311,8 @@ def describe_validation_error(exc: ValidationError) -> str:
         return f"{where}: must be an http(s) link."
     if kind == "literal_error":
         return f"{where}: must be one of {ctx.get('expected')}."
+    if kind == "value_error":
+        return f"{where}: {ctx.get('error')}."
+    if kind in ("less_than_equal", "greater_than_equal", "greater_than", "less_than"):
+        return f"{where}: {error['msg'].lower()} (got {str(value)[:24]})."
     return f"{where}: {error['msg']}."

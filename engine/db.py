@@ -17,8 +17,11 @@ from typing import Literal, TypeVar
 import aiosqlite
 import structlog
 
+from engine.errors import StorageError
+from engine.storage import sqlite_faults as faults
 from engine.storage.group import GroupCommit
 from engine.storage.port import Conn
+from engine.storage.sqlite_wal import WalKeeper
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -34,13 +37,13 @@ def migrations_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "migrations"
 
 
-def configure(conn: sqlite3.Connection, synchronous: Synchronous = "NORMAL") -> None:
+def configure(conn: sqlite3.Connection, synchronous: Synchronous = "NORMAL", busy_ms: int = 10_000) -> None:
     """Apply the connection settings every Chronicle connection uses."""
     conn.isolation_level = None  # explicit BEGIN/COMMIT only
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute(f"PRAGMA synchronous = {synchronous}")
     conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA busy_timeout = 10000")
     # FILE, not MEMORY: a statement journal then stays in memory up to 64 KiB and spills to a temp
     # file past that. With MEMORY, rebuild's `DELETE FROM messages` kept a copy of every page it
     # changed in RAM (about 300 MB at 1M events).
@@ -55,7 +58,8 @@ def transaction(conn: C) -> Iterator[C]:
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite may already have rolled back (a full disk)
+            conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
 
@@ -123,6 +127,9 @@ class Database(GroupCommit):
     A third connection checkpoints the WAL in the background (PASSIVE, every CHECKPOINT_EVERY
     writes), so the copy of WAL pages into the database file and its fsync stay off the command
     path; the writer's own automatic checkpoint remains as a backstop at a larger WAL size.
+
+    Storage faults become StorageError (one line naming the file and the fix); a damaged file is never
+    written again by this process; a full disk is handled by the WAL keeper (engine/storage/sqlite_wal.py).
     """
 
     CHECKPOINT_EVERY = 200  # commands between background checkpoints (about 1,600 WAL pages)
@@ -134,76 +141,140 @@ class Database(GroupCommit):
         self._writer = writer
         self._reader = reader
         self._checkpointer = checkpointer
-        self._writes = 0
-        self._checkpointing: asyncio.Task[None] | None = None
+        self.wal = WalKeeper(path, lambda fn: _run(checkpointer or writer, fn), every=self.CHECKPOINT_EVERY)
+        self.damaged: StorageError | None = None
         self.path = path
         self.location = str(path)
 
     @classmethod
     async def open(cls, path: str | Path, *, synchronous: Synchronous = "NORMAL", migrate_now: bool = True,
-                   group_commit: bool = True) -> Database:
-        """Open (creating if needed) the database file and apply pending migrations."""
+                   group_commit: bool = True, busy_ms: int = 10_000) -> Database:
+        """Open (creating if needed) the database file and apply pending migrations. A storage fault (no
+        folder, not a database, cut short, read-only, disk full, locked) is one StorageError."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        faults.prepare_folder(path)
+        if (refused := faults.inspect_file(path)) is not None:
+            raise refused
+        new = not path.exists() or path.stat().st_size == 0
+        try:  # a plain connection first: a fault here is classified before any aiosqlite thread exists
+            await asyncio.to_thread(_probe, path, synchronous, busy_ms)
+        except (sqlite3.Error, OSError) as exc:
+            raise faults.classify(exc, path, new=new) or exc from None
         opened: list[aiosqlite.Connection] = []
         try:
-            writer = await _connect(path, synchronous, opened)
+            writer = await _connect(path, synchronous, opened, busy_ms)
             await _run(writer, lambda conn: conn.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}"))
             if migrate_now:
                 await _run(writer, migrate)
-            reader = await _connect(path, synchronous, opened)
-            checkpointer = await _connect(path, synchronous, opened)
-        except BaseException:
+            reader = await _connect(path, synchronous, opened, busy_ms)
+            checkpointer = await _connect(path, synchronous, opened, busy_ms)
+        except BaseException as exc:
             for conn in opened:
                 await conn.close()
+            if (storage := faults.classify(exc, path, new=new)) is not None:
+                raise storage from None
             raise
         return cls(writer, reader, path, checkpointer, group_commit=group_commit)
 
     async def _on_writer(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return await _run(self._writer, fn)
+        return await self._call(self._writer, fn)
 
     def _begin(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
 
     def _wrote(self, commands: int = 1) -> None:
-        """Start a background checkpoint every CHECKPOINT_EVERY commands (a group counts each of its commands,
+        """Let the WAL keeper start a background checkpoint when one is due (a group counts each of its commands,
         so the WAL stays short under load and the writer's own backstop checkpoint never stalls a commit)."""
-        self._writes += commands
-        if self._writes >= self.CHECKPOINT_EVERY and self._checkpointing is None and self._checkpointer is not None:
-            self._writes = 0
-            self._checkpointing = asyncio.get_running_loop().create_task(self._checkpoint())
+        self.wal.wrote(commands)
 
-    async def _checkpoint(self) -> None:
-        """Copy committed WAL pages into the database file without blocking the writer or readers."""
-        checkpointer = self._checkpointer
+    def _refuse(self) -> None:
+        if self.damaged is not None:
+            raise self.damaged
+
+    def _fault(self, error: BaseException) -> BaseException:
+        """The error to raise for a failure: storage faults become StorageError (and are noted)."""
+        storage = faults.classify(error, self.path)
+        if storage is None:
+            return error
+        if storage.kind == "corrupt" and self.damaged is None:
+            self.damaged = storage
+            log.info("database_damaged", path=str(self.path), error=str(error))
+        elif storage.kind == "full":
+            self.wal.on_full()
+        return storage
+
+    async def _call(self, conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """`_run`, with storage faults turned into StorageError."""
         try:
-            if checkpointer is not None:
-                await _run(checkpointer, lambda conn: conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall())
-        except Exception as exc:  # the writer's backstop checkpoint still bounds the WAL
-            log.warning("background_checkpoint_failed", error=str(exc))
-        finally:
-            self._checkpointing = None
+            return await _run(conn, fn)
+        except (sqlite3.Error, OSError) as exc:
+            error = self._fault(exc)
+            if error is exc:
+                raise
+            raise error from exc
+
+    async def write_without_foreign_keys(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """`fn` in a transaction of its own with foreign keys off (a reproject dropping its old tables)."""
+        self._refuse()
+
+        def run(conn: sqlite3.Connection) -> T:
+            conn.execute("PRAGMA foreign_keys = OFF")
+            try:
+                with transaction(conn):
+                    return fn(conn)
+            finally:
+                conn.execute("PRAGMA foreign_keys = ON")
+
+        result = await self._on_writer(run)
+        self._wrote()
+        return result
+
+    async def keep_wal_small(self) -> None:
+        """Wait for the running checkpoint, then start the next (a reproject calls this between batches)."""
+        await self.wal.keep_small()
+
+    @property
+    def full(self) -> bool:
+        """Whether the disk was found full and space has not come back yet."""
+        return self.wal.full
+
+    def room(self) -> None:
+        """Raise StorageError when there is no room to record a new reply (checked before generating one)."""
+        self._refuse()
+        self.wal.room()
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(conn)` on the reader's thread (a consistent snapshot per statement)."""
-        return await _run(self._reader, fn)
+        return await self._call(self._reader, fn)
 
     async def close(self) -> None:
         """Close every connection (the last one checkpoints the WAL)."""
         await self._finish_writes()
-        if self._checkpointing is not None:
-            await asyncio.shield(self._checkpointing)
-        if self._checkpointer is not None:
-            await self._checkpointer.close()
-        await self._reader.close()
-        await self._writer.close()
+        await self.wal.stop()
+        for conn in (self._checkpointer, self._reader, self._writer):
+            if conn is not None:
+                try:
+                    await conn.close()
+                except sqlite3.Error as exc:  # a full disk or a lost file: the log already says so
+                    log.warning("database_close_failed", error=str(exc))
 
 
-async def _connect(path: Path, synchronous: Synchronous, opened: list[aiosqlite.Connection]) -> aiosqlite.Connection:
+def _probe(path: Path, synchronous: Synchronous, busy_ms: int) -> None:
+    """Open, configure and read the schema once with a plain connection, then close it."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        configure(conn, synchronous, busy_ms)
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    finally:
+        conn.close()
+
+
+async def _connect(path: Path, synchronous: Synchronous, opened: list[aiosqlite.Connection],
+                   busy_ms: int = 10_000) -> aiosqlite.Connection:
     """An aiosqlite connection with Chronicle's settings (added to `opened` for cleanup)."""
     conn = await aiosqlite.connect(path, isolation_level=None)
     opened.append(conn)
-    await _run(conn, lambda c: configure(c, synchronous))
+    await _run(conn, lambda c: configure(c, synchronous, busy_ms))
     return conn
 
 

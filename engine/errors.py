@@ -62,3 +62,15 @@ class NarratorUnavailable(EngineError):
 
 class ProjectionError(EngineError):
     """A projection handler failed; the event was not recorded."""
+
+
+class StorageError(EngineError):
+    """The database can't be used as needed: one line naming the file, what is wrong and what to do.
+
+    `kind` is one of: unwritable, no_folder, not_a_database, corrupt, full, locked, io.
+    """
+
+    def __init__(self, message: str, *, kind: str, path: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.path = path

@@ -130,6 +130,7 @@ class ChatEnded(ChatEvent):
 
     kind: ClassVar[str] = "chat_ended"
     ended_by: Id
+    reason: Annotated[str, StringConstraints(max_length=200)] | None = None  # e.g. "the channel was deleted"
 
 
 class ContainerCreated(ChatEvent):

@@ -11,8 +11,8 @@ from typing import Any
 
 from engine import projection, queries, store
 from engine.db import configure, transaction
-from engine.errors import EngineError
-from engine.storage import connect, snapshot
+from engine.errors import EngineError, InvalidInput
+from engine.storage import connect, snapshot, sqlite_faults
 from engine.storage.port import Conn
 from engine.storytime import format_clock
 from engine.views import ChatView, CheckReport
@@ -29,6 +29,33 @@ def _snapshot(source: Path, target: Path) -> None:
     finally:
         dst.close()
         src.close()
+
+
+QUICK_CHECK_LINES = 20
+DAMAGE = ("corrupt", "not_a_database")
+
+
+def damage_report(path: Path) -> list[str]:
+    """What is wrong with a database file itself (not a database, cut short, damaged pages); [] when sound.
+
+    Reads only: the header, then SQLite's `PRAGMA quick_check` on a read-only connection.
+    """
+    path = Path(path)
+    if not path.exists():
+        return [f"{path} does not exist"]
+    refused = sqlite_faults.inspect_file(path)
+    if refused is not None:
+        return [str(refused)]
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            rows = [row[0] for row in conn.execute(f"PRAGMA quick_check({QUICK_CHECK_LINES})")]
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:  # damage is reported; anything else (a read-only folder) is not damage
+        fault = sqlite_faults.classify(exc, path)
+        return [f"{path}: SQLite's quick_check failed: {exc}"] if fault and fault.kind in DAMAGE else []
+    return [] if rows == ["ok"] else [f"{path}: {row}" for row in rows]
 
 
 def check(db: Any) -> CheckReport:
@@ -111,6 +138,22 @@ class ChatExport:
     events_jsonl: str
     transcript_md: str
     full: bool = True
+
+    def write_to(self, folder: Path) -> tuple[Path, Path]:
+        """Write `<chat>.events.jsonl` and `<chat>.md` into `folder` (made if needed); a place that can't
+        be written is one InvalidInput line naming it."""
+        events, transcript = folder / f"{self.chat_id}.events.jsonl", folder / f"{self.chat_id}.md"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            events.write_text(self.events_jsonl, encoding="utf-8")
+            transcript.write_text(self.transcript_md, encoding="utf-8")
+        except ValueError:  # a NUL byte in the path
+            raise InvalidInput("can't write the export there: the folder name holds a NUL character.") from None
+        except OSError as exc:
+            where = exc.filename or folder
+            raise InvalidInput(f"can't write the export to {where}: {exc.strerror or exc}. Choose a folder you "
+                               "can write to (out:…).") from None
+        return events, transcript
 
 
 def export_chat(conn: Conn, chat: ChatView, *, full: bool = True) -> ChatExport:

@@ -8,7 +8,7 @@ from engine import maintenance, queries, store
 from engine.commands import Actor
 from engine.core import EngineCore
 from engine.db import migrations_dir
-from engine.errors import NotFound
+from engine.errors import InvalidInput, NotFound
 from engine.storage.port import Conn
 from engine.views import (
     CharacterView,
@@ -98,7 +98,9 @@ class EngineReads(EngineCore):
 
     async def recent_events(self, *, chat_id: str | None = None, guild_id: str | None = None,
                             limit: int = 20) -> list[EventView]:
-        """The newest events of the log (of a chat or guild), newest last."""
+        """The newest events of the log (of a chat or guild), newest last; `limit` from 1 to 100,000."""
+        if not 1 <= limit <= 100_000:
+            raise InvalidInput(f"limit: must be a whole number from 1 to 100,000 (got {limit}).")
         rows = await self.db.read(lambda c: store.read_recent(c, chat_id=chat_id, guild_id=guild_id, limit=limit))
         return [EventView(e.seq, e.kind, e.stream, e.chat_id, e.guild_id, e.actor_id, e.recorded_at,
                           e.payload.model_dump(mode="json")) for e in rows]

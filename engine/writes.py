@@ -151,9 +151,17 @@ class EngineWrites(EngineCore):
 
         return self._story(channel_id, job)
 
-    def end_chat(self, actor: Actor, channel_id: str, *, cause: str | None = None) -> asyncio.Future[ChatView]:
-        """End the channel's story (its starter or an admin)."""
-        return self._chat_command(actor, channel_id, EndChat, _chat, cause=cause)
+    def end_chat(self, actor: Actor, channel_id: str, *, cause: str | None = None,
+                 reason: str | None = None) -> asyncio.Future[ChatView]:
+        """End the channel's story (its starter or an admin); `reason` notes why in the log."""
+        return self._chat_command(actor, channel_id, EndChat, _chat, cause=cause, reason=reason)
+
+    def end_chat_of_lost_channel(self, guild_id: str, channel_id: str, *,
+                                 reason: str = "the channel was deleted") -> asyncio.Future[ChatView]:
+        """The channel is gone (deleted under the story): end its story with a note in the log. Raises NoStory
+        when the channel had none."""
+        system = Actor(user_id="chronicle", guild_id=guild_id, display_name="Chronicle", is_admin=True)
+        return self.end_chat(system, channel_id, cause=f"channel_gone:{channel_id}", reason=reason)
 
     def create_place(self, actor: Actor, channel_id: str, name: str, description: str = "",
                      parent: str | None = None, *, cause: str | None = None) -> asyncio.Future[PlaceView]:

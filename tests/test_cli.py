@@ -97,7 +97,12 @@ def test_errors_are_one_line_and_exit_non_zero(tmp_path: Path):
     assert unknown.stderr.strip().count("\n") == 0 and "no chat with id" in unknown.stderr
     bad_setting = chronicle("check", cwd=tmp_path, env={"CHRONICLE_LOG_FORMAT": "xml"})
     assert bad_setting.returncode == 2 and "CHRONICLE_LOG_FORMAT" in bad_setting.stderr
-    assert chronicle("demo-data", "--chats", "0", "--database", db, cwd=ROOT).returncode == 1
+    zero = chronicle("demo-data", "--chats", "0", "--database", db, cwd=ROOT)
+    assert zero.returncode == 2 and zero.stderr.count("\n") == 1 and "from 1 to" in zero.stderr
+    for args in (("rewind", "--chat", "c", "--messages", "999999999999999999999"), ("rewind", "--chat", "c", "--to-seq",
+                 "-5"), ("events", "--limit", "-1"), ("events", "--limit", "0")):
+        refused = chronicle(*args, "--database", db, cwd=ROOT)
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
 
 
 def test_runs_from_any_directory_with_no_config(tmp_path: Path):

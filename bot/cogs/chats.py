@@ -6,19 +6,22 @@ import io
 from typing import TYPE_CHECKING
 
 import discord
+import structlog
 from discord import app_commands
 from discord.ext import commands
 
 from bot import render, story_pictures
 from bot.checks import actor_for, cause_of
+from bot.errors import describe
 from bot.replies import announce, defer_private, defer_public, send_ephemeral, send_public
 from bot.streaming import DiscordReplySink
 from bot.transformers import character_names
-from engine import NAME_MAX, ChatView, NotFound, greeting_choices
+from engine import NAME_MAX, AlreadyHandled, ChatView, NoStory, NotFound, greeting_choices
 
 if TYPE_CHECKING:
     from bot.client import ChronicleBot
 
+log = structlog.get_logger(__name__)
 Name = app_commands.Range[str, 1, NAME_MAX]
 
 
@@ -29,6 +32,26 @@ class Chats(commands.Cog):
 
     def __init__(self, bot: ChronicleBot) -> None:
         self.bot = bot
+
+    @commands.Cog.listener()
+    async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
+        """A channel was deleted under its story: the story ends, with the reason in the log."""
+        await self._channel_gone(channel.guild.id, channel.id)
+
+    @commands.Cog.listener()
+    async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
+        """A thread was deleted under its story."""
+        await self._channel_gone(payload.guild_id, payload.thread_id)
+
+    async def _channel_gone(self, guild_id: int, channel_id: int) -> None:
+        try:
+            chat = await self.bot.engine.end_chat_of_lost_channel(str(guild_id), str(channel_id))
+        except (NoStory, AlreadyHandled):
+            return
+        except Exception as exc:  # noqa: BLE001 — logged by the funnel with an id; nobody to answer
+            describe(exc, guild=guild_id, channel=channel_id, event="channel_deleted")
+            return
+        log.info("story_ended_channel_deleted", chat=chat.chat_id, channel=channel_id)
 
     @chat.command(name="start", description="Start a story in this channel")
     @app_commands.describe(character="Who hosts the story", guest="A second character (optional)",

@@ -14,6 +14,7 @@ from engine.events import NAME_MAX, BotAuthored, BotRetired, CardAvatar, YouAuth
 from engine.events_cards import V1_CARD_FIELDS
 from engine.storage.port import Conn
 from engine.store import NewEvent
+from engine.text import find_control
 from engine.views import CharacterView, ChatView
 
 _CARD_FIELDS = ("description", "personality", "scenario", "greeting", "example_dialogue", "system_prompt",
@@ -75,6 +76,8 @@ def decide_edit_character(cmd: EditCharacter, state: EditState, ctx: Context) ->
         name = cmd.value.strip()
         if not name or len(name) > NAME_MAX:
             raise InvalidInput(f"name: must be 1 to {NAME_MAX} characters.")
+        if (control := find_control(name)) is not None:
+            raise InvalidInput(f"name: contains the control character {control}; use plain text.")
         _name_free(state.taken, keep=card.character_id)
         whole = whole.model_copy(update={"name": name})
     elif cmd.field == "description" and not cmd.value.strip():

@@ -82,7 +82,7 @@ def decide_end_chat(cmd: EndChat, chat: ChatView | None, ctx: Context) -> list[N
     chat = story_chat(chat, cmd)
     if chat.started_by != cmd.actor.user_id and not cmd.actor.is_admin:
         raise PermissionDenied("Only the person who started this story, or a server admin, can end it.")
-    return emit(cmd.actor, ChatEnded(chat_id=chat.chat_id, ended_by=cmd.actor.user_id))
+    return emit(cmd.actor, ChatEnded(chat_id=chat.chat_id, ended_by=cmd.actor.user_id, reason=cmd.reason))
 
 
 @dataclass(frozen=True)

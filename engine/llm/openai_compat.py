@@ -32,6 +32,10 @@ class _EmptyResponse(Exception):
     """The server answered 200 but sent no completion events at all."""
 
 
+class _MalformedChunk(Exception):
+    """A server-sent event of the stream was not valid JSON (or not a completion chunk)."""
+
+
 class _StopCutter:
     """Cuts streamed text at the first stop string, even one split across chunks."""
 
@@ -145,7 +149,7 @@ class OpenAICompatibleModel:
                         sent = True
                         yield chunk
                 return
-            except (openai.APIError, _EmptyResponse) as exc:
+            except (openai.APIError, _EmptyResponse, _MalformedChunk) as exc:
                 if sent:
                     reason = f"the model server at {self.base_url} stopped in the middle of a reply"
                     self._give_up(reason, attempt, exc)
@@ -171,7 +175,7 @@ class OpenAICompatibleModel:
         finish: str | None = None
         events = 0
         try:
-            async for event in response:
+            async for event in _readable(response):
                 events += 1
                 if not event.choices:
                     continue
@@ -202,6 +206,8 @@ class OpenAICompatibleModel:
             status = exc.status_code
             retry = status in (408, 429) or status >= 500
             return f"{where} returned {status}: {_server_detail(exc)}", retry
+        if isinstance(exc, _MalformedChunk):
+            return f"{where} sent a malformed piece of its reply ({exc})", True
         if isinstance(exc, _EmptyResponse):
             return f"{where} sent no completion (is it an OpenAI-compatible /v1 endpoint?)", False
         return f"{where} sent a response that could not be read ({type(exc).__name__})", False
@@ -230,3 +236,16 @@ class OpenAICompatibleModel:
         """Log and raise NarratorUnavailable for ``reason``."""
         log.warning("llm_unavailable", base_url=self.base_url, model=self.model, attempts=attempts, reason=reason)
         raise NarratorUnavailable(reason, attempts=attempts) from exc
+
+
+async def _readable(response: Any) -> AsyncIterator[Any]:
+    """The stream's chunks; one that is not valid JSON (or not a chunk) becomes _MalformedChunk."""
+    chunks = response.__aiter__()
+    while True:
+        try:
+            chunk = await chunks.__anext__()
+        except StopAsyncIteration:
+            return
+        except ValueError as exc:  # json.JSONDecodeError and pydantic's ValidationError are ValueErrors
+            raise _MalformedChunk(str(exc).splitlines()[0][:80]) from exc
+        yield chunk

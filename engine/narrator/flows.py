@@ -75,9 +75,16 @@ class EngineNarration(EngineCore):
 
     @contextlib.asynccontextmanager
     async def _generating(self) -> AsyncIterator[None]:
-        """Hold one of the CHRONICLE_MAX_CONCURRENT_REPLIES generation slots."""
+        """Hold one of the CHRONICLE_MAX_CONCURRENT_REPLIES generation slots (none while the disk is full)."""
+        self._room_for_a_reply()
         async with self._generation_slots:
             yield
+
+    def _room_for_a_reply(self) -> None:
+        """Refuse (StorageError) before anything is generated or shown when the reply could not be recorded."""
+        room = getattr(self.db, "room", None)  # SQLite: free space on the disk; a server database has none
+        if room is not None:
+            room()
 
     async def inspect_prompt(self, channel_id: str, character: str | None = None, *,
                              actor: Actor | None = None) -> Prompt:
@@ -261,6 +268,7 @@ class EngineNarration(EngineCore):
                                record: Callable[[str, list[str]], Awaitable[MessageView]]) -> MessageView:
         """What is posted and what is recorded never disagree: on any failure after the sink began (a model
         error, a Discord error, the record refused, cancellation), the shown text is withdrawn."""
+        self._room_for_a_reply()
         await sink.begin(card)
         try:
             text = await produce

@@ -9,15 +9,25 @@ from engine.events import BotAuthored, BotRetired, Recorded, YouAuthored
 from engine.projection.projector import projector
 from engine.projection.util import expect_one
 from engine.storage.port import Conn
+from engine.text import name_key as name_key  # re-exported: queries compare names by it
 
 projector.owns(__name__, world=("characters", "personas"))
 
 GLOBAL_SCOPE = "*"
 
 
-def name_key(name: str) -> str:
-    """The case-insensitive key names are unique by."""
-    return " ".join(name.casefold().split())
+def unique_key(tx: Conn, table: str, scope: str, scope_id: str, row_id_column: str, row_id: str, name: str,
+               active: str = "") -> str:
+    """`name_key(name)`, or, when another row of the scope already holds that key, the key with the row's id.
+
+    New names that collide are refused by the deciders; this only keeps an old log whose names collide
+    under today's key (look-alikes recorded before names were normalised) projectable, the same way on
+    every replay: the first holder keeps the name, the look-alike keeps its row under its own key.
+    """
+    key = name_key(name)
+    taken = tx.execute(f"SELECT 1 FROM {table} WHERE {scope} = ? AND name_key = ? AND {row_id_column} <> ?{active}",
+                       (scope_id, key, row_id)).fetchone()
+    return key if taken is None else f"{key}#{row_id}"
 
 
 @projector.on(BotAuthored)
@@ -40,7 +50,10 @@ def on_bot_authored(tx: Conn, event: Recorded[BotAuthored]) -> None:
         " creator_notes = excluded.creator_notes, alternate_greetings = excluded.alternate_greetings,"
         " group_greetings = excluded.group_greetings, book_json = excluded.book_json,"
         " card_json = excluded.card_json, avatar_png = excluded.avatar_png",
-        (p.character_id, p.guild_id, card.name, name_key(card.name), card.description, card.personality,
+        (p.character_id, p.guild_id, card.name,
+         unique_key(tx, "characters", "guild_id", p.guild_id, "character_id", p.character_id, card.name,
+                    " AND retired = 0"),
+         card.description, card.personality,
          card.scenario, card.first_mes, card.mes_example, card.system_prompt, card.post_history_instructions,
          p.avatar_url, p.author_id, event.seq, event.seq, *extra),
     )

@@ -17,11 +17,13 @@ from engine import store
 from engine.errors import ProjectionError
 from engine.events import Event, Recorded
 from engine.storage.port import Conn, dialect_of, is_database_error
+from engine.storage.sqlite_faults import is_fault
 
 log = structlog.get_logger(__name__)
 Handler = Callable[[Conn, Recorded[Any]], None]
 H = TypeVar("H", bound=Handler)
 CURSOR = "world"
+VERSION = 2  # bump when a handler derives rows differently: every database is then reprojected once at open
 REWIND_KIND = "chat_rewound"  # its handler rebuilds one chat's rows and needs the chat_id indexes
 
 
@@ -77,6 +79,8 @@ class Projector:
         except ProjectionError:
             raise
         except Exception as exc:
+            if is_fault(exc):  # the disk or the file, not the event: reported as a storage fault
+                raise
             if isinstance(exc, (KeyError, ValueError)) or is_database_error(exc):
                 raise ProjectionError(f"projecting {event.kind} #{event.seq} failed: {exc}") from exc
             raise

@@ -2,7 +2,9 @@
 
 Commands that arrive while a transaction is running wait and are then committed together, one
 savepoint each, so one failing command rolls back alone and every caller is answered only after the
-commit that holds its events. A lone command runs in a transaction of its own at once.
+commit that holds its events. A lone command runs in a transaction of its own at once. A `solo`
+write (a reproject's batch) takes its turn in the queue but commits in a transaction of its own, so
+the commands queued before it are answered without waiting for it.
 
 PostgreSQL aborts a whole transaction after any failed statement, so the savepoints are what lets
 the other commands of a group commit; on SQLite they cost next to nothing. A backend supplies how a
@@ -45,11 +47,19 @@ class GroupCommit:
     def _wrote(self, commands: int = 1) -> None:
         """Called after every write transaction with how many commands it held (SQLite paces checkpoints here)."""
 
-    async def write(self, fn: Callable[[Conn], T]) -> T:
-        """Run `fn(conn)` in a write transaction, grouped with the commands waiting beside it."""
+    def _refuse(self) -> None:
+        """Raise before a write when the backend takes none (SQLite: a damaged file)."""
+
+    def _fault(self, error: BaseException) -> BaseException:
+        """The error a failed write raises (SQLite turns storage faults into StorageError here)."""
+        return error
+
+    async def write(self, fn: Callable[[Conn], T], *, solo: bool = False) -> T:
+        """Run `fn(conn)` in a write transaction, grouped with the commands waiting beside it (alone: `solo`)."""
+        self._refuse()
         if self._busy:
             future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-            self._pending.append((fn, future))
+            self._pending.append((Solo(fn) if solo else fn, future))
             return await future
         self._busy = True
         try:
@@ -58,12 +68,13 @@ class GroupCommit:
             self._hand_over()
         self._wrote()
         if isinstance(outcome, Failed):
-            raise outcome.error
+            raise self._fault(outcome.error)
         value: T = outcome
         return value
 
     async def write_alone(self, fn: Callable[[Conn], T]) -> T:
         """Run `fn(conn)` in a write transaction of its own (rebuild, catch-up, a copied log)."""
+        self._refuse()
 
         def run(conn: Any) -> T:
             self._begin(conn)
@@ -92,6 +103,8 @@ class GroupCommit:
         try:
             while self._pending:
                 size = self.MAX_BATCH if self.group_commit else 1
+                solo = [i for i, (fn, _) in enumerate(self._pending[:size]) if isinstance(fn, Solo)]
+                size = 1 if solo and solo[0] == 0 else min([size, *solo])
                 batch, self._pending = self._pending[:size], self._pending[size:]
                 fns = [fn for fn, _ in batch]
                 try:
@@ -101,7 +114,7 @@ class GroupCommit:
                     if not isinstance(exc, Exception):
                         settle(batch, outcomes)
                         raise
-                settle(batch, outcomes)
+                settle(batch, [Failed(self._fault(o.error)) if isinstance(o, Failed) else o for o in outcomes])
                 self._wrote(len(batch))
         finally:
             self._drainer = None
@@ -114,6 +127,18 @@ class GroupCommit:
         """Wait for the group being committed (before closing)."""
         if self._drainer is not None:
             await asyncio.shield(self._drainer)
+
+
+class Solo:
+    """A write that commits in a transaction of its own."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Job) -> None:
+        self.fn = fn
+
+    def __call__(self, conn: Conn) -> Any:
+        return self.fn(conn)
 
 
 class Failed:
@@ -134,7 +159,8 @@ def run_batch(conn: Any, fns: list[Job], begin: Callable[[Any], None]) -> list[A
             try:
                 outcomes.append(fns[0](conn))
             except Exception as exc:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # SQLite rolls back by itself after some faults (a full disk)
+                    conn.execute("ROLLBACK")
                 return [Failed(exc)]
         else:
             for fn in fns:
@@ -153,6 +179,8 @@ def _in_savepoint(conn: Any, fn: Job) -> Any:
     try:
         value = fn(conn)
     except Exception as exc:
+        if not conn.in_transaction:  # the whole transaction was rolled back (a full disk): the group fails
+            raise exc from None
         conn.execute("ROLLBACK TO SAVEPOINT command")
         conn.execute("RELEASE SAVEPOINT command")
         return Failed(exc)

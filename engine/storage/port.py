@@ -53,8 +53,9 @@ class Storage(Protocol):
     location: str
     dialect: str
 
-    async def write(self, fn: Callable[[Conn], T]) -> T:
-        """Run `fn` in a write transaction (possibly shared with other commands, each in a savepoint)."""
+    async def write(self, fn: Callable[[Conn], T], *, solo: bool = False) -> T:
+        """Run `fn` in a write transaction (possibly shared with other commands, each in a savepoint; `solo`:
+        in its queue turn, but in a transaction of its own)."""
 
     async def write_alone(self, fn: Callable[[Conn], T]) -> T:
         """Run `fn` in a write transaction of its own."""

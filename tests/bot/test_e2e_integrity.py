@@ -224,13 +224,13 @@ async def test_4_regenerating_the_greeting_edits_it_in_place(chronicle: Chronicl
 
 # --- 5. a half-written reply never stays ----------------------------------------------------------------------
 
-async def _unanswered_then_answered(chronicle: Chronicle, said: str) -> None:
-    """The person's line is in the story unanswered, with no character message left; the next line is
-    answered."""
+async def _unanswered_then_answered(chronicle: Chronicle, said: str, note: str = "error id") -> None:
+    """The person's line is in the story unanswered, with no character message left (and `note` said); the
+    next line is answered."""
     chat = await open_chat(chronicle)
     assert chronicle.hook_messages() == [] and deleted_hook_messages(chronicle)
     assert await lines(chronicle, chat.chat_id) == [("person", said)]
-    assert "error id" in bot_notes(chronicle)[-1].content
+    assert note in bot_notes(chronicle)[-1].content
     chronicle.llm.enqueue_text("Now I can answer.")
     await chronicle.say(chronicle.fd.world.member, "Hello again?")
     assert [m.content for m in chronicle.hook_messages()] == ["Now I can answer."]
@@ -253,14 +253,15 @@ async def test_5_a_discord_error_while_streaming_removes_the_partial_reply(chron
 
 
 async def test_5_a_model_stream_error_removes_the_partial_reply(chronicle: Chronicle) -> None:
-    """The model's stream breaks with an error the client does not wrap: the partial message goes."""
+    """The model's stream breaks with a malformed event: a model error like any other (issue 10), so the
+    partial message goes and the person gets the narrator's friendly line."""
     fd, w = chronicle.fd, chronicle.fd.world
     await chronicle.start_story()
     chronicle.llm.enqueue_malformed("Once upon a time there was a bard who", chunks=4, after=2)
     await fd.user_says(w.channel, w.member, "Tell me more.")
     await fd.wait_for(lambda: chronicle.llm.chat_requests)
     await chronicle.settle()
-    await _unanswered_then_answered(chronicle, "Tell me more.")
+    await _unanswered_then_answered(chronicle, "Tell me more.", note="can't reach the language model")
 
 
 async def test_5_shutting_down_mid_reply_removes_it_and_the_restart_answers(chronicle: Chronicle) -> None:

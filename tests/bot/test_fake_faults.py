@@ -10,6 +10,7 @@ import aiohttp
 import discord
 import pytest
 
+from engine.errors import NarratorUnavailable
 from engine.llm.openai_compat import OpenAICompatibleModel
 from engine.llm.port import ChatMessage
 from tests.bot.test_fake_discord import ProbeBot
@@ -76,7 +77,7 @@ async def test_redelivered_events_arrive_again(fake_discord: FakeDiscord, probe:
 
 async def test_a_gated_stream_waits_and_a_malformed_one_breaks(fake_llm: FakeLLMServer) -> None:
     """The model stream holds after its first piece until the gate opens; a malformed event fails the client
-    with an error it does not wrap."""
+    with NarratorUnavailable (after text was sent: not retried, so nothing is shown twice)."""
     model = OpenAICompatibleModel(fake_llm.base_url, "key", "fake-model", max_retries=0, timeout=5.0)
     try:
         gate = asyncio.Event()
@@ -90,7 +91,7 @@ async def test_a_gated_stream_waits_and_a_malformed_one_breaks(fake_llm: FakeLLM
         rest = [(await pending).text] + [c.text async for c in chunks]
         assert first.text + "".join(rest) == "The first half. The second half."
         fake_llm.enqueue_malformed("Once upon a time there was", after=1)
-        with pytest.raises(ValueError):
+        with pytest.raises(NarratorUnavailable, match="middle of a reply"):
             _ = [c async for c in model.stream([ChatMessage("user", "hi")])]
     finally:
         await model.aclose()

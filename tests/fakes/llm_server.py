@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from collections import deque
 from collections.abc import Callable
@@ -83,6 +84,7 @@ class FakeLLMServer:
         self.context_tokens: int | None = None  # when set, served as llama.cpp's GET /props n_ctx
         self.requests: list[dict[str, Any]] = []
         self.default_reply: Callable[[dict[str, Any]], str] = self._numbered_reply
+        self.default_delay: tuple[float, float] | None = None  # (low, high) seconds before a default reply
         self._script: deque[_Script] = deque()
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
@@ -191,6 +193,8 @@ class FakeLLMServer:
         if isinstance(script, _Error):
             return self._error(script)
         if script is None:
+            if self.default_delay is not None:
+                await self._sleep(random.uniform(*self.default_delay))
             script = _Text(self.default_reply(body), 4, "stop", None)
         if body.get("stream"):
             return await self._stream(request, script)

@@ -258,3 +258,39 @@ async def test_caller_may_stop_reading_early(fake_llm: FakeLLMServer, model: Ope
 
     assert first.text == "First part. "
     assert text_of(chunks).startswith("Reply 2 to")
+
+
+async def test_a_malformed_chunk_before_any_text_is_retried(fake_llm: FakeLLMServer,
+                                                             model: OpenAICompatibleModel) -> None:
+    fake_llm.enqueue_malformed("Never shown.", after=0)
+    fake_llm.enqueue_text("The second try reads fine.", chunks=2)
+
+    with capture_logs() as logs:
+        chunks = await collect(model)
+
+    assert text_of(chunks) == "The second try reads fine."
+    retries = [entry for entry in logs if entry["event"] == "llm_retry"]
+    assert len(retries) == 1 and "malformed" in retries[0]["reason"]
+
+
+async def test_malformed_chunks_on_every_try_give_the_friendly_error(fake_llm: FakeLLMServer,
+                                                                     model: OpenAICompatibleModel) -> None:
+    for _ in range(3):
+        fake_llm.enqueue_malformed("Never shown.", after=0)
+
+    with pytest.raises(NarratorUnavailable) as caught:
+        await collect(model)
+
+    assert caught.value.attempts == 3 and "malformed" in caught.value.reason
+
+
+async def test_a_malformed_chunk_after_text_fails_without_duplicating(fake_llm: FakeLLMServer,
+                                                                      model: OpenAICompatibleModel) -> None:
+    fake_llm.enqueue_malformed("Half of a reply and then garbage.", chunks=4, after=2)
+    received: list[str] = []
+
+    with pytest.raises(NarratorUnavailable) as caught:
+        async for chunk in model.stream(MESSAGES):
+            received.append(chunk.text)
+
+    assert len(fake_llm.chat_requests) == 1 and "middle of a reply" in caught.value.reason

@@ -42,6 +42,7 @@ class FakeDiscordCore:
         self.max_concurrency: int = 1  # identify buckets: sessions that may start together every 5 seconds
         self.attachment_bytes: dict[str, bytes] = {}
         self.requests: list[tuple[str, str]] = []
+        self.request_times: list[tuple[str, str, float]] = []  # (method, path, time.monotonic()) of each request
         self.unknown_routes: list[tuple[str, str]] = []
         self.gateway = Gateway(self)
         self.faults = Faults(self.application_id)
@@ -228,6 +229,7 @@ async def _error_middleware(request: web.Request, handler: Callable[[web.Request
     """Log requests and turn DiscordError into Discord's JSON error responses."""
     core = request.app[CORE_KEY]
     core.requests.append((request.method, request.path))
+    core.request_times.append((request.method, request.path, time.monotonic()))
     try:
         dropped = await core.faults.intercept(request)
         return dropped if dropped is not None else await handler(request)

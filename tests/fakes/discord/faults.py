@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from .gateway import INTENT_GUILD_MESSAGES
-from .http_util import DiscordError
+from .http_util import DiscordError, json_response
 
 if TYPE_CHECKING:
     from .core import FakeDiscordCore
@@ -30,7 +31,8 @@ CHANNEL_HISTORY = r"/channels/\d+/messages$"
 
 @dataclass
 class RouteFault:
-    """The next `times` matching requests fail with `status`/`code` (status 0: the connection is dropped)."""
+    """The next `times` matching requests fail with `status`/`code` (status 0: the connection is dropped;
+    429: a rate limit asking to retry after `retry_after` seconds, as Discord sends it)."""
 
     method: str
     path: str
@@ -39,6 +41,8 @@ class RouteFault:
     message: str
     times: int
     hits: int = 0
+    retry_after: float = 0.5
+    hit_times: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -57,6 +61,16 @@ class RouteHold:
     async def wait_arrived(self, timeout: float = 5.0) -> None:
         """Wait until a matching request is being held."""
         await asyncio.wait_for(self.arrived.wait(), timeout)
+
+
+def rate_limited(retry_after: float) -> web.Response:
+    """Discord's 429: the body's retry_after and the headers discord.py reads (Via marks it as Discord's own,
+    not a Cloudflare ban)."""
+    body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": False, "code": 0}
+    headers = {"Retry-After": str(retry_after), "Via": "1.1 google", "X-RateLimit-Limit": "5",
+               "X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": str(retry_after),
+               "X-RateLimit-Bucket": "fake-bucket", "X-RateLimit-Scope": "user"}
+    return json_response(body, status=429, headers=headers)
 
 
 class Faults:
@@ -83,6 +97,9 @@ class Faults:
         for fault in self.failures:
             if fault.hits < fault.times and self._matches(fault.method, fault.path, request):
                 fault.hits += 1
+                fault.hit_times.append(time.monotonic())
+                if fault.status == 429:
+                    return rate_limited(fault.retry_after)
                 if fault.status == 0:
                     if request.transport is not None:
                         request.transport.abort()
@@ -95,9 +112,11 @@ class FaultDriver(_Base):
     """Mixin for FakeDiscord: breaking routes and redelivering gateway events."""
 
     def fail_route(self, method: str, path: str, *, status: int = 500, code: int = 0, message: str = "",
-                   times: int = 1) -> RouteFault:
-        """The next `times` requests `method path` (a regex) fail; status 0 drops the connection instead."""
-        fault = RouteFault(method.upper(), path, status, code, message or f"{status}: fake failure", times)
+                   times: int = 1, retry_after: float = 0.5) -> RouteFault:
+        """The next `times` requests `method path` (a regex) fail; status 0 drops the connection instead, 429
+        asks the client to wait `retry_after` seconds."""
+        fault = RouteFault(method.upper(), path, status, code, message or f"{status}: fake failure", times,
+                           retry_after=retry_after)
         self.faults.failures.append(fault)
         return fault
 

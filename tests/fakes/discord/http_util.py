@@ -17,9 +17,9 @@ RATE_LIMIT_HEADERS = {
 }
 
 
-def json_response(data: Any, status: int = 200) -> web.Response:
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     """Return JSON with `Content-Type: application/json` exactly (discord.py compares it verbatim)."""
-    headers = {"Content-Type": "application/json", **RATE_LIMIT_HEADERS}
+    headers = {"Content-Type": "application/json", **RATE_LIMIT_HEADERS, **(headers or {})}
     return web.Response(body=json.dumps(data).encode(), status=status, headers=headers)
 
 

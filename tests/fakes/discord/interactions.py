@@ -32,6 +32,7 @@ class InteractionRecord:
     user_id: int
     message_id: int | None = None
     created_at: float = field(default_factory=time.monotonic)
+    responded_at: float | None = None  # when the callback (an answer or a defer) arrived
     callback_type: int | None = None
     callback_data: dict[str, Any] | None = None
     original: FakeMessage | None = None

@@ -234,6 +234,7 @@ async def interaction_callback(request: web.Request) -> web.Response:
     kind = int(body.json["type"])
     data = body.json.get("data") or {}
     record.callback_type, record.callback_data = kind, data
+    record.responded_at = time.monotonic()
     resource: dict[str, Any] = {"type": kind}
     inner = Body(data, body.files)
     if kind == CHANNEL_MESSAGE:

@@ -149,6 +149,19 @@ class FakeDiscord(FaultDriver, InteractionDriver, FakeDiscordCore):
         self.gateway.queue("THREAD_CREATE", {**thread.payload(), "newly_created": True}, intent=INTENT_GUILDS)
         return thread
 
+    async def delete_channel(self, channel: FakeChannel) -> None:
+        """Delete a channel or thread: CHANNEL_DELETE (THREAD_DELETE for a thread); its messages go with it."""
+        guild = self.guilds[channel.guild_id]
+        guild.channels.pop(channel.id, None)
+        self.channels.pop(channel.id, None)
+        if channel.type in (PUBLIC_THREAD, PRIVATE_THREAD):
+            data = {"id": str(channel.id), "guild_id": str(channel.guild_id), "parent_id": str(channel.parent_id),
+                    "type": channel.type}
+            await self.gateway.dispatch("THREAD_DELETE", data, intent=INTENT_GUILDS)
+        else:
+            await self.gateway.dispatch("CHANNEL_DELETE", channel.payload(), intent=INTENT_GUILDS)
+        self.notify()
+
     # --- people acting -----------------------------------------------------------------------
 
     def _user_message(self, channel: FakeChannel, member: FakeMember, content: str, **fields: Any) -> FakeMessage:

@@ -1,0 +1,1 @@
+"""`make soak`: crash, load and reproject trials run by hand (docs/RELIABILITY.md has the figures)."""

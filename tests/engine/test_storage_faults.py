@@ -1,0 +1,142 @@
+"""Storage faults are one StorageError each, naming the file and the fix; a damaged file is never written."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from engine import Actor, Engine, StorageError, damage_report
+from tests.conftest import story
+from tests.faults import random_file, read_only_folder, truncate_copy
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+async def saved_world(tmp_path: Path, admin: Actor) -> Path:
+    """A closed database file holding a small story (its WAL folded in)."""
+    path = tmp_path / "saved" / "world.db"
+    engine = await Engine.open(path)
+    await story(engine, admin)
+    for i in range(30):
+        await engine.record_message(admin, "chan-1", f"m{i}", f"line {i} " + "words " * 40)
+    await engine.close()
+    assert not Path(f"{path}-wal").exists()
+    return path
+
+
+def _one_line(error: StorageError, path: Path) -> str:
+    text = str(error)
+    assert "\n" not in text and str(path) in text
+    return text
+
+
+async def test_a_new_database_in_a_read_only_folder(tmp_path: Path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    with read_only_folder(folder):
+        with pytest.raises(StorageError) as caught:
+            await Engine.open(folder / "new.db")
+    assert caught.value.kind == "unwritable"
+    assert "can't create the database" in _one_line(caught.value, folder / "new.db")
+    assert "CHRONICLE_DATABASE" in str(caught.value)
+
+
+async def test_an_existing_database_in_a_read_only_folder(saved_world: Path):
+    before = _digest(saved_world)
+    with read_only_folder(saved_world.parent):
+        with pytest.raises(StorageError) as caught:
+            await Engine.open(saved_world)
+    assert caught.value.kind == "unwritable"
+    assert "-wal and -shm" in _one_line(caught.value, saved_world)
+    assert _digest(saved_world) == before
+
+
+async def test_a_folder_that_cannot_be_created(tmp_path: Path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StorageError) as caught:
+        await Engine.open(blocker / "sub" / "x.db")
+    assert caught.value.kind == "no_folder"
+    assert "can't create the folder" in _one_line(caught.value, blocker / "sub" / "x.db")
+    parent = tmp_path / "ro"
+    parent.mkdir()
+    with read_only_folder(parent):
+        with pytest.raises(StorageError) as caught:
+            await Engine.open(parent / "sub" / "x.db")
+    assert caught.value.kind == "no_folder"
+
+
+async def test_random_bytes_are_not_a_database_and_stay_untouched(tmp_path: Path):
+    path = random_file(tmp_path / "noise.db")
+    before = _digest(path)
+    with pytest.raises(StorageError) as caught:
+        await Engine.open(path)
+    assert caught.value.kind == "not_a_database"
+    assert "is not a Chronicle database" in _one_line(caught.value, path)
+    assert _digest(path) == before and not Path(f"{path}-wal").exists()
+    assert damage_report(path) == [str(caught.value)]
+
+
+@pytest.mark.parametrize("share", [0.1, 0.5, 0.9])
+async def test_a_truncated_database_is_refused_and_never_written(saved_world: Path, tmp_path: Path, share: float):
+    path = truncate_copy(saved_world, tmp_path / f"cut-{share}.db", share)
+    before = _digest(path)
+    with pytest.raises(StorageError) as caught:
+        await Engine.open(path)
+    assert caught.value.kind == "corrupt"
+    assert "is damaged (cut short" in _one_line(caught.value, path)
+    assert _digest(path) == before and not Path(f"{path}-wal").exists()
+    assert damage_report(path) and "cut short" in damage_report(path)[0]
+
+
+async def test_damage_found_during_work_stops_every_write(saved_world: Path, admin: Actor):
+    conn = sqlite3.connect(saved_world)
+    root, page_size = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'messages'").fetchone()[0], \
+        conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    with saved_world.open("r+b") as handle:  # scribble over the messages table's root page
+        handle.seek((root - 1) * page_size)
+        handle.write(b"\xff" * page_size)
+    engine = await Engine.open(saved_world)
+    try:
+        chat = await engine.get_chat("chan-1")
+        with pytest.raises(StorageError) as caught:
+            await engine.transcript(chat.chat_id)
+        assert caught.value.kind == "corrupt" and "chronicle check" in _one_line(caught.value, saved_world)
+        events = await engine.recent_events(limit=1)
+        with pytest.raises(StorageError, match="damaged"):
+            await engine.record_message(admin, "chan-1", "after", "never recorded")
+        assert await engine.recent_events(limit=1) == events
+    finally:
+        await engine.close()
+    found = damage_report(saved_world)
+    assert found and all(str(saved_world) in line for line in found)
+    assert any(word in line for line in found for word in ("malformed", "page", "tree"))
+
+
+async def test_a_lock_held_elsewhere_is_one_line_and_passes(saved_world: Path, admin: Actor):
+    other = sqlite3.connect(saved_world, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
+    try:
+        with pytest.raises(StorageError) as caught:
+            await Engine.open(saved_world, busy_ms=100)
+        assert caught.value.kind == "locked" and "locked by another program" in _one_line(caught.value, saved_world)
+    finally:
+        other.execute("ROLLBACK")
+    engine = await Engine.open(saved_world, busy_ms=100)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StorageError, match="locked"):
+            await engine.record_message(admin, "chan-1", "while-locked", "waits, then gives up")
+        other.execute("ROLLBACK")
+        said = await engine.record_message(admin, "chan-1", "after-lock", "goes through")
+        assert said.text == "goes through"
+    finally:
+        other.close()
+        await engine.close()
