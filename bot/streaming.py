@@ -17,7 +17,7 @@ from bot.checks import actor_for
 from bot.posting import Posted, Target
 from bot.render import split_message
 from bot.replies import send_ephemeral
-from engine import CharacterView
+from engine import Actor, CharacterView
 
 if TYPE_CHECKING:
     from bot.client import ChronicleBot
@@ -143,6 +143,23 @@ class DiscordReplySink:
             self._typing = None
 
 
+async def _latest_reply_sink(bot: ChronicleBot,
+                             interaction: discord.Interaction) -> tuple[Actor, Target, DiscordReplySink]:
+    """Acknowledge a rewrite of the channel's latest reply, and a sink that edits that reply's messages in place
+    (and puts its old text back if the rewrite fails)."""
+    actor = actor_for(interaction)
+    channel = interaction.channel
+    if not isinstance(channel, (discord.TextChannel, discord.Thread)):
+        raise TypeError("replies live in text channels and threads")
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    chat = await bot.engine.get_chat(str(channel.id))
+    lines = await bot.engine.transcript(chat.chat_id, limit=1)
+    latest = lines[-1] if lines and lines[-1].role == "character" else None
+    webhooks = bot.poster.can_use_webhooks(channel)
+    existing = [Posted(int(i), channel, webhooks) for i in latest.discord_ids if i.isdigit()] if latest else []
+    return actor, channel, DiscordReplySink(bot, channel, existing=existing, restore=latest.text if latest else None)
+
+
 async def revise_latest(bot: ChronicleBot, interaction: discord.Interaction, mode: str, *,
                         reply_id: str | None = None, revision: int | None = None) -> None:
     """Regenerate or continue the channel's latest character reply, editing its Discord messages in place.
@@ -150,18 +167,8 @@ async def revise_latest(bot: ChronicleBot, interaction: discord.Interaction, mod
     From a button, `reply_id` and `revision` name the reply as the person saw it: a second click (or a
     click on an older reply) changes nothing and says so.
     """
-    actor = actor_for(interaction)
-    channel = interaction.channel
-    if not isinstance(channel, (discord.TextChannel, discord.Thread)):
-        raise TypeError("replies live in text channels and threads")
-    await interaction.response.defer(ephemeral=True, thinking=True)
+    actor, channel, sink = await _latest_reply_sink(bot, interaction)
     engine = bot.engine
-    chat = await engine.get_chat(str(channel.id))
-    lines = await engine.transcript(chat.chat_id, limit=1)
-    latest = lines[-1] if lines and lines[-1].role == "character" else None
-    webhooks = bot.poster.can_use_webhooks(channel)
-    existing = [Posted(int(i), channel, webhooks) for i in latest.discord_ids if i.isdigit()] if latest else []
-    sink = DiscordReplySink(bot, channel, existing=existing, restore=latest.text if latest else None)
     revise = engine.continue_reply if mode == "continue" else engine.regenerate
     try:
         result = await revise(actor, str(channel.id), sink, reply_id=reply_id, revision=revision,
@@ -178,23 +185,14 @@ async def swipe_greeting(bot: ChronicleBot, interaction: discord.Interaction, nu
     """Show the host's greeting `number` as the story's opening line (editing its messages), before anyone speaks."""
     from engine import greeting_choices
 
-    actor = actor_for(interaction)
-    channel = interaction.channel
-    if not isinstance(channel, (discord.TextChannel, discord.Thread)):
-        raise TypeError("greetings live in text channels and threads")
-    await interaction.response.defer(ephemeral=True, thinking=True)
+    actor, channel, sink = await _latest_reply_sink(bot, interaction)
     engine = bot.engine
-    chat = await engine.get_chat(str(channel.id))
-    lines = await engine.transcript(chat.chat_id, limit=1)
-    latest = lines[-1] if lines and lines[-1].role == "character" else None
-    webhooks = bot.poster.can_use_webhooks(channel)
-    existing = [Posted(int(i), channel, webhooks) for i in latest.discord_ids if i.isdigit()] if latest else []
-    sink = DiscordReplySink(bot, channel, existing=existing, restore=latest.text if latest else None)
     try:
         result = await engine.swipe_greeting(actor, str(channel.id), number, sink, reply_id=reply_id,
                                              revision=revision, cause=f"interaction:{interaction.id}")
     finally:
         await sink.close()
+    chat = await engine.get_chat(str(channel.id))
     host = await engine.character_by_id(chat.host_id)
     count = len(greeting_choices(host, group=chat.guest_id is not None)) if host else 1
     await bot.show_reply_buttons(channel, result, greeting=(number, count))

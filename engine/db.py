@@ -149,7 +149,7 @@ class Database(GroupCommit):
     written again by this process; a full disk is handled by the WAL keeper (engine/storage/sqlite_wal.py).
     """
 
-    CHECKPOINT_EVERY = 200  # writes between background checkpoints (about 1,600 WAL pages)
+    CHECKPOINT_EVERY = 200  # commands between background checkpoints (about 1,600 WAL pages)
     dialect = "sqlite"
 
     def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, path: Path,
@@ -195,9 +195,10 @@ class Database(GroupCommit):
     def _begin(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
 
-    def _wrote(self) -> None:
-        """Let the WAL keeper start a background checkpoint when one is due."""
-        self.wal.wrote()
+    def _wrote(self, commands: int = 1) -> None:
+        """Let the WAL keeper start a background checkpoint when one is due (a group counts each of its commands,
+        so the WAL stays short under load and the writer's own backstop checkpoint never stalls a commit)."""
+        self.wal.wrote(commands)
 
     def _refuse(self) -> None:
         if self.damaged is not None:

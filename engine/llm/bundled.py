@@ -161,7 +161,8 @@ class BundledModelServer:
 
     async def _wait_ready(self) -> None:
         """Poll the health URL until it answers, the process dies, or time runs out."""
-        assert self._process is not None
+        if self._process is None:
+            raise BundledModelServerError("the bundled model server was not started")
         url = f"{self.base_url}/models"
         deadline = time.monotonic() + self._startup_timeout
         while True:

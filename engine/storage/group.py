@@ -44,8 +44,8 @@ class GroupCommit:
         """Start a write transaction on the writer connection."""
         raise NotImplementedError
 
-    def _wrote(self) -> None:
-        """Called after every write transaction (SQLite schedules its checkpoints here)."""
+    def _wrote(self, commands: int = 1) -> None:
+        """Called after every write transaction with how many commands it held (SQLite paces checkpoints here)."""
 
     def _refuse(self) -> None:
         """Raise before a write when the backend takes none (SQLite: a damaged file)."""
@@ -115,7 +115,7 @@ class GroupCommit:
                         settle(batch, outcomes)
                         raise
                 settle(batch, [Failed(self._fault(o.error)) if isinstance(o, Failed) else o for o in outcomes])
-                self._wrote()
+                self._wrote(len(batch))
         finally:
             self._drainer = None
             self._busy = False

@@ -41,9 +41,10 @@ class WalKeeper:
         self.low_space = False
         self.full = False
 
-    def wrote(self) -> None:
-        """After each write: a checkpoint every `every` writes, or after every write when space is low."""
-        self._writes += 1
+    def wrote(self, commands: int = 1) -> None:
+        """After each write transaction: a checkpoint every `every` commands, or after every write when space is
+        low."""
+        self._writes += commands
         now = time.monotonic()
         if now - self._space_checked >= 1.0:
             self._space_checked = now
