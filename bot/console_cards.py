@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.console_commands import _int, command
+from bot.files import write_file
 from bot.render_cards import file_stem, lore_lines
 from bot.transformers import entry_fields
 from engine import CardExport, InvalidInput, LoreEntryView, check_upload
@@ -40,14 +41,11 @@ def read_upload(path_text: str, *, lorebook: bool = False) -> tuple[bytes, str]:
 def write_card(exported: CardExport, out: str | None) -> list[Path]:
     """Write the export: `out` ending .json or .png is that one file; otherwise both `<out>.json` and `.png`."""
     target = Path(out).expanduser() if out else Path("exports") / file_stem(exported.name)
-    target.parent.mkdir(parents=True, exist_ok=True)
     suffix = target.suffix.lower()
     files = {".json": [(target, exported.json_bytes)], ".png": [(target, exported.png_bytes)]}.get(
         suffix, [(target.with_name(target.name + ".json"), exported.json_bytes),
                  (target.with_name(target.name + ".png"), exported.png_bytes)])
-    for path, data in files:
-        path.write_bytes(data)
-    return [path for path, _ in files]
+    return [write_file(path, data) for path, data in files]
 
 
 def _fields(args: dict[str, str]) -> dict[str, Any]:
@@ -158,9 +156,7 @@ async def _lore_detach(console: Console, args: dict[str, str]) -> str:
 async def _lore_export(console: Console, args: dict[str, str]) -> str:
     name, data = await console.engine.export_lorebook(console.actor.guild_id, args["book"])
     target = Path(args["out"]).expanduser() if "out" in args else Path("exports") / f"{file_stem(name)}.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-    return f"Wrote {target}"
+    return f"Wrote {write_file(target, data)}"
 
 
 def prompt_lore(prompt: object) -> str:

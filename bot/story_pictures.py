@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from bot.files import write_file
 from bot.pictures import (
     RelationshipGraph,
     Timeline,
@@ -69,8 +70,6 @@ async def timeline_png(engine: Engine, chat: ChatView) -> bytes:
 
 
 def write_png(folder: Path, chat: ChatView, name: str, png: bytes) -> Path:
-    """Write a picture as `<folder>/<chat id>-<name>` and return the path."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{chat.chat_id}-{name}"
-    path.write_bytes(png)
-    return path
+    """Write a picture as `<folder>/<chat id>-<name>` and return the path; a place that can't be written is
+    one InvalidInput line naming it."""
+    return write_file(folder / f"{chat.chat_id}-{name}", png)
