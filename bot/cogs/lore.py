@@ -144,7 +144,9 @@ class Lore(commands.Cog):
     @app_commands.autocomplete(book=lore_books, character=character_names)
     async def lore_attach(self, interaction: discord.Interaction, book: Book, character: Name | None = None) -> None:
         """Attach a book."""
-        found = await self.bot.engine.attach_lorebook(actor_for(interaction), str(interaction.channel_id), book,
+        actor = actor_for(interaction)
+        await defer_private(interaction)  # a story's book changes in its channel's turn, maybe behind a reply
+        found = await self.bot.engine.attach_lorebook(actor, str(interaction.channel_id), book,
                                                       character=character, cause=cause_of(interaction))
         where = f"**{character}**" if character else "this story"
         await send_ephemeral(interaction, f"📚 **{found.name}** is attached to {where}.")
@@ -154,7 +156,9 @@ class Lore(commands.Cog):
     @app_commands.autocomplete(book=lore_books, character=character_names)
     async def lore_detach(self, interaction: discord.Interaction, book: Book, character: Name | None = None) -> None:
         """Detach a book."""
-        found = await self.bot.engine.detach_lorebook(actor_for(interaction), str(interaction.channel_id), book,
+        actor = actor_for(interaction)
+        await defer_private(interaction)  # a story's book changes in its channel's turn, maybe behind a reply
+        found = await self.bot.engine.detach_lorebook(actor, str(interaction.channel_id), book,
                                                       character=character, cause=cause_of(interaction))
         where = f"**{character}**" if character else "this story"
         await send_ephemeral(interaction, f"**{found.name}** is no longer attached to {where}.")
