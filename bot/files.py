@@ -1,11 +1,13 @@
-"""Writing what the console exports (pictures, cards, lorebooks) to files: a place that can't be written is one
-line saying so, not a traceback."""
+"""Files in and out: what the console exports (pictures, cards, lorebooks) is written with a place that can't be
+written as one line, not a traceback; an upload that can't be downloaded from Discord is one line too."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from engine import InvalidInput
+import discord
+
+from engine import InvalidInput, check_upload
 
 
 def write_file(path: Path, data: bytes) -> Path:
@@ -19,3 +21,13 @@ def write_file(path: Path, data: bytes) -> Path:
         raise InvalidInput(f"can't write {exc.filename or path}: {exc.strerror or exc}. Choose a place you can "
                            "write to (out:…).") from None
     return path
+
+
+async def download(file: discord.Attachment, *, lorebook: bool = False) -> bytes:
+    """The bytes of an uploaded card or lorebook (refused over the import limit before it is fetched)."""
+    check_upload(file.size, lorebook=lorebook)
+    try:
+        return await file.read()
+    except (discord.HTTPException, discord.NotFound) as exc:
+        raise InvalidInput(f"I couldn't download {file.filename} from Discord ({exc.status}): upload it again."
+                           ) from None

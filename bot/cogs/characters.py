@@ -10,11 +10,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import actor_for, cause_of
+from bot.files import download
 from bot.render import character_embed, character_list, embed, persona_embed
 from bot.render_cards import character_card_embed, file_stem, imported_line
 from bot.replies import announce, defer_private, send_ephemeral, send_public
 from bot.transformers import character_names
-from engine import NAME_MAX, URL_MAX, InvalidInput, check_upload
+from engine import NAME_MAX, URL_MAX, InvalidInput
 
 if TYPE_CHECKING:
     from bot.client import ChronicleBot
@@ -75,9 +76,8 @@ class Characters(commands.Cog):
                                name: Name | None = None, replace: bool = False) -> None:
         """Import a card file with its lorebook and image; one clear line when the file can't be imported."""
         actor = actor_for(interaction)
-        check_upload(card.size)
         await defer_private(interaction)
-        data = await card.read()
+        data = await download(card)
         result = await self.bot.engine.import_card(actor, data, card.filename, name=name, replace=replace,
                                                    cause=cause_of(interaction))
         await announce(interaction, imported_line(result), ack="Imported.", embed=character_embed(result.character))

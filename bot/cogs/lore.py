@@ -10,11 +10,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import actor_for, cause_of
+from bot.files import download
 from bot.render import embed
 from bot.render_cards import entry_embed, file_stem, lorebook_embed, lorebook_list
 from bot.replies import announce, defer_private, send_ephemeral
 from bot.transformers import character_names, entry_fields, lore_books
-from engine import NAME_MAX, check_upload
+from engine import NAME_MAX
 
 if TYPE_CHECKING:
     from bot.client import ChronicleBot
@@ -54,10 +55,10 @@ class Lore(commands.Cog):
                           replace: bool = False) -> None:
         """Import a lorebook file."""
         actor = actor_for(interaction)
-        check_upload(file.size, lorebook=True)
         await defer_private(interaction)
-        book = await self.bot.engine.import_lorebook(actor, await file.read(), file.filename, name=name,
-                                                     replace=replace, cause=cause_of(interaction))
+        data = await download(file, lorebook=True)
+        book = await self.bot.engine.import_lorebook(actor, data, file.filename, name=name, replace=replace,
+                                                     cause=cause_of(interaction))
         await announce(interaction, f"📚 Lorebook **{book.name}** is here with {book.entries} entries. Attach it "
                                     "with `/lore attach`.", ack="Imported.")
 

@@ -100,6 +100,19 @@ async def test_a_bad_card_upload_gets_one_line_and_records_nothing(chronicle: Ch
     assert len(await chronicle.engine.recent_events(limit=1000)) == before + 1
 
 
+async def test_an_upload_discord_no_longer_serves_gets_one_line_and_records_nothing(chronicle: Chronicle) -> None:
+    """An attachment link that has expired (404) or a CDN that fails: say so, ask for the file again."""
+    w = chronicle.fd.world
+    before = len(await chronicle.engine.recent_events(limit=1000))
+    chronicle.fd.fail_route("GET", r"^/attachments/", status=404, times=1)
+    card = await chronicle.command(w.member, "character import", {"card": ("a.json", dump(V2))})
+    chronicle.fd.fail_route("GET", r"^/attachments/", status=503, times=1)
+    book = await chronicle.command(w.admin, "lore import", {"file": ("world.json", b'{"entries": {}}')})
+    assert card.ephemeral and card.texts == ["I couldn't download a.json from Discord (404): upload it again."]
+    assert book.texts == ["I couldn't download world.json from Discord (503): upload it again."]
+    assert len(await chronicle.engine.recent_events(limit=1000)) == before
+
+
 async def test_greeting_buttons_swipe_until_someone_speaks(chronicle: Chronicle) -> None:
     fd, w = chronicle.fd, chronicle.fd.world
     await chronicle.command(w.admin, "character import", {"card": ("Seraphina.png", _v2_png())})

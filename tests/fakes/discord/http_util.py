@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,8 +132,8 @@ def build_attachments(
     attachments = list(keep or [])
     stored: dict[str, bytes] = {}
     described = {str(a.get("id")): a for a in body.json.get("attachments") or []}
-    for index, (filename, data, ctype) in enumerate(body.files):
-        att_id = snowflake()
+    for index, (given, data, ctype) in enumerate(body.files):
+        att_id, filename = snowflake(), cdn_filename(given)
         meta = described.get(str(index), {})
         attachments.append({
             "id": str(att_id), "filename": filename, "size": len(data),
@@ -152,3 +153,10 @@ def kept_attachments(existing: list[dict[str, Any]], body: Body) -> list[dict[st
         return None
     ids = {str(a.get("id")) for a in listed}
     return [a for a in existing if a["id"] in ids]
+
+
+def cdn_filename(name: str) -> str:
+    """The name Discord gives an uploaded file: folders dropped, anything but letters, digits, dot, dash and
+    underscore made an underscore (so a name is always one safe URL path segment)."""
+    base = re.split(r"[\\/]", name)[-1].lstrip(".")
+    return re.sub(r"[^A-Za-z0-9._-]", "_", base) or "unknown"

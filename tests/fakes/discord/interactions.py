@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .http_util import cdn_filename
 from .world import FakeChannel, FakeMember, FakeMessage, FakeRole, FakeUser, snowflake
 
 if TYPE_CHECKING:
@@ -216,8 +217,8 @@ def _attachment(core: FakeDiscordCore, value: Any) -> dict[str, Any]:
     """An attachment object from a dict, or from `(filename, bytes)` served by the fake's CDN route."""
     if isinstance(value, dict):
         return value
-    filename, data = value
-    att_id = str(snowflake())
+    given, data = value
+    att_id, filename = str(snowflake()), cdn_filename(given)
     core.attachment_bytes[att_id] = bytes(data)
     url = f"{core.base_url}/attachments/{att_id}/{filename}"
     return {"id": att_id, "filename": filename, "size": len(data), "url": url, "proxy_url": url,

@@ -11,6 +11,7 @@ from .core import FakeDiscordCore
 from .driver_interactions import InteractionDriver
 from .faults import FaultDriver
 from .gateway import INTENT_GUILD_MESSAGE_TYPING, INTENT_GUILDS
+from .http_util import cdn_filename
 from .world import (
     BOT_PERMISSIONS,
     EVERYONE_PERMISSIONS,
@@ -177,8 +178,8 @@ class FakeDiscord(FaultDriver, InteractionDriver, FakeDiscordCore):
             message.type = 19
             message.message_reference = {"message_id": str(reply_to.id), "channel_id": str(reply_to.channel_id),
                                          "guild_id": str(channel.guild_id)}
-        for filename, data in attachments:
-            att_id = str(self.new_id())
+        for given, data in attachments:
+            att_id, filename = str(self.new_id()), cdn_filename(given)
             self.attachment_bytes[att_id] = bytes(data)
             url = f"{self.base_url}/attachments/{att_id}/{filename}"
             message.attachments.append({"id": att_id, "filename": filename, "size": len(data), "url": url,
