@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from engine.cards.model import Card
-from engine.commands import Command, InChat
-from engine.events import CardAvatar, Id, Name, ReplyText, Url
+from engine.commands import Command, InChat, Name
+from engine.events import CardAvatar, Id, ReplyText, Url
 from engine.lore.model import (
     BOOK_NAME_MAX,
     KEY_MAX,
@@ -19,8 +19,10 @@ from engine.lore.model import (
     Lorebook,
     SelectiveLogic,
 )
+from engine.text import refuse_controls
 
-BookName = Annotated[str, StringConstraints(min_length=1, max_length=BOOK_NAME_MAX, strip_whitespace=True)]
+BookName = Annotated[str, StringConstraints(min_length=1, max_length=BOOK_NAME_MAX, strip_whitespace=True),
+                     AfterValidator(refuse_controls)]
 Key = Annotated[str, StringConstraints(min_length=1, max_length=KEY_MAX)]
 CharacterRef = Annotated[str, StringConstraints(min_length=1, max_length=NAME_LIMIT, strip_whitespace=True)]
 EntryNumber = Annotated[int, Field(ge=1, le=10_000_000)]
@@ -36,6 +38,15 @@ class ImportCard(Command):
     avatar: CardAvatar | None = None
     avatar_url: Url | None = None
     replace: bool = False
+
+    @model_validator(mode="after")
+    def _plain_names(self) -> ImportCard:
+        """The name the character gets (and its nickname) holds no control characters, like any name."""
+        if self.new_name is None:
+            _plain("card name", self.card.name)
+        if self.card.nickname:
+            _plain("card nickname", self.card.nickname)
+        return self
 
 
 class SwipeGreeting(InChat):
@@ -54,6 +65,13 @@ class ImportLorebook(Command):
     name: ClassVar[str] = "import_lorebook"
     book: Lorebook
     replace: bool = False
+
+    @model_validator(mode="after")
+    def _plain_name(self) -> ImportLorebook:
+        """The book's name holds no control characters, like any name."""
+        if self.book.name:
+            _plain("book name", self.book.name)
+        return self
 
 
 class WriteLoreEntry(Command):
@@ -128,3 +146,11 @@ class DetachCharacterLore(Command):
     name: ClassVar[str] = "detach_character_lore"
     book: BookName
     character: Name
+
+
+def _plain(what: str, text: str) -> None:
+    """Refuse control characters in an imported name, saying whose name it is."""
+    try:
+        refuse_controls(text)
+    except ValueError as error:
+        raise ValueError(f"the {what} {error}") from None

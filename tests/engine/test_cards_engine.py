@@ -76,6 +76,22 @@ async def test_a_name_in_use_asks_for_replace_or_a_new_name_and_records_nothing(
     assert [c.name for c in await engine.list_characters(admin.guild_id)] == ["Sera the Second", "Seraphina"]
 
 
+async def test_imported_names_with_control_characters_are_refused_like_typed_ones(engine: Engine, admin: Actor,
+                                                                                   location: str) -> None:
+    before = count_events(location)
+    bidi = copy.deepcopy(V2)
+    bidi["data"]["name"] = "Sera\u202ephina"
+    with pytest.raises(InvalidInput, match=r"card name contains the control character U\+202E"):
+        await engine.import_card(admin, dump(bidi), "sera.json")
+    with pytest.raises(InvalidInput, match=r"control character U\+001B"):
+        await engine.import_card(admin, dump(V2), "sera.json", name="Sera\x1b[31m")
+    with pytest.raises(InvalidInput, match=r"book name contains the control character U\+0007"):
+        await engine.import_lorebook(admin, json.dumps({"name": "World\x07", "entries": {}}).encode(), "w.json")
+    assert count_events(location) == before
+    renamed = await engine.import_card(admin, dump(bidi), "sera.json", name="Sera")  # a plain name is the way out
+    assert renamed.character.name == "Sera"
+
+
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
 async def test_a_file_that_is_not_a_good_card_gives_one_line_and_records_nothing(
         engine: Engine, admin: Actor, location: str, case: str) -> None:
