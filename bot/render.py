@@ -20,6 +20,7 @@ from engine import (
     SceneView,
     format_clock,
 )
+from engine.text import terminal_safe
 
 MESSAGE_LIMIT = 2000
 EMBED_DESCRIPTION_LIMIT = 4096
@@ -90,11 +91,12 @@ def clip(text: str, limit: int) -> str:
 
 def embed(title: str, description: str = "", **fields: str) -> discord.Embed:
     """A Chronicle embed with optional inline fields (empty ones skipped)."""
-    out = discord.Embed(title=clip(title, 256), description=clip(description, EMBED_DESCRIPTION_LIMIT) or None,
-                        colour=COLOUR)
+    out = discord.Embed(title=clip(terminal_safe(title), 256),
+                        description=clip(terminal_safe(description), EMBED_DESCRIPTION_LIMIT) or None, colour=COLOUR)
     for name, value in fields.items():
         if value:
-            out.add_field(name=name.replace("_", " ").capitalize(), value=clip(value, FIELD_LIMIT), inline=True)
+            out.add_field(name=name.replace("_", " ").capitalize(), value=clip(terminal_safe(value), FIELD_LIMIT),
+                          inline=True)
     return out
 
 

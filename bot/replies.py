@@ -7,12 +7,12 @@ from typing import Any
 import discord
 
 from bot.render import MESSAGE_LIMIT, clip
+from engine.text import terminal_safe
 
 
 async def send_ephemeral(interaction: discord.Interaction, content: str | None = None, **kwargs: Any) -> None:
     """Answer only the invoker: the response, or a followup once the response is done."""
-    if content is not None:
-        content = clip(content, MESSAGE_LIMIT)
+    content = _shown(content)
     if interaction.response.is_done():
         await interaction.followup.send(**_content(content), ephemeral=True, **kwargs)
     else:
@@ -21,8 +21,7 @@ async def send_ephemeral(interaction: discord.Interaction, content: str | None =
 
 async def send_public(interaction: discord.Interaction, content: str | None = None, **kwargs: Any) -> None:
     """Answer for the whole channel: the response, or a followup once the response is done."""
-    if content is not None:
-        content = clip(content, MESSAGE_LIMIT)
+    content = _shown(content)
     if interaction.response.is_done():
         await interaction.followup.send(**_content(content), **kwargs)
     else:
@@ -42,13 +41,18 @@ async def defer_public(interaction: discord.Interaction) -> None:
 async def announce(interaction: discord.Interaction, content: str | None = None, *, ack: str = "Done.",
                    **kwargs: Any) -> None:
     """Post a result for the whole channel, also after a private defer (whose answer becomes `ack`)."""
-    if content is not None:
-        content = clip(content, MESSAGE_LIMIT)
+    content = _shown(content)
     if not interaction.response.is_done():
         await interaction.response.send_message(content, **kwargs)
         return
     await interaction.edit_original_response(content=ack)
     await interaction.followup.send(**_content(content), **kwargs)
+
+
+def _shown(content: str | None) -> str | None:
+    """What is shown of `content`: control characters (echoed input in a refusal, say) as visible escapes,
+    so nothing can reorder or hide the text around them, then clipped to Discord's limit."""
+    return None if content is None else clip(terminal_safe(content), MESSAGE_LIMIT)
 
 
 def _content(content: str | None) -> dict[str, Any]:

@@ -61,6 +61,7 @@ def terminal_safe(text: str) -> str:
     nothing printed to a terminal can move the cursor, recolour, ring or reorder what follows."""
     if text.isascii() and text.isprintable():
         return text
+    text = text.replace("\r\n", "\n")  # Windows line ends (common in imported cards) are line ends
     return "".join(c if c in _KEPT_ON_TERMINAL or not _is_control(c) else _escape(c) for c in text)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Iterable
 from typing import TypeVar
 
@@ -56,7 +57,9 @@ def axes_px(fig: Figure, left: float, bottom: float, width: float, height: float
 def png_bytes(fig: Figure) -> bytes:
     """The figure as PNG bytes of exactly WIDTH_PX × HEIGHT_PX, with no version stamp."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, facecolor=BACKGROUND, metadata={"Software": None})
+    with warnings.catch_warnings():  # a name in a script the font lacks is drawn as boxes, not warned per glyph
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
+        fig.savefig(buffer, format="png", dpi=DPI, facecolor=BACKGROUND, metadata={"Software": None})
     return buffer.getvalue()
 
 
