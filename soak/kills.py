@@ -1,13 +1,14 @@
-"""SIGKILL at random points of a scripted story: mid-reply, mid-rewind, mid-reproject.
+"""SIGKILL at random points of a scripted story: mid-reply, mid-rewind, mid-reproject, mid-import.
 
     python -m soak.kills [--kills 200] [--seed 7] [--workdir DIR]
 
 A worker process plays a story on one database file forever (lines answered by a model that streams
 in 10 pieces over about 200 ms, a one-message rewind now and then, a whole-world reproject now and
-then) and writes every acknowledged result to an ack file as soon as the engine returns it. It says
+then, a PNG character card with an image and a 150-entry book, or a 1,000-entry lorebook, imported now
+and then) and writes every acknowledged result to an ack file as soon as the engine returns it. It says
 `begin <phase>` before each step. The parent picks a phase for each round, waits for the worker to
 begin it, kills it with SIGKILL at a random moment inside it, then opens the database itself:
-`check` must be clean, the log gapless, and every acknowledged line, reply and rewind in the log.
+`check` must be clean, the log gapless, and every acknowledged line, reply, rewind and import in the log.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from engine.llm.port import ChatMessage, TextChunk
 from engine.views import CharacterView
 
 ROOT = Path(__file__).resolve().parent.parent
-PHASES = {"reply": 0.3, "rewind": 0.02, "reproject": 0.6}  # phase → the window a kill lands in (seconds)
+# phase → the window a kill lands in (seconds)
+PHASES = {"reply": 0.3, "rewind": 0.02, "reproject": 0.6, "import": 0.03}
 GUILD = "soak"
 
 
@@ -100,10 +102,46 @@ async def _worker(db: Path, acks: Path, seed: int) -> None:
             say("rewind")
             rewound = await engine.rewind(admin, channel, messages=1)
             ack(kind="chat_rewound", seq=rewound.rewind_seq)
+        if rng.random() < 0.2:
+            say("import")
+            if rng.random() < 0.5:
+                card = await engine.import_card(admin, _card_png(rng), "soak.png", name=f"Card {seed}-{step}")
+                ack(kind="card", name=card.character.name)
+            else:
+                book = await engine.import_lorebook(admin, _lorebook(seed, step), "soak.json")
+                ack(kind="book", name=book.name)
         if rng.random() < 0.15:
             say("reproject")
             await engine.rebuild()
             ack(kind="reproject", done=True)
+
+
+def _card_png(rng: random.Random) -> bytes:
+    """A V2 card in a PNG as the apps export it: a 256×256 image with a `chara` chunk, and a 150-entry book."""
+    import base64
+    import io
+
+    from PIL import Image, PngImagePlugin
+
+    book = {"entries": [{"keys": [f"key{n}"], "content": f"Lore {n}. " * 20, "id": n} for n in range(150)]}
+    card = {"spec": "chara_card_v2", "spec_version": "2.0",
+            "data": {"name": "Soak", "description": "A card imported while the process may be killed.",
+                     "first_mes": "Hello.", "character_book": book}}
+    info = PngImagePlugin.PngInfo()
+    info.add_text("chara", base64.b64encode(json.dumps(card).encode()).decode())
+    image = Image.frombytes("RGB", (256, 256), rng.randbytes(256 * 256 * 3))
+    out = io.BytesIO()
+    image.save(out, format="PNG", pnginfo=info)
+    return out.getvalue()
+
+
+def _lorebook(seed: int, step: int) -> bytes:
+    """A SillyTavern world info file of 1,000 entries (the import limit)."""
+    entries = {str(n): {"uid": n, "key": [f"word{n}"], "keysecondary": [], "content": f"Entry {n}. " * 10,
+                        "comment": f"entry {n}", "constant": False, "selective": True, "order": 100,
+                        "position": 0, "disable": False, "probability": 100, "useProbability": True}
+               for n in range(1000)}
+    return json.dumps({"name": f"Book {seed}-{step}", "entries": entries}).encode()
 
 
 def _acked(acks: Path) -> list[dict]:
@@ -120,10 +158,14 @@ def _lost(db: Path, acked: list[dict]) -> list[dict]:
         ids = {row[0] for row in conn.execute(
             "SELECT json_extract(payload, '$.message_id') FROM events WHERE kind IN ('user_said', 'bot_replied')")}
         rewinds = {row[0] for row in conn.execute("SELECT seq FROM events WHERE kind = 'chat_rewound'")}
+        cards = {row[0] for row in conn.execute("SELECT name FROM characters")}
+        books = {row[0] for row in conn.execute(
+            "SELECT json_extract(payload, '$.book.name') FROM events WHERE kind = 'lorebook_created'")}
     finally:
         conn.close()
     return [a for a in acked if (a["kind"] in ("user_said", "bot_replied") and a["id"] not in ids)
-            or (a["kind"] == "chat_rewound" and a["seq"] not in rewinds)]
+            or (a["kind"] == "chat_rewound" and a["seq"] not in rewinds)
+            or (a["kind"] == "card" and a["name"] not in cards) or (a["kind"] == "book" and a["name"] not in books)]
 
 
 def _gapless(db: Path) -> bool:
