@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 
 from engine import ChatView, InvalidInput
+from engine.text import terminal_safe
 
 if TYPE_CHECKING:
     from bot.client import ChronicleBot
@@ -25,7 +26,12 @@ def _bot(interaction: discord.Interaction) -> ChronicleBot:
 
 def _choices(names: list[str]) -> list[app_commands.Choice[str]]:
     """At most 25 choices, each name its own value."""
-    return [app_commands.Choice(name=n[:100], value=n[:100]) for n in names[:AUTOCOMPLETE_MAX]]
+    return [app_commands.Choice(name=_label(n, n), value=n[:100]) for n in names[:AUTOCOMPLETE_MAX]]
+
+
+def _label(text: str, fallback: str) -> str:
+    """A choice's shown name: one line, control characters as visible escapes, 1 to 100 characters."""
+    return (" ".join(terminal_safe(text).split()) or fallback)[:100]
 
 
 async def _channel_chat(interaction: discord.Interaction) -> ChatView | None:
@@ -68,8 +74,8 @@ async def memory_ids(interaction: discord.Interaction, current: str) -> list[app
     memories = await _bot(interaction).engine.list_memories(chat.chat_id, limit=100)
     typed = current.strip().lower()
     found = [m for m in memories if typed in m.text.lower() or m.memory_id.startswith(typed)]
-    return [app_commands.Choice(name=f"{m.text[:90]} ({m.memory_id[-6:]})"[:100], value=m.memory_id[:100])
-            for m in found[:AUTOCOMPLETE_MAX]]
+    return [app_commands.Choice(name=_label(f"{m.text[:90]} ({m.memory_id[-6:]})", m.memory_id),
+                                value=m.memory_id[:100]) for m in found[:AUTOCOMPLETE_MAX]]
 
 
 def message_id_from(text: str, channel_id: int | None = None) -> str:

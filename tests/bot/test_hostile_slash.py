@@ -219,7 +219,10 @@ class _Run:
         if case["focused"] is not None:
             choices = await h.fd.autocomplete(channel, case["member"], case["path"], case["options"],
                                               case["focused"], timeout=3.0)
-            assert len(choices) <= 25 and all(RAW_CONTROL.search(c["name"]) is None for c in choices), label
+            assert len(choices) <= 25, label
+            for choice in choices:  # shown in Discord's picker: one readable line of 1 to 100 characters
+                assert RAW_CONTROL.search(choice["name"]) is None and "\n" not in choice["name"], (label, choice)
+                assert 1 <= len(choice["name"]) <= 100 and 1 <= len(choice["value"]) <= 100, (label, choice)
             assert self.events() == before, label
             return
         with capture_logs() as logs:
