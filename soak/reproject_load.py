@@ -29,6 +29,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from config.logging import configure_logging
 from engine import Actor, Engine, projection
@@ -108,8 +109,8 @@ async def measure(location: str, channels: int, baseline: float, *, one_transact
         report = await engine.check()
     finally:
         await engine.close()
-    return {"events": events, "reproject_seconds": round(seconds, 1), "baseline": summary(quiet),
-            "during_reproject": summary(busy), "check_clean": report.clean}
+    return {"dialect": engine.db.dialect, "events": events, "reproject_seconds": round(seconds, 1),
+            "baseline": summary(quiet), "during_reproject": summary(busy), "check_clean": report.clean}
 
 
 @contextlib.contextmanager
@@ -124,24 +125,27 @@ def _private_server() -> Iterator[object]:
         stop_server(server)
 
 
+def _with_database(url: str, name: str) -> str:
+    """`url` naming the database `name` instead (the server, user and options kept)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
 def _clone_url(url: str) -> tuple[str, str]:
     """A new database cloned from the one at `url` on the same server: its URL and name."""
     import psycopg
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-    params = conninfo_to_dict(url)
-    source = str(params["dbname"])
+    source = urlsplit(url).path.lstrip("/")
     name = f"{source}_soak_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(make_conninfo(url, dbname="postgres"), autocommit=True) as admin:
+    with psycopg.connect(_with_database(url, "postgres"), autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
-    return make_conninfo(url, dbname=name), name
+    return _with_database(url, name), name
 
 
 def _drop(url: str, name: str) -> None:
     import psycopg
-    from psycopg.conninfo import make_conninfo
 
-    with psycopg.connect(make_conninfo(url, dbname="postgres"), autocommit=True) as admin:
+    with psycopg.connect(_with_database(url, "postgres"), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
