@@ -9,17 +9,20 @@ on either backend. A write transaction takes the log's table lock first (`pg_con
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from typing import TypeVar
 
-from engine.storage import redact
+from engine.storage import pg_reproject, redact
 from engine.storage.group import GroupCommit
 from engine.storage.pg_conn import PgConnection, begin_write
 from engine.storage.pg_migrate import migrate
 from engine.storage.pg_turns import take_turn
+from engine.storage.port import Reproject
 
 T = TypeVar("T")
+LOCK_POLL_SECONDS = 0.2  # how often a reproject waiting for another process's looks again
 
 
 class _Worker:
@@ -90,6 +93,22 @@ class PgDatabase(GroupCommit):
             self._gate = _Worker(self.url, "turns")
             await self._gate.start()
         await self._gate.run(lambda conn: take_turn(conn, key, spacing))
+
+    @asynccontextmanager
+    async def reprojecting(self, *, wait: bool = True) -> AsyncIterator[Reproject | None]:
+        """Hold the reproject lock, across processes, on a connection of its own for the duration (None when
+        another process holds it and not `wait`); the reproject may run work on that connection, outside the
+        writer's transactions (`aside`). Closing it releases the lock, as a crash would."""
+        side = _Worker(self.url, "reproject")
+        try:
+            await side.start()
+            held = await side.run(pg_reproject.try_lock)
+            while not held and wait:
+                await asyncio.sleep(LOCK_POLL_SECONDS)
+                held = await side.run(pg_reproject.try_lock)
+            yield Reproject(aside=side.run) if held else None
+        finally:
+            await side.close()
 
     async def close(self) -> None:
         """Finish the group being committed, then close every connection."""
