@@ -103,8 +103,8 @@ class PgDatabase(GroupCommit):
                 await writer.start()
                 if migrate_now:
                     await writer.run(migrate)
-                writer.setup = f"SET lock_timeout = {int(busy_ms)}"
-                await writer.run(lambda conn: conn.execute(f"SET lock_timeout = {int(busy_ms)}"))
+                setup = writer.setup = f"SET lock_timeout = {int(busy_ms)}"  # after migrating: a migration may wait
+                await writer.run(lambda conn: conn.execute(setup))
                 await reader.start()
         except BaseException:
             await writer.close()

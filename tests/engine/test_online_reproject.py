@@ -305,7 +305,7 @@ async def test_postgres_switch_waits_for_a_long_reader_without_holding_the_stori
         assert not rebuild.done()  # it could not switch: the reader still holds the live table
         started = time.perf_counter()
         await engine.record_message(admin, "chan-1", "during-the-wait", "said while the switch waits")
-        assert time.perf_counter() - started < 0.5  # a switch attempt holds the stories at most SWITCH_WAIT_MS
+        assert time.perf_counter() - started < 1.0  # a switch attempt holds the stories at most SWITCH_WAIT_MS
         assert pg.NEXT in {name.split(".")[0] for name in _leftovers(pg_url)}
         reader.execute("COMMIT")
         await asyncio.wait_for(rebuild, 10)
