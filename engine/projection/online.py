@@ -11,7 +11,9 @@ story waited. Now, on either backend:
    with the stories' own commands, so a command waits for one batch at most. The handlers are the
    same strict functions (plain INSERT), run on a connection on which their table names mean the
    copies (`copies`: SQLite rewrites the names in each statement, `RenamedTables`; PostgreSQL sets the
-   transaction's search_path to the copies' schema, so the SQL reaches the server unchanged);
+   transaction's search_path to the copies' schema, as `chronicle check` shadows the live tables with
+   temporary ones: the SQL reaches the server unchanged, nothing parses it, and the log and the cursor,
+   which have no copy, stay found in `public`);
 3. **switch**: once the copies are nearly caught up, one short transaction applies the last events,
    puts the copies in place of the live tables (SQLite renames; PostgreSQL moves schemas, waiting at
    most SWITCH_WAIT_MS for readers of the live tables, else it tries again later), and moves the cursor;
