@@ -28,6 +28,11 @@ STORAGE_TEXT = {
     "full": "Chronicle's disk is full, so nothing was recorded. It carries on by itself once an admin frees space.",
     "locked": "Chronicle's database is busy with another program, so nothing was recorded. Try again in a minute.",
     "corrupt": "Chronicle's database is damaged, so nothing more is recorded until an admin restores it.",
+    "unreachable": "Chronicle can't reach its database server right now, so nothing was recorded. Try again in a "
+                   "minute.",
+    "disconnected": "Chronicle lost its connection to the database while recording this, so it may or may not have "
+                    "been saved. Check the story before trying again.",
+    "overloaded": "Chronicle's database server is overloaded, so nothing was recorded. Try again in a minute.",
 }
 STORAGE_DEFAULT = "Chronicle can't write to its database right now, so nothing was recorded. An admin has to look."
 MISSING_PERMISSIONS = 50013

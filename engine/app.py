@@ -99,15 +99,19 @@ class Engine(EngineWrites, EngineNarration, EngineGreetings, EngineCards, Engine
         return engine
 
     async def _upgrade_projection(self) -> None:
-        """Drop what an interrupted reproject left; reproject once when the projection rules changed."""
-        if self.db.dialect == "sqlite" and len(await self.db.read(online.leftovers)) > 0:
-            await self.db.write(online.drop_leftovers)
+        """Drop what an interrupted reproject left; reproject once when the projection rules changed.
+
+        Leftovers are dropped only when no reproject runs (another process sharing a PostgreSQL database may be
+        in the middle of one: its copies are not leftovers)."""
+        async with self.db.reprojecting(wait=False) as turn:
+            if turn is not None and len(await self.db.read(online.leftovers)) > 0:
+                await self.db.write(online.drop_leftovers)
         stored = await self.db.read(online.stored_version)
         if stored == PROJECTION_VERSION:
             return
         if await self.db.read(store.last_seq):
             log.warning("projection_outdated_reprojecting", stored=stored, current=PROJECTION_VERSION)
-            await self.rebuild()
+            await self._reproject(only_if_outdated=True)
         else:
             await self.db.write(lambda conn: online.set_version(conn, PROJECTION_VERSION))
 
@@ -215,20 +219,27 @@ class Engine(EngineWrites, EngineNarration, EngineGreetings, EngineCards, Engine
     async def rebuild(self) -> int:
         """Reproject the whole world from the log into fresh tables, then switch over; return events replayed.
 
-        The stories keep going meanwhile (SQLite): the replay runs in short transactions queued with their
-        commands, and the switch to the new tables is one short transaction (engine/projection/online.py).
-        PostgreSQL rebuilds in one transaction, as before (its readers see the old world until it commits).
+        The stories keep going meanwhile: the replay runs in short transactions queued with their commands,
+        and the switch to the new tables is one short transaction (engine/projection/online.py). Readers see
+        the old world until the switch commits. A reproject run by another process sharing the database is
+        waited for first.
         """
-        async with self._rebuilding:
+        return await self._reproject() or 0
+
+    async def _reproject(self, *, only_if_outdated: bool = False) -> int | None:
+        """`rebuild`, in this process's and the database's reproject turn (None: not outdated any more)."""
+        async with self._rebuilding, self.db.reprojecting() as turn:
+            if turn is None:
+                raise EngineError("another reproject holds the database")
+            if only_if_outdated and await self.db.read(online.stored_version) == PROJECTION_VERSION:
+                return None  # another process reprojected meanwhile
             started = time.perf_counter()
             self._refs.clear()
-            if self.db.dialect == "sqlite":
+            try:
                 count = await online.rebuild(lambda fn: self.db.write(fn, solo=True), PROJECTION_VERSION,
-                                             drop=self.db.write_without_foreign_keys,  # type: ignore[attr-defined]
-                                             pace=self.db.keep_wal_small)  # type: ignore[attr-defined]
-            else:
-                count = await self.db.write_alone(_rebuild_and_mark)
-            self._refs.clear()
+                                             drop=turn.drop, pace=turn.pace, aside=turn.aside)
+            finally:
+                self._refs.clear()
         log.info("world_rebuilt", events=count, seconds=round(time.perf_counter() - started, 2))
         return count
 
@@ -249,13 +260,6 @@ class Engine(EngineWrites, EngineNarration, EngineGreetings, EngineCards, Engine
         count = await self.db.write_alone(lambda conn: maintenance.import_log(conn, source))
         log.info("log_copied", events=count)
         return count
-
-
-def _rebuild_and_mark(conn: Conn) -> int:
-    """A rebuild in the caller's transaction that records the projection version it followed."""
-    count = projection.rebuild_in(conn)
-    online.set_version(conn, PROJECTION_VERSION)
-    return count
 
 
 def _unit(conn: Conn, decider: Decider[Any, Any], cmd: Command, ctx: Context, stamp: Stamp, key: str | None,

@@ -10,8 +10,8 @@ import asyncio
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -21,7 +21,7 @@ import structlog
 from engine.errors import StorageError
 from engine.storage import sqlite_faults as faults
 from engine.storage.group import GroupCommit
-from engine.storage.port import Conn
+from engine.storage.port import Conn, Reproject
 from engine.storage.sqlite_wal import WalKeeper
 
 log = structlog.get_logger(__name__)
@@ -241,6 +241,12 @@ class Database(GroupCommit):
         result = await self._on_writer(run)
         self._wrote()
         return result
+
+    @asynccontextmanager
+    async def reprojecting(self, *, wait: bool = True) -> AsyncIterator[Reproject | None]:
+        """A world reproject's turn (one process per file: nothing to wait for): old tables dropped with foreign
+        keys off, the WAL kept small between batches."""
+        yield Reproject(drop=self.write_without_foreign_keys, pace=self.keep_wal_small)
 
     async def keep_wal_small(self) -> None:
         """Wait for the running checkpoint, then start the next (a reproject calls this between batches)."""

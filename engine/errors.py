@@ -65,9 +65,12 @@ class ProjectionError(EngineError):
 
 
 class StorageError(EngineError):
-    """The database can't be used as needed: one line naming the file, what is wrong and what to do.
+    """The database can't be used as needed: one line naming the file or server, what is wrong and what to do.
 
-    `kind` is one of: unwritable, no_folder, not_a_database, corrupt, full, locked, io.
+    `kind` is one of: unwritable, no_folder, not_a_database, corrupt, full, locked, io (both backends), and
+    PostgreSQL's unreachable (can't connect), disconnected (the connection was lost mid-work: what was being
+    recorded may or may not be saved) and overloaded (the server is out of memory or connections). `path` is
+    the file, or the URL without its password.
     """
 
     def __init__(self, message: str, *, kind: str, path: str) -> None:

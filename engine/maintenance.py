@@ -12,7 +12,7 @@ from typing import Any
 from engine import projection, queries, store
 from engine.db import configure, transaction
 from engine.errors import EngineError, InvalidInput
-from engine.storage import connect, snapshot, sqlite_faults
+from engine.storage import connect, is_database_url, redact, snapshot, sqlite_faults
 from engine.storage.port import Conn
 from engine.storytime import format_clock
 from engine.views import ChatView, CheckReport
@@ -75,7 +75,7 @@ def import_log(conn: Conn, source: str | Path) -> int:
     """
     if (present := store.last_seq(conn)) != 0:
         raise EngineError(f"the target already holds events (up to seq {present}); copy needs a new, empty database")
-    source_conn = connect(source)
+    source_conn = _connect_source(source)
     copied, after = 0, 0
     try:
         with snapshot(source_conn):
@@ -87,6 +87,16 @@ def import_log(conn: Conn, source: str | Path) -> int:
     store.continue_seq(conn)
     projection.rebuild_in(conn)
     return copied
+
+
+def _connect_source(source: str | Path) -> Any:
+    """A connection to the log to copy; a PostgreSQL server that can't be used is one StorageError naming it."""
+    if not is_database_url(source):
+        return connect(source)
+    from engine.storage.pg_faults import as_storage_error
+
+    with as_storage_error(redact(source), opening=True):
+        return connect(source)
 
 
 def check_database(path: Path) -> CheckReport:

@@ -116,6 +116,22 @@ def test_a_url_that_names_no_server_is_one_line(tmp_path: Path, pg_server: PgSer
         "chronicle: --database: mysql:// is not supported: give a SQLite file path or a postgresql:// URL")
 
 
+def test_postgresql_storage_faults_are_one_line_on_the_cli(pg_url: str):
+    for url in ("postgresql://127.0.0.1:1/x", "postgresql://someone:secret@127.0.0.1:1/x"):
+        done = chronicle("check", "--database", url, cwd=ROOT)
+        assert done.returncode == 1 and "Traceback" not in done.stderr and "secret" not in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert done.stderr.startswith("chronicle: could not open the database postgresql://") and "127.0.0.1:1" in done.stderr
+    conn = raw_connection(pg_url)
+    try:
+        conn.execute(f'ALTER DATABASE "{pg_url.split("/")[3].split("?")[0]}" SET default_transaction_read_only = on')
+    finally:
+        conn.close()
+    done = chronicle("demo-data", "--chats", "1", "--messages", "2", "--database", pg_url, cwd=ROOT)
+    assert done.returncode == 1 and "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert "only allows reading" in done.stderr and "default_transaction_read_only" in done.stderr
+
+
 def _first_chat(database: Path) -> str:
     listed = chronicle("chats", "--database", str(database), cwd=ROOT)
     return listed.stdout.split()[0]

@@ -16,6 +16,7 @@ import structlog
 from engine import store
 from engine.errors import ProjectionError
 from engine.events import Event, Recorded
+from engine.storage import pg_faults
 from engine.storage.port import Conn, dialect_of, is_database_error
 from engine.storage.sqlite_faults import is_fault
 
@@ -79,7 +80,7 @@ class Projector:
         except ProjectionError:
             raise
         except Exception as exc:
-            if is_fault(exc):  # the disk or the file, not the event: reported as a storage fault
+            if is_fault(exc) or pg_faults.is_fault(exc):  # the storage, not the event: reported as a storage fault
                 raise
             if isinstance(exc, (KeyError, ValueError)) or is_database_error(exc):
                 raise ProjectionError(f"projecting {event.kind} #{event.seq} failed: {exc}") from exc

@@ -40,11 +40,13 @@ def redact(location: str | Path) -> str:
 async def open_storage(location: str | Path, *, synchronous: Any = "NORMAL", group_commit: bool = True,
                        migrate_now: bool = True, busy_ms: int = 10_000) -> Any:
     """The Storage for `location`, migrated: a PgDatabase for a URL, else a Database on the SQLite file
-    (`busy_ms`: how long SQLite waits for another program's lock)."""
+    (`busy_ms`: how long a write waits for another program's lock: SQLite's busy timeout, PostgreSQL's
+    lock_timeout)."""
     if is_database_url(location):
         from engine.storage.pg_database import PgDatabase
 
-        return await PgDatabase.open(str(location), group_commit=group_commit, migrate_now=migrate_now)
+        return await PgDatabase.open(str(location), group_commit=group_commit, migrate_now=migrate_now,
+                                     busy_ms=busy_ms)
     from engine.db import Database
 
     return await Database.open(location, synchronous=synchronous, group_commit=group_commit, migrate_now=migrate_now,

@@ -13,7 +13,9 @@ writers (and their table lock) are never waited for.
 from __future__ import annotations
 
 from engine import projection
+from engine.storage import redact
 from engine.storage.pg_conn import PgConnection
+from engine.storage.pg_faults import as_storage_error
 from engine.views import CheckReport
 
 MAX_DIFFS_PER_TABLE = 20
@@ -23,7 +25,7 @@ CURSOR_TABLE = "projection_cursor"
 def check_postgres(url: str) -> CheckReport:
     """Rebuild the world of the database at `url` from its log into scratch tables and diff every projected table."""
     tables = [t.name for t in projection.projector.tables]
-    with PgConnection.connect(url, application_name="chronicle-check") as conn:
+    with as_storage_error(redact(url)), PgConnection.connect(url, application_name="chronicle-check") as conn:
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         try:
             conn.execute("SELECT 1 FROM events LIMIT 1").fetchall()  # the snapshot starts here

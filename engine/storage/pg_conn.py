@@ -82,20 +82,45 @@ class PgCursor:
         return iter(self._cursor) if self._cursor.description is not None else iter(())
 
 
+CONNECT_TIMEOUT = 10  # seconds a connection attempt waits for a server that does not answer
+_IN_TRANSACTION = (psycopg.pq.TransactionStatus.INTRANS, psycopg.pq.TransactionStatus.INERROR,
+                   psycopg.pq.TransactionStatus.ACTIVE)
+
+
+def _open(url: str, application_name: str) -> psycopg.Connection[Any]:
+    """A psycopg autocommit connection to `url`, with CONNECT_TIMEOUT unless the URL sets connect_timeout."""
+    extra: dict[str, Any] = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT}
+    return psycopg.connect(url, autocommit=True, application_name=application_name, **extra)
+
+
 class PgConnection:
     """A psycopg connection in autocommit mode that speaks `execute(sql, params)` with `?` placeholders."""
 
     dialect = "postgres"  # what `engine.storage.port.dialect_of` reports for the shared SQL's few dialect hooks
 
-    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+    def __init__(self, raw: psycopg.Connection[Any], *, url: str | None = None,
+                 application_name: str = "chronicle") -> None:
         if not raw.autocommit:
             raise ValueError("PgConnection needs an autocommit connection (transactions are explicit)")
         self.raw = raw
+        self._url, self._application_name = url, application_name
 
     @classmethod
     def connect(cls, url: str, *, application_name: str = "chronicle") -> PgConnection:
-        """Open a connection to `url` (`postgresql://…`, unix-socket URLs with `?host=/dir` included)."""
-        return cls(psycopg.connect(url, autocommit=True, application_name=application_name))
+        """Open a connection to `url` (`postgresql://…`, unix-socket URLs with `?host=/dir` included); a server that
+        does not answer is given up on after CONNECT_TIMEOUT seconds unless the URL says otherwise."""
+        return cls(_open(url, application_name), url=url, application_name=application_name)
+
+    @property
+    def closed(self) -> bool:
+        """Whether the connection is closed, by us or because it was lost (a server restart, a terminated backend)."""
+        return self.raw.closed
+
+    def reconnect(self) -> None:
+        """Replace a closed connection with a new one to the same URL (the old one's session state is gone)."""
+        if self._url is None:
+            raise psycopg.OperationalError("this connection was not opened from a URL, so it can't reconnect")
+        self.raw = _open(self._url, self._application_name)
 
     def execute(self, sql: str, params: Params = ()) -> PgCursor:
         """Run one statement with `?` placeholders; return its cursor."""
@@ -112,8 +137,9 @@ class PgConnection:
 
     @property
     def in_transaction(self) -> bool:
-        """True between BEGIN and COMMIT/ROLLBACK (also when the transaction has failed)."""
-        return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        """True between BEGIN and COMMIT/ROLLBACK (also when the transaction has failed; never on a lost connection,
+        whose transaction the server has rolled back)."""
+        return self.raw.info.transaction_status in _IN_TRANSACTION
 
     def close(self) -> None:
         """Close the connection (an open transaction is rolled back by the server)."""

@@ -9,46 +9,79 @@ on either backend. A write transaction takes the log's table lock first (`pg_con
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from typing import TypeVar
 
-from engine.storage import redact
+import psycopg
+import structlog
+
+from engine.storage import pg_reproject, redact
 from engine.storage.group import GroupCommit
 from engine.storage.pg_conn import PgConnection, begin_write
+from engine.storage.pg_faults import as_storage_error, classify
 from engine.storage.pg_migrate import migrate
 from engine.storage.pg_turns import take_turn
+from engine.storage.port import Reproject
 
+log = structlog.get_logger(__name__)
 T = TypeVar("T")
+LOCK_POLL_SECONDS = 0.2  # how often a reproject waiting for another process's looks again
 
 
 class _Worker:
-    """One connection and the single thread that uses it."""
+    """One connection and the single thread that uses it. A connection found lost (a server restart, a terminated
+    backend) is opened again before its next use (`revive`), unless it holds session state that must not vanish
+    unnoticed (`revive=False`: the reproject's lock)."""
 
-    def __init__(self, url: str, name: str) -> None:
+    def __init__(self, url: str, name: str, *, revive: bool = True) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"chronicle-pg-{name}")
-        self._url, self._name = url, name
+        self._url, self._name, self._revive = url, name, revive
+        self.setup: str | None = None  # a statement run on every new connection (session settings)
         self.conn: PgConnection | None = None
 
     async def start(self) -> None:
         """Connect from the worker's own thread."""
-        name = f"chronicle-{self._name}"
-        self.conn = await self.run(lambda _: PgConnection.connect(self._url, application_name=name))
+        def connect(_: object) -> PgConnection:
+            return PgConnection.connect(self._url, application_name=f"chronicle-{self._name}")
+
+        self.conn = await asyncio.get_running_loop().run_in_executor(self._executor, connect, None)
+
+    def revive(self, conn: PgConnection) -> None:
+        """Open a lost connection again, with its session settings (on the worker's thread); a server that can't
+        be reached yet is one StorageError (nothing ran)."""
+        log.warning("database_reconnecting", server=redact(self._url), connection=self._name)
+        with as_storage_error(redact(self._url), opening=True):
+            conn.reconnect()
+        if self.setup is not None:
+            conn.execute(self.setup)
 
     async def run(self, fn: Callable[[PgConnection], T]) -> T:
-        """Run `fn(conn)` on the worker's thread."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, self.conn)  # type: ignore[arg-type]
+        """Run `fn(conn)` on the worker's thread (on a new connection if the last one was lost)."""
+        def call(conn: PgConnection) -> T:
+            if conn.closed and self._revive:
+                self.revive(conn)
+            return fn(conn)
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call, self.conn)  # type: ignore[arg-type]
 
     async def close(self) -> None:
         """Close the connection on its thread, then stop the thread."""
         if self.conn is not None:
-            await self.run(lambda conn: conn.close())
+            await asyncio.get_running_loop().run_in_executor(self._executor, self.conn.close)
             self.conn = None
         self._executor.shutdown(wait=True)
 
 
 class PgDatabase(GroupCommit):
-    """The engine's PostgreSQL database: the same `write`, `write_alone`, `read` and `close` as `engine.db.Database`."""
+    """The engine's PostgreSQL database: the same `write`, `write_alone`, `read` and `close` as `engine.db.Database`.
+
+    Storage faults become StorageError (engine/storage/pg_faults.py: one line naming the server and the fix). A
+    lost connection fails what was running on it, which is reported, never run again (a commit may have
+    happened); the next use connects again, and a write transaction that finds its connection lost before
+    anything of it ran simply begins on the new one.
+    """
 
     dialect = "postgres"
 
@@ -60,14 +93,19 @@ class PgDatabase(GroupCommit):
         self.location = redact(url)
 
     @classmethod
-    async def open(cls, url: str, *, migrate_now: bool = True, group_commit: bool = True) -> PgDatabase:
-        """Connect a writer and a reader to `url` and apply pending migrations."""
+    async def open(cls, url: str, *, migrate_now: bool = True, group_commit: bool = True,
+                   busy_ms: int = 10_000) -> PgDatabase:
+        """Connect a writer and a reader to `url` and apply pending migrations; the writer waits at most `busy_ms`
+        for a lock another program holds (lock_timeout). A storage fault is one StorageError."""
         writer, reader = _Worker(url, "writer"), _Worker(url, "reader")
         try:
-            await writer.start()
-            if migrate_now:
-                await writer.run(migrate)
-            await reader.start()
+            with as_storage_error(redact(url), opening=True):
+                await writer.start()
+                if migrate_now:
+                    await writer.run(migrate)
+                setup = writer.setup = f"SET lock_timeout = {int(busy_ms)}"  # after migrating: a migration may wait
+                await writer.run(lambda conn: conn.execute(setup))
+                await reader.start()
         except BaseException:
             await writer.close()
             await reader.close()
@@ -75,21 +113,69 @@ class PgDatabase(GroupCommit):
         return cls(writer, reader, url, group_commit=group_commit)
 
     async def _on_writer(self, fn: Callable[[PgConnection], T]) -> T:
-        return await self._writer.run(fn)
+        with as_storage_error(self.location):
+            return await self._writer.run(fn)
 
     def _begin(self, conn: PgConnection) -> None:
-        begin_write(conn)
+        try:
+            begin_write(conn)
+        except psycopg.OperationalError:
+            if not conn.closed:
+                raise
+            self._writer.revive(conn)  # lost while idle: nothing of this transaction has run, so begin it again
+            begin_write(conn)
+
+    def _fault(self, error: BaseException) -> BaseException:
+        """The error a failed command raises: storage faults become StorageError."""
+        return classify(error, self.location) or error
 
     async def read(self, fn: Callable[[PgConnection], T]) -> T:
-        """Run `fn(conn)` on the reader's thread (a consistent snapshot per statement)."""
-        return await self._reader.run(fn)
+        """Run `fn(conn)` on the reader's thread (a consistent snapshot per statement); a read that loses its
+        connection runs once more on a new one (it changes nothing)."""
+        def once_more(conn: PgConnection) -> T:
+            try:
+                return fn(conn)
+            except psycopg.OperationalError:
+                if not conn.closed:
+                    raise
+                self._reader.revive(conn)
+                return fn(conn)
+
+        with as_storage_error(self.location):
+            return await self._reader.run(once_more)
 
     async def take_turn(self, key: int, spacing: float) -> None:
         """Wait until `spacing` seconds have passed since any process on this database last took turn `key`."""
-        if self._gate is None:
-            self._gate = _Worker(self.url, "turns")
-            await self._gate.start()
-        await self._gate.run(lambda conn: take_turn(conn, key, spacing))
+        with as_storage_error(self.location):
+            if self._gate is None:
+                gate = _Worker(self.url, "turns")
+                await gate.start()
+                self._gate = gate
+            await self._gate.run(lambda conn: take_turn(conn, key, spacing))
+
+    @asynccontextmanager
+    async def reprojecting(self, *, wait: bool = True) -> AsyncIterator[Reproject | None]:
+        """Hold the reproject lock, across processes, on a connection of its own for the duration (None when
+        another process holds it and not `wait`); the reproject may run work on that connection, outside the
+        writer's transactions (`aside`). Closing it releases the lock, as a crash would."""
+        side = _Worker(self.url, "reproject", revive=False)
+        try:
+            with as_storage_error(self.location):
+                await side.start()
+                held = await side.run(pg_reproject.try_lock)
+                while not held and wait:
+                    await asyncio.sleep(LOCK_POLL_SECONDS)
+                    held = await side.run(pg_reproject.try_lock)
+            yield Reproject(aside=self._aside(side)) if held else None
+        finally:
+            await side.close()
+
+    def _aside(self, side: _Worker) -> Callable[[Callable[[PgConnection], T]], Awaitable[T]]:
+        async def run(fn: Callable[[PgConnection], T]) -> T:
+            with as_storage_error(self.location):
+                return await side.run(fn)
+
+        return run
 
     async def close(self) -> None:
         """Finish the group being committed, then close every connection."""

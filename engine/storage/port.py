@@ -11,6 +11,8 @@ from __future__ import annotations
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -47,6 +49,16 @@ class Conn(Protocol):
         """Run one statement once per parameter tuple."""
 
 
+@dataclass(frozen=True)
+class Reproject:
+    """What a backend lends a world reproject (engine/projection/online.py `rebuild`): how the old tables are
+    dropped, what to await between fill batches, and a connection of its own outside the writer's transactions."""
+
+    drop: Callable[[Callable[[Conn], Any]], Awaitable[Any]] | None = None
+    pace: Callable[[], Awaitable[None]] | None = None
+    aside: Callable[[Callable[[Any], Any]], Awaitable[Any]] | None = None
+
+
 class Storage(Protocol):
     """A backend: one writer that groups commands into transactions, readers, maintenance."""
 
@@ -62,6 +74,10 @@ class Storage(Protocol):
 
     async def read(self, fn: Callable[[Conn], T]) -> T:
         """Run `fn` on a reader connection."""
+
+    def reprojecting(self, *, wait: bool = True) -> AbstractAsyncContextManager[Reproject | None]:
+        """A world reproject's turn: one at a time across every process sharing the database (None when another
+        holds it and `wait` is false)."""
 
     async def close(self) -> None:
         """Close every connection."""

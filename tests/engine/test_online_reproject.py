@@ -1,39 +1,66 @@
-"""Reproject without stopping the stories: fresh tables filled in short transactions, one short switch."""
+"""Reproject without stopping the stories: fresh tables filled in short transactions, one short switch.
+
+Every test that takes `engine` or `location` runs on SQLite and on PostgreSQL (tests/conftest.py); the
+tests at the end are PostgreSQL's own (the switch waiting for readers, several processes sharing a database).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from collections.abc import AsyncIterator
-from pathlib import Path
+import time
+from typing import Any
 
 import pytest
 
-from engine import Actor, Engine
+from engine import Actor, Engine, EngineError
+from engine.demo import fill as demo_fill
 from engine.events import BotAuthored
 from engine.projection import online
 from engine.projection.projector import VERSION
+from engine.storage import open_storage
+from engine.storage import pg_reproject as pg
 from engine.store import NewEvent, Stamp, append, stream_version
-from tests.conftest import dump_world, story
+from tests.conftest import begin_write, dump_world, is_postgres, raw_connection, story
 
 
-def _schema_names(path: Path) -> set[str]:
-    conn = sqlite3.connect(path)
+def _leftovers(location: str) -> list[str]:
+    conn = raw_connection(location)
     try:
-        return {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        return online.leftovers(conn)
     finally:
         conn.close()
 
 
-@pytest.fixture
-async def engine(db_path: Path) -> AsyncIterator[Engine]:
-    """The engine on a SQLite file: what this module tests is SQLite's reproject (PostgreSQL rebuilds in one
-    transaction)."""
-    eng = await Engine.open(db_path)
+def _schema(location: str) -> dict[str, list[Any]]:
+    """What a reproject must keep or knowingly change: index names (SQLite), or PostgreSQL's whole public DDL."""
+    conn = raw_connection(location)
     try:
-        yield eng
+        if not is_postgres(location):
+            return {"indexes": sorted(r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'"
+                                                                " AND sql IS NOT NULL"))}
+        queries = {
+            "columns": "SELECT table_name, ordinal_position, column_name, data_type, collation_name, is_nullable,"
+                       " column_default, generation_expression FROM information_schema.columns"
+                       " WHERE table_schema = 'public'",
+            "constraints": "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint"
+                           " WHERE connamespace = 'public'::regnamespace",
+            "indexes": "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'",
+            "grants": "SELECT table_name, grantee, privilege_type FROM information_schema.role_table_grants"
+                      " WHERE table_schema = 'public' AND grantee <> 'postgres'",
+            "schemas": "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' ORDER BY 1",
+        }
+        return {name: sorted(tuple(row) for row in conn.execute(sql)) for name, sql in queries.items()}
     finally:
-        await eng.close()
+        conn.close()
+
+
+def _run_sql(location: str, *statements: str) -> None:
+    conn = raw_connection(location)
+    try:
+        for sql in statements:
+            conn.execute(sql)
+    finally:
+        conn.close()
 
 
 @pytest.fixture
@@ -52,7 +79,7 @@ async def _grow(engine: Engine, admin: Actor, channel: str, lines: int) -> None:
 
 
 async def test_commands_are_answered_while_a_reproject_runs_and_land_in_the_new_tables(
-        engine: Engine, admin: Actor, db_path: Path, small_batches: None):
+        engine: Engine, admin: Actor, location: str, small_batches: None):
     chat_id = await story(engine, admin)
     await _grow(engine, admin, "chan-1", 150)
     await engine.rewind(admin, "chan-1", messages=4)
@@ -79,70 +106,127 @@ async def test_commands_are_answered_while_a_reproject_runs_and_land_in_the_new_
     assert texts[len(before):] == [f"said during the reproject {i}" for i in range(20)]
     assert replayed == 307 + 20
     assert (await engine.check()).clean
-    assert not {n for n in _schema_names(db_path) if n.endswith((online.FRESH, online.OLD))}
+    assert _leftovers(location) == []
 
 
-async def test_a_second_reproject_swaps_the_index_names_back_and_stays_clean(engine: Engine, admin: Actor,
-                                                                              db_path: Path):
+async def test_person_lines_in_several_channels_keep_being_recorded_while_a_large_world_is_reprojected(
+        engine: Engine, admin: Actor, location: str, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(online, "BATCH_SECONDS", 0.0)  # one chunk of READ_CHUNK events per fill transaction
+    monkeypatch.setattr(online, "READ_CHUNK", 10)
+    world = await demo_fill(engine, chats=3, messages=900, seed=11)
+    assert world.events > 3000
+    channels = [f"live-{i}" for i in range(3)]
+    for channel in channels:
+        await story(engine, admin, channel)
+    person = Actor(user_id="person-1", guild_id=admin.guild_id, display_name="Wren")
+    rebuild = asyncio.create_task(engine.rebuild())
+    during: dict[str, int] = dict.fromkeys(channels, 0)
+    sent: dict[str, int] = dict.fromkeys(channels, 0)
+
+    async def speak(channel: str) -> None:
+        while not rebuild.done():
+            await engine.record_message(person, channel, f"{channel}-{sent[channel]}", f"line {sent[channel]}")
+            sent[channel] += 1
+            during[channel] += not rebuild.done()
+
+    await asyncio.gather(*(speak(channel) for channel in channels))
+    replayed = await rebuild
+
+    assert replayed >= world.events
+    assert all(count >= 3 for count in during.values()), during  # no channel waited for the whole reproject
+    for channel in channels:
+        lines = await engine.transcript((await engine.get_chat(channel)).chat_id, limit=10_000)
+        assert [m.text for m in lines if m.role == "person"] == [f"line {i}" for i in range(sent[channel])]
+    report = await engine.check()  # the live world equals a rebuild from scratch, row for row
+    assert report.clean and report.events >= world.events + sum(sent.values()), report.differences
+    assert _leftovers(location) == []
+
+
+async def test_a_second_reproject_keeps_the_schema_and_stays_clean(engine: Engine, admin: Actor, location: str):
     await story(engine, admin)
     await _grow(engine, admin, "chan-1", 5)
-    world = dump_world(db_path)
+    if is_postgres(location):  # a grant someone made on a projected table outlives the reproject
+        _run_sql(location, "CREATE ROLE chronicle_reader", "GRANT SELECT ON messages, chats TO chronicle_reader")
+    world, schema = dump_world(location), _schema(location)
     await engine.rebuild()
-    assert "messages_by_chat__r" in _schema_names(db_path) and "messages_by_chat" not in _schema_names(db_path)
-    assert dump_world(db_path) == world
+    if is_postgres(location):  # names are per schema: the copies carry the live names
+        assert _schema(location) == schema and ("messages", "chronicle_reader", "SELECT") in schema["grants"]
+    else:  # SQLite's index names are global: a copy's indexes take the other of two names
+        assert "messages_by_chat__r" in _schema(location)["indexes"]
+        assert "messages_by_chat" not in _schema(location)["indexes"]
+    assert dump_world(location) == world
     await engine.rebuild()
-    assert "messages_by_chat" in _schema_names(db_path) and "messages_by_chat__r" not in _schema_names(db_path)
-    assert dump_world(db_path) == world
+    assert _schema(location) == schema
+    assert dump_world(location) == world
     hits = await engine.search_memories((await engine.get_chat("chan-1")).chat_id, "nothing-matches-this")
     assert hits == []
     assert (await engine.check()).clean
 
 
-async def test_leftovers_of_an_interrupted_reproject_are_dropped_at_open(admin: Actor, db_path: Path):
-    engine = await Engine.open(db_path)
-    await story(engine, admin)
-    world = dump_world(db_path)
-    await engine.db.write(online.prepare)  # a reproject that was killed after its first transaction
-    await engine.db.write(lambda conn: online.fill(conn, 0))
-    await engine.close()
-    assert "messages__next" in _schema_names(db_path)
+PHASES = {  # a reproject killed after each of its transactions: what it wrote before
+    "prepare": [online.prepare],
+    "fill": [online.prepare, lambda conn: online.fill(conn, 0)],
+    "switch": [online.prepare, lambda conn: online.switch(conn, 0, VERSION)],  # killed before dropping the old
+}
 
-    engine = await Engine.open(db_path)
+
+@pytest.mark.parametrize("phase", PHASES)
+async def test_a_reproject_interrupted_after_each_phase_leaves_the_live_world_and_its_leftovers_are_dropped(
+        location: str, admin: Actor, phase: str):
+    engine = await Engine.open(location)
     try:
-        assert not {n for n in _schema_names(db_path) if n.endswith((online.FRESH, online.OLD))}
-        assert dump_world(db_path) == world
+        await story(engine, admin)
+        await _grow(engine, admin, "chan-1", 10)
+        for step in PHASES[phase]:
+            await engine.db.write(step, solo=True)
+        assert _leftovers(location)
+        await engine.record_message(admin, "chan-1", "after-the-kill", "said after the reproject stopped")
+        world = dump_world(location)
+    finally:
+        await engine.close()
+
+    engine = await Engine.open(location)  # start-up drops the leftovers
+    try:
+        assert _leftovers(location) == []
+        assert dump_world(location) == world
+        assert (await engine.check()).clean
+        for step in PHASES[phase]:  # killed again: the next reproject drops them too
+            await engine.db.write(step, solo=True)
+        await engine.rebuild()
+        assert _leftovers(location) == []
+        assert dump_world(location) == world
         assert (await engine.check()).clean
     finally:
         await engine.close()
 
 
-async def test_a_failing_reproject_leaves_the_live_world_and_no_copies(engine: Engine, admin: Actor, db_path: Path,
+async def test_a_failing_reproject_leaves_the_live_world_and_no_copies(engine: Engine, admin: Actor, location: str,
                                                                        small_batches: None,
                                                                        monkeypatch: pytest.MonkeyPatch):
     await story(engine, admin)
     await _grow(engine, admin, "chan-1", 10)
-    world = dump_world(db_path)
+    world = dump_world(location)
 
-    def broken(conn: sqlite3.Connection, after: int, budget: float = 0.0) -> tuple[int, int, int]:
+    def broken(conn: Any, after: int, budget: float = 0.0) -> tuple[int, int, int]:
         raise RuntimeError("the disk went away")
 
     monkeypatch.setattr(online, "fill", broken)
     with pytest.raises(RuntimeError, match="disk went away"):
         await engine.rebuild()
-    assert dump_world(db_path) == world
-    assert not {n for n in _schema_names(db_path) if n.endswith((online.FRESH, online.OLD))}
+    assert dump_world(location) == world
+    assert _leftovers(location) == []
 
 
 def _old_style_key(name: str) -> str:
     return " ".join(name.casefold().split())
 
 
-async def test_an_old_database_with_look_alike_names_is_reprojected_once_at_open(admin: Actor, db_path: Path):
-    engine = await Engine.open(db_path)
+async def test_an_old_database_with_look_alike_names_is_reprojected_once_at_open(admin: Actor, location: str):
+    engine = await Engine.open(location)
     await engine.author_character(admin, "Aria", "A wandering bard.")
     await engine.author_character(admin, "Ｂram", "A quiet smith (full-width B).")
 
-    def old_look_alike(conn: sqlite3.Connection) -> None:  # what the old decider let through
+    def old_look_alike(conn: Any) -> None:  # what the old decider let through
         stream = f"guild:{admin.guild_id}"
         event = BotAuthored(character_id="chr_lookalike", guild_id=admin.guild_id, name="Ar\u200bia",
                             description="A second Aria.", author_id=admin.user_id)
@@ -151,14 +235,17 @@ async def test_an_old_database_with_look_alike_names_is_reprojected_once_at_open
 
     await engine.db.write(old_look_alike)
     await engine.close()
-    conn = sqlite3.connect(db_path)  # the tables as the old code left them
-    with conn:
+    conn = raw_connection(location)  # the tables as the old code left them
+    try:
+        begin_write(conn)
         for cid, name in conn.execute("SELECT character_id, name FROM characters").fetchall():
             conn.execute("UPDATE characters SET name_key = ? WHERE character_id = ?", (_old_style_key(name), cid))
         conn.execute("DELETE FROM projection_meta")
-    conn.close()
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
 
-    engine = await Engine.open(db_path)
+    engine = await Engine.open(location)
     try:
         assert (await engine.get_character(admin.guild_id, "ARIA")).character_id != "chr_lookalike"
         assert (await engine.get_character(admin.guild_id, "Ar\u200bia")).character_id != "chr_lookalike"
@@ -169,27 +256,23 @@ async def test_an_old_database_with_look_alike_names_is_reprojected_once_at_open
         await engine.close()
 
 
-async def test_a_solo_write_lets_the_commands_queued_before_it_commit_first(db_path: Path):
-    from engine.db import Database
-
-    db = await Database.open(db_path)
+async def test_a_solo_write_lets_the_commands_queued_before_it_commit_first(location: str):
+    db = await open_storage(location)
     order: list[str] = []
 
-    def slow(conn: sqlite3.Connection) -> None:
-        import time
-
+    def slow(conn: Any) -> None:
         time.sleep(0.05)  # the writer is busy: what follows queues up
         order.append("first")
 
-    def committed(conn: sqlite3.Connection) -> int:  # seen from another connection: only what is committed
-        other = sqlite3.connect(db_path)
+    def committed(conn: Any) -> int:  # seen from another connection: only what is committed
+        other = raw_connection(location)
         try:
             return other.execute("SELECT COUNT(*) FROM marks").fetchone()[0]
         finally:
             other.close()
 
     try:
-        await db.write(lambda conn: conn.execute("CREATE TABLE marks (x)"))
+        await db.write(lambda conn: conn.execute("CREATE TABLE marks (x INTEGER)"))
         first = asyncio.create_task(db.write(slow))
         await asyncio.sleep(0.01)
         command = asyncio.create_task(db.write(lambda conn: (order.append("command"),
@@ -203,3 +286,99 @@ async def test_a_solo_write_lets_the_commands_queued_before_it_commit_first(db_p
     finally:
         await db.close()
     assert order == ["first", "command", "solo sees 1 committed", "later"]
+
+
+# --- PostgreSQL's own: readers holding the live tables, several processes sharing one database ---------------
+
+async def test_postgres_switch_waits_for_a_long_reader_without_holding_the_stories(
+        pg_url: str, admin: Actor, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(online, "SWITCH_WAIT_MS", 50)
+    engine = await Engine.open(pg_url)
+    reader = raw_connection(pg_url)
+    try:
+        await story(engine, admin)
+        await _grow(engine, admin, "chan-1", 20)
+        reader.execute("BEGIN")  # a report holding the live messages table (ACCESS SHARE) until it commits
+        reader.execute("SELECT count(*) FROM messages").fetchone()
+        rebuild = asyncio.create_task(engine.rebuild())
+        await asyncio.sleep(0.5)
+        assert not rebuild.done()  # it could not switch: the reader still holds the live table
+        started = time.perf_counter()
+        await engine.record_message(admin, "chan-1", "during-the-wait", "said while the switch waits")
+        assert time.perf_counter() - started < 1.0  # a switch attempt holds the stories at most SWITCH_WAIT_MS
+        assert pg.NEXT in {name.split(".")[0] for name in _leftovers(pg_url)}
+        reader.execute("COMMIT")
+        await asyncio.wait_for(rebuild, 10)
+        assert _leftovers(pg_url) == []
+        assert "said while the switch waits" in [m.text for m in await engine.transcript(
+            (await engine.get_chat("chan-1")).chat_id, limit=100)]
+        assert (await engine.check()).clean
+    finally:
+        reader.close()
+        await engine.close()
+
+
+async def test_postgres_copies_of_a_reproject_running_in_another_process_are_not_leftovers(pg_url: str,
+                                                                                          admin: Actor):
+    engine = await Engine.open(pg_url)
+    await story(engine, admin)
+    await engine.close()
+    other = raw_connection(pg_url)  # another process, in the middle of its reproject
+    try:
+        assert pg.try_lock(other)
+        begin_write(other)
+        online.prepare(other)
+        other.execute("COMMIT")
+        engine = await Engine.open(pg_url)
+        await engine.close()
+        assert f"{pg.NEXT}.messages" in _leftovers(pg_url)  # left alone: they are still being filled
+    finally:
+        other.close()  # the other process dies: its lock goes with it
+    engine = await Engine.open(pg_url)
+    try:
+        assert _leftovers(pg_url) == []
+        assert (await engine.check()).clean
+    finally:
+        await engine.close()
+
+
+async def test_postgres_a_reproject_waits_for_one_running_in_another_process(pg_url: str, admin: Actor):
+    first, second = await Engine.open(pg_url), await Engine.open(pg_url)
+    try:
+        await story(first, admin)
+        async with first.db.reprojecting() as turn:
+            assert turn is not None
+            waiting = asyncio.create_task(second.rebuild())
+            await asyncio.sleep(0.5)
+            assert not waiting.done()
+        assert await asyncio.wait_for(waiting, 10) > 0
+        assert (await second.check()).clean
+    finally:
+        await first.close()
+        await second.close()
+
+
+def test_postgres_the_tables_a_reproject_copies_are_every_table_of_the_world_migrations():
+    """A table added to the world by a migration must be a projected table, or the reproject would not copy it."""
+    from engine.projection import projector
+    from engine.storage.pg_migrate import migrations_dir
+
+    text = "\n".join(path.read_text() for path in migrations_dir().glob("*.sql"))
+    created = {line.split()[2] for line in text.splitlines() if line.startswith("CREATE TABLE ")}
+    not_projected = {"events", "projection_cursor", "turns", "projection_meta"}
+    assert created - not_projected == {t.name for t in projector.tables}
+
+
+async def test_postgres_a_fill_whose_copies_are_gone_fails_instead_of_writing_the_live_tables(pg_url: str,
+                                                                                             admin: Actor):
+    engine = await Engine.open(pg_url)
+    try:
+        await story(engine, admin)
+        world = dump_world(pg_url)
+        await engine.db.write(online.prepare, solo=True)
+        _run_sql(pg_url, f"DROP SCHEMA {pg.NEXT} CASCADE")  # someone dropped them behind the reproject's back
+        with pytest.raises(EngineError, match="copies are gone"):
+            await engine.db.write(lambda conn: online.fill(conn, 0), solo=True)
+        assert dump_world(pg_url) == world
+    finally:
+        await engine.close()
