@@ -43,7 +43,6 @@ from typing import Any, TypeVar
 import structlog
 
 from engine import store
-from engine.db import transaction
 from engine.errors import EngineError
 from engine.projection.projector import CURSOR, projector
 from engine.storage.port import Conn, Cursor, dialect_of
@@ -231,9 +230,9 @@ def analyze(conn: Conn) -> None:
 
 def drop_some_old(conn: Conn) -> str | None:
     """Delete a slice of an old table left by a switch (children first); a table with few rows left is
-    dropped. Returns what was worked on, or None when nothing is left. Run with foreign keys off (see
-    `unchecked`): the old tables are garbage, and checking a self-referencing table row by row is quadratic.
-    PostgreSQL drops its old schema whole."""
+    dropped. Returns what was worked on, or None when nothing is left. Run with foreign keys off (SQLite's
+    `write_without_foreign_keys`): the old tables are garbage, and checking a self-referencing table row by
+    row is quadratic. PostgreSQL drops its old schema whole."""
     if (pg := _postgres(conn)) is not None:
         pg.drop_leftovers(conn)
         return None
@@ -249,20 +248,6 @@ def drop_some_old(conn: Conn) -> str | None:
         conn.execute(f'DROP TABLE "{name}"')
         return name
     return None
-
-
-def unchecked(fn: Callable[[Conn], T]) -> Callable[[Conn], T]:
-    """`fn` in a transaction of its own with foreign keys off (for the writer's own thread, between commands)."""
-
-    def run(conn: Conn) -> T:
-        conn.execute("PRAGMA foreign_keys = OFF")
-        try:
-            with transaction(conn):
-                return fn(conn)
-        finally:
-            conn.execute("PRAGMA foreign_keys = ON")
-
-    return run
 
 
 def stored_version(conn: Conn) -> int:
