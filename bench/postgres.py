@@ -249,7 +249,8 @@ def _rebuild_table(rebuilt: dict[str, Figure], sizes: Sizes) -> Table:
     table.rows.append(["rebuild (reproject) on SQLite", rebuilt["sqlite"].fmt("/s")])
     table.rows.append(["rebuild (reproject) on PostgreSQL", rebuilt["postgres"].fmt("/s")])
     table.notes.append(f"The log: `demo-data` with {sizes.rebuild[0]} chats × {sizes.rebuild[1]:,} messages; copied "
-                       f"once, then {sizes.runs} rebuilds on each backend, alternating, each one transaction.")
+                       f"once, then {sizes.runs} rebuilds on each backend, alternating (each the online "
+                       "reproject, with no commands running).")
     return table
 
 

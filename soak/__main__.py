@@ -1,4 +1,4 @@
-"""`make soak` (python -m soak): the three trials of docs/RELIABILITY.md in one run, by hand, under 15 minutes.
+"""`make soak` (python -m soak): the four trials of docs/RELIABILITY.md in one run, by hand, under 15 minutes.
 
     python -m soak [--kills 200] [--channels 100] [--messages 20] [--world DB] [--world-chats 44]
 
@@ -6,7 +6,8 @@
 2. load: channels × messages through the local fake Discord (soak/discord_load.py);
 3. reproject: commands during a reproject of a large world (soak/reproject_load.py). `--world` names
    a database to use (a copy is made); without it one of about 100,000 events is built once with
-   demo-data and kept in the system's temporary folder.
+   demo-data and kept in the system's temporary folder;
+4. reproject-postgres: the same on PostgreSQL (the world's log copied into a private embedded server).
 Each trial runs in a process of its own and prints one JSON line; this prints them and a verdict.
 """
 
@@ -61,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, trial in (("kills", ("soak.kills", "--kills", str(args.kills))),
                         ("load", ("soak.discord_load", "--channels", str(args.channels), "--messages",
                                   str(args.messages))),
-                        ("reproject", ("soak.reproject_load", str(_world(args.world, args.world_chats))))):
+                        ("reproject", ("soak.reproject_load", str(_world(args.world, args.world_chats)))),
+                        ("reproject-postgres", ("soak.reproject_load", str(_world(args.world, args.world_chats)),
+                                                "--postgres"))):
         result, seconds = _trial(*trial)
         results[name] = result
         print(f"{name} ({seconds:.0f}s): {json.dumps(result)}", flush=True)
