@@ -4,7 +4,7 @@
 
 A worker process plays a story on one database file forever (lines answered by a model that streams
 in 10 pieces over about 200 ms, a one-message rewind now and then, a whole-world reproject now and
-then, a PNG character card with an image and a 150-entry book, or a 1,000-entry lorebook, imported now
+then, a PNG character card with an image and a 50-entry book, or a 250-entry lorebook, imported now
 and then) and writes every acknowledged result to an ack file as soon as the engine returns it. It says
 `begin <phase>` before each step. The parent picks a phase for each round, waits for the worker to
 begin it, kills it with SIGKILL at a random moment inside it, then opens the database itself:
@@ -33,7 +33,7 @@ from engine.views import CharacterView
 
 ROOT = Path(__file__).resolve().parent.parent
 # phase → the window a kill lands in (seconds)
-PHASES = {"reply": 0.3, "rewind": 0.02, "reproject": 0.6, "import": 0.03}
+PHASES = {"reply": 0.3, "rewind": 0.02, "reproject": 0.6, "import": 0.015}
 GUILD = "soak"
 
 
@@ -117,13 +117,13 @@ async def _worker(db: Path, acks: Path, seed: int) -> None:
 
 
 def _card_png(rng: random.Random) -> bytes:
-    """A V2 card in a PNG as the apps export it: a 256×256 image with a `chara` chunk, and a 150-entry book."""
+    """A V2 card in a PNG as the apps export it: a 256×256 image with a `chara` chunk, and a 50-entry book."""
     import base64
     import io
 
     from PIL import Image, PngImagePlugin
 
-    book = {"entries": [{"keys": [f"key{n}"], "content": f"Lore {n}. " * 20, "id": n} for n in range(150)]}
+    book = {"entries": [{"keys": [f"key{n}"], "content": f"Lore {n}. " * 20, "id": n} for n in range(50)]}
     card = {"spec": "chara_card_v2", "spec_version": "2.0",
             "data": {"name": "Soak", "description": "A card imported while the process may be killed.",
                      "first_mes": "Hello.", "character_book": book}}
@@ -136,11 +136,11 @@ def _card_png(rng: random.Random) -> bytes:
 
 
 def _lorebook(seed: int, step: int) -> bytes:
-    """A SillyTavern world info file of 1,000 entries (the import limit)."""
+    """A SillyTavern world info file of 250 entries."""
     entries = {str(n): {"uid": n, "key": [f"word{n}"], "keysecondary": [], "content": f"Entry {n}. " * 10,
                         "comment": f"entry {n}", "constant": False, "selective": True, "order": 100,
                         "position": 0, "disable": False, "probability": 100, "useProbability": True}
-               for n in range(1000)}
+               for n in range(250)}
     return json.dumps({"name": f"Book {seed}-{step}", "entries": entries}).encode()
 
 
