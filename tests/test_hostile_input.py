@@ -38,6 +38,7 @@ def test_unclosed_quotes_are_an_error():
 def test_terminal_output_is_neutralised():
     assert terminal_safe("a\x1b[31mred\x07\u202eevil\x00") == "a\\x1b[31mred\\x07\\u202eevil\\x00"
     assert terminal_safe("line one\n\tline two é 漢字 🎲") == "line one\n\tline two é 漢字 🎲"
+    assert terminal_safe("a\r\nb\rc") == "a\nb\\x0dc"  # a Windows line end is a line end; a lone CR can't overwrite
 
 
 def test_names_compare_after_normalisation():

@@ -285,3 +285,13 @@ def test_every_slash_command_answers_hostile_options_readably(tmp_path: Path, mo
     # the refusals, into the commands
     print(f"\nslash property: {run.cases} cases ({run.refused} refused; {len(commands) - len(never)} of "
           f"{len(commands)} commands carried out) in {time.perf_counter() - started:.1f}s; never: {never}")
+
+
+async def test_input_echoed_on_discord_shows_control_characters_as_escapes(chronicle: Chronicle) -> None:
+    """A refusal that names what was typed, and an embed titled by it, can't be reordered or recoloured by it."""
+    await chronicle.start_story()
+    admin = chronicle.fd.world.admin
+    refused = await chronicle.command(admin, "character show", {"name": "Ev\x1b[31mil\u202e"})
+    assert refused.texts == ["There is no character named 'Ev\\x1b[31mil\\u202e' in this server. See /character list."]
+    found = await chronicle.command(admin, "memory search", {"query": "rain\x08"})
+    assert [e["title"] for e in found.embeds] == ["Memories matching “rain\\x08”"]
