@@ -57,7 +57,9 @@ def axes_px(fig: Figure, left: float, bottom: float, width: float, height: float
 def png_bytes(fig: Figure) -> bytes:
     """The figure as PNG bytes of exactly WIDTH_PX × HEIGHT_PX, with no version stamp."""
     buffer = io.BytesIO()
-    with warnings.catch_warnings():  # a name in a script the font lacks is drawn as boxes, not warned per glyph
+    # A name in a script the font lacks is drawn as boxes, not warned per glyph. (catch_warnings swaps a global
+    # list, so two threads rendering at once may leave this one filter installed for good: the wanted effect.)
+    with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
         fig.savefig(buffer, format="png", dpi=DPI, facecolor=BACKGROUND, metadata={"Software": None})
     return buffer.getvalue()

@@ -40,7 +40,7 @@ LARGE_GRAPH = 500  # from this many nodes, two rings by kind (a spring layout wo
 LAYOUT_SEED = 7
 EMPTY_MESSAGE = "No relationships yet"
 AFFINITY_CMAP = LinearSegmentedColormap.from_list("affinity", ["#c62828", "#9e9e9e", "#2e7d32"])
-AFFINITY_NORM = Normalize(vmin=-SCORE_LIMIT, vmax=SCORE_LIMIT)
+AFFINITY_NORM = Normalize(vmin=-SCORE_LIMIT, vmax=SCORE_LIMIT)  # for mapping values only: never given to an artist
 NODE_COLOURS = {"character": "#5b8fd9", "persona": "#f2a33a"}
 NODE_MARKERS = {"character": "o", "persona": "s"}
 DASHED = (0, (4, 2))
@@ -279,7 +279,11 @@ def _draw_nodes(ax: Axes, data: RelationshipGraph, positions: np.ndarray, style:
 
 def _draw_key(fig: Figure, data: RelationshipGraph, style: _Style) -> None:
     bar = axes_px(fig, *COLOUR_BAR_BOX)
-    fig.colorbar(ScalarMappable(norm=AFFINITY_NORM, cmap=AFFINITY_CMAP), cax=bar, label="affinity",
+    # A norm of its own: an artist subscribes to its norm's callbacks, and pictures are drawn in worker threads,
+    # so a shared norm's registry would be changed from two threads at once (matplotlib's CallbackRegistry is
+    # not thread-safe: "KeyError" in a weakref callback when a picture is collected).
+    norm = Normalize(vmin=-SCORE_LIMIT, vmax=SCORE_LIMIT)
+    fig.colorbar(ScalarMappable(norm=norm, cmap=AFFINITY_CMAP), cax=bar, label="affinity",
                  ticks=[-100, -50, 0, 50, 100])
     key = axes_px(fig, *KEY_BOX)
     key.set_axis_off()

@@ -190,6 +190,14 @@ def test_names_in_any_script_render_without_a_warning_per_missing_glyph() -> Non
 
 # --- how the data becomes lines and colours ---------------------------------------------------------------------
 
+def test_a_drawing_leaves_nothing_subscribed_to_shared_matplotlib_state() -> None:
+    """Pictures are drawn in worker threads; an artist listening to the module's norm would make threads
+    change one callback registry at once."""
+    figure = draw_relationship_map(_story_graph())  # kept alive: its artists would still be subscribed
+    assert not AFFINITY_NORM.callbacks.callbacks.get("changed")
+    assert figure is not None
+
+
 def test_affinity_runs_red_through_grey_to_green_and_trust_sets_width() -> None:
     red, grey, green = (AFFINITY_CMAP(AFFINITY_NORM(v))[:3] for v in (-100, 0, 100))
     assert red[0] > 2 * red[1] and green[1] > 2 * green[0]
