@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import random
 import warnings
 
 import numpy as np
@@ -12,6 +11,7 @@ import pytest
 from matplotlib.collections import LineCollection
 from PIL import Image
 
+from bench.pictures import crowded_graph, long_story
 from bot.pictures.canvas import HEIGHT_PX, WIDTH_PX, clip, texts_of
 from bot.pictures.relationships import (
     AFFINITY_CMAP,
@@ -90,14 +90,6 @@ def _story_graph() -> RelationshipGraph:
         _rel(ARIA, MIRA, 10, 0),
         _rel(CASS, MIRA, -90, -100, "suspects a spy"),
     ])
-
-
-def _big_graph(nodes: int = 300, edges: int = 1000, seed: int = 3) -> RelationshipGraph:
-    rng = random.Random(seed)
-    people = tuple(GraphNode(f"n{i}", f"Person {i}", "persona" if i % 7 == 0 else "character") for i in range(nodes))
-    links = tuple(GraphEdge(f"n{rng.randrange(nodes)}", f"n{rng.randrange(nodes)}", rng.randint(-100, 100),
-                            rng.randint(-100, 100), f"note {i}") for i in range(edges))
-    return RelationshipGraph("Crowded city", people, links)
 
 
 # --- the data: from RelationshipView rows to the graph ---------------------------------------------------------
@@ -218,7 +210,7 @@ def test_each_edge_is_drawn_with_its_affinity_colour_trust_width_and_dashes_belo
 
 
 def test_layout_is_repeatable_and_inside_the_square() -> None:
-    for graph in (_story_graph(), _big_graph(60, 120), _big_graph(520, 600)):
+    for graph in (_story_graph(), crowded_graph(60, 120, seed=3), crowded_graph(520, 600, seed=3)):
         first, second = layout(graph), layout(graph)
         assert first.shape == (len(graph.nodes), 2)
         assert np.array_equal(first, second)
@@ -234,7 +226,7 @@ def test_map_is_a_png_of_the_fixed_size_with_content() -> None:
 
 def test_same_graph_same_bytes() -> None:
     assert relationship_map(_story_graph()) == relationship_map(_story_graph())
-    assert relationship_map(_big_graph(80, 200)) == relationship_map(_big_graph(80, 200))
+    assert relationship_map(crowded_graph(80, 200, seed=3)) == relationship_map(crowded_graph(80, 200, seed=3))
 
 
 def test_empty_graph_renders_a_placeholder_that_says_so() -> None:
@@ -248,7 +240,7 @@ def test_empty_graph_renders_a_placeholder_that_says_so() -> None:
 
 @pytest.mark.parametrize(("nodes", "edges"), [(1, 0), (2, 1), (300, 1000), (600, 900)])
 def test_graphs_of_every_size_render(nodes: int, edges: int) -> None:
-    graph = _big_graph(nodes, edges) if nodes > 1 else RelationshipGraph("one", (GraphNode("a", "Solo", "persona"),))
+    graph = crowded_graph(nodes, edges, seed=3) if nodes > 1 else RelationshipGraph("one", (GraphNode("a", "Solo", "persona"),))
     _assert_picture(relationship_map(graph), min_colours=30, min_ink=0.005)
     assert graph.nodes[-1].name in texts_of(draw_relationship_map(graph))
 
@@ -273,30 +265,6 @@ def _story_timeline() -> Timeline:
                     TimelineMeanwhile(2 * DAY + 10 * 60, (), "the city watch gathers")),
         rewinds=(TimelineRewind(DAY + 10 * 60, 12), TimelineRewind(2 * DAY + 11 * 60, 1)),
     )
-
-
-def _crowded_timeline(items: int = 2000, seed: int = 5) -> Timeline:
-    """A long story: scenes one after another in 30 places, with skips, meanwhiles and a few rewinds between."""
-    rng = random.Random(seed)
-    scenes: list[TimelineScene] = []
-    skips: list[TimelineSkip] = []
-    meanwhiles: list[TimelineMeanwhile] = []
-    rewinds: list[TimelineRewind] = []
-    minute = 9 * 60
-    while len(scenes) + len(skips) + len(meanwhiles) + len(rewinds) < items:
-        length = rng.randint(20, 240)
-        scenes.append(TimelineScene(f"Scene {len(scenes)}", f"Place {rng.randrange(30)}", minute, minute + length))
-        minute += length
-        roll = rng.random()
-        if roll < 0.4:
-            skip = rng.randint(60, 2000)
-            skips.append(TimelineSkip(minute, minute + skip, f"skipped {skip} minutes"))
-            minute += skip
-        elif roll < 0.6:
-            meanwhiles.append(TimelineMeanwhile(minute, ("Borin", f"Guard {len(meanwhiles)}"), "plots"))
-        elif roll < 0.63:
-            rewinds.append(TimelineRewind(minute, rng.randint(1, 40)))
-    return Timeline("Long story", minute + 30, tuple(scenes), tuple(skips), tuple(meanwhiles), tuple(rewinds))
 
 
 def test_lanes_are_meanwhile_on_top_then_places_in_order_of_first_scene() -> None:
@@ -362,7 +330,7 @@ def test_many_places_share_an_other_places_lane_and_the_busiest_keep_their_own()
 
 
 def test_crowded_timelines_thin_their_labels() -> None:
-    data = _crowded_timeline()
+    data = long_story(seed=5)
     plan = plan_timeline(data)
     assert len(plan.bars) == len(data.scenes) > 1000
     assert len(plan.lanes) == MAX_PLACE_LANES + 1
@@ -403,7 +371,7 @@ def test_empty_story_renders_a_placeholder_that_says_so() -> None:
     Timeline("instant", 0, (TimelineScene("blink", "here", 0, 0),)),
     Timeline("only a rewind", 90, rewinds=(TimelineRewind(45, 3),)),
     Timeline("only meanwhile", 90, meanwhiles=(TimelineMeanwhile(30, ("A",)),)),
-    _crowded_timeline(),
+    long_story(seed=5),
 ], ids=["instant", "rewind", "meanwhile", "crowded"])
 def test_timelines_of_every_shape_render(data: Timeline) -> None:
     _assert_picture(story_timeline(data), min_colours=30, min_ink=0.01)
