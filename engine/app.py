@@ -99,13 +99,15 @@ class Engine(EngineWrites, EngineNarration, EngineGreetings, EngineCards, Engine
         return engine
 
     async def _upgrade_projection(self) -> None:
-        """Drop what an interrupted reproject left; reproject once when the projection rules changed.
+        """Drop what a dead reproject left; reproject once when the projection rules changed.
 
-        Leftovers are dropped only when no reproject runs (another process sharing a PostgreSQL database may be
-        in the middle of one: its copies are not leftovers)."""
+        Copies are leftovers only when this process can take the database's reproject lock: a reproject holds
+        it for its whole run, and the system releases it when that process dies. Without the lock another
+        process is reprojecting (or dropping the same leftovers), and its copies are left alone."""
         async with self.db.reprojecting(wait=False) as turn:
-            if turn is not None and len(await self.db.read(online.leftovers)) > 0:
-                await self.db.write(online.drop_leftovers)
+            if turn is not None and (found := await self.db.read(online.leftovers)):
+                dropped = await self.db.write(online.drop_leftovers)
+                log.info("reproject_leftovers_dropped", tables=dropped, found=len(found))
         stored = await self.db.read(online.stored_version)
         if stored == PROJECTION_VERSION:
             return
@@ -221,8 +223,8 @@ class Engine(EngineWrites, EngineNarration, EngineGreetings, EngineCards, Engine
 
         The stories keep going meanwhile: the replay runs in short transactions queued with their commands,
         and the switch to the new tables is one short transaction (engine/projection/online.py). Readers see
-        the old world until the switch commits. A reproject run by another process sharing the database is
-        waited for first.
+        the old world until the switch commits. A reproject run by another process opening the same database
+        (a SQLite file or a PostgreSQL database) is waited for first, with one line naming it.
         """
         return await self._reproject() or 0
 
@@ -237,7 +239,7 @@ class Engine(EngineWrites, EngineNarration, EngineGreetings, EngineCards, Engine
             self._refs.clear()
             try:
                 count = await online.rebuild(lambda fn: self.db.write(fn, solo=True), PROJECTION_VERSION,
-                                             drop=turn.drop, pace=turn.pace, aside=turn.aside)
+                                             drop=turn.drop, pace=turn.pace, aside=turn.aside, hold=turn.hold)
             finally:
                 self._refs.clear()
         log.info("world_rebuilt", events=count, seconds=round(time.perf_counter() - started, 2))
