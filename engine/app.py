@@ -18,7 +18,7 @@ from engine.db import Synchronous
 from engine.deciders import cards, characters, chats, lore, story, world
 from engine.deciders.base import Context, Decider, random_id
 from engine.errors import AlreadyHandled, ConcurrencyConflict, EngineError, NoStory, NotFound, ProjectionError
-from engine.events import Recorded
+from engine.events import ChatCreated, Recorded
 from engine.llm.port import LanguageModel
 from engine.narrator.flows import EngineNarration
 from engine.narrator.greetings import EngineGreetings
@@ -169,18 +169,32 @@ class Engine(EngineWrites, EngineNarration, EngineGreetings, EngineCards, Engine
         return ref
 
     def _remember(self, cmd: Command, recorded: list[Recorded] | None) -> None:
-        """Keep the channel's known version after one of our commands (forget it when unsure)."""
-        if not isinstance(cmd, InChat):
+        """Keep what this engine knows of its chats after one of its commands, from every event the command
+        recorded on any chat's stream, whatever the command (forget what it is unsure of).
+
+        A chat started here becomes its channel's open chat at once: a channel whose last story ended elsewhere
+        would otherwise still be mapped to that ended chat, and the new story's greeting and first lines
+        decided against it. A known chat's version moves on past events that keep its row; any other event,
+        or a gap before them (a write from elsewhere), makes it read again."""
+        if recorded is None:  # failed or conflicted: the chat it addressed may have moved
+            if isinstance(cmd, InChat):
+                self._refs.pop(cmd.chat_id, None)
             return
-        ref = self._refs.get(cmd.chat_id)
-        if ref is None:
-            return
-        own = [e for e in recorded or () if e.stream == cmd.stream]
-        if recorded is None or any(e.kind not in KEEPS_CHAT_ROW for e in own) or (
-                own and own[0].stream_version != ref.version + 1):
-            del self._refs[cmd.chat_id]
-        elif own:
-            self._refs[cmd.chat_id] = ChatRef(ref.chat, own[-1].stream_version)
+        for stream, group in groupby(recorded, key=lambda e: e.stream):
+            if not stream.startswith("chat:"):
+                continue
+            events = list(group)
+            chat_id = stream.removeprefix("chat:")
+            for event in events:
+                if isinstance(event.payload, ChatCreated):
+                    self._open_chats[event.payload.channel_id] = chat_id
+            ref = self._refs.get(chat_id)
+            if ref is None:
+                continue
+            if any(e.kind not in KEEPS_CHAT_ROW for e in events) or events[0].stream_version != ref.version + 1:
+                del self._refs[chat_id]
+            else:
+                self._refs[chat_id] = ChatRef(ref.chat, events[-1].stream_version)
 
     async def execute(self, cmd: Command, result: Result[T], *, key: str | None = None,
                       cause: str | None = None) -> T:
