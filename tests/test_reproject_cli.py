@@ -23,6 +23,7 @@ import pytest
 
 from engine.projection import online
 from engine.storage import pg_reproject
+from engine.storage.sqlite_faults import inspect_file
 from tests.conftest import raw_connection
 from tests.test_cli import ROOT
 
@@ -67,7 +68,7 @@ def leftovers(location: str) -> list[str]:
 
 
 def writer_free(location: str) -> bool:
-    """Whether no process is inside a write transaction right now (the log's write lock is free)."""
+    """Whether no process is inside a write transaction (the log's write lock is free) or a checkpoint right now."""
     if location.startswith("postgresql://"):
         conn = raw_connection(location)
         try:
@@ -80,6 +81,8 @@ def writer_free(location: str) -> bool:
         finally:
             conn.execute("ROLLBACK")
             conn.close()
+    if inspect_file(Path(location)) is not None:  # stopped mid-checkpoint: the file is still growing to what page
+        return False                              # 1 says (an opener's header probe would take it for cut short)
     plain = sqlite3.connect(location, timeout=0, isolation_level=None)
     try:
         plain.execute("BEGIN IMMEDIATE")
@@ -151,16 +154,18 @@ def _finished(proc: subprocess.Popen, tmp_path: Path, name: str = "reproject.err
 
 
 def test_openers_leave_a_running_reprojects_copies_alone_and_it_finishes_clean(location: str, tmp_path: Path):
+    # PostgreSQL's check waits for a running reproject (test_a_postgres_check_waits_for_a_running_reproject)
+    openers = [o for o in OPENERS if o != ("check",) or not location.startswith("postgresql://")]
     proc = _reprojecting(location, tmp_path)
     try:
-        for opener in OPENERS * 2:  # each while the reproject is paused mid-way, between its transactions
+        for opener in openers * 2:  # each while the reproject is paused mid-way, between its transactions
             pause(proc, location)
             copies = leftovers(location)
             assert copies, "the reproject is past its copies: make the world bigger"
             done = chronicle(*opener, "--database", location, stdin="/character list\n")
             assert done.returncode == 0, (opener, done.stdout, done.stderr)
-            if opener == ("check",):
-                assert "clean" in done.stdout  # the live world against the log; the copies are not compared
+            if opener == ("check",):  # SQLite: a snapshot of the live world against the log (copies not compared)
+                assert "clean" in done.stdout
             assert leftovers(location) == copies, opener  # left alone: they are being filled
             resume(proc)
             time.sleep(0.01)  # the reproject goes on a little before the next opener (pacing, not asserted)
@@ -223,3 +228,25 @@ def test_a_second_reproject_waits_for_the_first_and_names_it(location: str, tmp_
     assert leftovers(location) == []
     check = chronicle("check", "--database", location)
     assert check.returncode == 0 and "clean" in check.stdout, check.stdout + check.stderr
+
+
+def test_a_postgres_check_waits_for_a_running_reproject_and_compares_the_world_it_built(pg_url: str, world: Path,
+                                                                                        tmp_path: Path):
+    """A check holds the live tables until it ends, which a reproject's switch would wait on: they take turns."""
+    copied = chronicle("copy", "--from", str(world), "--to", pg_url)
+    assert copied.returncode == 0, copied.stderr
+    proc = _reprojecting(pg_url, tmp_path)
+    pause(proc, pg_url)
+    try:
+        with (tmp_path / "check.err").open("w") as err:
+            check = subprocess.Popen([sys.executable, "-m", "bot.cli", "check", "--database", pg_url], cwd=ROOT,
+                                     env=_env(), stdout=subprocess.PIPE, stderr=err, text=True)
+        wait_for(lambda: "check_waiting" in (tmp_path / "check.err").read_text() or check.poll() is not None,
+                 "the check to say it waits")
+        assert check.poll() is None, (tmp_path / "check.err").read_text()
+        assert f"pid {proc.pid}" in (tmp_path / "check.err").read_text()
+    finally:
+        resume(proc)
+    _finished(proc, tmp_path)
+    out, _ = check.communicate(timeout=300)
+    assert check.returncode == 0 and "clean" in out, out + (tmp_path / "check.err").read_text()

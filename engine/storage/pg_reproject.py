@@ -13,12 +13,12 @@
 - **drop_leftovers**: `DROP SCHEMA … CASCADE` of both schemas (one transaction; PostgreSQL drops a table's
   files at commit whatever its size).
 
-A reproject holds REPROJECT_LOCK (a session advisory lock, on a connection of its own) from prepare to
-drop, so two processes sharing the database never build or drop each other's copies: a process opening the
-database drops leftovers only when it can take the lock itself (the server releases it when the session
-ends, so a lock nobody holds means nobody is reprojecting), and each of the reproject's transactions checks
-first that its session still holds it (`hold`), so a reproject whose lock connection was lost stops before
-writing copies that may be someone else's by then.
+A reproject holds REPROJECT_LOCK (a session advisory lock, on a connection of its own) from prepare to drop, so
+two processes sharing the database never build or drop each other's copies: a process opening the database drops
+leftovers only when it can take the lock itself (the server releases it when the session ends, so a lock nobody
+holds means nobody is reprojecting), and each of the reproject's transactions checks first that its session still
+holds it (`hold`), so a reproject whose lock connection was lost stops before writing copies that may be someone
+else's by then. `chronicle check` takes the lock shared (engine/storage/pg_check.py).
 """
 
 from __future__ import annotations
@@ -26,10 +26,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import psycopg
+import structlog
 
 from engine.errors import EngineError, ReprojectInterrupted
 from engine.storage.pg_conn import PgConnection
 
+log = structlog.get_logger(__name__)
 LIVE, NEXT, OLD = "public", "chronicle_next", "chronicle_old"
 REPROJECT_LOCK = 0x6368726F6E726570  # pg_advisory_lock key: "chronrep" in ASCII, an arbitrary constant
 SWITCH_SAVEPOINT = "reproject_switch"
@@ -142,6 +144,21 @@ def analyze_copies(conn: PgConnection, tables: Sequence[str]) -> None:
 def try_lock(conn: PgConnection) -> bool:
     """Take REPROJECT_LOCK for this session if no other session holds it."""
     return bool(_scalar(conn, "SELECT pg_try_advisory_lock(?)", (REPROJECT_LOCK,)))
+
+
+def share_lock(conn: PgConnection) -> None:
+    """Take REPROJECT_LOCK shared for this session (a check: many at once, never beside a reproject), waiting for a
+    running reproject, said once."""
+    if _scalar(conn, "SELECT pg_try_advisory_lock_shared(?)", (REPROJECT_LOCK,)):
+        return
+    log.warning("check_waiting", reason="a reproject is running: the check compares the world it builds",
+                holder=holder(conn))
+    conn.execute("SELECT pg_advisory_lock_shared(?)", (REPROJECT_LOCK,))
+
+
+def unlock(conn: PgConnection) -> None:
+    """Let REPROJECT_LOCK go (closing the session would too, but the server ends a closed session a moment later)."""
+    conn.execute("SELECT pg_advisory_unlock(?)", (REPROJECT_LOCK,))
 
 
 def backend_pid(conn: PgConnection) -> int:

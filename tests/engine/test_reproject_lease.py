@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from engine import Actor, Engine
 from engine.errors import ReprojectInterrupted
@@ -108,3 +109,24 @@ async def test_an_engine_opening_the_database_mid_reproject_leaves_the_copies_an
         assert await rebuild > 0
     assert _leftovers(location) == []
     assert (await engine.check()).clean
+
+
+async def test_postgres_a_reproject_waits_for_the_checks_running_when_it_starts(pg_url: str, admin: Actor):
+    """A check holds the live tables until it ends, so a reproject could not switch meanwhile: it waits first."""
+    engine = await Engine.open(pg_url)
+    checking = raw_connection(pg_url)  # what `chronicle check` holds for its whole run
+    try:
+        await story(engine, admin)
+        pg_reproject.share_lock(checking)
+        with capture_logs() as logs:
+            rebuild = asyncio.create_task(engine.rebuild())
+            while not any(e.get("event") == "reproject_waiting" for e in logs) and not rebuild.done():
+                await asyncio.sleep(0.01)
+        assert not rebuild.done()
+        assert _leftovers(pg_url) == []  # it has not begun
+        checking.close()
+        assert await asyncio.wait_for(rebuild, 30) > 0
+        assert (await engine.check()).clean
+    finally:
+        checking.close()
+        await engine.close()
