@@ -104,10 +104,11 @@ class Engine(EngineWrites, EngineNarration, EngineGreetings, EngineCards, Engine
         Copies are leftovers only when this process can take the database's reproject lock: a reproject holds
         it for its whole run, and the system releases it when that process dies. Without the lock another
         process is reprojecting (or dropping the same leftovers), and its copies are left alone."""
-        async with self.db.reprojecting(wait=False) as turn:
-            if turn is not None and (found := await self.db.read(online.leftovers)):
-                dropped = await self.db.write(online.drop_leftovers)
-                log.info("reproject_leftovers_dropped", tables=dropped, found=len(found))
+        if await self.db.read(online.leftovers):  # the lock is taken only then (PostgreSQL: a connection of its own)
+            async with self.db.reprojecting(wait=False) as turn:
+                if turn is not None and (found := await self.db.read(online.leftovers)):
+                    dropped = await self.db.write(online.drop_leftovers)
+                    log.info("reproject_leftovers_dropped", tables=dropped, found=len(found))
         stored = await self.db.read(online.stored_version)
         if stored == PROJECTION_VERSION:
             return

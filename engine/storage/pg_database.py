@@ -9,6 +9,7 @@ on either backend. A write transaction takes the log's table lock first (`pg_con
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 import socket
@@ -165,6 +166,7 @@ class PgDatabase(GroupCommit):
         writer's transactions (`aside`), and checks in each of its transactions that the lock is still held
         (`hold`: a lost lock connection lost the lock). Closing it releases the lock, as a crash would."""
         side = _Worker(self.url, f"reproject {socket.gethostname()[:30]} pid {os.getpid()}", revive=False)
+        held = False
         try:
             with as_storage_error(self.location):
                 await side.start()
@@ -178,6 +180,9 @@ class PgDatabase(GroupCommit):
             yield Reproject(aside=self._aside(side), hold=functools.partial(pg_reproject.hold, session=session)
                             ) if held else None
         finally:
+            if held and side.conn is not None and not side.conn.closed:  # at once: the server ends a closed
+                with contextlib.suppress(psycopg.Error):                # session's locks a moment later
+                    await side.run(pg_reproject.unlock)
             await side.close()
 
     def _aside(self, side: _Worker) -> Callable[[Callable[[PgConnection], T]], Awaitable[T]]:
