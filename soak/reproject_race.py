@@ -8,7 +8,8 @@ its own and, as soon as its copies are in the database, opens the database from 
 another until it ends (`chronicle chats`, `events`, `check`, a console reading a script; before the reproject
 lock, each of them dropped the copies as leftovers and the reproject died with "no such table: …__next").
 A round passes when the reproject and every opener exit 0, no copies are left and `check` is clean. An opener
-counts as overlapping when it was started after the copies appeared and ended before the reproject did.
+counts as overlapping when it was seen holding the database open while the reproject ran (SQLite: the file among
+its descriptors in /proc; PostgreSQL: its sessions on the server).
 Prints one JSON object; exit 1 if any round failed or none overlapped.
 """
 
@@ -52,6 +53,36 @@ def _copies(location: str) -> bool:
         conn.close()
 
 
+def _has_open(pid: int, location: str) -> bool:
+    """Whether process `pid` has the database open right now: the SQLite file among its descriptors, or (PostgreSQL)
+    a session of a `chronicle` process other than the reproject's three (writer, reader, lock)."""
+    if location.startswith("postgresql://"):
+        conn = connect(location)
+        try:
+            return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'chronicle-%'"
+                                " AND application_name NOT LIKE 'chronicle-reproject%'").fetchone()[0] > 2
+        finally:
+            conn.close()
+    with contextlib.suppress(OSError):
+        return any(os.readlink(f"/proc/{pid}/fd/{fd}") == location for fd in os.listdir(f"/proc/{pid}/fd"))
+    return False
+
+
+def _open_one(command: tuple[str, ...], location: str, reproject: subprocess.Popen) -> tuple[int, str, bool]:
+    """Run one opener to its end; (exit code, stderr, whether it had the database open while the reproject ran)."""
+    opener = subprocess.Popen(_cli(*command, "--database", location), cwd=ROOT, env=_env(), stdin=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert opener.stdin is not None
+    opener.stdin.write("/chat list\n")
+    opener.stdin.close()
+    during = False
+    while opener.poll() is None:
+        during = during or (reproject.poll() is None and _has_open(opener.pid, location))
+        time.sleep(0.005)
+    assert opener.stderr is not None
+    return opener.returncode, opener.stderr.read(), during
+
+
 def _round(location: str) -> dict:
     """One reproject with openers racing it; what happened."""
     started = time.monotonic()
@@ -59,17 +90,14 @@ def _round(location: str) -> dict:
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     while not _copies(location) and reproject.poll() is None:
         time.sleep(0.01)
-    openers: list[tuple[str, int, bool]] = []
+    openers: list[bool] = []
     failures: list[str] = []
-    n = 0
     while reproject.poll() is None:
-        command = OPENERS[n % len(OPENERS)]
-        n += 1
-        done = subprocess.run(_cli(*command, "--database", location), cwd=ROOT, env=_env(), input="/chat list\n",
-                              capture_output=True, text=True, timeout=600, check=False)
-        openers.append((command[0], done.returncode, reproject.poll() is None))
-        if done.returncode != 0:
-            failures.append(f"{command[0]}: {done.stderr.strip()[-300:]}")
+        command = OPENERS[len(openers) % len(OPENERS)]
+        code, err, during = _open_one(command, location, reproject)
+        openers.append(during)
+        if code != 0:
+            failures.append(f"{command[0]}: {err.strip()[-300:]}")
     out, err = reproject.communicate()
     seconds = time.monotonic() - started
     if reproject.returncode != 0:
@@ -80,8 +108,8 @@ def _round(location: str) -> dict:
                            text=True, timeout=600, check=False)
     if check.returncode != 0:
         failures.append(f"check: {(check.stdout + check.stderr).strip()[-300:]}")
-    return {"seconds": seconds, "openers": len(openers), "overlapping": sum(o[2] for o in openers),
-            "failures": failures, "events": _events(out)}
+    return {"seconds": seconds, "openers": len(openers), "overlapping": sum(openers), "failures": failures,
+            "events": _events(out)}
 
 
 def _events(out: str) -> int:
