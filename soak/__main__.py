@@ -9,7 +9,7 @@
    demo-data and kept in the system's temporary folder;
 4. reproject-postgres: the same on PostgreSQL (the world's log copied into a private embedded server);
 5. reproject-race: other processes opening the database while `chronicle reproject` runs, `--race-rounds`
-   rounds (soak/reproject_race.py) on a world of 10 × 2,000 lines, and on PostgreSQL on one of 4 × 2,000.
+   rounds (soak/reproject_race.py) on a world of 20 × 2,000 lines, and on PostgreSQL on one of 4 × 2,000.
 Each trial runs in a process of its own and prints one JSON line; this prints them and a verdict.
 """
 
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                         ("reproject", ("soak.reproject_load", str(_world(args.world, args.world_chats)))),
                         ("reproject-postgres", ("soak.reproject_load", str(_world(args.world, args.world_chats)),
                                                 "--postgres")),
-                        ("reproject-race", ("soak.reproject_race", str(_world(None, 10)), "--rounds",
+                        ("reproject-race", ("soak.reproject_race", str(_world(None, 20)), "--rounds",
                                             str(args.race_rounds))),
                         ("reproject-race-postgres", ("soak.reproject_race", str(_world(None, 4)), "--rounds",
                                                      str(args.race_rounds), "--postgres"))):
