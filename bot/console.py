@@ -55,6 +55,8 @@ def parse_command(line: str) -> tuple[str, dict[str, str]]:
                 raise ConsoleError(f'{key}: the quote is not closed. Write {key}:"…" with a " at the end. '
                                    f"Usage: {usage(path)}")
             value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+        if key in args:
+            raise ConsoleError(f"{key}: given twice; give each option once. Usage: {usage(path)}")
         args[key] = value
         position = match.end()
     spec = COMMANDS[path]
