@@ -207,7 +207,8 @@ class Database(GroupCommit):
         self.wal.wrote(commands)
 
     def _refuse(self) -> None:
-        self.still_there()
+        if self.damaged is not None:  # the file itself is looked at in the writer's thread (`_begin`), off the loop
+            raise self.damaged
 
     def still_there(self) -> None:
         """Raise the StorageError that stops writes: a damaged file, or one deleted or replaced since it was opened
@@ -255,7 +256,7 @@ class Database(GroupCommit):
 
     async def write_without_foreign_keys(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """`fn` in a transaction of its own with foreign keys off (a reproject dropping its old tables)."""
-        self._refuse()
+        self.still_there()
 
         def run(conn: sqlite3.Connection) -> T:
             conn.execute("PRAGMA foreign_keys = OFF")
@@ -285,8 +286,9 @@ class Database(GroupCommit):
         return self.wal.full
 
     def room(self) -> None:
-        """Raise StorageError when there is no room to record a new reply (checked before generating one)."""
-        self._refuse()
+        """Raise StorageError when there is no room to record a new reply, or the file is gone (checked before
+        generating one)."""
+        self.still_there()
         self.wal.room()
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
