@@ -79,7 +79,8 @@ async def _character_import(console: Console, args: dict[str, str]) -> str:
     return imported_line(result).replace("**", "")
 
 
-@command("character export", ("name",), ("out",), help="write a card as V3 JSON and PNG (out:FILE[.json|.png])")
+@command("character export", ("name",), ("out",),
+         help="write a card as V3 JSON and PNG (out:FILE[.json|.png], or out:DIR/)")
 async def _character_export(console: Console, args: dict[str, str]) -> str:
     exported = await console.engine.export_card(console.actor.guild_id, args["name"])
     written = write_card(exported, args.get("out"))
