@@ -17,7 +17,7 @@ from engine import queries
 from engine.commands import Actor, RecordReply, ReviseReply
 from engine.core import EngineCore
 from engine.deciders.story import STALE_REPLY, latest_reply
-from engine.errors import AlreadyHandled, DomainError, NarratorUnavailable, SlowDown
+from engine.errors import AlreadyHandled, DomainError, NarratorUnavailable, SlowDown, StorageError
 from engine.events import REPLY_MAX, Recorded
 from engine.llm.port import LanguageModel
 from engine.narrator.context import PromptInputs, load_inputs, redact_inputs
@@ -129,6 +129,7 @@ class EngineNarration(EngineCore):
     async def _respond(self, actor: Actor, channel_id: str, message_id: str, text: str, sink: ReplySink,
                        cause: str | None) -> RespondResult:
         ref = await self.chat_ref(channel_id, actor.guild_id)
+        self._room_for_a_reply()  # a line that could not be answered is refused whole: nothing of it recorded
         try:
             said = await self._record_line(actor, ref, message_id, text, cause)
         except AlreadyHandled:
@@ -138,10 +139,15 @@ class EngineNarration(EngineCore):
             log.info("respond_skipped_already_answered", message_id=message_id)
             return RespondResult(said)
         replies = []
-        for character in await self._responders(ref.chat, said.text):
-            ref = await self.chat_ref(channel_id, actor.guild_id)
-            replies.append(await self._reply(actor, ref, character, sink, said.message_id,
-                                             key=f"reply:{said.message_id}:{character.character_id}", cause=cause))
+        try:
+            for character in await self._responders(ref.chat, said.text):
+                ref = await self.chat_ref(channel_id, actor.guild_id)
+                replies.append(await self._reply(actor, ref, character, sink, said.message_id,
+                                                 key=f"reply:{said.message_id}:{character.character_id}", cause=cause))
+        except StorageError as exc:  # the line is in the log: saying "nothing recorded" would have it typed twice
+            if exc.kind == "gone":  # ... unless the file holding it is gone
+                raise
+            raise exc.after("your line is part of the story, but no reply was recorded") from exc
         return RespondResult(said, tuple(replies))
 
     async def _post_text(self, card: CharacterView, sink: ReplySink, text: str) -> str:
@@ -268,8 +274,14 @@ class EngineNarration(EngineCore):
                                record: Callable[[str, list[str]], Awaitable[MessageView]]) -> MessageView:
         """What is posted and what is recorded never disagree: on any failure after the sink began (a model
         error, a Discord error, the record refused, cancellation), the shown text is withdrawn."""
-        self._room_for_a_reply()
-        await sink.begin(card)
+        try:
+            self._room_for_a_reply()
+            await sink.begin(card)
+        except BaseException:
+            close = getattr(produce, "close", None)  # a coroutine that will never run: not left "never awaited"
+            if close is not None:
+                close()
+            raise
         try:
             text = await produce
             ids = await sink.finish(card, text)

@@ -38,27 +38,37 @@ def redact(location: str | Path) -> str:
 
 
 async def open_storage(location: str | Path, *, synchronous: Any = "NORMAL", group_commit: bool = True,
-                       migrate_now: bool = True, busy_ms: int = 10_000) -> Any:
+                       migrate_now: bool = True, busy_ms: int = 10_000, read_only: bool = False) -> Any:
     """The Storage for `location`, migrated: a PgDatabase for a URL, else a Database on the SQLite file
     (`busy_ms`: how long a write waits for another program's lock: SQLite's busy timeout, PostgreSQL's
-    lock_timeout)."""
+    lock_timeout). `read_only` (a command that only reads): nothing is created, migrated or written, and a
+    SQLite file that does not exist is StorageError "missing"."""
     if is_database_url(location):
         from engine.storage.pg_database import PgDatabase
 
-        return await PgDatabase.open(str(location), group_commit=group_commit, migrate_now=migrate_now,
-                                     busy_ms=busy_ms)
+        return await PgDatabase.open(str(location), group_commit=group_commit,
+                                     migrate_now=migrate_now and not read_only, busy_ms=busy_ms)
+    if read_only:
+        from engine.storage.sqlite_readonly import ReadOnlyDatabase
+
+        return await ReadOnlyDatabase.open(location, busy_ms=busy_ms)
     from engine.db import Database
 
     return await Database.open(location, synchronous=synchronous, group_commit=group_commit, migrate_now=migrate_now,
                                busy_ms=busy_ms)
 
 
-def connect(location: str | Path, *, must_exist: bool = True) -> Any:
-    """A plain synchronous connection to `location` (maintenance: copying a log); the caller closes it."""
+def connect(location: str | Path, *, must_exist: bool = True, read_only: bool = False) -> Any:
+    """A plain synchronous connection to `location` (maintenance: copying a log); the caller closes it. `read_only`:
+    a SQLite file is opened as engine.storage.sqlite_readonly says (never created or written)."""
     if is_database_url(location):
         from engine.storage.pg_conn import PgConnection
 
         return PgConnection.connect(str(location), application_name="chronicle-maintenance")
+    if read_only:
+        from engine.storage.sqlite_readonly import connect_read_only
+
+        return connect_read_only(Path(location))
     import sqlite3
 
     from engine.db import configure
