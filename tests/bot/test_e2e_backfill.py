@@ -61,3 +61,32 @@ async def test_a_new_session_backfills_what_was_said_while_the_session_was_lost(
                                                     ("character", "Aria looks up: still here.")]
     said = await payloads(chronicle, chat.chat_id, "user_said")
     assert [s["message_id"] for s in said] == [str(missed.id)]
+
+
+async def test_a_channel_waiting_behind_a_reply_does_not_hold_up_the_backfill_of_the_others(
+        chronicle: Chronicle) -> None:
+    """While one channel's backfill waits for the reply being written there, another story channel is backfilled:
+    its missed line is recorded and answered before that reply is done."""
+    fd, w = chronicle.fd, chronicle.fd.world
+    await chronicle.start_story()
+    tavern = fd.add_channel(w.guild, "tavern")
+    await chronicle.command(w.admin, "chat start", {"character": "Aria"}, channel=tavern)
+    chronicle.llm.enqueue_text("Aria bows.")
+    await chronicle.say(w.member, "Hello, Aria.")
+    chronicle.llm.enqueue_text("Aria tunes her lute, then plays a slow song from the north.", chunks=3)
+    hook = fd.webhooks_in(w.channel)[0]
+    edits = fd.hold_route("PATCH", rf"/webhooks/{hook.id}/[^/]+/messages/\d+$")  # this channel's reply waits
+    await fd.user_says(w.channel, w.member, "Play something?")
+    await edits.wait_arrived(10)
+    fd.post_message_while_offline(tavern, w.member, "Anyone in the tavern?")
+    chronicle.llm.enqueue_text("Aria waves from the bar.")
+    backfills = await _new_session(chronicle)
+    await fd.wait_for(lambda: [m.content for m in chronicle.hook_messages(tavern)] == ["Aria waves from the bar."], 10)
+    assert (await lines(chronicle, (await open_chat(chronicle)).chat_id))[-1] == ("person", "Play something?")
+    edits.release()
+    await fd.wait_for(lambda: chronicle.bot.backfills > backfills, 10)
+    await chronicle.settle()
+    assert await lines(chronicle, (await open_chat(chronicle, tavern)).chat_id) == [
+        ("person", "Anyone in the tavern?"), ("character", "Aria waves from the bar.")]
+    assert (await lines(chronicle, (await open_chat(chronicle)).chat_id))[-2:] == [
+        ("person", "Play something?"), ("character", "Aria tunes her lute, then plays a slow song from the north.")]
