@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 from engine import maintenance, queries, store
 from engine.commands import Actor
@@ -26,6 +26,8 @@ from engine.views import (
     RelationshipView,
     TimelineView,
 )
+
+T = TypeVar("T")
 
 
 def _event_view(event: Recorded[Any]) -> EventView:
@@ -161,3 +163,8 @@ class EngineReads(EngineCore):
         chat = await self.chat_by_id(chat_id)
         full = actor is None or actor.is_admin
         return await self.db.read(lambda c: maintenance.export_chat(c, chat, full=full))
+
+    def after_story_work(self, channel_id: str, look: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
+        """Run a frontend's `look` at a channel (a backfill reading its history) in the channel's story order: after
+        the commands and replies queued there before it (none is half posted while it runs), before later ones."""
+        return self._story(channel_id, look)
