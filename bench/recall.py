@@ -47,7 +47,7 @@ class Sizes:
     rounds: int  # passes over the questions for prompt-building time
 
 
-FULL = Sizes(stories=(1_000, 10_000, 100_000), per_kind=76, offstage=40, rounds=3)
+FULL = Sizes(stories=(1_000, 10_000, 100_000), per_kind=76, offstage=40, rounds=5)
 QUICK = Sizes(stories=(240,), per_kind=8, offstage=6, rounds=1)
 
 
@@ -162,7 +162,7 @@ class Result:
     offstage: int  # questions about scenes Melanie never witnessed
     by_estimate: dict[str, Outcome]
     by_smollm2: dict[str, Outcome] | None
-    times: list[float]
+    times: list[list[float]]  # seconds per prompt, one list per pass over the questions
     prompt_tokens: list[int]
     smollm2_tokens: list[int]
     history_lines: list[int]
@@ -200,18 +200,19 @@ async def _measure(path: Path, story: Story, sizes: Sizes, counters: dict[str, t
         await engine.close()
 
 
-async def _timed(engine: Engine, story: Story, rounds: int) -> list[float]:
+async def _timed(engine: Engine, story: Story, rounds: int) -> list[list[float]]:
     """Seconds per prompt over `rounds` passes of every question, with the bench's own big structures out of
     the garbage collector's way (frozen), so the figure is the engine's."""
     gc.collect()
     gc.freeze()
-    times = []
+    times: list[list[float]] = []
     try:
         for _ in range(rounds):
+            times.append([])
             for fact in story.facts:
                 started = time.perf_counter()
                 await engine.inspect_prompt(CHANNEL, actor=PERSON, line=fact.question)
-                times.append(time.perf_counter() - started)
+                times[-1].append(time.perf_counter() - started)
     finally:
         gc.unfreeze()
     return times

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 
-from bench.common import Table, Target, percentile
+from bench.common import Figure, Table, Target, percentile
 from bench.longstory import KINDS
 from bench.recall import CONTEXT_TOKENS, FULL, REPLY_TOKENS, SEED, Outcome, Result
 from bench.report import machine
@@ -52,8 +53,12 @@ def percent(value: float) -> str:
     return "—" if value != value else f"{value * 100:.0f}%"
 
 
-def _ms(values: list[float], q: float) -> str:
-    return f"{percentile(sorted(values), q) * 1e3:.1f} ms"
+def quantile(rounds: list[list[float]], q: float) -> Figure:
+    """A quantile of each pass's prompt times, over the passes."""
+    figure = Figure()
+    for times in rounds:
+        figure.add(percentile(sorted(times), q))
+    return figure
 
 
 def _mean(values: list[int]) -> str:
@@ -86,11 +91,13 @@ def tables(results: list[Result]) -> list[Table]:
         updated, offstage = chron.asked.get("updated", 0), r.offstage
         kept.rows.append([label, " / ".join(f"{r.by_estimate[m].stale} of {updated}" for m in NAMES),
                           " / ".join(f"{r.by_estimate[m].leaks} of {offstage}" for m in NAMES)])
-        timing.rows.append([label, f"{r.messages:,}", _ms(r.times, 0.5), _ms(r.times, 0.99), _mean(r.prompt_tokens),
+        timing.rows.append([label, f"{r.messages:,}", quantile(r.times, 0.5).fmt(" ms", 1, 1e3),
+                            quantile(r.times, 0.99).fmt(" ms", 1, 1e3), _mean(r.prompt_tokens),
                             _mean(r.smollm2_tokens), _mean(r.history_lines)])
-    timing.notes.append(f"{len(results[0].times) if results else 0:,} timed prompts per story: every question "
-                        "(offstage ones included) in passes after the scored one, the bench's own data frozen out of "
-                        "the garbage collector's way; a shared 2-core machine.")
+    passes = len(results[0].times) if results else 0
+    timing.notes.append(f"{passes} timed passes over every question (offstage ones included) after the scored one, "
+                        "the bench's own data frozen out of the garbage collector's way: the median of the passes' "
+                        "p50 and p99, min–max in brackets, on a shared 2-core machine.")
     shares.notes.append("A `when` question also needs the line's in-story time: today's prompt shows history lines "
                         "without it (only the time-skip lines between sessions say the day), so its share is an upper "
                         "bound. (a) and (b) hold transcript lines only; Chronicle's prompt also holds the few "
@@ -122,9 +129,9 @@ def targets(results: list[Result]) -> list[Target]:
     out.append(Target("0 leaks (offstage facts in Melanie's prompt)", f"{leaks} of {sum(r.offstage for r in results)}",
                       leaks == 0 if results else None))
     big = next((r for r in results if r.messages >= 100_000), None)
-    p99 = percentile(sorted(big.times), 0.99) if big else float("nan")
-    out.append(Target("prompt build p99 ≤ 15 ms at 100,000 messages", f"{p99 * 1e3:.1f} ms" if big else
-                      "not measured", None if big is None else p99 <= 0.015))
+    p99 = quantile(big.times, 0.99) if big else None
+    out.append(Target("prompt build p99 ≤ 15 ms at 100,000 messages", p99.fmt(" ms", 1, 1e3) if p99 else
+                      "not measured", None if p99 is None else p99.median <= 0.015))
     return out
 
 
@@ -135,7 +142,8 @@ def block(results: list[Result], *, command: str, elapsed: float, quick: bool) -
            f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
            f"- Command: {command}" + (" (quick mode: tiny sizes, figures not meaningful)" if quick else ""),
            f"- Machine: {m['CPU']}, {m['cores']} cores, {m['RAM']} RAM; {m['OS']}; Python {m['Python']}, "
-           f"SQLite {m['SQLite']}", f"- Run time: {elapsed / 60:.1f} min", "", ABOUT,
+           f"SQLite {m['SQLite']}; load average over the last 15 minutes {os.getloadavg()[2]:.1f} (the machine is "
+           "shared)", f"- Run time: {elapsed / 60:.1f} min", "", ABOUT,
            "### Targets for the recall feature", "", "| target | today's engine | met |", "|---|---|---|"]
     for t in targets(results):
         out.append(f"| {t.text} | {t.measured} | {'n/a' if t.met is None else ('**yes**' if t.met else '**no**')} |")
