@@ -17,8 +17,8 @@ from engine import queries
 from engine.commands import Actor, RecordReply, ReviseReply
 from engine.core import EngineCore
 from engine.deciders.story import STALE_REPLY, latest_reply
-from engine.errors import AlreadyHandled, DomainError, NarratorUnavailable, SlowDown, StorageError
-from engine.events import REPLY_MAX, Recorded
+from engine.errors import AlreadyHandled, DomainError, InvalidInput, NarratorUnavailable, SlowDown, StorageError
+from engine.events import MESSAGE_MAX, REPLY_MAX, Recorded
 from engine.llm.port import LanguageModel
 from engine.narrator.context import PromptInputs, load_inputs, redact_inputs
 from engine.narrator.lore import lore_tokens
@@ -87,25 +87,30 @@ class EngineNarration(EngineCore):
             room()
 
     async def inspect_prompt(self, channel_id: str, character: str | None = None, *,
-                             actor: Actor | None = None) -> Prompt:
+                             actor: Actor | None = None, line: str | None = None) -> Prompt:
         """The exact messages the next reply would be generated from, with each part's tokens.
 
         Members (an actor who is not an admin) see it without the cards' hidden instructions and other
-        people's persona descriptions; admins and the console see everything.
+        people's persona descriptions; admins and the console see everything. With `line`, it is the prompt
+        the reply would get if that line were said now (by `actor`, else by the newest speaker); nothing is
+        recorded.
         """
+        if line is not None and not 0 < len(line.strip()) <= MESSAGE_MAX:
+            raise InvalidInput(f"Give a line of 1 to {MESSAGE_MAX:,} characters to see the prompt it would get.")
         chat = await self.get_chat(channel_id)
         card = await self._speaker(chat, character)
-        inputs = await self._inputs(chat, card.character_id)
+        said = None if line is None else await self.db.read(lambda c: _hypothetical(c, chat, actor, line))
+        inputs = await self._inputs(chat, card.character_id, line=said)
         if actor is not None and not actor.is_admin:
             inputs = redact_inputs(inputs, actor.user_id)
         return build_reply_prompt(inputs, self.budget)
 
-    async def _inputs(self, chat: ChatView, character_id: str, *,
-                      before_seq: int | None = None) -> PromptInputs:
+    async def _inputs(self, chat: ChatView, character_id: str, *, before_seq: int | None = None,
+                      line: MessageView | None = None) -> PromptInputs:
         """What a reply prompt is built from, read in one go (lore activated within its share of the budget)."""
         lore_budget = lore_tokens(self.budget.prompt_tokens)
         return await self.db.read(lambda c: load_inputs(c, chat, character_id, before_seq=before_seq,
-                                                        lore_budget=lore_budget))
+                                                        lore_budget=lore_budget, line=line))
 
     def respond(self, actor: Actor, channel_id: str, message_id: str, text: str, sink: ReplySink, *,
                 cause: str | None = None) -> asyncio.Future[RespondResult]:
@@ -322,6 +327,19 @@ async def _withdraw(sink: ReplySink, card: CharacterView, error: BaseException) 
         await asyncio.shield(sink.abort(card, error if isinstance(error, Exception) else RuntimeError("cancelled")))
     except BaseException as exc:  # noqa: BLE001 — withdrawing must never hide the original failure
         log.warning("reply_withdraw_failed", character=card.character_id, error=repr(exc))
+
+
+def _hypothetical(conn: Conn, chat: ChatView, actor: Actor | None, text: str) -> MessageView:
+    """A person's line as if said now, under the name recording it would use (never recorded)."""
+    if actor is not None:
+        persona = queries.find_persona(conn, actor.user_id, actor.guild_id)
+        author, name = actor.user_id, persona.name if persona else (actor.display_name or f"User {actor.user_id}")
+    else:
+        newest = queries.newest_person_line(conn, chat.chat_id)
+        author, name = (newest.author_id, newest.speaker) if newest else ("", "You")
+    return MessageView(message_id="hypothetical", chat_id=chat.chat_id, seq=0, role="person", author_id=author,
+                       speaker=name, character_id=None, text=text, discord_ids=(), revision=0, retracted=False,
+                       story_minute=chat.story_minute, scene_id=chat.active_scene_id)
 
 
 def _reply_view(conn: Conn, recorded: list[Recorded[Any]]) -> MessageView:
