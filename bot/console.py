@@ -20,6 +20,7 @@ import structlog
 from bot.console_commands import COMMANDS, usage
 from bot.starter import find_starter, load_starter
 from engine import Actor, DomainError, Engine, EngineError, NarratorUnavailable
+from engine.storage import redact_text
 from engine.text import TerminalSafe
 from engine.views import CharacterView
 
@@ -125,6 +126,10 @@ class Console:
         self.out.write(text + "\n")
         self.out.flush()
 
+    def error(self, text: str) -> None:
+        """Print an error line (any URL in it without its password)."""
+        self.say(f"error: {redact_text(text)}")
+
     async def handle(self, line: str) -> None:
         """Run one line: a /command, or an in-character message."""
         line = line.strip()
@@ -141,16 +146,16 @@ class Console:
             else:
                 await self.speak(line)
         except (ConsoleError, DomainError) as exc:
-            self.say(f"error: {exc}")
+            self.error(str(exc))
         except NarratorUnavailable as exc:
             kept = " Your message was kept." if not line.startswith("/") else " Nothing was recorded."
-            self.say(f"error: {NARRATOR_HELP}{kept} ({exc.reason})")
+            self.error(f"{NARRATOR_HELP}{kept} ({exc.reason})")
         except EngineError as exc:
-            self.say(f"error: {exc}")
+            self.error(str(exc))
         except Exception:  # noqa: BLE001 — one bad line must not end the session
             error_id = uuid.uuid4().hex[:8]
             log.exception("console_command_failed", error_id=error_id, line=line[:200])
-            self.say(f"error: something went wrong on our side (error id {error_id}); see the log.")
+            self.error(f"something went wrong on our side (error id {error_id}); see the log.")
 
     async def speak(self, line: str) -> None:
         """Say a line in character; with no story here yet, first start one with the starter character."""

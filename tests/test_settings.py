@@ -123,3 +123,13 @@ def test_a_bad_shard_setting_is_one_line_naming_it(monkeypatch, env: dict[str, s
     with pytest.raises(SettingsError) as caught:
         load_settings()
     assert str(caught.value).startswith(f"{name}: ") and says in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_model_url_that_is_not_http_is_named_without_its_password(monkeypatch):
+    monkeypatch.setenv("CHRONICLE_LLM_BASE_URL", "ftp://alice:S3CRET@models.example/v1?api_key=S3CRET")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert str(caught.value) == ("CHRONICLE_LLM_BASE_URL: must be an http:// or https:// URL ending in /v1, not "
+                                 "'ftp://alice:***@models.example/v1?api_key=***'")
+    monkeypatch.setenv("CHRONICLE_LLM_BASE_URL", " ")
+    assert load_settings().llm_base_url is None  # empty is unset: the bundled demo model

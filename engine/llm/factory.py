@@ -30,7 +30,7 @@ async def open_model(*, base_url: str | None, api_key: str, model: str, temperat
         base_url, model = server.base_url, server.model_name
     client = OpenAICompatibleModel(base_url, api_key, model, temperature=temperature, max_tokens=max_tokens,
                                    timeout=timeout, max_retries=max_retries)
-    log.info("language_model_ready", base_url=base_url, model=model, bundled=server is not None)
+    log.info("language_model_ready", base_url=client.shown_url, model=model, bundled=server is not None)
     try:
         yield client
     finally:

@@ -20,6 +20,7 @@ import structlog
 
 from engine.errors import NarratorUnavailable
 from engine.llm.port import ChatMessage, TextChunk
+from engine.storage import redact, redact_text
 
 log = structlog.get_logger(__name__)
 
@@ -72,7 +73,7 @@ def _server_detail(exc: openai.APIStatusError) -> str:
     if isinstance(body, dict):
         inner = body.get("error", body)
         body = inner.get("message", inner) if isinstance(inner, dict) else inner
-    text = " ".join(str(body if body is not None else exc.message).split())
+    text = redact_text(" ".join(str(body if body is not None else exc.message).split()))  # it may echo the URL
     return text[:_DETAIL_LIMIT] + ("…" if len(text) > _DETAIL_LIMIT else "")
 
 
@@ -104,6 +105,7 @@ class OpenAICompatibleModel:
     ) -> None:
         """Configure the client; no connection is made until the first request."""
         self.base_url = base_url.rstrip("/")
+        self.shown_url = redact(self.base_url)  # the URL as printed and logged: no password, no secret parameter
         self.model = model
         self._temperature = temperature
         self._max_tokens = max_tokens
@@ -115,7 +117,7 @@ class OpenAICompatibleModel:
         )
 
     def __repr__(self) -> str:
-        return f"OpenAICompatibleModel(base_url={self.base_url!r}, model={self.model!r})"
+        return f"OpenAICompatibleModel(base_url={self.shown_url!r}, model={self.model!r})"
 
     async def __aenter__(self) -> OpenAICompatibleModel:
         return self
@@ -151,7 +153,7 @@ class OpenAICompatibleModel:
                 return
             except (openai.APIError, _EmptyResponse, _MalformedChunk) as exc:
                 if sent:
-                    reason = f"the model server at {self.base_url} stopped in the middle of a reply"
+                    reason = f"the model server at {self.shown_url} stopped in the middle of a reply"
                     self._give_up(reason, attempt, exc)
                 await self._wait_or_give_up(exc, attempt)
 
@@ -197,7 +199,7 @@ class OpenAICompatibleModel:
 
     def _describe(self, exc: Exception) -> tuple[str, bool]:
         """A short human reason for ``exc``, and whether trying again may help."""
-        where = f"the model server at {self.base_url}"
+        where = f"the model server at {self.shown_url}"
         if isinstance(exc, openai.APITimeoutError):
             return f"{where} timed out after {self._timeout:g} s", True
         if isinstance(exc, openai.APIConnectionError):
@@ -223,7 +225,7 @@ class OpenAICompatibleModel:
             delay = max(delay, server_wait)
         log.warning(
             "llm_retry",
-            base_url=self.base_url,
+            base_url=self.shown_url,
             model=self.model,
             attempt=attempt,
             max_attempts=self._max_retries + 1,
@@ -234,7 +236,7 @@ class OpenAICompatibleModel:
 
     def _give_up(self, reason: str, attempts: int, exc: Exception) -> NoReturn:
         """Log and raise NarratorUnavailable for ``reason``."""
-        log.warning("llm_unavailable", base_url=self.base_url, model=self.model, attempts=attempts, reason=reason)
+        log.warning("llm_unavailable", base_url=self.shown_url, model=self.model, attempts=attempts, reason=reason)
         raise NarratorUnavailable(reason, attempts=attempts) from exc
 
 
