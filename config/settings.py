@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(
         3, ge=0, le=10, validation_alias=_alias("CHRONICLE_LLM_MAX_RETRIES", "llm_max_retries")
     )
+    llm_reply_deadline: float = Field(
+        90.0, gt=0, le=3600, validation_alias=_alias("CHRONICLE_LLM_REPLY_DEADLINE", "llm_reply_deadline")
+    )
     max_concurrent_replies: int = Field(
         4, ge=1, le=256, validation_alias=_alias("CHRONICLE_MAX_CONCURRENT_REPLIES", "max_concurrent_replies")
     )
