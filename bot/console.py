@@ -9,11 +9,12 @@ offers it on a first run: bot/starter).
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sys
 import uuid
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import structlog
 
@@ -69,21 +70,31 @@ def parse_command(line: str) -> tuple[str, dict[str, str]]:
 
 
 class ConsoleSink:
-    """Prints a reply as it streams: the name, then each new piece of text."""
+    """Prints a reply as it streams: the name with the first piece of text, then each new piece.
+
+    A log line written meanwhile to the same place ends the reply's line where it is (`break_line`); the reply
+    then starts again, whole, on the line after the log line."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self._shown = ""
+        self._name = ""
+        self._open = False  # the reply's line is on the screen and not ended yet
 
     async def begin(self, character: CharacterView) -> None:
-        """Start the reply's line."""
-        self._shown = ""
-        self.out.write(f"{character.name}: ")
-        self.out.flush()
+        """Start a reply (its line starts with its first text)."""
+        self._shown, self._name, self._open = "", character.name, False
+
+    def _line(self) -> None:
+        """Put the reply's line on the screen, with the text shown so far, unless it is there already."""
+        if not self._open:
+            self.out.write(f"{self._name}: {self._shown}")
+            self._open = True
 
     async def update(self, character: CharacterView, text: str) -> None:
         """Print what is new since the last update."""
-        if text.startswith(self._shown):
+        if text.startswith(self._shown) and len(text) > len(self._shown):
+            self._line()
             self.out.write(text[len(self._shown):])
             self.out.flush()
             self._shown = text
@@ -91,16 +102,55 @@ class ConsoleSink:
     async def finish(self, character: CharacterView, text: str) -> list[str]:
         """End the line (printing any rest)."""
         await self.update(character, text)
-        if not text.startswith(self._shown):
-            self.out.write(f"\n{character.name}: {text}")
+        if text.startswith(self._shown):
+            self._line()
+        else:
+            self.out.write(f"\n{character.name}: {text}" if self._open else f"{character.name}: {text}")
         self.out.write("\n")
         self.out.flush()
+        self._open = False
         return []
 
     async def abort(self, character: CharacterView, error: Exception) -> None:
         """Mark the broken line."""
+        self._line()
         self.out.write(" …(no reply)\n")
         self.out.flush()
+        self._open = False
+
+    def break_line(self) -> None:
+        """End the reply's line where it is (something else is about to be printed); the next piece reprints it."""
+        if self._open:
+            self.out.write("\n")
+            self.out.flush()
+            self._open = False
+
+
+class _LogsAboveReplies:
+    """`sys.stderr` while a script runs with stdout and stderr in one place (a terminal, `2>&1`): a log line
+    ends the reply's line being streamed first, so the log stands on a line of its own and the reply goes on,
+    whole, below it."""
+
+    def __init__(self, stream: TextIO, console: Console) -> None:
+        self._stream = stream
+        self._console = console
+
+    def write(self, text: str) -> int:
+        """Break the streaming line, then write `text`."""
+        self._console.sink.break_line()
+        return self._stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def same_place(a: TextIO, b: TextIO) -> bool:
+    """Whether two streams write to the same file, pipe or terminal."""
+    try:
+        first, second = os.fstat(a.fileno()), os.fstat(b.fileno())
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError and a ValueError
+        return False
+    return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
 
 
 class Console:
@@ -201,13 +251,16 @@ class Console:
 
             await run_terminal(self)
             return
-        while True:
-            line = await asyncio.to_thread(_read_line, stdin)
-            if line is None:
-                return
-            if line.strip():
-                self.say(f"> {line.rstrip()}")
-            await self.handle(line)
+        stderr = sys.stderr
+        if same_place(self.out, stderr):
+            sys.stderr = _LogsAboveReplies(stderr, self)
+        try:
+            while (line := await asyncio.to_thread(_read_line, stdin)) is not None:
+                if line.strip():
+                    self.say(f"> {line.rstrip()}")
+                await self.handle(line)
+        finally:
+            sys.stderr = stderr
 
 
 def _read_line(stdin: TextIO) -> str | None:
