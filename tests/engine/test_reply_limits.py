@@ -1,7 +1,7 @@
-"""A reply's time limit (CHRONICLE_LLM_REPLY_DEADLINE), on both backends.
+"""A reply's two limits, on both backends: its length (a visible cut) and its time (CHRONICLE_LLM_REPLY_DEADLINE).
 
-Against the loopback fake model server: a model that never answers, one that stalls in the middle of its reply,
-and one that fails with a backoff longer than the time left.
+Against the loopback fake model server: a model that writes 200 kB, one that never answers, one that stalls in
+the middle of its reply, and one that fails with a backoff longer than the time left.
 """
 
 from __future__ import annotations
@@ -12,12 +12,15 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from engine import Actor, Engine, NarratorUnavailable
+from engine import MESSAGE_MAX, Actor, Engine, NarratorUnavailable
+from engine.events import REPLY_MAX
 from engine.llm.openai_compat import OpenAICompatibleModel
+from engine.narrator.flows import CUT_MARKER
 from engine.views import CharacterView
 from tests.conftest import story
 from tests.fakes.llm_server import FakeLLMServer
 
+HUGE = " ".join(f"word{i}" for i in range(30_000))  # about 200 kB, no paragraph breaks
 GENEROUS = 30.0  # seconds: only a hang (a reply held for the per-request timeout and its retries) fails this
 
 
@@ -58,6 +61,53 @@ async def narrated(engine: Engine, fake_llm: FakeLLMServer) -> AsyncIterator[Eng
         yield engine
     finally:
         await engine.model.aclose()
+
+
+def cut_properly(text: str, limit: int) -> bool:
+    """Within the limit, ended by the marker, and most of the limit kept."""
+    return len(text) <= limit and text.endswith(CUT_MARKER) and len(text) > limit - 200
+
+
+async def test_a_huge_reply_is_cut_with_a_visible_marker_shown_and_recorded_alike(narrated: Engine, admin: Actor,
+                                                                                 fake_llm: FakeLLMServer):
+    chat_id = await story(narrated, admin)
+    fake_llm.enqueue_text(HUGE, chunks=400)
+    sink = Shown()
+    result = await narrated.respond(admin, "chan-1", "m1", "Tell me everything.", sink)
+    reply = result.replies[0]
+    assert cut_properly(reply.text, REPLY_MAX) and reply.text.startswith("word0 word1 ")
+    assert sink.finished == reply.text and all(len(text) <= REPLY_MAX for text in sink.updates)
+    assert sink.updates[-1] == reply.text
+    lines = await narrated.transcript(chat_id)
+    assert lines[-1].text == reply.text
+    assert (await narrated.check()).clean
+
+
+async def test_a_continuation_past_the_limit_is_cut_with_the_marker(narrated: Engine, admin: Actor,
+                                                                    fake_llm: FakeLLMServer):
+    chat_id = await story(narrated, admin)
+    fake_llm.enqueue_text("It began quietly.")
+    await narrated.respond(admin, "chan-1", "m1", "Go on.", Shown())
+    fake_llm.enqueue_text(HUGE, chunks=100)
+    longer = await narrated.continue_reply(admin, "chan-1", Shown())
+    assert longer.text.startswith("It began quietly. word0 ") and cut_properly(longer.text, REPLY_MAX)
+    assert (await narrated.transcript(chat_id))[-1].text == longer.text
+
+
+async def test_a_huge_summary_skip_and_digest_are_cut_with_the_marker(narrated: Engine, admin: Actor,
+                                                                      fake_llm: FakeLLMServer):
+    chat_id = await story(narrated, admin)
+    await narrated.record_message(admin, "chan-1", "m1", "Let us toast to the harvest.")
+    fake_llm.enqueue_text(HUGE, chunks=50)
+    await narrated.close_scene(admin, "chan-1")
+    fake_llm.enqueue_text(HUGE, chunks=50)
+    await narrated.skip_time(admin, "chan-1", "8h")
+    fake_llm.enqueue_text(HUGE, chunks=50)
+    await narrated.run_meanwhile(admin, "chan-1", ["Aria"], "Aria tunes her lute")
+    events = {e.kind: e.payload for e in await narrated.recent_events(chat_id=chat_id, limit=30)}
+    assert cut_properly(events["scene_closed"]["summary"], REPLY_MAX)
+    assert cut_properly(events["time_skip_elision"]["summary"], MESSAGE_MAX)
+    assert cut_properly(events["meanwhile_digest_created"]["digest"], REPLY_MAX)
 
 
 async def _fails_in_time(engine: Engine, admin: Actor, sink: Shown) -> NarratorUnavailable:
