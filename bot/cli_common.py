@@ -61,7 +61,7 @@ def model_from_settings(settings: Settings, notice: Callable[[str], None] = prin
                       model=settings.llm_model, temperature=settings.llm_temperature,
                       max_tokens=settings.llm_max_tokens, timeout=settings.llm_timeout,
                       max_retries=settings.llm_max_retries, context_tokens=settings.llm_context_tokens,
-                      notice=notice)
+                      reply_deadline=settings.llm_reply_deadline, notice=notice)
 
 
 def database_of(settings: Settings, database: str | None) -> str:

@@ -39,6 +39,19 @@ MEANWHILE_TASK = ("You are the narrator of a roleplay story. Write a short off-s
                   "past tense, third person) in which {names}{place}: {premise}\n\n{cards}\n\nWrite only the scene.")
 
 
+CUT_MARKER = "… (cut: too long)"
+
+
+def fit(text: str, limit: int) -> str:
+    """`text` within `limit` characters: when it is longer, cut (at a word when one ends near the limit) and
+    ended with a visible CUT_MARKER, so what is shown and recorded never ends mid-thought without saying so."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit - len(CUT_MARKER)]
+    space = head.rfind(" ", len(head) - 80)
+    return (head[:space] if space > 0 else head).rstrip() + CUT_MARKER
+
+
 def clean_reply(text: str, name: str) -> str:
     """Trim whitespace and a leading 'Name:' the model may echo."""
     text = text.strip()
@@ -215,7 +228,7 @@ class EngineNarration(EngineCore):
             digest = await self._complete(build_task_prompt(task, [], self.budget))
             return await self._in_chat(ref, StartMeanwhile, _meanwhile_view, key=cause, cause=cause, actor=actor,
                                        characters=characters, premise=premise, place=place or None,
-                                       digest=digest[:8000])
+                                       digest=fit(digest, REPLY_MAX))
 
         return self._story(channel_id, job, generates=True)
 
@@ -225,7 +238,7 @@ class EngineNarration(EngineCore):
             return ""
         scene_id = chat.active_scene_id
         lines = await self.db.read(lambda c: queries.list_scene_messages(c, chat.chat_id, scene_id))
-        return (await self._complete(build_task_prompt(SCENE_TASK, lines, self.budget)))[:8000]
+        return fit(await self._complete(build_task_prompt(SCENE_TASK, lines, self.budget)), REPLY_MAX)
 
     async def narrate_time_skip(self, chat: ChatView, minutes: int) -> str | None:
         """The model's one-line account of a skip (None without a model: the default line is used)."""
@@ -235,7 +248,7 @@ class EngineNarration(EngineCore):
         place_id = chat.place_id
         place = await self.db.read(lambda c: queries.find_place_by_id(c, place_id)) if place_id else None
         task = SKIP_TASK.format(duration=format_duration(minutes), place=f" at {place.name}" if place else "")
-        return (await self._complete(build_task_prompt(task, lines, self.budget)))[:4000]
+        return fit(await self._complete(build_task_prompt(task, lines, self.budget)), MESSAGE_MAX)
 
     async def _speaker(self, chat: ChatView, name: str | None) -> CharacterView:
         if name is not None:
@@ -296,19 +309,28 @@ class EngineNarration(EngineCore):
             raise
 
     async def _stream(self, prompt: Prompt, card: CharacterView, sink: ReplySink, *, prefix: str = "") -> str:
-        """Stream a reply into the sink; returns the cleaned text (prefix + generated), as it will be stored."""
+        """Stream a reply into the sink; returns the cleaned text (prefix + generated), as it will be stored.
+        A reply past REPLY_MAX stops being read there and ends with CUT_MARKER."""
         model = self._model()
         pieces: list[str] = []
-        async for chunk in model.stream(prompt.messages, stop=prompt.stop, max_tokens=self.budget.reply_tokens):
-            if chunk.text:
-                pieces.append(chunk.text)
-                raw = "".join(pieces)
-                if not _maybe_name_prefix(raw, card.name):
-                    await sink.update(card, _join(prefix, clean_reply(raw, card.name))[:REPLY_MAX])
+        stream = model.stream(prompt.messages, stop=prompt.stop, max_tokens=self.budget.reply_tokens)
+        try:
+            async for chunk in stream:
+                if chunk.text:
+                    pieces.append(chunk.text)
+                    raw = "".join(pieces)
+                    if not _maybe_name_prefix(raw, card.name):
+                        shown = _join(prefix, clean_reply(raw, card.name))
+                        await sink.update(card, fit(shown, REPLY_MAX))
+                        if len(shown) > REPLY_MAX:
+                            break
+        finally:
+            if (close := getattr(stream, "aclose", None)) is not None:
+                await close()  # a reply cut short stops the model's stream now
         generated = clean_reply("".join(pieces), card.name)
         if not generated:
             raise NarratorUnavailable("the model returned an empty reply")
-        return _join(prefix, generated)[:REPLY_MAX]
+        return fit(_join(prefix, generated), REPLY_MAX)
 
     async def _complete(self, prompt: Prompt) -> str:
         """A whole generation with no frontend attached (summaries, skips, digests)."""
