@@ -1,10 +1,11 @@
 """A reproject in one `chronicle` process while other processes open the same database (SQLite file or PostgreSQL).
 
 Copies are a running reproject's work or a dead one's leftovers, and only the reproject lock tells which: openers
-(`chats`, `events`, `check`, a console) leave a running reproject's copies alone, the next opener after a SIGKILL
-drops them, and a second reproject waits for the first, naming it. Every run is a real subprocess. To overlap
-deterministically the test stops the reproject's process (SIGSTOP) at a moment it holds no write lock, runs an
-opener, then lets it go on (SIGCONT): the reproject is never mocked, only paused.
+(`chats`, `events`, `check`, a console) leave a running reproject's copies alone, the next process opening the
+database to write after a SIGKILL drops them (commands that only read never touch them), and a second reproject
+waits for the first, naming it. Every run is a real subprocess. To overlap deterministically the test stops the
+reproject's process (SIGSTOP) at a moment it holds no write lock, runs an opener, then lets it go on (SIGCONT):
+the reproject is never mocked, only paused.
 """
 
 from __future__ import annotations
@@ -203,7 +204,11 @@ def test_a_reproject_killed_mid_way_has_its_leftovers_dropped_by_the_next_opener
     assert leftovers(location)
     wait_for(lambda: not _lock_held(location), "the system to release the dead process's lock")  # PostgreSQL: the
     # server notices the lost connection
-    done = chronicle("chats", "--database", location)
+    copies = leftovers(location)
+    done = chronicle("chats", "--database", location)  # a command that only reads never touches them
+    assert done.returncode == 0, done.stderr
+    assert leftovers(location) == copies
+    done = chronicle("migrate", "--database", location)  # the next process opening it to write drops them
     assert done.returncode == 0, done.stderr
     assert leftovers(location) == []
     check = chronicle("check", "--database", location)
