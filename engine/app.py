@@ -18,7 +18,7 @@ from engine.db import Synchronous
 from engine.deciders import cards, characters, chats, lore, story, world
 from engine.deciders.base import Context, Decider, random_id
 from engine.errors import AlreadyHandled, ConcurrencyConflict, EngineError, NoStory, NotFound, ProjectionError
-from engine.events import Recorded
+from engine.events import ChatCreated, Recorded
 from engine.llm.port import LanguageModel
 from engine.narrator.flows import EngineNarration
 from engine.narrator.greetings import EngineGreetings
@@ -99,13 +99,16 @@ class Engine(EngineWrites, EngineNarration, EngineGreetings, EngineCards, Engine
         return engine
 
     async def _upgrade_projection(self) -> None:
-        """Drop what an interrupted reproject left; reproject once when the projection rules changed.
+        """Drop what a dead reproject left; reproject once when the projection rules changed.
 
-        Leftovers are dropped only when no reproject runs (another process sharing a PostgreSQL database may be
-        in the middle of one: its copies are not leftovers)."""
-        async with self.db.reprojecting(wait=False) as turn:
-            if turn is not None and len(await self.db.read(online.leftovers)) > 0:
-                await self.db.write(online.drop_leftovers)
+        Copies are leftovers only when this process can take the database's reproject lock: a reproject holds
+        it for its whole run, and the system releases it when that process dies. Without the lock another
+        process is reprojecting (or dropping the same leftovers), and its copies are left alone."""
+        if await self.db.read(online.leftovers):  # the lock is taken only then (PostgreSQL: a connection of its own)
+            async with self.db.reprojecting(wait=False) as turn:
+                if turn is not None and (found := await self.db.read(online.leftovers)):
+                    dropped = await self.db.write(online.drop_leftovers)
+                    log.info("reproject_leftovers_dropped", tables=dropped, found=len(found))
         stored = await self.db.read(online.stored_version)
         if stored == PROJECTION_VERSION:
             return
@@ -167,18 +170,32 @@ class Engine(EngineWrites, EngineNarration, EngineGreetings, EngineCards, Engine
         return ref
 
     def _remember(self, cmd: Command, recorded: list[Recorded] | None) -> None:
-        """Keep the channel's known version after one of our commands (forget it when unsure)."""
-        if not isinstance(cmd, InChat):
+        """Keep what this engine knows of its chats after one of its commands, from every event the command
+        recorded on any chat's stream, whatever the command (forget what it is unsure of).
+
+        A chat started here becomes its channel's open chat at once: a channel whose last story ended elsewhere
+        would otherwise still be mapped to that ended chat, and the new story's greeting and first lines
+        decided against it. A known chat's version moves on past events that keep its row; any other event,
+        or a gap before them (a write from elsewhere), makes it read again."""
+        if recorded is None:  # failed or conflicted: the chat it addressed may have moved
+            if isinstance(cmd, InChat):
+                self._refs.pop(cmd.chat_id, None)
             return
-        ref = self._refs.get(cmd.chat_id)
-        if ref is None:
-            return
-        own = [e for e in recorded or () if e.stream == cmd.stream]
-        if recorded is None or any(e.kind not in KEEPS_CHAT_ROW for e in own) or (
-                own and own[0].stream_version != ref.version + 1):
-            del self._refs[cmd.chat_id]
-        elif own:
-            self._refs[cmd.chat_id] = ChatRef(ref.chat, own[-1].stream_version)
+        for stream, group in groupby(recorded, key=lambda e: e.stream):
+            if not stream.startswith("chat:"):
+                continue
+            events = list(group)
+            chat_id = stream.removeprefix("chat:")
+            for event in events:
+                if isinstance(event.payload, ChatCreated):
+                    self._open_chats[event.payload.channel_id] = chat_id
+            ref = self._refs.get(chat_id)
+            if ref is None:
+                continue
+            if any(e.kind not in KEEPS_CHAT_ROW for e in events) or events[0].stream_version != ref.version + 1:
+                del self._refs[chat_id]
+            else:
+                self._refs[chat_id] = ChatRef(ref.chat, events[-1].stream_version)
 
     async def execute(self, cmd: Command, result: Result[T], *, key: str | None = None,
                       cause: str | None = None) -> T:
@@ -221,8 +238,8 @@ class Engine(EngineWrites, EngineNarration, EngineGreetings, EngineCards, Engine
 
         The stories keep going meanwhile: the replay runs in short transactions queued with their commands,
         and the switch to the new tables is one short transaction (engine/projection/online.py). Readers see
-        the old world until the switch commits. A reproject run by another process sharing the database is
-        waited for first.
+        the old world until the switch commits. A reproject run by another process opening the same database
+        (a SQLite file or a PostgreSQL database) is waited for first, with one line naming it.
         """
         return await self._reproject() or 0
 
@@ -237,7 +254,7 @@ class Engine(EngineWrites, EngineNarration, EngineGreetings, EngineCards, Engine
             self._refs.clear()
             try:
                 count = await online.rebuild(lambda fn: self.db.write(fn, solo=True), PROJECTION_VERSION,
-                                             drop=turn.drop, pace=turn.pace, aside=turn.aside)
+                                             drop=turn.drop, pace=turn.pace, aside=turn.aside, hold=turn.hold)
             finally:
                 self._refs.clear()
         log.info("world_rebuilt", events=count, seconds=round(time.perf_counter() - started, 2))

@@ -21,7 +21,8 @@ import structlog
 from engine.errors import StorageError
 from engine.storage import sqlite_faults as faults
 from engine.storage.group import GroupCommit
-from engine.storage.port import Conn, Reproject
+from engine.storage.port import Conn, Reproject, take_reproject_lock
+from engine.storage.sqlite_lease import FileLease
 from engine.storage.sqlite_wal import WalKeeper
 
 log = structlog.get_logger(__name__)
@@ -30,6 +31,7 @@ C = TypeVar("C", bound=Conn)
 Synchronous = Literal["OFF", "NORMAL", "FULL"]
 BACKSTOP_PAGES = 10_000  # the writer checkpoints by itself only if the WAL reaches this (40 MB)
 CACHE_KIB = 64 * 1024  # page cache per connection: keeps a 1M-event world's hot index pages in memory
+LEASE_POLL_SECONDS = 0.2  # how often a reproject waiting for another process's looks again
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -272,9 +274,32 @@ class Database(GroupCommit):
 
     @asynccontextmanager
     async def reprojecting(self, *, wait: bool = True) -> AsyncIterator[Reproject | None]:
-        """A world reproject's turn (one process per file: nothing to wait for): old tables dropped with foreign
-        keys off, the WAL kept small between batches."""
-        yield Reproject(drop=self.write_without_foreign_keys, pace=self.keep_wal_small)
+        """A world reproject's turn across every process opening the file: the lock on `<file>-reproject.lock`
+        (engine/storage/sqlite_lease.py) held for the duration, None when another process holds it and not
+        `wait`. Lent to the reproject: old tables dropped with foreign keys off, the WAL kept small between
+        batches, and the lock checked in each of its transactions."""
+        lease = FileLease(self.path)
+
+        async def try_take() -> bool:  # on the loop itself: a non-blocking flock takes microseconds
+            try:
+                return lease.try_take()
+            except OSError as exc:
+                if not wait:  # can't tell whether a reproject runs: leave any copies alone
+                    log.info("reproject_lock_unavailable", path=str(lease.path), error=str(exc))
+                    return False
+                raise StorageError(f"can't open {lease.path}, the reproject's lock beside the database "
+                                   f"({exc.strerror or exc}): let Chronicle write to {lease.path.parent}",
+                                   kind="unwritable", path=str(self.path)) from None
+
+        async def holder() -> str:
+            return lease.holder()
+
+        try:
+            held = await take_reproject_lock(try_take, holder, wait=wait, poll=LEASE_POLL_SECONDS)
+            yield Reproject(drop=self.write_without_foreign_keys, pace=self.keep_wal_small,
+                            hold=lambda _: lease.hold()) if held else None
+        finally:
+            lease.release()
 
     async def keep_wal_small(self) -> None:
         """Wait for the running checkpoint, then start the next (a reproject calls this between batches)."""

@@ -64,6 +64,12 @@ class ProjectionError(EngineError):
     """A projection handler failed; the event was not recorded."""
 
 
+class ReprojectInterrupted(EngineError):
+    """A world reproject lost its hold on the database's reproject lock (its lock connection or lock file went away)
+    and stopped before writing again: the live world is unchanged, and its copies are left to whoever holds the
+    lock next."""
+
+
 class StorageError(EngineError):
     """The database can't be used as needed: one line naming the file or server, what is wrong and what to do.
 

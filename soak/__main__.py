@@ -1,6 +1,7 @@
-"""`make soak` (python -m soak): the five trials of docs/RELIABILITY.md in one run, by hand, under 15 minutes.
+"""`make soak` (python -m soak): the trials of docs/RELIABILITY.md in one run, by hand, in about 20 minutes.
 
     python -m soak [--kills 200] [--channels 100] [--messages 20] [--world DB] [--world-chats 44] [--gone-rounds 20]
+                   [--race-rounds 20]
 
 1. kills: SIGKILL at random points of a scripted story (soak/kills.py);
 2. load: channels × messages through the local fake Discord (soak/discord_load.py);
@@ -8,7 +9,9 @@
    a database to use (a copy is made); without it one of about 100,000 events is built once with
    demo-data and kept in the system's temporary folder;
 4. reproject-postgres: the same on PostgreSQL (the world's log copied into a private embedded server);
-5. file-gone: the database file deleted while 20 channels talk (soak/file_gone.py).
+5. file-gone: the database file deleted while 20 channels talk (soak/file_gone.py);
+6. reproject-race: other processes opening the database while `chronicle reproject` runs, `--race-rounds`
+   rounds (soak/reproject_race.py) on a world of 20 × 2,000 lines, and on PostgreSQL on one of 4 × 2,000.
 Each trial runs in a process of its own and prints one JSON line; this prints them and a verdict.
 """
 
@@ -58,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--world", type=Path)
     parser.add_argument("--world-chats", type=int, default=44)
     parser.add_argument("--gone-rounds", type=int, default=20)
+    parser.add_argument("--race-rounds", type=int, default=20)
     args = parser.parse_args(argv)
     started = time.perf_counter()
     results = {}
@@ -67,7 +71,11 @@ def main(argv: list[str] | None = None) -> int:
                         ("reproject", ("soak.reproject_load", str(_world(args.world, args.world_chats)))),
                         ("reproject-postgres", ("soak.reproject_load", str(_world(args.world, args.world_chats)),
                                                 "--postgres")),
-                        ("file-gone", ("soak.file_gone", "--rounds", str(args.gone_rounds)))):
+                        ("file-gone", ("soak.file_gone", "--rounds", str(args.gone_rounds))),
+                        ("reproject-race", ("soak.reproject_race", str(_world(None, 20)), "--rounds",
+                                            str(args.race_rounds))),
+                        ("reproject-race-postgres", ("soak.reproject_race", str(_world(None, 4)), "--rounds",
+                                                     str(args.race_rounds), "--postgres"))):
         result, seconds = _trial(*trial)
         results[name] = result
         print(f"{name} ({seconds:.0f}s): {json.dumps(result)}", flush=True)

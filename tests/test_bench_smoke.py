@@ -17,6 +17,9 @@ def test_quick_bench_runs_every_section() -> None:
     for title in ("== 1.", "== 2.", "== 3.", "== 4.", "== 5.", "== 6.", "== 7.", "== 8.", "== 11a."):
         assert title in done.stdout, done.stdout
     assert "FAILED" not in done.stdout
+    # One process's own writes never make it decide a command twice (section 1's core-only timing writes
+    # behind the engine, so it also ends its chat that way).
+    assert "concurrency_conflict_redecide" not in done.stdout + done.stderr
 
 
 def test_quick_postgres_bench_runs_beside_sqlite() -> None:

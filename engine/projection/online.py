@@ -21,17 +21,23 @@ story waited. Now, on either backend:
    DROP SCHEMA).
 
 Readers see the old world until the switch commits and the new one after it. A crash at any point
-leaves the live world as it was; the leftovers are dropped by the next reproject (or at start-up).
+leaves the live world as it was. Whether copies are a running reproject's or a dead one's leftovers is decided
+by the database's reproject lock, never by the tables existing: the reproject holds it from prepare to drop
+(SQLite: an OS lock on a file beside the database, engine/storage/sqlite_lease.py; PostgreSQL: an advisory
+lock, engine/storage/pg_reproject.py), the system releases it when its process dies, and any process opening
+the database drops leftovers only when it can take the lock (Engine._upgrade_projection); each of the
+reproject's transactions checks first that the lock is still held (`hold`).
 
 SQLite-specific: index and trigger names are global in an SQLite file, so a copy's indexes take the
 other of two names (`x` / `x__r`) and keep it after the switch. PostgreSQL's names are per schema: the
-copies keep the live names, and a reproject run by another process sharing the database is waited for
-(an advisory lock the backend holds around the whole reproject, `Storage.reprojecting`).
+copies keep the live names. On either backend a reproject started while another process runs one waits for
+it (`Storage.reprojecting`), saying once who holds the lock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import re
 import time
@@ -43,7 +49,7 @@ from typing import Any, TypeVar
 import structlog
 
 from engine import store
-from engine.errors import EngineError
+from engine.errors import EngineError, ReprojectInterrupted
 from engine.projection.projector import CURSOR, projector
 from engine.storage.port import Conn, Cursor, dialect_of
 
@@ -263,12 +269,16 @@ def set_version(conn: Conn, version: int) -> None:
 
 
 async def rebuild(write: Write, version: int, *, drop: Write | None = None,
-                  pace: Callable[[], Awaitable[None]] | None = None, aside: Write | None = None) -> int:
+                  pace: Callable[[], Awaitable[None]] | None = None, aside: Write | None = None,
+                  hold: Callable[[Conn], None] | None = None) -> int:
     """Reproject the world through `write` (the database's queued writer, each call one short transaction of
     its own) without a long lock; return the events replayed. `drop` runs the old tables' clean-up steps
     (default: `write`; SQLite passes one with foreign keys off); `pace` is awaited between batches; `aside`
     runs a function on a connection outside the writer's transactions (PostgreSQL: the copies' statistics
-    are gathered there once they are nearly caught up, so the planner knows them from the switch on)."""
+    are gathered there once they are nearly caught up, so the planner knows them from the switch on); `hold`
+    runs first in each transaction and raises ReprojectInterrupted once the reproject lock is no longer held
+    (nothing more is written then, not even the clean-up: the copies belong to the lock's next holder)."""
+    write, drop = _holding(write, hold), _holding(drop or write, hold)
     await write(prepare)
     try:
         position, total = await _fill(write, 0, pace)
@@ -276,11 +286,24 @@ async def rebuild(write: Write, version: int, *, drop: Write | None = None,
             await aside(analyze)
         total += await _switch(write, position, version, pace, replayed=total)
     except BaseException:
-        await write(drop_leftovers)
+        with contextlib.suppress(ReprojectInterrupted):
+            await write(drop_leftovers)
         raise
-    while await (drop or write)(drop_some_old) is not None:
+    while await drop(drop_some_old) is not None:
         pass
     return total
+
+
+def _holding(write: Write, hold: Callable[[Conn], None] | None) -> Write:
+    """`write`, running `hold` first in each of its transactions."""
+    if hold is None:
+        return write
+
+    def held(fn: Callable[[Conn], T], conn: Conn) -> T:
+        hold(conn)
+        return fn(conn)
+
+    return lambda fn: write(functools.partial(held, fn))
 
 
 async def _fill(write: Write, position: int, pace: Callable[[], Awaitable[None]] | None) -> tuple[int, int]:

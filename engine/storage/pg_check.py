@@ -8,12 +8,17 @@ looks temporary tables up first, so the engine's own handlers, which name tables
 rebuild into the twins while reading `public.events`. Each twin is then compared with its live
 table both ways (`EXCEPT`) and the transaction is rolled back: nothing is left behind, and
 writers (and their table lock) are never waited for.
+
+A check and a world reproject exclude each other (the reproject lock, shared by checks): the check holds the
+live tables until it ends, and a reproject can't switch its copies in while they are held, so a long check
+would wear out the switch's attempts. A check started during a reproject waits for it (saying so once) and
+compares the world it built; a reproject waits for the checks running when it starts.
 """
 
 from __future__ import annotations
 
 from engine import projection
-from engine.storage import redact
+from engine.storage import pg_reproject, redact
 from engine.storage.pg_conn import PgConnection
 from engine.storage.pg_faults import as_storage_error
 from engine.views import CheckReport
@@ -26,6 +31,7 @@ def check_postgres(url: str) -> CheckReport:
     """Rebuild the world of the database at `url` from its log into scratch tables and diff every projected table."""
     tables = [t.name for t in projection.projector.tables]
     with as_storage_error(redact(url)), PgConnection.connect(url, application_name="chronicle-check") as conn:
+        pg_reproject.share_lock(conn)  # held until the connection closes
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         try:
             conn.execute("SELECT 1 FROM events LIMIT 1").fetchall()  # the snapshot starts here

@@ -9,6 +9,10 @@ on either backend. A write transaction takes the log's table lock first (`pg_con
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
+import os
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -17,13 +21,15 @@ from typing import TypeVar
 import psycopg
 import structlog
 
+from engine.errors import ReprojectInterrupted, StorageError
 from engine.storage import pg_reproject, redact
 from engine.storage.group import GroupCommit
 from engine.storage.pg_conn import PgConnection, begin_write
 from engine.storage.pg_faults import as_storage_error, classify
 from engine.storage.pg_migrate import migrate
+from engine.storage.pg_reproject import LOST_LOCK
 from engine.storage.pg_turns import take_turn
-from engine.storage.port import Reproject
+from engine.storage.port import Reproject, take_reproject_lock
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -157,23 +163,37 @@ class PgDatabase(GroupCommit):
     async def reprojecting(self, *, wait: bool = True) -> AsyncIterator[Reproject | None]:
         """Hold the reproject lock, across processes, on a connection of its own for the duration (None when
         another process holds it and not `wait`); the reproject may run work on that connection, outside the
-        writer's transactions (`aside`). Closing it releases the lock, as a crash would."""
-        side = _Worker(self.url, "reproject", revive=False)
+        writer's transactions (`aside`), and checks in each of its transactions that the lock is still held
+        (`hold`: a lost lock connection lost the lock). Closing it releases the lock, as a crash would."""
+        side = _Worker(self.url, f"reproject {socket.gethostname()[:30]} pid {os.getpid()}", revive=False)
+        held = False
         try:
             with as_storage_error(self.location):
                 await side.start()
-                held = await side.run(pg_reproject.try_lock)
-                while not held and wait:
-                    await asyncio.sleep(LOCK_POLL_SECONDS)
-                    held = await side.run(pg_reproject.try_lock)
-            yield Reproject(aside=self._aside(side)) if held else None
+
+                async def holder() -> str:
+                    return await side.run(pg_reproject.holder)
+
+                held = await take_reproject_lock(lambda: side.run(pg_reproject.try_lock), holder, wait=wait,
+                                                 poll=LOCK_POLL_SECONDS)
+                session = await side.run(pg_reproject.backend_pid) if held else 0
+            yield Reproject(aside=self._aside(side), hold=functools.partial(pg_reproject.hold, session=session)
+                            ) if held else None
         finally:
+            if held and side.conn is not None and not side.conn.closed:  # at once: the server ends a closed
+                with contextlib.suppress(psycopg.Error):                # session's locks a moment later
+                    await side.run(pg_reproject.unlock)
             await side.close()
 
     def _aside(self, side: _Worker) -> Callable[[Callable[[PgConnection], T]], Awaitable[T]]:
         async def run(fn: Callable[[PgConnection], T]) -> T:
-            with as_storage_error(self.location):
-                return await side.run(fn)
+            try:
+                with as_storage_error(self.location):
+                    return await side.run(fn)
+            except StorageError:
+                if side.conn is None or not side.conn.closed:
+                    raise
+                raise ReprojectInterrupted(LOST_LOCK) from None  # the lock lived on that connection
 
         return run
 

@@ -13,8 +13,12 @@
 - **drop_leftovers**: `DROP SCHEMA … CASCADE` of both schemas (one transaction; PostgreSQL drops a table's
   files at commit whatever its size).
 
-A reproject holds REPROJECT_LOCK (a session advisory lock, on a connection of its own) from prepare to
-drop, so two processes sharing the database never build or drop each other's copies.
+A reproject holds REPROJECT_LOCK (a session advisory lock, on a connection of its own) from prepare to drop, so
+two processes sharing the database never build or drop each other's copies: a process opening the database drops
+leftovers only when it can take the lock itself (the server releases it when the session ends, so a lock nobody
+holds means nobody is reprojecting), and each of the reproject's transactions checks first that its session still
+holds it (`hold`), so a reproject whose lock connection was lost stops before writing copies that may be someone
+else's by then. `chronicle check` takes the lock shared (engine/storage/pg_check.py).
 """
 
 from __future__ import annotations
@@ -22,13 +26,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import psycopg
+import structlog
 
-from engine.errors import EngineError
+from engine.errors import EngineError, ReprojectInterrupted
 from engine.storage.pg_conn import PgConnection
 
+log = structlog.get_logger(__name__)
 LIVE, NEXT, OLD = "public", "chronicle_next", "chronicle_old"
 REPROJECT_LOCK = 0x6368726F6E726570  # pg_advisory_lock key: "chronrep" in ASCII, an arbitrary constant
 SWITCH_SAVEPOINT = "reproject_switch"
+LOST_LOCK = ("the reproject lost its lock on the database (the connection holding it was closed); it stopped and the "
+             "live world is unchanged: run it again")
 _CONSTRAINT_ORDER = "CASE contype WHEN 'p' THEN 0 WHEN 'u' THEN 1 WHEN 'x' THEN 2 WHEN 'c' THEN 3 ELSE 4 END"
 
 
@@ -136,3 +144,47 @@ def analyze_copies(conn: PgConnection, tables: Sequence[str]) -> None:
 def try_lock(conn: PgConnection) -> bool:
     """Take REPROJECT_LOCK for this session if no other session holds it."""
     return bool(_scalar(conn, "SELECT pg_try_advisory_lock(?)", (REPROJECT_LOCK,)))
+
+
+def share_lock(conn: PgConnection) -> None:
+    """Take REPROJECT_LOCK shared for this session (a check: many at once, never beside a reproject), waiting for a
+    running reproject, said once."""
+    if _scalar(conn, "SELECT pg_try_advisory_lock_shared(?)", (REPROJECT_LOCK,)):
+        return
+    log.warning("check_waiting", reason="a reproject is running: the check compares the world it builds",
+                holder=holder(conn))
+    conn.execute("SELECT pg_advisory_lock_shared(?)", (REPROJECT_LOCK,))
+
+
+def unlock(conn: PgConnection) -> None:
+    """Let REPROJECT_LOCK go (closing the session would too, but the server ends a closed session a moment later)."""
+    conn.execute("SELECT pg_advisory_unlock(?)", (REPROJECT_LOCK,))
+
+
+def backend_pid(conn: PgConnection) -> int:
+    """The server process of this session (the one `hold` looks for among REPROJECT_LOCK's holders)."""
+    pid = _scalar(conn, "SELECT pg_backend_pid()", ())
+    return pid if isinstance(pid, int) else int(str(pid))
+
+
+# REPROJECT_LOCK as pg_locks shows a one-bigint advisory lock: its high and low 32 bits, objsubid 1
+_HOLDERS = ("FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
+            " AND (classid::bigint << 32 | objid::bigint) = ?")
+
+
+def hold(conn: PgConnection, *, session: int) -> None:
+    """Raise ReprojectInterrupted unless the session `session` still holds REPROJECT_LOCK (run first in each of the
+    reproject's transactions: its lock lives on a connection of its own, and a lost connection lost the lock)."""
+    if not _scalar(conn, f"SELECT EXISTS (SELECT 1 {_HOLDERS} AND pid = ?)", (REPROJECT_LOCK, session)):
+        raise ReprojectInterrupted(LOST_LOCK)
+
+
+def holder(conn: PgConnection) -> str:
+    """Who holds REPROJECT_LOCK, as its session names itself ("chronicle-reproject HOST pid N"), for a waiting
+    person's line."""
+    row = conn.execute(f"SELECT a.application_name, a.client_addr::text FROM pg_stat_activity a"
+                       f" WHERE a.pid IN (SELECT pid {_HOLDERS})", (REPROJECT_LOCK,)).fetchone()
+    if row is None:
+        return "another session"
+    name, address = row
+    return f"{name or 'a session'}{f' at {address}' if address else ''}"

@@ -8,6 +8,7 @@ implements these two and nothing else.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -15,6 +16,9 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+import structlog
+
+log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 
@@ -52,11 +56,28 @@ class Conn(Protocol):
 @dataclass(frozen=True)
 class Reproject:
     """What a backend lends a world reproject (engine/projection/online.py `rebuild`): how the old tables are
-    dropped, what to await between fill batches, and a connection of its own outside the writer's transactions."""
+    dropped, what to await between fill batches, a connection of its own outside the writer's transactions, and
+    `hold`: run first in each of the reproject's transactions, it raises ReprojectInterrupted once the reproject
+    no longer holds the database's reproject lock (so it never writes copies someone else may own by then)."""
 
     drop: Callable[[Callable[[Conn], Any]], Awaitable[Any]] | None = None
     pace: Callable[[], Awaitable[None]] | None = None
     aside: Callable[[Callable[[Any], Any]], Awaitable[Any]] | None = None
+    hold: Callable[[Any], None] | None = None
+
+
+async def take_reproject_lock(try_take: Callable[[], Awaitable[bool]], holder: Callable[[], Awaitable[str]], *,
+                              wait: bool, poll: float) -> bool:
+    """Take a backend's reproject lock (`try_take` never waits); with `wait`, poll until it is free, saying once
+    who holds it. False when another process holds it and not `wait`."""
+    if await try_take():
+        return True
+    if not wait:
+        return False
+    log.warning("reproject_waiting", reason="a reproject is already running", holder=await holder())
+    while not await try_take():
+        await asyncio.sleep(poll)
+    return True
 
 
 class Storage(Protocol):
@@ -76,8 +97,8 @@ class Storage(Protocol):
         """Run `fn` on a reader connection."""
 
     def reprojecting(self, *, wait: bool = True) -> AbstractAsyncContextManager[Reproject | None]:
-        """A world reproject's turn: one at a time across every process sharing the database (None when another
-        holds it and `wait` is false)."""
+        """A world reproject's turn: one at a time across every process opening the database, held by a lock the
+        system releases when its process dies (None when another holds it and `wait` is false)."""
 
     async def close(self) -> None:
         """Close every connection."""
