@@ -12,7 +12,7 @@ from bench.common import Figure, Settings, Table, Target, copy_db, percentile, r
 from engine import Actor, Engine, projection, store
 from engine.app import utc_now
 from engine.db import Synchronous
-from engine.events import ChatEnded, UserSaid
+from engine.events import ChatEnded, LineSaid
 from engine.store import NewEvent, Stamp
 
 ADMIN = Actor(user_id="bench-admin", guild_id="demo-guild-7", display_name="Bench", is_admin=True)
@@ -44,7 +44,7 @@ async def timed_core(engine: Engine, count: int, warmup: int = 50) -> tuple[floa
     stream = f"chat:{chat.chat_id}"
 
     def one(conn, message_id: str) -> None:
-        event = UserSaid(chat_id=chat.chat_id, message_id=message_id, author_id=PERSON.user_id, persona_name="Wren",
+        event = LineSaid(chat_id=chat.chat_id, message_id=message_id, author_id=PERSON.user_id, persona_name="Wren",
                          text=LINE)
         version = store.stream_version(conn, stream)
         recorded = store.append(conn, stream, version, [NewEvent(event, PERSON.guild_id, PERSON.user_id)],

@@ -18,7 +18,7 @@ from engine.db import Synchronous
 from engine.deciders import cards, characters, chats, lore, story, world
 from engine.deciders.base import Context, Decider, random_id
 from engine.errors import AlreadyHandled, ConcurrencyConflict, EngineError, NoStory, NotFound, ProjectionError
-from engine.events import ChatCreated, Recorded
+from engine.events import ChatStarted, Recorded
 from engine.llm.port import LanguageModel
 from engine.narrator.flows import EngineNarration
 from engine.narrator.greetings import EngineGreetings
@@ -187,7 +187,7 @@ class Engine(EngineWrites, EngineNarration, EngineGreetings, EngineCards, Engine
             events = list(group)
             chat_id = stream.removeprefix("chat:")
             for event in events:
-                if isinstance(event.payload, ChatCreated):
+                if isinstance(event.payload, ChatStarted):
                     self._open_chats[event.payload.channel_id] = chat_id
             ref = self._refs.get(chat_id)
             if ref is None:

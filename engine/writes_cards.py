@@ -17,7 +17,7 @@ from engine.commands import Actor
 from engine.commands_cards import ImportCard
 from engine.core import EngineCore
 from engine.errors import InvalidInput, NotFound
-from engine.events import URL_MAX, BotAuthored, CardAvatar, Recorded
+from engine.events import URL_MAX, CardAvatar, CharacterAuthored, Recorded
 from engine.lore import LoreError
 from engine.storage.port import Conn
 from engine.views import CardExport, CardImportView, CharacterView
@@ -75,7 +75,7 @@ class EngineCards(EngineCore):
         card = imported.card
 
         def result(conn: Conn, recorded: list[Recorded[Any]]) -> CardImportView:
-            event: Recorded[BotAuthored] = recorded[0]
+            event: Recorded[CharacterAuthored] = recorded[0]
             character = found(queries.find_character_by_id(conn, event.payload.character_id), "character")
             book = event.payload.card.character_book
             return CardImportView(character, imported.spec, imported.source_format,

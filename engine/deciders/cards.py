@@ -11,7 +11,7 @@ from engine.deciders.base import Context, Decider, emit, load_chat, story_chat
 from engine.deciders.characters import require_author
 from engine.deciders.story import STALE_REPLY, latest_reply
 from engine.errors import DomainError
-from engine.events import BotAuthored, ReplyRegenerated
+from engine.events import CharacterAuthored, ReplyRevised
 from engine.names import look_alike
 from engine.storage.port import Conn
 from engine.store import NewEvent
@@ -40,7 +40,7 @@ def decide_import_card(cmd: ImportCard, taken: CharacterView | None, ctx: Contex
     """A new character from a whole card; a name in use needs `replace` (by its author or an admin)."""
     card = cmd.card if cmd.new_name is None else cmd.card.model_copy(update={"name": cmd.new_name})
     if taken is None:
-        return emit(cmd.actor, BotAuthored(character_id=ctx.new_id("chr"), guild_id=cmd.actor.guild_id, card=card,
+        return emit(cmd.actor, CharacterAuthored(character_id=ctx.new_id("chr"), guild_id=cmd.actor.guild_id, card=card,
                                            avatar_url=cmd.avatar_url, avatar=cmd.avatar,
                                            author_id=cmd.actor.user_id))
     if not cmd.replace:
@@ -50,7 +50,7 @@ def decide_import_card(cmd: ImportCard, taken: CharacterView | None, ctx: Contex
         raise DomainError(f"A character named '{taken.name}' already exists here. Import again with replace:true to "
                           f"replace its card, or with name:… to import this one under another name.")
     require_author(taken, cmd, "replace")
-    return emit(cmd.actor, BotAuthored(character_id=taken.character_id, guild_id=taken.guild_id, card=card,
+    return emit(cmd.actor, CharacterAuthored(character_id=taken.character_id, guild_id=taken.guild_id, card=card,
                                        avatar_url=cmd.avatar_url or taken.avatar_url, avatar=cmd.avatar,
                                        author_id=taken.author_id))
 
@@ -79,7 +79,7 @@ def decide_swipe_greeting(cmd: SwipeGreeting, state: GreetingState, ctx: Context
     if reply.message_id != cmd.message_id or reply.revision != cmd.expected_revision:
         raise DomainError(STALE_REPLY)
     ids = cmd.discord_message_ids or list(reply.discord_ids)
-    return emit(cmd.actor, ReplyRegenerated(chat_id=chat.chat_id, message_id=reply.message_id, text=cmd.text,
+    return emit(cmd.actor, ReplyRevised(chat_id=chat.chat_id, message_id=reply.message_id, text=cmd.text,
                                             discord_message_ids=ids))
 
 

@@ -10,8 +10,7 @@ from engine.cards.model import Card
 from engine.commands import AuthorCharacter, Command, EditCharacter, RetireCharacter, SetPersona
 from engine.deciders.base import Context, Decider, emit
 from engine.errors import DomainError, InvalidInput, NotFound, PermissionDenied
-from engine.events import NAME_MAX, BotAuthored, BotRetired, CardAvatar, YouAuthored
-from engine.events_cards import V1_CARD_FIELDS
+from engine.events import NAME_MAX, V1_CARD_FIELDS, CardAvatar, CharacterAuthored, CharacterRetired, PersonaSet
 from engine.names import look_alike, refuse_invisible
 from engine.storage.port import Conn
 from engine.store import NewEvent
@@ -42,7 +41,7 @@ def decide_author_character(cmd: AuthorCharacter, taken: CharacterView | None, c
     """A new card; a name can't be, or look like, another active character's name in the guild."""
     _name_free(cmd.character_name, taken)
     card = Card(name=cmd.character_name, **{V1_CARD_FIELDS[f]: getattr(cmd, f) for f in _CARD_FIELDS})
-    return emit(cmd.actor, BotAuthored(character_id=ctx.new_id("chr"), guild_id=cmd.actor.guild_id, card=card,
+    return emit(cmd.actor, CharacterAuthored(character_id=ctx.new_id("chr"), guild_id=cmd.actor.guild_id, card=card,
                                        avatar_url=cmd.avatar_url, author_id=cmd.actor.user_id))
 
 
@@ -98,7 +97,7 @@ def decide_edit_character(cmd: EditCharacter, state: EditState, ctx: Context) ->
     else:
         whole = whole.model_copy(update={V1_CARD_FIELDS[cmd.field]: cmd.value})
     try:
-        event = BotAuthored(character_id=card.character_id, guild_id=card.guild_id, card=whole,
+        event = CharacterAuthored(character_id=card.character_id, guild_id=card.guild_id, card=whole,
                             avatar_url=avatar_url, author_id=card.author_id,
                             avatar=CardAvatar(data=state.image) if state.image else None)
     except ValueError as exc:
@@ -128,7 +127,7 @@ def decide_retire_character(cmd: RetireCharacter, state: RetireState, ctx: Conte
         if card.character_id in chat.character_ids:
             raise DomainError(f"{card.name} is in the open story in <#{chat.channel_id}>. End it with /chat end "
                               "first.")
-    return emit(cmd.actor, BotRetired(character_id=card.character_id, guild_id=card.guild_id))
+    return emit(cmd.actor, CharacterRetired(character_id=card.character_id, guild_id=card.guild_id))
 
 
 def load_set_persona(world: Conn, cmd: SetPersona) -> CharacterView | None:
@@ -144,7 +143,7 @@ def decide_set_persona(cmd: SetPersona, character: CharacterView | None, ctx: Co
             raise DomainError(f"'{character.name}' is a character here; {PERSONA_ADVICE}.")
         raise look_alike(cmd.persona_name, character.name, "character", PERSONA_ADVICE)
     guild = None if cmd.everywhere else cmd.actor.guild_id
-    return emit(cmd.actor, YouAuthored(user_id=cmd.actor.user_id, guild_id=guild, name=cmd.persona_name,
+    return emit(cmd.actor, PersonaSet(user_id=cmd.actor.user_id, guild_id=guild, name=cmd.persona_name,
                                        description=cmd.description, avatar_url=cmd.avatar_url))
 
 

@@ -11,15 +11,15 @@ from engine.deciders.base import Context, Decider, emit, load_chat, story_chat
 from engine.deciders.cards import greeting_choices
 from engine.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from engine.events import (
-    ChatCreated,
     ChatEnded,
-    ContainerCreated,
+    ChatStarted,
     Event,
     MemoryWritten,
+    PlaceCreated,
     SceneClosed,
     SceneOpened,
-    TimeSkipElision,
-    WeatherChanged,
+    TimeSkipped,
+    WeatherSet,
 )
 from engine.names import look_alike
 from engine.storage.port import Conn
@@ -64,7 +64,7 @@ def decide_start_chat(cmd: StartChat, state: StartState, ctx: Context) -> list[N
     if cmd.greeting is not None and cmd.greeting > len(choices):
         raise InvalidInput(f"greeting: {host.name} has {len(choices)} greeting(s); pick 1 to {len(choices)}.")
     chat_id = ctx.new_id("chat")
-    events: list[Event] = [ChatCreated(
+    events: list[Event] = [ChatStarted(
         chat_id=chat_id, guild_id=cmd.actor.guild_id, channel_id=cmd.channel_id, host_id=host.character_id,
         guest_id=guest.character_id if guest else None, started_by=cmd.actor.user_id,
         start_minute=cmd.start_minute, anchor=cmd.anchor or default_anchor(cmd.start_minute),
@@ -72,7 +72,7 @@ def decide_start_chat(cmd: StartChat, state: StartState, ctx: Context) -> list[N
     if cmd.place:
         place_id = ctx.new_id("plc")
         present = [host.character_id] + ([guest.character_id] if guest else [])
-        events += [ContainerCreated(chat_id=chat_id, place_id=place_id, name=cmd.place),
+        events += [PlaceCreated(chat_id=chat_id, place_id=place_id, name=cmd.place),
                    SceneOpened(chat_id=chat_id, scene_id=ctx.new_id("scn"), place_id=place_id, title=cmd.place,
                                present=present)]
     return emit(cmd.actor, *events)
@@ -110,7 +110,7 @@ def decide_create_place(cmd: CreatePlace, state: PlaceState, ctx: Context) -> li
         raise DomainError(f"This story already has a place named '{cmd.place_name}'.")
     if cmd.parent is not None and state.parent is None:
         raise NotFound(f"There is no place named '{cmd.parent}' in this story. See /place list.")
-    return emit(cmd.actor, ContainerCreated(chat_id=chat.chat_id, place_id=ctx.new_id("plc"),
+    return emit(cmd.actor, PlaceCreated(chat_id=chat.chat_id, place_id=ctx.new_id("plc"),
                                             name=cmd.place_name, description=cmd.description,
                                             parent_id=state.parent.place_id if state.parent else None))
 
@@ -146,7 +146,7 @@ def decide_open_scene(cmd: OpenScene, state: SceneState, ctx: Context) -> list[N
     place = state.place
     place_id = place.place_id if place else ctx.new_id("plc")
     if place is None:
-        events.append(ContainerCreated(chat_id=chat.chat_id, place_id=place_id, name=cmd.place))
+        events.append(PlaceCreated(chat_id=chat.chat_id, place_id=place_id, name=cmd.place))
     events.append(SceneOpened(chat_id=chat.chat_id, scene_id=ctx.new_id("scn"), place_id=place_id,
                               title=cmd.title or (place.name if place else cmd.place),
                               present=list(chat.character_ids)))
@@ -180,14 +180,14 @@ def decide_skip_time(cmd: SkipTime, chat: ChatView | None, ctx: Context) -> list
     chat = story_chat(chat, cmd)
     to = chat.story_minute + cmd.minutes
     summary = cmd.summary or f"{format_duration(cmd.minutes).capitalize()} pass."
-    return emit(cmd.actor, TimeSkipElision(chat_id=chat.chat_id, from_minute=chat.story_minute, to_minute=to,
+    return emit(cmd.actor, TimeSkipped(chat_id=chat.chat_id, from_minute=chat.story_minute, to_minute=to,
                                            anchor=default_anchor(to), summary=summary))
 
 
 def decide_set_weather(cmd: SetWeather, chat: ChatView | None, ctx: Context) -> list[NewEvent]:
     """Change the weather."""
     chat = story_chat(chat, cmd)
-    return emit(cmd.actor, WeatherChanged(chat_id=chat.chat_id, weather=cmd.weather))
+    return emit(cmd.actor, WeatherSet(chat_id=chat.chat_id, weather=cmd.weather))
 
 
 DECIDERS: dict[type[Command], Decider[Any, Any]] = {

@@ -11,13 +11,13 @@ from engine.deciders.base import Context, Decider, emit, load_chat, require_admi
 from engine.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from engine.events import (
     NAME_MAX,
-    BotReplied,
     ChatRewound,
     Event,
+    LineSaid,
     MessageEdited,
     MessageRetracted,
-    ReplyRegenerated,
-    UserSaid,
+    ReplyRecorded,
+    ReplyRevised,
 )
 from engine.storage.port import Conn
 from engine.store import NewEvent
@@ -47,7 +47,7 @@ def decide_record_message(cmd: RecordMessage, state: SayState, ctx: Context) -> 
     if state.known:
         raise DomainError("That message is already part of the story.")
     name = state.persona.name if state.persona else (cmd.actor.display_name or f"User {cmd.actor.user_id}")
-    return emit(cmd.actor, UserSaid(chat_id=chat.chat_id, message_id=cmd.message_id, author_id=cmd.actor.user_id,
+    return emit(cmd.actor, LineSaid(chat_id=chat.chat_id, message_id=cmd.message_id, author_id=cmd.actor.user_id,
                                     persona_name=name[:NAME_MAX].strip() or "Someone", text=cmd.text))
 
 
@@ -82,7 +82,7 @@ def decide_record_reply(cmd: RecordReply, state: ReplyState, ctx: Context) -> li
             state.newest_person is not None and state.newest_person.seq > state.answered.seq):
         raise DomainError("The story moved on while the reply was written (the line it answered was removed or "
                           "someone spoke since), so it was not recorded.")
-    return emit(cmd.actor, BotReplied(chat_id=chat.chat_id, message_id=ctx.new_id("msg"),
+    return emit(cmd.actor, ReplyRecorded(chat_id=chat.chat_id, message_id=ctx.new_id("msg"),
                                       character_id=card.character_id, character_name=card.name, text=cmd.text,
                                       discord_message_ids=cmd.discord_message_ids))
 
@@ -146,7 +146,7 @@ def decide_revise_reply(cmd: ReviseReply, state: LineState, ctx: Context) -> lis
     if reply.message_id != cmd.message_id or reply.revision != cmd.expected_revision:
         raise DomainError(STALE_REPLY)
     ids = cmd.discord_message_ids or list(reply.discord_ids)
-    return emit(cmd.actor, ReplyRegenerated(chat_id=chat.chat_id, message_id=reply.message_id, text=cmd.text,
+    return emit(cmd.actor, ReplyRevised(chat_id=chat.chat_id, message_id=reply.message_id, text=cmd.text,
                                             mode=cmd.mode, discord_message_ids=ids))
 
 
@@ -217,7 +217,7 @@ def _kept_revisions(chat_id: str, revisions: tuple[tuple[str, str, str, tuple[st
         elif change == "edited":
             out.append(MessageEdited(chat_id=chat_id, message_id=message_id, text=text))
         else:
-            out.append(ReplyRegenerated(chat_id=chat_id, message_id=message_id, text=text,
+            out.append(ReplyRevised(chat_id=chat_id, message_id=message_id, text=text,
                                         mode="continue" if change == "continued" else "regenerate",
                                         discord_message_ids=list(discord_ids)))
     return out

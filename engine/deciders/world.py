@@ -19,13 +19,13 @@ from engine.errors import DomainError, NotFound
 from engine.events import (
     SCORE_MAX,
     SCORE_MIN,
-    ContainerCreated,
-    EdgeUpdate,
     Event,
-    MeanwhileDigestCreated,
-    MeanwhileSceneStarted,
+    MeanwhileDigestRecorded,
+    MeanwhileStarted,
     MemoryForgotten,
     MemoryWritten,
+    PlaceCreated,
+    RelationshipAdjusted,
 )
 from engine.storage.port import Conn
 from engine.store import NewEvent
@@ -113,9 +113,9 @@ def decide_start_meanwhile(cmd: StartMeanwhile, state: MeanwhileState, ctx: Cont
     if cmd.place:
         place_id = state.place.place_id if state.place else ctx.new_id("plc")
         if state.place is None:
-            events.append(ContainerCreated(chat_id=chat.chat_id, place_id=place_id, name=cmd.place))
+            events.append(PlaceCreated(chat_id=chat.chat_id, place_id=place_id, name=cmd.place))
     meanwhile_id = ctx.new_id("mw")
-    events.append(MeanwhileSceneStarted(chat_id=chat.chat_id, meanwhile_id=meanwhile_id, character_ids=ids,
+    events.append(MeanwhileStarted(chat_id=chat.chat_id, meanwhile_id=meanwhile_id, character_ids=ids,
                                         place_id=place_id, premise=cmd.premise))
     if cmd.digest is not None:
         events += _digest_events(chat.chat_id, meanwhile_id, ids, cmd.digest, ctx)
@@ -125,7 +125,7 @@ def decide_start_meanwhile(cmd: StartMeanwhile, state: MeanwhileState, ctx: Cont
 def _digest_events(chat_id: str, meanwhile_id: str, participants: list[str] | tuple[str, ...], digest: str,
                    ctx: Context) -> list[Event]:
     """The digest, and a memory of it for each participant only (knowledge follows presence)."""
-    return [MeanwhileDigestCreated(chat_id=chat_id, meanwhile_id=meanwhile_id, digest=digest),
+    return [MeanwhileDigestRecorded(chat_id=chat_id, meanwhile_id=meanwhile_id, digest=digest),
             *(MemoryWritten(chat_id=chat_id, memory_id=ctx.new_id("mem"), character_id=who, text=digest[:4000],
                             importance=6, source="digest", source_id=meanwhile_id) for who in participants)]
 
@@ -205,7 +205,7 @@ def decide_adjust_relationship(cmd: AdjustRelationship, state: EdgeState, ctx: C
     current = state.current
     affinity = _clamp((current.affinity if current else 0) + cmd.affinity)
     trust = _clamp((current.trust if current else 0) + cmd.trust)
-    return emit(cmd.actor, EdgeUpdate(
+    return emit(cmd.actor, RelationshipAdjusted(
         chat_id=chat.chat_id, source_id=source.character_id, source_kind="character", source_name=source.name,
         target_id=target_id, target_kind=target_kind, target_name=target_name, affinity_delta=cmd.affinity,
         trust_delta=cmd.trust, affinity=affinity, trust=trust, note=cmd.note))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from engine.cards.model import Card
-from engine.events import BotAuthored, BotRetired, Recorded, YouAuthored
+from engine.events import CharacterAuthored, CharacterRetired, PersonaSet, Recorded
 from engine.names import look_key as look_key  # re-exported: queries compare names by both keys
 from engine.names import name_key as name_key
 from engine.projection.projector import projector
@@ -31,8 +31,8 @@ def unique_key(tx: Conn, table: str, scope: str, scope_id: str, row_id_column: s
     return key if taken is None else f"{key}#{row_id}"
 
 
-@projector.on(BotAuthored)
-def on_bot_authored(tx: Conn, event: Recorded[BotAuthored]) -> None:
+@projector.on(CharacterAuthored)
+def on_bot_authored(tx: Conn, event: Recorded[CharacterAuthored]) -> None:
     """Create a character, or replace its card (same id) keeping when it was created."""
     p, card = event.payload, event.payload.card
     extra = card_columns(p)
@@ -68,7 +68,7 @@ def plain_card(card: Card) -> Card:
                 system_prompt=card.system_prompt, post_history_instructions=card.post_history_instructions)
 
 
-def card_columns(p: BotAuthored) -> tuple[str | None, ...]:
+def card_columns(p: CharacterAuthored) -> tuple[str | None, ...]:
     """nickname, creator_notes, alternate_greetings, group_greetings, book_json, card_json, avatar_png.
 
     `card_json` is NULL for a plain card (rows projected before these columns existed are plain, so a
@@ -81,8 +81,8 @@ def card_columns(p: BotAuthored) -> tuple[str | None, ...]:
             json.dumps(list(card.group_only_greetings)), book, whole, p.avatar.data if p.avatar else None)
 
 
-@projector.on(BotRetired)
-def on_bot_retired(tx: Conn, event: Recorded[BotRetired]) -> None:
+@projector.on(CharacterRetired)
+def on_bot_retired(tx: Conn, event: Recorded[CharacterRetired]) -> None:
     """Mark a character retired; its rows stay for history."""
     cursor = tx.execute(
         "UPDATE characters SET retired = 1, updated_seq = ? WHERE character_id = ? AND retired = 0",
@@ -91,8 +91,8 @@ def on_bot_retired(tx: Conn, event: Recorded[BotRetired]) -> None:
     expect_one(cursor, event, "an active character")
 
 
-@projector.on(YouAuthored)
-def on_you_authored(tx: Conn, event: Recorded[YouAuthored]) -> None:
+@projector.on(PersonaSet)
+def on_you_authored(tx: Conn, event: Recorded[PersonaSet]) -> None:
     """Set a person's persona for one guild, or globally."""
     p = event.payload
     tx.execute(

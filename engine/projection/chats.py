@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from engine.events import (
-    ChatCreated,
     ChatEnded,
-    ContainerCreated,
+    ChatStarted,
+    PlaceCreated,
     Recorded,
     SceneClosed,
     SceneOpened,
-    TimeSkipElision,
-    WeatherChanged,
+    TimeSkipped,
+    WeatherSet,
 )
 from engine.projection.characters import look_key, unique_key
 from engine.projection.projector import projector
@@ -20,8 +20,8 @@ from engine.storage.port import Conn
 projector.owns(__name__, chat=("chats", "places", "scenes"))
 
 
-@projector.on(ChatCreated)
-def on_chat_created(tx: Conn, event: Recorded[ChatCreated]) -> None:
+@projector.on(ChatStarted)
+def on_chat_created(tx: Conn, event: Recorded[ChatStarted]) -> None:
     """A new open chat in a channel (strict INSERT: a second one with the same id fails)."""
     p = event.payload
     tx.execute(
@@ -43,8 +43,8 @@ def on_chat_ended(tx: Conn, event: Recorded[ChatEnded]) -> None:
     expect_one(cursor, event, "an open chat")
 
 
-@projector.on(ContainerCreated)
-def on_container_created(tx: Conn, event: Recorded[ContainerCreated]) -> None:
+@projector.on(PlaceCreated)
+def on_container_created(tx: Conn, event: Recorded[PlaceCreated]) -> None:
     """A place in the chat's world."""
     p = event.payload
     tx.execute(
@@ -86,8 +86,8 @@ def on_scene_closed(tx: Conn, event: Recorded[SceneClosed]) -> None:
     tx.execute("UPDATE chats SET active_scene_id = NULL WHERE chat_id = ?", (p.chat_id,))
 
 
-@projector.on(TimeSkipElision)
-def on_time_skip(tx: Conn, event: Recorded[TimeSkipElision]) -> None:
+@projector.on(TimeSkipped)
+def on_time_skip(tx: Conn, event: Recorded[TimeSkipped]) -> None:
     """Move the chat's clock forward and note the skip in the transcript."""
     p = event.payload
     cursor = tx.execute(
@@ -99,8 +99,8 @@ def on_time_skip(tx: Conn, event: Recorded[TimeSkipElision]) -> None:
                    speaker="Narrator", character_id=None, text=p.summary, discord_ids=[])
 
 
-@projector.on(WeatherChanged)
-def on_weather_changed(tx: Conn, event: Recorded[WeatherChanged]) -> None:
+@projector.on(WeatherSet)
+def on_weather_changed(tx: Conn, event: Recorded[WeatherSet]) -> None:
     """Set the chat's weather."""
     cursor = tx.execute(
         "UPDATE chats SET weather = ? WHERE chat_id = ?", (event.payload.weather, event.payload.chat_id)

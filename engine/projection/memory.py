@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.events import MeanwhileDigestCreated, MeanwhileSceneStarted, MemoryForgotten, MemoryWritten, Recorded
+from engine.events import MeanwhileDigestRecorded, MeanwhileStarted, MemoryForgotten, MemoryWritten, Recorded
 from engine.projection.projector import projector
 from engine.projection.util import expect_one, json_list
 from engine.storage.port import Conn
@@ -31,8 +31,8 @@ def on_memory_forgotten(tx: Conn, event: Recorded[MemoryForgotten]) -> None:
     expect_one(cursor, event, "a memory")
 
 
-@projector.on(MeanwhileSceneStarted)
-def on_meanwhile_started(tx: Conn, event: Recorded[MeanwhileSceneStarted]) -> None:
+@projector.on(MeanwhileStarted)
+def on_meanwhile_started(tx: Conn, event: Recorded[MeanwhileStarted]) -> None:
     """An off-screen scene begins with its participants."""
     p = event.payload
     cursor = tx.execute(
@@ -44,8 +44,8 @@ def on_meanwhile_started(tx: Conn, event: Recorded[MeanwhileSceneStarted]) -> No
     expect_one(cursor, event, "a chat")
 
 
-@projector.on(MeanwhileDigestCreated)
-def on_meanwhile_digest(tx: Conn, event: Recorded[MeanwhileDigestCreated]) -> None:
+@projector.on(MeanwhileDigestRecorded)
+def on_meanwhile_digest(tx: Conn, event: Recorded[MeanwhileDigestRecorded]) -> None:
     """The off-screen scene's digest is written."""
     p = event.payload
     cursor = tx.execute(

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from engine.events import EdgeUpdate, Recorded
+from engine.events import Recorded, RelationshipAdjusted
 from engine.projection.projector import projector
 from engine.storage.port import Conn
 
 projector.owns(__name__, chat=("relationships", "relationship_history"))
 
 
-@projector.on(EdgeUpdate)
-def on_edge_update(tx: Conn, event: Recorded[EdgeUpdate]) -> None:
+@projector.on(RelationshipAdjusted)
+def on_edge_update(tx: Conn, event: Recorded[RelationshipAdjusted]) -> None:
     """Set an edge's current values (decided by the command) and append its history row."""
     p = event.payload
     tx.execute(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.events import BotReplied, MessageEdited, MessageRetracted, Recorded, ReplyRegenerated, UserSaid
+from engine.events import LineSaid, MessageEdited, MessageRetracted, Recorded, ReplyRecorded, ReplyRevised
 from engine.projection.projector import projector
 from engine.projection.util import insert_message, json_list, missing
 from engine.storage.port import Conn
@@ -10,16 +10,16 @@ from engine.storage.port import Conn
 projector.owns(__name__, chat=("messages", "message_revisions"))
 
 
-@projector.on(UserSaid)
-def on_user_said(tx: Conn, event: Recorded[UserSaid]) -> None:
+@projector.on(LineSaid)
+def on_user_said(tx: Conn, event: Recorded[LineSaid]) -> None:
     """A person's line, under their persona's name."""
     p = event.payload
     insert_message(tx, event, message_id=p.message_id, role="person", author_id=p.author_id,
                    speaker=p.persona_name, character_id=None, text=p.text, discord_ids=[p.message_id])
 
 
-@projector.on(BotReplied)
-def on_bot_replied(tx: Conn, event: Recorded[BotReplied]) -> None:
+@projector.on(ReplyRecorded)
+def on_bot_replied(tx: Conn, event: Recorded[ReplyRecorded]) -> None:
     """A character's reply."""
     p = event.payload
     insert_message(tx, event, message_id=p.message_id, role="character", author_id=p.character_id,
@@ -67,8 +67,8 @@ def on_message_retracted(tx: Conn, event: Recorded[MessageRetracted]) -> None:
     _revise(tx, event, event.payload.message_id, "retracted", "")
 
 
-@projector.on(ReplyRegenerated)
-def on_reply_regenerated(tx: Conn, event: Recorded[ReplyRegenerated]) -> None:
+@projector.on(ReplyRevised)
+def on_reply_regenerated(tx: Conn, event: Recorded[ReplyRevised]) -> None:
     """A reply replaced by a new generation, or extended."""
     p = event.payload
     change = "continued" if p.mode == "continue" else "regenerated"

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine import Actor, Engine, ProjectionError
-from engine.events import ChatCreated, SceneOpened
+from engine.events import ChatStarted, SceneOpened
 from engine.projection import apply_new, projector
 from engine.storage.port import Conn
 from engine.store import NewEvent, Stamp, append, stream_version
@@ -70,7 +70,7 @@ async def test_applying_one_event_twice_raises(engine: Engine, admin: Actor, loc
         from engine.store import read_after
 
         recorded = next(read_after(conn, row[0] - 1))
-        assert isinstance(recorded.payload, ChatCreated)
+        assert isinstance(recorded.payload, ChatStarted)
         with pytest.raises(ProjectionError, match=r'UNIQUE constraint failed: chats\.|unique constraint "chats_pkey"'):
             projector.apply(conn, recorded)
     finally:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from engine import Actor, DomainError, Engine, InvalidInput
-from engine.events import BotAuthored, ContainerCreated, LorebookCreated
+from engine.events import CharacterAuthored, LorebookCreated, PlaceCreated
 from engine.lore.model import Lorebook
 from engine.names import is_visible, look_key, looks_alike, name_key, skeleton
 from engine.projection import online
@@ -166,13 +166,13 @@ def _old_look_alikes(admin: Actor, chat_id: str) -> Any:
     def write(conn: Any) -> None:
         stamp = Stamp("2026-01-01T00:00:00+00:00")
         guild, chat = f"guild:{admin.guild_id}", f"chat:{chat_id}"
-        guild_events = [BotAuthored(character_id="chr_old", guild_id=admin.guild_id, name=CYRILLIC_ARIA,
+        guild_events = [CharacterAuthored(character_id="chr_old", guild_id=admin.guild_id, name=CYRILLIC_ARIA,
                                     description="A second Aria.", author_id=admin.user_id),
                         LorebookCreated(book_id="lb_old", guild_id=admin.guild_id, author_id=admin.user_id,
                                         book=Lorebook(name="\u0415ldoria"))]
         append(conn, guild, stream_version(conn, guild), [NewEvent(e, admin.guild_id, admin.user_id)
                                                           for e in guild_events], stamp=stamp)
-        place = ContainerCreated(chat_id=chat_id, place_id="plc_old", name="T\u0430vern")
+        place = PlaceCreated(chat_id=chat_id, place_id="plc_old", name="T\u0430vern")
         append(conn, chat, stream_version(conn, chat), [NewEvent(place, admin.guild_id, admin.user_id)], stamp=stamp)
 
     return write

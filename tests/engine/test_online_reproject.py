@@ -14,7 +14,7 @@ import pytest
 
 from engine import Actor, Engine, EngineError
 from engine.demo import fill as demo_fill
-from engine.events import BotAuthored
+from engine.events import CharacterAuthored
 from engine.projection import online
 from engine.projection.projector import VERSION
 from engine.storage import open_storage
@@ -228,7 +228,7 @@ async def test_an_old_database_with_look_alike_names_is_reprojected_once_at_open
 
     def old_look_alike(conn: Any) -> None:  # what the old decider let through
         stream = f"guild:{admin.guild_id}"
-        event = BotAuthored(character_id="chr_lookalike", guild_id=admin.guild_id, name="Ar\u200bia",
+        event = CharacterAuthored(character_id="chr_lookalike", guild_id=admin.guild_id, name="Ar\u200bia",
                             description="A second Aria.", author_id=admin.user_id)
         append(conn, stream, stream_version(conn, stream), [NewEvent(event, admin.guild_id, admin.user_id)],
                stamp=Stamp("2026-01-01T00:00:00+00:00"))

@@ -9,7 +9,7 @@ import pytest
 
 from engine import DECIDERS, EVENT_TYPES, Actor, Engine
 from engine.commands import Command
-from engine.events import WeatherChanged, load_payload, upcaster
+from engine.events import WeatherSet, load_payload, upcaster
 from engine.projection import projector
 from engine.projection.projector import Projector
 from tests.conftest import story
@@ -39,9 +39,9 @@ def test_every_command_has_a_decider():
 
 def test_a_second_handler_or_a_missing_one_fails_loudly():
     registry = Projector()
-    registry.on(WeatherChanged)(lambda tx, event: None)
+    registry.on(WeatherSet)(lambda tx, event: None)
     with pytest.raises(RuntimeError, match="a second handler for weather_changed"):
-        registry.on(WeatherChanged)(lambda tx, event: None)
+        registry.on(WeatherSet)(lambda tx, event: None)
     with pytest.raises(RuntimeError, match="without a projection handler: chat_created"):
         registry.verify(["weather_changed", "chat_created"])
     with pytest.raises(RuntimeError, match="already owned"):
@@ -56,7 +56,7 @@ def _weather_v0(data: dict) -> dict:
 
 
 def test_an_old_payload_version_is_upcast_when_read_and_never_rewritten():
-    assert load_payload("weather_changed", 0, {"chat_id": "c", "sky": "hail"}) == WeatherChanged(chat_id="c",
+    assert load_payload("weather_changed", 0, {"chat_id": "c", "sky": "hail"}) == WeatherSet(chat_id="c",
                                                                                                  weather="hail")
     with pytest.raises(ValueError, match="newer than this code"):
         load_payload("weather_changed", 2, {"chat_id": "c", "weather": "x"})

@@ -11,7 +11,7 @@ from types import ModuleType
 from typing import Any
 
 from engine import db, store
-from engine.events import WeatherChanged
+from engine.events import WeatherSet
 from engine.storage import pg_conn
 from engine.store import NewEvent
 
@@ -63,4 +63,4 @@ def postgres_backend(url: str) -> Backend:
 
 def weather(chat_id: str, text: str = "rain") -> NewEvent:
     """A small chat event for store tests (the store never projects it)."""
-    return NewEvent(WeatherChanged(chat_id=chat_id, weather=text), "guild-1", "user-1")
+    return NewEvent(WeatherSet(chat_id=chat_id, weather=text), "guild-1", "user-1")

@@ -4,34 +4,34 @@ from __future__ import annotations
 
 from engine.cards import parse_card
 from engine.events import (
-    BotAuthored,
-    BotReplied,
-    BotRetired,
     CardAvatar,
-    ChatCreated,
+    CharacterAuthored,
+    CharacterRetired,
     ChatEnded,
     ChatRewound,
-    ContainerCreated,
-    EdgeUpdate,
+    ChatStarted,
     Event,
+    LineSaid,
     LorebookAttached,
     LorebookCreated,
     LorebookDetached,
     LoreEntryRemoved,
     LoreEntryWritten,
-    MeanwhileDigestCreated,
-    MeanwhileSceneStarted,
+    MeanwhileDigestRecorded,
+    MeanwhileStarted,
     MemoryForgotten,
     MemoryWritten,
     MessageEdited,
     MessageRetracted,
-    ReplyRegenerated,
+    PersonaSet,
+    PlaceCreated,
+    RelationshipAdjusted,
+    ReplyRecorded,
+    ReplyRevised,
     SceneClosed,
     SceneOpened,
-    TimeSkipElision,
-    UserSaid,
-    WeatherChanged,
-    YouAuthored,
+    TimeSkipped,
+    WeatherSet,
 )
 from engine.lore import Lorebook, LoreEntry
 from engine.store import NewEvent
@@ -58,22 +58,22 @@ def _cast(s: Story) -> None:
     """Characters (one replaced, one retired, one in another guild) and personas (per guild and global)."""
     for cid, name, text in [("ch-aria", "Aria", "A wandering bard."), ("ch-bram", "Bram", "A quiet smith."),
                             ("ch-elo", "Élodie", "A cartographer, 50% lost."), ("ch-tom", "Old Tom", "A ferryman.")]:
-        s.add(BotAuthored(character_id=cid, guild_id=GUILD, name=name, description=text, author_id=ADMIN,
+        s.add(CharacterAuthored(character_id=cid, guild_id=GUILD, name=name, description=text, author_id=ADMIN,
                           greeting=f"{name} nods.", avatar_url=f"https://cdn.example/{cid}.png"))
-    s.add(BotAuthored(character_id="ch-aria", guild_id=GUILD, name="Aria", description="A bard with a lute.",
+    s.add(CharacterAuthored(character_id="ch-aria", guild_id=GUILD, name="Aria", description="A bard with a lute.",
                       personality="Curious; sings when nervous.", author_id=ADMIN))
-    s.add(BotRetired(character_id="ch-tom", guild_id=GUILD))
-    s.add(BotAuthored(character_id="ch-x", guild_id=OTHER_GUILD, name="Aria", description="Elsewhere.",
+    s.add(CharacterRetired(character_id="ch-tom", guild_id=GUILD))
+    s.add(CharacterAuthored(character_id="ch-x", guild_id=OTHER_GUILD, name="Aria", description="Elsewhere.",
                       author_id=PLAYER), guild=OTHER_GUILD)
-    s.add(YouAuthored(user_id=ADMIN, guild_id=GUILD, name="Wren", description="A traveller."))
-    s.add(YouAuthored(user_id=PLAYER, name="pip", description="Everyone's friend."), guild=None, actor=PLAYER)
+    s.add(PersonaSet(user_id=ADMIN, guild_id=GUILD, name="Wren", description="A traveller."))
+    s.add(PersonaSet(user_id=PLAYER, name="pip", description="Everyone's friend."), guild=None, actor=PLAYER)
 
 
 def _first_chat(s: Story) -> None:
     """A short chat that ended, so the channel could start another."""
-    s.add(ChatCreated(chat_id=ENDED_CHAT, guild_id=GUILD, channel_id="chan-1", host_id="ch-bram", started_by=ADMIN,
+    s.add(ChatStarted(chat_id=ENDED_CHAT, guild_id=GUILD, channel_id="chan-1", host_id="ch-bram", started_by=ADMIN,
                       start_minute=0, anchor="Day 1, dawn", weather="fog"))
-    s.add(UserSaid(chat_id=ENDED_CHAT, message_id="m-0", author_id=ADMIN, persona_name="Wren", text="Hello?"))
+    s.add(LineSaid(chat_id=ENDED_CHAT, message_id="m-0", author_id=ADMIN, persona_name="Wren", text="Hello?"))
     s.add(MemoryWritten(chat_id=ENDED_CHAT, memory_id="mem-0", character_id="ch-aria",
                         text="In another story, the well was full of wine."))
     s.add(ChatEnded(chat_id=ENDED_CHAT, ended_by=ADMIN))
@@ -81,23 +81,23 @@ def _first_chat(s: Story) -> None:
 
 def _opening(s: Story) -> None:
     """The main chat: places, a scene, talk with edits, a retraction and regenerations."""
-    s.add(ChatCreated(chat_id=CHAT, guild_id=GUILD, channel_id="chan-1", host_id="ch-aria", guest_id="ch-bram",
+    s.add(ChatStarted(chat_id=CHAT, guild_id=GUILD, channel_id="chan-1", host_id="ch-aria", guest_id="ch-bram",
                       started_by=ADMIN, start_minute=720, anchor="Day 1, noon", weather="clear"))
-    s.add(ContainerCreated(chat_id=CHAT, place_id="pl-town", name="Harbour Town", description="Salt and gulls."))
-    s.add(ContainerCreated(chat_id=CHAT, place_id="pl-inn", name="The Rusty Anchor", parent_id="pl-town",
+    s.add(PlaceCreated(chat_id=CHAT, place_id="pl-town", name="Harbour Town", description="Salt and gulls."))
+    s.add(PlaceCreated(chat_id=CHAT, place_id="pl-inn", name="The Rusty Anchor", parent_id="pl-town",
                            description="A tavern with 100% more rum."))
     s.add(SceneOpened(chat_id=CHAT, scene_id="sc-1", place_id="pl-inn", title="Arrival", present=["ch-aria", "ch-bram"]))
-    s.add(UserSaid(chat_id=CHAT, message_id="m-1", author_id=ADMIN, persona_name="Wren", text="I push the door open."))
-    s.add(BotReplied(chat_id=CHAT, message_id="r-1", character_id="ch-aria", character_name="Aria",
+    s.add(LineSaid(chat_id=CHAT, message_id="m-1", author_id=ADMIN, persona_name="Wren", text="I push the door open."))
+    s.add(ReplyRecorded(chat_id=CHAT, message_id="r-1", character_id="ch-aria", character_name="Aria",
                      text="Aria looks up from her lute. \"A traveller? Sit.\"", discord_message_ids=["d-1", "d-2"]))
-    s.add(UserSaid(chat_id=CHAT, message_id="m-2", author_id=PLAYER, persona_name="pip", text="Is the well dry?"))
+    s.add(LineSaid(chat_id=CHAT, message_id="m-2", author_id=PLAYER, persona_name="pip", text="Is the well dry?"))
     s.add(MessageEdited(chat_id=CHAT, message_id="m-2", text="Is the old well dry? (50% sure)"), actor=PLAYER)
-    s.add(BotReplied(chat_id=CHAT, message_id="r-2", character_id="ch-bram", character_name="Bram",
+    s.add(ReplyRecorded(chat_id=CHAT, message_id="r-2", character_id="ch-bram", character_name="Bram",
                      text="Bram grunts. \"Dry since the storm.\"", discord_message_ids=["d-3"]))
-    s.add(ReplyRegenerated(chat_id=CHAT, message_id="r-2", text="Bram shrugs. \"Ask the ferryman.\"",
+    s.add(ReplyRevised(chat_id=CHAT, message_id="r-2", text="Bram shrugs. \"Ask the ferryman.\"",
                            discord_message_ids=["d-4"]))
-    s.add(ReplyRegenerated(chat_id=CHAT, message_id="r-2", text=" He returns to his anvil.", mode="continue"))
-    s.add(UserSaid(chat_id=CHAT, message_id="m-3", author_id=ADMIN, persona_name="Wren", text="Oops, wrong channel."))
+    s.add(ReplyRevised(chat_id=CHAT, message_id="r-2", text=" He returns to his anvil.", mode="continue"))
+    s.add(LineSaid(chat_id=CHAT, message_id="m-3", author_id=ADMIN, persona_name="Wren", text="Oops, wrong channel."))
     s.add(MessageRetracted(chat_id=CHAT, message_id="m-3"))
 
 
@@ -113,19 +113,19 @@ def _middle(s: Story) -> None:
         s.add(MemoryWritten(chat_id=CHAT, memory_id=memory_id, character_id=character, text=text,
                             importance=importance))
     s.add(MemoryForgotten(chat_id=CHAT, memory_id="mem-5"))
-    s.add(MeanwhileSceneStarted(chat_id=CHAT, meanwhile_id="mw-1", character_ids=["ch-bram"], place_id="pl-town",
+    s.add(MeanwhileStarted(chat_id=CHAT, meanwhile_id="mw-1", character_ids=["ch-bram"], place_id="pl-town",
                                 premise="Bram visits the ferryman at dusk."))
-    s.add(MeanwhileDigestCreated(chat_id=CHAT, meanwhile_id="mw-1", digest="The ferryman saw lights in the well."))
-    s.add(EdgeUpdate(chat_id=CHAT, source_id="ch-aria", source_kind="character", source_name="Aria",
+    s.add(MeanwhileDigestRecorded(chat_id=CHAT, meanwhile_id="mw-1", digest="The ferryman saw lights in the well."))
+    s.add(RelationshipAdjusted(chat_id=CHAT, source_id="ch-aria", source_kind="character", source_name="Aria",
                      target_id=ADMIN, target_kind="persona", target_name="Wren", affinity_delta=10, affinity=10,
                      trust=0, note="Curious about the stranger."))
-    s.add(EdgeUpdate(chat_id=CHAT, source_id="ch-aria", source_kind="character", source_name="Aria",
+    s.add(RelationshipAdjusted(chat_id=CHAT, source_id="ch-aria", source_kind="character", source_name="Aria",
                      target_id=ADMIN, target_kind="persona", target_name="Wren", trust_delta=5, affinity=10, trust=5))
-    s.add(EdgeUpdate(chat_id=CHAT, source_id="ch-bram", source_kind="character", source_name="bram (smith)",
+    s.add(RelationshipAdjusted(chat_id=CHAT, source_id="ch-bram", source_kind="character", source_name="bram (smith)",
                      target_id="ch-aria", target_kind="character", target_name="Aria", affinity_delta=-5,
                      affinity=-5, trust=20))
-    s.add(WeatherChanged(chat_id=CHAT, weather="storm"))
-    s.add(TimeSkipElision(chat_id=CHAT, from_minute=720, to_minute=1200, anchor="Day 1, evening",
+    s.add(WeatherSet(chat_id=CHAT, weather="storm"))
+    s.add(TimeSkipped(chat_id=CHAT, from_minute=720, to_minute=1200, anchor="Day 1, evening",
                           summary="Eight hours pass; the storm rolls in."))
     s.add(SceneClosed(chat_id=CHAT, scene_id="sc-1", summary="Wren met Aria and Bram at the inn."))
     s.add(SceneOpened(chat_id=CHAT, scene_id="sc-2", place_id="pl-town", title="The well", present=["ch-aria"]))
@@ -157,19 +157,19 @@ def build_story() -> Story:
     _opening(s)
     _middle(s)
     _lore(s)
-    mark = s.add(UserSaid(chat_id=CHAT, message_id="m-4", author_id=ADMIN, persona_name="Wren",
+    mark = s.add(LineSaid(chat_id=CHAT, message_id="m-4", author_id=ADMIN, persona_name="Wren",
                           text="We climb down into the well."))
-    s.add(BotReplied(chat_id=CHAT, message_id="r-4", character_id="ch-aria", character_name="Aria",
+    s.add(ReplyRecorded(chat_id=CHAT, message_id="r-4", character_id="ch-aria", character_name="Aria",
                      text="\"Mind the third rung,\" Aria whispers.", discord_message_ids=["d-9"]))
     s.add(MemoryWritten(chat_id=CHAT, memory_id="mem-6", character_id="ch-aria", text="The third rung of the well "
                         "ladder is broken.", importance=7))
-    s.add(WeatherChanged(chat_id=CHAT, weather="hail"))
+    s.add(WeatherSet(chat_id=CHAT, weather="hail"))
     s.add(LorebookCreated(book_id="lb-2", guild_id=GUILD, author_id=ADMIN, book=Lorebook(name="Well notes")))
     s.add(LorebookAttached(book_id="lb-2", guild_id=GUILD, chat_id=CHAT))  # the rewind undoes this attachment
     s.add(ChatRewound(chat_id=CHAT, to_seq=mark, actor_id=ADMIN))
-    s.add(BotAuthored(character_id="ch-sera", guild_id=OTHER_GUILD, author_id=PLAYER, card=parse_card(dump(V3), "s").card,
+    s.add(CharacterAuthored(character_id="ch-sera", guild_id=OTHER_GUILD, author_id=PLAYER, card=parse_card(dump(V3), "s").card,
                       avatar=CardAvatar(data="iVBORw0KGgo="), avatar_url="https://cdn.example/sera.png"),
           guild=OTHER_GUILD, actor=PLAYER)  # a whole imported card, with its book and image
-    s.add(BotReplied(chat_id=CHAT, message_id="r-5", character_id="ch-aria", character_name="Aria",
+    s.add(ReplyRecorded(chat_id=CHAT, message_id="r-5", character_id="ch-aria", character_name="Aria",
                      text="Aria lowers a lantern into the well instead.", discord_message_ids=["d-10"]))
     return s

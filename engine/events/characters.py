@@ -1,19 +1,14 @@
-"""Payloads for character cards (`bot_authored`, version 2 on) and lorebooks (DESIGN.md §3).
-
-Imported by engine.events at its end (every payload class is found there); this module only needs
-the base classes and aliases defined above that import.
-"""
+"""Characters and personas: a whole card authored (created, edited, imported, replaced), retired; a person's persona."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 
 from engine.cards.avatar import AVATAR_B64_MAX
 from engine.cards.model import Card
-from engine.events import CARD_FIELD_MAX, NAME_MAX, Event, Id, Url, upcaster
-from engine.lore.model import BOOK_NAME_MAX, Lorebook, LoreEntry
+from engine.events.base import CARD_FIELD_MAX, NAME_MAX, CardText, Event, Id, Name, Url, upcaster
 
 # The flat v1 fields of `bot_authored` and where each lives in the card.
 V1_CARD_FIELDS = {"name": "name", "description": "description", "personality": "personality",
@@ -44,7 +39,7 @@ class CardAvatar(BaseModel):
     data: Annotated[str, StringConstraints(min_length=1, max_length=AVATAR_B64_MAX)]
 
 
-class BotAuthored(Event):
+class CharacterAuthored(Event):
     """A character card created or replaced in a guild: the whole card (every V1/V2/V3 field, extensions,
     unknown fields and its own lorebook), with the imported image when there was one.
 
@@ -67,7 +62,7 @@ class BotAuthored(Event):
         return fold_flat_card(data) if isinstance(data, dict) and "card" not in data else data
 
     @model_validator(mode="after")
-    def _card_limits(self) -> BotAuthored:
+    def _card_limits(self) -> CharacterAuthored:
         if not self.card.name.strip() or len(self.card.name) > NAME_MAX:
             raise ValueError(f"a character needs a name of 1 to {NAME_MAX} characters")
         for field in CARD_TEXT:
@@ -100,81 +95,28 @@ class BotAuthored(Event):
         return self.card.mes_example
 
 
-class LorebookCreated(Event):
-    """A lorebook made or imported into a guild, with its entries (numbered 1… in order); the same
-    `book_id` again replaces the book."""
+class CharacterRetired(Event):
+    """A character removed from use; its history stays."""
 
-    kind: ClassVar[str] = "lorebook_created"
-    book_id: Id
+    kind: ClassVar[str] = "bot_retired"
+    character_id: Id
     guild_id: Id
-    author_id: Id
-    book: Lorebook
-
-    @model_validator(mode="after")
-    def _named(self) -> LorebookCreated:
-        name = (self.book.name or "").strip()
-        if not name or len(name) > BOOK_NAME_MAX:
-            raise ValueError(f"a lorebook needs a name of 1 to {BOOK_NAME_MAX} characters")
-        return self
 
     def stream(self) -> str:
-        """Lorebooks live in their guild's stream."""
+        """Characters live in their guild's stream."""
         return f"guild:{self.guild_id}"
 
 
-class LoreEntryWritten(Event):
-    """An entry of a book added (a new number) or changed (its number again; a toggle flips `enabled`)."""
+class PersonaSet(Event):
+    """A person's persona, for one guild or (guild_id None) everywhere."""
 
-    kind: ClassVar[str] = "lore_entry_written"
-    book_id: Id
-    guild_id: Id
-    number: int = Field(ge=1, le=10_000_000)
-    entry: LoreEntry
-
-    def stream(self) -> str:
-        """Lorebooks live in their guild's stream."""
-        return f"guild:{self.guild_id}"
-
-
-class LoreEntryRemoved(Event):
-    """An entry taken out of a book."""
-
-    kind: ClassVar[str] = "lore_entry_removed"
-    book_id: Id
-    guild_id: Id
-    number: int = Field(ge=1, le=10_000_000)
+    kind: ClassVar[str] = "you_authored"
+    user_id: Id
+    guild_id: Id | None = None
+    name: Name
+    description: CardText = ""
+    avatar_url: Url | None = None
 
     def stream(self) -> str:
-        """Lorebooks live in their guild's stream."""
-        return f"guild:{self.guild_id}"
-
-
-class _Attachment(Event):
-    """A book and what it is attached to: a story (`chat_id`, in that chat's stream) or a character."""
-
-    book_id: Id
-    guild_id: Id
-    chat_id: Id | None = None
-    character_id: Id | None = None
-
-    @model_validator(mode="after")
-    def _one_target(self) -> _Attachment:
-        if (self.chat_id is None) == (self.character_id is None):
-            raise ValueError("a lorebook is attached to a story or to a character")
-        return self
-
-    def stream(self) -> str:
-        """A story's attachment is part of that story; a character's lives in the guild's stream."""
-        return f"chat:{self.chat_id}" if self.chat_id is not None else f"guild:{self.guild_id}"
-
-
-class LorebookAttached(_Attachment):
-    """A book attached to a story or a character."""
-
-    kind: ClassVar[str] = "lorebook_attached"
-
-
-class LorebookDetached(_Attachment):
-    """A book taken off a story or a character."""
-
-    kind: ClassVar[str] = "lorebook_detached"
+        """Personas live in their person's stream."""
+        return f"user:{self.user_id}"
