@@ -3,7 +3,7 @@
 from engine.app import DECIDERS, Engine
 from engine.cards import MAX_CARD_BYTES, Card
 from engine.commands import Actor
-from engine.deciders.cards import greeting_choices
+from engine.deciders.characters import greeting_choices
 from engine.errors import (
     AlreadyHandled,
     ConcurrencyConflict,

@@ -15,7 +15,7 @@ import structlog
 from engine import maintenance, projection, queries, store
 from engine.commands import Command, InChat
 from engine.db import Synchronous
-from engine.deciders import cards, characters, chats, lore, story, world
+from engine.deciders import characters, chats, lore, memory, relationships, transcript, world
 from engine.deciders.base import Context, Decider, random_id
 from engine.errors import AlreadyHandled, ConcurrencyConflict, EngineError, NoStory, NotFound, ProjectionError
 from engine.events import ChatStarted, Recorded
@@ -40,8 +40,8 @@ T = TypeVar("T")
 Result = Callable[[Conn, list[Recorded[Any]]], T]
 
 DECIDERS: dict[type[Command], Decider[Any, Any]] = {
-    **characters.DECIDERS, **chats.DECIDERS, **story.DECIDERS, **world.DECIDERS, **cards.DECIDERS,
-    **lore.DECIDERS,
+    **characters.DECIDERS, **chats.DECIDERS, **world.DECIDERS, **transcript.DECIDERS, **memory.DECIDERS,
+    **relationships.DECIDERS, **lore.DECIDERS,
 }
 CONFLICT_ATTEMPTS = 3
 # Events after which a chat's row (status, time, weather, scene, place) is unchanged: a cached ChatRef stays

@@ -42,7 +42,7 @@ from engine.commands import (
 )
 from engine.core import EngineCore
 from engine.deciders.base import require_admin
-from engine.deciders.story import latest_reply
+from engine.deciders.transcript import latest_reply
 from engine.errors import NotFound, ProjectionError, StorageError
 from engine.events import Recorded
 from engine.narrator.sink import ReplySink

@@ -1,4 +1,5 @@
-"""Deciders for characters and personas (guild and user streams, decided inside their transaction)."""
+"""Deciders for characters and personas: authoring, editing, importing and retiring cards (guild stream), and
+personas (user stream)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,17 @@ from typing import Any
 from engine import queries, queries_lore
 from engine.cards.model import Card
 from engine.commands import AuthorCharacter, Command, EditCharacter, RetireCharacter, SetPersona
+from engine.commands_cards import ImportCard
 from engine.deciders.base import Context, Decider, emit
 from engine.errors import DomainError, InvalidInput, NotFound, PermissionDenied
-from engine.events import NAME_MAX, V1_CARD_FIELDS, CardAvatar, CharacterAuthored, CharacterRetired, PersonaSet
+from engine.events import (
+    NAME_MAX,
+    V1_CARD_FIELDS,
+    CardAvatar,
+    CharacterAuthored,
+    CharacterRetired,
+    PersonaSet,
+)
 from engine.names import look_alike, refuse_invisible
 from engine.storage.port import Conn
 from engine.store import NewEvent
@@ -18,6 +27,8 @@ from engine.text import find_control
 from engine.views import CharacterView, ChatView
 
 PERSONA_ADVICE = "choose a persona name that reads differently"
+
+
 _CARD_FIELDS = ("description", "personality", "scenario", "greeting", "example_dialogue", "system_prompt",
                 "post_history_instructions")
 
@@ -147,9 +158,45 @@ def decide_set_persona(cmd: SetPersona, character: CharacterView | None, ctx: Co
                                        description=cmd.description, avatar_url=cmd.avatar_url))
 
 
+def greeting_choices(card: CharacterView, *, group: bool = False) -> tuple[str, ...]:
+    """The greetings a story can open with, numbered from 1: the card's first message, its alternate
+    greetings, then (in a story with a guest) its group-only greetings."""
+    return (card.greeting, *card.alternate_greetings, *(card.group_greetings if group else ()))
+
+
+def card_name(cmd: ImportCard) -> str:
+    """The name the card is imported under."""
+    return cmd.new_name or cmd.card.name
+
+
+def load_import_card(world: Conn, cmd: ImportCard) -> CharacterView | None:
+    """The active character that already has the name, or one that looks like it, if any."""
+    return queries.find_character(world, cmd.actor.guild_id, card_name(cmd))
+
+
+def decide_import_card(cmd: ImportCard, taken: CharacterView | None, ctx: Context) -> list[NewEvent]:
+    """A new character from a whole card; a name in use needs `replace` (by its author or an admin)."""
+    card = cmd.card if cmd.new_name is None else cmd.card.model_copy(update={"name": cmd.new_name})
+    if taken is None:
+        return emit(cmd.actor, CharacterAuthored(character_id=ctx.new_id("chr"), guild_id=cmd.actor.guild_id, card=card,
+                                           avatar_url=cmd.avatar_url, avatar=cmd.avatar,
+                                           author_id=cmd.actor.user_id))
+    if not cmd.replace:
+        if taken.name != card.name.strip():
+            raise look_alike(card.name, taken.name, "character", "import it with name:… to give it a name that "
+                             "reads differently, or with replace:true to replace that card")
+        raise DomainError(f"A character named '{taken.name}' already exists here. Import again with replace:true to "
+                          f"replace its card, or with name:… to import this one under another name.")
+    require_author(taken, cmd, "replace")
+    return emit(cmd.actor, CharacterAuthored(character_id=taken.character_id, guild_id=taken.guild_id, card=card,
+                                       avatar_url=cmd.avatar_url or taken.avatar_url, avatar=cmd.avatar,
+                                       author_id=taken.author_id))
+
+
 DECIDERS: dict[type[Command], Decider[Any, Any]] = {
     AuthorCharacter: Decider(load_author_character, decide_author_character),
     EditCharacter: Decider(load_edit_character, decide_edit_character),
     RetireCharacter: Decider(load_retire_character, decide_retire_character),
     SetPersona: Decider(load_set_persona, decide_set_persona),
+    ImportCard: Decider(load_import_card, decide_import_card),
 }

@@ -1,31 +1,35 @@
-"""Deciders for a chat's life and its world: start/end, places, scenes, time, weather."""
+"""Deciders for a story's life: starting it in a channel, ending it, rewinding it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from engine import queries
-from engine.commands import CloseScene, Command, CreatePlace, EndChat, OpenScene, SetWeather, SkipTime, StartChat
-from engine.deciders.base import Context, Decider, emit, load_chat, story_chat
-from engine.deciders.cards import greeting_choices
+from engine import queries, store
+from engine.commands import (
+    Command,
+    EndChat,
+    RewindChat,
+    StartChat,
+)
+from engine.deciders.base import Context, Decider, emit, load_chat, require_admin, story_chat
+from engine.deciders.characters import greeting_choices
 from engine.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from engine.events import (
     ChatEnded,
+    ChatRewound,
     ChatStarted,
     Event,
-    MemoryWritten,
+    MessageEdited,
+    MessageRetracted,
     PlaceCreated,
-    SceneClosed,
+    ReplyRevised,
     SceneOpened,
-    TimeSkipped,
-    WeatherSet,
 )
-from engine.names import look_alike
 from engine.storage.port import Conn
 from engine.store import NewEvent
-from engine.storytime import default_anchor, format_duration
-from engine.views import CharacterView, ChatView, PlaceView, SceneView
+from engine.storytime import default_anchor
+from engine.views import CharacterView, ChatView
 
 
 @dataclass(frozen=True)
@@ -87,115 +91,80 @@ def decide_end_chat(cmd: EndChat, chat: ChatView | None, ctx: Context) -> list[N
 
 
 @dataclass(frozen=True)
-class PlaceState:
-    """The chat, a place of the same name, and the parent place."""
+class RewindState:
+    """The chat, where its start ends, its newest event, and the command span of the target."""
 
     chat: ChatView | None
-    same_name: PlaceView | None
-    parent: PlaceView | None
+    start_end: int
+    last_seq: int
+    target_span: tuple[int, int] | None
+    message_count: int
+    later_revisions: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
 
 
-def load_create_place(world: Conn, cmd: CreatePlace) -> PlaceState:
-    """The chat and the places the new one is checked against."""
-    parent = queries.find_place(world, cmd.chat_id, cmd.parent) if cmd.parent else None
-    return PlaceState(load_chat(world, cmd), queries.find_place(world, cmd.chat_id, cmd.place_name), parent)
-
-
-def decide_create_place(cmd: CreatePlace, state: PlaceState, ctx: Context) -> list[NewEvent]:
-    """Place names are unique within a story, and can't look like another place's (engine/names.py)."""
-    chat = story_chat(state.chat, cmd)
-    if state.same_name is not None:
-        if state.same_name.name != cmd.place_name:
-            raise look_alike(cmd.place_name, state.same_name.name, "place")
-        raise DomainError(f"This story already has a place named '{cmd.place_name}'.")
-    if cmd.parent is not None and state.parent is None:
-        raise NotFound(f"There is no place named '{cmd.parent}' in this story. See /place list.")
-    return emit(cmd.actor, PlaceCreated(chat_id=chat.chat_id, place_id=ctx.new_id("plc"),
-                                            name=cmd.place_name, description=cmd.description,
-                                            parent_id=state.parent.place_id if state.parent else None))
-
-
-@dataclass(frozen=True)
-class SceneState:
-    """The chat, its open scene, and the place named by the command."""
-
-    chat: ChatView | None
-    open_scene: SceneView | None
-    place: PlaceView | None
-
-
-def _open_scene(world: Conn, chat: ChatView | None) -> SceneView | None:
-    if chat is None or chat.active_scene_id is None:
-        return None
-    return queries.find_scene(world, chat.active_scene_id)
-
-
-def load_open_scene(world: Conn, cmd: OpenScene) -> SceneState:
-    """The chat, its open scene and the place."""
+def load_rewind(world: Conn, cmd: RewindChat) -> RewindState:
+    """Command boundaries around the rewind's target."""
     chat = load_chat(world, cmd)
-    return SceneState(chat, _open_scene(world, chat), queries.find_place(world, cmd.chat_id, cmd.place))
+    if chat is None:
+        return RewindState(None, 0, 0, None, 0)
+    start_end = store.command_span(world, chat.created_seq)[1]
+    last = store.chat_last_seq(world, chat.chat_id)
+    span = None
+    if cmd.messages is not None:
+        target = queries.nth_last_message(world, chat.chat_id, cmd.messages)
+        span = store.command_span(world, target.seq) if target is not None else None
+    elif cmd.to_seq is not None and cmd.to_seq <= last:
+        nearest = store.chat_last_seq(world, chat.chat_id, at_most=cmd.to_seq)
+        span = store.command_span(world, nearest) if nearest else None
+    later: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
+    if span is not None:
+        to_seq = span[0] - 1 if cmd.messages is not None else span[1]
+        later = tuple(queries.list_later_revisions(world, chat.chat_id, to_seq))
+    return RewindState(chat, start_end, last, span, queries.count_messages(world, chat.chat_id), later)
 
 
-def decide_open_scene(cmd: OpenScene, state: SceneState, ctx: Context) -> list[NewEvent]:
-    """A scene can't open while another is open; an unknown place is created."""
+def decide_rewind_chat(cmd: RewindChat, state: RewindState, ctx: Context) -> list[NewEvent]:
+    """Admins rewind the open story by N messages, or to an event; a command is never split and the
+    story's own start is never undone."""
+    require_admin(cmd.actor, "rewind a story")
     chat = story_chat(state.chat, cmd)
-    if chat.active_scene_id is not None:
-        title = state.open_scene.title if state.open_scene else "the current scene"
-        raise DomainError(f"'{title}' is still open. Close it with /scene close first.")
-    events: list[Event] = []
-    place = state.place
-    place_id = place.place_id if place else ctx.new_id("plc")
-    if place is None:
-        events.append(PlaceCreated(chat_id=chat.chat_id, place_id=place_id, name=cmd.place))
-    events.append(SceneOpened(chat_id=chat.chat_id, scene_id=ctx.new_id("scn"), place_id=place_id,
-                              title=cmd.title or (place.name if place else cmd.place),
-                              present=list(chat.character_ids)))
-    return emit(cmd.actor, *events)
+    if (cmd.to_seq is None) == (cmd.messages is None):
+        raise InvalidInput("Say how far to rewind: either a number of messages or a point (to), not both.")
+    if cmd.messages is not None:
+        if state.target_span is None:
+            raise InvalidInput(f"This story has only {state.message_count} message(s); rewind by at most that many.")
+        to_seq = state.target_span[0] - 1
+    else:
+        if cmd.to_seq is not None and cmd.to_seq > state.last_seq:
+            raise InvalidInput(f"There is no event {cmd.to_seq} in this story yet (its newest is {state.last_seq}).")
+        to_seq = state.target_span[1] if state.target_span else 0
+    if to_seq < state.start_end:
+        raise InvalidInput("That would undo the story's own start. Pick a later point, or end the story with "
+                           "/chat end and start a new one.")
+    if to_seq >= state.last_seq:
+        raise InvalidInput("Nothing to rewind: that point is already the newest part of the story.")
+    return emit(cmd.actor, ChatRewound(chat_id=chat.chat_id, to_seq=to_seq, actor_id=cmd.actor.user_id),
+                *_kept_revisions(chat.chat_id, state.later_revisions))
 
 
-def load_close_scene(world: Conn, cmd: CloseScene) -> SceneState:
-    """The chat and its open scene."""
-    chat = load_chat(world, cmd)
-    return SceneState(chat, _open_scene(world, chat), None)
-
-
-def decide_close_scene(cmd: CloseScene, state: SceneState, ctx: Context) -> list[NewEvent]:
-    """Close the open scene (the one the summary was written for); everyone present remembers it."""
-    chat = story_chat(state.chat, cmd)
-    scene = state.open_scene
-    if scene is None:
-        raise DomainError("No scene is open. Open one with /scene open.")
-    if scene.scene_id != cmd.scene_id:
-        raise DomainError("The scene changed while its summary was being written; nothing was recorded.")
-    events: list[Event] = [SceneClosed(chat_id=chat.chat_id, scene_id=scene.scene_id, summary=cmd.summary)]
-    if cmd.summary.strip():
-        events += [MemoryWritten(chat_id=chat.chat_id, memory_id=ctx.new_id("mem"), character_id=who,
-                                 text=cmd.summary[:4000], importance=6, source="scene", source_id=scene.scene_id)
-                   for who in scene.present]
-    return emit(cmd.actor, *events)
-
-
-def decide_skip_time(cmd: SkipTime, chat: ChatView | None, ctx: Context) -> list[NewEvent]:
-    """Time only moves forward."""
-    chat = story_chat(chat, cmd)
-    to = chat.story_minute + cmd.minutes
-    summary = cmd.summary or f"{format_duration(cmd.minutes).capitalize()} pass."
-    return emit(cmd.actor, TimeSkipped(chat_id=chat.chat_id, from_minute=chat.story_minute, to_minute=to,
-                                           anchor=default_anchor(to), summary=summary))
-
-
-def decide_set_weather(cmd: SetWeather, chat: ChatView | None, ctx: Context) -> list[NewEvent]:
-    """Change the weather."""
-    chat = story_chat(chat, cmd)
-    return emit(cmd.actor, WeatherSet(chat_id=chat.chat_id, weather=cmd.weather))
+def _kept_revisions(chat_id: str, revisions: tuple[tuple[str, str, str, tuple[str, ...]], ...]) -> list[Event]:
+    """Lines older than the rewind's point keep what happened to them since (a moderator's deletion, an edit,
+    a regenerated reply): the rewind undoes the newest lines, not the care taken over older ones."""
+    out: list[Event] = []
+    for message_id, change, text, discord_ids in revisions:
+        if change == "retracted":
+            out.append(MessageRetracted(chat_id=chat_id, message_id=message_id))
+        elif change == "edited":
+            out.append(MessageEdited(chat_id=chat_id, message_id=message_id, text=text))
+        else:
+            out.append(ReplyRevised(chat_id=chat_id, message_id=message_id, text=text,
+                                        mode="continue" if change == "continued" else "regenerate",
+                                        discord_message_ids=list(discord_ids)))
+    return out
 
 
 DECIDERS: dict[type[Command], Decider[Any, Any]] = {
     StartChat: Decider(load_start_chat, decide_start_chat),
     EndChat: Decider(load_chat, decide_end_chat),
-    CreatePlace: Decider(load_create_place, decide_create_place),
-    OpenScene: Decider(load_open_scene, decide_open_scene),
-    CloseScene: Decider(load_close_scene, decide_close_scene),
-    SkipTime: Decider(load_chat, decide_skip_time),
-    SetWeather: Decider(load_chat, decide_set_weather),
+    RewindChat: Decider(load_rewind, decide_rewind_chat),
 }

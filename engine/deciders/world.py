@@ -1,220 +1,138 @@
-"""Deciders for memories, meanwhile scenes and relationships."""
+"""Deciders for the story's world: places, scenes, in-story time and weather."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from engine import queries, queries_names
-from engine.commands import (
-    AdjustRelationship,
-    Command,
-    ForgetMemory,
-    RecordMeanwhileDigest,
-    StartMeanwhile,
-    WriteMemory,
-)
+from engine import queries
+from engine.commands import CloseScene, Command, CreatePlace, OpenScene, SetWeather, SkipTime
 from engine.deciders.base import Context, Decider, emit, load_chat, story_chat
 from engine.errors import DomainError, NotFound
 from engine.events import (
-    SCORE_MAX,
-    SCORE_MIN,
     Event,
-    MeanwhileDigestRecorded,
-    MeanwhileStarted,
-    MemoryForgotten,
     MemoryWritten,
     PlaceCreated,
-    RelationshipAdjusted,
+    SceneClosed,
+    SceneOpened,
+    TimeSkipped,
+    WeatherSet,
 )
+from engine.names import look_alike
 from engine.storage.port import Conn
 from engine.store import NewEvent
-from engine.views import CharacterView, ChatView, MeanwhileView, MemoryView, PlaceView, RelationshipView
+from engine.storytime import default_anchor, format_duration
+from engine.views import ChatView, PlaceView, SceneView
 
 
 @dataclass(frozen=True)
-class CastState:
-    """The chat and the characters a command names (by the names it used)."""
+class PlaceState:
+    """The chat, a place of the same name, and the parent place."""
 
     chat: ChatView | None
-    cards: dict[str, CharacterView]
+    same_name: PlaceView | None
+    parent: PlaceView | None
 
 
-def _cards(world: Conn, chat: ChatView | None, names: list[str]) -> dict[str, CharacterView]:
-    if chat is None:
-        return {}
-    return {name: queries.get_character(world, chat.guild_id, name) for name in names}
+def load_create_place(world: Conn, cmd: CreatePlace) -> PlaceState:
+    """The chat and the places the new one is checked against."""
+    parent = queries.find_place(world, cmd.chat_id, cmd.parent) if cmd.parent else None
+    return PlaceState(load_chat(world, cmd), queries.find_place(world, cmd.chat_id, cmd.place_name), parent)
 
 
-def _in_story(chat: ChatView, card: CharacterView) -> str:
-    if card.character_id not in chat.character_ids:
-        raise DomainError(f"{card.name} is not in this story.")
-    return card.character_id
-
-
-def load_write_memory(world: Conn, cmd: WriteMemory) -> CastState:
-    """The chat and the named character."""
-    chat = load_chat(world, cmd)
-    return CastState(chat, _cards(world, chat, [cmd.character] if cmd.character else []))
-
-
-def decide_write_memory(cmd: WriteMemory, state: CastState, ctx: Context) -> list[NewEvent]:
-    """A person gives a character of the story (the host by default) a memory."""
+def decide_create_place(cmd: CreatePlace, state: PlaceState, ctx: Context) -> list[NewEvent]:
+    """Place names are unique within a story, and can't look like another place's (engine/names.py)."""
     chat = story_chat(state.chat, cmd)
-    who = _in_story(chat, state.cards[cmd.character]) if cmd.character else chat.host_id
-    return emit(cmd.actor, MemoryWritten(chat_id=chat.chat_id, memory_id=ctx.new_id("mem"), character_id=who,
-                                         text=cmd.text, importance=cmd.importance, source="person",
-                                         source_id=cmd.actor.user_id))
+    if state.same_name is not None:
+        if state.same_name.name != cmd.place_name:
+            raise look_alike(cmd.place_name, state.same_name.name, "place")
+        raise DomainError(f"This story already has a place named '{cmd.place_name}'.")
+    if cmd.parent is not None and state.parent is None:
+        raise NotFound(f"There is no place named '{cmd.parent}' in this story. See /place list.")
+    return emit(cmd.actor, PlaceCreated(chat_id=chat.chat_id, place_id=ctx.new_id("plc"),
+                                            name=cmd.place_name, description=cmd.description,
+                                            parent_id=state.parent.place_id if state.parent else None))
 
 
 @dataclass(frozen=True)
-class MemoryState:
-    """The chat and the memory named."""
+class SceneState:
+    """The chat, its open scene, and the place named by the command."""
 
     chat: ChatView | None
-    memory: MemoryView | None
-
-
-def load_forget_memory(world: Conn, cmd: ForgetMemory) -> MemoryState:
-    """The chat and the memory."""
-    return MemoryState(load_chat(world, cmd), queries.find_memory(world, cmd.chat_id, cmd.memory_id))
-
-
-def decide_forget_memory(cmd: ForgetMemory, state: MemoryState, ctx: Context) -> list[NewEvent]:
-    """Remove a memory of this story."""
-    chat = story_chat(state.chat, cmd)
-    if state.memory is None:
-        raise NotFound(f"There is no memory '{cmd.memory_id}' in this story. See /memory list.")
-    return emit(cmd.actor, MemoryForgotten(chat_id=chat.chat_id, memory_id=cmd.memory_id))
-
-
-@dataclass(frozen=True)
-class MeanwhileState:
-    """The chat, the named characters, and the place."""
-
-    chat: ChatView | None
-    cards: dict[str, CharacterView]
+    open_scene: SceneView | None
     place: PlaceView | None
 
 
-def load_start_meanwhile(world: Conn, cmd: StartMeanwhile) -> MeanwhileState:
-    """The chat, the characters and the place."""
+def _open_scene(world: Conn, chat: ChatView | None) -> SceneView | None:
+    if chat is None or chat.active_scene_id is None:
+        return None
+    return queries.find_scene(world, chat.active_scene_id)
+
+
+def load_open_scene(world: Conn, cmd: OpenScene) -> SceneState:
+    """The chat, its open scene and the place."""
     chat = load_chat(world, cmd)
-    place = queries.find_place(world, cmd.chat_id, cmd.place) if cmd.place else None
-    return MeanwhileState(chat, _cards(world, chat, list(cmd.characters)), place)
+    return SceneState(chat, _open_scene(world, chat), queries.find_place(world, cmd.chat_id, cmd.place))
 
 
-def decide_start_meanwhile(cmd: StartMeanwhile, state: MeanwhileState, ctx: Context) -> list[NewEvent]:
-    """An off-screen scene with characters of this server, at a place of the story (created if new)."""
+def decide_open_scene(cmd: OpenScene, state: SceneState, ctx: Context) -> list[NewEvent]:
+    """A scene can't open while another is open; an unknown place is created."""
     chat = story_chat(state.chat, cmd)
-    ids = list(dict.fromkeys(state.cards[n].character_id for n in cmd.characters))
+    if chat.active_scene_id is not None:
+        title = state.open_scene.title if state.open_scene else "the current scene"
+        raise DomainError(f"'{title}' is still open. Close it with /scene close first.")
     events: list[Event] = []
-    place_id = None
-    if cmd.place:
-        place_id = state.place.place_id if state.place else ctx.new_id("plc")
-        if state.place is None:
-            events.append(PlaceCreated(chat_id=chat.chat_id, place_id=place_id, name=cmd.place))
-    meanwhile_id = ctx.new_id("mw")
-    events.append(MeanwhileStarted(chat_id=chat.chat_id, meanwhile_id=meanwhile_id, character_ids=ids,
-                                        place_id=place_id, premise=cmd.premise))
-    if cmd.digest is not None:
-        events += _digest_events(chat.chat_id, meanwhile_id, ids, cmd.digest, ctx)
+    place = state.place
+    place_id = place.place_id if place else ctx.new_id("plc")
+    if place is None:
+        events.append(PlaceCreated(chat_id=chat.chat_id, place_id=place_id, name=cmd.place))
+    events.append(SceneOpened(chat_id=chat.chat_id, scene_id=ctx.new_id("scn"), place_id=place_id,
+                              title=cmd.title or (place.name if place else cmd.place),
+                              present=list(chat.character_ids)))
     return emit(cmd.actor, *events)
 
 
-def _digest_events(chat_id: str, meanwhile_id: str, participants: list[str] | tuple[str, ...], digest: str,
-                   ctx: Context) -> list[Event]:
-    """The digest, and a memory of it for each participant only (knowledge follows presence)."""
-    return [MeanwhileDigestRecorded(chat_id=chat_id, meanwhile_id=meanwhile_id, digest=digest),
-            *(MemoryWritten(chat_id=chat_id, memory_id=ctx.new_id("mem"), character_id=who, text=digest[:4000],
-                            importance=6, source="digest", source_id=meanwhile_id) for who in participants)]
-
-
-@dataclass(frozen=True)
-class DigestState:
-    """The chat and the off-screen scene."""
-
-    chat: ChatView | None
-    scene: MeanwhileView | None
-
-
-def load_meanwhile_digest(world: Conn, cmd: RecordMeanwhileDigest) -> DigestState:
-    """The chat and the scene."""
-    return DigestState(load_chat(world, cmd), queries.find_meanwhile(world, cmd.meanwhile_id))
-
-
-def decide_record_meanwhile_digest(cmd: RecordMeanwhileDigest, state: DigestState, ctx: Context) -> list[NewEvent]:
-    """The digest, and a memory of it for each participant only."""
-    chat = story_chat(state.chat, cmd)
-    scene = state.scene
-    if scene is None or scene.chat_id != chat.chat_id:
-        raise NotFound("That off-screen scene is not part of this story.")
-    if scene.digest is not None:
-        raise DomainError("That off-screen scene already has its digest.")
-    return emit(cmd.actor, *_digest_events(chat.chat_id, scene.meanwhile_id, scene.participants, cmd.digest, ctx))
-
-
-Target = tuple[str, Literal["character", "persona"], str]  # (id, kind, name)
-
-
-@dataclass(frozen=True)
-class EdgeState:
-    """The chat, the feeling character, the target (character or speaking persona), the current edge."""
-
-    chat: ChatView | None
-    source: CharacterView | None
-    target: Target | None
-    current: RelationshipView | None
-
-
-def _target(world: Conn, chat: ChatView, name: str) -> Target | None:
-    """(id, kind, name) of a character of the server or a persona that spoke in this story."""
-    card = queries.find_character(world, chat.guild_id, name)
-    if card is not None:
-        return card.character_id, "character", card.name
-    speaker = queries_names.find_speaker_persona(world, chat.chat_id, name)
-    return (speaker[0], "persona", speaker[1]) if speaker is not None else None
-
-
-def load_adjust_relationship(world: Conn, cmd: AdjustRelationship) -> EdgeState:
-    """The two ends and the edge between them."""
+def load_close_scene(world: Conn, cmd: CloseScene) -> SceneState:
+    """The chat and its open scene."""
     chat = load_chat(world, cmd)
-    if chat is None:
-        return EdgeState(None, None, None, None)
-    source = queries.get_character(world, chat.guild_id, cmd.character)
-    target = _target(world, chat, cmd.target)
-    current = queries.find_relationship(world, chat.chat_id, source.character_id, target[0]) if target else None
-    return EdgeState(chat, source, target, current)
+    return SceneState(chat, _open_scene(world, chat), None)
 
 
-def _clamp(value: int) -> int:
-    return max(SCORE_MIN, min(SCORE_MAX, value))
-
-
-def decide_adjust_relationship(cmd: AdjustRelationship, state: EdgeState, ctx: Context) -> list[NewEvent]:
-    """Shift affinity and trust (kept within -100..100) and/or note how a character sees someone."""
+def decide_close_scene(cmd: CloseScene, state: SceneState, ctx: Context) -> list[NewEvent]:
+    """Close the open scene (the one the summary was written for); everyone present remembers it."""
     chat = story_chat(state.chat, cmd)
-    source, target = state.source, state.target
-    if source is None or target is None:
-        raise NotFound(f"'{cmd.target[:64]}' is neither a character here nor someone who has spoken in this story.")
-    target_id, target_kind, target_name = target
-    if target_id == source.character_id:
-        raise DomainError("A relationship needs two different people.")
-    if cmd.affinity == 0 and cmd.trust == 0 and not cmd.note:
-        raise DomainError("Give an affinity or trust change, or a note.")
-    current = state.current
-    affinity = _clamp((current.affinity if current else 0) + cmd.affinity)
-    trust = _clamp((current.trust if current else 0) + cmd.trust)
-    return emit(cmd.actor, RelationshipAdjusted(
-        chat_id=chat.chat_id, source_id=source.character_id, source_kind="character", source_name=source.name,
-        target_id=target_id, target_kind=target_kind, target_name=target_name, affinity_delta=cmd.affinity,
-        trust_delta=cmd.trust, affinity=affinity, trust=trust, note=cmd.note))
+    scene = state.open_scene
+    if scene is None:
+        raise DomainError("No scene is open. Open one with /scene open.")
+    if scene.scene_id != cmd.scene_id:
+        raise DomainError("The scene changed while its summary was being written; nothing was recorded.")
+    events: list[Event] = [SceneClosed(chat_id=chat.chat_id, scene_id=scene.scene_id, summary=cmd.summary)]
+    if cmd.summary.strip():
+        events += [MemoryWritten(chat_id=chat.chat_id, memory_id=ctx.new_id("mem"), character_id=who,
+                                 text=cmd.summary[:4000], importance=6, source="scene", source_id=scene.scene_id)
+                   for who in scene.present]
+    return emit(cmd.actor, *events)
+
+
+def decide_skip_time(cmd: SkipTime, chat: ChatView | None, ctx: Context) -> list[NewEvent]:
+    """Time only moves forward."""
+    chat = story_chat(chat, cmd)
+    to = chat.story_minute + cmd.minutes
+    summary = cmd.summary or f"{format_duration(cmd.minutes).capitalize()} pass."
+    return emit(cmd.actor, TimeSkipped(chat_id=chat.chat_id, from_minute=chat.story_minute, to_minute=to,
+                                           anchor=default_anchor(to), summary=summary))
+
+
+def decide_set_weather(cmd: SetWeather, chat: ChatView | None, ctx: Context) -> list[NewEvent]:
+    """Change the weather."""
+    chat = story_chat(chat, cmd)
+    return emit(cmd.actor, WeatherSet(chat_id=chat.chat_id, weather=cmd.weather))
 
 
 DECIDERS: dict[type[Command], Decider[Any, Any]] = {
-    WriteMemory: Decider(load_write_memory, decide_write_memory),
-    ForgetMemory: Decider(load_forget_memory, decide_forget_memory),
-    StartMeanwhile: Decider(load_start_meanwhile, decide_start_meanwhile),
-    RecordMeanwhileDigest: Decider(load_meanwhile_digest, decide_record_meanwhile_digest),
-    AdjustRelationship: Decider(load_adjust_relationship, decide_adjust_relationship),
+    CreatePlace: Decider(load_create_place, decide_create_place),
+    OpenScene: Decider(load_open_scene, decide_open_scene),
+    CloseScene: Decider(load_close_scene, decide_close_scene),
+    SkipTime: Decider(load_chat, decide_skip_time),
+    SetWeather: Decider(load_chat, decide_set_weather),
 }

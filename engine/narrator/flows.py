@@ -16,7 +16,7 @@ import structlog
 from engine import queries
 from engine.commands import Actor, RecordReply, ReviseReply
 from engine.core import EngineCore
-from engine.deciders.story import STALE_REPLY, latest_reply
+from engine.deciders.transcript import STALE_REPLY, latest_reply
 from engine.errors import AlreadyHandled, DomainError, InvalidInput, NarratorUnavailable, SlowDown, StorageError
 from engine.events import MESSAGE_MAX, REPLY_MAX, Recorded
 from engine.llm.port import LanguageModel

@@ -15,8 +15,8 @@ from engine.cards.macros import expand_macros
 from engine.commands import Actor, RecordReply
 from engine.commands_cards import SwipeGreeting
 from engine.core import EngineCore
-from engine.deciders.cards import SPOKEN, greeting_choices
-from engine.deciders.story import STALE_REPLY, latest_reply
+from engine.deciders.characters import greeting_choices
+from engine.deciders.transcript import SPOKEN, STALE_REPLY, latest_reply
 from engine.errors import DomainError, InvalidInput
 from engine.events import REPLY_MAX
 from engine.narrator.sink import ReplySink

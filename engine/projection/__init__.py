@@ -1,7 +1,10 @@
 """The world's projection: importing this package registers every handler and checks coverage."""
 
 from engine.events import EVENT_TYPES
-from engine.projection import characters, chats, lore, memory, relationships, rewind, transcript  # noqa: F401
+
+# Parents before children: a module's tables may refer to those of the modules imported before it.
+from engine.projection import characters, chats, world  # noqa: F401  # isort: skip
+from engine.projection import lore, memory, relationships, transcript  # noqa: F401  # isort: skip
 from engine.projection.projector import (
     apply_new,
     catch_up_in,

@@ -32,7 +32,7 @@ def unique_key(tx: Conn, table: str, scope: str, scope_id: str, row_id_column: s
 
 
 @projector.on(CharacterAuthored)
-def on_bot_authored(tx: Conn, event: Recorded[CharacterAuthored]) -> None:
+def on_character_authored(tx: Conn, event: Recorded[CharacterAuthored]) -> None:
     """Create a character, or replace its card (same id) keeping when it was created."""
     p, card = event.payload, event.payload.card
     extra = card_columns(p)
@@ -82,7 +82,7 @@ def card_columns(p: CharacterAuthored) -> tuple[str | None, ...]:
 
 
 @projector.on(CharacterRetired)
-def on_bot_retired(tx: Conn, event: Recorded[CharacterRetired]) -> None:
+def on_character_retired(tx: Conn, event: Recorded[CharacterRetired]) -> None:
     """Mark a character retired; its rows stay for history."""
     cursor = tx.execute(
         "UPDATE characters SET retired = 1, updated_seq = ? WHERE character_id = ? AND retired = 0",
@@ -92,7 +92,7 @@ def on_bot_retired(tx: Conn, event: Recorded[CharacterRetired]) -> None:
 
 
 @projector.on(PersonaSet)
-def on_you_authored(tx: Conn, event: Recorded[PersonaSet]) -> None:
+def on_persona_set(tx: Conn, event: Recorded[PersonaSet]) -> None:
     """Set a person's persona for one guild, or globally."""
     p = event.payload
     tx.execute(

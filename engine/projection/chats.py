@@ -1,27 +1,18 @@
-"""Chats and their state, places, scenes, time and weather."""
+"""A story's life: its row and status, and rewinds (one chat's rows rebuilt as if its later events never
+happened)."""
 
 from __future__ import annotations
 
-from engine.events import (
-    ChatEnded,
-    ChatStarted,
-    PlaceCreated,
-    Recorded,
-    SceneClosed,
-    SceneOpened,
-    TimeSkipped,
-    WeatherSet,
-)
-from engine.projection.characters import look_key, unique_key
-from engine.projection.projector import projector
-from engine.projection.util import expect_one, insert_message, json_list
+from engine.events import ChatEnded, ChatRewound, ChatStarted, Recorded
+from engine.projection.projector import projector, reproject_chat
+from engine.projection.util import expect_one
 from engine.storage.port import Conn
 
-projector.owns(__name__, chat=("chats", "places", "scenes"))
+projector.owns(__name__, chat=("chats",), world=("rewinds", "rewound_lines"))
 
 
 @projector.on(ChatStarted)
-def on_chat_created(tx: Conn, event: Recorded[ChatStarted]) -> None:
+def on_chat_started(tx: Conn, event: Recorded[ChatStarted]) -> None:
     """A new open chat in a channel (strict INSERT: a second one with the same id fails)."""
     p = event.payload
     tx.execute(
@@ -43,66 +34,19 @@ def on_chat_ended(tx: Conn, event: Recorded[ChatEnded]) -> None:
     expect_one(cursor, event, "an open chat")
 
 
-@projector.on(PlaceCreated)
-def on_container_created(tx: Conn, event: Recorded[PlaceCreated]) -> None:
-    """A place in the chat's world."""
+@projector.on(ChatRewound)
+def on_chat_rewound(tx: Conn, event: Recorded[ChatRewound]) -> None:
+    """Reproject the chat from its own effective events up to `to_seq`; record the rewind and the lines it took."""
     p = event.payload
     tx.execute(
-        "INSERT INTO places (place_id, chat_id, name, name_key, look_key, description, parent_id, created_seq)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (p.place_id, p.chat_id, p.name, unique_key(tx, "places", "chat_id", p.chat_id, "place_id", p.place_id, p.name),
-         look_key(p.name), p.description, p.parent_id, event.seq),
+        "INSERT INTO rewound_lines (rewind_seq, message_id, chat_id, seq, role, author_id, speaker, character_id,"
+        " text, discord_ids, revision, retracted, story_minute, scene_id)"
+        " SELECT ?, message_id, chat_id, seq, role, author_id, speaker, character_id, text, discord_ids, revision,"
+        " retracted, story_minute, scene_id FROM messages WHERE chat_id = ? AND seq > ? AND retracted = 0",
+        (event.seq, p.chat_id, p.to_seq),
     )
-
-
-@projector.on(SceneOpened)
-def on_scene_opened(tx: Conn, event: Recorded[SceneOpened]) -> None:
-    """A scene opens at a place and becomes the chat's active scene."""
-    p = event.payload
+    undone = reproject_chat(tx, p.chat_id, before=event.seq, to_seq=p.to_seq)
     tx.execute(
-        "INSERT INTO scenes (scene_id, chat_id, place_id, title, present, status, opened_minute,"
-        " closed_minute, summary, opened_seq, closed_seq)"
-        " SELECT ?, chat_id, ?, ?, ?, 'open', story_minute, NULL, NULL, ?, NULL FROM chats WHERE chat_id = ?",
-        (p.scene_id, p.place_id, p.title, json_list(p.present), event.seq, p.chat_id),
+        "INSERT INTO rewinds (seq, chat_id, to_seq, actor_id, events_undone) VALUES (?, ?, ?, ?, ?)",
+        (event.seq, p.chat_id, p.to_seq, p.actor_id, undone),
     )
-    cursor = tx.execute(
-        "UPDATE chats SET active_scene_id = ?, place_id = ? WHERE chat_id = ? AND active_scene_id IS NULL",
-        (p.scene_id, p.place_id, p.chat_id),
-    )
-    expect_one(cursor, event, "a chat without an open scene")
-
-
-@projector.on(SceneClosed)
-def on_scene_closed(tx: Conn, event: Recorded[SceneClosed]) -> None:
-    """Close the active scene with its summary."""
-    p = event.payload
-    cursor = tx.execute(
-        "UPDATE scenes SET status = 'closed', summary = ?, closed_seq = ?,"
-        " closed_minute = (SELECT story_minute FROM chats WHERE chat_id = ?)"
-        " WHERE scene_id = ? AND status = 'open'",
-        (p.summary, event.seq, p.chat_id, p.scene_id),
-    )
-    expect_one(cursor, event, "an open scene")
-    tx.execute("UPDATE chats SET active_scene_id = NULL WHERE chat_id = ?", (p.chat_id,))
-
-
-@projector.on(TimeSkipped)
-def on_time_skip(tx: Conn, event: Recorded[TimeSkipped]) -> None:
-    """Move the chat's clock forward and note the skip in the transcript."""
-    p = event.payload
-    cursor = tx.execute(
-        "UPDATE chats SET story_minute = ?, anchor = ? WHERE chat_id = ? AND story_minute = ?",
-        (p.to_minute, p.anchor, p.chat_id, p.from_minute),
-    )
-    expect_one(cursor, event, "a chat at that time")
-    insert_message(tx, event, message_id=f"skip-{event.seq}", role="narrator", author_id="narrator",
-                   speaker="Narrator", character_id=None, text=p.summary, discord_ids=[])
-
-
-@projector.on(WeatherSet)
-def on_weather_changed(tx: Conn, event: Recorded[WeatherSet]) -> None:
-    """Set the chat's weather."""
-    cursor = tx.execute(
-        "UPDATE chats SET weather = ? WHERE chat_id = ?", (event.payload.weather, event.payload.chat_id)
-    )
-    expect_one(cursor, event, "a chat")

@@ -45,7 +45,7 @@ def on_meanwhile_started(tx: Conn, event: Recorded[MeanwhileStarted]) -> None:
 
 
 @projector.on(MeanwhileDigestRecorded)
-def on_meanwhile_digest(tx: Conn, event: Recorded[MeanwhileDigestRecorded]) -> None:
+def on_meanwhile_digest_recorded(tx: Conn, event: Recorded[MeanwhileDigestRecorded]) -> None:
     """The off-screen scene's digest is written."""
     p = event.payload
     cursor = tx.execute(

@@ -10,7 +10,7 @@ projector.owns(__name__, chat=("relationships", "relationship_history"))
 
 
 @projector.on(RelationshipAdjusted)
-def on_edge_update(tx: Conn, event: Recorded[RelationshipAdjusted]) -> None:
+def on_relationship_adjusted(tx: Conn, event: Recorded[RelationshipAdjusted]) -> None:
     """Set an edge's current values (decided by the command) and append its history row."""
     p = event.payload
     tx.execute(

@@ -11,7 +11,7 @@ projector.owns(__name__, chat=("messages", "message_revisions"))
 
 
 @projector.on(LineSaid)
-def on_user_said(tx: Conn, event: Recorded[LineSaid]) -> None:
+def on_line_said(tx: Conn, event: Recorded[LineSaid]) -> None:
     """A person's line, under their persona's name."""
     p = event.payload
     insert_message(tx, event, message_id=p.message_id, role="person", author_id=p.author_id,
@@ -19,7 +19,7 @@ def on_user_said(tx: Conn, event: Recorded[LineSaid]) -> None:
 
 
 @projector.on(ReplyRecorded)
-def on_bot_replied(tx: Conn, event: Recorded[ReplyRecorded]) -> None:
+def on_reply_recorded(tx: Conn, event: Recorded[ReplyRecorded]) -> None:
     """A character's reply."""
     p = event.payload
     insert_message(tx, event, message_id=p.message_id, role="character", author_id=p.character_id,
@@ -68,7 +68,7 @@ def on_message_retracted(tx: Conn, event: Recorded[MessageRetracted]) -> None:
 
 
 @projector.on(ReplyRevised)
-def on_reply_regenerated(tx: Conn, event: Recorded[ReplyRevised]) -> None:
+def on_reply_revised(tx: Conn, event: Recorded[ReplyRevised]) -> None:
     """A reply replaced by a new generation, or extended."""
     p = event.payload
     change = "continued" if p.mode == "continue" else "regenerated"

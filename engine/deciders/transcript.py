@@ -1,18 +1,18 @@
-"""Deciders for the transcript: messages, replies, edits, retractions, regenerations, rewinds."""
+"""Deciders for the transcript: people's lines, characters' replies, edits, retractions, revised replies and the
+opening greeting."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from engine import queries, store
-from engine.commands import Command, EditMessage, RecordMessage, RecordReply, RetractMessage, ReviseReply, RewindChat
-from engine.deciders.base import Context, Decider, emit, load_chat, require_admin, story_chat
-from engine.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from engine import queries
+from engine.commands import Command, EditMessage, RecordMessage, RecordReply, RetractMessage, ReviseReply
+from engine.commands_cards import SwipeGreeting
+from engine.deciders.base import Context, Decider, emit, load_chat, story_chat
+from engine.errors import DomainError, NotFound, PermissionDenied
 from engine.events import (
     NAME_MAX,
-    ChatRewound,
-    Event,
     LineSaid,
     MessageEdited,
     MessageRetracted,
@@ -150,77 +150,35 @@ def decide_revise_reply(cmd: ReviseReply, state: LineState, ctx: Context) -> lis
                                             mode=cmd.mode, discord_message_ids=ids))
 
 
+SPOKEN = "Someone has already spoken in this story, so its opening greeting can't be changed any more."
+
+
 @dataclass(frozen=True)
-class RewindState:
-    """The chat, where its start ends, its newest event, and the command span of the target."""
+class GreetingState:
+    """The chat, its newest line and its newest person line."""
 
     chat: ChatView | None
-    start_end: int
-    last_seq: int
-    target_span: tuple[int, int] | None
-    message_count: int
-    later_revisions: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
+    newest: MessageView | None
+    newest_person: MessageView | None
 
 
-def load_rewind(world: Conn, cmd: RewindChat) -> RewindState:
-    """Command boundaries around the rewind's target."""
-    chat = load_chat(world, cmd)
-    if chat is None:
-        return RewindState(None, 0, 0, None, 0)
-    start_end = store.command_span(world, chat.created_seq)[1]
-    last = store.chat_last_seq(world, chat.chat_id)
-    span = None
-    if cmd.messages is not None:
-        target = queries.nth_last_message(world, chat.chat_id, cmd.messages)
-        span = store.command_span(world, target.seq) if target is not None else None
-    elif cmd.to_seq is not None and cmd.to_seq <= last:
-        nearest = store.chat_last_seq(world, chat.chat_id, at_most=cmd.to_seq)
-        span = store.command_span(world, nearest) if nearest else None
-    later: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
-    if span is not None:
-        to_seq = span[0] - 1 if cmd.messages is not None else span[1]
-        later = tuple(queries.list_later_revisions(world, chat.chat_id, to_seq))
-    return RewindState(chat, start_end, last, span, queries.count_messages(world, chat.chat_id), later)
+def load_swipe_greeting(world: Conn, cmd: SwipeGreeting) -> GreetingState:
+    """What swiping the greeting depends on."""
+    return GreetingState(load_chat(world, cmd), queries.nth_last_message(world, cmd.chat_id, 1),
+                         queries.newest_person_line(world, cmd.chat_id))
 
 
-def decide_rewind_chat(cmd: RewindChat, state: RewindState, ctx: Context) -> list[NewEvent]:
-    """Admins rewind the open story by N messages, or to an event; a command is never split and the
-    story's own start is never undone."""
-    require_admin(cmd.actor, "rewind a story")
+def decide_swipe_greeting(cmd: SwipeGreeting, state: GreetingState, ctx: Context) -> list[NewEvent]:
+    """The opening reply, at the revision the person saw, becomes another greeting while nobody has spoken."""
     chat = story_chat(state.chat, cmd)
-    if (cmd.to_seq is None) == (cmd.messages is None):
-        raise InvalidInput("Say how far to rewind: either a number of messages or a point (to), not both.")
-    if cmd.messages is not None:
-        if state.target_span is None:
-            raise InvalidInput(f"This story has only {state.message_count} message(s); rewind by at most that many.")
-        to_seq = state.target_span[0] - 1
-    else:
-        if cmd.to_seq is not None and cmd.to_seq > state.last_seq:
-            raise InvalidInput(f"There is no event {cmd.to_seq} in this story yet (its newest is {state.last_seq}).")
-        to_seq = state.target_span[1] if state.target_span else 0
-    if to_seq < state.start_end:
-        raise InvalidInput("That would undo the story's own start. Pick a later point, or end the story with "
-                           "/chat end and start a new one.")
-    if to_seq >= state.last_seq:
-        raise InvalidInput("Nothing to rewind: that point is already the newest part of the story.")
-    return emit(cmd.actor, ChatRewound(chat_id=chat.chat_id, to_seq=to_seq, actor_id=cmd.actor.user_id),
-                *_kept_revisions(chat.chat_id, state.later_revisions))
-
-
-def _kept_revisions(chat_id: str, revisions: tuple[tuple[str, str, str, tuple[str, ...]], ...]) -> list[Event]:
-    """Lines older than the rewind's point keep what happened to them since (a moderator's deletion, an edit,
-    a regenerated reply): the rewind undoes the newest lines, not the care taken over older ones."""
-    out: list[Event] = []
-    for message_id, change, text, discord_ids in revisions:
-        if change == "retracted":
-            out.append(MessageRetracted(chat_id=chat_id, message_id=message_id))
-        elif change == "edited":
-            out.append(MessageEdited(chat_id=chat_id, message_id=message_id, text=text))
-        else:
-            out.append(ReplyRevised(chat_id=chat_id, message_id=message_id, text=text,
-                                        mode="continue" if change == "continued" else "regenerate",
-                                        discord_message_ids=list(discord_ids)))
-    return out
+    if state.newest_person is not None:
+        raise DomainError(SPOKEN)
+    reply = latest_reply(state.newest)
+    if reply.message_id != cmd.message_id or reply.revision != cmd.expected_revision:
+        raise DomainError(STALE_REPLY)
+    ids = cmd.discord_message_ids or list(reply.discord_ids)
+    return emit(cmd.actor, ReplyRevised(chat_id=chat.chat_id, message_id=reply.message_id, text=cmd.text,
+                                            discord_message_ids=ids))
 
 
 DECIDERS: dict[type[Command], Decider[Any, Any]] = {
@@ -229,5 +187,5 @@ DECIDERS: dict[type[Command], Decider[Any, Any]] = {
     EditMessage: Decider(load_line, decide_edit_message),
     RetractMessage: Decider(load_line, decide_retract_message),
     ReviseReply: Decider(load_revise_reply, decide_revise_reply),
-    RewindChat: Decider(load_rewind, decide_rewind_chat),
+    SwipeGreeting: Decider(load_swipe_greeting, decide_swipe_greeting),
 }

@@ -1,0 +1,158 @@
+"""Deciders for what characters remember: memories and off-screen (meanwhile) scenes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from engine import queries
+from engine.commands import (
+    Command,
+    ForgetMemory,
+    RecordMeanwhileDigest,
+    StartMeanwhile,
+    WriteMemory,
+)
+from engine.deciders.base import Context, Decider, emit, load_chat, story_chat
+from engine.errors import DomainError, NotFound
+from engine.events import (
+    Event,
+    MeanwhileDigestRecorded,
+    MeanwhileStarted,
+    MemoryForgotten,
+    MemoryWritten,
+    PlaceCreated,
+)
+from engine.storage.port import Conn
+from engine.store import NewEvent
+from engine.views import CharacterView, ChatView, MeanwhileView, MemoryView, PlaceView
+
+
+@dataclass(frozen=True)
+class CastState:
+    """The chat and the characters a command names (by the names it used)."""
+
+    chat: ChatView | None
+    cards: dict[str, CharacterView]
+
+
+def _cards(world: Conn, chat: ChatView | None, names: list[str]) -> dict[str, CharacterView]:
+    if chat is None:
+        return {}
+    return {name: queries.get_character(world, chat.guild_id, name) for name in names}
+
+
+def _in_story(chat: ChatView, card: CharacterView) -> str:
+    if card.character_id not in chat.character_ids:
+        raise DomainError(f"{card.name} is not in this story.")
+    return card.character_id
+
+
+def load_write_memory(world: Conn, cmd: WriteMemory) -> CastState:
+    """The chat and the named character."""
+    chat = load_chat(world, cmd)
+    return CastState(chat, _cards(world, chat, [cmd.character] if cmd.character else []))
+
+
+def decide_write_memory(cmd: WriteMemory, state: CastState, ctx: Context) -> list[NewEvent]:
+    """A person gives a character of the story (the host by default) a memory."""
+    chat = story_chat(state.chat, cmd)
+    who = _in_story(chat, state.cards[cmd.character]) if cmd.character else chat.host_id
+    return emit(cmd.actor, MemoryWritten(chat_id=chat.chat_id, memory_id=ctx.new_id("mem"), character_id=who,
+                                         text=cmd.text, importance=cmd.importance, source="person",
+                                         source_id=cmd.actor.user_id))
+
+
+@dataclass(frozen=True)
+class MemoryState:
+    """The chat and the memory named."""
+
+    chat: ChatView | None
+    memory: MemoryView | None
+
+
+def load_forget_memory(world: Conn, cmd: ForgetMemory) -> MemoryState:
+    """The chat and the memory."""
+    return MemoryState(load_chat(world, cmd), queries.find_memory(world, cmd.chat_id, cmd.memory_id))
+
+
+def decide_forget_memory(cmd: ForgetMemory, state: MemoryState, ctx: Context) -> list[NewEvent]:
+    """Remove a memory of this story."""
+    chat = story_chat(state.chat, cmd)
+    if state.memory is None:
+        raise NotFound(f"There is no memory '{cmd.memory_id}' in this story. See /memory list.")
+    return emit(cmd.actor, MemoryForgotten(chat_id=chat.chat_id, memory_id=cmd.memory_id))
+
+
+@dataclass(frozen=True)
+class MeanwhileState:
+    """The chat, the named characters, and the place."""
+
+    chat: ChatView | None
+    cards: dict[str, CharacterView]
+    place: PlaceView | None
+
+
+def load_start_meanwhile(world: Conn, cmd: StartMeanwhile) -> MeanwhileState:
+    """The chat, the characters and the place."""
+    chat = load_chat(world, cmd)
+    place = queries.find_place(world, cmd.chat_id, cmd.place) if cmd.place else None
+    return MeanwhileState(chat, _cards(world, chat, list(cmd.characters)), place)
+
+
+def decide_start_meanwhile(cmd: StartMeanwhile, state: MeanwhileState, ctx: Context) -> list[NewEvent]:
+    """An off-screen scene with characters of this server, at a place of the story (created if new)."""
+    chat = story_chat(state.chat, cmd)
+    ids = list(dict.fromkeys(state.cards[n].character_id for n in cmd.characters))
+    events: list[Event] = []
+    place_id = None
+    if cmd.place:
+        place_id = state.place.place_id if state.place else ctx.new_id("plc")
+        if state.place is None:
+            events.append(PlaceCreated(chat_id=chat.chat_id, place_id=place_id, name=cmd.place))
+    meanwhile_id = ctx.new_id("mw")
+    events.append(MeanwhileStarted(chat_id=chat.chat_id, meanwhile_id=meanwhile_id, character_ids=ids,
+                                        place_id=place_id, premise=cmd.premise))
+    if cmd.digest is not None:
+        events += _digest_events(chat.chat_id, meanwhile_id, ids, cmd.digest, ctx)
+    return emit(cmd.actor, *events)
+
+
+def _digest_events(chat_id: str, meanwhile_id: str, participants: list[str] | tuple[str, ...], digest: str,
+                   ctx: Context) -> list[Event]:
+    """The digest, and a memory of it for each participant only (knowledge follows presence)."""
+    return [MeanwhileDigestRecorded(chat_id=chat_id, meanwhile_id=meanwhile_id, digest=digest),
+            *(MemoryWritten(chat_id=chat_id, memory_id=ctx.new_id("mem"), character_id=who, text=digest[:4000],
+                            importance=6, source="digest", source_id=meanwhile_id) for who in participants)]
+
+
+@dataclass(frozen=True)
+class DigestState:
+    """The chat and the off-screen scene."""
+
+    chat: ChatView | None
+    scene: MeanwhileView | None
+
+
+def load_meanwhile_digest(world: Conn, cmd: RecordMeanwhileDigest) -> DigestState:
+    """The chat and the scene."""
+    return DigestState(load_chat(world, cmd), queries.find_meanwhile(world, cmd.meanwhile_id))
+
+
+def decide_record_meanwhile_digest(cmd: RecordMeanwhileDigest, state: DigestState, ctx: Context) -> list[NewEvent]:
+    """The digest, and a memory of it for each participant only."""
+    chat = story_chat(state.chat, cmd)
+    scene = state.scene
+    if scene is None or scene.chat_id != chat.chat_id:
+        raise NotFound("That off-screen scene is not part of this story.")
+    if scene.digest is not None:
+        raise DomainError("That off-screen scene already has its digest.")
+    return emit(cmd.actor, *_digest_events(chat.chat_id, scene.meanwhile_id, scene.participants, cmd.digest, ctx))
+
+
+DECIDERS: dict[type[Command], Decider[Any, Any]] = {
+    WriteMemory: Decider(load_write_memory, decide_write_memory),
+    ForgetMemory: Decider(load_forget_memory, decide_forget_memory),
+    StartMeanwhile: Decider(load_start_meanwhile, decide_start_meanwhile),
+    RecordMeanwhileDigest: Decider(load_meanwhile_digest, decide_record_meanwhile_digest),
+}
