@@ -11,8 +11,8 @@ from pathlib import Path
 from bench.common import Figure, Settings, Table, Target, copy_db, percentile, ratio
 from engine import Actor, Engine, projection, store
 from engine.app import utc_now
-from engine.db import Synchronous
 from engine.events import ChatEnded, LineSaid
+from engine.storage.sqlite import Synchronous
 from engine.store import NewEvent, Stamp
 
 ADMIN = Actor(user_id="bench-admin", guild_id="demo-guild-7", display_name="Bench", is_admin=True)

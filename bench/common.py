@@ -139,3 +139,9 @@ def ratio(a: float, b: float) -> float:
 def env_flag(name: str) -> bool:
     """True when an environment variable is set to 1/true/yes."""
     return os.environ.get(name, "").lower() in ("1", "true", "yes")
+
+
+def events_source() -> bytes:
+    """The source of every event payload module: part of a cached database's key (a changed payload rebuilds)."""
+    folder = Path(__file__).resolve().parent.parent / "engine" / "events"
+    return b"".join(path.read_bytes() for path in sorted(folder.glob("*.py")))

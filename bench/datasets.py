@@ -2,7 +2,7 @@
 
 The sizes are built as one chain (each is the previous one plus more stories), each checkpointed
 and copied aside, so a full run builds the ~1M-event database once. The cache lives across runs
-under the cache directory, keyed by a hash of what decides the contents (demo.py, events.py; newer
+under the cache directory, keyed by a hash of what decides the contents (demo.py, the event payloads; newer
 migrations are applied when a copy is opened, as on any existing database); `--fresh` ignores it.
 """
 
@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import Settings, copy_db, remove_db
+from bench.common import Settings, copy_db, events_source, remove_db
 from engine import Engine
 from engine.demo import fill
 
@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _key(settings: Settings) -> str:
     h = hashlib.sha256()
-    files = [ROOT / "engine" / "demo.py", ROOT / "engine" / "events.py"]  # later migrations apply at open
+    h.update(events_source())  # later migrations apply at open
+    files = [ROOT / "engine" / "demo.py"]
     for f in files:
         h.update(f.read_bytes())
     h.update(repr(sorted(settings.sizes.items())).encode())

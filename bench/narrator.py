@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.commands import ADMIN, PERSON
-from bench.common import Figure, Settings, Table, Target, copy_db, percentile, remove_db
+from bench.common import Figure, Settings, Table, Target, copy_db, events_source, percentile, remove_db
 from bench.datasets import ROOT
 from engine import Engine
 
@@ -45,7 +45,7 @@ def prompt_database(settings: Settings, base: Path) -> Path:
     memories."""
     small, big = settings.prompt_sizes
     key = hashlib.sha256(repr((small, big, settings.prompt_memories)).encode()
-                         + (ROOT / "engine" / "events.py").read_bytes()).hexdigest()[:12]
+                         + events_source()).hexdigest()[:12]
     path = settings.cache / f"prompt-{key}.db"
     if path.exists():
         return path

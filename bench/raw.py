@@ -16,7 +16,7 @@ from pathlib import Path
 from bench.commands import timed_messages
 from bench.common import Figure, Settings, Table, copy_db, ratio
 from engine import Engine
-from engine.db import configure, migrate, transaction
+from engine.storage.sqlite import configure, migrate, transaction
 
 EVENT_SQL = ("INSERT INTO events (stream, stream_version, kind, version, chat_id, guild_id, actor_id, payload, "
              "recorded_at, idempotency_key) VALUES (?, ?, 'user_said', 1, ?, 'g', 'u', ?, '2026-01-01T00:00:00', ?)")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import longstory, longstory_facts, longstory_keys, longstory_talk
-from bench.common import copy_db, remove_db
+from bench.common import copy_db, events_source, remove_db
 from bench.longstory import CHARACTER, OFFSTAGE_CHARACTER, PERSONA, Fact, Story
 from bench.recall_baselines import BM25, Count, Lines, estimator, smollm2, window, window_and_bm25
 from engine import Actor, Engine
@@ -60,7 +60,7 @@ def _key(lines: int, sizes: Sizes) -> str:
     h = hashlib.sha256(repr((SEED, lines, sizes.per_kind, sizes.offstage)).encode())
     for module in (longstory, longstory_facts, longstory_keys, longstory_talk):
         h.update(Path(module.__file__ or "").read_bytes())
-    h.update((ROOT / "engine" / "events.py").read_bytes())
+    h.update(events_source())
     return h.hexdigest()[:12]
 
 

@@ -36,7 +36,7 @@ own prompt is the same under both counters.
 The stories: {", ".join(f"{n:,}" for n in FULL.stories)} lines (the largest one is there for the prompt-building
 target), seed {SEED}, each with {FULL.per_kind * 4} facts ({FULL.per_kind} of each kind) and {FULL.offstage} offstage
 ones. They are built once through the engine (about 2 minutes for all three) and cached in the system temp folder
-(`chronicle-bench-recall/`, keyed by seed, size, the generator's code and `engine/events.py`; `--fresh` rebuilds
+(`chronicle-bench-recall/`, keyed by seed, size, the generator's code and `engine/events/`; `--fresh` rebuilds
 them); every measurement runs on a copy. `--quick` runs one 240-line story (the smoke test; figures mean nothing).
 
 Reading it: in a 1,000-line story the BM25 half of (b) holds about 65 lines, about as many as mention any one of

@@ -5,7 +5,7 @@ library's (discord.py, aiohttp, asyncio, warnings) alike, so the JSON format giv
 and nothing else. No line carries a secret: secret-looking fields are masked, and every URL loses its password
 and secret query parameters (engine.storage.redact), in the fields and in the rendered line (tracebacks too).
 Records go to `sys.stderr` as it is when each is written, so a console that takes stderr over (prompt_toolkit's
-patch_stdout at a terminal, bot/console.py in a script) prints them on lines of their own.
+patch_stdout at a terminal, bot/console/app.py in a script) prints them on lines of their own.
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ import structlog
 
 from engine import maintenance, projection, queries, store
 from engine.commands import Command, InChat
-from engine.db import Synchronous
 from engine.deciders import characters, chats, lore, memory, relationships, transcript, world
 from engine.deciders.base import Context, Decider, random_id
 from engine.errors import AlreadyHandled, ConcurrencyConflict, EngineError, NoStory, NotFound, ProjectionError
@@ -29,6 +28,7 @@ from engine.reads import EngineReads
 from engine.serial import ChatSerializer
 from engine.storage import open_storage
 from engine.storage.port import Conn, Storage
+from engine.storage.sqlite import Synchronous
 from engine.store import Stamp
 from engine.views import ChatRef
 from engine.writes import EngineWrites

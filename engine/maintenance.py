@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from engine import projection, queries, store
-from engine.db import configure, transaction
 from engine.errors import EngineError, InvalidInput, StorageError
 from engine.storage import connect, is_database_url, redact, snapshot, sqlite_faults
 from engine.storage.port import Conn
+from engine.storage.sqlite import configure, transaction
 from engine.storage.sqlite_readonly import connect_read_only
 from engine.storytime import format_clock
 from engine.views import ChatView, CheckReport

@@ -27,6 +27,7 @@ from engine.views import (
     SceneView,
     TimelineView,
 )
+from engine.words import SEARCH_WINDOW, fts_query, words_of
 
 _CHARACTER = ("character_id, guild_id, name, description, personality, scenario, greeting, example_dialogue,"
               " system_prompt, post_history_instructions, avatar_url, author_id, retired, nickname, creator_notes,"
@@ -276,29 +277,6 @@ def find_memory(conn: Conn, chat_id: str, memory_id: str) -> MemoryView | None:
     return None if row is None else MemoryView(*row)
 
 
-_STOPWORDS = frozenset(
-    "the and for are but not you all any can had her was one our out has him his how its may new now old see two"
-    " who did get let put say she too use that with have this will your from they know want been good much some"
-    " time very when come here just like long make many over such take than them well were what where which while"
-    " would there their about could other into more only then these those after again also back because being both"
-    " does each even every first going into most must should since still through under upon".split())
-
-
-def _words(text: str) -> list[str]:
-    return re.findall(r"[^\W_]{3,}", text.lower())
-
-
-def fts_query(text: str, *, ignore: frozenset[str] | set[str] = frozenset()) -> str | None:
-    """Turn free text into a safe FTS5 OR-query of its distinctive words (None when it has none).
-
-    Words in `ignore` (the names of the people in the scene, which nearly every memory mentions)
-    are left out: they match everything and make the ranking sort the whole index.
-    """
-    words = [w for w in _words(text) if w not in _STOPWORDS and w not in ignore][:24]
-    return " OR ".join(f'"{w}"' for w in dict.fromkeys(words)) or None
-
-
-SEARCH_WINDOW = 400  # a search ranks at most this many of the newest matching memories
 
 
 def _scope_token(prefix: str, value: str) -> str:
@@ -319,7 +297,7 @@ def search_memories(conn: Conn, chat_id: str, query: str, *, character_id: str |
 
         return pg_search.search_memories(conn, chat_id, query, character_id=character_id, limit=limit,
                                          ignore_names=ignore_names)
-    words = fts_query(query, ignore={w for name in ignore_names for w in _words(name)})
+    words = fts_query(query, ignore={w for name in ignore_names for w in words_of(name)})
     if words is None:
         return []
     scope = f"scope : {_scope_token('c', chat_id)}"

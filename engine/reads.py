@@ -10,10 +10,10 @@ from typing import Any, TypeVar
 from engine import maintenance, queries, store
 from engine.commands import Actor
 from engine.core import EngineCore
-from engine.db import migrations_dir
 from engine.errors import InvalidInput, NotFound
 from engine.events import Recorded
 from engine.storage.port import Conn
+from engine.storage.sqlite import migrations_dir
 from engine.views import (
     CharacterView,
     ChatView,

@@ -18,8 +18,8 @@ import structlog
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.console import Console, ConsoleError, parse_command
-from bot.console_commands import COMMANDS
+from bot.console.app import Console, ConsoleError, parse_command
+from bot.console.commands import COMMANDS
 from engine import Actor, DomainError, Engine, InvalidInput, store
 from engine.text import name_key, terminal_safe
 

@@ -38,7 +38,7 @@ def _emit_everything() -> None:
         raise ValueError("boom")
     except ValueError:
         logging.getLogger("aiohttp.server").exception("Error handling request")
-        structlog.get_logger("bot.errors").exception("interaction_failed", error_id="abc123")
+        structlog.get_logger("bot.discord.errors").exception("interaction_failed", error_id="abc123")
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         warnings.warn("something is deprecated", DeprecationWarning, stacklevel=1)
@@ -79,7 +79,7 @@ def test_chatty_libraries_stay_at_info_when_chronicle_logs_debug(restore_logging
     out = io.StringIO()
     configure_logging("json", "debug", stream=out)
     logging.getLogger("aiosqlite").debug("executing SELECT 1")
-    structlog.get_logger("engine.db").debug("kept")
+    structlog.get_logger("engine.storage.sqlite").debug("kept")
     events = [json.loads(line)["event"] for line in out.getvalue().splitlines()]
     assert events == ["kept"]
 
@@ -99,7 +99,7 @@ async def test_no_log_line_carries_a_password_or_secret_of_a_url(restore_logging
     try:
         raise ConnectionError(f"cannot reach {url}")
     except ConnectionError:
-        structlog.get_logger("bot.errors").exception("probe_failed", target={"url": f"{url}?sig=S3CRET"})
+        structlog.get_logger("bot.discord.errors").exception("probe_failed", target={"url": f"{url}?sig=S3CRET"})
     logging.getLogger("aiohttp.client").warning("GET %s failed", "https://h/x?api_key=S3CRET&token=S3CRET")
     text = out.getvalue()
     assert "S3CRET" not in text

@@ -1,4 +1,4 @@
-"""Storage behind one port (engine.storage.port): SQLite (engine.db) and PostgreSQL (pg_*), chosen by location.
+"""Storage behind one port (engine.storage.port): SQLite (sqlite.py) and PostgreSQL (pg_*.py), chosen by location.
 
 A location is a file path (SQLite) or a `postgresql://` URL (unix-socket URLs like
 `postgresql://postgres:@/story?host=/run/pg` included).
@@ -94,7 +94,7 @@ async def open_storage(location: str | Path, *, synchronous: Any = "NORMAL", gro
         from engine.storage.sqlite_readonly import ReadOnlyDatabase
 
         return await ReadOnlyDatabase.open(location, busy_ms=busy_ms)
-    from engine.db import Database
+    from engine.storage.sqlite import Database
 
     return await Database.open(location, synchronous=synchronous, group_commit=group_commit, migrate_now=migrate_now,
                                busy_ms=busy_ms)
@@ -113,7 +113,7 @@ def connect(location: str | Path, *, must_exist: bool = True, read_only: bool = 
         return connect_read_only(Path(location))
     import sqlite3
 
-    from engine.db import configure
+    from engine.storage.sqlite import configure
 
     path = Path(location)
     if must_exist and not path.is_file():

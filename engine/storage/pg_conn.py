@@ -186,7 +186,7 @@ def begin_write(conn: PgConnection) -> None:
 
 @contextmanager
 def write_transaction(conn: PgConnection) -> Iterator[PgConnection]:
-    """`begin_write` … COMMIT, rolling back on any exception (PostgreSQL's `engine.db.transaction`)."""
+    """`begin_write` … COMMIT, rolling back on any exception (PostgreSQL's `engine.storage.sqlite.transaction`)."""
     begin_write(conn)
     try:
         yield conn

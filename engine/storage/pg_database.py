@@ -2,7 +2,7 @@
 
 Every write is a plain synchronous function run whole in the writer's thread (one thread hop per
 transaction), grouped with the commands waiting beside it (engine.storage.group), exactly as
-`engine.db.Database` runs them, so the same transaction bodies, projection handlers and queries run
+`engine.storage.sqlite.Database` runs them, so the same transaction bodies, projection handlers and queries run
 on either backend. A write transaction takes the log's table lock first (`pg_conn.begin_write`).
 """
 
@@ -81,7 +81,7 @@ class _Worker:
 
 
 class PgDatabase(GroupCommit):
-    """The engine's PostgreSQL database: the same `write`, `write_alone`, `read` and `close` as `engine.db.Database`.
+    """The engine's PostgreSQL database: the same `write`, `write_alone`, `read` and `close` as SQLite's `Database`.
 
     Storage faults become StorageError (engine/storage/pg_faults.py: one line naming the server and the fix). A
     lost connection fails what was running on it, which is reported, never run again (a commit may have

@@ -1,6 +1,6 @@
 """Memory search on PostgreSQL: `engine.queries.search_memories` with a tsvector instead of FTS5.
 
-The words searched for are chosen exactly as on SQLite (`engine.queries.fts_query`: distinctive
+The words searched for are chosen exactly as on SQLite (`engine.words.fts_query`: distinctive
 words, stop words and the scene's names left out), then OR-ed into a tsquery. Only the newest
 SEARCH_WINDOW matches of the chat (or character) are ranked, by ts_rank.
 """
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
-from engine.queries import SEARCH_WINDOW, fts_query
 from engine.storage.port import Conn
 from engine.views import MemoryView
+from engine.words import SEARCH_WINDOW, fts_query
 
 _MEMORY = "memory_id, chat_id, character_id, text, importance, source, source_id, story_minute, seq"
 _QUOTED = re.compile(r'"([^"]+)"')

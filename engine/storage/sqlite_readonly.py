@@ -101,7 +101,7 @@ class ReadOnlyDatabase:
     async def open(cls, path: str | Path, *, busy_ms: int = 10_000) -> ReadOnlyDatabase:
         """Open an existing database for reading: a missing file, a damaged one or one this Chronicle can't read
         as it is (an older schema) is one StorageError; nothing is created or written."""
-        from engine.db import _run, migrations_dir
+        from engine.storage.sqlite import _run, migrations_dir
 
         path = Path(path)
         if not path.is_file():
@@ -113,7 +113,7 @@ class ReadOnlyDatabase:
         try:
             reader = await connecting
         except BaseException:
-            await asyncio.to_thread(connecting._thread.join, 2.0)  # noqa: SLF001  (as engine.db._connect)
+            await asyncio.to_thread(connecting._thread.join, 2.0)  # noqa: SLF001  (as engine.storage.sqlite._connect)
             raise
         try:
             problem = await _run(reader, lambda conn: schema_problem(conn, path, shipped))
@@ -127,7 +127,7 @@ class ReadOnlyDatabase:
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(conn)` on the reader's thread; storage faults become StorageError."""
-        from engine.db import _run
+        from engine.storage.sqlite import _run
 
         try:
             return await _run(self._reader, fn)

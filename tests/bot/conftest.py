@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.client import ChronicleBot
+from bot.discord.client import ChronicleBot
 from engine import Engine
 from engine.llm.openai_compat import OpenAICompatibleModel
 from tests.fakes.discord import FakeChannel, FakeDiscord, FakeMember, FakeMessage, InteractionRecord

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.queues import ArrivalOrder
+from bot.discord.queues import ArrivalOrder
 
 
 async def test_work_is_handed_over_at_once_in_call_order() -> None:

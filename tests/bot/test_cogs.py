@@ -10,9 +10,9 @@ import discord
 import pytest
 from structlog.testing import capture_logs
 
-from bot.checks import NOT_ADMIN, NotAdmin, member_is_admin
-from bot.client import EXTENSIONS, ChronicleBot
-from bot.tree import NARRATOR_DOWN, TRY_AGAIN, error_text, report_error
+from bot.discord.checks import NOT_ADMIN, NotAdmin, member_is_admin
+from bot.discord.client import EXTENSIONS, ChronicleBot
+from bot.discord.tree import NARRATOR_DOWN, TRY_AGAIN, error_text, report_error
 from engine import ConcurrencyConflict, Engine, InvalidInput, NarratorUnavailable
 from tests.bot.conftest import Chronicle
 

@@ -24,8 +24,8 @@ from prompt_toolkit.data_structures import Size
 from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output.vt100 import Vt100_Output
 
-from bot.console import Console
-from bot.console_terminal import completions, run_terminal
+from bot.console.app import Console
+from bot.console.terminal import completions, run_terminal
 from engine import Engine
 from engine.llm.openai_compat import OpenAICompatibleModel
 from tests.fakes.llm_server import FakeLLMServer

@@ -13,8 +13,8 @@ from prompt_toolkit.data_structures import Size
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output.vt100 import Vt100_Output
 
-from bot.console import Console
-from bot.console_terminal import run_terminal
+from bot.console.app import Console
+from bot.console.terminal import run_terminal
 from config.logging import configure_logging
 from engine import Engine
 from engine.llm.openai_compat import OpenAICompatibleModel

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from structlog.testing import capture_logs
 
-from bot import doctor
-from bot.doctor import Check, ModelTarget
+from bot.discord import doctor
+from bot.discord.doctor import Check, ModelTarget
 from engine import Engine
 from engine.llm.openai_compat import OpenAICompatibleModel
 from engine.storage import redact
@@ -174,7 +174,7 @@ async def test_chronicle_doctor_exits_0_when_everything_is_in_place(fake_discord
                                                                     fake_llm: FakeLLMServer, tmp_path: Path):
     fake_llm.context_tokens = 4096
     engine = await Engine.open(tmp_path / "doctor.db")  # commands synced by an earlier run
-    from bot.client import ChronicleBot
+    from bot.discord.client import ChronicleBot
     from tests.fakes.discord.fixtures import run_bot
 
     bot = ChronicleBot(engine, sync_guild_ids=[fake_discord.world.guild.id], guild_ready_timeout=0.05)

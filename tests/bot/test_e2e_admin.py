@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.checks import NOT_ADMIN
+from bot.discord.checks import NOT_ADMIN
 from tests.bot.conftest import Chronicle, start_chronicle
 from tests.conftest import count_events, dump_world
 from tests.fakes.discord import CommandNotVisible

@@ -13,7 +13,7 @@ import discord.webhook.async_
 import pytest
 from structlog.testing import capture_logs
 
-from bot.discord_main import run_discord
+from bot.discord.main import run_discord
 from engine import Engine, EngineError
 from tests.bot.conftest import Chronicle
 from tests.fakes.discord import FakeDiscord

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.render import split_message
-from bot.transformers import message_id_from
+from bot.discord.render import split_message
+from bot.discord.transformers import message_id_from
 from engine import InvalidInput
 
 

@@ -48,7 +48,7 @@ async def test_chronicle_run_plays_a_story(fake_discord: FakeDiscord, fake_llm: 
     assert TOKEN not in out.decode() + err.decode()
     assert b"commands_synced" in err
     records = [json.loads(line) for line in err.decode().splitlines()]  # CHRONICLE_LOG_FORMAT=json: nothing else
-    assert {"discord.client", "bot.client"} <= {r.get("logger") for r in records}  # discord.py's records too
+    assert {"discord.client", "bot.discord.client"} <= {r.get("logger") for r in records}  # discord.py's records too
 
 
 async def test_a_rejected_token_is_one_clear_line(fake_discord: FakeDiscord, fake_llm: FakeLLMServer,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.client import ShardedChronicleBot, make_bot
+from bot.discord.client import ShardedChronicleBot, make_bot
 from engine import Actor, Engine
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord.fixtures import run_bot

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from bot.console import Console
+from bot.console.app import Console
 from bot.pictures import HEIGHT_PX, WIDTH_PX, timeline_labels
 from bot.story_pictures import relationship_data, timeline_data
 from engine import Actor, Engine

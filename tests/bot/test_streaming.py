@@ -6,8 +6,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.posting import Posted
-from bot.streaming import DiscordReplySink
+from bot.discord.posting import Posted
+from bot.discord.streaming import DiscordReplySink
 from engine import CharacterView
 
 ARIA = CharacterView("c1", "g", "Aria", "A bard.", "", "", "", "", "", "", None, "u", False)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.console import Console
+from bot.console.app import Console
 from engine import Actor, Engine, StorageError, store
 from engine.llm.openai_compat import OpenAICompatibleModel
 from tests.conftest import story

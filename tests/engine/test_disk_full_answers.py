@@ -7,8 +7,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from bot.console import Console
-from bot.errors import describe
+from bot.console.app import Console
+from bot.discord.errors import describe
 from engine import Actor, Engine, StorageError
 from engine.storage.sqlite_faults import disk_full
 from tests.engine.test_disk_full import cramped  # noqa: F401  (the engine on a 3 MB file system)

@@ -148,7 +148,7 @@ def _open_and_close(path: str, results: Any) -> None:
     """In a forked process: open the database (migrating it), close it, report."""
     import asyncio
 
-    from engine.db import Database
+    from engine.storage.sqlite import Database
 
     async def run() -> str:
         try:

@@ -10,9 +10,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from engine import db, store
+from engine import store
 from engine.events import WeatherSet
 from engine.storage import pg_conn
+from engine.storage import sqlite as db
 from engine.store import NewEvent
 
 

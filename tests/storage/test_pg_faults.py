@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from bot.errors import STORAGE_TEXT
+from bot.discord.errors import STORAGE_TEXT
 from engine import Actor, Engine, StorageError
 from engine.storage import open_storage, redact
 from engine.storage.pg_faults import classify

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.db import migrate as migrate_sqlite
 from engine.storage.pg_conn import PgConnection
 from engine.storage.pg_migrate import migrate, migrate_url, migrations_dir
+from engine.storage.sqlite import migrate as migrate_sqlite
 
 # Where the backends differ on purpose: SQLite's FTS5 machinery versus PostgreSQL's tsvector column, and the
 # identify turns that only processes sharing a PostgreSQL database need (engine/storage/pg_turns.py).

@@ -10,10 +10,10 @@ import pytest
 
 import engine.projection  # noqa: F401  (registers every handler)
 from engine import store
-from engine.db import configure, migrate, transaction
 from engine.projection import apply_new
 from engine.storage import pg_conn
 from engine.storage.pg_conn import PgConnection
+from engine.storage.sqlite import configure, migrate, transaction
 from engine.store import Stamp
 from tests.pg import TEMPLATE, PgServer
 from tests.storage.story import build_story
