@@ -1,12 +1,14 @@
-"""Loading what a prompt needs from the world tables, in one read (runs on the reader thread)."""
+"""Loading what a prompt needs from the world tables, in one read (runs on the database's reader thread, which
+every channel's reads share), then activating its lore on a worker thread of its own (`with_lore`)."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 
 from engine import queries
 from engine.errors import NotFound
-from engine.narrator.lore import NO_LORE, LoreReport, activate_lore, load_sources
+from engine.narrator.lore import NO_LORE, LoreReport, LoreSource, activate_lore, load_sources
 from engine.queries_lore import count_lines
 from engine.storage.port import Conn
 from engine.views import (
@@ -41,12 +43,15 @@ class PromptInputs:
     history: tuple[MessageView, ...]
     persona_ids: tuple[str, ...] = ()  # who each of `personas` is (user ids), in the same order
     lore: LoreReport = NO_LORE
+    lore_sources: tuple[LoreSource, ...] = ()  # the books in play, for `with_lore`
+    line_count: int = 0  # the chat's lines in all (sticky, cooldown and delay count them)
+    lore_budget: int = 0
 
 
 def load_inputs(conn: Conn, chat: ChatView, character_id: str, *, before_seq: int | None = None,
                 lore_budget: int = 0) -> PromptInputs:
-    """Read the card, cast, personas, world state, relationships, relevant memories and recent lines, and
-    activate the lore in play (within `lore_budget` tokens; none when 0)."""
+    """Read the card, cast, personas, world state, relationships, relevant memories and recent lines, and the
+    books in play (when `lore_budget` is above 0; `with_lore` activates them)."""
     card = queries.find_character_by_id(conn, character_id)
     if card is None:
         raise NotFound("That character no longer exists.")
@@ -67,11 +72,21 @@ def load_inputs(conn: Conn, chat: ChatView, character_id: str, *, before_seq: in
     user_name = next((m.speaker for m in reversed(history) if m.role == "person"),
                      personas[0][0] if personas else "you")
     sources = load_sources(conn, chat.chat_id, card) if lore_budget > 0 else ()
-    lore = NO_LORE if not sources else activate_lore(
-        sources, history, chat_id=chat.chat_id, card=card, user=user_name, budget=lore_budget,
-        line_count=count_lines(conn, chat.chat_id, before_seq=before_seq))
+    lines = count_lines(conn, chat.chat_id, before_seq=before_seq) if sources else 0
     return PromptInputs(card, others, user_name, personas, chat, place, scene, present, relationships,
-                        memories, history, persona_ids, lore)
+                        memories, history, persona_ids, lore_sources=sources, line_count=lines,
+                        lore_budget=lore_budget)
+
+
+async def with_lore(inputs: PromptInputs, seconds: float) -> PromptInputs:
+    """The inputs with their lore activated within `seconds`, on a worker thread: never on the event loop, and
+    never on the reader thread, so a slow book delays only its own prompt, by at most about `seconds`."""
+    if not inputs.lore_sources:
+        return inputs
+    report = await asyncio.to_thread(
+        activate_lore, inputs.lore_sources, inputs.history, chat_id=inputs.chat.chat_id, card=inputs.character,
+        user=inputs.user_name, budget=inputs.lore_budget, line_count=inputs.line_count, seconds=seconds)
+    return replace(inputs, lore=report, lore_sources=())
 
 
 HIDDEN = "[hidden: only admins see a card's own instructions]"
