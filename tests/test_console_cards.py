@@ -66,3 +66,14 @@ def test_card_export_and_import_from_the_cli(tmp_path: Path) -> None:
     missing = chronicle("card", "export", "Seraphina", "--out", str(out), "--database", db, cwd=ROOT)
     assert missing.returncode == 1 and missing.stderr.strip() == (
         "chronicle: There is no character named 'Seraphina' in this server. See /character list.")
+
+
+def test_chronicle_card_import_refuses_a_book_key_re2_cannot_run(tmp_path: Path) -> None:
+    evil = copy.deepcopy(V3)
+    evil["data"]["character_book"]["entries"][0]["keys"] = ["/(?<=old )tower/"]
+    (tmp_path / "evil.json").write_text(json.dumps(evil))
+    db = str(tmp_path / "cli.db")
+    done = chronicle("card", "import", str(tmp_path / "evil.json"), "--guild", "g-1", "--database", db, cwd=ROOT)
+    assert done.returncode == 1 and done.stderr.strip() == (
+        "chronicle: Can't import the card: its lorebook's entry 1, key '/(?<=old )tower/': lookbehind ((?<=…) or "
+        "(?<!…)) is not supported; write the key without it, then import it again.")

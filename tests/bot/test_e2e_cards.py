@@ -159,6 +159,10 @@ async def test_lore_commands_through_discord(chronicle: Chronicle) -> None:
     assert toggled.texts == ["**Eldoria** #1 is now off."]
     listed = await chronicle.command(w.member, "lore list")
     assert "**Eldoria** — 2 entries · attached to" in listed.embeds[0]["description"]
+    unsafe = await chronicle.command(w.admin, "lore add", {"book": "Eldoria", "keys": "/(?<!sea )dragon/i",
+                                                           "content": "x"})
+    assert unsafe.texts == ["entry 3, key '/(?<!sea )dragon/i': lookbehind ((?<=…) or (?<!…)) is not supported; "
+                            "write the key without it."]
     refused = await chronicle.command(w.member, "lore remove", {"book": "Eldoria", "entry": 2})
     assert "author of 'Eldoria'" in refused.texts[-1]
     exported = await chronicle.command(w.member, "lore export", {"book": "Eldoria"})
