@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from engine import queries_lore
+from engine import queries, queries_lore
 from engine.commands import Actor
 from engine.commands_cards import (
     AttachCharacterLore,
@@ -25,7 +25,7 @@ from engine.lore import LoreError, export_lorebook, parse_lorebook
 from engine.lore.keys import key_problem
 from engine.lore.model import BOOK_NAME_MAX
 from engine.storage.port import Conn
-from engine.views import LorebookView, LoreEntryView
+from engine.views import CardBookView, LorebookView, LoreEntryView
 from engine.writes import _payload, found
 
 if TYPE_CHECKING:
@@ -121,6 +121,16 @@ class EngineLore(EngineCore):
     async def list_lorebooks(self, guild_id: str, prefix: str = "", limit: int = 500) -> list[LorebookView]:
         """A server's lorebooks by name."""
         return await self.db.read(lambda c: queries_lore.list_lorebooks(c, guild_id, prefix=prefix, limit=limit))
+
+    async def story_card_books(self, guild_id: str, channel_id: str) -> list[CardBookView]:
+        """The books inside the cards of the channel's story's characters (none without a story): in play, but
+        read-only (they change when the card is edited or imported again)."""
+
+        def read(conn: Conn) -> list[CardBookView]:
+            chat = queries.find_open_chat(conn, channel_id)
+            return [] if chat is None or chat.guild_id != guild_id else queries_lore.list_card_books(conn, chat)
+
+        return await self.db.read(read)
 
     async def lorebook(self, guild_id: str, name: str) -> tuple[LorebookView, list[LoreEntryView]]:
         """A book and its entries in number order."""

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from engine import Actor, Engine, InvalidInput
+from engine import Actor, CardBookView, Engine, InvalidInput
 from engine.events import LoreEntryWritten
 from engine.lore import LoreEntry
 from engine.narrator.context import load_inputs, with_lore
@@ -118,3 +118,13 @@ async def test_the_reader_only_reads_the_books_and_lore_is_activated_after(engin
     activated = await with_lore(read, 1.0)
     assert [entry for _, entry, _ in activated.lore.active] == ["#1 dragon"]
 
+
+async def test_the_books_in_a_storys_cards_are_listed_read_only(engine: Engine, admin: Actor) -> None:
+    await story(engine, admin)
+    await engine.import_card(admin, dump(V2), "sera.json")
+    assert await engine.story_card_books(admin.guild_id, "chan-2") == []  # no story there yet
+    await engine.start_chat(admin, "chan-2", "Seraphina", guest="Aria")
+    assert await engine.story_card_books(admin.guild_id, "chan-2") == [CardBookView("Seraphina", "Sera's book", 1)]
+    assert await engine.story_card_books(admin.guild_id, "chan-1") == []  # Aria and Bram have no book of their own
+    assert await engine.story_card_books("another-guild", "chan-2") == []
+    assert await engine.list_lorebooks(admin.guild_id) == []  # a card's book is not a server book
