@@ -17,8 +17,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Literal
 
+from engine.lore.keys import slashed
 from engine.lore.match import Deadline, TimedOut, match_entry
 from engine.lore.model import DEFAULT_SCAN_DEPTH, Lorebook, LoreEntry
 
@@ -175,12 +177,23 @@ class _Scan:
     unsupported: set[str] = field(default_factory=set)
 
 
+@lru_cache(maxsize=8_192)
+def _count_regex(keys: tuple[str, ...], use_regex: bool) -> int:
+    return len(keys) if use_regex else sum(1 for key in keys if slashed(key))
+
+
+def _regex_keys(c: _Candidate) -> int:
+    """How many of the entry's keys are regular expressions (plain keys cost least to search)."""
+    return _count_regex(c.entry.keys + c.entry.secondary_keys, c.entry.use_regex)
+
+
 def _scan(pending: list[_Candidate], text_for: Callable[[_Candidate], bytes], scan: _Scan,
           first: bool) -> list[_Candidate]:
-    """Decide every pending entry against its text; return those that became active."""
+    """Decide every pending entry against its text, those with fewer regex keys first (a book of costly keys
+    can't use up the time of the others); return those that became active, in their order."""
     active = []
     judge, decided = scan.judge, scan.decided
-    for c in pending:
+    for c in sorted(pending, key=_regex_keys):
         try:
             matched = match_entry(c.entry, text_for(c), scan.deadline) if judge.needs_search(c, first) else False
         except TimedOut:
@@ -193,7 +206,7 @@ def _scan(pending: list[_Candidate], text_for: Callable[[_Candidate], bytes], sc
             decided[c.key] = verdict
             if verdict == ACTIVE:
                 active.append(c)
-    return active
+    return sorted(active, key=lambda c: c.index)
 
 
 def scan_window(messages: Sequence[str], depth: int) -> bytes:

@@ -16,6 +16,7 @@ from engine.lore.model import Lorebook, LoreEntry
 from engine.text import terminal_safe
 
 MAX_PROGRAM = 1_000  # RE2 instructions a regex key may compile to (the cost of a search grows with it)
+MAX_UNICODE_CLASSES = 10  # \p{…} classes in one key: each takes RE2 a while to build (the GIL held meanwhile)
 KEY_MEMORY = 1 << 20  # RE2's memory budget for one compiled key (its program and its DFA cache)
 REGEX_CACHE = 256  # compiled regex keys kept (each may hold up to KEY_MEMORY)
 PLAIN_CACHE = 8_192  # compiled plain keys kept (literals: small)
@@ -37,6 +38,7 @@ class CompiledKey:
 
     regex: Any  # re2._Regexp (the package has no public type for it)
     whole_words: bool
+    pattern: bool = False  # a regular expression (else a literal, cheap to search)
 
     def search(self, text: bytes, start: int = 0) -> tuple[int, int] | None:
         """The byte span of the first match at or after `start` (whole words aside), or None."""
@@ -72,6 +74,18 @@ def _options(*, case_sensitive: bool, literal: bool = False) -> re2.Options:
 def _hex_run(text: str, start: int, count: int) -> bool:
     part = text[start:start + count]
     return len(part) == count and all(c in "0123456789abcdefABCDEF" for c in part)
+
+
+def _escapes(pattern: str) -> list[str]:
+    """The letter after each escaping backslash of a pattern."""
+    letters, i = [], 0
+    while i < len(pattern) - 1:
+        if pattern[i] == "\\":
+            letters.append(pattern[i + 1])
+            i += 2
+        else:
+            i += 1
+    return letters
 
 
 def from_javascript(pattern: str) -> str:
@@ -123,6 +137,10 @@ def _why(error: str) -> tuple[str, str]:
 
 def _compile(pattern: str, options: re2.Options) -> Any:
     """RE2's compiled pattern, or KeyProblem (the key is filled in by the caller)."""
+    classes = sum(1 for letter in _escapes(pattern) if letter in "pP")
+    if classes > MAX_UNICODE_CLASSES:
+        raise KeyProblem("", f"it uses {classes} Unicode classes (\\p…; the limit is {MAX_UNICODE_CLASSES})",
+                         "use fewer, or plain keywords")
     try:
         regex = re2.compile(pattern, options)
     except re2.error as exc:
@@ -135,35 +153,41 @@ def _compile(pattern: str, options: re2.Options) -> Any:
 
 
 @lru_cache(maxsize=REGEX_CACHE)
-def _regex(pattern: str, case_sensitive: bool, multiline: bool, dot_all: bool) -> Any | KeyProblem:
-    flags = ("m" if multiline else "") + ("s" if dot_all else "")
+def _regex_key(key: str, use_regex: bool, case_sensitive: bool) -> CompiledKey | KeyProblem:
+    pattern, flags = slashed(key) or (key, "" if case_sensitive else "i")
+    prefix = "".join(flag for flag in "ms" if flag in flags)
     try:
-        return _compile((f"(?{flags})" if flags else "") + from_javascript(pattern),
-                        _options(case_sensitive=case_sensitive))
+        regex = _compile((f"(?{prefix})" if prefix else "") + from_javascript(pattern),
+                         _options(case_sensitive="i" not in flags))
     except KeyProblem as problem:
-        return problem
+        return KeyProblem(key, problem.problem, problem.fix)
+    return CompiledKey(regex, whole_words=False, pattern=True)
 
 
 @lru_cache(maxsize=PLAIN_CACHE)
-def _plain(text: str, case_sensitive: bool) -> Any:
-    return re2.compile(text, _options(case_sensitive=case_sensitive, literal=True))
+def _plain_key(text: str, case_sensitive: bool, whole_words: bool) -> CompiledKey:
+    return CompiledKey(re2.compile(text, _options(case_sensitive=case_sensitive, literal=True)), whole_words)
 
 
-def compile_key(key: str, *, use_regex: bool, case_sensitive: bool, whole_words: bool) -> CompiledKey | None:
-    """One key ready to search (None for a blank key); KeyProblem for a regex key RE2 can't run safely.
+def prepared(key: str, use_regex: bool, case_sensitive: bool, whole_words: bool) -> CompiledKey | KeyProblem | None:
+    """One key ready to search, the KeyProblem of a regex key RE2 can't run safely, or None for a blank key
+    (each cached: REGEX_CACHE regex keys, PLAIN_CACHE plain ones).
 
     `/pattern/flags` keys follow only their own flags (i, m, s); `use_regex` keys follow the entry's case
     setting; plain keys also follow its whole-words setting."""
     if not key.strip():
         return None
-    js = slashed(key)
-    if js is not None or use_regex:
-        pattern, flags = js if js is not None else (key, "" if case_sensitive else "i")
-        found = _regex(pattern, "i" not in flags, "m" in flags, "s" in flags)
-        if isinstance(found, KeyProblem):
-            raise KeyProblem(key, found.problem, found.fix)
-        return CompiledKey(found, whole_words=False)
-    return CompiledKey(_plain(key.strip(), case_sensitive), whole_words=whole_words)
+    if use_regex or slashed(key) is not None:
+        return _regex_key(key, use_regex, case_sensitive if use_regex and slashed(key) is None else True)
+    return _plain_key(key.strip(), case_sensitive, whole_words)
+
+
+def compile_key(key: str, *, use_regex: bool, case_sensitive: bool, whole_words: bool) -> CompiledKey | None:
+    """One key ready to search (None for a blank key); raises KeyProblem for a regex key RE2 can't run safely."""
+    ready = prepared(key, use_regex, case_sensitive, whole_words)
+    if isinstance(ready, KeyProblem):
+        raise ready
+    return ready
 
 
 def key_problem(key: str, *, use_regex: bool, case_sensitive: bool) -> KeyProblem | None:

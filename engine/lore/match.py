@@ -3,10 +3,11 @@ secondary-key logic, against UTF-8 text, within a deadline."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
-from engine.lore.keys import CompiledKey, KeyProblem, compile_key
+from engine.lore.keys import CompiledKey, KeyProblem, prepared
 from engine.lore.model import LoreEntry
 
 
@@ -15,11 +16,16 @@ class TimedOut(Exception):
 
 
 class Deadline:
-    """When matching must stop: a search already running finishes, nothing new starts after it."""
+    """When matching must stop: after `seconds` of the matching thread's own CPU time (the cost it puts on the
+    machine, whatever else runs), or after `wall_seconds` of real time (a thread starved of CPU stops too). A
+    search already running finishes; nothing new starts after. Read it on the thread that matches."""
 
-    def __init__(self, seconds: float | None, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._at = None if seconds is None else clock() + seconds
+    def __init__(self, seconds: float | None, *, wall_seconds: float | None = None,
+                 clock: Callable[[], float] = time.thread_time,
+                 wall_clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock, self._wall_clock = clock, wall_clock
+        self._at = math.inf if seconds is None else clock() + seconds
+        self._wall_at = math.inf if wall_seconds is None else wall_clock() + wall_seconds
 
     @classmethod
     def never(cls) -> Deadline:
@@ -28,18 +34,16 @@ class Deadline:
 
     def passed(self) -> bool:
         """Whether the time is up."""
-        return self._at is not None and self._clock() >= self._at
+        return self._clock() >= self._at or self._wall_clock() >= self._wall_at
 
     def check(self) -> None:
         """Raise TimedOut when the time is up."""
         if self.passed():
             raise TimedOut
 
-    def sooner(self, share: float) -> Deadline:
-        """A deadline `share` of the way from now to this one (a first stage that must leave time for the rest)."""
-        if self._at is None:
-            return self
-        return Deadline(max(0.0, self._at - self._clock()) * share, self._clock)
+    def left(self) -> tuple[float, float]:
+        """(CPU seconds, real seconds) left, at least 0 (infinite without a limit)."""
+        return max(0.0, self._at - self._clock()), max(0.0, self._wall_at - self._wall_clock())
 
 
 def _is_word(char: str) -> bool:
@@ -89,14 +93,13 @@ def _search(entry: LoreEntry, keys: tuple[str, ...], text: bytes, deadline: Dead
     hits: list[bool] = []
     refused = False
     for key in keys:
-        deadline.check()
-        try:
-            ready = compile_key(key, use_regex=entry.use_regex, case_sensitive=bool(entry.case_sensitive),
-                                whole_words=bool(entry.match_whole_words))
-        except KeyProblem:
+        ready = prepared(key, entry.use_regex, bool(entry.case_sensitive), bool(entry.match_whole_words))
+        if isinstance(ready, KeyProblem):
             refused = True  # a key recorded before keys were checked: it never matches
             continue
         if ready is not None:
+            if ready.pattern or ready.whole_words:
+                deadline.check()  # a literal is searched in microseconds: no need to read the clock for it
             hits.append(found(ready, text, deadline))
             if first_hit and hits[-1]:
                 break
@@ -125,6 +128,7 @@ def match_entry(entry: LoreEntry, text: bytes, deadline: Deadline | None = None)
     if not text or not entry.keys:
         return False
     deadline = deadline or Deadline.never()
+    deadline.check()
     hits, refused = _search(entry, entry.keys, text, deadline, first_hit=True)
     if not any(hits):
         return None if refused else False

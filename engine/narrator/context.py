@@ -4,6 +4,12 @@ every channel's reads share), then activating its lore on a worker thread of its
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
+import os
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from engine import queries
@@ -22,6 +28,8 @@ from engine.views import (
 )
 
 HISTORY_WINDOW = 300  # the newest lines considered for a prompt; the budget usually keeps fewer
+LORE_THREADS = 8  # prompts whose lore is activated at once (each takes at most about LORE_SECONDS)
+LORE_NICE = 5  # how much lower the lore threads' CPU priority is (Linux), so they yield to the rest
 MAX_PERSONAS = 6
 MEMORY_CANDIDATES = 40
 
@@ -78,14 +86,29 @@ def load_inputs(conn: Conn, chat: ChatView, character_id: str, *, before_seq: in
                         lore_budget=lore_budget)
 
 
+def _lower_priority() -> None:
+    """Start a lore thread at a lower CPU priority: its own nice value (Linux threads have one each)."""
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LORE_NICE)
+
+
+@functools.cache
+def _lore_threads() -> ThreadPoolExecutor:
+    """The threads lore is activated on (made on first use; idle ones end by themselves at exit)."""
+    return ThreadPoolExecutor(LORE_THREADS, thread_name_prefix="chronicle-lore", initializer=_lower_priority)
+
+
 async def with_lore(inputs: PromptInputs, seconds: float) -> PromptInputs:
-    """The inputs with their lore activated within `seconds`, on a worker thread: never on the event loop, and
-    never on the reader thread, so a slow book delays only its own prompt, by at most about `seconds`."""
+    """The inputs with their lore activated within `seconds` on a lore thread: never on the event loop, nor on the
+    reader thread every channel's reads share, and at a lower CPU priority, so a costly book delays only its own
+    prompt, by about `seconds` (plus the one search running when time is up)."""
     if not inputs.lore_sources:
         return inputs
-    report = await asyncio.to_thread(
+    activation = functools.partial(
         activate_lore, inputs.lore_sources, inputs.history, chat_id=inputs.chat.chat_id, card=inputs.character,
         user=inputs.user_name, budget=inputs.lore_budget, line_count=inputs.line_count, seconds=seconds)
+    report = await asyncio.get_running_loop().run_in_executor(_lore_threads(), activation)
     return replace(inputs, lore=report, lore_sources=())
 
 

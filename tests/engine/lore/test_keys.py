@@ -45,6 +45,7 @@ def refusal(key: str, *, use_regex: bool = False) -> str:
     (r"/(\w+\s?){200}z/", f"the pattern is too large to match quickly (1,605 steps; the limit is {MAX_PROGRAM:,}); "
                           "simplify it or split it into several keys"),
     (r"/\p{L}{1000}/", "the pattern is too large to match quickly; simplify it or split it into several keys"),
+    ("/(?i)" + r"\pL" * 250 + "/", "it uses 250 Unicode classes (\\p…; the limit is 10); use fewer, or plain keywords"),
     ("/(unclosed/", "it is not a regular expression Chronicle can run (missing ): (unclosed); fix it, or write plain "
                     "keywords instead"),
     (r"/\cA/", "the escape \\c is not supported"),
@@ -138,6 +139,8 @@ def test_entries_not_decided_by_the_deadline_are_timed_out() -> None:
     assert [e.id for e in result.entries] == [2]
     assert {d.entry.id: d.reason for d in result.dropped} == {1: "timed out"}
     assert [e.id for e in run([keyed, constant], ["a dragon"], deadline=Deadline(60)).entries] == [1, 2]
+    starved = Deadline(60, wall_seconds=0)  # CPU time left, but no real time: a thread starved of CPU stops too
+    assert {d.entry.id: d.reason for d in run([keyed], ["a dragon"], deadline=starved).dropped} == {1: "timed out"}
 
 
 def test_the_text_scanned_is_bounded() -> None:
@@ -150,3 +153,14 @@ def test_the_text_scanned_is_bounded() -> None:
     recursive = LoreEntry(id=2, keys=("start",), content="x " * SCAN_CHARS + "needle")
     in_prompt = run([recursive, key], ["start"], budget_tokens=100_000).entries
     assert [e.id for e in in_prompt] == [2]  # recursion scans a bounded text too
+
+
+def test_entries_with_plain_keys_are_decided_before_costly_regex_ones() -> None:
+    """A book of costly regex keys listed first can't use up the time of an ordinary entry listed after it."""
+    costly = LoreEntry(id="costly", keys=("/(a|b)*a(a|b){900}c/", "/(.?){100}z/", "/dragon/"), content="x")
+    plain = LoreEntry(id="plain", keys=("dragon",), content="y")
+    ticks = iter(range(1_000))
+    one_search = Deadline(2, clock=lambda: next(ticks))  # the clock moves one tick each time it is read
+    result = run([costly, plain], ["a dragon"], deadline=one_search)
+    assert [e.id for e in result.entries] == ["plain"]
+    assert {d.entry.id: d.reason for d in result.dropped} == {"costly": "timed out"}
