@@ -1,4 +1,4 @@
-"""`make soak` (python -m soak): the four trials of docs/RELIABILITY.md in one run, by hand, under 15 minutes.
+"""`make soak` (python -m soak): the five trials of docs/RELIABILITY.md in one run, by hand, under 17 minutes.
 
     python -m soak [--kills 200] [--channels 100] [--messages 20] [--world DB] [--world-chats 44]
 
@@ -7,7 +7,8 @@
 3. reproject: commands during a reproject of a large world (soak/reproject_load.py). `--world` names
    a database to use (a copy is made); without it one of about 100,000 events is built once with
    demo-data and kept in the system's temporary folder;
-4. reproject-postgres: the same on PostgreSQL (the world's log copied into a private embedded server).
+4. reproject-postgres: the same on PostgreSQL (the world's log copied into a private embedded server);
+5. lore: a busy channel with hostile lorebook keys beside normal ones, on both backends (soak/lore_load.py).
 Each trial runs in a process of its own and prints one JSON line; this prints them and a verdict.
 """
 
@@ -64,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
                                   str(args.messages))),
                         ("reproject", ("soak.reproject_load", str(_world(args.world, args.world_chats)))),
                         ("reproject-postgres", ("soak.reproject_load", str(_world(args.world, args.world_chats)),
-                                                "--postgres"))):
+                                                "--postgres")),
+                        ("lore", ("soak.lore_load",))):
         result, seconds = _trial(*trial)
         results[name] = result
         print(f"{name} ({seconds:.0f}s): {json.dumps(result)}", flush=True)
