@@ -34,6 +34,7 @@ from engine import Actor, Engine, InvalidInput, queries
 from engine.events import LoreEntryWritten
 from engine.llm.openai_compat import OpenAICompatibleModel
 from engine.lore import LoreEntry
+from engine.lore.activate import scan_window
 from engine.lore.keys import MAX_PROGRAM, KeyProblem, compile_key, prepared
 from engine.narrator.flows import NullSink
 from soak.reproject_load import SERVER_SETTINGS, summary
@@ -101,6 +102,22 @@ async def _old_entries(engine: Engine, book_id: str, first: int, entries: list[L
 
     await engine.db.write(write)
     await engine.catch_up()
+
+
+def worst_search(keys: list[str]) -> dict[str, Any]:
+    """The longest single search of any of `keys` in the hostile channel's scanned text (the most a deadline can
+    be overrun by: a search can't be stopped halfway)."""
+    lines = hostile_lines()
+    windows = [scan_window([lines[(start + n) % len(lines)] for n in range(10)], 10) for start in range(len(lines))]
+    worst = (0.0, "", 0)
+    for key in keys:
+        ready = prepared(key, False, True, False)
+        for text in windows:
+            started = time.thread_time()
+            ready.search(text)
+            worst = max(worst, (time.thread_time() - started, key, len(text)))
+    return {"worst_search_cpu_ms": round(worst[0] * 1000, 1), "worst_search_key": worst[1],
+            "worst_search_text_bytes": worst[2]}
 
 
 async def _big_entries(engine: Engine, book: str, keys: list[str]) -> None:
@@ -218,6 +235,7 @@ async def measure(location: str, channels: int, seconds: float, model_ms: int) -
             await engine.attach_lorebook(ADMIN, "benign", "Atlas")
             phases = await _interleaved(engine, normal, seconds)
             prompt = await engine.inspect_prompt("hostile")
+            built.update(worst_search(built["accepted_keys"]))
             drops = Counter(reason for _, _, reason in prompt.lore.dropped)
             clean = (await engine.check()).clean
         finally:
