@@ -153,7 +153,7 @@ def _compile(pattern: str, options: re2.Options) -> Any:
 
 
 @lru_cache(maxsize=REGEX_CACHE)
-def _regex_key(key: str, use_regex: bool, case_sensitive: bool) -> CompiledKey | KeyProblem:
+def _regex_key(key: str, case_sensitive: bool) -> CompiledKey | KeyProblem:
     pattern, flags = slashed(key) or (key, "" if case_sensitive else "i")
     prefix = "".join(flag for flag in "ms" if flag in flags)
     try:
@@ -165,8 +165,11 @@ def _regex_key(key: str, use_regex: bool, case_sensitive: bool) -> CompiledKey |
 
 
 @lru_cache(maxsize=PLAIN_CACHE)
-def _plain_key(text: str, case_sensitive: bool, whole_words: bool) -> CompiledKey:
-    return CompiledKey(re2.compile(text, _options(case_sensitive=case_sensitive, literal=True)), whole_words)
+def _plain_key(text: str, case_sensitive: bool, whole_words: bool) -> CompiledKey | KeyProblem:
+    try:
+        return CompiledKey(re2.compile(text, _options(case_sensitive=case_sensitive, literal=True)), whole_words)
+    except re2.error:  # a literal always compiles within KEY_MAX; a longer one from an old event may not
+        return KeyProblem(text, "the keyword is too long to match", "shorten it")
 
 
 def prepared(key: str, use_regex: bool, case_sensitive: bool, whole_words: bool) -> CompiledKey | KeyProblem | None:
@@ -177,8 +180,9 @@ def prepared(key: str, use_regex: bool, case_sensitive: bool, whole_words: bool)
     setting; plain keys also follow its whole-words setting."""
     if not key.strip():
         return None
-    if use_regex or slashed(key) is not None:
-        return _regex_key(key, use_regex, case_sensitive if use_regex and slashed(key) is None else True)
+    js = slashed(key)
+    if use_regex or js is not None:
+        return _regex_key(key, True if js is not None else case_sensitive)  # a /…/ key's flags decide its case
     return _plain_key(key.strip(), case_sensitive, whole_words)
 
 
