@@ -1,4 +1,5 @@
-"""`python -m bench [--quick] [--sections 1,2,…] [--out FILE]`: run the suite, print tables, write the report."""
+"""`python -m bench [--quick] [--sections 1,2,…] [--out FILE] [--only postgres|recall]`: run the suite, print tables,
+write the report."""
 
 from __future__ import annotations
 
@@ -10,7 +11,20 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import anchor, commands, concurrency, group_commit, narrator, postgres, predecessor, raw, rebuild, report
+from bench import (
+    anchor,
+    commands,
+    concurrency,
+    group_commit,
+    narrator,
+    postgres,
+    predecessor,
+    raw,
+    rebuild,
+    recall,
+    recall_report,
+    report,
+)
 from bench.common import Table, Target, quiet, settings
 from bench.datasets import build_all, event_count
 
@@ -22,18 +36,21 @@ def main(argv: list[str] | None = None) -> int:
     """Run the chosen sections; return 1 if a section failed."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes (the smoke test); figures not meaningful")
-    parser.add_argument("--sections", default="1,2,3,4,5,6,7,8,9", help="comma-separated section numbers")
+    parser.add_argument("--sections", default="1,2,3,4,5,6,7,8,9,11", help="comma-separated section numbers")
     parser.add_argument("--out", type=Path,
                         help="report file (default: docs/PERFORMANCE.md after a full run of every section)")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "chronicle-bench",
                         help="where built databases are kept between runs")
     parser.add_argument("--fresh", action="store_true", help="rebuild the cached databases")
-    parser.add_argument("--only", choices=["postgres"],
-                        help="run one extra section alone: `postgres` (PostgreSQL beside SQLite, bench/postgres.py)")
+    parser.add_argument("--only", choices=["postgres", "recall"],
+                        help="run one section alone: `postgres` (PostgreSQL beside SQLite, bench/postgres.py) or "
+                             "`recall` (section 11, long-story recall, bench/recall.py)")
     args = parser.parse_args(argv)
     quiet()
     if args.only == "postgres":
         return _postgres(args)
+    if args.only == "recall":
+        return _recall(args)
     wanted = {int(s) for s in args.sections.split(",") if s.strip()}
     started = time.perf_counter()
     tables: list[Table] = []
@@ -71,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             tables += new_tables
             targets += new_targets
             print(f"section {number}: {time.perf_counter() - t0:.0f}s", file=sys.stderr, flush=True)
+        recall_block, failed = _recall_section(args, Path(work), wanted, failed)
     elapsed = time.perf_counter() - started
     complete = wanted >= {1, 2, 3, 4, 5, 6, 7, 8, 9}
     out = args.out or (ROOT / "docs" / "PERFORMANCE.md" if complete and not args.quick else None)
@@ -80,9 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         preface = NOTES.read_text(encoding="utf-8").strip() if NOTES.exists() else ""
         out.parent.mkdir(parents=True, exist_ok=True)
         kept = postgres.kept_block(out)  # the PostgreSQL section is measured by `--only postgres`
+        recall_block = recall_block or report.kept_block(out, recall_report.BEGIN, recall_report.END)
         out.write_text(report.render(sorted(tables, key=lambda t: t.title), targets, command=command, elapsed=elapsed,
-                                     quick=args.quick, preface=preface) + (f"\n{kept}" if kept else ""),
-                       encoding="utf-8")
+                                     quick=args.quick, preface=preface)
+                       + "".join(f"\n{block}" for block in (kept, recall_block) if block), encoding="utf-8")
         print(f"wrote {out}", file=sys.stderr)
     for t in targets:
         print(f"{'MET ' if t.met else 'MISS'}  {t.text}: {t.measured}")
@@ -104,6 +123,46 @@ def _postgres(args: argparse.Namespace) -> int:
                                  elapsed=time.perf_counter() - started, quick=args.quick)
         postgres.update_report(out, block)
         print(f"wrote the PostgreSQL section of {out}", file=sys.stderr)
+    return 0
+
+
+def _recall_section(args: argparse.Namespace, work: Path, wanted: set[int], failed: bool) -> tuple[str, bool]:
+    """Section 11 in a whole run: its tables printed, its block for the report ('' when not run or failed)."""
+    if 11 not in wanted:
+        return "", failed
+    print("section 11 ...", file=sys.stderr, flush=True)
+    try:
+        command = ("`make bench` (runs `python -m bench`)" if not sys.argv[1:]
+                   else f"`python -m bench {shlex.join(sys.argv[1:])}`")
+        return _run_recall(args, work, command), failed
+    except Exception:  # like the other sections: reported, the rest of the report still written
+        traceback.print_exc()
+        print(Table("11. FAILED", ["error"], [[traceback.format_exc().splitlines()[-1]]]).text(), flush=True)
+        return "", True
+
+
+def _run_recall(args: argparse.Namespace, work: Path, command: str) -> str:
+    """Measure section 11, print its tables and targets; returns its block of the report (`command` in
+    markdown)."""
+    started = time.perf_counter()
+    sizes = recall.QUICK if args.quick else recall.FULL
+    cache = work / "recall-cache" if args.quick else recall.cache_folder()
+    results = recall.measure(sizes, cache, work, fresh=args.fresh)
+    for table in recall_report.tables(results):
+        print(table.text(), flush=True)
+    for t in recall_report.targets(results):
+        print(f"{'n/a ' if t.met is None else 'MET ' if t.met else 'MISS'}  recall: {t.text}: {t.measured}")
+    return recall_report.block(results, command=command, elapsed=time.perf_counter() - started, quick=args.quick)
+
+
+def _recall(args: argparse.Namespace) -> int:
+    """`--only recall`: print its tables; a full-size run also rewrites its section of docs/PERFORMANCE.md."""
+    with tempfile.TemporaryDirectory(prefix="chronicle-bench-recall-") as work:
+        block = _run_recall(args, Path(work), f"`python -m bench {shlex.join(sys.argv[1:])}`")
+    out = args.out or (None if args.quick else ROOT / "docs" / "PERFORMANCE.md")
+    if out is not None:
+        report.replace_block(out, recall_report.BEGIN, recall_report.END, block)
+        print(f"wrote the recall section of {out}", file=sys.stderr)
     return 0
 
 

@@ -57,3 +57,22 @@ def render(tables: list[Table], targets: list[Target], *, command: str, elapsed:
     out += ["", "## Results", ""]
     out += [t.markdown() for t in tables]
     return "\n".join(out) + "\n"
+
+
+def replace_block(path: Path, begin: str, end: str, block: str) -> None:
+    """Put a section's own block (from `begin` to `end`) into a report in place of its old one, or at the end."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1].lstrip("\n")
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    path.write_text(text, encoding="utf-8")
+
+
+def kept_block(path: Path, begin: str, end: str) -> str:
+    """A section's block in an existing report (a full run that did not measure it keeps it), or ''."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if begin not in text or end not in text:
+        return ""
+    return begin + text.split(begin, 1)[1].split(end, 1)[0] + end + "\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -26,7 +27,7 @@ from bot.cli_common import (
 )
 from config.logging import configure_logging
 from config.settings import Settings, SettingsError, check_database, load_settings
-from engine import Actor, Engine, EngineError, damage_report
+from engine import Actor, Engine, EngineError, EventView, damage_report
 from engine.storage import is_database_url
 from engine.text import TerminalSafe
 
@@ -48,10 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--to-seq", type=bounded(1, 2**62), help="keep the chat's events up to this seq")
     group.add_argument("--messages", type=bounded(1, 10_000), help="undo this many of the newest messages")
     sub.add_parser("check", parents=[common], help="compare the live world with a fresh rebuild; exit 1 on drift")
-    p = sub.add_parser("events", parents=[common], help="show the newest events")
+    p = sub.add_parser("events", parents=[common], help="show the newest events, or every event after a seq")
     p.add_argument("--chat", help="only this chat's events")
-    p.add_argument("--limit", type=bounded(1, 100_000), default=20)
-    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--limit", type=bounded(1, 2**62), help="at most this many (default: the newest 20; with --after "
+                   "or --all, no limit)")
+    start = p.add_mutually_exclusive_group()
+    start.add_argument("--after", type=bounded(0, 2**62), metavar="SEQ", help="every event after this seq, oldest "
+                       "first")
+    start.add_argument("--all", action="store_true", help="the whole log, oldest first")
+    p.add_argument("--json", action="store_true", help="one JSON object per line (JSON Lines)")
     p = sub.add_parser("export", parents=[common], help="write a chat's events (JSONL) and transcript (Markdown)")
     p.add_argument("--chat", required=True)
     p.add_argument("--out", type=Path, required=True, help="output directory")
@@ -81,7 +87,7 @@ async def _chats(args: argparse.Namespace, settings: Settings) -> int:
         if not chats:
             print("no chats yet")
         return 0
-    return await with_engine(args, settings, body)
+    return await with_engine(args, settings, body, read_only=True)
 
 
 @command("reproject")
@@ -133,22 +139,31 @@ async def _check(args: argparse.Namespace, settings: Settings) -> int:
         verdict = "clean" if report.clean else f"DRIFT: {len(report.differences)} difference(s)"
         print(f"check: {report.events} events replayed, {report.tables_checked} tables compared: {verdict}")
         return 0 if report.clean else 1
-    return await with_engine(args, settings, body)
+    return await with_engine(args, settings, body, read_only=True)
 
 
 @command("events")
 async def _events(args: argparse.Namespace, settings: Settings) -> int:
     async def body(engine: Engine) -> int:
-        for event in await engine.recent_events(chat_id=args.chat, limit=args.limit):
-            if args.json:
-                print(json.dumps({"seq": event.seq, "kind": event.kind, "stream": event.stream,
-                                  "chat_id": event.chat_id, "actor_id": event.actor_id,
-                                  "recorded_at": event.recorded_at, "payload": event.payload}, ensure_ascii=False))
-            else:
-                summary = ", ".join(f"{k}={str(v)[:40]!r}" for k, v in list(event.payload.items())[:4])
-                print(f"{event.seq:>8}  {event.recorded_at[:19]}  {event.kind:<24} {summary}")
+        if args.all or args.after is not None:
+            pages = engine.event_pages(after=args.after or 0, chat_id=args.chat, limit=args.limit)
+        else:
+            pages = engine.event_pages(newest=args.limit or 20, chat_id=args.chat, limit=args.limit or 20)
+        async for page in pages:  # printed as read: any length of log in constant memory
+            for event in page:
+                print(_event_line(event, as_json=args.json))
+            sys.stdout.flush()
         return 0
-    return await with_engine(args, settings, body)
+    return await with_engine(args, settings, body, read_only=True)
+
+
+def _event_line(event: EventView, *, as_json: bool) -> str:
+    if as_json:
+        return json.dumps({"seq": event.seq, "kind": event.kind, "stream": event.stream, "chat_id": event.chat_id,
+                           "actor_id": event.actor_id, "recorded_at": event.recorded_at, "payload": event.payload},
+                          ensure_ascii=False)
+    summary = ", ".join(f"{k}={str(v)[:40]!r}" for k, v in list(event.payload.items())[:4])
+    return f"{event.seq:>8}  {event.recorded_at[:19]}  {event.kind:<24} {summary}"
 
 
 @command("export")
@@ -158,7 +173,7 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
         events_file, transcript_file = await asyncio.to_thread(exported.write_to, args.out)
         print(f"wrote {events_file} and {transcript_file}")
         return 0
-    return await with_engine(args, settings, body)
+    return await with_engine(args, settings, body, read_only=True)
 
 
 @command("demo-data")
@@ -277,6 +292,10 @@ def _main(args: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # whoever read the output stopped early (`chronicle events --all | head`)
+        if sys.__stdout__ is not None:  # nothing more to flush at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno())
+        return 141
 
 
 if __name__ == "__main__":

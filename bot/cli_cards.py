@@ -15,7 +15,8 @@ def _card_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     cards = p.add_subparsers(dest="card_command", required=True, metavar="ACTION")
     e = cards.add_parser("export", parents=[common], help="write a card as V3 JSON or PNG (by --out's suffix)")
     e.add_argument("name", help="the character's name")
-    e.add_argument("--out", type=Path, required=True, help="FILE.json, FILE.png, or FILE (both are written)")
+    e.add_argument("--out", required=True, help="FILE.json, FILE.png, FILE (both are written), or DIR/ (both, "
+                   "named after the character, into that folder)")
     e.add_argument("--guild", default="console", help="the server id (default: the console's world)")
     i = cards.add_parser("import", parents=[common], help="import a card file (.png, .json, .charx)")
     i.add_argument("path", type=Path)
@@ -42,4 +43,4 @@ async def _card(args: argparse.Namespace, settings: Settings) -> int:
         print(f"imported {result.character.name} ({result.spec} {result.source_format}, "
               f"{result.lore_entries} lore entries){' — replaced the old card' if result.replaced else ''}")
         return 0
-    return await with_engine(args, settings, body)
+    return await with_engine(args, settings, body, read_only=args.card_command == "export")

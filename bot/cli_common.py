@@ -11,7 +11,7 @@ import structlog
 
 from config.settings import Settings, check_database
 from engine import Engine, EngineError
-from engine.storage import redact
+from engine.storage import open_storage, redact
 from engine.storage.port import is_database_error
 
 Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
@@ -61,7 +61,7 @@ def model_from_settings(settings: Settings, notice: Callable[[str], None] = prin
                       model=settings.llm_model, temperature=settings.llm_temperature,
                       max_tokens=settings.llm_max_tokens, timeout=settings.llm_timeout,
                       max_retries=settings.llm_max_retries, context_tokens=settings.llm_context_tokens,
-                      notice=notice)
+                      reply_deadline=settings.llm_reply_deadline, notice=notice)
 
 
 def database_of(settings: Settings, database: str | None) -> str:
@@ -74,10 +74,14 @@ def database_of(settings: Settings, database: str | None) -> str:
         raise EngineError(f"--database: {exc}") from None
 
 
-async def open_engine(settings: Settings, database: str | None, model: Any = None) -> Engine:
-    """The engine on the configured database, with the model's budget from settings."""
+async def open_engine(settings: Settings, database: str | None, model: Any = None, *,
+                      read_only: bool = False) -> Engine:
+    """The engine on the configured database, with the model's budget from settings. `read_only` (a command that
+    only reads): an existing database opened for reading, never created, migrated or written."""
     location = database_of(settings, database)
     try:
+        if read_only:
+            return Engine(await open_storage(location, read_only=True))
         return await Engine.open(location, model=model, context_tokens=settings.llm_context_tokens,
                                  reply_tokens=settings.llm_max_tokens,
                                  max_concurrent_replies=settings.max_concurrent_replies,
@@ -89,9 +93,10 @@ async def open_engine(settings: Settings, database: str | None, model: Any = Non
         raise EngineError(f"could not open the database {redact(location)}: {reason}") from None
 
 
-async def with_engine(args: argparse.Namespace, settings: Settings, body: Callable[[Engine], Awaitable[int]]) -> int:
-    """Run `body` on the engine of `--database` (or the setting), and close it."""
-    engine = await open_engine(settings, args.database)
+async def with_engine(args: argparse.Namespace, settings: Settings, body: Callable[[Engine], Awaitable[int]], *,
+                      read_only: bool = False) -> int:
+    """Run `body` on the engine of `--database` (or the setting), and close it (`read_only`: see open_engine)."""
+    engine = await open_engine(settings, args.database, read_only=read_only)
     try:
         return await body(engine)
     finally:

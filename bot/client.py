@@ -69,7 +69,8 @@ class ChronicleBot(commands.Bot):
         self.sync_on_start = sync_on_start
         self.model_target = model_target
         self.arrivals = ArrivalOrder()
-        self.backfill_done = asyncio.Event()
+        self.backfill_done = asyncio.Event()  # the start-up backfill is done
+        self.backfills = 0  # backfills done (one per new gateway session)
         self.poster = CharacterPoster(self)
         self.self_deleted: set[int] = set()
         self.latest_replies: dict[int, Posted] = {}

@@ -9,17 +9,19 @@ offers it on a first run: bot/starter).
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sys
 import uuid
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import structlog
 
 from bot.console_commands import COMMANDS, usage
 from bot.starter import find_starter, load_starter
 from engine import Actor, DomainError, Engine, EngineError, NarratorUnavailable
+from engine.storage import redact_text
 from engine.text import TerminalSafe
 from engine.views import CharacterView
 
@@ -55,6 +57,8 @@ def parse_command(line: str) -> tuple[str, dict[str, str]]:
                 raise ConsoleError(f'{key}: the quote is not closed. Write {key}:"…" with a " at the end. '
                                    f"Usage: {usage(path)}")
             value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+        if key in args:
+            raise ConsoleError(f"{key}: given twice; give each option once. Usage: {usage(path)}")
         args[key] = value
         position = match.end()
     spec = COMMANDS[path]
@@ -68,21 +72,31 @@ def parse_command(line: str) -> tuple[str, dict[str, str]]:
 
 
 class ConsoleSink:
-    """Prints a reply as it streams: the name, then each new piece of text."""
+    """Prints a reply as it streams: the name with the first piece of text, then each new piece.
+
+    A log line written meanwhile to the same place ends the reply's line where it is (`break_line`); the reply
+    then starts again, whole, on the line after the log line."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self._shown = ""
+        self._name = ""
+        self._open = False  # the reply's line is on the screen and not ended yet
 
     async def begin(self, character: CharacterView) -> None:
-        """Start the reply's line."""
-        self._shown = ""
-        self.out.write(f"{character.name}: ")
-        self.out.flush()
+        """Start a reply (its line starts with its first text)."""
+        self._shown, self._name, self._open = "", character.name, False
+
+    def _line(self) -> None:
+        """Put the reply's line on the screen, with the text shown so far, unless it is there already."""
+        if not self._open:
+            self.out.write(f"{self._name}: {self._shown}")
+            self._open = True
 
     async def update(self, character: CharacterView, text: str) -> None:
         """Print what is new since the last update."""
-        if text.startswith(self._shown):
+        if text.startswith(self._shown) and len(text) > len(self._shown):
+            self._line()
             self.out.write(text[len(self._shown):])
             self.out.flush()
             self._shown = text
@@ -90,16 +104,55 @@ class ConsoleSink:
     async def finish(self, character: CharacterView, text: str) -> list[str]:
         """End the line (printing any rest)."""
         await self.update(character, text)
-        if not text.startswith(self._shown):
-            self.out.write(f"\n{character.name}: {text}")
+        if text.startswith(self._shown):
+            self._line()
+        else:
+            self.out.write(f"\n{character.name}: {text}" if self._open else f"{character.name}: {text}")
         self.out.write("\n")
         self.out.flush()
+        self._open = False
         return []
 
     async def abort(self, character: CharacterView, error: Exception) -> None:
         """Mark the broken line."""
+        self._line()
         self.out.write(" …(no reply)\n")
         self.out.flush()
+        self._open = False
+
+    def break_line(self) -> None:
+        """End the reply's line where it is (something else is about to be printed); the next piece reprints it."""
+        if self._open:
+            self.out.write("\n")
+            self.out.flush()
+            self._open = False
+
+
+class _LogsAboveReplies:
+    """`sys.stderr` while a script runs with stdout and stderr in one place (a terminal, `2>&1`): a log line
+    ends the reply's line being streamed first, so the log stands on a line of its own and the reply goes on,
+    whole, below it."""
+
+    def __init__(self, stream: TextIO, console: Console) -> None:
+        self._stream = stream
+        self._console = console
+
+    def write(self, text: str) -> int:
+        """Break the streaming line, then write `text`."""
+        self._console.sink.break_line()
+        return self._stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def same_place(a: TextIO, b: TextIO) -> bool:
+    """Whether two streams write to the same file, pipe or terminal."""
+    try:
+        first, second = os.fstat(a.fileno()), os.fstat(b.fileno())
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError and a ValueError
+        return False
+    return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
 
 
 class Console:
@@ -125,6 +178,10 @@ class Console:
         self.out.write(text + "\n")
         self.out.flush()
 
+    def error(self, text: str) -> None:
+        """Print an error line (any URL in it without its password)."""
+        self.say(f"error: {redact_text(text)}")
+
     async def handle(self, line: str) -> None:
         """Run one line: a /command, or an in-character message."""
         line = line.strip()
@@ -141,16 +198,16 @@ class Console:
             else:
                 await self.speak(line)
         except (ConsoleError, DomainError) as exc:
-            self.say(f"error: {exc}")
+            self.error(str(exc))
         except NarratorUnavailable as exc:
             kept = " Your message was kept." if not line.startswith("/") else " Nothing was recorded."
-            self.say(f"error: {NARRATOR_HELP}{kept} ({exc.reason})")
+            self.error(f"{NARRATOR_HELP}{kept} ({exc.reason})")
         except EngineError as exc:
-            self.say(f"error: {exc}")
+            self.error(str(exc))
         except Exception:  # noqa: BLE001 — one bad line must not end the session
             error_id = uuid.uuid4().hex[:8]
             log.exception("console_command_failed", error_id=error_id, line=line[:200])
-            self.say(f"error: something went wrong on our side (error id {error_id}); see the log.")
+            self.error(f"something went wrong on our side (error id {error_id}); see the log.")
 
     async def speak(self, line: str) -> None:
         """Say a line in character; with no story here yet, first start one with the starter character."""
@@ -196,13 +253,16 @@ class Console:
 
             await run_terminal(self)
             return
-        while True:
-            line = await asyncio.to_thread(_read_line, stdin)
-            if line is None:
-                return
-            if line.strip():
-                self.say(f"> {line.rstrip()}")
-            await self.handle(line)
+        stderr = sys.stderr
+        if same_place(self.out, stderr):
+            sys.stderr = _LogsAboveReplies(stderr, self)
+        try:
+            while (line := await asyncio.to_thread(_read_line, stdin)) is not None:
+                if line.strip():
+                    self.say(f"> {line.rstrip()}")
+                await self.handle(line)
+        finally:
+            sys.stderr = stderr
 
 
 def _read_line(stdin: TextIO) -> str | None:

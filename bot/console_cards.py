@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,8 +40,11 @@ def read_upload(path_text: str, *, lorebook: bool = False) -> tuple[bytes, str]:
 
 
 def write_card(exported: CardExport, out: str | None) -> list[Path]:
-    """Write the export: `out` ending .json or .png is that one file; otherwise both `<out>.json` and `.png`."""
+    """Write the export: `out` ending .json or .png is that one file; a folder (an existing one, or any `out` ending
+    with a slash) gets both, named after the character; otherwise both `<out>.json` and `.png`."""
     target = Path(out).expanduser() if out else Path("exports") / file_stem(exported.name)
+    if out and (out.endswith(("/", os.sep)) or target.is_dir()):
+        target = target / file_stem(exported.name)
     suffix = target.suffix.lower()
     files = {".json": [(target, exported.json_bytes)], ".png": [(target, exported.png_bytes)]}.get(
         suffix, [(target.with_name(target.name + ".json"), exported.json_bytes),
@@ -75,7 +79,8 @@ async def _character_import(console: Console, args: dict[str, str]) -> str:
     return imported_line(result).replace("**", "")
 
 
-@command("character export", ("name",), ("out",), help="write a card as V3 JSON and PNG (out:FILE[.json|.png])")
+@command("character export", ("name",), ("out",),
+         help="write a card as V3 JSON and PNG (out:FILE[.json|.png], or out:DIR/)")
 async def _character_export(console: Console, args: dict[str, str]) -> str:
     exported = await console.engine.export_card(console.actor.guild_id, args["name"])
     written = write_card(exported, args.get("out"))

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, overload
 
 from bot import story_pictures
 from engine import ChatView, InvalidInput, format_clock
+from engine.text import foreign_digits
 
 if TYPE_CHECKING:
     from bot.console import Console
@@ -61,13 +62,15 @@ def _int(args: dict[str, str], key: str, default: int) -> int: ...
 @overload
 def _int(args: dict[str, str], key: str, default: None = None) -> int | None: ...
 def _int(args: dict[str, str], key: str, default: int | None = None) -> int | None:
-    """A number option, range-checked before it is used (ASCII digits only, within LIMITS[key])."""
+    """A number option, range-checked before it is used (digits 0-9 only, as durations and times: within
+    LIMITS[key])."""
     if key not in args:
         return default
     low, high = LIMITS.get(key, ANY_NUMBER)
     text = args[key].strip()
     if _WHOLE.fullmatch(text) is None or not low <= int(text) <= high:
-        raise InvalidInput(f"{key}: must be a whole number from {low:,} to {high:,}, not '{text[:20]}'.")
+        digits = " written with the digits 0-9" if foreign_digits(text) else ""
+        raise InvalidInput(f"{key}: must be a whole number from {low:,} to {high:,}{digits}, not '{text[:20]}'.")
     return int(text)
 
 

@@ -2,9 +2,9 @@
 
 Lines are read by the prompt and run one after another by a worker, so typing goes on while a reply is
 written: the reply being written is shown just above the input line (part of the prompt) and printed for
-good when it is finished; everything else is printed above the prompt (patch_stdout). Arrow keys recall
-earlier lines (a history file next to the database); Tab completes commands, option names, and character and
-place names read from the engine.
+good when it is finished; everything else, log lines included, is printed above the prompt (patch_stdout), so
+nothing lands inside the reply being written. Arrow keys recall earlier lines (a history file next to the
+database); Tab completes commands, option names, and character and place names read from the engine.
 """
 
 from __future__ import annotations
@@ -160,8 +160,9 @@ async def run_terminal(console: Console) -> None:
                                                 erase_when_done=True, reserve_space_for_menu=4)
     console.terminal = session
     lines: asyncio.Queue[str | None] = asyncio.Queue()
-    with patch_stdout():
+    with patch_stdout():  # prints and log records (config/logging.py writes to the current stderr) go above
         console.out = TerminalSafe(sys.stdout)  # type: ignore[assignment]  # no escape codes reach the terminal
+        sys.stderr = TerminalSafe(sys.stderr)
         sink = TerminalSink(console.out, session.app.invalidate)
         sink_holder.append(sink)
         console.sink = sink

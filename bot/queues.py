@@ -3,7 +3,9 @@
 The engine serialises every story command of a channel in the order its methods are called, so the
 bot only has to call it in the order Discord delivered things. Work for a channel is handed to the
 engine at once, unless the channel is held: while a backfill reads a channel's history, live
-messages wait until the backfill has handed over the older ones, then follow in their order.
+messages wait until the backfill has handed over the older ones, then follow in their order. The
+backfill's look at a channel is itself queued in the engine behind the channel's story work, so the
+replies being written there are recorded (or withdrawn) before it reads the history.
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from engine.storage import redact, redact_text
+
 DEFAULT_CONFIG_FILE = Path("config/chronicle.toml")
 DATABASE_URL_SCHEMES = ("postgresql://", "postgres://")
 MAX_SHARDS = 65_536
@@ -78,6 +80,9 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(
         3, ge=0, le=10, validation_alias=_alias("CHRONICLE_LLM_MAX_RETRIES", "llm_max_retries")
     )
+    llm_reply_deadline: float = Field(
+        90.0, gt=0, le=3600, validation_alias=_alias("CHRONICLE_LLM_REPLY_DEADLINE", "llm_reply_deadline")
+    )
     max_concurrent_replies: int = Field(
         4, ge=1, le=256, validation_alias=_alias("CHRONICLE_MAX_CONCURRENT_REPLIES", "max_concurrent_replies")
     )
@@ -114,6 +119,17 @@ class Settings(BaseSettings):
     def _check_database(cls, value: Any) -> str:
         """A SQLite file path, or a `postgresql://` URL that libpq can read."""
         return check_database(value)
+
+    @field_validator("llm_base_url", mode="before")
+    @classmethod
+    def _check_llm_base_url(cls, value: Any) -> str | None:
+        """An http:// or https:// URL (empty means unset: the bundled demo model)."""
+        text = str(value).strip() if value is not None else ""
+        if not text:
+            return None
+        if not text.lower().startswith(("http://", "https://")) or not text.split("://", 1)[1].strip("/"):
+            raise ValueError(f"must be an http:// or https:// URL ending in /v1, not {redact(text)!r}")
+        return text
 
     @field_validator("shard_ids", mode="before")
     @classmethod
@@ -220,7 +236,7 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
-        message = first["msg"].removeprefix("Value error, ")
+        message = redact_text(first["msg"].removeprefix("Value error, "))
         raise SettingsError(f"{_setting_name(first['loc'])}: {message}") from None
     except ValueError as exc:  # a malformed TOML file or JSON list
-        raise SettingsError(f"configuration: {exc}") from None
+        raise SettingsError(f"configuration: {redact_text(str(exc))}") from None

@@ -9,11 +9,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from engine import events
 from engine.errors import InvalidInput
 from engine.events import CARD_FIELD_MAX, CardText, Id, MessageText, ReplyText, Url
+from engine.names import refuse_invisible
 from engine.text import refuse_controls, refuse_controls_in_text
 
-# Names, weather, personas and places may not hold control characters (the log's own types stay as they
-# were: old events that hold some still load). Longer texts may hold line breaks and tabs, nothing else.
-Name = Annotated[events.Name, AfterValidator(refuse_controls)]
+# Names, weather, personas and places may not hold control characters, and need a character people can see
+# (engine/names.py: not only spaces, zero-width or combining characters); the log's own types stay as they were,
+# so old events that hold such names still load. Longer texts may hold line breaks and tabs, nothing else.
+Name = Annotated[events.Name, AfterValidator(refuse_controls), AfterValidator(refuse_invisible)]
 PlainText = Annotated[CardText, AfterValidator(refuse_controls_in_text)]
 
 Text500 = Annotated[str, StringConstraints(max_length=500)]

@@ -19,10 +19,11 @@ from engine.lore.model import (
     Lorebook,
     SelectiveLogic,
 )
+from engine.names import refuse_invisible
 from engine.text import refuse_controls
 
 BookName = Annotated[str, StringConstraints(min_length=1, max_length=BOOK_NAME_MAX, strip_whitespace=True),
-                     AfterValidator(refuse_controls)]
+                     AfterValidator(refuse_controls), AfterValidator(refuse_invisible)]
 Key = Annotated[str, StringConstraints(min_length=1, max_length=KEY_MAX)]
 CharacterRef = Annotated[str, StringConstraints(min_length=1, max_length=NAME_LIMIT, strip_whitespace=True)]
 EntryNumber = Annotated[int, Field(ge=1, le=10_000_000)]
@@ -41,9 +42,10 @@ class ImportCard(Command):
 
     @model_validator(mode="after")
     def _plain_names(self) -> ImportCard:
-        """The name the character gets (and its nickname) holds no control characters, like any name."""
+        """The name the character gets (and its nickname) holds no control characters and can be seen, like any
+        name."""
         if self.new_name is None:
-            _plain("card name", self.card.name)
+            _plain("card name", self.card.name, visible=True)
         if self.card.nickname:
             _plain("card nickname", self.card.nickname)
         return self
@@ -68,9 +70,9 @@ class ImportLorebook(Command):
 
     @model_validator(mode="after")
     def _plain_name(self) -> ImportLorebook:
-        """The book's name holds no control characters, like any name."""
+        """The book's name holds no control characters and can be seen, like any name."""
         if self.book.name:
-            _plain("book name", self.book.name)
+            _plain("book name", self.book.name, visible=True)
         return self
 
 
@@ -148,9 +150,12 @@ class DetachCharacterLore(Command):
     character: Name
 
 
-def _plain(what: str, text: str) -> None:
-    """Refuse control characters in an imported name, saying whose name it is."""
+def _plain(what: str, text: str, *, visible: bool = False) -> None:
+    """Refuse control characters (and, for a `visible` name, one with nothing to see) in an imported name, saying
+    whose name it is."""
     try:
         refuse_controls(text)
+        if visible:
+            refuse_invisible(text)
     except ValueError as error:
         raise ValueError(f"the {what} {error}") from None

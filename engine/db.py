@@ -147,6 +147,9 @@ class Database(GroupCommit):
 
     Storage faults become StorageError (one line naming the file and the fix); a damaged file is never
     written again by this process; a full disk is handled by the WAL keeper (engine/storage/sqlite_wal.py).
+    A file deleted or replaced under the process (its path no longer names the device and inode opened) is
+    noticed before every write transaction, and nothing more is written: SQLite would go on writing into the
+    unlinked file, and everything since would be gone at exit.
     """
 
     CHECKPOINT_EVERY = 200  # commands between background checkpoints (about 1,600 WAL pages)
@@ -162,6 +165,8 @@ class Database(GroupCommit):
         self.damaged: StorageError | None = None
         self.path = path
         self.location = str(path)
+        self._identity = faults.file_identity(path)
+        self._sides = faults.side_files(path)  # the -wal and -shm opened with it
 
     @classmethod
     async def open(cls, path: str | Path, *, synchronous: Synchronous = "NORMAL", migrate_now: bool = True,
@@ -193,6 +198,7 @@ class Database(GroupCommit):
         return await self._call(self._writer, fn)
 
     def _begin(self, conn: sqlite3.Connection) -> None:
+        self.still_there()  # in the writer's thread, right before each transaction (a group's too)
         conn.execute("BEGIN IMMEDIATE")
 
     def _wrote(self, commands: int = 1) -> None:
@@ -201,15 +207,37 @@ class Database(GroupCommit):
         self.wal.wrote(commands)
 
     def _refuse(self) -> None:
+        if self.damaged is not None:  # the file itself is looked at in the writer's thread (`_begin`), off the loop
+            raise self.damaged
+
+    def still_there(self) -> None:
+        """Raise the StorageError that stops writes: a damaged file, or one deleted or replaced since it was opened
+        (an os.stat of the path: about a microsecond)."""
         if self.damaged is not None:
             raise self.damaged
+        try:
+            now = faults.file_identity(self.path)
+        except OSError:  # can't tell (a folder's permissions changed): the write itself will say what is wrong
+            return
+        if now != self._identity:
+            self.damaged = faults.replaced(self.path)
+            log.warning("database_gone", path=str(self.path), error=str(self.damaged))
+            faults.drop_side_files(self._sides)
+            raise self.damaged
+        if None in self._sides.values():  # not made yet when it was opened
+            self._sides = faults.side_files(self.path)
+
+    def source(self) -> Path:
+        """The file, for a snapshot to check, once it is known to still be the one this process opened."""
+        self.still_there()
+        return self.path
 
     def _fault(self, error: BaseException) -> BaseException:
         """The error to raise for a failure: storage faults become StorageError (and are noted)."""
         storage = faults.classify(error, self.path)
         if storage is None:
             return error
-        if storage.kind == "corrupt" and self.damaged is None:
+        if storage.kind in ("corrupt", "gone") and self.damaged is None:
             self.damaged = storage
             log.info("database_damaged", path=str(self.path), error=str(error))
         elif storage.kind == "full":
@@ -228,7 +256,7 @@ class Database(GroupCommit):
 
     async def write_without_foreign_keys(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """`fn` in a transaction of its own with foreign keys off (a reproject dropping its old tables)."""
-        self._refuse()
+        self.still_there()
 
         def run(conn: sqlite3.Connection) -> T:
             conn.execute("PRAGMA foreign_keys = OFF")
@@ -258,8 +286,9 @@ class Database(GroupCommit):
         return self.wal.full
 
     def room(self) -> None:
-        """Raise StorageError when there is no room to record a new reply (checked before generating one)."""
-        self._refuse()
+        """Raise StorageError when there is no room to record a new reply, or the file is gone (checked before
+        generating one)."""
+        self.still_there()
         self.wal.room()
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:

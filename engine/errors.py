@@ -67,13 +67,20 @@ class ProjectionError(EngineError):
 class StorageError(EngineError):
     """The database can't be used as needed: one line naming the file or server, what is wrong and what to do.
 
-    `kind` is one of: unwritable, no_folder, not_a_database, corrupt, full, locked, io (both backends), and
-    PostgreSQL's unreachable (can't connect), disconnected (the connection was lost mid-work: what was being
-    recorded may or may not be saved) and overloaded (the server is out of memory or connections). `path` is
-    the file, or the URL without its password.
+    `kind` is one of: unwritable, no_folder, not_a_database, corrupt, full, locked, io (both backends),
+    SQLite's gone (the file was deleted or replaced while in use), missing, outdated and read_only (a command
+    that only reads), and PostgreSQL's unreachable (can't connect), disconnected (the connection was lost
+    mid-work: what was being recorded may or may not be saved) and overloaded (the server is out of memory or
+    connections). `path` is the file, or the URL without its password. `kept` says what of the action had been
+    recorded before the fault (a person's line whose reply could not be), so nobody records it again.
     """
 
-    def __init__(self, message: str, *, kind: str, path: str) -> None:
+    def __init__(self, message: str, *, kind: str, path: str, kept: str | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.path = path
+        self.kept = kept
+
+    def after(self, kept: str) -> StorageError:
+        """The same fault, met after `kept` (what is in the log, what is not) was recorded: one line saying so first."""
+        return StorageError(f"{kept}: {self}", kind=self.kind, path=self.path, kept=kept)

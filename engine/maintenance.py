@@ -11,9 +11,10 @@ from typing import Any
 
 from engine import projection, queries, store
 from engine.db import configure, transaction
-from engine.errors import EngineError, InvalidInput
+from engine.errors import EngineError, InvalidInput, StorageError
 from engine.storage import connect, is_database_url, redact, snapshot, sqlite_faults
 from engine.storage.port import Conn
+from engine.storage.sqlite_readonly import connect_read_only
 from engine.storytime import format_clock
 from engine.views import ChatView, CheckReport
 
@@ -21,8 +22,8 @@ MAX_DIFFS_PER_TABLE = 20
 
 
 def _snapshot(source: Path, target: Path) -> None:
-    """Copy a consistent snapshot of a live database file (SQLite's backup API)."""
-    src = sqlite3.connect(source)
+    """Copy a consistent snapshot of a live database file (SQLite's backup API), reading it read-only."""
+    src = connect_read_only(source)
     dst = sqlite3.connect(target)
     try:
         src.backup(dst)
@@ -38,7 +39,8 @@ DAMAGE = ("corrupt", "not_a_database")
 def damage_report(path: Path) -> list[str]:
     """What is wrong with a database file itself (not a database, cut short, damaged pages); [] when sound.
 
-    Reads only: the header, then SQLite's `PRAGMA quick_check` on a read-only connection.
+    Reads only: the header, then SQLite's `PRAGMA quick_check` on a read-only connection
+    (engine.storage.sqlite_readonly).
     """
     path = Path(path)
     if not path.exists():
@@ -47,24 +49,29 @@ def damage_report(path: Path) -> list[str]:
     if refused is not None:
         return [str(refused)]
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        conn = connect_read_only(path)
         try:
             rows = [row[0] for row in conn.execute(f"PRAGMA quick_check({QUICK_CHECK_LINES})")]
         finally:
             conn.close()
-    except sqlite3.Error as exc:  # damage is reported; anything else (a read-only folder) is not damage
+    except sqlite3.Error as exc:  # damage is reported; anything else (a lock) is not damage
         fault = sqlite_faults.classify(exc, path)
         return [f"{path}: SQLite's quick_check failed: {exc}"] if fault and fault.kind in DAMAGE else []
+    except StorageError as exc:
+        return [str(exc)] if exc.kind in DAMAGE else []
     return [] if rows == ["ok"] else [f"{path}: {row}" for row in rows]
 
 
 def check(db: Any) -> CheckReport:
-    """Rebuild the world of an open Storage from its log, apart from the live one, and diff (run in a thread)."""
+    """Rebuild the world of an open Storage from its log, apart from the live one, and diff (run in a thread).
+
+    A SQLite file is first checked to still be the one open (a deleted or replaced file is its one-line
+    StorageError), then read read-only: a snapshot in a temporary folder is rebuilt, never a file beside it."""
     if db.dialect == "postgres":
         from engine.storage.pg_check import check_postgres
 
         return check_postgres(db.url)
-    return check_database(db.path)
+    return check_database(db.source())
 
 
 def import_log(conn: Conn, source: str | Path) -> int:
@@ -92,7 +99,9 @@ def import_log(conn: Conn, source: str | Path) -> int:
 def _connect_source(source: str | Path) -> Any:
     """A connection to the log to copy; a PostgreSQL server that can't be used is one StorageError naming it."""
     if not is_database_url(source):
-        return connect(source)
+        if not Path(source).is_file():
+            raise FileNotFoundError(f"no database file at {source}")
+        return connect(source, read_only=True)
     from engine.storage.pg_faults import as_storage_error
 
     with as_storage_error(redact(source), opening=True):

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from engine.errors import NotFound
 from engine.projection.characters import GLOBAL_SCOPE, name_key
+from engine.queries_names import named
 from engine.storage.port import Conn, dialect_of
 from engine.views import (
     CharacterView,
@@ -57,12 +58,12 @@ def _message(row: Row) -> MessageView:
     return _view(MessageView, *row[:8], tuple(json.loads(row[8])), row[9], bool(row[10]), row[11], row[12])
 
 
-def find_character(conn: Conn, guild_id: str, name: str) -> CharacterView | None:
-    """An active character of the guild by name (case-insensitive), or None."""
-    row = conn.execute(
-        f"SELECT {_CHARACTER} FROM characters WHERE guild_id = ? AND name_key = ? AND retired = 0",
-        (guild_id, name_key(name)),
-    ).fetchone()
+def find_character(conn: Conn, guild_id: str, name: str, *, other_than: str | None = None) -> CharacterView | None:
+    """An active character of the guild by name: spelled so, else case-insensitively, else the one it looks like
+    (engine/names.py); `other_than` leaves one character out (a rename checks against the others). Or None."""
+    sql, params = named(name).query(f"SELECT {_CHARACTER} FROM characters",
+                                    "guild_id = ? AND retired = 0 AND character_id <> ?", (guild_id, other_than or ""))
+    row = conn.execute(sql, params).fetchone()
     return None if row is None else _character(row)
 
 
@@ -132,11 +133,10 @@ def list_chats(conn: Conn, *, guild_id: str | None = None, open_only: bool = Fal
 
 
 def find_place(conn: Conn, chat_id: str, name: str) -> PlaceView | None:
-    """A place of the chat by name (case-insensitive), or None."""
-    row = conn.execute(
-        "SELECT place_id, chat_id, name, description, parent_id FROM places WHERE chat_id = ? AND name_key = ?",
-        (chat_id, name_key(name)),
-    ).fetchone()
+    """A place of the chat by name: spelled so, else case-insensitively, else the one it looks like. Or None."""
+    sql, params = named(name).query("SELECT place_id, chat_id, name, description, parent_id FROM places",
+                                    "chat_id = ?", (chat_id,))
+    row = conn.execute(sql, params).fetchone()
     return None if row is None else PlaceView(*row)
 
 
@@ -362,16 +362,6 @@ def find_relationship(conn: Conn, chat_id: str, source_id: str, target_id: str) 
         (chat_id, source_id, target_id),
     ).fetchone()
     return None if row is None else RelationshipView(*row)
-
-
-def find_speaker_persona(conn: Conn, chat_id: str, name: str) -> tuple[str, str] | None:
-    """(author_id, persona name) of a person who spoke in the chat under `name`, or None."""
-    row = conn.execute(
-        "SELECT author_id, speaker FROM messages WHERE chat_id = ? AND role = 'person' AND lower(speaker) = lower(?)"
-        " ORDER BY seq DESC LIMIT 1",
-        (chat_id, name.strip()),
-    ).fetchone()
-    return None if row is None else (row[0], row[1])
 
 
 def list_important_memories(conn: Conn, chat_id: str, character_id: str, *, min_importance: int = 8,

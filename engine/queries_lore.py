@@ -10,6 +10,7 @@ from engine.cards.model import Card
 from engine.errors import NotFound
 from engine.lore.model import Lorebook, LoreEntry
 from engine.projection.characters import name_key
+from engine.queries_names import named
 from engine.storage.port import Conn
 from engine.views import CardBookView, ChatView, LorebookView, LoreEntryView
 
@@ -68,9 +69,9 @@ def _book_view(conn: Conn, row: tuple[Any, ...]) -> LorebookView:
 
 
 def find_lorebook(conn: Conn, guild_id: str, name: str) -> LorebookView | None:
-    """A guild's lorebook by name (case-insensitive), or None."""
-    row = conn.execute(f"SELECT {_BOOK} FROM lorebooks AS b WHERE b.guild_id = ? AND b.name_key = ?",
-                       (guild_id, name_key(name))).fetchone()
+    """A guild's lorebook by name: spelled so, else case-insensitively, else the one it looks like. Or None."""
+    sql, params = named(name, "b").query(f"SELECT {_BOOK} FROM lorebooks AS b", "b.guild_id = ?", (guild_id,))
+    row = conn.execute(sql, params).fetchone()
     return None if row is None else _book_view(conn, row)
 
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 from engine import maintenance, queries, store
 from engine.commands import Actor
 from engine.core import EngineCore
 from engine.db import migrations_dir
 from engine.errors import InvalidInput, NotFound
+from engine.events import Recorded
 from engine.storage.port import Conn
 from engine.views import (
     CharacterView,
@@ -22,6 +26,13 @@ from engine.views import (
     RelationshipView,
     TimelineView,
 )
+
+T = TypeVar("T")
+
+
+def _event_view(event: Recorded[Any]) -> EventView:
+    return EventView(event.seq, event.kind, event.stream, event.chat_id, event.guild_id, event.actor_id,
+                     event.recorded_at, event.payload.model_dump(mode="json"))
 
 
 class EngineReads(EngineCore):
@@ -102,8 +113,25 @@ class EngineReads(EngineCore):
         if not 1 <= limit <= 100_000:
             raise InvalidInput(f"limit: must be a whole number from 1 to 100,000 (got {limit}).")
         rows = await self.db.read(lambda c: store.read_recent(c, chat_id=chat_id, guild_id=guild_id, limit=limit))
-        return [EventView(e.seq, e.kind, e.stream, e.chat_id, e.guild_id, e.actor_id, e.recorded_at,
-                          e.payload.model_dump(mode="json")) for e in rows]
+        return [_event_view(e) for e in rows]
+
+    async def event_pages(self, *, after: int = 0, newest: int | None = None, chat_id: str | None = None,
+                          limit: int | None = None, page: int = store.READ_BATCH) -> AsyncIterator[list[EventView]]:
+        """The log (or one chat's events) after seq `after`, or its `newest` events, oldest first, at most `limit`,
+        read a page at a time: a dump of any length in constant memory."""
+        if newest is not None:
+            count = newest
+            after = await self.db.read(lambda c: store.seq_before_newest(c, count, chat_id=chat_id))
+        left = limit
+        while left is None or left > 0:
+            size = page if left is None else min(page, left)
+            rows = await self.db.read(functools.partial(store.read_page, after=after, chat_id=chat_id, limit=size))
+            if rows:
+                yield [_event_view(e) for e in rows]
+                after = rows[-1].seq
+                left = None if left is None else left - len(rows)
+            if len(rows) < size:
+                return
 
     async def migrations_pending(self) -> list[str]:
         """The shipped migrations the database has not recorded (empty once start-up applied them)."""
@@ -135,3 +163,8 @@ class EngineReads(EngineCore):
         chat = await self.chat_by_id(chat_id)
         full = actor is None or actor.is_admin
         return await self.db.read(lambda c: maintenance.export_chat(c, chat, full=full))
+
+    def after_story_work(self, channel_id: str, look: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
+        """Run a frontend's `look` at a channel (a backfill reading its history) in the channel's story order: after
+        the commands and replies queued there before it (none is half posted while it runs), before later ones."""
+        return self._story(channel_id, look)

@@ -48,6 +48,10 @@ class ChatSerializer:
         """How many generating jobs of `key` are queued or running."""
         return self._generations.get(key, 0)
 
+    def jobs(self, key: str) -> int:
+        """How many jobs of `key` are queued or running."""
+        return len(self._queues.get(key, ()))
+
     async def _drain(self, key: str) -> None:
         """Run a key's jobs in order until none are left; every job's future is answered."""
         queue = self._queues[key]

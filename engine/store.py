@@ -198,6 +198,23 @@ def read_recent(conn: Conn, *, chat_id: str | None = None, guild_id: str | None 
     return [_to_recorded(row) for row in rows][::-1]
 
 
+def read_page(conn: Conn, after: int, *, chat_id: str | None = None, limit: int = READ_BATCH) -> list[Recorded]:
+    """Up to `limit` events after seq `after` (of one chat), in seq order: one page of a dump."""
+    if chat_id is None:
+        rows = conn.execute(f"SELECT {_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit))
+    else:
+        rows = conn.execute(f"SELECT {_COLUMNS} FROM events WHERE chat_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                            (chat_id, after, limit))
+    return [_to_recorded(row) for row in rows]
+
+
+def seq_before_newest(conn: Conn, count: int, *, chat_id: str | None = None) -> int:
+    """The seq after which the newest `count` events (of one chat) begin (0 when there are no more than that)."""
+    where, params = ("WHERE chat_id = ? ", (chat_id,)) if chat_id is not None else ("", ())
+    row = conn.execute(f"SELECT seq FROM events {where}ORDER BY seq DESC LIMIT 1 OFFSET ?", (*params, count)).fetchone()
+    return int(row[0]) if row is not None else 0
+
+
 def read_rows(conn: Conn, after: int, limit: int = READ_BATCH) -> list[tuple[Any, ...]]:
     """Stored rows after `after`, as they are (payloads neither parsed nor upcast): what copying a log moves."""
     return conn.execute(f"SELECT {_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit)).fetchall()

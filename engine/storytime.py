@@ -5,14 +5,21 @@ from __future__ import annotations
 import re
 
 from engine.errors import InvalidInput
+from engine.text import foreign_digits
 
 MINUTES_PER_DAY = 24 * 60
 MAX_SKIP_MINUTES = 3650 * MINUTES_PER_DAY
-_DURATION = re.compile(r"(\d+)\s*(d|h|m)", re.IGNORECASE)
-_CLOCK = re.compile(r"^(?:day\s*(\d+)\s*,?\s*)?(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$", re.IGNORECASE)
+# Numbers are written with the digits 0-9 only, as everywhere in Chronicle (`\d` would also take ٣ or ３).
+_DURATION = re.compile(r"([0-9]+)\s*(d|h|m)", re.IGNORECASE)
+_CLOCK = re.compile(r"^(?:day\s*([0-9]+)\s*,?\s*)?([0-9]{1,2})(?::([0-9]{2}))?\s*(am|pm)?$", re.IGNORECASE)
 _PARTS = {"dawn": 6, "morning": 9, "noon": 12, "afternoon": 15, "evening": 19, "dusk": 19, "night": 22,
           "midnight": 0}
 _UNIT = {"d": MINUTES_PER_DAY, "h": 60, "m": 1}
+
+
+def _advice(text: str, usual: str) -> str:
+    """How a refusal goes on: naming the digits 0-9 when `text` has others (Arabic-Indic, full-width…)."""
+    return "write it with the digits 0-9, like" if foreign_digits(text) else usual
 
 
 def parse_duration(text: str) -> int:
@@ -22,7 +29,7 @@ def parse_duration(text: str) -> int:
         raise InvalidInput("Time only moves forward: give a positive duration like 3h, 2d or 1h30m.")
     parts = _DURATION.findall(cleaned)
     if not parts or "".join(n + u for n, u in parts) != cleaned:
-        raise InvalidInput(f"'{text[:40]}' is not a duration: use forms like 3h, 2d, 1h30m or 45m.")
+        raise InvalidInput(f"'{text[:40]}' is not a duration: {_advice(text, 'use forms like')} 3h, 2d, 1h30m or 45m.")
     minutes = sum(int(n) * _UNIT[u] for n, u in parts)
     if minutes <= 0:
         raise InvalidInput("A time skip must move forward: give a duration above zero.")
@@ -38,7 +45,7 @@ def parse_clock(text: str) -> int:
         return _PARTS[cleaned] * 60
     match = _CLOCK.match(cleaned)
     if match is None:
-        raise InvalidInput(f"'{text[:40]}' is not a time: use 14:00, 9pm, noon, or Day 2 08:30.")
+        raise InvalidInput(f"'{text[:40]}' is not a time: {_advice(text, 'use')} 14:00, 9pm, noon, or Day 2 08:30.")
     day, hour, minute, half = int(match.group(1) or 1), int(match.group(2)), int(match.group(3) or 0), match.group(4)
     if half:
         if not 1 <= hour <= 12:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import unicodedata
 from typing import Any, TextIO
 
+from engine.names import name_key as name_key  # re-exported: names are compared by it (engine/names.py)
+
 
 def substitute(text: str, char: str, user: str) -> str:
     """Replace {{char}} and {{user}} (any case) in card text."""
@@ -48,12 +50,9 @@ def refuse_controls_in_text(text: str) -> str:
     return text
 
 
-def name_key(name: str) -> str:
-    """The key names are compared by: NFKC, case folded, zero-width and other invisible format characters
-    removed, runs of spaces made one. 'Aria', 'ARIA', 'Ar\u200bia' and 'Ａｒｉａ' share one key."""
-    folded = unicodedata.normalize("NFKC", name).casefold()
-    visible = "".join(c for c in folded if unicodedata.category(c) != "Cf")
-    return " ".join(unicodedata.normalize("NFKC", visible).split())
+def foreign_digits(text: str) -> bool:
+    """Whether `text` has digits other than 0-9 (٣, ３, ३…): Chronicle reads numbers in 0-9 only, everywhere."""
+    return any(c.isdigit() and not c.isascii() for c in text)
 
 
 def terminal_safe(text: str) -> str:

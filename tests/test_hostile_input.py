@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from bot.console import Console, ConsoleError, parse_command
 from bot.console_commands import COMMANDS
-from engine import Actor, Engine, InvalidInput, store
+from engine import Actor, DomainError, Engine, InvalidInput, store
 from engine.text import name_key, terminal_safe
 
 HOSTILE_CHARS = "\x00\x07\x08\x1b\x7f\x85\x9b\u202e\u2066\u200b\u200d\ufeff\ufffd\"\\:'`*_\n\t "
@@ -70,9 +70,11 @@ async def test_control_characters_are_refused_in_names_weather_personas_and_plac
 
 async def test_a_look_alike_name_cannot_shadow_a_character(engine: Engine, admin: Actor):
     await engine.author_character(admin, "Aria", "A bard.")
-    for look_alike in ("Ar\u200bia", "ARIA", "Ａｒｉａ", "A\u00ADria"):
-        with pytest.raises(Exception, match="already exists"):
+    for look_alike in ("Ar\u200bia", "ARIA", "Ａｒｉａ", "A\u00ADria", "\u0410ria"):
+        with pytest.raises(DomainError, match="looks like the existing character 'Aria'; choose a name that reads"):
             await engine.author_character(admin, look_alike, "An impostor.")
+    with pytest.raises(DomainError, match="already exists"):
+        await engine.author_character(admin, "Aria", "The same name.")
     assert [c.name for c in await engine.list_characters(admin.guild_id)] == ["Aria"]
     assert (await engine.get_character(admin.guild_id, "ａｒｉａ")).name == "Aria"
 

@@ -1,4 +1,5 @@
-"""One formatter for every record: CHRONICLE_LOG_FORMAT=json gives one JSON object per line and nothing else."""
+"""One formatter for every record: CHRONICLE_LOG_FORMAT=json gives one JSON object per line and nothing else, and no
+line ever carries a URL's password or secret parameters."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ import pytest
 import structlog
 
 from config.logging import configure_logging
+from engine.llm.factory import open_model
+from engine.llm.port import ChatMessage
+from tests.fakes.llm_server import FakeLLMServer
 
 
 @pytest.fixture
@@ -78,3 +82,31 @@ def test_chatty_libraries_stay_at_info_when_chronicle_logs_debug(restore_logging
     structlog.get_logger("engine.db").debug("kept")
     events = [json.loads(line)["event"] for line in out.getvalue().splitlines()]
     assert events == ["kept"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "console"])
+async def test_no_log_line_carries_a_password_or_secret_of_a_url(restore_logging: None, fake_llm: FakeLLMServer,
+                                                                 fmt: str) -> None:
+    """The model client's own lines, the HTTP library's, a traceback, a nested value: user, host and path stay."""
+    out = io.StringIO()
+    configure_logging(fmt, "info", stream=out)
+    url = fake_llm.base_url.replace("http://", "http://alice:S3CRET@")
+    shown = fake_llm.base_url.replace("http://", "http://alice:***@")
+    fake_llm.enqueue_error(503, "warming up")
+    async with open_model(base_url=url, api_key="k", model="fake-model", temperature=0.5, max_tokens=16,
+                          timeout=5.0, max_retries=1, context_tokens=2048) as model:
+        assert "".join([c.text async for c in model.stream([ChatMessage("user", "hi")])]).startswith("Reply")
+    try:
+        raise ConnectionError(f"cannot reach {url}")
+    except ConnectionError:
+        structlog.get_logger("bot.errors").exception("probe_failed", target={"url": f"{url}?sig=S3CRET"})
+    logging.getLogger("aiohttp.client").warning("GET %s failed", "https://h/x?api_key=S3CRET&token=S3CRET")
+    text = out.getvalue()
+    assert "S3CRET" not in text
+    assert "llm_retry" in text and "language_model_ready" in text and "HTTP Request: POST" in text
+    assert f"{shown}/chat/completions" in text and "https://h/x?api_key=***&token=***" in text
+    if fmt == "json":
+        by_event = {record["event"]: record for record in map(json.loads, text.splitlines())}
+        assert by_event["llm_retry"]["base_url"] == shown and by_event["language_model_ready"]["base_url"] == shown
+        assert f"cannot reach {shown}" in by_event["probe_failed"]["exception"]
+        assert by_event["probe_failed"]["target"] == {"url": f"{shown}?sig=***"}

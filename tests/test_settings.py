@@ -15,7 +15,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in ("DISCORD_TOKEN", "CHRONICLE_DATABASE", "CHRONICLE_CONFIG", "CHRONICLE_LLM_BASE_URL",
                  "CHRONICLE_SYNC_GUILD_IDS", "CHRONICLE_ADMIN_ROLE_IDS", "CHRONICLE_LOG_FORMAT",
                  "CHRONICLE_DISCORD_API_BASE", "CHRONICLE_DISCORD_GATEWAY_URL", "CHRONICLE_LLM_MAX_TOKENS",
-                 "CHRONICLE_SHARD_COUNT", "CHRONICLE_SHARD_IDS"):
+                 "CHRONICLE_SHARD_COUNT", "CHRONICLE_SHARD_IDS", "CHRONICLE_LLM_REPLY_DEADLINE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
 
@@ -123,3 +123,25 @@ def test_a_bad_shard_setting_is_one_line_naming_it(monkeypatch, env: dict[str, s
     with pytest.raises(SettingsError) as caught:
         load_settings()
     assert str(caught.value).startswith(f"{name}: ") and says in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_reply_deadline_defaults_to_90_seconds_and_is_read_from_toml_and_environment(tmp_path: Path, monkeypatch):
+    assert load_settings().llm_reply_deadline == 90.0
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "chronicle.toml").write_text("llm_reply_deadline = 45\n")
+    assert load_settings().llm_reply_deadline == 45.0
+    monkeypatch.setenv("CHRONICLE_LLM_REPLY_DEADLINE", "2.5")
+    assert load_settings().llm_reply_deadline == 2.5
+    monkeypatch.setenv("CHRONICLE_LLM_REPLY_DEADLINE", "0")
+    with pytest.raises(SettingsError, match="^CHRONICLE_LLM_REPLY_DEADLINE: .*greater than 0"):
+        load_settings()
+
+
+def test_a_model_url_that_is_not_http_is_named_without_its_password(monkeypatch):
+    monkeypatch.setenv("CHRONICLE_LLM_BASE_URL", "ftp://alice:S3CRET@models.example/v1?api_key=S3CRET")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert str(caught.value) == ("CHRONICLE_LLM_BASE_URL: must be an http:// or https:// URL ending in /v1, not "
+                                 "'ftp://alice:***@models.example/v1?api_key=***'")
+    monkeypatch.setenv("CHRONICLE_LLM_BASE_URL", " ")
+    assert load_settings().llm_base_url is None  # empty is unset: the bundled demo model

@@ -53,6 +53,7 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 COMMANDS = [("events",), ("chats",), ("check",), ("migrate",), ("console",)]
+READERS = {"events", "chats", "check"}  # only read: never create anything, work on a read-only file or folder
 
 
 def _everywhere(path: Path) -> list[list[str]]:
@@ -68,28 +69,37 @@ def test_a_read_only_folder_new_and_existing_file(saved: Path, tmp_path: Path):
         with ThreadPoolExecutor(4) as pool:
             new_runs = list(pool.map(run, _everywhere(folder / "new.db")))
             old_runs = list(pool.map(run, _everywhere(existing)))
-    for done in new_runs:
-        assert_one_line(done, "can't create the database", str(folder / "new.db"), "CHRONICLE_DATABASE")
-    for done in old_runs:
-        assert_one_line(done, "can't write the database", str(existing), "-wal and -shm")
+    for (command,), new, old in zip(COMMANDS, new_runs, old_runs, strict=True):
+        if command in READERS:
+            assert_one_line(new, f"no database at {folder / 'new.db'}; check --database")
+            assert old.returncode == 0 and "Traceback" not in old.stderr, (command, old.stdout, old.stderr)
+        else:
+            assert_one_line(new, "can't create the database", str(folder / "new.db"), "CHRONICLE_DATABASE")
+            assert_one_line(old, "can't write the database", str(existing), "-wal and -shm")
 
 
 def test_a_folder_that_cannot_be_created(tmp_path: Path):
     (tmp_path / "file").write_text("x")
     target = tmp_path / "file" / "sub" / "world.db"
     with ThreadPoolExecutor(4) as pool:
-        for done in pool.map(run, _everywhere(target)):
-            assert_one_line(done, "can't create the folder", str(target.parent))
+        for (command,), done in zip(COMMANDS, pool.map(run, _everywhere(target)), strict=True):
+            if command in READERS:
+                assert_one_line(done, f"no database at {target}; check --database")
+            else:
+                assert_one_line(done, "can't create the folder", str(target.parent))
 
 
 def test_a_read_only_mount_new_and_existing_file(saved: Path, tmp_path: Path):
     folder = tmp_path / "mounted"
     folder.mkdir()
     (folder / "world.db").write_bytes(saved.read_bytes())
-    for name, words in (("new.db", ("can't create the database", "mounted read-only")),
-                        ("world.db", ("can't write the database", "mounted read-only"))):
-        done = run(read_only_mount(folder, _argv("events", "--database", str(folder / name))))
+    for command, name, words in (("events", "new.db", ("no database at", "check --database")),
+                                 ("migrate", "new.db", ("can't create the database", "mounted read-only")),
+                                 ("migrate", "world.db", ("can't write the database", "mounted read-only"))):
+        done = run(read_only_mount(folder, _argv(command, "--database", str(folder / name))))
         assert_one_line(done, *words)
+    done = run(read_only_mount(folder, _argv("events", "--database", str(folder / "world.db"))))
+    assert done.returncode == 0 and "user_said" in done.stdout, done.stderr
 
 
 def test_random_bytes_everywhere_and_check_says_what_it_found(tmp_path: Path):

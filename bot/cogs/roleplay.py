@@ -1,9 +1,11 @@
 """Roleplay in the channel: people's messages → engine.respond in Discord's arrival order; edits and deletes
-reach the log; messages posted while the bot was down are backfilled at start-up."""
+reach the log; messages posted while the bot was away are backfilled at start-up and after a lost session."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections import deque
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +26,7 @@ log = structlog.get_logger(__name__)
 
 OUT_OF_CHARACTER = ("((", "//")
 BACKFILL_LIMIT = 200
+BACKFILL_CHANNELS_AT_ONCE = 4  # a channel waiting behind a long reply does not hold up the others
 HELP = (
     "Hi! I'm **Chronicle**, a narrator for roleplay stories.\n"
     "• `/character create` makes a character, `/persona set` says who *you* are.\n"
@@ -63,7 +66,7 @@ class Roleplay(commands.Cog):
 
     def __init__(self, bot: ChronicleBot) -> None:
         self.bot = bot
-        self._backfilled = False
+        self._backfilling = asyncio.Lock()
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -164,28 +167,44 @@ class Roleplay(commands.Cog):
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
-        """Once per process: record messages posted while the bot was away; the newest gets a reply.
-        Only the stories of the guilds this process serves (its shards) are touched."""
-        if self._backfilled:
-            return
-        self._backfilled = True
-        for chat in await self.bot.owned_open_chats():
-            channel_id = int(chat.channel_id) if chat.channel_id.isdigit() else 0
-            try:
-                self.bot.arrivals.hold(channel_id)
-                await self._backfill(chat)
-            except discord.HTTPException as exc:
-                log.warning("backfill_failed", chat=chat.chat_id, channel=chat.channel_id, code=exc.code)
-            finally:
-                self.bot.arrivals.release(channel_id)
+        """On every new gateway session (start-up, or a reconnect that could not resume, whose events are lost):
+        record messages posted while the bot was away; the newest gets a reply. Only the stories of the guilds
+        this process serves (its shards) are touched, a few channels at a time."""
+        async with self._backfilling:
+            chats = deque(await self.bot.owned_open_chats())
+
+            async def worker() -> None:
+                while chats:
+                    await self._backfill_channel(chats.popleft())
+
+            await asyncio.gather(*(worker() for _ in range(BACKFILL_CHANNELS_AT_ONCE)))
+        self.bot.backfills += 1
         self.bot.backfill_done.set()
 
-    async def _backfill(self, chat: ChatView) -> None:
+    async def _backfill_channel(self, chat: ChatView) -> None:
+        """Backfill one story's channel in its turn: behind the replies and commands already queued there (a
+        reply still being written is not taken for one that was never recorded); live messages wait meanwhile."""
+        channel_id = int(chat.channel_id) if chat.channel_id.isdigit() else 0
+        self.bot.arrivals.hold(channel_id)
+        try:
+            channel = self.bot.get_channel(channel_id)
+            if isinstance(channel, (discord.TextChannel, discord.Thread)):
+                await self.bot.engine.after_story_work(chat.channel_id, lambda: self._backfill(chat, channel))
+        except discord.HTTPException as exc:
+            log.warning("backfill_failed", chat=chat.chat_id, channel=chat.channel_id, code=exc.code)
+        except Exception as exc:  # noqa: BLE001 — one channel's failure must not stop the others' backfill
+            describe(exc, chat=chat.chat_id, channel=chat.channel_id, backfill=True)
+        finally:
+            self.bot.arrivals.release(channel_id)
+
+    async def _backfill(self, chat: ChatView, channel: Target) -> None:
         """Hand a chat's missed messages to the engine in order (all recorded, the newest answered), withdraw
-        replies that were posted but never recorded, and answer a line left unanswered."""
-        channel = self.bot.get_channel(int(chat.channel_id)) if chat.channel_id.isdigit() else None
-        if not isinstance(channel, (discord.TextChannel, discord.Thread)):
+        replies that were posted but never recorded, and answer a line left unanswered. Runs in the channel's
+        story order, so every reply of this process in the channel is either recorded or withdrawn by now."""
+        current = await self.bot.engine.find_chat(chat.channel_id)  # the story open now: it may have ended since
+        if current is None:
             return
+        chat = current
         lines = await self.bot.engine.transcript(chat.chat_id, limit=50, include_retracted=True)
         known = [int(i) for line in lines for i in (line.discord_ids or (line.message_id,)) if str(i).isdigit()]
         after = max(known, default=0) or snowflake_at(chat.started_at)

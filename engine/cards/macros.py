@@ -18,7 +18,7 @@ MACRO = re.compile(r"\{\{((?:(?!\{\{|\}\}).)*)\}\}", re.DOTALL)  # innermost {{â
 COMMENT = re.compile(r"\{\{\s*//(?:(?!\{\{|\}\}).)*\}\}", re.DOTALL)
 ORIGINAL = re.compile(r"\{\{\s*original\s*\}\}", re.IGNORECASE)
 LEGACY = re.compile(r"<(bot|char|user)>", re.IGNORECASE)
-DICE = re.compile(r"^\s*(\d*)\s*d\s*(\d+)\s*(?:([+-])\s*(\d+))?\s*$", re.IGNORECASE)
+DICE = re.compile(r"^\s*([0-9]*)\s*d\s*([0-9]+)\s*(?:([+-])\s*([0-9]+))?\s*$", re.IGNORECASE)  # digits 0-9
 MAX_PASSES = 8
 MAX_DICE, MAX_SIDES = 100, 1_000_000
 

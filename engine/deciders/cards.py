@@ -12,6 +12,7 @@ from engine.deciders.characters import require_author
 from engine.deciders.story import STALE_REPLY, latest_reply
 from engine.errors import DomainError
 from engine.events import BotAuthored, ReplyRegenerated
+from engine.names import look_alike
 from engine.storage.port import Conn
 from engine.store import NewEvent
 from engine.views import CharacterView, ChatView, MessageView
@@ -31,7 +32,7 @@ def card_name(cmd: ImportCard) -> str:
 
 
 def load_import_card(world: Conn, cmd: ImportCard) -> CharacterView | None:
-    """The active character that already has the name, if any."""
+    """The active character that already has the name, or one that looks like it, if any."""
     return queries.find_character(world, cmd.actor.guild_id, card_name(cmd))
 
 
@@ -43,6 +44,9 @@ def decide_import_card(cmd: ImportCard, taken: CharacterView | None, ctx: Contex
                                            avatar_url=cmd.avatar_url, avatar=cmd.avatar,
                                            author_id=cmd.actor.user_id))
     if not cmd.replace:
+        if taken.name != card.name.strip():
+            raise look_alike(card.name, taken.name, "character", "import it with name:… to give it a name that "
+                             "reads differently, or with replace:true to replace that card")
         raise DomainError(f"A character named '{taken.name}' already exists here. Import again with replace:true to "
                           f"replace its card, or with name:… to import this one under another name.")
     require_author(taken, cmd, "replace")

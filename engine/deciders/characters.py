@@ -8,33 +8,39 @@ from typing import Any
 from engine import queries, queries_lore
 from engine.cards.model import Card
 from engine.commands import AuthorCharacter, Command, EditCharacter, RetireCharacter, SetPersona
-from engine.deciders.base import Context, Decider, emit, load_nothing
+from engine.deciders.base import Context, Decider, emit
 from engine.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from engine.events import NAME_MAX, BotAuthored, BotRetired, CardAvatar, YouAuthored
 from engine.events_cards import V1_CARD_FIELDS
+from engine.names import look_alike, refuse_invisible
 from engine.storage.port import Conn
 from engine.store import NewEvent
 from engine.text import find_control
 from engine.views import CharacterView, ChatView
 
+PERSONA_ADVICE = "choose a persona name that reads differently"
 _CARD_FIELDS = ("description", "personality", "scenario", "greeting", "example_dialogue", "system_prompt",
                 "post_history_instructions")
 
 
-def _name_free(taken: CharacterView | None, keep: str | None = None) -> None:
-    if taken is not None and taken.character_id != keep:
+def _name_free(name: str, taken: CharacterView | None) -> None:
+    """Refuse a name another active character has, or one that looks like it (engine/names.py)."""
+    if taken is None:
+        return
+    if taken.name == name.strip():
         raise DomainError(f"A character named '{taken.name}' already exists here. Pick another name, "
                           f"or change it with /character edit.")
+    raise look_alike(name, taken.name, "character")
 
 
 def load_author_character(world: Conn, cmd: AuthorCharacter) -> CharacterView | None:
-    """The character that already has this name, if any."""
+    """The character that already has this name, or one that looks like it, if any."""
     return queries.find_character(world, cmd.actor.guild_id, cmd.character_name)
 
 
 def decide_author_character(cmd: AuthorCharacter, taken: CharacterView | None, ctx: Context) -> list[NewEvent]:
-    """A new card; names are unique per guild, ignoring case."""
-    _name_free(taken)
+    """A new card; a name can't be, or look like, another active character's name in the guild."""
+    _name_free(cmd.character_name, taken)
     card = Card(name=cmd.character_name, **{V1_CARD_FIELDS[f]: getattr(cmd, f) for f in _CARD_FIELDS})
     return emit(cmd.actor, BotAuthored(character_id=ctx.new_id("chr"), guild_id=cmd.actor.guild_id, card=card,
                                        avatar_url=cmd.avatar_url, author_id=cmd.actor.user_id))
@@ -58,12 +64,13 @@ class EditState:
 
 
 def load_edit_character(world: Conn, cmd: EditCharacter) -> EditState:
-    """The card, and whoever holds the new name."""
+    """The card, and another character whose name is, or looks like, the new name."""
     card = queries.get_character(world, cmd.actor.guild_id, cmd.character_name)
     stored = queries_lore.find_card(world, card.character_id)
     if stored is None:
         raise NotFound("That character no longer exists.")
-    taken = queries.find_character(world, cmd.actor.guild_id, cmd.value) if cmd.field == "name" else None
+    taken = (queries.find_character(world, cmd.actor.guild_id, cmd.value, other_than=card.character_id)
+             if cmd.field == "name" and cmd.value.strip() else None)
     return EditState(card, stored[0], queries_lore.find_image(world, card.character_id), taken)
 
 
@@ -78,7 +85,11 @@ def decide_edit_character(cmd: EditCharacter, state: EditState, ctx: Context) ->
             raise InvalidInput(f"name: must be 1 to {NAME_MAX} characters.")
         if (control := find_control(name)) is not None:
             raise InvalidInput(f"name: contains the control character {control}; use plain text.")
-        _name_free(state.taken, keep=card.character_id)
+        try:
+            refuse_invisible(name)
+        except ValueError as exc:
+            raise InvalidInput(f"name: {exc}.") from None
+        _name_free(name, state.taken)
         whole = whole.model_copy(update={"name": name})
     elif cmd.field == "description" and not cmd.value.strip():
         raise InvalidInput("description: must not be empty.")
@@ -120,8 +131,18 @@ def decide_retire_character(cmd: RetireCharacter, state: RetireState, ctx: Conte
     return emit(cmd.actor, BotRetired(character_id=card.character_id, guild_id=card.guild_id))
 
 
-def decide_set_persona(cmd: SetPersona, state: None, ctx: Context) -> list[NewEvent]:
-    """Set a persona for this guild, or the global fallback."""
+def load_set_persona(world: Conn, cmd: SetPersona) -> CharacterView | None:
+    """The guild's active character whose name is, or looks like, the persona's, if any."""
+    return queries.find_character(world, cmd.actor.guild_id, cmd.persona_name)
+
+
+def decide_set_persona(cmd: SetPersona, character: CharacterView | None, ctx: Context) -> list[NewEvent]:
+    """Set a persona for this guild, or the global fallback; its name can't read as a character's of the guild
+    (the person's lines would pass for the character's)."""
+    if character is not None:
+        if character.name == cmd.persona_name:
+            raise DomainError(f"'{character.name}' is a character here; {PERSONA_ADVICE}.")
+        raise look_alike(cmd.persona_name, character.name, "character", PERSONA_ADVICE)
     guild = None if cmd.everywhere else cmd.actor.guild_id
     return emit(cmd.actor, YouAuthored(user_id=cmd.actor.user_id, guild_id=guild, name=cmd.persona_name,
                                        description=cmd.description, avatar_url=cmd.avatar_url))
@@ -131,5 +152,5 @@ DECIDERS: dict[type[Command], Decider[Any, Any]] = {
     AuthorCharacter: Decider(load_author_character, decide_author_character),
     EditCharacter: Decider(load_edit_character, decide_edit_character),
     RetireCharacter: Decider(load_retire_character, decide_retire_character),
-    SetPersona: Decider(load_nothing, decide_set_persona),
+    SetPersona: Decider(load_set_persona, decide_set_persona),
 }

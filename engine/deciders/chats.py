@@ -21,6 +21,7 @@ from engine.events import (
     TimeSkipElision,
     WeatherChanged,
 )
+from engine.names import look_alike
 from engine.storage.port import Conn
 from engine.store import NewEvent
 from engine.storytime import default_anchor, format_duration
@@ -101,9 +102,11 @@ def load_create_place(world: Conn, cmd: CreatePlace) -> PlaceState:
 
 
 def decide_create_place(cmd: CreatePlace, state: PlaceState, ctx: Context) -> list[NewEvent]:
-    """Place names are unique within a story."""
+    """Place names are unique within a story, and can't look like another place's (engine/names.py)."""
     chat = story_chat(state.chat, cmd)
     if state.same_name is not None:
+        if state.same_name.name != cmd.place_name:
+            raise look_alike(cmd.place_name, state.same_name.name, "place")
         raise DomainError(f"This story already has a place named '{cmd.place_name}'.")
     if cmd.parent is not None and state.parent is None:
         raise NotFound(f"There is no place named '{cmd.parent}' in this story. See /place list.")

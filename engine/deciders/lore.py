@@ -26,6 +26,7 @@ from engine.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from engine.events import LorebookAttached, LorebookCreated, LorebookDetached, LoreEntryRemoved, LoreEntryWritten
 from engine.lore.keys import entry_problem
 from engine.lore.model import Lorebook, LoreEntry
+from engine.names import look_alike
 from engine.storage.port import Conn
 from engine.store import NewEvent
 from engine.views import CharacterView, ChatView, LorebookView, LoreEntryView
@@ -65,6 +66,9 @@ def decide_import_lorebook(cmd: ImportLorebook, taken: LorebookView | None, ctx:
     if taken is None:
         return emit(cmd.actor, _created(cmd, ctx.new_id("lb"), cmd.actor.user_id, cmd.book))
     if not cmd.replace:
+        if taken.name != (cmd.book.name or "").strip():
+            raise look_alike(cmd.book.name or "", taken.name, "lorebook", "import it with name:… to give it a name "
+                             "that reads differently, or with replace:true to replace that book")
         raise DomainError(f"A lorebook named '{taken.name}' already exists here. Import again with replace:true to "
                           "replace it, or with name:… to import this one under another name.")
     require_book_author(taken, cmd)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from engine import queries
+from engine import queries, queries_names
 from engine.commands import (
     AdjustRelationship,
     Command,
@@ -172,7 +172,7 @@ def _target(world: Conn, chat: ChatView, name: str) -> Target | None:
     card = queries.find_character(world, chat.guild_id, name)
     if card is not None:
         return card.character_id, "character", card.name
-    speaker = queries.find_speaker_persona(world, chat.chat_id, name)
+    speaker = queries_names.find_speaker_persona(world, chat.chat_id, name)
     return (speaker[0], "persona", speaker[1]) if speaker is not None else None
 
 

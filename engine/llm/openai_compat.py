@@ -3,29 +3,33 @@
 This is the only module that imports the ``openai`` SDK. The SDK's own retries
 are off; ours retry rate limits, server errors, connection errors and timeouts
 with exponential backoff, but only until the first piece of text has gone out,
-so a caller never sees text twice.
+so a caller never sees text twice. A whole reply, retries, backoff and stalls
+included, ends by its deadline. The server's URL is only ever shown redacted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Sequence
 from contextlib import aclosing
 from types import TracebackType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import openai
 import structlog
 
 from engine.errors import NarratorUnavailable
 from engine.llm.port import ChatMessage, TextChunk
+from engine.storage import redact, redact_text
 
 log = structlog.get_logger(__name__)
 
 MAX_SERVER_STOPS = 4  # OpenAI rejects more than four stop strings
 MAX_RETRY_AFTER = 30.0  # never wait longer than this for a server's Retry-After
+DEFAULT_REPLY_DEADLINE = 90.0  # seconds for a whole reply, retries and waits included
 _DETAIL_LIMIT = 200
+T = TypeVar("T")
 
 
 class _EmptyResponse(Exception):
@@ -34,6 +38,10 @@ class _EmptyResponse(Exception):
 
 class _MalformedChunk(Exception):
     """A server-sent event of the stream was not valid JSON (or not a completion chunk)."""
+
+
+class _DeadlinePassed(Exception):
+    """The whole reply took longer than its deadline."""
 
 
 class _StopCutter:
@@ -72,7 +80,7 @@ def _server_detail(exc: openai.APIStatusError) -> str:
     if isinstance(body, dict):
         inner = body.get("error", body)
         body = inner.get("message", inner) if isinstance(inner, dict) else inner
-    text = " ".join(str(body if body is not None else exc.message).split())
+    text = redact_text(" ".join(str(body if body is not None else exc.message).split()))  # it may echo the URL
     return text[:_DETAIL_LIMIT] + ("…" if len(text) > _DETAIL_LIMIT else "")
 
 
@@ -101,10 +109,14 @@ class OpenAICompatibleModel:
         timeout: float = 60.0,
         max_retries: int = 3,
         backoff: float = 0.5,
+        reply_deadline: float | None = DEFAULT_REPLY_DEADLINE,
     ) -> None:
-        """Configure the client; no connection is made until the first request."""
+        """Configure the client; no connection is made until the first request. ``reply_deadline`` (seconds)
+        bounds a whole reply, every retry and wait included (None: only the per-request ``timeout``)."""
         self.base_url = base_url.rstrip("/")
+        self.shown_url = redact(self.base_url)  # the URL as printed and logged: no password, no secret parameter
         self.model = model
+        self._deadline = reply_deadline
         self._temperature = temperature
         self._max_tokens = max_tokens
         self._timeout = timeout
@@ -115,7 +127,7 @@ class OpenAICompatibleModel:
         )
 
     def __repr__(self) -> str:
-        return f"OpenAICompatibleModel(base_url={self.base_url!r}, model={self.model!r})"
+        return f"OpenAICompatibleModel(base_url={self.shown_url!r}, model={self.model!r})"
 
     async def __aenter__(self) -> OpenAICompatibleModel:
         return self
@@ -136,24 +148,28 @@ class OpenAICompatibleModel:
         stop: Sequence[str] = (),
         max_tokens: int | None = None,
     ) -> AsyncIterator[TextChunk]:
-        """Stream the reply; raise NarratorUnavailable when the server can't give one."""
+        """Stream the reply; raise NarratorUnavailable when the server can't give one within the deadline."""
         stops = clean_stops(stop)
         request = self._request(messages, stops, max_tokens)
+        ends = None if self._deadline is None else asyncio.get_running_loop().time() + self._deadline
         attempt = 0
         while True:
             attempt += 1
             sent = False
             try:
                 async with aclosing(self._attempt(request, stops)) as chunks:
-                    async for chunk in chunks:
+                    while (chunk := await _before(ends, anext(chunks, None))) is not None:
                         sent = True
                         yield chunk
                 return
+            except _DeadlinePassed as exc:
+                reason = f"the model server at {self.shown_url} did not finish its reply within {self._deadline:g} s"
+                self._give_up(reason, attempt, exc)
             except (openai.APIError, _EmptyResponse, _MalformedChunk) as exc:
                 if sent:
-                    reason = f"the model server at {self.base_url} stopped in the middle of a reply"
+                    reason = f"the model server at {self.shown_url} stopped in the middle of a reply"
                     self._give_up(reason, attempt, exc)
-                await self._wait_or_give_up(exc, attempt)
+                await self._wait_or_give_up(exc, attempt, ends)
 
     def _request(self, messages: Sequence[ChatMessage], stops: Sequence[str], max_tokens: int | None) -> dict[str, Any]:
         """The keyword arguments of one chat.completions.create call."""
@@ -197,7 +213,7 @@ class OpenAICompatibleModel:
 
     def _describe(self, exc: Exception) -> tuple[str, bool]:
         """A short human reason for ``exc``, and whether trying again may help."""
-        where = f"the model server at {self.base_url}"
+        where = f"the model server at {self.shown_url}"
         if isinstance(exc, openai.APITimeoutError):
             return f"{where} timed out after {self._timeout:g} s", True
         if isinstance(exc, openai.APIConnectionError):
@@ -212,8 +228,8 @@ class OpenAICompatibleModel:
             return f"{where} sent no completion (is it an OpenAI-compatible /v1 endpoint?)", False
         return f"{where} sent a response that could not be read ({type(exc).__name__})", False
 
-    async def _wait_or_give_up(self, exc: Exception, attempt: int) -> None:
-        """Sleep before the next try, or raise NarratorUnavailable if there is none."""
+    async def _wait_or_give_up(self, exc: Exception, attempt: int, ends: float | None) -> None:
+        """Sleep before the next try, or raise NarratorUnavailable if there is none (or no time left for it)."""
         reason, retryable = self._describe(exc)
         if not retryable or attempt > self._max_retries:
             self._give_up(reason, attempt, exc)
@@ -221,9 +237,11 @@ class OpenAICompatibleModel:
         delay += random.uniform(0, delay / 4)
         if isinstance(exc, openai.APIError) and (server_wait := _retry_after(exc)) is not None:
             delay = max(delay, server_wait)
+        if ends is not None and asyncio.get_running_loop().time() + delay >= ends:
+            self._give_up(f"{reason}; no time was left to try again within {self._deadline:g} s", attempt, exc)
         log.warning(
             "llm_retry",
-            base_url=self.base_url,
+            base_url=self.shown_url,
             model=self.model,
             attempt=attempt,
             max_attempts=self._max_retries + 1,
@@ -234,8 +252,22 @@ class OpenAICompatibleModel:
 
     def _give_up(self, reason: str, attempts: int, exc: Exception) -> NoReturn:
         """Log and raise NarratorUnavailable for ``reason``."""
-        log.warning("llm_unavailable", base_url=self.base_url, model=self.model, attempts=attempts, reason=reason)
+        log.warning("llm_unavailable", base_url=self.shown_url, model=self.model, attempts=attempts, reason=reason)
         raise NarratorUnavailable(reason, attempts=attempts) from exc
+
+
+async def _before(ends: float | None, step: Awaitable[T]) -> T:
+    """Await ``step``, but no later than the event loop's time ``ends`` (then raise _DeadlinePassed)."""
+    if ends is None:
+        return await step
+    limit = asyncio.timeout_at(ends)
+    try:
+        async with limit:
+            return await step
+    except TimeoutError:
+        if limit.expired():
+            raise _DeadlinePassed() from None
+        raise
 
 
 async def _readable(response: Any) -> AsyncIterator[Any]:

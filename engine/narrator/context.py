@@ -57,15 +57,18 @@ class PromptInputs:
 
 
 def load_inputs(conn: Conn, chat: ChatView, character_id: str, *, before_seq: int | None = None,
-                lore_budget: int = 0) -> PromptInputs:
+                lore_budget: int = 0, line: MessageView | None = None) -> PromptInputs:
     """Read the card, cast, personas, world state, relationships, relevant memories and recent lines, and the
-    books in play (when `lore_budget` is above 0; `with_lore` activates them)."""
+    books in play (when `lore_budget` is above 0; `with_lore` activates them). `line` is a hypothetical newest
+    line (never recorded), read as if it had been said after the others."""
     card = queries.find_character_by_id(conn, character_id)
     if card is None:
         raise NotFound("That character no longer exists.")
     others = tuple(c for c in (queries.find_character_by_id(conn, i) for i in chat.character_ids
                                if i != character_id) if c is not None)
-    history = tuple(queries.list_messages(conn, chat.chat_id, limit=HISTORY_WINDOW, before_seq=before_seq))
+    added = () if line is None else (line,)
+    history = (*queries.list_messages(conn, chat.chat_id, limit=HISTORY_WINDOW - len(added), before_seq=before_seq),
+               *added)
     persona_ids, personas = _personas(conn, chat, history)
     scene = queries.find_scene(conn, chat.active_scene_id) if chat.active_scene_id else None
     place = queries.find_place_by_id(conn, chat.place_id) if chat.place_id else None
@@ -80,7 +83,7 @@ def load_inputs(conn: Conn, chat: ChatView, character_id: str, *, before_seq: in
     user_name = next((m.speaker for m in reversed(history) if m.role == "person"),
                      personas[0][0] if personas else "you")
     sources = load_sources(conn, chat.chat_id, card) if lore_budget > 0 else ()
-    lines = count_lines(conn, chat.chat_id, before_seq=before_seq) if sources else 0
+    lines = count_lines(conn, chat.chat_id, before_seq=before_seq) + len(added) if sources else 0
     return PromptInputs(card, others, user_name, personas, chat, place, scene, present, relationships,
                         memories, history, persona_ids, lore_sources=sources, line_count=lines,
                         lore_budget=lore_budget)

@@ -17,8 +17,8 @@ from engine import queries
 from engine.commands import Actor, RecordReply, ReviseReply
 from engine.core import EngineCore
 from engine.deciders.story import STALE_REPLY, latest_reply
-from engine.errors import AlreadyHandled, DomainError, NarratorUnavailable, SlowDown
-from engine.events import REPLY_MAX, Recorded
+from engine.errors import AlreadyHandled, DomainError, InvalidInput, NarratorUnavailable, SlowDown, StorageError
+from engine.events import MESSAGE_MAX, REPLY_MAX, Recorded
 from engine.llm.port import LanguageModel
 from engine.narrator.context import PromptInputs, load_inputs, redact_inputs, with_lore
 from engine.narrator.lore import lore_tokens
@@ -37,6 +37,19 @@ SKIP_TASK = ("You are the narrator of a roleplay story. In one sentence, past te
              "{duration} that pass after the lines below{place}. Write only that sentence.")
 MEANWHILE_TASK = ("You are the narrator of a roleplay story. Write a short off-screen scene (one or two paragraphs, "
                   "past tense, third person) in which {names}{place}: {premise}\n\n{cards}\n\nWrite only the scene.")
+
+
+CUT_MARKER = "… (cut: too long)"
+
+
+def fit(text: str, limit: int) -> str:
+    """`text` within `limit` characters: when it is longer, cut (at a word when one ends near the limit) and
+    ended with a visible CUT_MARKER, so what is shown and recorded never ends mid-thought without saying so."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit - len(CUT_MARKER)]
+    space = head.rfind(" ", len(head) - 80)
+    return (head[:space] if space > 0 else head).rstrip() + CUT_MARKER
 
 
 def clean_reply(text: str, name: str) -> str:
@@ -87,25 +100,30 @@ class EngineNarration(EngineCore):
             room()
 
     async def inspect_prompt(self, channel_id: str, character: str | None = None, *,
-                             actor: Actor | None = None) -> Prompt:
+                             actor: Actor | None = None, line: str | None = None) -> Prompt:
         """The exact messages the next reply would be generated from, with each part's tokens.
 
         Members (an actor who is not an admin) see it without the cards' hidden instructions and other
-        people's persona descriptions; admins and the console see everything.
+        people's persona descriptions; admins and the console see everything. With `line`, it is the prompt
+        the reply would get if that line were said now (by `actor`, else by the newest speaker); nothing is
+        recorded.
         """
+        if line is not None and not 0 < len(line.strip()) <= MESSAGE_MAX:
+            raise InvalidInput(f"Give a line of 1 to {MESSAGE_MAX:,} characters to see the prompt it would get.")
         chat = await self.get_chat(channel_id)
         card = await self._speaker(chat, character)
-        inputs = await self._inputs(chat, card.character_id)
+        said = None if line is None else await self.db.read(lambda c: _hypothetical(c, chat, actor, line))
+        inputs = await self._inputs(chat, card.character_id, line=said)
         if actor is not None and not actor.is_admin:
             inputs = redact_inputs(inputs, actor.user_id)
         return build_reply_prompt(inputs, self.budget)
 
-    async def _inputs(self, chat: ChatView, character_id: str, *,
-                      before_seq: int | None = None) -> PromptInputs:
+    async def _inputs(self, chat: ChatView, character_id: str, *, before_seq: int | None = None,
+                      line: MessageView | None = None) -> PromptInputs:
         """What a reply prompt is built from, read in one go (lore activated within its share of the budget)."""
         lore_budget = lore_tokens(self.budget.prompt_tokens)
         inputs = await self.db.read(lambda c: load_inputs(c, chat, character_id, before_seq=before_seq,
-                                                          lore_budget=lore_budget))
+                                                          lore_budget=lore_budget, line=line))
         return await with_lore(inputs, self.budget.lore_seconds)
 
     def respond(self, actor: Actor, channel_id: str, message_id: str, text: str, sink: ReplySink, *,
@@ -130,6 +148,7 @@ class EngineNarration(EngineCore):
     async def _respond(self, actor: Actor, channel_id: str, message_id: str, text: str, sink: ReplySink,
                        cause: str | None) -> RespondResult:
         ref = await self.chat_ref(channel_id, actor.guild_id)
+        self._room_for_a_reply()  # a line that could not be answered is refused whole: nothing of it recorded
         try:
             said = await self._record_line(actor, ref, message_id, text, cause)
         except AlreadyHandled:
@@ -139,10 +158,15 @@ class EngineNarration(EngineCore):
             log.info("respond_skipped_already_answered", message_id=message_id)
             return RespondResult(said)
         replies = []
-        for character in await self._responders(ref.chat, said.text):
-            ref = await self.chat_ref(channel_id, actor.guild_id)
-            replies.append(await self._reply(actor, ref, character, sink, said.message_id,
-                                             key=f"reply:{said.message_id}:{character.character_id}", cause=cause))
+        try:
+            for character in await self._responders(ref.chat, said.text):
+                ref = await self.chat_ref(channel_id, actor.guild_id)
+                replies.append(await self._reply(actor, ref, character, sink, said.message_id,
+                                                 key=f"reply:{said.message_id}:{character.character_id}", cause=cause))
+        except StorageError as exc:  # the line is in the log: saying "nothing recorded" would have it typed twice
+            if exc.kind == "gone":  # ... unless the file holding it is gone
+                raise
+            raise exc.after("your line is part of the story, but no reply was recorded") from exc
         return RespondResult(said, tuple(replies))
 
     async def _post_text(self, card: CharacterView, sink: ReplySink, text: str) -> str:
@@ -205,7 +229,7 @@ class EngineNarration(EngineCore):
             digest = await self._complete(build_task_prompt(task, [], self.budget))
             return await self._in_chat(ref, StartMeanwhile, _meanwhile_view, key=cause, cause=cause, actor=actor,
                                        characters=characters, premise=premise, place=place or None,
-                                       digest=digest[:8000])
+                                       digest=fit(digest, REPLY_MAX))
 
         return self._story(channel_id, job, generates=True)
 
@@ -215,7 +239,7 @@ class EngineNarration(EngineCore):
             return ""
         scene_id = chat.active_scene_id
         lines = await self.db.read(lambda c: queries.list_scene_messages(c, chat.chat_id, scene_id))
-        return (await self._complete(build_task_prompt(SCENE_TASK, lines, self.budget)))[:8000]
+        return fit(await self._complete(build_task_prompt(SCENE_TASK, lines, self.budget)), REPLY_MAX)
 
     async def narrate_time_skip(self, chat: ChatView, minutes: int) -> str | None:
         """The model's one-line account of a skip (None without a model: the default line is used)."""
@@ -225,7 +249,7 @@ class EngineNarration(EngineCore):
         place_id = chat.place_id
         place = await self.db.read(lambda c: queries.find_place_by_id(c, place_id)) if place_id else None
         task = SKIP_TASK.format(duration=format_duration(minutes), place=f" at {place.name}" if place else "")
-        return (await self._complete(build_task_prompt(task, lines, self.budget)))[:4000]
+        return fit(await self._complete(build_task_prompt(task, lines, self.budget)), MESSAGE_MAX)
 
     async def _speaker(self, chat: ChatView, name: str | None) -> CharacterView:
         if name is not None:
@@ -269,8 +293,14 @@ class EngineNarration(EngineCore):
                                record: Callable[[str, list[str]], Awaitable[MessageView]]) -> MessageView:
         """What is posted and what is recorded never disagree: on any failure after the sink began (a model
         error, a Discord error, the record refused, cancellation), the shown text is withdrawn."""
-        self._room_for_a_reply()
-        await sink.begin(card)
+        try:
+            self._room_for_a_reply()
+            await sink.begin(card)
+        except BaseException:
+            close = getattr(produce, "close", None)  # a coroutine that will never run: not left "never awaited"
+            if close is not None:
+                close()
+            raise
         try:
             text = await produce
             ids = await sink.finish(card, text)
@@ -280,19 +310,28 @@ class EngineNarration(EngineCore):
             raise
 
     async def _stream(self, prompt: Prompt, card: CharacterView, sink: ReplySink, *, prefix: str = "") -> str:
-        """Stream a reply into the sink; returns the cleaned text (prefix + generated), as it will be stored."""
+        """Stream a reply into the sink; returns the cleaned text (prefix + generated), as it will be stored.
+        A reply past REPLY_MAX stops being read there and ends with CUT_MARKER."""
         model = self._model()
         pieces: list[str] = []
-        async for chunk in model.stream(prompt.messages, stop=prompt.stop, max_tokens=self.budget.reply_tokens):
-            if chunk.text:
-                pieces.append(chunk.text)
-                raw = "".join(pieces)
-                if not _maybe_name_prefix(raw, card.name):
-                    await sink.update(card, _join(prefix, clean_reply(raw, card.name))[:REPLY_MAX])
+        stream = model.stream(prompt.messages, stop=prompt.stop, max_tokens=self.budget.reply_tokens)
+        try:
+            async for chunk in stream:
+                if chunk.text:
+                    pieces.append(chunk.text)
+                    raw = "".join(pieces)
+                    if not _maybe_name_prefix(raw, card.name):
+                        shown = _join(prefix, clean_reply(raw, card.name))
+                        await sink.update(card, fit(shown, REPLY_MAX))
+                        if len(shown) > REPLY_MAX:
+                            break
+        finally:
+            if (close := getattr(stream, "aclose", None)) is not None:
+                await close()  # a reply cut short stops the model's stream now
         generated = clean_reply("".join(pieces), card.name)
         if not generated:
             raise NarratorUnavailable("the model returned an empty reply")
-        return _join(prefix, generated)[:REPLY_MAX]
+        return fit(_join(prefix, generated), REPLY_MAX)
 
     async def _complete(self, prompt: Prompt) -> str:
         """A whole generation with no frontend attached (summaries, skips, digests)."""
@@ -311,6 +350,19 @@ async def _withdraw(sink: ReplySink, card: CharacterView, error: BaseException) 
         await asyncio.shield(sink.abort(card, error if isinstance(error, Exception) else RuntimeError("cancelled")))
     except BaseException as exc:  # noqa: BLE001 — withdrawing must never hide the original failure
         log.warning("reply_withdraw_failed", character=card.character_id, error=repr(exc))
+
+
+def _hypothetical(conn: Conn, chat: ChatView, actor: Actor | None, text: str) -> MessageView:
+    """A person's line as if said now, under the name recording it would use (never recorded)."""
+    if actor is not None:
+        persona = queries.find_persona(conn, actor.user_id, actor.guild_id)
+        author, name = actor.user_id, persona.name if persona else (actor.display_name or f"User {actor.user_id}")
+    else:
+        newest = queries.newest_person_line(conn, chat.chat_id)
+        author, name = (newest.author_id, newest.speaker) if newest else ("", "You")
+    return MessageView(message_id="hypothetical", chat_id=chat.chat_id, seq=0, role="person", author_id=author,
+                       speaker=name, character_id=None, text=text, discord_ids=(), revision=0, retracted=False,
+                       story_minute=chat.story_minute, scene_id=chat.active_scene_id)
 
 
 def _reply_view(conn: Conn, recorded: list[Recorded[Any]]) -> MessageView:

@@ -6,10 +6,11 @@ import json
 
 from engine.cards.model import Card
 from engine.events import BotAuthored, BotRetired, Recorded, YouAuthored
+from engine.names import look_key as look_key  # re-exported: queries compare names by both keys
+from engine.names import name_key as name_key
 from engine.projection.projector import projector
 from engine.projection.util import expect_one
 from engine.storage.port import Conn
-from engine.text import name_key as name_key  # re-exported: queries compare names by it
 
 projector.owns(__name__, world=("characters", "personas"))
 
@@ -36,12 +37,13 @@ def on_bot_authored(tx: Conn, event: Recorded[BotAuthored]) -> None:
     p, card = event.payload, event.payload.card
     extra = card_columns(p)
     tx.execute(
-        "INSERT INTO characters (character_id, guild_id, name, name_key, description, personality, scenario,"
-        " greeting, example_dialogue, system_prompt, post_history_instructions, avatar_url, author_id,"
+        "INSERT INTO characters (character_id, guild_id, name, name_key, look_key, description, personality,"
+        " scenario, greeting, example_dialogue, system_prompt, post_history_instructions, avatar_url, author_id,"
         " retired, created_seq, updated_seq, nickname, creator_notes, alternate_greetings, group_greetings,"
         " book_json, card_json, avatar_png)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (character_id) DO UPDATE SET name = excluded.name, name_key = excluded.name_key,"
+        " look_key = excluded.look_key,"
         " description = excluded.description, personality = excluded.personality,"
         " scenario = excluded.scenario, greeting = excluded.greeting,"
         " example_dialogue = excluded.example_dialogue, system_prompt = excluded.system_prompt,"
@@ -53,7 +55,7 @@ def on_bot_authored(tx: Conn, event: Recorded[BotAuthored]) -> None:
         (p.character_id, p.guild_id, card.name,
          unique_key(tx, "characters", "guild_id", p.guild_id, "character_id", p.character_id, card.name,
                     " AND retired = 0"),
-         card.description, card.personality,
+         look_key(card.name), card.description, card.personality,
          card.scenario, card.first_mes, card.mes_example, card.system_prompt, card.post_history_instructions,
          p.avatar_url, p.author_id, event.seq, event.seq, *extra),
     )

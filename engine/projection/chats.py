@@ -12,7 +12,7 @@ from engine.events import (
     TimeSkipElision,
     WeatherChanged,
 )
-from engine.projection.characters import unique_key
+from engine.projection.characters import look_key, unique_key
 from engine.projection.projector import projector
 from engine.projection.util import expect_one, insert_message, json_list
 from engine.storage.port import Conn
@@ -48,10 +48,10 @@ def on_container_created(tx: Conn, event: Recorded[ContainerCreated]) -> None:
     """A place in the chat's world."""
     p = event.payload
     tx.execute(
-        "INSERT INTO places (place_id, chat_id, name, name_key, description, parent_id, created_seq)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO places (place_id, chat_id, name, name_key, look_key, description, parent_id, created_seq)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (p.place_id, p.chat_id, p.name, unique_key(tx, "places", "chat_id", p.chat_id, "place_id", p.place_id, p.name),
-         p.description, p.parent_id, event.seq),
+         look_key(p.name), p.description, p.parent_id, event.seq),
     )
 
 

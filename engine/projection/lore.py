@@ -11,7 +11,7 @@ from engine.events import (
     Recorded,
 )
 from engine.lore.model import LoreEntry
-from engine.projection.characters import name_key
+from engine.projection.characters import look_key, unique_key
 from engine.projection.projector import projector
 from engine.projection.util import expect_one
 from engine.storage.port import Conn
@@ -37,12 +37,13 @@ def on_lorebook_created(tx: Conn, event: Recorded[LorebookCreated]) -> None:
     name = (p.book.name or "").strip()
     settings = p.book.model_copy(update={"entries": ()}).model_dump_json()
     tx.execute(
-        "INSERT INTO lorebooks (book_id, guild_id, name, name_key, author_id, book_json, next_number, created_seq,"
-        " updated_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (book_id) DO UPDATE SET name = excluded.name,"
-        " name_key = excluded.name_key, author_id = excluded.author_id, book_json = excluded.book_json,"
-        " next_number = excluded.next_number, updated_seq = excluded.updated_seq",
-        (p.book_id, p.guild_id, name, name_key(name), p.author_id, settings, len(p.book.entries) + 1, event.seq,
-         event.seq),
+        "INSERT INTO lorebooks (book_id, guild_id, name, name_key, look_key, author_id, book_json, next_number,"
+        " created_seq, updated_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (book_id) DO UPDATE SET"
+        " name = excluded.name, name_key = excluded.name_key, look_key = excluded.look_key,"
+        " author_id = excluded.author_id, book_json = excluded.book_json, next_number = excluded.next_number,"
+        " updated_seq = excluded.updated_seq",
+        (p.book_id, p.guild_id, name, unique_key(tx, "lorebooks", "guild_id", p.guild_id, "book_id", p.book_id, name),
+         look_key(name), p.author_id, settings, len(p.book.entries) + 1, event.seq, event.seq),
     )
     tx.execute("DELETE FROM lore_entries WHERE book_id = ?", (p.book_id,))
     for number, entry in enumerate(p.book.entries, start=1):

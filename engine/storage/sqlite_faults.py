@@ -8,6 +8,7 @@ cut short is refused without being touched.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import sqlite3
@@ -100,6 +101,43 @@ def disk_full(path: Path) -> StorageError:
     return StorageError(f"the disk holding {path} is full ({left}): nothing more can be recorded until space is "
                         "freed. Free some space; Chronicle carries on by itself, and nothing recorded so far is lost.",
                         kind="full", path=str(path))
+
+
+def replaced(path: Path) -> StorageError:
+    """The file this process opened is no longer at its path (deleted, moved away, or another file put there)."""
+    return StorageError(f"the database file {path} was deleted or replaced while Chronicle was running; nothing more "
+                        "is recorded. Restore it from a backup or restart Chronicle.", kind="gone", path=str(path))
+
+
+def missing(path: Path) -> StorageError:
+    """A command that only reads was pointed at a file that does not exist (it never creates one)."""
+    return StorageError(f"no database at {path}; check --database (or CHRONICLE_DATABASE).", kind="missing",
+                        path=str(path))
+
+
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """The (device, inode) of the file at `path`, or None when nothing is there."""
+    try:
+        found = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return found.st_dev, found.st_ino
+
+
+def side_files(path: Path) -> dict[Path, tuple[int, int] | None]:
+    """The database's -wal and -shm files with their (device, inode) now (None: not there)."""
+    sides = (Path(f"{path}-wal"), Path(f"{path}-shm"))
+    return {side: file_identity(side) for side in sides}
+
+
+def drop_side_files(opened: dict[Path, tuple[int, int] | None]) -> None:
+    """Remove the -wal and -shm files this process opened, if still the same files: after the database file was
+    deleted or replaced, a -wal left beside its path would be replayed into whatever file is put there next (a
+    restored backup), mixing pages of two databases."""
+    for side, identity in opened.items():
+        if identity is not None and file_identity(side) == identity:
+            with contextlib.suppress(OSError):
+                side.unlink()
 
 
 def locked(path: Path) -> StorageError:

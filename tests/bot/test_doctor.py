@@ -18,6 +18,7 @@ from bot import doctor
 from bot.doctor import Check, ModelTarget
 from engine import Engine
 from engine.llm.openai_compat import OpenAICompatibleModel
+from engine.storage import redact
 from tests.bot.conftest import Chronicle
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord.fixtures import FAKE_TOKEN
@@ -140,10 +141,10 @@ def test_a_check_line_carries_its_fix_only_when_it_failed():
 
 
 async def _chronicle_doctor(fd: FakeDiscord, llm: FakeLLMServer, tmp_path: Path,
-                            token: str = FAKE_TOKEN) -> tuple[int, str]:
+                            token: str = FAKE_TOKEN, base_url: str | None = None) -> tuple[int, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("CHRONICLE_", "DISCORD_"))}
     env = {**clean, "DISCORD_TOKEN": token, "CHRONICLE_DATABASE": str(tmp_path / "doctor.db"),
-           "CHRONICLE_LLM_BASE_URL": llm.base_url, "CHRONICLE_LLM_MODEL": "fake-model",
+           "CHRONICLE_LLM_BASE_URL": base_url or llm.base_url, "CHRONICLE_LLM_MODEL": "fake-model",
            "CHRONICLE_DISCORD_API_BASE": fd.api_base, "CHRONICLE_SYNC_GUILD_IDS": str(fd.world.guild.id),
            "PYTHONPATH": str(ROOT)}
     process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "doctor", cwd=tmp_path, env=env,
@@ -193,3 +194,18 @@ async def test_a_rejected_token_is_the_first_line(fake_discord: FakeDiscord, fak
     assert code == 1
     assert lines_of(text)["Discord token"].startswith("✗ Discord token: Discord rejected DISCORD_TOKEN. Fix: copy")
     assert "a-wrong-one" not in text
+
+
+async def test_chronicle_doctor_never_prints_the_password_of_the_model_url(fake_discord: FakeDiscord,
+                                                                          fake_llm: FakeLLMServer, tmp_path: Path):
+    """A model server behind basic auth (user:password in CHRONICLE_LLM_BASE_URL): reached, and shown redacted."""
+    url = fake_llm.base_url.replace("http://", "http://alice:S3CRET@")
+    code, text = await _chronicle_doctor(fake_discord, fake_llm, tmp_path, base_url=url)
+    shown = fake_llm.base_url.replace("http://", "http://alice:***@")
+    assert lines_of(text)["Model server"] == f"✓ Model server: {shown} answers; it offers fake-model", text
+    assert lines_of(text)["Model streaming"].startswith("✓")
+    down = f"http://alice:S3CRET@127.0.0.1:{_free_port()}/v1"
+    code, text_down = await _chronicle_doctor(fake_discord, fake_llm, tmp_path, base_url=down)
+    assert lines_of(text_down)["Model server"].startswith(f"✗ Model server: cannot reach {redact(down)} (")
+    assert "alice:***@127.0.0.1" in text_down and code == 1
+    assert "S3CRET" not in text + text_down

@@ -319,7 +319,7 @@ async def test_6_a_live_message_during_backfill_comes_after_the_missed_ones(chro
         fd.post_message_while_offline(w.channel, w.member, text)
     history = fd.hold_route("GET", CHANNEL_HISTORY)
     chronicle.llm.default_reply = lambda body: "Aria answers."
-    async with start_chronicle(fd, chronicle.llm, chronicle.db_path) as again:
+    async with start_chronicle(fd, chronicle.llm, chronicle.db_path, settle=False) as again:
         await history.wait_arrived()
         await fd.user_says(w.channel, w.admin, "live")
         await asyncio.sleep(0.1)  # let the live message reach the bot while the history is still held

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import Actor, AlreadyHandled, Engine, NarratorUnavailable
+from engine import Actor, AlreadyHandled, Engine, InvalidInput, NarratorUnavailable
 from engine.llm.openai_compat import OpenAICompatibleModel
 from engine.narrator.tokens import message_tokens
 from engine.views import CharacterView
@@ -285,3 +285,28 @@ async def test_memory_relevance_ignores_the_names_every_memory_mentions(engine: 
     from engine.queries import fts_query
 
     assert fts_query("Aria, Wren: where is the lighthouse?", ignore={"aria", "wren"}) == '"lighthouse"'
+
+
+async def test_the_inspector_shows_the_prompt_a_line_would_get_without_recording_it(engine: Engine, admin: Actor,
+                                                                                      player: Actor):
+    chat_id = await story(engine, admin)
+    await engine.set_persona(player, "Tamsin", "A herbalist.")
+    await engine.write_memory(admin, "chan-1", "Tamsin buried the brass compass under the plum tree.", importance=1)
+    for i in range(20):
+        await engine.write_memory(admin, "chan-1", f"Routine note {i}: bread and ale at the market.", importance=3)
+    await engine.record_message(player, "chan-1", "p1", "Good evening.")
+    await engine.record_reply(admin, "chan-1", (await engine.get_chat("chan-1")).host_id, "Evening, Tamsin.")
+    before = [m.text for m in await engine.transcript(chat_id)]
+    plain = await engine.inspect_prompt("chan-1", actor=player)
+    assert "brass compass" not in "\n".join(m.content for m in plain.messages)
+
+    asked = await engine.inspect_prompt("chan-1", actor=player, line="Where did I hide that compass?")
+    assert asked.messages[-1].content == "Tamsin: Where did I hide that compass?"
+    assert asked.messages[-2].content == "Evening, Tamsin."
+    assert "brass compass under the plum tree" in asked.messages[0].content  # the line drives memory recall
+    assert dict(asked.parts)["memories"] > 0 and any(n.startswith("history (3 of 3") for n, _ in asked.parts)
+    unnamed = await engine.inspect_prompt("chan-1", line="And the compass?")  # no actor: the newest speaker's
+    assert unnamed.messages[-1].content == "Tamsin: And the compass?"
+    assert [m.text for m in await engine.transcript(chat_id)] == before  # nothing was recorded
+    with pytest.raises(InvalidInput, match="line"):
+        await engine.inspect_prompt("chan-1", actor=player, line="   ")

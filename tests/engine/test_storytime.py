@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine import InvalidInput
+from engine import Actor, Engine, InvalidInput
 from engine.storytime import default_anchor, format_clock, format_duration, parse_clock, parse_duration
+from tests.conftest import story
 
 
 @pytest.mark.parametrize(("text", "minutes"), [("3h", 180), ("2d", 2880), ("1h30m", 90), ("45m", 45),
@@ -31,3 +32,25 @@ def test_formatting():
     assert default_anchor(1950) == "Day 2, morning"
     assert default_anchor(720) == "Day 1, noon"
     assert format_duration(1561) == "1 day 2 hours 1 minute"
+
+
+@pytest.mark.parametrize("text", ["\u0663h", "\uff13h", "1\u0663m", "\u0967d"])  # Arabic-Indic, full-width, Devanagari
+def test_durations_take_the_digits_0_to_9_only(text: str):
+    with pytest.raises(InvalidInput, match="write it with the digits 0-9, like 3h"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize("text", ["\u0661\u0664:00", "Day \u0662 08:00", "\uff19pm"])
+def test_clock_times_take_the_digits_0_to_9_only(text: str):
+    with pytest.raises(InvalidInput, match="write it with the digits 0-9, like 14:00"):
+        parse_clock(text)
+
+
+async def test_durations_and_times_take_the_digits_0_to_9_only_like_number_options(engine: Engine, admin: Actor):
+    await story(engine, admin, guest=False)
+    for duration in ("\u0663h", "\uff13h", "1\u0663m"):  # Arabic-Indic ٣, full-width ３
+        with pytest.raises(InvalidInput, match="write it with the digits 0-9"):
+            await engine.skip_time(admin, "chan-1", duration, "Time passes.")
+    with pytest.raises(InvalidInput, match="write it with the digits 0-9"):
+        await engine.start_chat(admin, "chan-2", "Aria", time="\u0661\u0664:00")
+    assert (await engine.skip_time(admin, "chan-1", "3h", "Time passes.")).story_minute == 8 * 60 + 180

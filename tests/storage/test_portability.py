@@ -12,6 +12,7 @@ import pytest
 import engine.projection
 from engine import queries as q
 from engine import queries_lore as ql
+from engine import queries_names as qn
 from engine import store
 from engine.errors import ProjectionError
 from engine.projection import apply_new, catch_up_in, projector
@@ -78,7 +79,8 @@ QUERIES: dict[str, Query] = {
     "list_relationships": lambda c: q.list_relationships(c, CHAT),
     "list_relationships_involving": lambda c: q.list_relationships(c, CHAT, involving="ch-bram"),
     "find_relationship": lambda c: q.find_relationship(c, CHAT, "ch-aria", ADMIN),
-    "find_speaker_persona": lambda c: q.find_speaker_persona(c, CHAT, " PIP "),
+    "find_speaker_persona": lambda c: qn.find_speaker_persona(c, CHAT, " PIP "),
+    "find_character_look_alike": lambda c: q.find_character(c, GUILD, "\u0412ram"),
     "list_important_memories": lambda c: q.list_important_memories(c, CHAT, "ch-aria", min_importance=5),
     "list_scene_messages": lambda c: q.list_scene_messages(c, CHAT, "sc-1"),
     "find_card_whole": lambda c: ql.find_card(c, "ch-sera"),

