@@ -32,8 +32,8 @@ lint: install
 bench: install
 	$(PY) -m bench
 
-# By hand, not in CI: SIGKILLs, 100 channels through the local Discord, commands during a reproject
-# (about 10 minutes; the figures are in docs/RELIABILITY.md).
+# By hand, not in CI: SIGKILLs, 100 channels through the local Discord, commands during a reproject,
+# channels beside hostile lorebook keys (about 14 minutes; the figures are in docs/RELIABILITY.md).
 soak: install
 	$(PY) -m soak
 

@@ -24,6 +24,7 @@ from engine.maintenance import ChatExport, damage_report
 from engine.narrator.lore import LoreReport
 from engine.storytime import format_clock
 from engine.views import (
+    CardBookView,
     CardExport,
     CardImportView,
     CharacterView,
@@ -52,7 +53,8 @@ __all__ = [
     "NAME_MAX", "CARD_FIELD_MAX", "URL_MAX", "format_clock", "ChatExport", "CharacterView", "ChatView", "CheckReport",
     "EventView",
     "MeanwhileView", "MemoryView", "MessageView", "PersonaView", "PlaceView", "RelationshipView", "RewindResult",
-    "SceneView", "Card", "CardExport", "CardImportView", "LoreEntry", "LoreEntryView", "LorebookView", "LoreReport",
+    "SceneView", "Card", "CardBookView", "CardExport", "CardImportView", "LoreEntry", "LoreEntryView", "LorebookView",
+    "LoreReport",
     "MAX_CARD_BYTES", "MAX_LORE_BYTES", "check_upload", "greeting_choices", "TimelineView", "StorageError",
     "damage_report",
 ]

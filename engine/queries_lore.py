@@ -12,7 +12,7 @@ from engine.lore.model import Lorebook, LoreEntry
 from engine.projection.characters import name_key
 from engine.queries_names import named
 from engine.storage.port import Conn
-from engine.views import LorebookView, LoreEntryView
+from engine.views import CardBookView, ChatView, LorebookView, LoreEntryView
 
 _BOOK = ("b.book_id, b.guild_id, b.name, b.author_id, (SELECT COUNT(*) FROM lore_entries AS e"
          " WHERE e.book_id = b.book_id), b.book_json")
@@ -44,6 +44,17 @@ def find_character_book(conn: Conn, character_id: str) -> Lorebook | None:
     """The lorebook inside a character's card, or None."""
     row = conn.execute("SELECT book_json FROM characters WHERE character_id = ?", (character_id,)).fetchone()
     return None if row is None or row[0] is None else Lorebook.model_validate_json(row[0])
+
+
+def list_card_books(conn: Conn, chat: ChatView) -> list[CardBookView]:
+    """The books inside the cards of a story's characters (those with entries), in cast order."""
+    out = []
+    for character_id in chat.character_ids:
+        row = conn.execute("SELECT name, book_json FROM characters WHERE character_id = ?", (character_id,)).fetchone()
+        book = None if row is None or row[1] is None else Lorebook.model_validate_json(row[1])
+        if book is not None and book.entries:
+            out.append(CardBookView(row[0], book.name or f"{row[0]}'s card", len(book.entries)))
+    return out
 
 
 def _book_view(conn: Conn, row: tuple[Any, ...]) -> LorebookView:

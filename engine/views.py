@@ -251,6 +251,15 @@ class LorebookView:
 
 
 @dataclass(frozen=True, slots=True)
+class CardBookView:
+    """The lorebook inside a card of a story's character: in play, but changed only with the card."""
+
+    character: str
+    name: str
+    entries: int
+
+
+@dataclass(frozen=True, slots=True)
 class LoreEntryView:
     """One entry of a book, by its number in the book."""
 

@@ -3,9 +3,10 @@ channel's story or to a character, and read books back (list, show, export)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
-from engine import queries_lore
+from engine import queries, queries_lore
 from engine.commands import Actor
 from engine.commands_cards import (
     AttachCharacterLore,
@@ -21,9 +22,10 @@ from engine.core import EngineCore
 from engine.errors import InvalidInput
 from engine.events import Recorded
 from engine.lore import LoreError, export_lorebook, parse_lorebook
+from engine.lore.keys import key_problem
 from engine.lore.model import BOOK_NAME_MAX
 from engine.storage.port import Conn
-from engine.views import LorebookView, LoreEntryView
+from engine.views import CardBookView, LorebookView, LoreEntryView
 from engine.writes import _payload, found
 
 if TYPE_CHECKING:
@@ -51,6 +53,12 @@ def _entry_of(guild_id: str) -> Any:
     return result
 
 
+def _compile_ahead(keys: list[str]) -> None:
+    """Compile a command's regex keys here, off the writer's thread: the decider's check then finds them ready."""
+    for key in keys:
+        key_problem(key, use_regex=False, case_sensitive=True)
+
+
 class EngineLore(EngineCore):
     """Lorebook methods; mixed into Engine."""
 
@@ -59,7 +67,7 @@ class EngineLore(EngineCore):
         """Import a lorebook file (lorebook_v3, a character_book, SillyTavern world info) into the server; a book
         without a name takes the file's. A name in use needs `replace` or another `name`."""
         try:
-            book = parse_lorebook(data, filename)
+            book = await asyncio.to_thread(parse_lorebook, data, filename)  # compiles its regex keys
         except LoreError as exc:
             raise InvalidInput(str(exc)) from None
         if name and name.strip():
@@ -73,7 +81,10 @@ class EngineLore(EngineCore):
                                cause: str | None = None, **fields: Any) -> LoreEntryView:
         """Add an entry to a book (made when new) or, with `number`, change the given fields of one (keys, content,
         secondary_keys, selective_logic, constant, enabled, characters, probability, sticky, cooldown, delay,
-        scan_depth, insertion_order, case_sensitive, match_whole_words, comment)."""
+        scan_depth, insertion_order, case_sensitive, match_whole_words, comment). A regex key that can't be
+        matched safely is refused."""
+        keys = [*(fields.get("keys") or ()), *(fields.get("secondary_keys") or ())]
+        await asyncio.to_thread(_compile_ahead, keys)
         return await self._do(WriteLoreEntry, _entry_of(actor.guild_id), key=cause, cause=cause, actor=actor,
                               book=book, number=number, **fields)
 
@@ -110,6 +121,16 @@ class EngineLore(EngineCore):
     async def list_lorebooks(self, guild_id: str, prefix: str = "", limit: int = 500) -> list[LorebookView]:
         """A server's lorebooks by name."""
         return await self.db.read(lambda c: queries_lore.list_lorebooks(c, guild_id, prefix=prefix, limit=limit))
+
+    async def story_card_books(self, guild_id: str, channel_id: str) -> list[CardBookView]:
+        """The books inside the cards of the channel's story's characters (none without a story): in play, but
+        read-only (they change when the card is edited or imported again)."""
+
+        def read(conn: Conn) -> list[CardBookView]:
+            chat = queries.find_open_chat(conn, channel_id)
+            return [] if chat is None or chat.guild_id != guild_id else queries_lore.list_card_books(conn, chat)
+
+        return await self.db.read(read)
 
     async def lorebook(self, guild_id: str, name: str) -> tuple[LorebookView, list[LoreEntryView]]:
         """A book and its entries in number order."""

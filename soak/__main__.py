@@ -1,4 +1,4 @@
-"""`make soak` (python -m soak): the trials of docs/RELIABILITY.md in one run, by hand, in about 20 minutes.
+"""`make soak` (python -m soak): the trials of docs/RELIABILITY.md in one run, by hand, in about 22 minutes.
 
     python -m soak [--kills 200] [--channels 100] [--messages 20] [--world DB] [--world-chats 44] [--gone-rounds 20]
                    [--race-rounds 20]
@@ -12,6 +12,7 @@
 5. file-gone: the database file deleted while 20 channels talk (soak/file_gone.py);
 6. reproject-race: other processes opening the database while `chronicle reproject` runs, `--race-rounds`
    rounds (soak/reproject_race.py) on a world of 20 × 2,000 lines, and on PostgreSQL on one of 4 × 2,000.
+7. lore: a busy channel with hostile lorebook keys beside normal ones, on both backends (soak/lore_load.py).
 Each trial runs in a process of its own and prints one JSON line; this prints them and a verdict.
 """
 
@@ -75,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
                         ("reproject-race", ("soak.reproject_race", str(_world(None, 20)), "--rounds",
                                             str(args.race_rounds))),
                         ("reproject-race-postgres", ("soak.reproject_race", str(_world(None, 4)), "--rounds",
-                                                     str(args.race_rounds), "--postgres"))):
+                                                     str(args.race_rounds), "--postgres")),
+                        ("lore", ("soak.lore_load",))):
         result, seconds = _trial(*trial)
         results[name] = result
         print(f"{name} ({seconds:.0f}s): {json.dumps(result)}", flush=True)

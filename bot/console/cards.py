@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.console.commands import _int, command
-from bot.discord.render_cards import file_stem, lore_lines
+from bot.discord.render_cards import card_book_line, file_stem, lore_lines
 from bot.discord.transformers import entry_fields
 from bot.files import write_file
 from engine import CardExport, InvalidInput, LoreEntryView, check_upload
@@ -114,11 +114,13 @@ async def _lore_edit(console: Console, args: dict[str, str]) -> str:
     return f"Updated {view.book_name} #{view.number}.\n{_entry(view)}"
 
 
-@command("lore list", help="this world's lorebooks")
+@command("lore list", help="this world's lorebooks, and those in the story's cards")
 async def _lore_list(console: Console, args: dict[str, str]) -> str:
     books = await console.engine.list_lorebooks(console.actor.guild_id)
-    return "\n".join(f"- {b.name}: {b.entries} entries" + (f" (attached to {', '.join(b.characters)})"
-                                                           if b.characters else "") for b in books) or "No lorebooks."
+    card_books = await console.engine.story_card_books(console.actor.guild_id, console.channel_id)
+    lines = [f"- {b.name}: {b.entries} entries" + (f" (attached to {', '.join(b.characters)})" if b.characters
+                                                   else "") for b in books]
+    return "\n".join([*lines, *map(card_book_line, card_books)]) or "No lorebooks."
 
 
 @command("lore show", ("book",), ("entry",), help="a lorebook's entries")

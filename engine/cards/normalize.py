@@ -21,6 +21,7 @@ from engine.cards.model import (
 from engine.lore import fields as f
 from engine.lore.convert import book_from_dict, book_to_dict
 from engine.lore.fields import FieldProblem
+from engine.lore.keys import book_problem
 
 V1_FIELDS = ("name", "description", "personality", "scenario", "first_mes", "mes_example")
 TEXT_FIELDS = ("description", "personality", "scenario", "first_mes", "mes_example", "creator_notes",
@@ -48,9 +49,13 @@ def _book(data: dict[str, Any]) -> Any:
     if raw is None:
         return None
     try:
-        return book_from_dict(raw)
+        book = book_from_dict(raw)
     except FieldProblem as problem:
         raise problem.within("character_book") from None
+    refused = book_problem(book)
+    if refused is not None:
+        raise CardError(f"Can't import the card: its lorebook's {refused}, then import it again.")
+    return book
 
 
 def _asset(raw: Any, number: int) -> Asset:

@@ -24,6 +24,7 @@ from engine.deciders.base import Context, Decider, emit, load_chat, story_chat
 from engine.deciders.characters import require_author
 from engine.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from engine.events import LorebookAttached, LorebookCreated, LorebookDetached, LoreEntryRemoved, LoreEntryWritten
+from engine.lore.keys import entry_problem
 from engine.lore.model import Lorebook, LoreEntry
 from engine.names import look_alike
 from engine.storage.port import Conn
@@ -108,16 +109,20 @@ def _changes(cmd: WriteLoreEntry) -> dict[str, Any]:
     return changes
 
 
-def _written(entry: LoreEntry, changes: dict[str, Any]) -> LoreEntry:
+def _written(entry: LoreEntry, changes: dict[str, Any], number: int) -> LoreEntry:
     data = {**entry.model_dump(), **changes}
     if not data["content"].strip():
         raise InvalidInput("content: an entry needs some text (what the characters should know).")
     if not data["constant"] and not any(k.strip() for k in data["keys"]):
         raise InvalidInput("keys: give at least one keyword (comma-separated), or make the entry constant.")
     try:
-        return LoreEntry.model_validate(data)
+        written = LoreEntry.model_validate(data)
     except ValidationError as exc:
         raise InvalidInput(f"{exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}.") from None
+    refused = entry_problem(written)
+    if refused is not None:
+        raise InvalidInput(f"entry {number}, {refused}.")
+    return written
 
 
 def decide_write_lore_entry(cmd: WriteLoreEntry, state: EntryState, ctx: Context) -> list[NewEvent]:
@@ -136,7 +141,7 @@ def decide_write_lore_entry(cmd: WriteLoreEntry, state: EntryState, ctx: Context
             number, base = state.next_number, LoreEntry()
         else:
             number, base = cmd.number, _entry(state.entry, state.book, cmd.number).entry
-    entry = _written(base, _changes(cmd))
+    entry = _written(base, _changes(cmd), number)
     events.append(LoreEntryWritten(book_id=book_id, guild_id=cmd.actor.guild_id, number=number, entry=entry))
     return emit(cmd.actor, *events)
 

@@ -5,6 +5,11 @@ an entry with `sticky` S stays active for the S messages after that, then `coold
 C messages after that; `delay` D keeps it out until the chat has D messages. Probability rolls come from a
 hash of (seed, entry key), so the same seed always gives the same entries. The state is derived only from
 earlier activations (see `next_state` and `LoreState.from_history`), so replaying a chat rebuilds it.
+
+Matching has a deadline (engine.lore.match.Deadline): entries not decided when it passes are dropped as
+"timed out" (with no deadline, activation is pure). The text scanned is bounded: each line's first
+LINE_SCAN_CHARS characters, the newest lines up to SCAN_CHARS in all, and as much of the entries' text for
+recursion.
 """
 
 from __future__ import annotations
@@ -12,13 +17,20 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Literal
 
-from engine.lore.match import keys_match
+from engine.lore.keys import slashed
+from engine.lore.match import Deadline, TimedOut, match_entry
 from engine.lore.model import DEFAULT_SCAN_DEPTH, Lorebook, LoreEntry
 
-DropReason = Literal["over budget", "cooldown", "delay", "probability", "not present", "disabled"]
+DropReason = Literal["over budget", "cooldown", "delay", "probability", "not present", "disabled", "timed out",
+                     "unsupported key"]
 ACTIVE = "active"
+TIMED_OUT: DropReason = "timed out"
+UNSUPPORTED: DropReason = "unsupported key"
+LINE_SCAN_CHARS = 4_000  # a line is scanned up to this many characters (a person's message is at most 4,000)
+SCAN_CHARS = 8_000  # the text one scan searches, at most (the newest lines; the entries' text for recursion)
 
 
 @dataclass(frozen=True)
@@ -131,6 +143,10 @@ class _Judge:
         end_of_sticky = None if fired is None else fired + c.entry.sticky
         return end_of_sticky is not None and end_of_sticky < self.now <= end_of_sticky + c.entry.cooldown
 
+    def needs_search(self, c: _Candidate, first_scan: bool) -> bool:
+        """Whether the entry's keys decide it (a constant or sticky entry comes in on the first scan anyway)."""
+        return bool(c.entry.keys) and not (first_scan and (c.entry.constant or self.sticky(c)))
+
     def verdict(self, c: _Candidate, triggered: bool, first_scan: bool) -> str | None:
         """ACTIVE, a drop reason, or None when the entry was not triggered at all."""
         e, sticky = c.entry, first_scan and self.sticky(c)
@@ -151,17 +167,59 @@ class _Judge:
         return ACTIVE
 
 
-def _scan(pending: list[_Candidate], text_for: Callable[[_Candidate], str], judge: _Judge, first: bool,
-          decided: dict[str, str]) -> list[_Candidate]:
-    """Decide every pending entry against its text; return those that became active."""
+@dataclass
+class _Scan:
+    """What the scans found so far: each decided entry's verdict, and the entries with an unsupported key."""
+
+    judge: _Judge
+    deadline: Deadline
+    decided: dict[str, str] = field(default_factory=dict)
+    unsupported: set[str] = field(default_factory=set)
+
+
+@lru_cache(maxsize=8_192)
+def _count_regex(keys: tuple[str, ...], use_regex: bool) -> int:
+    return len(keys) if use_regex else sum(1 for key in keys if slashed(key))
+
+
+def _regex_keys(c: _Candidate) -> int:
+    """How many of the entry's keys are regular expressions (plain keys cost least to search)."""
+    return _count_regex(c.entry.keys + c.entry.secondary_keys, c.entry.use_regex)
+
+
+def _scan(pending: list[_Candidate], text_for: Callable[[_Candidate], bytes], scan: _Scan,
+          first: bool) -> list[_Candidate]:
+    """Decide every pending entry against its text, those with fewer regex keys first (a book of costly keys
+    can't use up the time of the others); return those that became active, in their order."""
     active = []
-    for c in pending:
-        verdict = judge.verdict(c, keys_match(c.entry, text_for(c)), first)
+    judge, decided = scan.judge, scan.decided
+    for c in sorted(pending, key=_regex_keys):
+        try:
+            matched = match_entry(c.entry, text_for(c), scan.deadline) if judge.needs_search(c, first) else False
+        except TimedOut:
+            decided[c.key] = TIMED_OUT
+            continue
+        if matched is None:
+            scan.unsupported.add(c.key)
+        verdict = judge.verdict(c, bool(matched), first)
         if verdict is not None:
             decided[c.key] = verdict
             if verdict == ACTIVE:
                 active.append(c)
-    return active
+    return sorted(active, key=lambda c: c.index)
+
+
+def scan_window(messages: Sequence[str], depth: int) -> bytes:
+    """The newest `depth` lines as the UTF-8 text keys are searched in: each line cut to LINE_SCAN_CHARS, and
+    the newest lines kept while they fit in SCAN_CHARS."""
+    kept: list[str] = []
+    room = SCAN_CHARS
+    for line in reversed(messages[-depth:] if depth > 0 else ()):
+        if room <= 0:
+            break
+        kept.append(line[:min(LINE_SCAN_CHARS, room)])
+        room -= len(kept[-1]) + 1
+    return "\n".join(reversed(kept)).encode()
 
 
 def _fit(active: list[_Candidate], budget_tokens: int,
@@ -188,31 +246,37 @@ def _fit(active: list[_Candidate], budget_tokens: int,
 
 def activate(books_or_entries: Sequence[Lorebook | LoreEntry], *, messages: Sequence[str],
              character: str | Collection[str] | None, state: LoreState, seed: str, budget_tokens: int,
-             estimate_tokens: Callable[[str], int], max_recursion: int = 3) -> Activation:
-    """Decide which lore entries enter the prompt for the newest of `messages` (oldest first)."""
+             estimate_tokens: Callable[[str], int], max_recursion: int = 3,
+             deadline: Deadline | None = None) -> Activation:
+    """Decide which lore entries enter the prompt for the newest of `messages` (oldest first); entries not
+    decided by `deadline` are dropped as "timed out"."""
     pool = _candidates(books_or_entries)
     now = max(state.message_count, len(messages))
     judge = _Judge(now, state, seed, _names(character))
-    windows: dict[int, str] = {}
+    scan = _Scan(judge, deadline or Deadline.never())
+    windows: dict[int, bytes] = {}
 
-    def window(c: _Candidate) -> str:
+    def window(c: _Candidate) -> bytes:
         if c.scan_depth not in windows:
-            windows[c.scan_depth] = "\n".join(messages[-c.scan_depth:]) if c.scan_depth > 0 else ""
+            windows[c.scan_depth] = scan_window(messages, c.scan_depth)
         return windows[c.scan_depth]
 
-    decided: dict[str, str] = {}
-    active = newly = _scan(pool, window, judge, True, decided)
+    decided = scan.decided
+    active = newly = _scan(pool, window, scan, True)
     for _ in range(max(0, max_recursion)):
         text = "\n".join(c.entry.content for c in newly if not c.entry.prevent_recursion and c.entry.content)
         pending = [c for c in pool if c.key not in decided and c.recursive and not c.entry.exclude_recursion]
         if not text or not pending:
             break
-        newly = _scan(pending, lambda c: text, judge, False, decided)  # noqa: B023 (called here)
+        found = text[:SCAN_CHARS].encode()
+        newly = _scan(pending, lambda c: found, scan, False)  # noqa: B023 (called here)
         active = active + newly
     kept, over, used = _fit(active, budget_tokens, estimate_tokens)
     dropped = [Dropped(c.entry, decided[c.key], c.key) for c in pool  # type: ignore[arg-type]
                if decided.get(c.key, ACTIVE) != ACTIVE]
     dropped += [Dropped(c.entry, "over budget", c.key) for c in over]
+    dropped += [Dropped(c.entry, UNSUPPORTED, c.key) for c in pool
+                if c.key in scan.unsupported and c.key not in decided and c.entry.enabled]
     fired = tuple(c.key for c in kept if not judge.sticky(c))
     return Activation(tuple(c.entry for c in kept), tuple(c.key for c in kept), tuple(dropped), fired, now, used)
 

@@ -10,6 +10,7 @@ from typing import Any
 from engine.lore import fields as f
 from engine.lore.convert import book_from_dict, book_to_dict
 from engine.lore.fields import FieldProblem
+from engine.lore.keys import book_problem
 from engine.lore.model import BOOK_NAME_MAX, MAX_LORE_BYTES, Lorebook, LoreError
 from engine.lore.sillytavern import book_from_st, is_world_info
 
@@ -62,15 +63,20 @@ def check_lorebook_size(size: int) -> None:
 
 
 def parse_lorebook(data: bytes, filename: str) -> Lorebook:
-    """Import a lorebook file; raise LoreError with one user-facing line when it can't be imported."""
+    """Import a lorebook file; raise LoreError with one user-facing line when it can't be imported (a regex key
+    that can't be matched safely included). Compiles its regex keys: call it off the event loop."""
     check_lorebook_size(len(data))
     if not data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"[")):
         raise LoreError(f"'{filename[:80]}' is not a JSON file: a lorebook must be JSON "
                         "(lorebook_v3, character_book or SillyTavern world info).")
     try:
-        return _book(f.read_json(data), book_name_from(filename))
+        book = _book(f.read_json(data), book_name_from(filename))
     except FieldProblem as problem:
         raise LoreError.from_problem(problem) from None
+    refused = book_problem(book)
+    if refused is not None:
+        raise LoreError(f"Can't import the lorebook: {refused}, then import it again.")
+    return book
 
 
 def export_lorebook(book: Lorebook) -> bytes:

@@ -1,12 +1,20 @@
-"""Loading what a prompt needs from the world tables, in one read (runs on the reader thread)."""
+"""Loading what a prompt needs from the world tables, in one read (runs on the database's reader thread, which
+every channel's reads share), then activating its lore on a worker thread of its own (`with_lore`)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
+import os
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from engine import queries
 from engine.errors import NotFound
-from engine.narrator.lore import NO_LORE, LoreReport, activate_lore, load_sources
+from engine.narrator.lore import NO_LORE, LoreReport, LoreSource, activate_lore, load_sources
 from engine.queries_lore import count_lines
 from engine.storage.port import Conn
 from engine.views import (
@@ -20,6 +28,8 @@ from engine.views import (
 )
 
 HISTORY_WINDOW = 300  # the newest lines considered for a prompt; the budget usually keeps fewer
+LORE_THREADS = 8  # prompts whose lore is activated at once (each takes at most about LORE_SECONDS)
+LORE_NICE = 5  # how much lower the lore threads' CPU priority is (Linux), so they yield to the rest
 MAX_PERSONAS = 6
 MEMORY_CANDIDATES = 40
 
@@ -41,13 +51,16 @@ class PromptInputs:
     history: tuple[MessageView, ...]
     persona_ids: tuple[str, ...] = ()  # who each of `personas` is (user ids), in the same order
     lore: LoreReport = NO_LORE
+    lore_sources: tuple[LoreSource, ...] = ()  # the books in play, for `with_lore`
+    line_count: int = 0  # the chat's lines in all (sticky, cooldown and delay count them)
+    lore_budget: int = 0
 
 
 def load_inputs(conn: Conn, chat: ChatView, character_id: str, *, before_seq: int | None = None,
                 lore_budget: int = 0, line: MessageView | None = None) -> PromptInputs:
-    """Read the card, cast, personas, world state, relationships, relevant memories and recent lines, and
-    activate the lore in play (within `lore_budget` tokens; none when 0). `line` is a hypothetical newest line
-    (never recorded), read as if it had been said after the others."""
+    """Read the card, cast, personas, world state, relationships, relevant memories and recent lines, and the
+    books in play (when `lore_budget` is above 0; `with_lore` activates them). `line` is a hypothetical newest
+    line (never recorded), read as if it had been said after the others."""
     card = queries.find_character_by_id(conn, character_id)
     if card is None:
         raise NotFound("That character no longer exists.")
@@ -70,11 +83,36 @@ def load_inputs(conn: Conn, chat: ChatView, character_id: str, *, before_seq: in
     user_name = next((m.speaker for m in reversed(history) if m.role == "person"),
                      personas[0][0] if personas else "you")
     sources = load_sources(conn, chat.chat_id, card) if lore_budget > 0 else ()
-    lore = NO_LORE if not sources else activate_lore(
-        sources, history, chat_id=chat.chat_id, card=card, user=user_name, budget=lore_budget,
-        line_count=count_lines(conn, chat.chat_id, before_seq=before_seq) + len(added))
+    lines = count_lines(conn, chat.chat_id, before_seq=before_seq) + len(added) if sources else 0
     return PromptInputs(card, others, user_name, personas, chat, place, scene, present, relationships,
-                        memories, history, persona_ids, lore)
+                        memories, history, persona_ids, lore_sources=sources, line_count=lines,
+                        lore_budget=lore_budget)
+
+
+def _lower_priority() -> None:
+    """Start a lore thread at a lower CPU priority: its own nice value (Linux threads have one each)."""
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LORE_NICE)
+
+
+@functools.cache
+def _lore_threads() -> ThreadPoolExecutor:
+    """The threads lore is activated on (made on first use; idle ones end by themselves at exit)."""
+    return ThreadPoolExecutor(LORE_THREADS, thread_name_prefix="chronicle-lore", initializer=_lower_priority)
+
+
+async def with_lore(inputs: PromptInputs, seconds: float) -> PromptInputs:
+    """The inputs with their lore activated within `seconds` on a lore thread: never on the event loop, nor on the
+    reader thread every channel's reads share, and at a lower CPU priority, so a costly book delays only its own
+    prompt, by about `seconds` (plus the one search running when time is up)."""
+    if not inputs.lore_sources:
+        return inputs
+    activation = functools.partial(
+        activate_lore, inputs.lore_sources, inputs.history, chat_id=inputs.chat.chat_id, card=inputs.character,
+        user=inputs.user_name, budget=inputs.lore_budget, line_count=inputs.line_count, seconds=seconds)
+    report = await asyncio.get_running_loop().run_in_executor(_lore_threads(), activation)
+    return replace(inputs, lore=report, lore_sources=())
 
 
 HIDDEN = "[hidden: only admins see a card's own instructions]"

@@ -20,7 +20,7 @@ from engine.deciders.transcript import STALE_REPLY, latest_reply
 from engine.errors import AlreadyHandled, DomainError, InvalidInput, NarratorUnavailable, SlowDown, StorageError
 from engine.events import MESSAGE_MAX, REPLY_MAX, Recorded
 from engine.llm.port import LanguageModel
-from engine.narrator.context import PromptInputs, load_inputs, redact_inputs
+from engine.narrator.context import PromptInputs, load_inputs, redact_inputs, with_lore
 from engine.narrator.lore import lore_tokens
 from engine.narrator.prompt import Budget, Prompt, build_reply_prompt, build_task_prompt
 from engine.narrator.sink import ReplySink
@@ -122,8 +122,9 @@ class EngineNarration(EngineCore):
                       line: MessageView | None = None) -> PromptInputs:
         """What a reply prompt is built from, read in one go (lore activated within its share of the budget)."""
         lore_budget = lore_tokens(self.budget.prompt_tokens)
-        return await self.db.read(lambda c: load_inputs(c, chat, character_id, before_seq=before_seq,
-                                                        lore_budget=lore_budget, line=line))
+        inputs = await self.db.read(lambda c: load_inputs(c, chat, character_id, before_seq=before_seq,
+                                                          lore_budget=lore_budget, line=line))
+        return await with_lore(inputs, self.budget.lore_seconds)
 
     def respond(self, actor: Actor, channel_id: str, message_id: str, text: str, sink: ReplySink, *,
                 cause: str | None = None) -> asyncio.Future[RespondResult]:

@@ -6,17 +6,24 @@ its card. Entries are matched against the newest lines of the transcript. Probab
 and the newest line, so the same prompt always gets the same entries. Sticky and cooldown need to know when
 an entry fired before; that is derived from the transcript itself, by activating again at each of the
 preceding lines (a bounded window), so there is no hidden state to keep or lose.
+
+Activation runs on a lore thread (engine.narrator.context.with_lore), never on the event loop or the
+database's reader thread, within LORE_SECONDS of that thread's CPU time for a whole prompt (and WALL_FACTOR
+times that in real time): the replay for sticky/cooldown gets REPLAY_SHARE of it and the newest line at least
+the rest (a search already running when time is up finishes first, so the replay may overrun its share), and
+entries not decided in time are dropped as "timed out".
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from engine import queries_lore
 from engine.cards.macros import expand_macros
 from engine.lore.activate import Activation, LoreState, activate, next_state
+from engine.lore.match import Deadline
 from engine.lore.model import Lorebook
 from engine.narrator.tokens import estimate_tokens
 from engine.storage.port import Conn
@@ -25,6 +32,9 @@ from engine.views import CharacterView, MessageView
 LORE_SHARE = 0.2  # lore gets at most this share of the prompt budget
 MAX_RECURSION = 3
 REPLAY_MAX = 64  # lines looked back to derive sticky/cooldown
+LORE_SECONDS = 0.05  # CPU time to match a whole prompt's lore; entries not decided by then are "timed out"
+WALL_FACTOR = 10  # and real time: this many times that, for a lore thread starved of CPU
+REPLAY_SHARE = 0.5  # of that time, what deriving sticky/cooldown from the earlier lines may use
 
 
 def lore_tokens(prompt_tokens: int) -> int:
@@ -90,7 +100,7 @@ def _stateful(books: Sequence[Lorebook]) -> list[Lorebook]:
 
 
 def _prior_state(books: list[Lorebook], texts: list[str], history: Sequence[MessageView], chat_id: str,
-                 names: frozenset[str], offset: int, budget: int) -> LoreState:
+                 names: frozenset[str], offset: int, budget: int, deadline: Deadline) -> LoreState:
     """When each sticky/cooldown entry last fired, from activating again at the lines before the newest."""
     stateful = _stateful(books)
     if not stateful or len(history) < 2:
@@ -101,24 +111,44 @@ def _prior_state(books: list[Lorebook], texts: list[str], history: Sequence[Mess
     for i in range(start, len(history) - 1):
         result = activate(stateful, messages=texts[:i + 1], character=names, state=state.at(offset + i + 1),
                           seed=_seed(chat_id, history[i]), budget_tokens=budget, estimate_tokens=estimate_tokens,
-                          max_recursion=MAX_RECURSION)
+                          max_recursion=MAX_RECURSION, deadline=deadline)
         state = next_state(state, result)
     return state
 
 
+def _deadlines(seconds: float | None) -> tuple[Deadline, Callable[[], Deadline]]:
+    """The replay's deadline (REPLAY_SHARE of the time), and a maker of the newest line's: what is left of the
+    whole time then, but at least the rest of it. None: no limit."""
+    if seconds is None:
+        return Deadline.never(), Deadline.never
+    whole = Deadline(seconds, wall_seconds=seconds * WALL_FACTOR)
+    replay = Deadline(seconds * REPLAY_SHARE, wall_seconds=seconds * WALL_FACTOR * REPLAY_SHARE)
+
+    def newest() -> Deadline:
+        cpu, wall = whole.left()
+        rest = 1 - REPLAY_SHARE
+        return Deadline(max(cpu, seconds * rest), wall_seconds=max(wall, seconds * WALL_FACTOR * rest))
+
+    return replay, newest
+
+
 def activate_lore(sources: Sequence[LoreSource], history: Sequence[MessageView], *, chat_id: str,
-                  card: CharacterView, line_count: int, budget: int, user: str) -> LoreReport:
-    """The lore for `card`'s next prompt after `history` (the newest lines; `line_count` lines in all)."""
+                  card: CharacterView, line_count: int, budget: int, user: str,
+                  seconds: float | None = LORE_SECONDS) -> LoreReport:
+    """The lore for `card`'s next prompt after `history` (the newest lines; `line_count` lines in all), decided
+    within `seconds` (None: no limit)."""
     if not sources:
         return NO_LORE
+    replay, newest = _deadlines(seconds)
     books = [s.book for s in sources]
     names = frozenset(n for n in (card.name, card.nickname, card.character_id) if n)
     texts = [_scan_text(line) for line in history]
     offset = line_count - len(history)
-    state = _prior_state(books, texts, history, chat_id, names, offset, budget)
+    state = _prior_state(books, texts, history, chat_id, names, offset, budget, replay)
     seed = _seed(chat_id, history[-1] if history else None)
     result = activate(books, messages=texts, character=names, state=state.at(line_count), seed=seed,
-                      budget_tokens=budget, estimate_tokens=estimate_tokens, max_recursion=MAX_RECURSION)
+                      budget_tokens=budget, estimate_tokens=estimate_tokens, max_recursion=MAX_RECURSION,
+                      deadline=newest())
     return _report(sources, result, card, user, seed, budget)
 
 

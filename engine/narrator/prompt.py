@@ -9,7 +9,7 @@ from typing import Literal
 from engine.cards.macros import expand_macros, with_original
 from engine.llm.port import ChatMessage
 from engine.narrator.context import PromptInputs
-from engine.narrator.lore import NO_LORE, LoreReport
+from engine.narrator.lore import LORE_SECONDS, NO_LORE, LoreReport
 from engine.narrator.tokens import MESSAGE_OVERHEAD, estimate_tokens, message_tokens, truncate_to
 from engine.storytime import format_clock
 from engine.views import MessageView
@@ -24,10 +24,11 @@ Mode = Literal["reply", "continue"]
 
 @dataclass(frozen=True)
 class Budget:
-    """The model's context and how much of it the reply needs."""
+    """The model's context and how much of it the reply needs (and how long the prompt's lore may take)."""
 
     context_tokens: int
     reply_tokens: int
+    lore_seconds: float = LORE_SECONDS
 
     @property
     def prompt_tokens(self) -> int:

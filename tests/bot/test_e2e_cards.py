@@ -65,6 +65,10 @@ async def test_cards_with_lore_import_play_and_export_through_discord(chronicle:
     sera = await chronicle.command(w.admin, "chat prompt", {"character": "Seraphina"})
     assert "# Lore\nThe forest is enchanted." in _files(sera)["prompt.txt"].decode()
     assert "✅ Sera's book #1 forest" in sera.embeds[0]["description"]
+    listed = await chronicle.command(w.member, "lore list")
+    note = "(read-only: it changes when the card is imported again)"
+    assert listed.embeds[0]["description"] == (f"**Sera's book** — 1 entry · in **Seraphina**'s card {note}\n"
+                                               f"**Corin's secrets** — 2 entries · in **Corin**'s card {note}")
 
     chronicle.llm.enqueue_text("Cor shrugs.")
     await chronicle.say(w.admin, "Corin, what happens at the harbour?")
@@ -159,6 +163,10 @@ async def test_lore_commands_through_discord(chronicle: Chronicle) -> None:
     assert toggled.texts == ["**Eldoria** #1 is now off."]
     listed = await chronicle.command(w.member, "lore list")
     assert "**Eldoria** — 2 entries · attached to" in listed.embeds[0]["description"]
+    unsafe = await chronicle.command(w.admin, "lore add", {"book": "Eldoria", "keys": "/(?<!sea )dragon/i",
+                                                           "content": "x"})
+    assert unsafe.texts == ["entry 3, key '/(?<!sea )dragon/i': lookbehind ((?<=…) or (?<!…)) is not supported; "
+                            "write the key without it."]
     refused = await chronicle.command(w.member, "lore remove", {"book": "Eldoria", "entry": 2})
     assert "author of 'Eldoria'" in refused.texts[-1]
     exported = await chronicle.command(w.member, "lore export", {"book": "Eldoria"})

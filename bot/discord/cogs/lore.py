@@ -100,11 +100,13 @@ class Lore(commands.Cog):
                                                       cause=cause_of(interaction), **fields)
         await send_ephemeral(interaction, f"Updated **{view.book_name}** #{view.number}.", embed=entry_embed(view))
 
-    @lore.command(name="list", description="List this server's lorebooks")
+    @lore.command(name="list", description="List this server's lorebooks (and those in this story's cards)")
     async def lore_list(self, interaction: discord.Interaction) -> None:
-        """List books."""
-        books = await self.bot.engine.list_lorebooks(str(interaction.guild_id))
-        await send_ephemeral(interaction, embed=embed("Lorebooks", lorebook_list(books)))
+        """List books, and the books of this channel's story's cards."""
+        engine, guild = self.bot.engine, str(interaction.guild_id)
+        books = await engine.list_lorebooks(guild)
+        card_books = await engine.story_card_books(guild, str(interaction.channel_id))
+        await send_ephemeral(interaction, embed=embed("Lorebooks", lorebook_list(books, card_books)))
 
     @lore.command(name="show", description="Show a lorebook's entries, or one entry")
     @app_commands.describe(book="The lorebook", entry="One entry's number")

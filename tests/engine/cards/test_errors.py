@@ -88,6 +88,13 @@ CASES: dict[str, tuple[Callable[[], bytes], str]] = {
     "description not text": (lambda: _v2_with(description=5), "'description' must be text, not a number"),
     "book entry keys": (lambda: _v2_with(character_book={"entries": [{"keys": {"a": 1}}]}),
                         "character_book entry 1 'keys' must be a list of text, not an object"),
+    "book regex key": (lambda: _v2_with(character_book={"entries": [
+        {"keys": ["ok"], "content": "x"}, {"keys": ["fine", "/(a)\\1/"], "content": "y"}]}),
+        "Can't import the card: its lorebook's entry 2, key '/(a)\\1/': backreferences are not supported; write the "
+        "key without them, then import it again."),
+    "book secondary regex key": (lambda: _v2_with(character_book={"entries": [
+        {"keys": ["ok"], "secondary_keys": ["/(?<!x)y/"], "selective": True, "content": "x"}]}),
+        "its lorebook's entry 1, key '/(?<!x)y/': lookbehind"),
     "asset not object": (lambda: dump({**V3, "data": {**V3["data"], "assets": ["icon.png"]}}),
                          "assets item 1 must be an object, not text"),
     "creation date": (lambda: dump({**V3, "data": {**V3["data"], "creation_date": "today"}}),

@@ -128,6 +128,13 @@ ERRORS = [
     (_dump({"entries": [{"keys": [], "content": "x" * 32_001}]}), "entry 1 'content' is 32,001 characters long"),
     (_dump({"entries": [{"keys": []}] * (MAX_LORE_ENTRIES + 1)}), "'entries' has 1,001 items (the limit is 1,000)"),
     (_dump({"entries": "nope"}), "'entries' must be a list, not text"),
+    (_dump({"entries": {"0": {"key": ["a"], "content": "x"}, "7": {"key": ["/(?=a)b/i"], "content": "y"}}}),
+     "Can't import the lorebook: entry 2, key '/(?=a)b/i': lookahead ((?=…) or (?!…)) is not supported; write the "
+     "key without it, then import it again."),
+    (_dump({"spec": "lorebook_v3", "data": {"entries": [{"keys": ["(a)\\1"], "use_regex": True, "content": "x"}]}}),
+     "entry 1, key '(a)\\1': backreferences are not supported"),
+    (_dump({"entries": [{"keys": ["a"], "secondary_keys": ["/x{5000}/"], "content": "x"}]}),
+     "entry 1, key '/x{5000}/': a repeat count above 1,000"),
 ]
 
 
