@@ -134,7 +134,7 @@ async def _ours_rebuild(path: Path) -> tuple[int, float]:
     engine = await Engine.open(path)
     try:
         started = time.perf_counter()
-        count = await engine.rebuild()
+        count = await engine.maintenance.rebuild()
         return count, time.perf_counter() - started
     finally:
         await engine.close()

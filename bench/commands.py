@@ -11,6 +11,7 @@ from pathlib import Path
 from bench.common import Figure, Settings, Table, Target, copy_db, percentile, ratio
 from engine import Actor, Engine, projection, store
 from engine.app import utc_now
+from engine.commands import EndChat, SayLine, StartChat
 from engine.events import ChatEnded, LineSaid
 from engine.storage.sqlite import Synchronous
 from engine.store import NewEvent, Stamp
@@ -23,24 +24,24 @@ LINE = "Did you hear what happened at the Old Mill last night? The bells rang th
 async def timed_messages(engine: Engine, count: int, warmup: int = 50) -> tuple[float, list[float]]:
     """Record `count` messages in a fresh chat; return (commands/s, sorted latencies in seconds)."""
     channel = f"bench-{uuid.uuid4().hex[:10]}"
-    await engine.start_chat(ADMIN, channel, "Aria", guest="Bram")
+    await engine.perform(StartChat(actor=ADMIN, channel_id=channel, character="Aria", guest="Bram"))
     for i in range(warmup):
-        await engine.record_message(PERSON, channel, f"{channel}-w{i}", LINE)
+        await engine.perform(SayLine(actor=PERSON, channel_id=channel, message_id=f"{channel}-w{i}", text=LINE))
     latencies = []
     started = time.perf_counter()
     for i in range(count):
         t = time.perf_counter()
-        await engine.record_message(PERSON, channel, f"{channel}-m{i}", LINE)
+        await engine.perform(SayLine(actor=PERSON, channel_id=channel, message_id=f"{channel}-m{i}", text=LINE))
         latencies.append(time.perf_counter() - t)
     elapsed = time.perf_counter() - started
-    await engine.end_chat(ADMIN, channel)
+    await engine.perform(EndChat(actor=ADMIN, channel_id=channel))
     return count / elapsed, sorted(latencies)
 
 
 async def timed_core(engine: Engine, count: int, warmup: int = 50) -> tuple[float, list[float]]:
     """The engine's core transaction alone: append one user_said, project it, advance the cursor (one hop)."""
     channel = f"bench-{uuid.uuid4().hex[:10]}"
-    chat = await engine.start_chat(ADMIN, channel, "Aria", guest="Bram")
+    chat = await engine.perform(StartChat(actor=ADMIN, channel_id=channel, character="Aria", guest="Bram"))
     stream = f"chat:{chat.chat_id}"
 
     def one(conn, message_id: str) -> None:

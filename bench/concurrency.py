@@ -10,6 +10,7 @@ from pathlib import Path
 from bench.commands import ADMIN, PERSON
 from bench.common import Figure, Settings, Table, Target, copy_db
 from engine import Engine
+from engine.commands import SayLine, StartChat
 
 
 async def _once(path: Path, chats: int, messages: int) -> tuple[float, bool, int]:
@@ -17,19 +18,21 @@ async def _once(path: Path, chats: int, messages: int) -> tuple[float, bool, int
     try:
         run = uuid.uuid4().hex[:8]
         channels = [f"bench-{run}-{c}" for c in range(chats)]
-        await asyncio.gather(*(engine.start_chat(ADMIN, ch, "Aria", guest="Bram") for ch in channels))
+        await asyncio.gather(*(engine.perform(StartChat(actor=ADMIN, channel_id=ch, character="Aria",
+                                                        guest="Bram")) for ch in channels))
 
         async def chat(channel: str) -> None:
             for i in range(messages):
-                await engine.record_message(PERSON, channel, f"{channel}-m{i}", f"line {i}")
+                await engine.perform(SayLine(actor=PERSON, channel_id=channel, message_id=f"{channel}-m{i}",
+                                             text=f"line {i}"))
 
         started = time.perf_counter()
         await asyncio.gather(*(chat(ch) for ch in channels))
         elapsed = time.perf_counter() - started
         ordered, stored = True, 0
         for channel in channels:
-            found = await engine.get_chat(channel)
-            lines = await engine.transcript(found.chat_id, limit=messages + 10)
+            found = await engine.reads.get_chat(channel)
+            lines = await engine.reads.transcript(found.chat_id, limit=messages + 10)
             texts = [m.text for m in lines if m.role == "person"]
             stored += len(texts)
             ordered &= texts == [f"line {i}" for i in range(messages)]

@@ -21,6 +21,7 @@ from bench.anchor import _env, _library
 from bench.commands import ADMIN, LINE, PERSON
 from bench.common import Figure, Settings, Table, Target, copy_db, percentile, ratio, remove_db
 from engine import Engine
+from engine.commands import SayLine, StartChat
 
 CHAT_COUNTS = (1, 10, 100)
 
@@ -31,13 +32,14 @@ async def _ours(path: Path, chats: int, messages: int, group_commit: bool) -> tu
     try:
         run = uuid.uuid4().hex[:8]
         channels = [f"gc-{run}-{c}" for c in range(chats)]
-        await asyncio.gather(*(engine.start_chat(ADMIN, ch, "Aria", guest="Bram") for ch in channels))
+        await asyncio.gather(*(engine.perform(StartChat(actor=ADMIN, channel_id=ch, character="Aria",
+                                                        guest="Bram")) for ch in channels))
         latencies: list[float] = []
 
         async def chat(channel: str) -> None:
             for i in range(messages):
                 t = time.perf_counter()
-                await engine.record_message(PERSON, channel, f"{channel}-m{i}", LINE)
+                await engine.perform(SayLine(actor=PERSON, channel_id=channel, message_id=f"{channel}-m{i}", text=LINE))
                 latencies.append(time.perf_counter() - t)
 
         started = time.perf_counter()

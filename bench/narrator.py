@@ -18,25 +18,28 @@ from bench.commands import ADMIN, PERSON
 from bench.common import Figure, Settings, Table, Target, copy_db, events_source, percentile, remove_db
 from bench.datasets import ROOT
 from engine import Engine
+from engine.commands import AnswerLine, InspectPrompt, RecordReply, SayLine, StartChat, WriteMemory
 
 SMALL, BIG = "bench-prompt-small", "bench-prompt-big"
 
 
 async def _fill_chat(engine: Engine, channel: str, messages: int, memories: int) -> None:
-    await engine.start_chat(ADMIN, channel, "Aria", guest="Bram", place="The Gilded Stag")
+    await engine.perform(StartChat(actor=ADMIN, channel_id=channel, character="Aria", guest="Bram",
+                                   place="The Gilded Stag"))
 
     async def lines(start: int, stop: int) -> None:
         for i in range(start, stop):
             if i % 2 == 0:
-                await engine.record_message(PERSON, channel, f"{channel}-m{i}",
-                                            f"Line {i}: did you hear what happened at the Old Mill last night?")
+                await engine.perform(SayLine(actor=PERSON, channel_id=channel, message_id=f"{channel}-m{i}",
+                                             text=f"Line {i}: did you hear what happened at the Old Mill last night?"))
             else:
-                await engine.record_reply(ADMIN, channel, (await engine.get_chat(channel)).host_id,
-                                          f"Reply {i}: Aria leans closer. \"I heard, and I wish I hadn't.\"")
+                host = (await engine.reads.get_chat(channel)).host_id
+                text = f"Reply {i}: Aria leans closer. \"I heard, and I wish I hadn't.\""
+                await engine.perform(RecordReply(actor=ADMIN, channel_id=channel, character_id=host, text=text))
 
     for i in range(memories):
-        await engine.write_memory(ADMIN, channel, f"Memory {i}: Aria promised to meet Wren at the Old Mill "
-                                                  f"on day {i % 30}.", importance=1 + i % 10)
+        text = f"Memory {i}: Aria promised to meet Wren at the Old Mill on day {i % 30}."
+        await engine.perform(WriteMemory(actor=ADMIN, channel_id=channel, importance=1 + i % 10, text=text))
     await lines(0, messages)
 
 
@@ -68,11 +71,11 @@ def prompt_database(settings: Settings, base: Path) -> Path:
 
 async def _prompt_times(engine: Engine, channel: str, samples: int) -> tuple[list[float], int, int]:
     for _ in range(5):
-        await engine.inspect_prompt(channel)
+        await engine.perform(InspectPrompt(actor=ADMIN, channel_id=channel))
     times, worst, budget = [], 0, 0
     for _ in range(samples):
         t = time.perf_counter()
-        prompt = await engine.inspect_prompt(channel)
+        prompt = await engine.perform(InspectPrompt(actor=ADMIN, channel_id=channel))
         times.append(time.perf_counter() - t)
         worst, budget = max(worst, prompt.total_tokens), prompt.budget_tokens
     return sorted(times), worst, budget
@@ -136,8 +139,9 @@ async def _replies(path: Path, settings: Settings) -> dict[str, Figure]:
                 for i in range(settings.reply_samples):
                     sink = _FirstChunk()
                     started = time.perf_counter()
-                    await engine.respond(PERSON, SMALL, f"reply-{run}-{i}-{uuid.uuid4().hex[:6]}",
-                                         "Aria, what do you make of the bells?", sink)
+                    line = AnswerLine(actor=PERSON, channel_id=SMALL, text="Aria, what do you make of the bells?",
+                                      message_id=f"reply-{run}-{i}-{uuid.uuid4().hex[:6]}")
+                    await engine.perform(line, sink=sink)
                     totals.append(time.perf_counter() - started)
                     firsts.append((sink.first or float("nan")) - started)
                 if run:

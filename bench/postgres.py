@@ -24,6 +24,7 @@ from pathlib import Path
 from bench.commands import ADMIN, PERSON, timed_messages
 from bench.common import Figure, Table, percentile
 from engine import Engine
+from engine.commands import AuthorCharacter, SayLine, StartChat
 from engine.demo import fill
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,13 +54,15 @@ async def concurrent(location: str, chats: int, messages: int, tag: str) -> dict
     try:
         await _cast(engine)
         channels = [f"bench-{tag}-{uuid.uuid4().hex[:6]}-{c}" for c in range(chats)]
-        await asyncio.gather(*(engine.start_chat(ADMIN, ch, "Aria", guest="Bram") for ch in channels))
+        await asyncio.gather(*(engine.perform(StartChat(actor=ADMIN, channel_id=ch, character="Aria",
+                                                        guest="Bram")) for ch in channels))
         latencies: list[float] = []
 
         async def chat(channel: str) -> None:
             for i in range(messages):
                 t = time.perf_counter()
-                await engine.record_message(PERSON, channel, f"{channel}-m{i}", f"line {i}")
+                await engine.perform(SayLine(actor=PERSON, channel_id=channel, message_id=f"{channel}-m{i}",
+                                             text=f"line {i}"))
                 latencies.append(time.perf_counter() - t)
 
         started = time.perf_counter()
@@ -67,7 +70,7 @@ async def concurrent(location: str, chats: int, messages: int, tag: str) -> dict
         elapsed = time.perf_counter() - started
         ordered = True
         for channel in channels:
-            lines = await engine.transcript((await engine.get_chat(channel)).chat_id, limit=messages + 5)
+            lines = await engine.reads.transcript((await engine.reads.get_chat(channel)).chat_id, limit=messages + 5)
             ordered &= [m.text for m in lines if m.role == "person"] == [f"line {i}" for i in range(messages)]
         return {"elapsed": elapsed, "latencies": sorted(latencies), "count": chats * messages, "ordered": ordered}
     finally:
@@ -76,9 +79,9 @@ async def concurrent(location: str, chats: int, messages: int, tag: str) -> dict
 
 async def _cast(engine: Engine) -> None:
     """The characters every benchmark chat uses (created once per database)."""
-    if not await engine.list_characters(ADMIN.guild_id, prefix="Aria"):
-        await engine.author_character(ADMIN, "Aria", "A wandering bard.")
-        await engine.author_character(ADMIN, "Bram", "A quiet smith.")
+    if not await engine.reads.list_characters(ADMIN.guild_id, prefix="Aria"):
+        await engine.perform(AuthorCharacter(actor=ADMIN, name="Aria", description="A wandering bard."))
+        await engine.perform(AuthorCharacter(actor=ADMIN, name="Bram", description="A quiet smith."))
 
 
 async def sequential(location: str, count: int) -> tuple[float, list[float]]:
@@ -144,7 +147,7 @@ async def copy_and_rebuild(source: Path, url: str, work: Path, runs: int) -> dic
     target = await Engine.open(url)
     try:
         started = time.perf_counter()
-        count = await target.copy_log_from(source)
+        count = await target.maintenance.copy_log_from(source)
         figures["copy"].add(count / (time.perf_counter() - started))
     finally:
         await target.close()
@@ -155,7 +158,7 @@ async def copy_and_rebuild(source: Path, url: str, work: Path, runs: int) -> dic
             engine = await Engine.open(location)
             try:
                 started = time.perf_counter()
-                replayed = await engine.rebuild()
+                replayed = await engine.maintenance.rebuild()
                 figures[name].add(replayed / (time.perf_counter() - started))
             finally:
                 await engine.close()

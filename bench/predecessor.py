@@ -10,16 +10,17 @@ from pathlib import Path
 from bench.commands import ADMIN, LINE, PERSON
 from bench.common import Figure, Settings, Table, copy_db, ratio
 from engine import Engine
+from engine.commands import SayLine, StartChat
 
 
 async def _request_costs(engine: Engine, channel: str, index: int) -> tuple[float, float]:
     """(ours, predecessor's) seconds for one request, measured back to back."""
     t = time.perf_counter()
-    await engine.record_message(PERSON, channel, f"{channel}-a{index}", LINE)
+    await engine.perform(SayLine(actor=PERSON, channel_id=channel, message_id=f"{channel}-a{index}", text=LINE))
     ours = time.perf_counter() - t
     t = time.perf_counter()
-    await engine.record_message(PERSON, channel, f"{channel}-b{index}", LINE)
-    await engine.rebuild()  # what the predecessor did after every append (made to work: from empty)
+    await engine.perform(SayLine(actor=PERSON, channel_id=channel, message_id=f"{channel}-b{index}", text=LINE))
+    await engine.maintenance.rebuild()  # what the predecessor did after every append (made to work: from empty)
     theirs = time.perf_counter() - t
     return ours, theirs
 
@@ -29,9 +30,9 @@ async def _measure(path: Path, settings: Settings) -> dict[str, Figure]:
     out = {"ours": Figure(), "theirs": Figure(), "ratio": Figure()}
     try:
         channel = f"bench-{uuid.uuid4().hex[:10]}"
-        await engine.start_chat(ADMIN, channel, "Aria", guest="Bram")
+        await engine.perform(StartChat(actor=ADMIN, channel_id=channel, character="Aria", guest="Bram"))
         for i in range(20):
-            await engine.record_message(PERSON, channel, f"{channel}-w{i}", LINE)
+            await engine.perform(SayLine(actor=PERSON, channel_id=channel, message_id=f"{channel}-w{i}", text=LINE))
         for run in range(settings.runs):
             ours, theirs = [], []
             for i in range(settings.predecessor_requests):

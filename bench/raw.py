@@ -82,7 +82,7 @@ async def _ours(path: Path, count: int) -> tuple[float, float]:
     try:
         tput = (await timed_messages(engine, count))[0]
         started = time.perf_counter()
-        events = await engine.rebuild()
+        events = await engine.maintenance.rebuild()
         return tput, events / (time.perf_counter() - started)
     finally:
         await engine.close()

@@ -25,7 +25,7 @@ def child(path: str) -> None:
         engine = await Engine.open(path)
         try:
             started = time.perf_counter()
-            count = await engine.rebuild()
+            count = await engine.maintenance.rebuild()
             elapsed = time.perf_counter() - started
         finally:
             await engine.close()

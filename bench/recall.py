@@ -26,6 +26,17 @@ from bench.common import copy_db, events_source, remove_db
 from bench.longstory import CHARACTER, OFFSTAGE_CHARACTER, PERSONA, Fact, Story
 from bench.recall_baselines import BM25, Count, Lines, estimator, smollm2, window, window_and_bm25
 from engine import Actor, Engine
+from engine.commands import (
+    AuthorCharacter,
+    InspectPrompt,
+    RecordReply,
+    SayLine,
+    SetPersona,
+    SkipTime,
+    StartChat,
+    StartMeanwhile,
+    WriteMemory,
+)
 from engine.narrator.prompt import Prompt, history_message
 from engine.narrator.tokens import estimate_tokens
 
@@ -64,36 +75,36 @@ def _key(lines: int, sizes: Sizes) -> str:
     return h.hexdigest()[:12]
 
 
-def _clock(minute: int) -> str:
-    day, rest = divmod(minute, longstory.DAY)
-    return f"Day {day + 1} {rest // 60:02d}:{rest % 60:02d}"
-
-
-def _duration(minutes: int) -> str:
-    days, rest = divmod(minutes, longstory.DAY)
-    parts = ((days, "d"), (rest // 60, "h"), (rest % 60, "m"))
-    return "".join(f"{n}{unit}" for n, unit in parts if n)
-
-
 async def _feed(engine: Engine, story: Story) -> None:
     """The story through the engine's public write methods, one session's commands queued at a time."""
-    await engine.author_character(PERSON, CHARACTER, "A painter in her thirties; warm, teasing, a good listener.",
-                                  personality="Chatty, curious about her friends' lives, quick to laugh.")
-    await engine.author_character(PERSON, OFFSTAGE_CHARACTER, "Caroline's neighbour, who keeps her own secrets.")
-    await engine.set_persona(PERSON, PERSONA, "Melanie's old friend from art school; works in an office.")
-    await engine.start_chat(PERSON, CHANNEL, CHARACTER, time=_clock(story.sessions[0].minute), weather="clear")
-    melanie = (await engine.get_chat(CHANNEL)).host_id
+    await engine.perform(AuthorCharacter(actor=PERSON, name=CHARACTER,
+                                         description="A painter in her thirties; warm, teasing, a good listener.",
+                                         personality="Chatty, curious about her friends' lives, quick to laugh."))
+    await engine.perform(AuthorCharacter(actor=PERSON, name=OFFSTAGE_CHARACTER,
+                                         description="Caroline's neighbour, who keeps her own secrets."))
+    await engine.perform(SetPersona(actor=PERSON, name=PERSONA,
+                                    description="Melanie's old friend from art school; works in an office."))
+    await engine.perform(StartChat(actor=PERSON, channel_id=CHANNEL, character=CHARACTER,
+                                   time=story.sessions[0].minute, weather="clear"))
+    melanie = (await engine.reads.get_chat(CHANNEL)).host_id
     index, previous = 0, story.sessions[0].minute
     for session in story.sessions:
         queued: list[asyncio.Future[Any]] = []
         if session.summary:
-            queued.append(engine.skip_time(PERSON, CHANNEL, _duration(session.minute - previous), session.summary))
+            queued.append(engine.perform(SkipTime(actor=PERSON, channel_id=CHANNEL,
+                                                  by=session.minute - previous, summary=session.summary)))
         for line in session.lines:
-            queued.append(engine.record_message(PERSON, CHANNEL, f"line-{index}", line.text) if line.role == "person"
-                          else engine.record_reply(PERSON, CHANNEL, melanie, line.text))
+            if line.role == "person":
+                queued.append(engine.perform(SayLine(actor=PERSON, channel_id=CHANNEL, message_id=f"line-{index}",
+                                                     text=line.text)))
+            else:
+                queued.append(engine.perform(RecordReply(actor=PERSON, channel_id=CHANNEL, character_id=melanie,
+                                                         text=line.text)))
             index += 1
-        queued += [engine.write_memory(PERSON, CHANNEL, text, importance=6) for text in session.memories]
-        queued += [engine.start_meanwhile(PERSON, CHANNEL, [OFFSTAGE_CHARACTER], "Dana, on her own", digest=digest)
+        queued += [engine.perform(WriteMemory(actor=PERSON, channel_id=CHANNEL, text=text,
+                                              importance=6)) for text in session.memories]
+        queued += [engine.perform(StartMeanwhile(actor=PERSON, channel_id=CHANNEL, character=OFFSTAGE_CHARACTER,
+                                                 premise="Dana, on her own", digest=digest))
                    for digest in session.offstage]
         await asyncio.gather(*queued)
         previous = session.minute
@@ -181,8 +192,8 @@ async def _measure(path: Path, story: Story, sizes: Sizes, counters: dict[str, t
                    ) -> Result:
     engine = await Engine.open(path, context_tokens=CONTEXT_TOKENS, reply_tokens=REPLY_TOKENS)
     try:
-        chat = await engine.get_chat(CHANNEL)
-        transcript = await engine.transcript(chat.chat_id, limit=10_000_000)
+        chat = await engine.reads.get_chat(CHANNEL)
+        transcript = await engine.reads.transcript(chat.chat_id, limit=10_000_000)
         _check_transcript(story, [(m.text, m.story_minute) for m in transcript if m.role != "narrator"])
         texts = [history_message(m, chat.host_id).content for m in transcript]
         index = BM25(texts)
@@ -192,7 +203,7 @@ async def _measure(path: Path, story: Story, sizes: Sizes, counters: dict[str, t
         result = Result(len(story.lines()), len(transcript), offstage, outcomes["estimate"], outcomes.get("smollm2"),
                         [], [], [], [])
         for fact in story.facts:
-            prompt = await engine.inspect_prompt(CHANNEL, actor=PERSON, line=fact.question)
+            prompt = await engine.perform(InspectPrompt(actor=PERSON, channel_id=CHANNEL, line=fact.question))
             _score(prompt, fact, index, lines, counters, outcomes, result)
         result.times = await _timed(engine, story, sizes.rounds)
         return result
@@ -211,7 +222,7 @@ async def _timed(engine: Engine, story: Story, rounds: int) -> list[list[float]]
             times.append([])
             for fact in story.facts:
                 started = time.perf_counter()
-                await engine.inspect_prompt(CHANNEL, actor=PERSON, line=fact.question)
+                await engine.perform(InspectPrompt(actor=PERSON, channel_id=CHANNEL, line=fact.question))
                 times[-1].append(time.perf_counter() - started)
     finally:
         gc.unfreeze()

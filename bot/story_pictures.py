@@ -29,13 +29,13 @@ TIMELINE_FILE = "timeline.png"
 
 async def story_title(engine: Engine, chat: ChatView) -> str:
     """'The story of Hollis and Aria' (its characters, host first)."""
-    names = [c.name for c in [await engine.character_by_id(i) for i in chat.character_ids] if c is not None]
+    names = [c.name for c in [await engine.reads.character_by_id(i) for i in chat.character_ids] if c is not None]
     return f"The story of {' and '.join(names) or 'this channel'}"
 
 
 async def relationship_data(engine: Engine, chat: ChatView) -> RelationshipGraph:
     """The graph the relationship map draws: the story's characters and personas, one edge per relationship."""
-    return graph_from_relationships(await story_title(engine, chat), await engine.relationships(chat.chat_id))
+    return graph_from_relationships(await story_title(engine, chat), await engine.reads.relationships(chat.chat_id))
 
 
 def timeline_from_view(title: str, view: TimelineView) -> Timeline:
@@ -51,7 +51,7 @@ def timeline_from_view(title: str, view: TimelineView) -> Timeline:
 
 async def timeline_data(engine: Engine, chat: ChatView) -> Timeline:
     """The timeline the picture draws, read from the engine."""
-    return timeline_from_view(await story_title(engine, chat), await engine.timeline(chat.chat_id))
+    return timeline_from_view(await story_title(engine, chat), await engine.reads.timeline(chat.chat_id))
 
 
 async def render(draw: Callable[[D], bytes], data: D) -> bytes:
@@ -67,6 +67,12 @@ async def relationship_png(engine: Engine, chat: ChatView) -> bytes:
 async def timeline_png(engine: Engine, chat: ChatView) -> bytes:
     """The timeline of a chat, as PNG."""
     return await render(story_timeline, await timeline_data(engine, chat))
+
+
+async def timeline_picture(engine: Engine, view: TimelineView) -> tuple[ChatView, bytes]:
+    """The timeline the engine answered /chat timeline with, drawn as PNG (with its chat, to name the file)."""
+    chat = await engine.reads.chat_by_id(view.chat_id)
+    return chat, await render(story_timeline, timeline_from_view(await story_title(engine, chat), view))
 
 
 def write_png(folder: Path, chat: ChatView, name: str, png: bytes) -> Path:

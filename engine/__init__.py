@@ -1,8 +1,13 @@
-"""Chronicle's engine: event log, projection, queries and narrator. Never imports discord."""
+"""Chronicle's engine: the command table, event log, projection, queries and narrator. Never imports discord.
 
-from engine.app import DECIDERS, Engine
+Frontends build a model of the table (`engine.commands`, options from `engine.table`) and hand it to
+`Engine.perform`; they read through `Engine.reads`."""
+
+from engine import commands
+from engine.app import Engine
 from engine.cards import MAX_CARD_BYTES, Card
 from engine.commands import Actor
+from engine.deciders import DECIDERS
 from engine.deciders.characters import greeting_choices
 from engine.errors import (
     AlreadyHandled,
@@ -22,7 +27,9 @@ from engine.events import CARD_FIELD_MAX, EVENT_TYPES, MESSAGE_MAX, NAME_MAX, UR
 from engine.lore import MAX_LORE_BYTES, LoreEntry
 from engine.maintenance import ChatExport, damage_report
 from engine.narrator.lore import LoreReport
+from engine.services.library import check_upload
 from engine.storytime import format_clock
+from engine.table import TABLE, Action, Option, action_of
 from engine.views import (
     CardBookView,
     CardExport,
@@ -44,7 +51,6 @@ from engine.views import (
     SceneView,
     TimelineView,
 )
-from engine.writes_cards import check_upload
 
 __all__ = [
     "AlreadyHandled", "NoStory", "SlowDown", "RespondResult",
@@ -56,5 +62,5 @@ __all__ = [
     "SceneView", "Card", "CardBookView", "CardExport", "CardImportView", "LoreEntry", "LoreEntryView", "LorebookView",
     "LoreReport",
     "MAX_CARD_BYTES", "MAX_LORE_BYTES", "check_upload", "greeting_choices", "TimelineView", "StorageError",
-    "damage_report",
+    "damage_report", "commands", "TABLE", "Action", "Option", "action_of",
 ]

@@ -8,7 +8,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.app import Engine
-from engine.commands import Actor
+from engine.commands import (
+    Actor,
+    AdjustRelationship,
+    AuthorCharacter,
+    CloseScene,
+    OpenScene,
+    RecordReply,
+    SayLine,
+    SetPersona,
+    SetWeather,
+    SkipTime,
+    StartChat,
+    StartMeanwhile,
+    WriteMemory,
+)
 
 CAST = [
     ("Aria", "A wandering bard with a silver lute and a habit of turning every rumour into a ballad."),
@@ -58,17 +72,18 @@ async def fill(engine: Engine, *, chats: int, messages: int, seed: int = 7,
     """
     guild = f"demo-guild-{seed}"
     admin = Actor(user_id="demo-admin", guild_id=guild, display_name="Demo Admin", is_admin=True)
-    existing = {c.name for c in await engine.list_characters(guild)}
+    existing = {c.name for c in await engine.reads.list_characters(guild)}
     for name, description in CAST:
         if name not in existing:
-            await engine.author_character(admin, name, description, greeting=f"{name} nods in greeting.",
-                                          personality="warm, observant",
-                                          scenario="A valley town on the edge of a marsh.")
-    names = {c.character_id: c.name for c in await engine.list_characters(guild)}
+            await engine.perform(AuthorCharacter(actor=admin, name=name, description=description,
+                                                 greeting=f"{name} nods in greeting.", personality="warm, observant",
+                                                 scenario="A valley town on the edge of a marsh."))
+    names = {c.character_id: c.name for c in await engine.reads.list_characters(guild)}
     people = [Actor(user_id=f"demo-user-{i}", guild_id=guild, display_name=f"Player {i}") for i in range(4)]
     for person, persona in zip(people, ["Wren", "Tamsin", "Oskar", "Ilse"], strict=True):
-        await engine.set_persona(person, persona, f"{persona}, a traveller new to the valley.")
-    start = len(await engine.list_chats(guild))
+        await engine.perform(SetPersona(actor=person, name=persona,
+                                        description=f"{persona}, a traveller new to the valley."))
+    start = len(await engine.reads.list_chats(guild))
     pending = iter(range(chats))
     done: list[int] = []
 
@@ -81,26 +96,26 @@ async def fill(engine: Engine, *, chats: int, messages: int, seed: int = 7,
                 progress(len(done), chats)
 
     await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, chats)))))
-    events = (await engine.recent_events(limit=1))[0].seq
+    events = (await engine.reads.recent_events(limit=1))[0].seq
     return DemoStats(chats, sum(done), events)
 
 
 async def _story(engine: Engine, rng: random.Random, admin: Actor, people: list[Actor], names: dict[str, str],
                  channel: str, messages: int) -> int:
     host, guest = rng.sample([name for name, _ in CAST], 2)
-    chat = await engine.start_chat(admin, channel, host, guest=guest, place=rng.choice(PLACES),
-                                   weather=rng.choice(WEATHER))
+    chat = await engine.perform(StartChat(actor=admin, channel_id=channel, character=host, guest=guest,
+                                          place=rng.choice(PLACES), weather=rng.choice(WEATHER)))
     said = 0
     while said < messages:
         person = rng.choice(people)
         place = rng.choice(PLACES)
-        await engine.record_message(person, channel, f"{channel}-m{said}",
-                                    rng.choice(LINES).format(place=place, name=host))
+        await engine.perform(SayLine(actor=person, channel_id=channel, message_id=f"{channel}-m{said}",
+                                     text=rng.choice(LINES).format(place=place, name=host)))
         said += 1
         if said < messages:
             speaker = rng.choice(chat.character_ids)
-            await engine.record_reply(admin, channel, speaker,
-                                      rng.choice(REPLIES).format(name=names[speaker], place=place))
+            await engine.perform(RecordReply(actor=admin, channel_id=channel, character_id=speaker,
+                                             text=rng.choice(REPLIES).format(name=names[speaker], place=place)))
             said += 1
         await _world_beat(engine, rng, admin, person, channel, host, guest, said)
     return said
@@ -111,22 +126,23 @@ async def _world_beat(engine: Engine, rng: random.Random, admin: Actor, person: 
     """Now and then: a memory, a relationship shift, weather, a scene change, a skip, a meanwhile."""
     roll = rng.random()
     if roll < 0.08:
-        await engine.write_memory(person, channel, f"{host} promised to meet at the {rng.choice(PLACES)}.",
-                                  importance=rng.randint(1, 10))
+        await engine.perform(WriteMemory(actor=person, channel_id=channel, importance=rng.randint(1, 10),
+                                         text=f"{host} promised to meet at the {rng.choice(PLACES)}."))
     elif roll < 0.12:
         affinity = rng.choice((-1, 1)) * rng.randint(1, 10)  # never a no-op change
-        await engine.adjust_relationship(admin, channel, host, guest, affinity=affinity, trust=rng.randint(-10, 10))
+        await engine.perform(AdjustRelationship(actor=admin, channel_id=channel, character=host, target=guest,
+                                                affinity=affinity, trust=rng.randint(-10, 10)))
     elif roll < 0.14:
-        await engine.set_weather(admin, channel, rng.choice(WEATHER))
+        await engine.perform(SetWeather(actor=admin, channel_id=channel, weather=rng.choice(WEATHER)))
     elif roll < 0.16:
-        chat = await engine.get_chat(channel)
+        chat = await engine.reads.get_chat(channel)
         if chat.active_scene_id:
-            await engine.close_scene(admin, channel, f"The talk at the scene ended after {said} lines.")
-        await engine.open_scene(admin, channel, rng.choice(PLACES))
+            await engine.perform(CloseScene(actor=admin, channel_id=channel,
+                                            summary=f"The talk at the scene ended after {said} lines."))
+        await engine.perform(OpenScene(actor=admin, channel_id=channel, place=rng.choice(PLACES)))
     elif roll < 0.17:
-        await engine.skip_time(admin, channel, f"{rng.randint(1, 12)}h")
+        await engine.perform(SkipTime(actor=admin, channel_id=channel, by=rng.randint(1, 12) * 60))
     elif roll < 0.175:
-        scene = await engine.start_meanwhile(admin, channel, [guest], f"{guest} follows a stranger.",
-                                             place=rng.choice(PLACES))
-        await engine.record_meanwhile_digest(admin, channel, scene.meanwhile_id,
-                                             f"{guest} lost the stranger near the docks but found a black-wax seal.")
+        await engine.perform(StartMeanwhile(
+            actor=admin, channel_id=channel, character=guest, premise=f"{guest} follows a stranger.",
+            place=rng.choice(PLACES), digest=f"{guest} lost the stranger near the docks but found a black-wax seal."))

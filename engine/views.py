@@ -123,6 +123,7 @@ class MemoryView:
     source_id: str | None
     story_minute: int
     seq: int
+    character_name: str = ""  # filled where a frontend shows it (lists, answers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +137,7 @@ class MeanwhileView:
     participants: tuple[str, ...]
     digest: str | None
     story_minute: int
+    names: tuple[str, ...] = ()  # the participants' names, where a frontend shows them
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine import Actor, Engine, StorageError
+from engine.commands import AnswerLine, AuthorCharacter, StartChat
 from engine.llm.port import ChatMessage, TextChunk
 from engine.views import CharacterView
 
@@ -93,7 +94,8 @@ async def _channel(engine: Engine, admin: Actor, channel: str, until: list[float
         step += 1
         line_id, sink, said_at = f"{channel}-{step}", NotingSink(), time.monotonic()
         try:
-            result = await engine.respond(admin, channel, line_id, f"Line {step} in {channel}.", sink)
+            result = await engine.perform(AnswerLine(actor=admin, channel_id=channel, message_id=line_id,
+                                                     text=f"Line {step} in {channel}."), sink=sink)
             answers.append(Answer(line_id, said_at, time.monotonic(), "recorded",
                                   [r.message_id for r in result.replies], sink.shown))
         except StorageError as exc:
@@ -117,10 +119,10 @@ async def _round(workdir: Path, channels: int, rng: random.Random) -> dict[str, 
     path, keep = workdir / "live" / "world.db", workdir / "keep" / "world.db"
     engine = await Engine.open(path, model=StreamingModel())
     admin = Actor(user_id="soak-admin", guild_id=GUILD, display_name="Ada", is_admin=True)
-    await engine.author_character(admin, "Aria", "A bard who answers everything.")
+    await engine.perform(AuthorCharacter(actor=admin, name="Aria", description="A bard who answers everything."))
     names = [f"channel-{n}" for n in range(channels)]
     for name in names:
-        await engine.start_chat(admin, name, "Aria")
+        await engine.perform(StartChat(actor=admin, channel_id=name, character="Aria"))
     keep.parent.mkdir()
     for suffix in ("", "-wal"):
         os.link(f"{path}{suffix}", f"{keep}{suffix}")

@@ -28,7 +28,9 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from engine import Actor, Engine
+from engine.commands import AnswerLine, AuthorCharacter, ImportCharacter, ImportLorebook, RewindChat, StartChat
 from engine.llm.port import ChatMessage, TextChunk
+from engine.table import Upload
 from engine.views import CharacterView
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,11 +77,11 @@ async def _worker(db: Path, acks: Path, seed: int) -> None:
     rng = random.Random(seed)
     engine = await Engine.open(db, model=SlowModel())
     admin = Actor(user_id="soak-admin", guild_id=GUILD, display_name="Ada", is_admin=True)
-    if not await engine.list_characters(GUILD):
-        await engine.author_character(admin, "Aria", "A bard who answers everything.")
+    if not await engine.reads.list_characters(GUILD):
+        await engine.perform(AuthorCharacter(actor=admin, name="Aria", description="A bard who answers everything."))
     channel = "soak-channel"
-    if await engine.find_chat(channel) is None:
-        await engine.start_chat(admin, channel, "Aria")
+    if await engine.reads.find_chat(channel) is None:
+        await engine.perform(StartChat(actor=admin, channel_id=channel, character="Aria"))
     out = acks.open("a", encoding="utf-8")
 
     def ack(**record: object) -> None:
@@ -94,25 +96,28 @@ async def _worker(db: Path, acks: Path, seed: int) -> None:
         step += 1
         say("reply")
         line_id = f"line-{seed}-{step}"
-        result = await engine.respond(admin, channel, line_id, f"Line {step} of run {seed}.", QuietSink())
+        result = await engine.perform(AnswerLine(actor=admin, channel_id=channel, message_id=line_id,
+                                                 text=f"Line {step} of run {seed}."), sink=QuietSink())
         ack(kind="user_said", id=line_id)
         for reply in result.replies:
             ack(kind="bot_replied", id=reply.message_id)
         if rng.random() < 0.25:
             say("rewind")
-            rewound = await engine.rewind(admin, channel, messages=1)
+            rewound = await engine.perform(RewindChat(actor=admin, channel_id=channel, messages=1))
             ack(kind="chat_rewound", seq=rewound.rewind_seq)
         if rng.random() < 0.2:
             say("import")
             if rng.random() < 0.5:
-                card = await engine.import_card(admin, _card_png(rng), "soak.png", name=f"Card {seed}-{step}")
+                upload = Upload(filename="soak.png", data=_card_png(rng))
+                card = await engine.perform(ImportCharacter(actor=admin, file=upload, name=f"Card {seed}-{step}"))
                 ack(kind="card", name=card.character.name)
             else:
-                book = await engine.import_lorebook(admin, _lorebook(seed, step), "soak.json")
+                book = await engine.perform(ImportLorebook(actor=admin, file=Upload(filename="soak.json",
+                                                                                    data=_lorebook(seed, step))))
                 ack(kind="book", name=book.name)
         if rng.random() < 0.15:
             say("reproject")
-            await engine.rebuild()
+            await engine.maintenance.rebuild()
             ack(kind="reproject", done=True)
 
 
@@ -217,7 +222,7 @@ async def run(kills: int, seed: int, workdir: Path) -> dict:
             killed["reproject, its copies left behind"] += 1
         engine = await Engine.open(db)  # recovery: leftovers of a killed reproject dropped, projection caught up
         try:
-            report = await engine.check()
+            report = await engine.maintenance.check()
         finally:
             await engine.close()
         lost = _lost(db, _acked(acks))

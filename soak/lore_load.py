@@ -31,12 +31,13 @@ from typing import Any
 
 from config.logging import configure_logging
 from engine import Actor, Engine, InvalidInput, queries
+from engine.commands import AddLoreEntry, AnswerLine, AttachLorebook, AuthorCharacter, StartChat
 from engine.events import LoreEntryWritten
 from engine.llm.openai_compat import OpenAICompatibleModel
 from engine.lore import LoreEntry
 from engine.lore.activate import scan_window
 from engine.lore.keys import MAX_PROGRAM, KeyProblem, compile_key, prepared
-from engine.narrator.flows import NullSink
+from engine.narrator.generation import NullSink
 from soak.reproject_load import SERVER_SETTINGS, summary
 from tests.fakes.llm_server import FakeLLMServer
 
@@ -83,8 +84,8 @@ def hostile_lines() -> list[str]:
 
 
 async def _story(engine: Engine, channel: str, book: str) -> None:
-    await engine.start_chat(ADMIN, channel, "Soak Host")
-    await engine.attach_lorebook(ADMIN, channel, book)
+    await engine.perform(StartChat(actor=ADMIN, channel_id=channel, character="Soak Host"))
+    await engine.perform(AttachLorebook(actor=ADMIN, channel_id=channel, book=book))
 
 
 async def _old_entries(engine: Engine, book_id: str, first: int, entries: list[LoreEntry]) -> None:
@@ -101,7 +102,7 @@ async def _old_entries(engine: Engine, book_id: str, first: int, entries: list[L
                           "2025-01-01T00:00:00+00:00"))
 
     await engine.db.write(write)
-    await engine.catch_up()
+    await engine.maintenance.catch_up()
 
 
 def worst_search(keys: list[str]) -> dict[str, Any]:
@@ -124,9 +125,10 @@ async def _big_entries(engine: Engine, book: str, keys: list[str]) -> None:
     """30 entries of many keys (each list rotated), sticky and cooling down by turns, scanning 10 lines."""
     for number in range(30):
         turned = tuple(keys[number % len(keys):] + keys[:number % len(keys)])
-        await engine.write_lore_entry(ADMIN, book, keys=turned, secondary_keys=turned[:3], content=f"{book} {number}",
-                                      scan_depth=10, sticky=3 if number % 2 else 0, cooldown=2 if number % 3 else 0,
-                                      selective_logic="AND_ALL" if number % 2 else "NOT_ANY")
+        await engine.perform(AddLoreEntry(actor=ADMIN, book=book, keys=turned, secondary_keys=turned[:3],
+                                          content=f"{book} {number}", scan_depth=10, sticky=3 if number % 2 else 0,
+                                          cooldown=2 if number % 3 else 0,
+                                          logic="AND_ALL" if number % 2 else "NOT_ANY"))
 
 
 def _small_entries(keys: list[str], secondary: tuple[str, ...], *, regex: bool = False) -> list[LoreEntry]:
@@ -143,12 +145,12 @@ async def hostile_book(engine: Engine) -> dict[str, Any]:
     refused = 0
     for key in REFUSED.values():
         try:
-            await engine.write_lore_entry(ADMIN, "Hostile", keys=(key,), content="refused")
+            await engine.perform(AddLoreEntry(actor=ADMIN, book="Hostile", keys=(key,), content="refused"))
         except InvalidInput:
             refused += 1
     accepted = [largest(family) for family in FAMILIES] + BACKTRACKERS
     await _big_entries(engine, "Hostile", accepted)
-    book = (await engine.lorebook(GUILD, "Hostile"))[0]
+    book = (await engine.reads.lorebook(GUILD, "Hostile"))[0]
     old = _small_entries(list(REFUSED.values()), tuple(REFUSED.values())[:3], regex=True)
     await _old_entries(engine, book.book_id, 31, old)
     sizes = [prepared(k, False, True, False).regex.programsize for k in accepted]
@@ -159,7 +161,7 @@ async def hostile_book(engine: Engine) -> dict[str, Any]:
 async def benign_book(engine: Engine) -> None:
     """A book of the same shape as the hostile one, with plain keys (so the comparison is of keys alone)."""
     await _big_entries(engine, "Almanac", [f"word{n}" for n in range(len(FAMILIES) + len(BACKTRACKERS))])
-    book = (await engine.lorebook(GUILD, "Almanac"))[0]
+    book = (await engine.reads.lorebook(GUILD, "Almanac"))[0]
     await _old_entries(engine, book.book_id, 31, _small_entries([f"name{n}" for n in range(len(REFUSED))],
                                                                 ("one", "two", "three")))
 
@@ -170,7 +172,8 @@ async def _talk(engine: Engine, channel: str, lines: Callable[[int], str], stop:
     while time.monotonic() < stop:
         n += 1
         started = time.perf_counter()
-        await engine.respond(PERSON, channel, f"{channel}-{n}-{time.time_ns()}", lines(n), NullSink())
+        await engine.perform(AnswerLine(actor=PERSON, channel_id=channel, message_id=f"{channel}-{n}-{time.time_ns()}",
+                                        text=lines(n)), sink=NullSink())
         out.append(time.perf_counter() - started)
     return n
 
@@ -220,24 +223,24 @@ async def measure(location: str, channels: int, seconds: float, model_ms: int) -
         model = OpenAICompatibleModel(llm.base_url, "k", "fake-model", max_retries=0, timeout=30.0)
         engine = await Engine.open(location, model=model, max_concurrent_replies=channels + 2)
         try:
-            await engine.author_character(ADMIN, "Soak Host", "A patient listener.")
+            await engine.perform(AuthorCharacter(actor=ADMIN, name="Soak Host", description="A patient listener."))
             for keys, sticky in ORDINARY:
-                await engine.write_lore_entry(ADMIN, "Atlas", keys=tuple(keys.split(", ")), content=f"About {keys}.",
-                                              sticky=sticky)
+                await engine.perform(AddLoreEntry(actor=ADMIN, book="Atlas", keys=tuple(keys.split(", ")),
+                                                  content=f"About {keys}.", sticky=sticky))
             built = await hostile_book(engine)
             normal = [f"normal-{i}" for i in range(channels)]
             for channel in normal:
                 await _story(engine, channel, "Atlas")
             await _story(engine, "hostile", "Hostile")
-            await engine.attach_lorebook(ADMIN, "hostile", "Atlas")
+            await engine.perform(AttachLorebook(actor=ADMIN, channel_id="hostile", book="Atlas"))
             await benign_book(engine)
             await _story(engine, "benign", "Almanac")
-            await engine.attach_lorebook(ADMIN, "benign", "Atlas")
+            await engine.perform(AttachLorebook(actor=ADMIN, channel_id="benign", book="Atlas"))
             phases = await _interleaved(engine, normal, seconds)
             prompt = await engine.inspect_prompt("hostile")
             built.update(worst_search(built["accepted_keys"]))
             drops = Counter(reason for _, _, reason in prompt.lore.dropped)
-            clean = (await engine.check()).clean
+            clean = (await engine.maintenance.check()).clean
         finally:
             await engine.close()
             await model.aclose()

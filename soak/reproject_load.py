@@ -33,6 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from config.logging import configure_logging
 from engine import Actor, Engine, projection
+from engine.commands import AuthorCharacter, SayLine, StartChat
 from engine.projection import online
 from engine.projection.projector import VERSION
 from engine.storage import is_database_url, redact
@@ -57,12 +58,12 @@ def summary(latencies: list[float]) -> dict:
 
 async def _stories(engine: Engine, channels: int) -> list[str]:
     admin = Actor(user_id="soak-admin", guild_id=GUILD, display_name="Soak", is_admin=True)
-    if not any(c.name == "Soak Host" for c in await engine.list_characters(GUILD)):
-        await engine.author_character(admin, "Soak Host", "A patient listener.")
+    if not any(c.name == "Soak Host" for c in await engine.reads.list_characters(GUILD)):
+        await engine.perform(AuthorCharacter(actor=admin, name="Soak Host", description="A patient listener."))
     names = []
     for index in range(channels):
         channel = f"soak-{time.time_ns()}-{index}"
-        await engine.start_chat(admin, channel, "Soak Host")
+        await engine.perform(StartChat(actor=admin, channel_id=channel, character="Soak Host"))
         names.append(channel)
     return names
 
@@ -73,8 +74,8 @@ async def _speak(engine: Engine, channel: str, until: asyncio.Event | float, out
     while not (until.is_set() if isinstance(until, asyncio.Event) else time.monotonic() >= until):
         n += 1
         started = time.perf_counter()
-        await engine.record_message(actor, channel, f"{channel}-{time.time_ns()}",
-                                    f"Line {n} while the world is rebuilt.")
+        await engine.perform(SayLine(actor=actor, channel_id=channel, message_id=f"{channel}-{time.time_ns()}",
+                                     text=f"Line {n} while the world is rebuilt."))
         out.append(time.perf_counter() - started)
         await asyncio.sleep(0.005)
 
@@ -102,11 +103,11 @@ async def measure(location: str, channels: int, baseline: float, *, one_transact
         done = asyncio.Event()
         speakers = [asyncio.create_task(_speak(engine, c, done, busy)) for c in stories]
         started = time.perf_counter()
-        events = await (_one_transaction(engine) if one_transaction else engine.rebuild())
+        events = await (_one_transaction(engine) if one_transaction else engine.maintenance.rebuild())
         seconds = time.perf_counter() - started
         done.set()
         await asyncio.gather(*speakers)
-        report = await engine.check()
+        report = await engine.maintenance.check()
     finally:
         await engine.close()
     return {"dialect": engine.db.dialect, "events": events, "reproject_seconds": round(seconds, 1),
@@ -174,7 +175,7 @@ def _measure_all(source: str, args: argparse.Namespace) -> dict:
 async def _fill_from(path: Path, url: str) -> int:
     engine = await Engine.open(url)
     try:
-        return await engine.copy_log_from(path)
+        return await engine.maintenance.copy_log_from(path)
     finally:
         await engine.close()
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from engine import Actor, Engine
+from engine.commands import AuthorCharacter, SetPersona, StartChat
 from engine.projection import projector
 from engine.storage import connect, is_database_url
 from engine.storage.pg_conn import begin_write as pg_begin_write
@@ -139,13 +140,13 @@ def is_postgres(location: str | Path) -> bool:
 
 async def story(engine: Engine, admin: Actor, channel: str = "chan-1", *, guest: bool = True) -> str:
     """A small story: two characters, a persona, a chat with a scene; returns the chat id."""
-    if await engine.find_chat(channel) is None:
-        names = {c.name for c in await engine.list_characters(admin.guild_id)}
+    if await engine.reads.find_chat(channel) is None:
+        names = {c.name for c in await engine.reads.list_characters(admin.guild_id)}
         if "Aria" not in names:
-            await engine.author_character(admin, "Aria", "A wandering bard.")
+            await engine.perform(AuthorCharacter(actor=admin, name="Aria", description="A wandering bard."))
         if "Bram" not in names:
-            await engine.author_character(admin, "Bram", "A quiet smith.")
-        await engine.set_persona(admin, "Wren", "A traveller.")
-        await engine.start_chat(admin, channel, "Aria", guest="Bram" if guest else None, place="Tavern")
-    chat = await engine.get_chat(channel)
+            await engine.perform(AuthorCharacter(actor=admin, name="Bram", description="A quiet smith."))
+        await engine.perform(SetPersona(actor=admin, name="Wren", description="A traveller."))
+        await engine.perform(StartChat(actor=admin, channel_id=channel, character="Aria", guest="Bram" if guest else None, place="Tavern"))
+    chat = await engine.reads.get_chat(channel)
     return chat.chat_id

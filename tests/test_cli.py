@@ -86,7 +86,7 @@ def test_rewind_from_the_cli(tmp_path: Path):
     chat_id = _first_chat(db)
     done = chronicle("rewind", "--chat", chat_id, "--messages", "2", "--database", str(db), cwd=ROOT)
     assert done.returncode == 0, done.stderr
-    assert "2 messages removed" in done.stdout
+    assert "2 message(s) left the story" in done.stdout
     assert chronicle("check", "--database", str(db), cwd=ROOT).returncode == 0
 
 
@@ -99,7 +99,7 @@ def test_errors_are_one_line_and_exit_non_zero(tmp_path: Path):
     assert bad_setting.returncode == 2 and "CHRONICLE_LOG_FORMAT" in bad_setting.stderr
     zero = chronicle("demo-data", "--chats", "0", "--database", db, cwd=ROOT)
     assert zero.returncode == 2 and zero.stderr.count("\n") == 1 and "from 1 to" in zero.stderr
-    for args in (("rewind", "--chat", "c", "--messages", "999999999999999999999"), ("rewind", "--chat", "c", "--to-seq",
+    for args in (("rewind", "--chat", "c", "--messages", "999999999999999999999"), ("rewind", "--chat", "c", "--seq",
                  "-5"), ("events", "--limit", "-1"), ("events", "--limit", "0")):
         refused = chronicle(*args, "--database", db, cwd=ROOT)
         assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr

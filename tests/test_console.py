@@ -50,7 +50,7 @@ async def test_a_scripted_session_and_the_database_agree(tmp_path: Path, fake_ll
     assert "Aria: Aria tunes her lute and sings of the northern roads." in out
     assert "[Three hours of songs pass.] It is now Day 1, 11:00" in out
     assert "Aria: Aria laughs and plays a jig." in out
-    assert "Rewound to event" in out and "2 message(s) left the story." in out
+    assert "Rewound the story to event" in out and "2 message(s) left the story" in out
     assert "error: This channel already has a story going." in out
     assert "error: Time only moves forward" in out
     assert "error: name: at most 64 characters (got 100)." in out
@@ -60,13 +60,13 @@ async def test_a_scripted_session_and_the_database_agree(tmp_path: Path, fake_ll
 
     engine = await Engine.open(db)
     try:
-        chat = await engine.get_chat("console:main")
-        lines = [(m.speaker, m.text) for m in await engine.transcript(chat.chat_id)]
+        chat = await engine.reads.get_chat("console:main")
+        lines = [(m.speaker, m.text) for m in await engine.reads.transcript(chat.chat_id)]
         assert lines == [("Aria", "Well met, Wren!"), ("Wren", "Hello, Aria! Play me a song?"),
                          ("Aria", "Aria tunes her lute and sings of the northern roads."),
                          ("Narrator", "Three hours of songs pass.")]
         assert chat.weather == "fog" and chat.story_minute == 11 * 60
-        assert (await engine.check()).clean
+        assert (await engine.maintenance.check()).clean
     finally:
         await engine.close()
 
@@ -112,8 +112,8 @@ async def test_look_alike_and_invisible_names_foreign_digits_and_repeated_option
     assert "Aria: Well met!" in out  # /chat start character:Аria started the story with Aria
     engine = await Engine.open(db)
     try:
-        assert [c.name for c in await engine.list_characters("console")] == ["Aria"]
-        assert (await engine.get_chat("console:main")).story_minute == 11 * 60  # only the 3h skip moved time
-        assert (await engine.check()).clean
+        assert [c.name for c in await engine.reads.list_characters("console")] == ["Aria"]
+        assert (await engine.reads.get_chat("console:main")).story_minute == 11 * 60  # only the 3h skip moved time
+        assert (await engine.maintenance.check()).clean
     finally:
         await engine.close()

@@ -22,11 +22,11 @@ async def test_cards_and_lore_in_a_console_session(tmp_path: Path, fake_llm: Fak
     (tmp_path / "Eldoria.json").write_text(json.dumps(world))
     fake_llm.enqueue_text("The forest hums.")
     script = f"""\
-/character import path:{tmp_path / 'sera.png'}
-/character import path:{tmp_path / 'sera.png'}
-/character import path:{tmp_path / 'broken.png'}
+/character import file:{tmp_path / 'sera.png'}
+/character import file:{tmp_path / 'sera.png'}
+/character import file:{tmp_path / 'broken.png'}
 /character show name:Seraphina
-/lore import path:{tmp_path / 'Eldoria.json'}
+/lore import file:{tmp_path / 'Eldoria.json'}
 /persona set name:Wren
 /chat start character:Seraphina greeting:2
 /reply greeting number:3
@@ -44,7 +44,7 @@ Is the forest safe? And the dragon?
     assert "Seraphina joins the cast, imported from a V2 PNG card with a lorebook of 1 entry" in out
     assert "error: A character named 'Seraphina' already exists here. Import again with replace:true" in out
     assert "error: This PNG is damaged or cut short" in out
-    assert "Creator notes: Be nice." in out and "Imported lorebook Eldoria (1 entries)." in out
+    assert "Creator notes: Be nice." in out and "Lorebook Eldoria is here with 1 entry." in out
     assert "Seraphina: Hi!" in out and "Seraphina: Welcome." in out
     assert "Eldoria #2 is now off." in out
     assert "# Lore\nThe forest is enchanted.\n\nDragons sleep under the hills." in out
@@ -58,7 +58,7 @@ def test_card_export_and_import_from_the_cli(tmp_path: Path) -> None:
     db = str(tmp_path / "cli.db")
     (tmp_path / "corin.json").write_text(json.dumps(V3))
     done = chronicle("card", "import", str(tmp_path / "corin.json"), "--guild", "g-1", "--database", db, cwd=ROOT)
-    assert done.returncode == 0 and "imported Seraphina (v3 json, 1 lore entries)" in done.stdout, done.stderr
+    assert done.returncode == 0 and "Seraphina joins the cast, imported from a V3 JSON card with a lorebook of 1 entry" in done.stdout, done.stderr
     out = tmp_path / "exported.png"
     done = chronicle("card", "export", "Seraphina", "--out", str(out), "--guild", "g-1", "--database", db, cwd=ROOT)
     assert done.returncode == 0 and f"wrote {out}" in done.stdout, done.stderr
@@ -84,8 +84,8 @@ async def test_a_hostile_lore_key_stalls_nothing_and_a_cards_book_is_listed(tmp_
     fake_llm.enqueue_text("Aaah.")
     a_line = "a" * 40 + "!"
     script = f"""\
-/character import path:{tmp_path / 'sera.json'}
-/character import path:{tmp_path / 'mallory.json'}
+/character import file:{tmp_path / 'sera.json'}
+/character import file:{tmp_path / 'mallory.json'}
 /chat start character:Seraphina
 /lore list
 /lore add book:Evil keys:"/(a+)+$/" content:EVIL
@@ -102,14 +102,14 @@ async def test_a_hostile_lore_key_stalls_nothing_and_a_cards_book_is_listed(tmp_
     assert code == 0, err
     assert ("error: Can't import the card: its lorebook's entry 1, key '/(\\w+)\\s\\1/': backreferences are not "
             "supported; write the key without them, then import it again.") in out
-    card_book = "- Sera's book: 1 entry, in Seraphina's card (read-only: it changes when the card is imported again)"
+    card_book = "Sera's book — 1 entry · in Seraphina's card (read-only: it changes when the card is imported again)"
     assert out.count(card_book) == 2 and "No lorebooks." not in out
     assert "Added entry #1 to Evil." in out
     assert "error: entry 2, key '/(a)\\1/': backreferences are not supported; write the key without them." in out
     assert "Seraphina: Hm." in out and "Seraphina: Hm!" in out and "Seraphina: Aaah." in out
     systems = [request["messages"][0]["content"] for request in fake_llm.chat_requests]
     assert ["EVIL" in system for system in systems] == [False, False, True]  # the key works: the last line is all a's
-    assert "- Evil: 1 entries" in out
+    assert "Evil — 1 entry · attached to 1 channel\n" in out
 
 
 def test_chronicle_card_import_refuses_a_book_key_re2_cannot_run(tmp_path: Path) -> None:

@@ -51,8 +51,8 @@ async def test_log_lines_stand_apart_from_the_streaming_reply_and_the_deadline_e
     assert "did not finish its reply within 3 s" in error and "Your message was kept." in error
     engine = await Engine.open(tmp_path / "c.db")
     try:
-        chat = await engine.get_chat("console:main")
-        assert [(m.speaker, m.text) for m in await engine.transcript(chat.chat_id)] == [
+        chat = await engine.reads.get_chat("console:main")
+        assert [(m.speaker, m.text) for m in await engine.reads.transcript(chat.chat_id)] == [
             ("You", "Sing for me."), ("Aria", FIRST), ("You", "And again?")]
     finally:
         await engine.close()

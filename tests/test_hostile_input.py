@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from bot.console.app import Console, ConsoleError, parse_command
 from bot.console.commands import COMMANDS
 from engine import Actor, DomainError, Engine, InvalidInput, store
+from engine.commands import AuthorCharacter, CreatePlace, EditCharacter, OpenScene, SetPersona, SetWeather, StartChat
 from engine.text import name_key, terminal_safe
 
 HOSTILE_CHARS = "\x00\x07\x08\x1b\x7f\x85\x9b\u202e\u2066\u200b\u200d\ufeff\ufffd\"\\:'`*_\n\t "
@@ -48,35 +49,35 @@ def test_names_compare_after_normalisation():
 
 async def test_control_characters_are_refused_in_names_weather_personas_and_places(engine: Engine, admin: Actor,
                                                                                     db_path: Path):
-    await engine.author_character(admin, "Aria", "A bard.")
-    await engine.start_chat(admin, "chan-1", "Aria")
+    await engine.perform(AuthorCharacter(actor=admin, name="Aria", description="A bard."))
+    await engine.perform(StartChat(actor=admin, channel_id="chan-1", character="Aria"))
     before = await engine.db.read(store.last_seq)
     attempts = [
-        engine.author_character(admin, "Ev\x1b[31mil", "x"),
-        engine.edit_character(admin, "Aria", "name", "Ar\x01ia"),
-        engine.set_persona(admin, "Wren\x07", "x"),
-        engine.set_persona(admin, "Wren", "a \u202edescription"),
-        engine.set_weather(admin, "chan-1", "rain\u202e"),
-        engine.create_place(admin, "chan-1", "The\x9bInn", ""),
-        engine.open_scene(admin, "chan-1", "Hall\u2066"),
+        lambda: engine.perform(AuthorCharacter(actor=admin, name="Ev\x1b[31mil", description="x")),
+        lambda: engine.perform(EditCharacter(actor=admin, name="Aria", field="name", value="Ar\x01ia")),
+        lambda: engine.perform(SetPersona(actor=admin, name="Wren\x07", description="x")),
+        lambda: engine.perform(SetPersona(actor=admin, name="Wren", description="a \u202edescription")),
+        lambda: engine.perform(SetWeather(actor=admin, channel_id="chan-1", weather="rain\u202e")),
+        lambda: engine.perform(CreatePlace(actor=admin, channel_id="chan-1", name="The\x9bInn", description="")),
+        lambda: engine.perform(OpenScene(actor=admin, channel_id="chan-1", place="Hall\u2066")),
     ]
     for attempt in attempts:
         with pytest.raises(InvalidInput, match=r"control character U\+"):
-            await attempt
+            await attempt()
     assert await engine.db.read(store.last_seq) == before
-    await engine.set_persona(admin, "Wren", "Two lines\nof description\twith a tab.")
-    assert (await engine.set_persona(admin, "Wr\x00en", "")).name == "Wren"  # a NUL is taken out of every command
+    await engine.perform(SetPersona(actor=admin, name="Wren", description="Two lines\nof description\twith a tab."))
+    assert (await engine.perform(SetPersona(actor=admin, name="Wr\x00en", description=""))).name == "Wren"  # a NUL is taken out of every command
 
 
 async def test_a_look_alike_name_cannot_shadow_a_character(engine: Engine, admin: Actor):
-    await engine.author_character(admin, "Aria", "A bard.")
+    await engine.perform(AuthorCharacter(actor=admin, name="Aria", description="A bard."))
     for look_alike in ("Ar\u200bia", "ARIA", "Ａｒｉａ", "A\u00ADria", "\u0410ria"):
         with pytest.raises(DomainError, match="looks like the existing character 'Aria'; choose a name that reads"):
-            await engine.author_character(admin, look_alike, "An impostor.")
+            await engine.perform(AuthorCharacter(actor=admin, name=look_alike, description="An impostor."))
     with pytest.raises(DomainError, match="already exists"):
-        await engine.author_character(admin, "Aria", "The same name.")
-    assert [c.name for c in await engine.list_characters(admin.guild_id)] == ["Aria"]
-    assert (await engine.get_character(admin.guild_id, "ａｒｉａ")).name == "Aria"
+        await engine.perform(AuthorCharacter(actor=admin, name="Aria", description="The same name."))
+    assert [c.name for c in await engine.reads.list_characters(admin.guild_id)] == ["Aria"]
+    assert (await engine.reads.get_character(admin.guild_id, "ａｒｉａ")).name == "Aria"
 
 
 async def test_numbers_are_range_checked_in_the_console(engine: Engine):
@@ -92,7 +93,7 @@ async def test_numbers_are_range_checked_in_the_console(engine: Engine):
         await console.handle(line)
     answers = out.getvalue().splitlines()[-8:]
     assert all(a.startswith("error: ") for a in answers), answers
-    assert "limit: must be a whole number from 1 to 100" in answers[3]
+    assert "limit: must be a whole number from 1 to 50" in answers[3]
     assert await engine.db.read(store.last_seq) == before
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from engine import Actor, Engine
+from engine.commands import SayLine
 from tests.conftest import story
 from tests.faults import read_only_file, read_only_folder, read_only_mount
 from tests.test_storage_cli import _argv, assert_one_line, run, saved  # noqa: F401  (saved: a demo-data file)
@@ -122,10 +123,10 @@ def snapshot_with_wal(tmp_path: Path) -> Iterator[tuple[Path, int]]:
         admin = Actor(user_id="admin", guild_id="g", display_name="Ada", is_admin=True)
         await story(engine, admin)
         for i in range(40):
-            await engine.record_message(admin, "chan-1", f"m{i}", f"line {i}")
+            await engine.perform(SayLine(actor=admin, channel_id="chan-1", message_id=f"m{i}", text=f"line {i}"))
         for suffix in ("", "-wal", "-shm"):  # while it is open: the -wal holds what the file does not yet
             shutil.copy(f"{live}{suffix}", folder / f"world.db{suffix}")
-        count = len(await engine.recent_events(limit=1_000))
+        count = len(await engine.reads.recent_events(limit=1_000))
         await engine.close()
         return count
 

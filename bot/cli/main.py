@@ -11,9 +11,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.cli import cards, run  # noqa: F401  (their subcommands register themselves)
+from bot.cli import run, story  # noqa: F401  (their subcommands register themselves)
 from bot.cli.common import (
-    CLI_USER,
     COMMANDS,
     EXTRA_PARSERS,
     Parser,
@@ -27,7 +26,7 @@ from bot.cli.common import (
 )
 from config.logging import configure_logging
 from config.settings import Settings, SettingsError, check_database, load_settings
-from engine import Actor, Engine, EngineError, EventView, damage_report
+from engine import Engine, EngineError, EventView, damage_report
 from engine.storage import is_database_url
 from engine.text import TerminalSafe
 
@@ -43,11 +42,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("chats", parents=[common], help="list chats with their ids")
     p = sub.add_parser("reproject", parents=[common], help="rebuild the world (or one chat) from the event log")
     p.add_argument("--chat", help="rebuild only this chat's rows")
-    p = sub.add_parser("rewind", parents=[common], help="rewind an open chat")
-    p.add_argument("--chat", required=True, help="chat id (see `chronicle chats`)")
-    group = p.add_mutually_exclusive_group(required=True)
-    group.add_argument("--to-seq", type=bounded(1, 2**62), help="keep the chat's events up to this seq")
-    group.add_argument("--messages", type=bounded(1, 10_000), help="undo this many of the newest messages")
     sub.add_parser("check", parents=[common], help="compare the live world with a fresh rebuild; exit 1 on drift")
     p = sub.add_parser("events", parents=[common], help="show the newest events, or every event after a seq")
     p.add_argument("--chat", help="only this chat's events")
@@ -58,9 +52,6 @@ def build_parser() -> argparse.ArgumentParser:
                        "first")
     start.add_argument("--all", action="store_true", help="the whole log, oldest first")
     p.add_argument("--json", action="store_true", help="one JSON object per line (JSON Lines)")
-    p = sub.add_parser("export", parents=[common], help="write a chat's events (JSONL) and transcript (Markdown)")
-    p.add_argument("--chat", required=True)
-    p.add_argument("--out", type=Path, required=True, help="output directory")
     p = sub.add_parser("demo-data", parents=[common], help="fill the database with a generated story world")
     p.add_argument("--chats", type=bounded(1, 100_000), default=5)
     p.add_argument("--messages", type=bounded(1, 1_000_000), default=100, help="messages per chat")
@@ -81,7 +72,7 @@ async def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 @command("chats")
 async def _chats(args: argparse.Namespace, settings: Settings) -> int:
     async def body(engine: Engine) -> int:
-        chats = await engine.list_chats()
+        chats = await engine.reads.list_chats()
         for chat in chats:
             print(f"{chat.chat_id}  {chat.status:5}  guild {chat.guild_id}  channel {chat.channel_id}  {chat.anchor}")
         if not chats:
@@ -95,27 +86,13 @@ async def _reproject(args: argparse.Namespace, settings: Settings) -> int:
     async def body(engine: Engine) -> int:
         started = time.perf_counter()
         if args.chat:
-            count = await engine.reproject_chat(args.chat)
+            count = await engine.maintenance.reproject_chat(args.chat)
             what = f"chat {args.chat}"
         else:
-            count = await engine.rebuild()
+            count = await engine.maintenance.rebuild()
             what = "the world"
         elapsed = time.perf_counter() - started
         print(f"reprojected {what}: {count} events in {elapsed:.2f}s ({count / max(elapsed, 1e-9):,.0f} events/s)")
-        return 0
-    return await with_engine(args, settings, body)
-
-
-@command("rewind")
-async def _rewind(args: argparse.Namespace, settings: Settings) -> int:
-    async def body(engine: Engine) -> int:
-        chat = await engine.chat_by_id(args.chat)
-        if chat.status != "open":
-            raise EngineError(f"chat {chat.chat_id} has ended; only an open chat can be rewound")
-        actor = Actor(user_id=CLI_USER, guild_id=chat.guild_id, display_name="console admin", is_admin=True)
-        result = await engine.rewind(actor, chat.channel_id, to_seq=args.to_seq, messages=args.messages)
-        print(f"rewound {chat.chat_id} to event {result.to_seq}: {result.events_undone} events undone, "
-              f"{len(result.removed_messages)} messages removed (all events stay in the log)")
         return 0
     return await with_engine(args, settings, body)
 
@@ -133,7 +110,7 @@ async def _check(args: argparse.Namespace, settings: Settings) -> int:
         return 1
 
     async def body(engine: Engine) -> int:
-        report = await engine.check()
+        report = await engine.maintenance.check()
         for line in report.differences:
             print(line)
         verdict = "clean" if report.clean else f"DRIFT: {len(report.differences)} difference(s)"
@@ -146,9 +123,9 @@ async def _check(args: argparse.Namespace, settings: Settings) -> int:
 async def _events(args: argparse.Namespace, settings: Settings) -> int:
     async def body(engine: Engine) -> int:
         if args.all or args.after is not None:
-            pages = engine.event_pages(after=args.after or 0, chat_id=args.chat, limit=args.limit)
+            pages = engine.reads.event_pages(after=args.after or 0, chat_id=args.chat, limit=args.limit)
         else:
-            pages = engine.event_pages(newest=args.limit or 20, chat_id=args.chat, limit=args.limit or 20)
+            pages = engine.reads.event_pages(newest=args.limit or 20, chat_id=args.chat, limit=args.limit or 20)
         async for page in pages:  # printed as read: any length of log in constant memory
             for event in page:
                 print(_event_line(event, as_json=args.json))
@@ -164,16 +141,6 @@ def _event_line(event: EventView, *, as_json: bool) -> str:
                           ensure_ascii=False)
     summary = ", ".join(f"{k}={str(v)[:40]!r}" for k, v in list(event.payload.items())[:4])
     return f"{event.seq:>8}  {event.recorded_at[:19]}  {event.kind:<24} {summary}"
-
-
-@command("export")
-async def _export(args: argparse.Namespace, settings: Settings) -> int:
-    async def body(engine: Engine) -> int:
-        exported = await engine.export_chat(args.chat)
-        events_file, transcript_file = await asyncio.to_thread(exported.write_to, args.out)
-        print(f"wrote {events_file} and {transcript_file}")
-        return 0
-    return await with_engine(args, settings, body, read_only=True)
 
 
 @command("demo-data")
@@ -217,7 +184,7 @@ async def _copy(args: argparse.Namespace, settings: Settings) -> int:
     try:
         started = time.perf_counter()
         try:
-            count = await engine.copy_log_from(source)
+            count = await engine.maintenance.copy_log_from(source)
         except FileNotFoundError as exc:
             raise EngineError(f"--from: {exc}") from None
         print(f"copied {count} events into {engine.location} and rebuilt its world in "
@@ -283,7 +250,8 @@ def _main(args: argparse.Namespace) -> int:
     explicit = "log_level" in settings.model_fields_set
     configure_logging(settings.log_format, settings.log_level if args.command == "run" or explicit else "warning")
     try:
-        return asyncio.run(COMMANDS[args.command](args, settings))
+        run = COMMANDS["table"] if getattr(args, "action_path", None) else COMMANDS[args.command]
+        return asyncio.run(run(args, settings))
     except EngineError as exc:
         if settings.log_format == "json":
             log.error("chronicle_failed", error=str(exc))

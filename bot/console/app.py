@@ -21,6 +21,7 @@ import structlog
 from bot.console.commands import COMMANDS, usage
 from bot.starter import find_starter, load_starter
 from engine import Actor, DomainError, Engine, EngineError, NarratorUnavailable
+from engine.commands import AnswerLine, StartChat
 from engine.storage import redact_text
 from engine.text import TerminalSafe
 from engine.views import CharacterView
@@ -192,7 +193,7 @@ class Console:
         try:
             if line.startswith("/"):
                 path, args = parse_command(line)
-                result = await COMMANDS[path].handler(self, args)
+                result = await COMMANDS[path].run(self, args)
                 if result:
                     self.say(result)
             else:
@@ -211,35 +212,36 @@ class Console:
 
     async def speak(self, line: str) -> None:
         """Say a line in character; with no story here yet, first start one with the starter character."""
-        if await self.engine.find_chat(self.channel_id) is None:
+        if await self.engine.reads.find_chat(self.channel_id) is None:
             starter = await find_starter(self.engine, self.actor.guild_id)
             if starter is not None:
-                chat = await self.engine.start_chat(self.actor, self.channel_id, starter.name, sink=self.sink,
-                                                    cause=f"{self.cause}:start")
+                start = StartChat(actor=self.actor, channel_id=self.channel_id, character=starter.name)
+                chat = await self.engine.perform(start, sink=self.sink, cause=f"{self.cause}:start")
                 self.say(f"(A story begins with {starter.name}: {chat.anchor}, {chat.weather}.)")
-        await self.engine.respond(self.actor, self.channel_id, f"console-{uuid.uuid4().hex}", line, self.sink,
-                                  cause=self.cause)
+        said = AnswerLine(actor=self.actor, channel_id=self.channel_id, message_id=f"console-{uuid.uuid4().hex}",
+                          text=line)
+        await self.engine.perform(said, sink=self.sink, cause=self.cause)
 
     async def how_to_begin(self) -> str:
         """What to type next, for the channel's state: one line."""
-        chat = await self.engine.find_chat(self.channel_id)
+        chat = await self.engine.reads.find_chat(self.channel_id)
         if chat is not None:
             return "Type a line to speak in character; /help lists the commands."
         starter = await find_starter(self.engine, self.actor.guild_id)
         if starter is not None:
             return (f"Just say hello to begin a story with {starter.name}, or /chat start character:<Name> "
                     f"(/character list shows who is here).")
-        if await self.engine.list_characters(self.actor.guild_id, limit=1):
+        if await self.engine.reads.list_characters(self.actor.guild_id, limit=1):
             return "Start a story with /chat start character:<Name> (/character list shows who is here)."
         return "Create a character first: /character create name:… description:…, then /chat start character:…"
 
     async def welcome(self) -> None:
         """The first screen at a terminal: the starter character on a first run, and two lines on how to begin."""
-        first_run = not await self.engine.list_characters(self.actor.guild_id, limit=1)
+        first_run = not await self.engine.reads.list_characters(self.actor.guild_id, limit=1)
         if first_run:
             await load_starter(self.engine, self.actor, cause=f"console:{self._session}:starter")
         starter = await find_starter(self.engine, self.actor.guild_id)
-        chat = await self.engine.find_chat(self.channel_id)
+        chat = await self.engine.reads.find_chat(self.channel_id)
         if chat is None and starter is not None:
             self.say(f"Chronicle console. {starter.name} is waiting at the jetty, ready to start a story with you.")
         else:

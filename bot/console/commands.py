@@ -1,46 +1,49 @@
-"""The console's slash commands: the same groups and options as Discord's, as engine calls + text."""
+"""The console's slash commands, generated from the command table (engine/table.py): the same paths and options as
+Discord's, written `/group sub key:value key:"a longer value"`. Options are read by their table types (numbers in
+the digits 0-9 within their bounds, yes/no, one of the choices, a file's path); the action's model validates the
+rest. What a command prints is what the table tells, or a console presenter's (bot/console/present.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, Any
 
-from bot import story_pictures
-from engine import ChatView, InvalidInput, format_clock
-from engine.text import foreign_digits
+from bot.console.files import read_upload
+from engine import TABLE, Action, InvalidInput, Option
+from engine.commands import ImportLorebook, parse
 
 if TYPE_CHECKING:
     from bot.console.app import Console
 
-Handler = Callable[["Console", dict[str, str]], Awaitable[str | None]]
+Runner = Callable[["Console", dict[str, str]], Awaitable[str | None]]
+_WHOLE = re.compile(r"[+-]?[0-9]{1,19}")
+_DECIMAL = re.compile(r"[+-]?[0-9]{1,15}(\.[0-9]{1,15})?")
+YES, NO = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+OUT = Option(name="out", kind="text", help="where to write the file (a file, or a folder ending in /)",
+             required=False, low=1, high=4_000)
 
 
 @dataclass(frozen=True)
-class Spec:
-    """One console command: its handler, required and optional options, and a line of help."""
+class ConsoleCommand:
+    """One console command: what it runs, its options (the table's, plus `out` for files) and a line of help."""
 
-    handler: Handler
-    required: tuple[str, ...]
-    optional: tuple[str, ...]
+    path: str
+    options: tuple[Option, ...]
     help: str
+    run: Runner
+    action: Action | None = None
 
+    @property
+    def required(self) -> tuple[str, ...]:
+        """The options that must be given."""
+        return tuple(o.name for o in self.options if o.required)
 
-COMMANDS: dict[str, Spec] = {}
-
-
-def command(path: str, required: tuple[str, ...] = (), optional: tuple[str, ...] = (), *,
-            help: str) -> Callable[[Handler], Handler]:
-    """Register a console command like 'character create'."""
-
-    def register(fn: Handler) -> Handler:
-        COMMANDS[path] = Spec(fn, required, optional, help)
-        return fn
-
-    return register
+    @property
+    def optional(self) -> tuple[str, ...]:
+        """The options that may be given."""
+        return tuple(o.name for o in self.options if not o.required)
 
 
 def usage(path: str) -> str:
@@ -49,284 +52,89 @@ def usage(path: str) -> str:
     return " ".join([f"/{path}", *(f"{k}:…" for k in spec.required), *(f"[{k}:…]" for k in spec.optional)])
 
 
-LIMITS = {"importance": (1, 10), "affinity": (-200, 200), "trust": (-200, 200), "messages": (1, 10_000),
-          "to": (1, 2**62), "limit": (1, 100), "greeting": (1, 1_000), "number": (1, 1_000), "entry": (0, 100_000),
-          "probability": (0, 100), "sticky": (0, 100_000), "cooldown": (0, 100_000), "delay": (0, 100_000),
-          "order": (-1_000_000, 1_000_000), "scan_depth": (0, 1_000)}
-ANY_NUMBER = (-(2**31), 2**31 - 1)  # an option not listed above
-_WHOLE = re.compile(r"[+-]?[0-9]{1,19}")
+def read_option(option: Option, text: str) -> Any:
+    """An option as typed → the value its model takes (numbers in the digits 0-9, within the table's bounds)."""
+    name, text = option.name, text.strip() if option.kind != "text" else text
+    if option.kind == "int":
+        low = option.low if option.low is not None else -(2**53)
+        high = option.high if option.high is not None else 2**53
+        if _WHOLE.fullmatch(text) is None or not low <= int(text) <= high:
+            raise InvalidInput(f"{name}: must be a whole number from {low:,} to {high:,} written with the digits "
+                               f"0-9, not '{text[:20]}'.")
+        return int(text)
+    if option.kind == "number":
+        if _DECIMAL.fullmatch(text) is None:
+            raise InvalidInput(f"{name}: must be a number like 0.5 written with the digits 0-9, not '{text[:20]}'.")
+        return float(text)
+    if option.kind == "bool":
+        if text.lower() not in YES + NO:
+            raise InvalidInput(f"{name}: must be true or false, not '{text[:20]}'.")
+        return text.lower() in YES
+    if option.kind == "choice":
+        match = next((choice for choice in option.choices if choice.casefold() == text.casefold()), None)
+        if match is None:
+            raise InvalidInput(f"{name}: must be one of {', '.join(option.choices)}, not '{text[:40]}'.")
+        return match
+    return text
 
 
-@overload
-def _int(args: dict[str, str], key: str, default: int) -> int: ...
-@overload
-def _int(args: dict[str, str], key: str, default: None = None) -> int | None: ...
-def _int(args: dict[str, str], key: str, default: int | None = None) -> int | None:
-    """A number option, range-checked before it is used (digits 0-9 only, as durations and times: within
-    LIMITS[key])."""
-    if key not in args:
-        return default
-    low, high = LIMITS.get(key, ANY_NUMBER)
-    text = args[key].strip()
-    if _WHOLE.fullmatch(text) is None or not low <= int(text) <= high:
-        digits = " written with the digits 0-9" if foreign_digits(text) else ""
-        raise InvalidInput(f"{key}: must be a whole number from {low:,} to {high:,}{digits}, not '{text[:20]}'.")
-    return int(text)
+def request_for(console: Console, entry: Action, args: dict[str, str]) -> Any:
+    """The action's model from the options given (a file option read from its path)."""
+    fields: dict[str, Any] = {}
+    for option in entry.options:
+        if option.name not in args:
+            continue
+        if option.kind == "file":
+            fields[option.name] = read_upload(args[option.name], lorebook=entry.model is ImportLorebook)
+        else:
+            fields[option.name] = read_option(option, args[option.name])
+    if "channel_id" in entry.model.model_fields:
+        fields["channel_id"] = console.channel_id
+    return parse(entry.model, actor=console.actor, **fields)  # type: ignore[arg-type]
 
 
-async def _chat_and_character(console: Console, args: dict[str, str]) -> tuple[ChatView, str | None]:
-    """The channel's story, and the id of the character named by the optional `character` option."""
-    chat = await console.engine.get_chat(console.channel_id)
-    if "character" not in args:
-        return chat, None
-    return chat, (await console.engine.get_character(chat.guild_id, args["character"])).character_id
+def plain(text: str) -> str:
+    """Discord's light markdown made plain for the terminal (bold, italics and code marks dropped)."""
+    return re.sub(r"\*\*|(?<![\w*])\*(?=\S)|(?<=\S)\*(?![\w*])|`", "", text)
 
 
-@command("help", help="this list")
+def table_runner(entry: Action) -> Runner:
+    """How the console runs an action: a presenter of its own, else the engine's answer told as the table says."""
+
+    async def run(console: Console, args: dict[str, str]) -> str | None:
+        from bot.console.present import SPECIAL
+
+        special = SPECIAL.get(entry.model)
+        request = request_for(console, entry, args)
+        if special is not None:
+            return await special(console, request, args)
+        result = await console.engine.perform(request, sink=console.sink, cause=console.cause)
+        if entry.told is None:
+            return None
+        told, title = entry.told(request, result), entry.title_for(request)
+        return plain(f"{title}:\n{told}" if title else told) or None
+
+    return run
+
+
+def _files(entry: Action) -> tuple[Option, ...]:
+    from bot.console.present import WRITES_FILES
+
+    return (OUT,) if entry.model in WRITES_FILES else ()
+
+
 async def _help(console: Console, args: dict[str, str]) -> str:
     lines = [f"  {usage(path):<70} {spec.help}" for path, spec in COMMANDS.items()]
-    return (f"{await console.how_to_begin()}\n"
-            "Commands (other lines are spoken in character):\n" + "\n".join(lines))
+    return f"{await console.how_to_begin()}\nCommands (other lines are spoken in character):\n" + "\n".join(lines)
 
 
-@command("character create", ("name", "description"),
-         ("personality", "scenario", "greeting", "example_dialogue", "avatar_url"), help="author a character")
-async def _character_create(console: Console, args: dict[str, str]) -> str:
-    card = await console.engine.author_character(console.actor, args.pop("name"), args.pop("description"), **args,
-                                                 cause=console.cause)
-    return f"Created {card.name}."
+def _commands() -> dict[str, ConsoleCommand]:
+    made = {"help": ConsoleCommand("help", (), "this list", _help)}
+    for entry in TABLE.values():
+        if "console" in entry.frontends:
+            made[entry.path] = ConsoleCommand(entry.path, entry.options + _files(entry), entry.help,
+                                              table_runner(entry), entry)
+    return made
 
 
-@command("character edit", ("name", "field", "value"), help="change one field of a card")
-async def _character_edit(console: Console, args: dict[str, str]) -> str:
-    card = await console.engine.edit_character(console.actor, args["name"], args["field"], args["value"],
-                                               cause=console.cause)
-    return f"Updated {card.name}'s {args['field']}."
-
-
-@command("character show", ("name",), help="show a card")
-async def _character_show(console: Console, args: dict[str, str]) -> str:
-    card, whole = await console.engine.get_card(console.actor.guild_id, args["name"])
-    book = whole.character_book
-    fields = [("Nickname", card.nickname or ""), ("Personality", card.personality), ("Scenario", card.scenario),
-              ("Greeting", card.greeting),
-              ("Other greetings", str(len(card.alternate_greetings)) if card.alternate_greetings else ""),
-              ("Tags", ", ".join(whole.tags)), ("Lorebook", f"{len(book.entries)} entries" if book else ""),
-              ("Creator notes", card.creator_notes)]
-    return "\n".join([f"{card.name}: {card.description}", *(f"  {k}: {v}" for k, v in fields if v)])
-
-
-@command("character list", help="list characters")
-async def _character_list(console: Console, args: dict[str, str]) -> str:
-    cards = await console.engine.list_characters(console.actor.guild_id)
-    return "\n".join(f"- {c.name}: {c.description[:80]}" for c in cards) or "No characters yet: /character create."
-
-
-@command("character retire", ("name",), help="retire a character")
-async def _character_retire(console: Console, args: dict[str, str]) -> str:
-    card = await console.engine.retire_character(console.actor, args["name"], cause=console.cause)
-    return f"{card.name} is retired."
-
-
-@command("persona set", ("name",), ("description", "avatar_url"), help="who you are in the story")
-async def _persona_set(console: Console, args: dict[str, str]) -> str:
-    persona = await console.engine.set_persona(console.actor, args["name"], args.get("description", ""),
-                                               args.get("avatar_url"), cause=console.cause)
-    return f"You are now {persona.name}."
-
-
-@command("persona show", help="your persona")
-async def _persona_show(console: Console, args: dict[str, str]) -> str:
-    persona = await console.engine.find_persona(console.actor.user_id, console.actor.guild_id)
-    return f"{persona.name}: {persona.description}" if persona else "No persona yet: /persona set name:…"
-
-
-@command("chat start", ("character",), ("guest", "time", "anchor", "weather", "place", "greeting"),
-         help="start the story (greeting:N picks the host's greeting)")
-async def _chat_start(console: Console, args: dict[str, str]) -> str:
-    chat = await console.engine.start_chat(console.actor, console.channel_id, args["character"], **{
-        k: args.get(k) for k in ("guest", "time", "anchor", "weather", "place")}, greeting=_int(args, "greeting"),
-        sink=console.sink, cause=console.cause)
-    return f"The story begins: {chat.anchor}, {chat.weather}."
-
-
-@command("chat status", help="where the story stands")
-async def _chat_status(console: Console, args: dict[str, str]) -> str:
-    chat = await console.engine.get_chat(console.channel_id)
-    names = [c.name for c in [await console.engine.character_by_id(i) for i in chat.character_ids] if c]
-    return f"{' and '.join(names)} · {format_clock(chat.story_minute)} ({chat.anchor}) · {chat.weather}"
-
-
-@command("chat end", help="end the story")
-async def _chat_end(console: Console, args: dict[str, str]) -> str:
-    await console.engine.end_chat(console.actor, console.channel_id, cause=console.cause)
-    return "The story has ended. /chat start begins a new one."
-
-
-@command("chat export", (), ("out",), help="write the transcript and events to files")
-async def _chat_export(console: Console, args: dict[str, str]) -> str:
-    chat = await console.engine.get_chat(console.channel_id)
-    exported = await console.engine.export_chat(chat.chat_id)
-    out = Path(args.get("out", "exports"))
-    await asyncio.to_thread(exported.write_to, out)
-    return f"Wrote {out / chat.chat_id}.md and .events.jsonl"
-
-
-@command("chat prompt", (), ("character",), help="show the prompt the next reply would use")
-async def _chat_prompt(console: Console, args: dict[str, str]) -> str:
-    prompt = await console.engine.inspect_prompt(console.channel_id, args.get("character"))
-    parts = ", ".join(f"{name} {tokens}" for name, tokens in prompt.parts)
-    body = "\n".join(f"[{m.role}] {m.content}" for m in prompt.messages)
-    from bot.console.cards import prompt_lore
-
-    return f"{body}\n— {prompt.total_tokens} of {prompt.budget_tokens} tokens: {parts}{prompt_lore(prompt)}"
-
-
-@command("chat timeline", (), ("out",), help="write the story's timeline (PNG) to a file")
-async def _chat_timeline(console: Console, args: dict[str, str]) -> str:
-    chat = await console.engine.get_chat(console.channel_id)
-    png = await story_pictures.timeline_png(console.engine, chat)
-    path = story_pictures.write_png(Path(args.get("out", "exports")), chat, story_pictures.TIMELINE_FILE, png)
-    return f"Wrote the timeline to {path}"
-
-
-@command("scene open", ("place",), ("title",), help="open a scene at a place")
-async def _scene_open(console: Console, args: dict[str, str]) -> str:
-    scene = await console.engine.open_scene(console.actor, console.channel_id, args["place"], args.get("title"),
-                                            cause=console.cause)
-    return f"Scene opened: {scene.title}."
-
-
-@command("scene close", (), ("summary",), help="close the scene (the narrator summarises it)")
-async def _scene_close(console: Console, args: dict[str, str]) -> str:
-    scene = await console.engine.close_scene(console.actor, console.channel_id, args.get("summary"),
-                                             cause=console.cause)
-    return f"Scene closed: {scene.title}." + (f"\n  {scene.summary}" if scene.summary else "")
-
-
-@command("place create", ("name",), ("description", "parent"), help="add a place")
-async def _place_create(console: Console, args: dict[str, str]) -> str:
-    place = await console.engine.create_place(console.actor, console.channel_id, args["name"],
-                                              args.get("description", ""), args.get("parent"), cause=console.cause)
-    return f"Added {place.name}."
-
-
-@command("place list", help="the story's places")
-async def _place_list(console: Console, args: dict[str, str]) -> str:
-    chat = await console.engine.get_chat(console.channel_id)
-    places = await console.engine.list_places(chat.chat_id)
-    return "\n".join(f"- {p.name}" + (f": {p.description}" if p.description else "") for p in places) or "No places."
-
-
-@command("time skip", ("by",), ("summary",), help="skip in-story time (by:3h, 2d, 1h30m)")
-async def _time_skip(console: Console, args: dict[str, str]) -> str:
-    chat = await console.engine.skip_time(console.actor, console.channel_id, args["by"], args.get("summary"),
-                                          cause=console.cause)
-    lines = await console.engine.transcript(chat.chat_id, limit=1)
-    return f"[{lines[-1].text}] It is now {format_clock(chat.story_minute)} ({chat.anchor})."
-
-
-@command("weather set", ("weather",), help="set the weather")
-async def _weather_set(console: Console, args: dict[str, str]) -> str:
-    chat = await console.engine.set_weather(console.actor, console.channel_id, args["weather"], cause=console.cause)
-    return f"The weather is now {chat.weather}."
-
-
-@command("memory add", ("text",), ("character", "importance"), help="give a character a memory")
-async def _memory_add(console: Console, args: dict[str, str]) -> str:
-    memory = await console.engine.write_memory(console.actor, console.channel_id, args["text"],
-                                               character=args.get("character"), importance=_int(args, "importance", 5),
-                                               cause=console.cause)
-    return f"Remembered ({memory.memory_id})."
-
-
-@command("memory list", (), ("character",), help="recent memories")
-async def _memory_list(console: Console, args: dict[str, str]) -> str:
-    chat, who = await _chat_and_character(console, args)
-    memories = await console.engine.list_memories(chat.chat_id, who)
-    return "\n".join(f"- {m.memory_id} [{m.importance}] {m.text}" for m in memories) or "No memories yet."
-
-
-@command("memory search", ("query",), help="search memories")
-async def _memory_search(console: Console, args: dict[str, str]) -> str:
-    chat = await console.engine.get_chat(console.channel_id)
-    memories = await console.engine.search_memories(chat.chat_id, args["query"])
-    return "\n".join(f"- {m.memory_id} {m.text}" for m in memories) or "Nothing matches."
-
-
-@command("memory forget", ("id",), help="forget a memory")
-async def _memory_forget(console: Console, args: dict[str, str]) -> str:
-    await console.engine.forget_memory(console.actor, console.channel_id, args["id"], cause=console.cause)
-    return "Forgotten."
-
-
-@command("meanwhile start", ("character", "premise"), ("place", "other"), help="an off-screen scene")
-async def _meanwhile_start(console: Console, args: dict[str, str]) -> str:
-    names = [args["character"]] + ([args["other"]] if "other" in args else [])
-    scene = await console.engine.run_meanwhile(console.actor, console.channel_id, names, args["premise"],
-                                               place=args.get("place"), cause=console.cause)
-    return f"Meanwhile… {scene.digest}"
-
-
-@command("relationship show", (), ("character",), help="relationships")
-async def _relationship_show(console: Console, args: dict[str, str]) -> str:
-    chat, who = await _chat_and_character(console, args)
-    edges = await console.engine.relationships(chat.chat_id, involving=who)
-    return "\n".join(f"- {e.source_name} → {e.target_name}: affinity {e.affinity:+d}, trust {e.trust:+d}"
-                     + (f" ({e.note})" if e.note else "") for e in edges) or "No relationships yet."
-
-
-@command("relationship map", (), ("out",), help="write the relationship map (PNG) to a file")
-async def _relationship_map(console: Console, args: dict[str, str]) -> str:
-    chat = await console.engine.get_chat(console.channel_id)
-    png = await story_pictures.relationship_png(console.engine, chat)
-    path = story_pictures.write_png(Path(args.get("out", "exports")), chat, story_pictures.RELATIONSHIPS_FILE, png)
-    return f"Wrote the relationship map to {path}"
-
-
-@command("relationship adjust", ("character", "target"), ("affinity", "trust", "note"), help="shift a relationship")
-async def _relationship_adjust(console: Console, args: dict[str, str]) -> str:
-    edge = await console.engine.adjust_relationship(
-        console.actor, console.channel_id, args["character"], args["target"], affinity=_int(args, "affinity", 0),
-        trust=_int(args, "trust", 0), note=args.get("note"), cause=console.cause)
-    return f"{edge.source_name} → {edge.target_name}: affinity {edge.affinity:+d}, trust {edge.trust:+d}"
-
-
-@command("reply regenerate", help="rewrite the latest reply")
-async def _reply_regenerate(console: Console, args: dict[str, str]) -> None:
-    await console.engine.regenerate(console.actor, console.channel_id, console.sink, cause=console.cause)
-
-
-@command("reply continue", help="extend the latest reply")
-async def _reply_continue(console: Console, args: dict[str, str]) -> None:
-    await console.engine.continue_reply(console.actor, console.channel_id, console.sink, cause=console.cause)
-
-
-@command("admin rewind", (), ("messages", "to"), help="undo the newest messages (or back to event 'to')")
-async def _admin_rewind(console: Console, args: dict[str, str]) -> str:
-    result = await console.engine.rewind(console.actor, console.channel_id, messages=_int(args, "messages"),
-                                         to_seq=_int(args, "to"), cause=console.cause)
-    removed = "\n".join(f"  - {m.speaker}: {m.text[:60]}" for m in result.removed_messages)
-    return f"Rewound to event {result.to_seq}; {len(result.removed_messages)} message(s) left the story." + (
-        f"\n{removed}" if removed else "")
-
-
-@command("admin reproject", help="rebuild the world from the log")
-async def _admin_reproject(console: Console, args: dict[str, str]) -> str:
-    return f"Reprojected {await console.engine.reproject(console.actor)} events."
-
-
-@command("admin check", help="compare the world with a fresh rebuild")
-async def _admin_check(console: Console, args: dict[str, str]) -> str:
-    report = await console.engine.check()
-    return "Check: clean." if report.clean else "Check found drift:\n" + "\n".join(report.differences[:20])
-
-
-@command("admin log", (), ("limit",), help="the newest events of this story")
-async def _admin_log(console: Console, args: dict[str, str]) -> str:
-    chat = await console.engine.get_chat(console.channel_id)
-    events = await console.engine.recent_events(chat_id=chat.chat_id, limit=_int(args, "limit", 10) or 10)
-    return "\n".join(f"#{e.seq} {e.kind}" for e in events)
-
-
-from bot.console import cards as _cards  # noqa: E402,F401  (registers the card and lorebook commands; needs `command`)
+COMMANDS: dict[str, ConsoleCommand] = _commands()

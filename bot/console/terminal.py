@@ -80,9 +80,9 @@ class ConsoleCompleter(Completer):
     async def refresh(self) -> None:
         """Read the world's character names and the story's place names."""
         engine, console = self.console.engine, self.console
-        self.characters = [c.name for c in await engine.list_characters(console.actor.guild_id)]
-        chat = await engine.find_chat(console.channel_id)
-        self.places = [p.name for p in await engine.list_places(chat.chat_id)] if chat is not None else []
+        self.characters = [c.name for c in await engine.reads.list_characters(console.actor.guild_id)]
+        chat = await engine.reads.find_chat(console.channel_id)
+        self.places = [p.name for p in await engine.reads.list_places(chat.chat_id)] if chat is not None else []
 
     def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterator[Completion]:
         """Completions for the text before the cursor."""

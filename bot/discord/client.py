@@ -11,6 +11,7 @@ import discord
 import structlog
 from discord.ext import commands
 
+from bot.discord import slash
 from bot.discord.posting import CharacterPoster, Posted
 from bot.discord.queues import ArrivalOrder
 from bot.discord.tree import ChronicleTree
@@ -21,16 +22,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-EXTENSIONS: tuple[str, ...] = (
-    "bot.discord.cogs.characters",
-    "bot.discord.cogs.lore",
-    "bot.discord.cogs.chats",
-    "bot.discord.cogs.world",
-    "bot.discord.cogs.story",
-    "bot.discord.cogs.narration",
-    "bot.discord.cogs.admin",
-    "bot.discord.cogs.roleplay",
-)
+EXTENSIONS: tuple[str, ...] = ("bot.discord.cogs.roleplay",)  # the slash commands come from the table
 _HANDLED_MAX = 5000
 
 
@@ -80,6 +72,7 @@ class ChronicleBot(commands.Bot):
         """Load the extensions, register the reply buttons, hold story channels until their backfill, sync."""
         for extension in EXTENSIONS:
             await self.load_extension(extension)
+        slash.install(self.tree)
         from bot.discord.buttons import GreetingButton, ReplyButton, ReplyButtons
 
         self.add_view(ReplyButtons())  # buttons on replies posted before they named their reply
@@ -99,7 +92,7 @@ class ChronicleBot(commands.Bot):
 
     async def owned_open_chats(self) -> list[ChatView]:
         """The open stories of the guilds this process serves (all of them when it runs every shard)."""
-        chats = await self.engine.list_chats(open_only=True)
+        chats = await self.engine.reads.list_chats(open_only=True)
         if not self.shard_count or getattr(self, "shard_ids", None) is None:
             return chats
         return [chat for chat in chats if chat.guild_id.isdigit() and self.owns_guild(int(chat.guild_id))]

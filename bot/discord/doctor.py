@@ -100,7 +100,7 @@ def intent_check(flags: int) -> Check:
 
 async def permission_checks(bot: ChronicleBot) -> list[Check]:
     """For every channel with an open story: can the bot post, read history, use webhooks, embed, attach?"""
-    stories = [c for c in await bot.engine.list_chats(open_only=True) if c.channel_id.isdigit()]
+    stories = [c for c in await bot.engine.reads.list_chats(open_only=True) if c.channel_id.isdigit()]
     if not stories:
         return [Check("Channel permissions", None, "no story is open yet; each story's channel is checked")]
     checks = []
@@ -264,13 +264,13 @@ async def streaming_check(model: LanguageModel) -> Check:
 
 async def database_checks(engine: Engine, *, replay: bool = True) -> list[Check]:
     """Migrations applied, and (with `replay`) the world equal to a fresh rebuild from the log."""
-    pending = await engine.migrations_pending()
+    pending = await engine.maintenance.migrations_pending()
     checks = [Check("Database migrations", not pending,
                     f"{engine.location}: " + (f"{len(pending)} not applied ({', '.join(pending)})" if pending
                                               else "all applied"),
                     "run `chronicle migrate` (start-up applies them too)")]
     if replay:
-        result = await engine.check()
+        result = await engine.maintenance.check()
         checks.append(Check("Database check", result.clean,
                             f"{result.events} events replayed, {result.tables_checked} tables identical" if result.clean
                             else f"{len(result.differences)} difference(s) from a rebuild: {result.differences[0]}",

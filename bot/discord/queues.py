@@ -26,6 +26,7 @@ class ArrivalOrder:
 
     def __init__(self) -> None:
         self._held: dict[int, deque[Start]] = {}
+        self._released: dict[int, asyncio.Event] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def admit(self, channel_id: int, start: Start) -> None:
@@ -58,6 +59,14 @@ class ArrivalOrder:
         """Hand the channel's waiting work over, in arrival order."""
         for start in self._held.pop(channel_id, deque()):
             self.begin(start)
+        released = self._released.pop(channel_id, None)
+        if released is not None:
+            released.set()
+
+    async def handed_over(self, channel_id: int) -> None:
+        """Wait until the channel is not held (a backfill has handed its older messages over)."""
+        if channel_id in self._held:
+            await self._released.setdefault(channel_id, asyncio.Event()).wait()
 
     @property
     def busy(self) -> bool:

@@ -11,7 +11,6 @@ import discord
 from bot.discord.render import EMBED_DESCRIPTION_LIMIT, FIELD_LIMIT, clip, embed
 from engine import (
     Card,
-    CardBookView,
     CardImportView,
     CharacterView,
     LorebookView,
@@ -63,33 +62,6 @@ def card_details(out: discord.Embed, card: Card) -> discord.Embed:
     if card.creator_notes.strip():
         out.add_field(name="Creator notes", value=clip(card.creator_notes, FIELD_LIMIT), inline=False)
     return out
-
-
-CARD_BOOK_NOTE = "read-only: it changes when the card is imported again"
-
-
-def _entries(count: int) -> str:
-    return f"{count} entr{'y' if count == 1 else 'ies'}"
-
-
-def lorebook_list(books: Sequence[LorebookView], card_books: Sequence[CardBookView] = ()) -> str:
-    """A server's books, one line each, then the books inside the cards of this channel's story (read-only)."""
-    if not books and not card_books:
-        return "No lorebooks yet. Import one with `/lore import` or start one with `/lore add`."
-    lines = [f"**{b.name}** — {_entries(b.entries)}" + _attached(b) for b in books]
-    lines += [f"**{c.name}** — {_entries(c.entries)} · in **{c.character}**'s card ({CARD_BOOK_NOTE})"
-              for c in card_books]
-    return clip("\n".join(lines), EMBED_DESCRIPTION_LIMIT)
-
-
-def card_book_line(book: CardBookView) -> str:
-    """A card's own book as the console lists it."""
-    return f"- {book.name}: {_entries(book.entries)}, in {book.character}'s card ({CARD_BOOK_NOTE})"
-
-
-def _attached(book: LorebookView) -> str:
-    where = [*(f"**{n}**" for n in book.characters), *(f"<#{c}>" for c in book.channels)]
-    return f" · attached to {', '.join(where)}" if where else ""
 
 
 def entry_line(view: LoreEntryView) -> str:

@@ -18,6 +18,7 @@ from bot.discord.posting import Posted, Target
 from bot.discord.render import split_message
 from bot.discord.replies import send_ephemeral
 from engine import Actor, CharacterView
+from engine.commands import ContinueReply, RegenerateReply, SwipeGreeting
 
 if TYPE_CHECKING:
     from bot.discord.client import ChronicleBot
@@ -152,8 +153,8 @@ async def _latest_reply_sink(bot: ChronicleBot,
     if not isinstance(channel, (discord.TextChannel, discord.Thread)):
         raise TypeError("replies live in text channels and threads")
     await interaction.response.defer(ephemeral=True, thinking=True)
-    chat = await bot.engine.get_chat(str(channel.id))
-    lines = await bot.engine.transcript(chat.chat_id, limit=1)
+    chat = await bot.engine.reads.get_chat(str(channel.id))
+    lines = await bot.engine.reads.transcript(chat.chat_id, limit=1)
     latest = lines[-1] if lines and lines[-1].role == "character" else None
     webhooks = bot.poster.can_use_webhooks(channel)
     existing = [Posted(int(i), channel, webhooks) for i in latest.discord_ids if i.isdigit()] if latest else []
@@ -168,11 +169,10 @@ async def revise_latest(bot: ChronicleBot, interaction: discord.Interaction, mod
     click on an older reply) changes nothing and says so.
     """
     actor, channel, sink = await _latest_reply_sink(bot, interaction)
-    engine = bot.engine
-    revise = engine.continue_reply if mode == "continue" else engine.regenerate
+    model = ContinueReply if mode == "continue" else RegenerateReply
     try:
-        result = await revise(actor, str(channel.id), sink, reply_id=reply_id, revision=revision,
-                              cause=f"interaction:{interaction.id}")
+        result = await bot.engine.perform(model(actor=actor, channel_id=str(channel.id), reply_id=reply_id,
+                                                revision=revision), sink=sink, cause=f"interaction:{interaction.id}")
     finally:
         await sink.close()
     await bot.show_reply_buttons(channel, result)
@@ -188,12 +188,13 @@ async def swipe_greeting(bot: ChronicleBot, interaction: discord.Interaction, nu
     actor, channel, sink = await _latest_reply_sink(bot, interaction)
     engine = bot.engine
     try:
-        result = await engine.swipe_greeting(actor, str(channel.id), number, sink, reply_id=reply_id,
-                                             revision=revision, cause=f"interaction:{interaction.id}")
+        result = await engine.perform(SwipeGreeting(actor=actor, channel_id=str(channel.id), number=number,
+                                                    reply_id=reply_id, revision=revision),
+                                      sink=sink, cause=f"interaction:{interaction.id}")
     finally:
         await sink.close()
-    chat = await engine.get_chat(str(channel.id))
-    host = await engine.character_by_id(chat.host_id)
+    chat = await engine.reads.get_chat(str(channel.id))
+    host = await engine.reads.character_by_id(chat.host_id)
     count = len(greeting_choices(host, group=chat.guest_id is not None)) if host else 1
     await bot.show_reply_buttons(channel, result, greeting=(number, count))
     await send_ephemeral(interaction, f"Showing greeting {number} of {count}.")

@@ -36,15 +36,15 @@ def _label(text: str, fallback: str) -> str:
 
 async def _channel_chat(interaction: discord.Interaction) -> ChatView | None:
     """The open story of the interaction's channel, if any."""
-    return await _bot(interaction).engine.find_chat(str(interaction.channel_id))
+    return await _bot(interaction).engine.reads.find_chat(str(interaction.channel_id))
 
 
 async def character_names(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
     """Autocomplete: the guild's active characters starting with what was typed."""
     if interaction.guild_id is None:
         return []
-    cards = await _bot(interaction).engine.list_characters(str(interaction.guild_id), current.strip(),
-                                                           limit=AUTOCOMPLETE_MAX)
+    cards = await _bot(interaction).engine.reads.list_characters(str(interaction.guild_id), current.strip(),
+                                                                 limit=AUTOCOMPLETE_MAX)
     return _choices([c.name for c in cards])
 
 
@@ -52,8 +52,8 @@ async def lore_books(interaction: discord.Interaction, current: str) -> list[app
     """Autocomplete: the guild's lorebooks starting with what was typed."""
     if interaction.guild_id is None:
         return []
-    books = await _bot(interaction).engine.list_lorebooks(str(interaction.guild_id), current.strip(),
-                                                          limit=AUTOCOMPLETE_MAX)
+    books = await _bot(interaction).engine.reads.list_lorebooks(str(interaction.guild_id), current.strip(),
+                                                                limit=AUTOCOMPLETE_MAX)
     return _choices([b.name for b in books])
 
 
@@ -62,7 +62,7 @@ async def place_names(interaction: discord.Interaction, current: str) -> list[ap
     chat = await _channel_chat(interaction)
     if chat is None:
         return []
-    places = await _bot(interaction).engine.list_places(chat.chat_id, current.strip(), limit=AUTOCOMPLETE_MAX)
+    places = await _bot(interaction).engine.reads.list_places(chat.chat_id, current.strip(), limit=AUTOCOMPLETE_MAX)
     return _choices([p.name for p in places])
 
 
@@ -71,7 +71,7 @@ async def memory_ids(interaction: discord.Interaction, current: str) -> list[app
     chat = await _channel_chat(interaction)
     if chat is None:
         return []
-    memories = await _bot(interaction).engine.list_memories(chat.chat_id, limit=100)
+    memories = await _bot(interaction).engine.reads.list_memories(chat.chat_id, limit=100)
     typed = current.strip().lower()
     found = [m for m in memories if typed in m.text.lower() or m.memory_id.startswith(typed)]
     return [app_commands.Choice(name=_label(f"{m.text[:90]} ({m.memory_id[-6:]})", m.memory_id),

@@ -10,6 +10,8 @@ from importlib import resources
 
 from engine import Actor, CharacterView, Engine
 from engine.cards import Card, parse_card
+from engine.commands import ImportCharacter
+from engine.table import Upload
 
 STARTER_FILE = "hollis.json"
 
@@ -28,11 +30,12 @@ def starter_name() -> str:
 async def load_starter(engine: Engine, actor: Actor, *, cause: str | None = None) -> CharacterView:
     """Import the starter character's whole card (lorebook and alternate greetings too) into the actor's world."""
     data = resources.files(__name__).joinpath(STARTER_FILE).read_bytes()
-    imported = await engine.import_card(actor, data, STARTER_FILE, cause=cause)
+    starter = ImportCharacter(actor=actor, file=Upload(filename=STARTER_FILE, data=data))
+    imported = await engine.perform(starter, cause=cause)
     return imported.character
 
 
 async def find_starter(engine: Engine, guild_id: str) -> CharacterView | None:
     """The starter character if it is an active character of this world, else None."""
     name = starter_name().casefold()
-    return next((c for c in await engine.list_characters(guild_id) if c.name.casefold() == name), None)
+    return next((c for c in await engine.reads.list_characters(guild_id) if c.name.casefold() == name), None)

@@ -20,7 +20,7 @@ from engine.storage.port import Conn
 from engine.store import NewEvent
 from engine.views import ChatView
 
-C = TypeVar("C", bound=Command)
+C = TypeVar("C", bound=Command[Any])
 S = TypeVar("S")
 NO_STORY = "There is no story in this channel yet. Start one with /chat start."
 ENDED = "That story has ended, so nothing was recorded. /chat start begins a new one."
@@ -57,12 +57,12 @@ def load_nothing(world: Conn, cmd: Any) -> None:
     return None
 
 
-def load_chat(world: Conn, cmd: InChat) -> ChatView | None:
+def load_chat(world: Conn, cmd: InChat[Any]) -> ChatView | None:
     """The chat a story command names (open or ended), or None."""
     return queries.find_chat(world, cmd.chat_id)
 
 
-def story_chat(chat: ChatView | None, cmd: InChat) -> ChatView:
+def story_chat(chat: ChatView | None, cmd: InChat[Any]) -> ChatView:
     """The command's chat, which must exist in the actor's guild and still be open."""
     if chat is None or chat.guild_id != cmd.actor.guild_id:
         raise NotFound(NO_STORY)

@@ -8,8 +8,7 @@ from typing import Any
 
 from engine import queries, queries_lore
 from engine.cards.model import Card
-from engine.commands import AuthorCharacter, Command, EditCharacter, RetireCharacter, SetPersona
-from engine.commands_cards import ImportCard
+from engine.commands import AuthorCharacter, Command, EditCharacter, ImportCharacter, RetireCharacter, SetPersona
 from engine.deciders.base import Context, Decider, emit
 from engine.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from engine.events import (
@@ -29,8 +28,7 @@ from engine.views import CharacterView, ChatView
 PERSONA_ADVICE = "choose a persona name that reads differently"
 
 
-_CARD_FIELDS = ("description", "personality", "scenario", "greeting", "example_dialogue", "system_prompt",
-                "post_history_instructions")
+_CARD_FIELDS = ("description", "personality", "scenario", "greeting", "example_dialogue")
 
 
 def _name_free(name: str, taken: CharacterView | None) -> None:
@@ -45,18 +43,18 @@ def _name_free(name: str, taken: CharacterView | None) -> None:
 
 def load_author_character(world: Conn, cmd: AuthorCharacter) -> CharacterView | None:
     """The character that already has this name, or one that looks like it, if any."""
-    return queries.find_character(world, cmd.actor.guild_id, cmd.character_name)
+    return queries.find_character(world, cmd.actor.guild_id, cmd.name)
 
 
 def decide_author_character(cmd: AuthorCharacter, taken: CharacterView | None, ctx: Context) -> list[NewEvent]:
     """A new card; a name can't be, or look like, another active character's name in the guild."""
-    _name_free(cmd.character_name, taken)
-    card = Card(name=cmd.character_name, **{V1_CARD_FIELDS[f]: getattr(cmd, f) for f in _CARD_FIELDS})
+    _name_free(cmd.name, taken)
+    card = Card(name=cmd.name, **{V1_CARD_FIELDS[f]: getattr(cmd, f) for f in _CARD_FIELDS})
     return emit(cmd.actor, CharacterAuthored(character_id=ctx.new_id("chr"), guild_id=cmd.actor.guild_id, card=card,
                                        avatar_url=cmd.avatar_url, author_id=cmd.actor.user_id))
 
 
-def require_author(card: CharacterView, cmd: Command, verb: str) -> None:
+def require_author(card: CharacterView, cmd: Command[Any], verb: str) -> None:
     """Refuse unless the actor wrote the card or is an admin."""
     if card.author_id != cmd.actor.user_id and not cmd.actor.is_admin:
         raise PermissionDenied(f"Only {card.name}'s author or a server admin can {verb} it.")
@@ -75,7 +73,7 @@ class EditState:
 
 def load_edit_character(world: Conn, cmd: EditCharacter) -> EditState:
     """The card, and another character whose name is, or looks like, the new name."""
-    card = queries.get_character(world, cmd.actor.guild_id, cmd.character_name)
+    card = queries.get_character(world, cmd.actor.guild_id, cmd.name)
     stored = queries_lore.find_card(world, card.character_id)
     if stored is None:
         raise NotFound("That character no longer exists.")
@@ -126,7 +124,7 @@ class RetireState:
 
 def load_retire_character(world: Conn, cmd: RetireCharacter) -> RetireState:
     """The card and the open stories of its guild."""
-    card = queries.get_character(world, cmd.actor.guild_id, cmd.character_name)
+    card = queries.get_character(world, cmd.actor.guild_id, cmd.name)
     return RetireState(card, tuple(queries.list_chats(world, guild_id=cmd.actor.guild_id, open_only=True)))
 
 
@@ -143,18 +141,18 @@ def decide_retire_character(cmd: RetireCharacter, state: RetireState, ctx: Conte
 
 def load_set_persona(world: Conn, cmd: SetPersona) -> CharacterView | None:
     """The guild's active character whose name is, or looks like, the persona's, if any."""
-    return queries.find_character(world, cmd.actor.guild_id, cmd.persona_name)
+    return queries.find_character(world, cmd.actor.guild_id, cmd.name)
 
 
 def decide_set_persona(cmd: SetPersona, character: CharacterView | None, ctx: Context) -> list[NewEvent]:
     """Set a persona for this guild, or the global fallback; its name can't read as a character's of the guild
     (the person's lines would pass for the character's)."""
     if character is not None:
-        if character.name == cmd.persona_name:
+        if character.name == cmd.name:
             raise DomainError(f"'{character.name}' is a character here; {PERSONA_ADVICE}.")
-        raise look_alike(cmd.persona_name, character.name, "character", PERSONA_ADVICE)
+        raise look_alike(cmd.name, character.name, "character", PERSONA_ADVICE)
     guild = None if cmd.everywhere else cmd.actor.guild_id
-    return emit(cmd.actor, PersonaSet(user_id=cmd.actor.user_id, guild_id=guild, name=cmd.persona_name,
+    return emit(cmd.actor, PersonaSet(user_id=cmd.actor.user_id, guild_id=guild, name=cmd.name,
                                        description=cmd.description, avatar_url=cmd.avatar_url))
 
 
@@ -164,19 +162,17 @@ def greeting_choices(card: CharacterView, *, group: bool = False) -> tuple[str, 
     return (card.greeting, *card.alternate_greetings, *(card.group_greetings if group else ()))
 
 
-def card_name(cmd: ImportCard) -> str:
-    """The name the card is imported under."""
-    return cmd.new_name or cmd.card.name
-
-
-def load_import_card(world: Conn, cmd: ImportCard) -> CharacterView | None:
+def load_import_card(world: Conn, cmd: ImportCharacter) -> CharacterView | None:
     """The active character that already has the name, or one that looks like it, if any."""
-    return queries.find_character(world, cmd.actor.guild_id, card_name(cmd))
+    return queries.find_character(world, cmd.actor.guild_id, cmd.card_name)
 
 
-def decide_import_card(cmd: ImportCard, taken: CharacterView | None, ctx: Context) -> list[NewEvent]:
-    """A new character from a whole card; a name in use needs `replace` (by its author or an admin)."""
-    card = cmd.card if cmd.new_name is None else cmd.card.model_copy(update={"name": cmd.new_name})
+def decide_import_card(cmd: ImportCharacter, taken: CharacterView | None, ctx: Context) -> list[NewEvent]:
+    """A new character from a whole card (parsed from its file before deciding); a name in use needs `replace`
+    (by its author or an admin)."""
+    if cmd.card is None:
+        raise InvalidInput("file: the card file was not read; import it again.")
+    card = cmd.card if cmd.name is None else cmd.card.model_copy(update={"name": cmd.name})
     if taken is None:
         return emit(cmd.actor, CharacterAuthored(character_id=ctx.new_id("chr"), guild_id=cmd.actor.guild_id, card=card,
                                            avatar_url=cmd.avatar_url, avatar=cmd.avatar,
@@ -193,10 +189,10 @@ def decide_import_card(cmd: ImportCard, taken: CharacterView | None, ctx: Contex
                                        author_id=taken.author_id))
 
 
-DECIDERS: dict[type[Command], Decider[Any, Any]] = {
+DECIDERS: dict[type[Command[Any]], Decider[Any, Any]] = {
     AuthorCharacter: Decider(load_author_character, decide_author_character),
     EditCharacter: Decider(load_edit_character, decide_edit_character),
     RetireCharacter: Decider(load_retire_character, decide_retire_character),
     SetPersona: Decider(load_set_persona, decide_set_persona),
-    ImportCard: Decider(load_import_card, decide_import_card),
+    ImportCharacter: Decider(load_import_card, decide_import_card),
 }

@@ -71,7 +71,7 @@ def decide_start_chat(cmd: StartChat, state: StartState, ctx: Context) -> list[N
     events: list[Event] = [ChatStarted(
         chat_id=chat_id, guild_id=cmd.actor.guild_id, channel_id=cmd.channel_id, host_id=host.character_id,
         guest_id=guest.character_id if guest else None, started_by=cmd.actor.user_id,
-        start_minute=cmd.start_minute, anchor=cmd.anchor or default_anchor(cmd.start_minute),
+        start_minute=cmd.time, anchor=cmd.anchor or default_anchor(cmd.time),
         weather=cmd.weather)]
     if cmd.place:
         place_id = ctx.new_id("plc")
@@ -100,43 +100,49 @@ class RewindState:
     target_span: tuple[int, int] | None
     message_count: int
     later_revisions: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
+    point: int | None = None  # the event the rewind keeps up to (`seq`, or the seq of the message `to`)
 
 
 def load_rewind(world: Conn, cmd: RewindChat) -> RewindState:
-    """Command boundaries around the rewind's target."""
+    """Command[Any] boundaries around the rewind's target."""
     chat = load_chat(world, cmd)
     if chat is None:
         return RewindState(None, 0, 0, None, 0)
     start_end = store.command_span(world, chat.created_seq)[1]
     last = store.chat_last_seq(world, chat.chat_id)
     span = None
+    to_seq = cmd.seq
+    line = queries.find_message(world, chat.chat_id, cmd.to_message) if cmd.to_message is not None else None
+    if cmd.to_message is not None:
+        to_seq = line.seq if line is not None else None
     if cmd.messages is not None:
         target = queries.nth_last_message(world, chat.chat_id, cmd.messages)
         span = store.command_span(world, target.seq) if target is not None else None
-    elif cmd.to_seq is not None and cmd.to_seq <= last:
-        nearest = store.chat_last_seq(world, chat.chat_id, at_most=cmd.to_seq)
+    elif to_seq is not None and to_seq <= last:
+        nearest = store.chat_last_seq(world, chat.chat_id, at_most=to_seq)
         span = store.command_span(world, nearest) if nearest else None
     later: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
     if span is not None:
         to_seq = span[0] - 1 if cmd.messages is not None else span[1]
         later = tuple(queries.list_later_revisions(world, chat.chat_id, to_seq))
-    return RewindState(chat, start_end, last, span, queries.count_messages(world, chat.chat_id), later)
+    point = cmd.seq if cmd.to_message is None else (line.seq if line is not None else None)
+    return RewindState(chat, start_end, last, span, queries.count_messages(world, chat.chat_id), later, point)
 
 
 def decide_rewind_chat(cmd: RewindChat, state: RewindState, ctx: Context) -> list[NewEvent]:
-    """Admins rewind the open story by N messages, or to an event; a command is never split and the
-    story's own start is never undone."""
+    """Admins rewind the open story by N messages, to a message (kept) or to an event; a command is never split
+    and the story's own start is never undone."""
     require_admin(cmd.actor, "rewind a story")
     chat = story_chat(state.chat, cmd)
-    if (cmd.to_seq is None) == (cmd.messages is None):
-        raise InvalidInput("Say how far to rewind: either a number of messages or a point (to), not both.")
+    if cmd.to_message is not None and state.point is None:
+        raise NotFound("That message is not part of this channel's story.")
     if cmd.messages is not None:
         if state.target_span is None:
             raise InvalidInput(f"This story has only {state.message_count} message(s); rewind by at most that many.")
         to_seq = state.target_span[0] - 1
     else:
-        if cmd.to_seq is not None and cmd.to_seq > state.last_seq:
-            raise InvalidInput(f"There is no event {cmd.to_seq} in this story yet (its newest is {state.last_seq}).")
+        if state.point is not None and state.point > state.last_seq:
+            raise InvalidInput(f"There is no event {state.point} in this story yet (its newest is {state.last_seq}).")
         to_seq = state.target_span[1] if state.target_span else 0
     if to_seq < state.start_end:
         raise InvalidInput("That would undo the story's own start. Pick a later point, or end the story with "
@@ -163,7 +169,7 @@ def _kept_revisions(chat_id: str, revisions: tuple[tuple[str, str, str, tuple[st
     return out
 
 
-DECIDERS: dict[type[Command], Decider[Any, Any]] = {
+DECIDERS: dict[type[Command[Any]], Decider[Any, Any]] = {
     StartChat: Decider(load_start_chat, decide_start_chat),
     EndChat: Decider(load_chat, decide_end_chat),
     RewindChat: Decider(load_rewind, decide_rewind_chat),

@@ -9,16 +9,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from engine import queries, queries_lore
-from engine.commands import Command
-from engine.commands_cards import (
-    AttachCharacterLore,
-    AttachStoryLore,
-    DetachCharacterLore,
-    DetachStoryLore,
+from engine.commands import (
+    AddLoreEntry,
+    AttachLorebook,
+    Command,
+    DetachLorebook,
+    EditLoreEntry,
     ImportLorebook,
     RemoveLoreEntry,
     ToggleLoreEntry,
-    WriteLoreEntry,
 )
 from engine.deciders.base import Context, Decider, emit, load_chat, story_chat
 from engine.deciders.characters import require_author
@@ -31,12 +30,16 @@ from engine.storage.port import Conn
 from engine.store import NewEvent
 from engine.views import CharacterView, ChatView, LorebookView, LoreEntryView
 
-ENTRY_FIELDS = ("keys", "content", "secondary_keys", "selective_logic", "constant", "enabled", "characters",
-                "probability", "sticky", "cooldown", "delay", "scan_depth", "insertion_order", "case_sensitive",
-                "match_whole_words", "comment")
+# The entry's field each option sets (the options people type are named as on SillyTavern's screen).
+ENTRY_FIELDS = {"keys": "keys", "content": "content", "secondary_keys": "secondary_keys", "logic": "selective_logic",
+                "constant": "constant", "enabled": "enabled", "characters": "characters", "probability": "probability",
+                "sticky": "sticky", "cooldown": "cooldown", "delay": "delay", "scan_depth": "scan_depth",
+                "order": "insertion_order", "case_sensitive": "case_sensitive", "whole_words": "match_whole_words",
+                "comment": "comment"}
+WriteLoreEntry = AddLoreEntry | EditLoreEntry
 
 
-def require_book_author(book: LorebookView, cmd: Command) -> None:
+def require_book_author(book: LorebookView, cmd: Command[Any]) -> None:
     """Refuse unless the actor made the book or is an admin."""
     if book.author_id != cmd.actor.user_id and not cmd.actor.is_admin:
         raise PermissionDenied(f"Only the author of '{book.name}' or a server admin can change it.")
@@ -56,11 +59,14 @@ def _entry(entry: LoreEntryView | None, book: LorebookView, number: int) -> Lore
 
 def load_import_lorebook(world: Conn, cmd: ImportLorebook) -> LorebookView | None:
     """The guild's book of the same name, if any."""
-    return queries_lore.find_lorebook(world, cmd.actor.guild_id, cmd.book.name or "")
+    return queries_lore.find_lorebook(world, cmd.actor.guild_id, cmd.book.name or "") if cmd.book else None
 
 
 def decide_import_lorebook(cmd: ImportLorebook, taken: LorebookView | None, ctx: Context) -> list[NewEvent]:
-    """A new book with its entries; a name in use needs `replace` (by the book's author or an admin)."""
+    """A new book with its entries (parsed from its file before deciding); a name in use needs `replace` (by the
+    book's author or an admin)."""
+    if cmd.book is None:
+        raise InvalidInput("file: the lorebook file was not read; import it again.")
     if not (cmd.book.name or "").strip():
         raise InvalidInput("This lorebook has no name: give it one with name:….")
     if taken is None:
@@ -75,7 +81,7 @@ def decide_import_lorebook(cmd: ImportLorebook, taken: LorebookView | None, ctx:
     return emit(cmd.actor, _created(cmd, taken.book_id, taken.author_id, cmd.book))
 
 
-def _created(cmd: Command, book_id: str, author_id: str, book: Lorebook) -> LorebookCreated:
+def _created(cmd: Command[Any], book_id: str, author_id: str, book: Lorebook) -> LorebookCreated:
     try:
         return LorebookCreated(book_id=book_id, guild_id=cmd.actor.guild_id, author_id=author_id, book=book)
     except ValidationError as exc:
@@ -91,17 +97,24 @@ class EntryState:
     next_number: int
 
 
+def _number(cmd: WriteLoreEntry | RemoveLoreEntry | ToggleLoreEntry) -> int | None:
+    """The entry a command names (None: a new one)."""
+    return getattr(cmd, "entry", None)
+
+
 def load_entry(world: Conn, cmd: WriteLoreEntry | RemoveLoreEntry | ToggleLoreEntry) -> EntryState:
     """The book, the named entry and the next number."""
     book = queries_lore.find_lorebook(world, cmd.actor.guild_id, cmd.book)
     if book is None:
         return EntryState(None, None, 1)
-    entry = queries_lore.find_lore_entry(world, book, cmd.number) if cmd.number is not None else None
+    number = _number(cmd)
+    entry = queries_lore.find_lore_entry(world, book, number) if number is not None else None
     return EntryState(book, entry, queries_lore.next_entry_number(world, book.book_id))
 
 
 def _changes(cmd: WriteLoreEntry) -> dict[str, Any]:
-    changes = {f: getattr(cmd, f) for f in ENTRY_FIELDS if getattr(cmd, f) is not None}
+    changes = {field: getattr(cmd, option) for option, field in ENTRY_FIELDS.items()
+               if getattr(cmd, option) is not None}
     if cmd.secondary_keys is not None:
         changes["selective"] = bool(cmd.secondary_keys)
     if cmd.probability is not None:
@@ -128,8 +141,9 @@ def _written(entry: LoreEntry, changes: dict[str, Any], number: int) -> LoreEntr
 def decide_write_lore_entry(cmd: WriteLoreEntry, state: EntryState, ctx: Context) -> list[NewEvent]:
     """Add an entry (making the book when it is new) or change one; only the book's author or an admin."""
     events: list[Any] = []
+    number = _number(cmd)
     if state.book is None:
-        if cmd.number is not None:
+        if number is not None:
             _book(None, cmd.book)
         book_id, number = ctx.new_id("lb"), 1
         events.append(_created(cmd, book_id, cmd.actor.user_id, Lorebook(name=cmd.book)))
@@ -137,10 +151,10 @@ def decide_write_lore_entry(cmd: WriteLoreEntry, state: EntryState, ctx: Context
     else:
         require_book_author(state.book, cmd)
         book_id = state.book.book_id
-        if cmd.number is None:
+        if number is None:
             number, base = state.next_number, LoreEntry()
         else:
-            number, base = cmd.number, _entry(state.entry, state.book, cmd.number).entry
+            base = _entry(state.entry, state.book, number).entry
     entry = _written(base, _changes(cmd), number)
     events.append(LoreEntryWritten(book_id=book_id, guild_id=cmd.actor.guild_id, number=number, entry=entry))
     return emit(cmd.actor, *events)
@@ -150,7 +164,7 @@ def decide_remove_lore_entry(cmd: RemoveLoreEntry, state: EntryState, ctx: Conte
     """Take an entry out of its book."""
     book = _book(state.book, cmd.book)
     require_book_author(book, cmd)
-    entry = _entry(state.entry, book, cmd.number)
+    entry = _entry(state.entry, book, cmd.entry)
     return emit(cmd.actor, LoreEntryRemoved(book_id=book.book_id, guild_id=cmd.actor.guild_id, number=entry.number))
 
 
@@ -158,95 +172,66 @@ def decide_toggle_lore_entry(cmd: ToggleLoreEntry, state: EntryState, ctx: Conte
     """Switch an entry off or on: the entry written again with `enabled` changed."""
     book = _book(state.book, cmd.book)
     require_book_author(book, cmd)
-    entry = _entry(state.entry, book, cmd.number)
-    enabled = not entry.entry.enabled if cmd.enabled is None else cmd.enabled
+    entry = _entry(state.entry, book, cmd.entry)
+    enabled = not entry.entry.enabled
     return emit(cmd.actor, LoreEntryWritten(book_id=book.book_id, guild_id=cmd.actor.guild_id, number=entry.number,
                                             entry=entry.entry.model_copy(update={"enabled": enabled})))
 
 
 @dataclass(frozen=True)
-class StoryLoreState:
-    """The chat, the book and the books already attached to the chat."""
+class AttachState:
+    """The book, what it goes on (the story's chat, or the named character) and the books already on it."""
 
-    chat: ChatView | None
     book: LorebookView | None
+    chat: ChatView | None
+    character: CharacterView | None
     attached: tuple[str, ...]
 
 
-def load_story_lore(world: Conn, cmd: AttachStoryLore | DetachStoryLore) -> StoryLoreState:
-    """The story, the book and what is attached to the story."""
-    return StoryLoreState(load_chat(world, cmd), queries_lore.find_lorebook(world, cmd.actor.guild_id, cmd.book),
-                          tuple(queries_lore.chat_book_ids(world, cmd.chat_id)))
+def load_attachment(world: Conn, cmd: AttachLorebook | DetachLorebook) -> AttachState:
+    """The book, the story or character it goes on, and what is attached there."""
+    book = queries_lore.find_lorebook(world, cmd.actor.guild_id, cmd.book)
+    if cmd.character is not None:
+        character = queries.get_character(world, cmd.actor.guild_id, cmd.character)
+        return AttachState(book, None, character,
+                           tuple(queries_lore.character_book_ids(world, character.character_id)))
+    return AttachState(book, load_chat(world, cmd), None, tuple(queries_lore.chat_book_ids(world, cmd.chat_id)))
 
 
-def _story_book(cmd: AttachStoryLore | DetachStoryLore, state: StoryLoreState) -> tuple[ChatView, LorebookView]:
+def _target(cmd: AttachLorebook | DetachLorebook, state: AttachState,
+            verb: str) -> tuple[LorebookView, str, dict[str, str]]:
+    """The book, what it goes on (for people) and the event's target fields, once the actor may change it."""
+    if state.character is not None:
+        require_author(state.character, cmd, verb)
+        return _book(state.book, cmd.book), state.character.name, {"character_id": state.character.character_id}
     chat = story_chat(state.chat, cmd)
     if chat.started_by != cmd.actor.user_id and not cmd.actor.is_admin:
         raise PermissionDenied("Only the person who started this story, or a server admin, can change its lore.")
-    return chat, _book(state.book, cmd.book)
+    return _book(state.book, cmd.book), "this story", {"chat_id": chat.chat_id}
 
 
-def decide_attach_story_lore(cmd: AttachStoryLore, state: StoryLoreState, ctx: Context) -> list[NewEvent]:
-    """Attach a book to the story (once)."""
-    chat, book = _story_book(cmd, state)
+def decide_attach_lorebook(cmd: AttachLorebook, state: AttachState, ctx: Context) -> list[NewEvent]:
+    """Attach a book to a character (its author or an admin) or to the story (its starter or an admin), once."""
+    book, where, target = _target(cmd, state, "give lore to")
     if book.book_id in state.attached:
-        raise DomainError(f"'{book.name}' is already attached to this story.")
-    return emit(cmd.actor, LorebookAttached(book_id=book.book_id, guild_id=chat.guild_id, chat_id=chat.chat_id))
+        raise DomainError(f"'{book.name}' is already attached to {where}.")
+    return emit(cmd.actor, LorebookAttached(book_id=book.book_id, guild_id=cmd.actor.guild_id, **target))
 
 
-def decide_detach_story_lore(cmd: DetachStoryLore, state: StoryLoreState, ctx: Context) -> list[NewEvent]:
-    """Take a book off the story."""
-    chat, book = _story_book(cmd, state)
+def decide_detach_lorebook(cmd: DetachLorebook, state: AttachState, ctx: Context) -> list[NewEvent]:
+    """Take a book off a character or off the story."""
+    book, where, target = _target(cmd, state, "take lore from")
     if book.book_id not in state.attached:
-        raise DomainError(f"'{book.name}' is not attached to this story.")
-    return emit(cmd.actor, LorebookDetached(book_id=book.book_id, guild_id=chat.guild_id, chat_id=chat.chat_id))
+        raise DomainError(f"'{book.name}' is not attached to {where}.")
+    return emit(cmd.actor, LorebookDetached(book_id=book.book_id, guild_id=cmd.actor.guild_id, **target))
 
 
-@dataclass(frozen=True)
-class CharacterLoreState:
-    """The character, the book and the books already attached to the character."""
-
-    character: CharacterView
-    book: LorebookView | None
-    attached: tuple[str, ...]
-
-
-def load_character_lore(world: Conn, cmd: AttachCharacterLore | DetachCharacterLore) -> CharacterLoreState:
-    """The character, the book and what is attached to the character."""
-    character = queries.get_character(world, cmd.actor.guild_id, cmd.character)
-    return CharacterLoreState(character, queries_lore.find_lorebook(world, cmd.actor.guild_id, cmd.book),
-                              tuple(queries_lore.character_book_ids(world, character.character_id)))
-
-
-def decide_attach_character_lore(cmd: AttachCharacterLore, state: CharacterLoreState,
-                                 ctx: Context) -> list[NewEvent]:
-    """Attach a book to a character (its author or an admin), once."""
-    require_author(state.character, cmd, "give lore to")
-    book = _book(state.book, cmd.book)
-    if book.book_id in state.attached:
-        raise DomainError(f"'{book.name}' is already attached to {state.character.name}.")
-    return emit(cmd.actor, LorebookAttached(book_id=book.book_id, guild_id=cmd.actor.guild_id,
-                                            character_id=state.character.character_id))
-
-
-def decide_detach_character_lore(cmd: DetachCharacterLore, state: CharacterLoreState,
-                                 ctx: Context) -> list[NewEvent]:
-    """Take a book off a character."""
-    require_author(state.character, cmd, "take lore from")
-    book = _book(state.book, cmd.book)
-    if book.book_id not in state.attached:
-        raise DomainError(f"'{book.name}' is not attached to {state.character.name}.")
-    return emit(cmd.actor, LorebookDetached(book_id=book.book_id, guild_id=cmd.actor.guild_id,
-                                            character_id=state.character.character_id))
-
-
-DECIDERS: dict[type, Decider[Any, Any]] = {
+DECIDERS: dict[type[Command[Any]], Decider[Any, Any]] = {
     ImportLorebook: Decider(load_import_lorebook, decide_import_lorebook),
-    WriteLoreEntry: Decider(load_entry, decide_write_lore_entry),
+    AddLoreEntry: Decider(load_entry, decide_write_lore_entry),
+    EditLoreEntry: Decider(load_entry, decide_write_lore_entry),
     RemoveLoreEntry: Decider(load_entry, decide_remove_lore_entry),
     ToggleLoreEntry: Decider(load_entry, decide_toggle_lore_entry),
-    AttachStoryLore: Decider(load_story_lore, decide_attach_story_lore),
-    DetachStoryLore: Decider(load_story_lore, decide_detach_story_lore),
-    AttachCharacterLore: Decider(load_character_lore, decide_attach_character_lore),
-    DetachCharacterLore: Decider(load_character_lore, decide_detach_character_lore),
+    AttachLorebook: Decider(load_attachment, decide_attach_lorebook),
+    DetachLorebook: Decider(load_attachment, decide_detach_lorebook),
 }

@@ -73,15 +73,15 @@ class MemoryState:
 
 def load_forget_memory(world: Conn, cmd: ForgetMemory) -> MemoryState:
     """The chat and the memory."""
-    return MemoryState(load_chat(world, cmd), queries.find_memory(world, cmd.chat_id, cmd.memory_id))
+    return MemoryState(load_chat(world, cmd), queries.find_memory(world, cmd.chat_id, cmd.id))
 
 
 def decide_forget_memory(cmd: ForgetMemory, state: MemoryState, ctx: Context) -> list[NewEvent]:
     """Remove a memory of this story."""
     chat = story_chat(state.chat, cmd)
     if state.memory is None:
-        raise NotFound(f"There is no memory '{cmd.memory_id}' in this story. See /memory list.")
-    return emit(cmd.actor, MemoryForgotten(chat_id=chat.chat_id, memory_id=cmd.memory_id))
+        raise NotFound(f"There is no memory '{cmd.id}' in this story. See /memory list.")
+    return emit(cmd.actor, MemoryForgotten(chat_id=chat.chat_id, memory_id=cmd.id))
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ def decide_record_meanwhile_digest(cmd: RecordMeanwhileDigest, state: DigestStat
     return emit(cmd.actor, *_digest_events(chat.chat_id, scene.meanwhile_id, scene.participants, cmd.digest, ctx))
 
 
-DECIDERS: dict[type[Command], Decider[Any, Any]] = {
+DECIDERS: dict[type[Command[Any]], Decider[Any, Any]] = {
     WriteMemory: Decider(load_write_memory, decide_write_memory),
     ForgetMemory: Decider(load_forget_memory, decide_forget_memory),
     StartMeanwhile: Decider(load_start_meanwhile, decide_start_meanwhile),

@@ -78,6 +78,6 @@ def decide_adjust_relationship(cmd: AdjustRelationship, state: EdgeState, ctx: C
         trust_delta=cmd.trust, affinity=affinity, trust=trust, note=cmd.note))
 
 
-DECIDERS: dict[type[Command], Decider[Any, Any]] = {
+DECIDERS: dict[type[Command[Any]], Decider[Any, Any]] = {
     AdjustRelationship: Decider(load_adjust_relationship, decide_adjust_relationship),
 }

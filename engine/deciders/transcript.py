@@ -7,8 +7,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine import queries
-from engine.commands import Command, EditMessage, RecordMessage, RecordReply, RetractMessage, ReviseReply
-from engine.commands_cards import SwipeGreeting
+from engine.commands import (
+    Command,
+    EditMessage,
+    RecordReply,
+    RetractDeletedMessage,
+    RetractMessage,
+    ReviseReply,
+    SayLine,
+    SwipeGreeting,
+)
 from engine.deciders.base import Context, Decider, emit, load_chat, story_chat
 from engine.errors import DomainError, NotFound, PermissionDenied
 from engine.events import (
@@ -35,13 +43,13 @@ class SayState:
     persona: PersonaView | None
 
 
-def load_record_message(world: Conn, cmd: RecordMessage) -> SayState:
+def load_record_message(world: Conn, cmd: SayLine) -> SayState:
     """What recording a person's line depends on."""
     known = queries.find_message_by_id(world, None, cmd.message_id) is not None
     return SayState(load_chat(world, cmd), known, queries.find_persona(world, cmd.actor.user_id, cmd.actor.guild_id))
 
 
-def decide_record_message(cmd: RecordMessage, state: SayState, ctx: Context) -> list[NewEvent]:
+def decide_record_message(cmd: SayLine, state: SayState, ctx: Context) -> list[NewEvent]:
     """A person's line joins the open story, under their persona's name (else their display name)."""
     chat = story_chat(state.chat, cmd)
     if state.known:
@@ -63,9 +71,12 @@ class ReplyState:
 
 def load_record_reply(world: Conn, cmd: RecordReply) -> ReplyState:
     """What recording a character's reply depends on."""
-    answered = queries.find_message_by_id(world, cmd.chat_id, cmd.in_reply_to) if cmd.in_reply_to else None
-    return ReplyState(load_chat(world, cmd), queries.find_character_by_id(world, cmd.character_id), answered,
-                      queries.newest_person_line(world, cmd.chat_id))
+    newest = queries.newest_person_line(world, cmd.chat_id)
+    if cmd.in_reply_to is not None:
+        answered = queries.find_message_by_id(world, cmd.chat_id, cmd.in_reply_to)
+    else:
+        answered = None if cmd.opening else newest
+    return ReplyState(load_chat(world, cmd), queries.find_character_by_id(world, cmd.character_id), answered, newest)
 
 
 def decide_record_reply(cmd: RecordReply, state: ReplyState, ctx: Context) -> list[NewEvent]:
@@ -74,7 +85,7 @@ def decide_record_reply(cmd: RecordReply, state: ReplyState, ctx: Context) -> li
     card = state.card
     if card is None or cmd.character_id not in chat.character_ids:
         raise DomainError("That character is not in this story.")
-    if cmd.in_reply_to is None:
+    if cmd.opening or (cmd.in_reply_to is None and state.answered is None):
         if state.newest_person is not None:
             raise DomainError("The story has moved on: someone has already spoken, so the opening line was not "
                               "recorded.")
@@ -127,6 +138,20 @@ def decide_retract_message(cmd: RetractMessage, state: LineState, ctx: Context) 
     return emit(cmd.actor, MessageRetracted(chat_id=chat.chat_id, message_id=message.message_id))
 
 
+def load_deleted(world: Conn, cmd: RetractDeletedMessage) -> LineState:
+    """The chat and the line a deleted message was (by its id or a message id it was posted as)."""
+    return LineState(load_chat(world, cmd), queries.find_message(world, cmd.chat_id, cmd.message_id))
+
+
+def decide_retract_deleted(cmd: RetractDeletedMessage, state: LineState, ctx: Context) -> list[NewEvent]:
+    """A message deleted where it was posted leaves the story when it is one of its live lines; else nothing."""
+    chat = story_chat(state.chat, cmd)
+    line = state.line
+    if line is None or line.retracted or line.role == "narrator":
+        return []
+    return emit(cmd.actor, MessageRetracted(chat_id=chat.chat_id, message_id=line.message_id))
+
+
 def latest_reply(latest: MessageView | None) -> MessageView:
     """The newest live line, which must be a character's reply."""
     if latest is None or latest.role != "character":
@@ -143,7 +168,8 @@ def decide_revise_reply(cmd: ReviseReply, state: LineState, ctx: Context) -> lis
     """Regenerate or continue the latest reply, as it was when the person asked."""
     chat = story_chat(state.chat, cmd)
     reply = latest_reply(state.line)
-    if reply.message_id != cmd.message_id or reply.revision != cmd.expected_revision:
+    if (cmd.reply_id is not None and reply.message_id != cmd.reply_id) or (
+            cmd.revision is not None and reply.revision != cmd.revision):
         raise DomainError(STALE_REPLY)
     ids = cmd.discord_message_ids or list(reply.discord_ids)
     return emit(cmd.actor, ReplyRevised(chat_id=chat.chat_id, message_id=reply.message_id, text=cmd.text,
@@ -174,18 +200,20 @@ def decide_swipe_greeting(cmd: SwipeGreeting, state: GreetingState, ctx: Context
     if state.newest_person is not None:
         raise DomainError(SPOKEN)
     reply = latest_reply(state.newest)
-    if reply.message_id != cmd.message_id or reply.revision != cmd.expected_revision:
+    if (cmd.reply_id is not None and reply.message_id != cmd.reply_id) or (
+            cmd.revision is not None and reply.revision != cmd.revision):
         raise DomainError(STALE_REPLY)
     ids = cmd.discord_message_ids or list(reply.discord_ids)
     return emit(cmd.actor, ReplyRevised(chat_id=chat.chat_id, message_id=reply.message_id, text=cmd.text,
                                             discord_message_ids=ids))
 
 
-DECIDERS: dict[type[Command], Decider[Any, Any]] = {
-    RecordMessage: Decider(load_record_message, decide_record_message),
+DECIDERS: dict[type[Command[Any]], Decider[Any, Any]] = {
+    SayLine: Decider(load_record_message, decide_record_message),
     RecordReply: Decider(load_record_reply, decide_record_reply),
     EditMessage: Decider(load_line, decide_edit_message),
     RetractMessage: Decider(load_line, decide_retract_message),
+    RetractDeletedMessage: Decider(load_deleted, decide_retract_deleted),
     ReviseReply: Decider(load_revise_reply, decide_revise_reply),
     SwipeGreeting: Decider(load_swipe_greeting, decide_swipe_greeting),
 }

@@ -37,20 +37,20 @@ class PlaceState:
 def load_create_place(world: Conn, cmd: CreatePlace) -> PlaceState:
     """The chat and the places the new one is checked against."""
     parent = queries.find_place(world, cmd.chat_id, cmd.parent) if cmd.parent else None
-    return PlaceState(load_chat(world, cmd), queries.find_place(world, cmd.chat_id, cmd.place_name), parent)
+    return PlaceState(load_chat(world, cmd), queries.find_place(world, cmd.chat_id, cmd.name), parent)
 
 
 def decide_create_place(cmd: CreatePlace, state: PlaceState, ctx: Context) -> list[NewEvent]:
     """Place names are unique within a story, and can't look like another place's (engine/names.py)."""
     chat = story_chat(state.chat, cmd)
     if state.same_name is not None:
-        if state.same_name.name != cmd.place_name:
-            raise look_alike(cmd.place_name, state.same_name.name, "place")
-        raise DomainError(f"This story already has a place named '{cmd.place_name}'.")
+        if state.same_name.name != cmd.name:
+            raise look_alike(cmd.name, state.same_name.name, "place")
+        raise DomainError(f"This story already has a place named '{cmd.name}'.")
     if cmd.parent is not None and state.parent is None:
         raise NotFound(f"There is no place named '{cmd.parent}' in this story. See /place list.")
     return emit(cmd.actor, PlaceCreated(chat_id=chat.chat_id, place_id=ctx.new_id("plc"),
-                                            name=cmd.place_name, description=cmd.description,
+                                            name=cmd.name, description=cmd.description,
                                             parent_id=state.parent.place_id if state.parent else None))
 
 
@@ -104,12 +104,11 @@ def decide_close_scene(cmd: CloseScene, state: SceneState, ctx: Context) -> list
     scene = state.open_scene
     if scene is None:
         raise DomainError("No scene is open. Open one with /scene open.")
-    if scene.scene_id != cmd.scene_id:
-        raise DomainError("The scene changed while its summary was being written; nothing was recorded.")
-    events: list[Event] = [SceneClosed(chat_id=chat.chat_id, scene_id=scene.scene_id, summary=cmd.summary)]
-    if cmd.summary.strip():
+    summary = cmd.summary or ""
+    events: list[Event] = [SceneClosed(chat_id=chat.chat_id, scene_id=scene.scene_id, summary=summary)]
+    if summary.strip():
         events += [MemoryWritten(chat_id=chat.chat_id, memory_id=ctx.new_id("mem"), character_id=who,
-                                 text=cmd.summary[:4000], importance=6, source="scene", source_id=scene.scene_id)
+                                 text=summary[:4000], importance=6, source="scene", source_id=scene.scene_id)
                    for who in scene.present]
     return emit(cmd.actor, *events)
 
@@ -117,8 +116,8 @@ def decide_close_scene(cmd: CloseScene, state: SceneState, ctx: Context) -> list
 def decide_skip_time(cmd: SkipTime, chat: ChatView | None, ctx: Context) -> list[NewEvent]:
     """Time only moves forward."""
     chat = story_chat(chat, cmd)
-    to = chat.story_minute + cmd.minutes
-    summary = cmd.summary or f"{format_duration(cmd.minutes).capitalize()} pass."
+    to = chat.story_minute + cmd.by
+    summary = cmd.summary or f"{format_duration(cmd.by).capitalize()} pass."
     return emit(cmd.actor, TimeSkipped(chat_id=chat.chat_id, from_minute=chat.story_minute, to_minute=to,
                                            anchor=default_anchor(to), summary=summary))
 
@@ -129,7 +128,7 @@ def decide_set_weather(cmd: SetWeather, chat: ChatView | None, ctx: Context) -> 
     return emit(cmd.actor, WeatherSet(chat_id=chat.chat_id, weather=cmd.weather))
 
 
-DECIDERS: dict[type[Command], Decider[Any, Any]] = {
+DECIDERS: dict[type[Command[Any]], Decider[Any, Any]] = {
     CreatePlace: Decider(load_create_place, decide_create_place),
     OpenScene: Decider(load_open_scene, decide_open_scene),
     CloseScene: Decider(load_close_scene, decide_close_scene),

@@ -11,6 +11,7 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import Any
 
 from engine import queries
 from engine.errors import NotFound
@@ -168,3 +169,12 @@ def rank_memories(conn: Conn, chat_id: str, character_id: str, query_text: str, 
         key=lambda pair: -pair[0],
     )
     return tuple(memory for _, memory in ranked[:MEMORY_CANDIDATES])
+
+
+def hypothetical_line(conn: Conn, chat: ChatView, actor: Any, text: str) -> MessageView:
+    """A person's line as if said now by `actor`, under the name recording it would use (never recorded)."""
+    persona = queries.find_persona(conn, actor.user_id, actor.guild_id)
+    name = persona.name if persona else (actor.display_name or f"User {actor.user_id}")
+    return MessageView(message_id="hypothetical", chat_id=chat.chat_id, seq=0, role="person", author_id=actor.user_id,
+                       speaker=name, character_id=None, text=text, discord_ids=(), revision=0, retracted=False,
+                       story_minute=chat.story_minute, scene_id=chat.active_scene_id)

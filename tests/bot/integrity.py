@@ -16,22 +16,22 @@ FAILURES = ("chat_job_failed", "channel_work_failed", "request_failed", "pending
 
 async def open_chat(chronicle: Chronicle, channel: FakeChannel | None = None) -> ChatView:
     """The channel's open story."""
-    return await chronicle.engine.get_chat(str((channel or chronicle.channel).id))
+    return await chronicle.engine.reads.get_chat(str((channel or chronicle.channel).id))
 
 
 async def lines(chronicle: Chronicle, chat_id: str) -> list[tuple[str, str]]:
     """The story's live transcript as (role, text)."""
-    return [(m.role, m.text) for m in await chronicle.engine.transcript(chat_id, limit=200)]
+    return [(m.role, m.text) for m in await chronicle.engine.reads.transcript(chat_id, limit=200)]
 
 
 async def kinds(chronicle: Chronicle, chat_id: str) -> list[str]:
     """The kinds of a chat's events, oldest first."""
-    return [e.kind for e in await chronicle.engine.recent_events(chat_id=chat_id, limit=500)]
+    return [e.kind for e in await chronicle.engine.reads.recent_events(chat_id=chat_id, limit=500)]
 
 
 async def payloads(chronicle: Chronicle, chat_id: str, kind: str) -> list[dict[str, Any]]:
     """The payloads of a chat's events of one kind, oldest first."""
-    return [e.payload for e in await chronicle.engine.recent_events(chat_id=chat_id, limit=500) if e.kind == kind]
+    return [e.payload for e in await chronicle.engine.reads.recent_events(chat_id=chat_id, limit=500) if e.kind == kind]
 
 
 async def queued(chronicle: Chronicle, count: int, channel: FakeChannel | None = None) -> None:

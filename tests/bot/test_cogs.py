@@ -1,4 +1,4 @@
-"""Cog-level tests: extensions load, the error funnel, admin checks — without a gateway."""
+"""Slash-level tests: the generated tree, the error funnel, admin checks — without a gateway."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import discord
 import pytest
 from structlog.testing import capture_logs
 
+from bot.discord import slash
 from bot.discord.checks import NOT_ADMIN, NotAdmin, member_is_admin
 from bot.discord.client import EXTENSIONS, ChronicleBot
 from bot.discord.tree import NARRATOR_DOWN, TRY_AGAIN, error_text, report_error
@@ -67,27 +68,28 @@ class FakeInteraction:
 
 @pytest.fixture
 async def bot(engine: Engine) -> ChronicleBot:
-    """A ChronicleBot with every extension loaded (never connected)."""
+    """A ChronicleBot with every extension loaded and the generated commands installed (never connected)."""
     chronicle = ChronicleBot(engine)
     for extension in EXTENSIONS:
         await chronicle.load_extension(extension)
+    slash.install(chronicle.tree)
     return chronicle
 
 
-async def test_extensions_load_and_register_every_group(bot: ChronicleBot) -> None:
-    """Every extension loads; the tree holds the thirteen groups of the public interface."""
+async def test_the_tree_holds_every_group_of_the_public_interface(bot: ChronicleBot) -> None:
+    """The generated tree holds the thirteen groups of the public interface."""
     names = {c.name for c in bot.tree.get_commands()}
     assert names == {"character", "persona", "chat", "scene", "place", "time", "weather", "memory", "meanwhile",
                      "relationship", "reply", "admin", "lore"}
 
 
-async def test_cog_callback_creates_a_character(bot: ChronicleBot, engine: Engine) -> None:
-    """Calling a command's callback with a fake interaction reaches the engine and answers publicly."""
-    cog = bot.get_cog("Characters")
+async def test_a_generated_callback_creates_a_character(bot: ChronicleBot, engine: Engine) -> None:
+    """Calling a generated command's callback with a fake interaction reaches the engine and answers publicly."""
+    command = bot.tree.get_command("character").get_command("create")  # type: ignore[union-attr]
     interaction = FakeInteraction(bot)
-    await cog.character_create.callback(cog, interaction, "Aria", "A bard.")  # type: ignore[union-attr]
+    await command.callback(interaction, name="Aria", description="A bard.")  # type: ignore[union-attr,call-arg]
     assert "Aria" in interaction.response.sent[0][0] and not interaction.response.sent[0][1].get("ephemeral")
-    assert [c.name for c in await engine.list_characters("1")] == ["Aria"]
+    assert [c.name for c in await engine.reads.list_characters("1")] == ["Aria"]
 
 
 @pytest.mark.parametrize(("error", "text"), [
@@ -139,6 +141,6 @@ async def test_unexpected_error_end_to_end(chronicle: Chronicle, monkeypatch: py
     async def crash(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(chronicle.engine, "list_characters", crash)
+    monkeypatch.setattr(chronicle.engine.reads, "answer", crash)
     record = await chronicle.command(chronicle.fd.world.member, "character list")
     assert record.ephemeral and "error id" in record.content

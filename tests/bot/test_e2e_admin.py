@@ -42,8 +42,8 @@ async def test_admin_rewind_deletes_replies_and_posts_notice(chronicle: Chronicl
     notice = record.followups[-1]
     assert not notice.ephemeral and "**Ada** rewound the story to" in notice.content
     assert str(kept.id) in notice.content and "no longer part of the story" in notice.content
-    chat = await chronicle.engine.get_chat(str(w.channel.id))
-    assert [m.text for m in await chronicle.engine.transcript(chat.chat_id)] == ["one", "Aria answers one."]
+    chat = await chronicle.engine.reads.get_chat(str(w.channel.id))
+    assert [m.text for m in await chronicle.engine.reads.transcript(chat.chat_id)] == ["one", "Aria answers one."]
     assert len([m for m in fd.messages_in(w.channel) if m.content in ("two", "three")]) == 2  # people's stay
 
 
@@ -55,8 +55,8 @@ async def test_admin_rewind_to_a_message_link(chronicle: Chronicle) -> None:
     first_reply = chronicle.hook_messages()[0]
     link = f"https://discord.com/channels/{w.guild.id}/{w.channel.id}/{first_reply.id}"
     await chronicle.command(w.admin, "admin rewind", {"to": link})
-    chat = await chronicle.engine.get_chat(str(w.channel.id))
-    assert [m.text for m in await chronicle.engine.transcript(chat.chat_id)] == ["one", "Aria answers one."]
+    chat = await chronicle.engine.reads.get_chat(str(w.channel.id))
+    assert [m.text for m in await chronicle.engine.reads.transcript(chat.chat_id)] == ["one", "Aria answers one."]
     assert [m.id for m in chronicle.hook_messages()] == [first_reply.id]
 
 
@@ -87,8 +87,8 @@ async def test_restart_keeps_everything_and_backfills(chronicle: Chronicle) -> N
     async with start_chronicle(fd, chronicle.llm, chronicle.db_path) as again:
         await fd.wait_for(lambda: len(again.hook_messages()) >= 2, timeout=10)
         await again.settle()
-        chat = await again.engine.get_chat(str(w.channel.id))
-        lines = await again.engine.transcript(chat.chat_id)
+        chat = await again.engine.reads.get_chat(str(w.channel.id))
+        lines = await again.engine.reads.transcript(chat.chat_id)
         assert [(m.role, m.text) for m in lines] == [
             ("person", "one"), ("character", "Aria answers one."), ("person", "while"),
             ("person", "you were away"), ("character", "Welcome back.")]
@@ -106,15 +106,15 @@ async def test_edits_and_deletes_reach_the_log(chronicle: Chronicle) -> None:
     await fd.user_edits(said, "Hello")
     await fd.wait_for(lambda: True)
     await chronicle.settle()
-    chat = await chronicle.engine.get_chat(str(w.channel.id))
-    assert (await chronicle.engine.find_message(chat.chat_id, str(said.id))).text == "Hello"
+    chat = await chronicle.engine.reads.get_chat(str(w.channel.id))
+    assert (await chronicle.engine.reads.find_message(chat.chat_id, str(said.id))).text == "Hello"
     await fd.user_deletes(chronicle.hook_messages()[-1])
     await chronicle.settle()
     await fd.user_deletes(said)
     await chronicle.settle()
-    kinds = [e.kind for e in await chronicle.engine.recent_events(chat_id=chat.chat_id, limit=4)]
+    kinds = [e.kind for e in await chronicle.engine.reads.recent_events(chat_id=chat.chat_id, limit=4)]
     assert kinds[-3:] == ["message_edited", "message_retracted", "message_retracted"]
-    assert await chronicle.engine.transcript(chat.chat_id) == []
+    assert await chronicle.engine.reads.transcript(chat.chat_id) == []
 
 
 @pytest.mark.parametrize(("path", "options", "needle"), [

@@ -45,11 +45,11 @@ def _greeting(chronicle: Chronicle) -> FakeMessage:
 
 async def test_cards_with_lore_import_play_and_export_through_discord(chronicle: Chronicle) -> None:
     fd, w = chronicle.fd, chronicle.fd.world
-    imported = await chronicle.command(w.admin, "character import", {"card": ("Seraphina.png", _v2_png())})
+    imported = await chronicle.command(w.admin, "character import", {"file": ("Seraphina.png", _v2_png())})
     assert any("Seraphina** joins the cast, imported from a V2 PNG card with a lorebook of 1 entry" in t
                for t in [imported.content, *(m.content for m in fd.messages_in(w.channel))]), imported.texts
-    second = await chronicle.command(w.admin, "character import", {"card": ("corin.json", _v3_json())})
-    assert second.responded and (await chronicle.engine.get_card(str(w.guild.id), "Corin"))[0].nickname == "Cor"
+    second = await chronicle.command(w.admin, "character import", {"file": ("corin.json", _v3_json())})
+    assert second.responded and (await chronicle.engine.reads.card(str(w.guild.id), "Corin"))[0].nickname == "Cor"
     show = await chronicle.command(w.member, "character show", {"name": "Seraphina"})
     fields = {f["name"]: f["value"] for f in show.embeds[0]["fields"]}
     assert fields["Creator notes"] == "Be nice." and fields["Lorebook"] == "Sera's book (1 entries)"
@@ -85,41 +85,41 @@ async def test_cards_with_lore_import_play_and_export_through_discord(chronicle:
         original = parse_card(source, "source").card
         assert parse_card(files[f"{name}.json"], "x.json").card == original
         assert parse_card(files[f"{name}.png"], "x.png").card == original
-    assert (await chronicle.engine.check()).clean
+    assert (await chronicle.engine.maintenance.check()).clean
     assert fd.unknown_routes == []
 
 
 async def test_a_bad_card_upload_gets_one_line_and_records_nothing(chronicle: Chronicle) -> None:
     w = chronicle.fd.world
-    before = len(await chronicle.engine.recent_events(limit=1000))
-    record = await chronicle.command(w.member, "character import", {"card": ("cat.png", b"\x89PNG\r\n\x1a\nbroken")})
+    before = len(await chronicle.engine.reads.recent_events(limit=1000))
+    record = await chronicle.command(w.member, "character import", {"file": ("cat.png", b"\x89PNG\r\n\x1a\nbroken")})
     assert record.ephemeral and record.texts == [
         "This PNG is damaged or cut short and can't be read. Download the card again and import the new file."]
-    big = await chronicle.command(w.member, "character import", {"card": ("big.png", bytes(10 * 1024 * 1024 + 1))})
+    big = await chronicle.command(w.member, "character import", {"file": ("big.png", bytes(10 * 1024 * 1024 + 1))})
     assert big.texts == ["This file is 10.1 MB; cards may be at most 10 MB. Shrink the image or export the card as "
                          ".json."]
-    clash = await chronicle.command(w.member, "character import", {"card": ("a.json", dump(V2))})
-    again = await chronicle.command(w.member, "character import", {"card": ("a.json", dump(V2))})
+    clash = await chronicle.command(w.member, "character import", {"file": ("a.json", dump(V2))})
+    again = await chronicle.command(w.member, "character import", {"file": ("a.json", dump(V2))})
     assert "replace:true" in again.texts[-1] and clash.responded
-    assert len(await chronicle.engine.recent_events(limit=1000)) == before + 1
+    assert len(await chronicle.engine.reads.recent_events(limit=1000)) == before + 1
 
 
 async def test_an_upload_discord_no_longer_serves_gets_one_line_and_records_nothing(chronicle: Chronicle) -> None:
     """An attachment link that has expired (404) or a CDN that fails: say so, ask for the file again."""
     w = chronicle.fd.world
-    before = len(await chronicle.engine.recent_events(limit=1000))
+    before = len(await chronicle.engine.reads.recent_events(limit=1000))
     chronicle.fd.fail_route("GET", r"^/attachments/", status=404, times=1)
-    card = await chronicle.command(w.member, "character import", {"card": ("a.json", dump(V2))})
+    card = await chronicle.command(w.member, "character import", {"file": ("a.json", dump(V2))})
     chronicle.fd.fail_route("GET", r"^/attachments/", status=503, times=1)
     book = await chronicle.command(w.admin, "lore import", {"file": ("world.json", b'{"entries": {}}')})
     assert card.ephemeral and card.texts == ["I couldn't download a.json from Discord (404): upload it again."]
     assert book.texts == ["I couldn't download world.json from Discord (503): upload it again."]
-    assert len(await chronicle.engine.recent_events(limit=1000)) == before
+    assert len(await chronicle.engine.reads.recent_events(limit=1000)) == before
 
 
 async def test_greeting_buttons_swipe_until_someone_speaks(chronicle: Chronicle) -> None:
     fd, w = chronicle.fd, chronicle.fd.world
-    await chronicle.command(w.admin, "character import", {"card": ("Seraphina.png", _v2_png())})
+    await chronicle.command(w.admin, "character import", {"file": ("Seraphina.png", _v2_png())})
     await chronicle.command(w.admin, "chat start", {"character": "Seraphina", "greeting": 2})
     greeting = _greeting(chronicle)
     assert greeting.content == "Hi!"
@@ -129,8 +129,8 @@ async def test_greeting_buttons_swipe_until_someone_speaks(chronicle: Chronicle)
     await click.wait_done(10)
     await chronicle.settle()
     assert _greeting(chronicle).content == "Welcome." and click.texts == ["Showing greeting 3 of 3."]
-    chat = await chronicle.engine.get_chat(str(w.channel.id))
-    assert [m.text for m in await chronicle.engine.transcript(chat.chat_id)] == ["Welcome."]
+    chat = await chronicle.engine.reads.get_chat(str(w.channel.id))
+    assert [m.text for m in await chronicle.engine.reads.transcript(chat.chat_id)] == ["Welcome."]
     reply_id = ids[0].split(":")[3]
     swiped = [(c.get("custom_id"), c.get("label")) for row in _greeting(chronicle).components for c in row["components"]]
     assert swiped[:3] == [(f"chronicle:greeting:prev:{reply_id}:1:2", None),
@@ -147,7 +147,7 @@ async def test_lore_commands_through_discord(chronicle: Chronicle) -> None:
     world = {"entries": {"0": {"uid": 0, "key": ["vault"], "content": "The vault code is 1234.",
                                "comment": "vault", "extensions": {"chronicle": {"characters": ["Aria"]}}}}}
     imported = await chronicle.command(w.admin, "lore import", {"file": ("Eldoria.json", json.dumps(world).encode())})
-    assert any("Lorebook **Eldoria** is here with 1 entries" in t for t in
+    assert any("Lorebook **Eldoria** is here with 1 entry" in t for t in
                [imported.content, *(m.content for m in chronicle.fd.messages_in(w.channel))])
     added = await chronicle.command(w.admin, "lore add", {"book": "Eldoria", "keys": "dragon, wyrm",
                                                           "content": "Dragons sleep.", "sticky": 2})

@@ -75,8 +75,8 @@ async def test_regenerate_button_and_continue_command_edit_the_reply(chronicle: 
     chronicle.llm.enqueue_text("And more.")
     record = await chronicle.command(w.member, "reply continue")
     assert record.ephemeral and latest.content == "Second take. And more."
-    chat = await chronicle.engine.get_chat(str(w.channel.id))
-    assert (await chronicle.engine.transcript(chat.chat_id))[-1].text == "Second take. And more."
+    chat = await chronicle.engine.reads.get_chat(str(w.channel.id))
+    assert (await chronicle.engine.reads.transcript(chat.chat_id))[-1].text == "Second take. And more."
     assert len(chronicle.hook_messages()) == 2
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.events import REPLY_MAX
-from engine.narrator.flows import CUT_MARKER
+from engine.narrator.generation import CUT_MARKER
 from tests.bot.conftest import Chronicle
 
 
@@ -14,8 +14,8 @@ async def test_a_huge_reply_is_posted_and_recorded_cut_with_the_same_visible_mar
     chronicle.llm.enqueue_text("\n\n".join(p.strip() for p in paragraphs), chunks=200)
     await chronicle.say(w.admin, "Tell me everything.", replies=5, timeout=30)
     parts = chronicle.hook_messages()
-    chat = await chronicle.engine.get_chat(str(w.channel.id))
-    recorded = (await chronicle.engine.transcript(chat.chat_id))[-1]
+    chat = await chronicle.engine.reads.get_chat(str(w.channel.id))
+    recorded = (await chronicle.engine.reads.transcript(chat.chat_id))[-1]
     assert recorded.role == "character" and recorded.text.endswith(CUT_MARKER) and len(recorded.text) <= REPLY_MAX
     assert recorded.discord_ids == tuple(str(m.id) for m in parts)
     assert "\n\n".join(m.content for m in parts) == recorded.text  # what was posted is what was recorded

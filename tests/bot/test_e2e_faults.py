@@ -162,8 +162,8 @@ async def test_a_deleted_channel_ends_its_story_with_a_note(chronicle: Chronicle
         await asyncio.sleep(0.05)
     ended = _events(chronicle.db_path, "chat_ended")
     assert len(ended) == 2 and all('"reason":"the channel was deleted"' in payload for _, payload in ended)
-    assert await chronicle.engine.find_chat(str(w.channel.id)) is None
-    assert (await chronicle.engine.check()).clean
+    assert await chronicle.engine.reads.find_chat(str(w.channel.id)) is None
+    assert (await chronicle.engine.maintenance.check()).clean
 
 
 async def test_a_storage_fault_reaches_the_person_as_one_ephemeral_line_with_an_error_id(chronicle: Chronicle) -> None:

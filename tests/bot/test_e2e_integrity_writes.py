@@ -16,6 +16,7 @@ from pathlib import Path
 from structlog.testing import capture_logs
 
 from engine import Engine
+from engine.commands import SetWeather
 from tests.bot.conftest import Chronicle, button_id
 from tests.bot.integrity import actor, bot_notes, kinds, lines, open_chat, payloads, queued, replied_to
 from tests.fakes.discord import FakeMember
@@ -37,7 +38,7 @@ async def test_7_another_process_writing_mid_reply_trips_the_version_check_and_t
     await fd.wait_for(lambda: chronicle.hook_messages())
     other = await Engine.open(chronicle.db_path)
     try:
-        await other.set_weather(actor(w.admin, admin=True), str(w.channel.id), "storm")
+        await other.perform(SetWeather(actor=actor(w.admin, admin=True), channel_id=str(w.channel.id), weather="storm"))
     finally:
         await other.close()
     with capture_logs() as logs:
@@ -50,10 +51,10 @@ async def test_7_another_process_writing_mid_reply_trips_the_version_check_and_t
                                                     ("character", "Rain drums on the roof as I answer.")]
     [reply] = chronicle.hook_messages()
     assert reply.content == "Rain drums on the roof as I answer."
-    assert (await chronicle.engine.transcript(chat.chat_id))[-1].discord_ids == (str(reply.id),)
+    assert (await chronicle.engine.reads.transcript(chat.chat_id))[-1].discord_ids == (str(reply.id),)
     assert (await open_chat(chronicle)).weather == "storm"
-    assert (await chronicle.engine.find_message(chat.chat_id, str(said.id))) is not None
-    assert (await chronicle.engine.check()).clean
+    assert (await chronicle.engine.reads.find_message(chat.chat_id, str(said.id))) is not None
+    assert (await chronicle.engine.maintenance.check()).clean
 
 
 # --- 8. interactions are idempotent -------------------------------------------------------------------------------
@@ -97,7 +98,7 @@ async def test_8_an_interaction_delivered_twice_is_recorded_once(chronicle: Chro
     await fd.wait_for(lambda: record.rejected)  # the bot answered the repeat too (Discord refuses a second ack)
     await chronicle.settle()
     assert len(await payloads(chronicle, chat.chat_id, "memory_written")) == 1
-    assert [m.text for m in await chronicle.engine.list_memories(chat.chat_id)] == ["Wren owes Aria a song."]
+    assert [m.text for m in await chronicle.engine.reads.list_memories(chat.chat_id)] == ["Wren owes Aria a song."]
 
 
 # --- 9. one serialiser, bounded --------------------------------------------------------------------------------------
@@ -106,7 +107,7 @@ async def _memory_id(chronicle: Chronicle, text: str) -> str:
     """Write a memory through /memory add; return its id."""
     await chronicle.command(chronicle.fd.world.admin, "memory add", {"text": text})
     chat = await open_chat(chronicle)
-    return next(m.memory_id for m in await chronicle.engine.list_memories(chat.chat_id) if m.text == text)
+    return next(m.memory_id for m in await chronicle.engine.reads.list_memories(chat.chat_id) if m.text == text)
 
 
 async def test_9_story_commands_wait_for_a_streaming_reply_in_arrival_order(chronicle: Chronicle) -> None:
@@ -153,7 +154,7 @@ async def test_9_commands_queued_behind_a_long_reply_are_still_acknowledged_in_t
     gate.set()
     await chronicle.settle()
     assert end.rejected == [] and end.responded, end.rejected
-    assert await chronicle.engine.find_chat(str(w.channel.id)) is None
+    assert await chronicle.engine.reads.find_chat(str(w.channel.id)) is None
 
 
 async def test_9_too_many_queued_replies_get_a_slow_down_and_the_line_is_kept(chronicle: Chronicle) -> None:
@@ -212,6 +213,7 @@ async def test_10_an_unexpected_error_answering_a_message_shows_an_error_id_that
 SCRIPT = r'''
 import asyncio, json, sys
 from engine import Actor, Engine
+from engine.commands import AnswerLine, AuthorCharacter, RewindChat, SayLine, SetWeather, StartChat, WriteMemory
 from engine.llm.openai_compat import OpenAICompatibleModel
 
 
@@ -242,18 +244,24 @@ async def main(path, url):
     engine = await Engine.open(path, model=model)
     ada = Actor(user_id="ada", guild_id="g", display_name="Ada", is_admin=True)
     print(json.dumps({"optimize": sys.flags.optimize}), flush=True)
-    await engine.author_character(ada, "Aria", "A wandering bard.")
-    await step("start", lambda: engine.start_chat(ada, "c", "Aria"))
-    await step("say", lambda: engine.record_message(ada, "c", "m1", "Hello there."))
-    await step("say again", lambda: engine.record_message(ada, "c", "m1", "Hello there."))
-    await step("respond", lambda: engine.respond(ada, "c", "m2", "Sing, Aria.", Sink()))
-    await step("respond again", lambda: engine.respond(ada, "c", "m2", "Sing, Aria.", Sink()))
-    await step("rewind", lambda: engine.rewind(ada, "c", messages=2))
-    await step("say rewound again", lambda: engine.record_message(ada, "c", "m2", "Sing, Aria."))
-    await step("weather", lambda: engine.set_weather(ada, "c", "storm"))
-    await step("memory", lambda: engine.write_memory(ada, "c", "Ada owes Aria a song."))
-    chat = await engine.get_chat("c")
-    print(json.dumps({"transcript": [m.text for m in await engine.transcript(chat.chat_id)]}), flush=True)
+    def say(message_id, text):
+        return engine.perform(SayLine(actor=ada, channel_id="c", message_id=message_id, text=text))
+
+    def answer(message_id, text):
+        return engine.perform(AnswerLine(actor=ada, channel_id="c", message_id=message_id, text=text), sink=Sink())
+
+    await engine.perform(AuthorCharacter(actor=ada, name="Aria", description="A wandering bard."))
+    await step("start", lambda: engine.perform(StartChat(actor=ada, channel_id="c", character="Aria")))
+    await step("say", lambda: say("m1", "Hello there."))
+    await step("say again", lambda: say("m1", "Hello there."))
+    await step("respond", lambda: answer("m2", "Sing, Aria."))
+    await step("respond again", lambda: answer("m2", "Sing, Aria."))
+    await step("rewind", lambda: engine.perform(RewindChat(actor=ada, channel_id="c", messages=2)))
+    await step("say rewound again", lambda: say("m2", "Sing, Aria."))
+    await step("weather", lambda: engine.perform(SetWeather(actor=ada, channel_id="c", weather="storm")))
+    await step("memory", lambda: engine.perform(WriteMemory(actor=ada, channel_id="c", text="Ada owes Aria a song.")))
+    chat = await engine.reads.get_chat("c")
+    print(json.dumps({"transcript": [m.text for m in await engine.reads.transcript(chat.chat_id)]}), flush=True)
     await engine.close()
     await model.aclose()
 

@@ -17,4 +17,4 @@ async def test_a_look_alike_character_name_gets_a_one_line_refusal(chronicle: Ch
     assert record.content == ("'\u0410ria' looks like the existing character 'Aria'; "
                               "choose a name that reads differently.")
     assert count_events(chronicle.db_path) == before
-    assert [c.name for c in await chronicle.engine.list_characters(str(w.guild.id))] == ["Aria"]
+    assert [c.name for c in await chronicle.engine.reads.list_characters(str(w.guild.id))] == ["Aria"]

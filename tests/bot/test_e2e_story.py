@@ -14,8 +14,8 @@ async def test_author_persona_start_and_talk(chronicle: Chronicle) -> None:
     reply = chronicle.hook_messages()[-1]
     assert (reply.username, reply.avatar_url) == ("Aria", "https://example.invalid/aria.png")
     assert reply.content == "Well met, Wren. Sit by the fire."
-    chat = await chronicle.engine.get_chat(str(w.channel.id))
-    lines = await chronicle.engine.transcript(chat.chat_id)
+    chat = await chronicle.engine.reads.get_chat(str(w.channel.id))
+    lines = await chronicle.engine.reads.transcript(chat.chat_id)
     assert [(m.role, m.speaker, m.text) for m in lines] == [
         ("person", "Wren", "Hello Aria!"), ("character", "Aria", "Well met, Wren. Sit by the fire.")]
     assert lines[0].message_id == str(said.id) and lines[1].discord_ids == (str(reply.id),)
@@ -51,8 +51,7 @@ async def test_streaming_edits_arrive_and_reply_has_buttons(chronicle: Chronicle
     assert edits[-1]["content"] == "The road north is long, and the nights are cold."
     assert reply.content == edits[-1]["content"]
     buttons = [c["custom_id"] for row in reply.components for c in row["components"]]
-    reply = (await chronicle.engine.transcript((await chronicle.engine.get_chat(str(chronicle.channel.id))).chat_id,
-                                               limit=1))[-1]
+    reply = (await chronicle.engine.reads.transcript((await chronicle.engine.reads.get_chat(str(chronicle.channel.id))).chat_id, limit=1))[-1]
     assert buttons == [f"chronicle:reply:regenerate:{reply.message_id}:0", f"chronicle:reply:continue:{reply.message_id}:0"]
 
 
@@ -68,8 +67,8 @@ async def test_long_reply_is_split_at_paragraphs(chronicle: Chronicle) -> None:
     assert len(parts) >= 2 and all(len(m.content) <= 2000 for m in parts)
     assert all(m.content.startswith("Paragraph") for m in parts)
     assert "\n\n".join(m.content for m in parts) == text
-    chat = await chronicle.engine.get_chat(str(w.channel.id))
-    reply = (await chronicle.engine.transcript(chat.chat_id))[-1]
+    chat = await chronicle.engine.reads.get_chat(str(w.channel.id))
+    reply = (await chronicle.engine.reads.transcript(chat.chat_id))[-1]
     assert reply.discord_ids == tuple(str(m.id) for m in parts)
     assert not parts[0].components and parts[-1].components
 
@@ -92,8 +91,8 @@ async def test_messages_queue_in_order_and_ooc_bots_are_ignored(chronicle: Chron
     await fd.user_says(w.channel, w.member, "two")
     await fd.wait_for(lambda: len(chronicle.hook_messages()) >= 2, timeout=10)
     await chronicle.settle()
-    chat = await chronicle.engine.get_chat(str(w.channel.id))
-    lines = [(m.role, m.text) for m in await chronicle.engine.transcript(chat.chat_id)]
+    chat = await chronicle.engine.reads.get_chat(str(w.channel.id))
+    lines = [(m.role, m.text) for m in await chronicle.engine.reads.transcript(chat.chat_id)]
     assert lines[0] == ("person", "one") and lines[1] == ("character", "First answer.")
     assert lines[2] == ("person", "two") and lines[3][0] == "character" and len(lines) == 4
 
@@ -112,8 +111,8 @@ async def test_model_down_friendly_message_nothing_lost(chronicle: Chronicle) ->
     chronicle.llm.enqueue_error(500, "model crashed")
     sent = await chronicle.say(w.admin, "Are you there?", replies=0)
     await fd.wait_for(lambda: any("narrator" in m.content for m in fd.messages_in(w.channel)))
-    chat = await chronicle.engine.get_chat(str(w.channel.id))
-    lines = await chronicle.engine.transcript(chat.chat_id)
+    chat = await chronicle.engine.reads.get_chat(str(w.channel.id))
+    lines = await chronicle.engine.reads.transcript(chat.chat_id)
     assert [(m.role, m.message_id) for m in lines] == [("person", str(sent.id))]
     assert chronicle.hook_messages() == []
     chronicle.llm.enqueue_text("I'm back.")
@@ -131,6 +130,6 @@ async def test_the_hosts_greeting_is_posted_when_the_story_starts(chronicle: Chr
     assert any("story begins" in t for t in record.texts)
     posted = await chronicle.fd.wait_for(lambda: chronicle.hook_messages())
     assert [(m.username, m.content) for m in posted] == [("Dalia", "Welcome in, Wren! I'm Dalia.")]
-    chat = await chronicle.engine.get_chat(str(w.channel.id))
-    [line] = await chronicle.engine.transcript(chat.chat_id)
+    chat = await chronicle.engine.reads.get_chat(str(w.channel.id))
+    [line] = await chronicle.engine.reads.transcript(chat.chat_id)
     assert (line.speaker, line.text) == ("Dalia", "Welcome in, Wren! I'm Dalia.")

@@ -204,7 +204,7 @@ class _Run:
 
     async def _run(self, case: dict[str, Any]) -> None:
         h = self.harness
-        if await h.engine.find_chat(str(h.channel.id)) is None:  # a case ended the story: the next one has one
+        if await h.engine.reads.find_chat(str(h.channel.id)) is None:  # a case ended the story: the next one has one
             await h.command(h.fd.world.admin, "chat start", {"character": "Aria", "guest": "Bram"})
         before = self.events()
         channel = h.channel if case["channel"] == "story" else self.other
@@ -292,6 +292,6 @@ async def test_input_echoed_on_discord_shows_control_characters_as_escapes(chron
     await chronicle.start_story()
     admin = chronicle.fd.world.admin
     refused = await chronicle.command(admin, "character show", {"name": "Ev\x1b[31mil\u202e"})
-    assert refused.texts == ["There is no character named 'Ev\\x1b[31mil\\u202e' in this server. See /character list."]
+    assert refused.texts == ["name: contains the control character U+001B; use plain text."]  # never echoed raw
     found = await chronicle.command(admin, "memory search", {"query": "rain\x08"})
     assert [e["title"] for e in found.embeds] == ["Memories matching “rain\\x08”"]

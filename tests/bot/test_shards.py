@@ -6,6 +6,7 @@ from pathlib import Path
 
 from bot.discord.client import ShardedChronicleBot, make_bot
 from engine import Actor, Engine
+from engine.commands import AuthorCharacter, StartChat
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord.fixtures import run_bot
 from tests.fakes.discord.world import MANAGE_GUILD
@@ -21,8 +22,8 @@ async def test_a_bot_owning_shard_1_of_2_serves_only_its_guilds(tmp_path: Path) 
         engine = await Engine.open(tmp_path / "chronicle.db")
         try:
             host = Actor(user_id="host", guild_id=str(other.id), is_admin=True)  # the other process's story
-            await engine.author_character(host, "Aria", "A bard.")
-            other_chat = await engine.start_chat(host, str(other_channel.id), "Aria")
+            await engine.perform(AuthorCharacter(actor=host, name="Aria", description="A bard."))
+            other_chat = await engine.perform(StartChat(actor=host, channel_id=str(other_channel.id), character="Aria"))
             fd.post_message_while_offline(other_channel, stranger, "said while every bot was away")
             bot = make_bot(engine, shard_count=2, shard_ids=[1], sync_guild_ids=[mine.id, other.id],
                            guild_ready_timeout=0.05)
@@ -42,6 +43,6 @@ async def test_a_bot_owning_shard_1_of_2_serves_only_its_guilds(tmp_path: Path) 
                                                   if f["t"] == "MESSAGE_CREATE"), 5)
                     frames = [f for s in fd.gateway.sessions.values() for f in s.frames]
                     assert not [f for f in frames if str(other.id) in (f["d"].get("guild_id"), f["d"].get("id"))]
-            assert await engine.transcript(other_chat.chat_id) == []  # the other guild's backfill is not ours
+            assert await engine.reads.transcript(other_chat.chat_id) == []  # the other guild's backfill is not ours
         finally:
             await engine.close()

@@ -151,14 +151,14 @@ async def _check_the_log(url: str, fd: FakeDiscord, north: Place, *, first: Fake
     assert str(orphan.id) not in {i for r in replied for i in r["discord_message_ids"]}  # the orphan: never recorded
     engine = await Engine.open(url)
     try:
-        chats = {c.guild_id: c for c in await engine.list_chats()}
-        north_lines = await engine.transcript(chats[str(north.guild.id)].chat_id, limit=100)
+        chats = {c.guild_id: c for c in await engine.reads.list_chats()}
+        north_lines = await engine.reads.transcript(chats[str(north.guild.id)].chat_id, limit=100)
         assert [line.role for line in north_lines] == ["person", "character"] * 3
         assert north_lines[2].message_id == str(pending.id) and "What did the keeper say" in north_lines[3].text
         posted = [m.content for m in fd.channel_history(north.channel.id)]
         assert [line.text for line in north_lines] == [text for text in posted if text in
                                                        {line.text for line in north_lines}]
-        assert (await engine.check()).clean
+        assert (await engine.maintenance.check()).clean
         with PgConnection.connect(url) as conn:
             assert conn.execute("SELECT position FROM projection_cursor").fetchone()[0] == seqs[-1]
     finally:

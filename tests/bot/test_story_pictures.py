@@ -11,6 +11,17 @@ from bot.console.app import Console
 from bot.pictures import HEIGHT_PX, WIDTH_PX, timeline_labels
 from bot.story_pictures import relationship_data, timeline_data
 from engine import Actor, Engine
+from engine.commands import (
+    AdjustRelationship,
+    AuthorCharacter,
+    CloseScene,
+    OpenScene,
+    RewindChat,
+    SayLine,
+    SkipTime,
+    StartChat,
+    StartMeanwhile,
+)
 from tests.bot.conftest import Chronicle
 from tests.fakes.discord import InteractionRecord
 
@@ -29,24 +40,24 @@ def assert_picture(png: bytes) -> None:
 
 async def _eventful_story(engine: Engine, admin: Actor, channel: str = "chan-pics") -> str:
     """Aria and Bram at the Tavern from 09:00: a scene closed, 3h skipped, a market scene, a meanwhile, a rewind."""
-    await engine.author_character(admin, "Aria", "A wandering bard.")
-    await engine.author_character(admin, "Bram", "A quiet smith.")
-    chat = await engine.start_chat(admin, channel, "Aria", guest="Bram", place="Tavern", time="09:00")
-    await engine.record_message(admin, channel, "m-1", "Shall we go to the market?")
-    await engine.close_scene(admin, channel, "They finished their ale.")
-    await engine.skip_time(admin, channel, "3h", "Three hours on the road.")
-    await engine.open_scene(admin, channel, "Market", "Haggling")
-    await engine.start_meanwhile(admin, channel, ["Bram"], "Bram follows a stranger.", place="Docks")
-    await engine.record_message(admin, channel, "m-2", "How much for the lute?")
-    await engine.record_message(admin, channel, "m-3", "Too much!")
-    await engine.rewind(admin, channel, messages=1)
-    await engine.adjust_relationship(admin, channel, "Aria", "Bram", affinity=40, trust=-10, note="owes him money")
+    await engine.perform(AuthorCharacter(actor=admin, name="Aria", description="A wandering bard."))
+    await engine.perform(AuthorCharacter(actor=admin, name="Bram", description="A quiet smith."))
+    chat = await engine.perform(StartChat(actor=admin, channel_id=channel, character="Aria", guest="Bram", place="Tavern", time="09:00"))
+    await engine.perform(SayLine(actor=admin, channel_id=channel, message_id="m-1", text="Shall we go to the market?"))
+    await engine.perform(CloseScene(actor=admin, channel_id=channel, summary="They finished their ale."))
+    await engine.perform(SkipTime(actor=admin, channel_id=channel, by="3h", summary="Three hours on the road."))
+    await engine.perform(OpenScene(actor=admin, channel_id=channel, place="Market", title="Haggling"))
+    await engine.perform(StartMeanwhile(actor=admin, channel_id=channel, character="Bram", premise="Bram follows a stranger.", place="Docks"))
+    await engine.perform(SayLine(actor=admin, channel_id=channel, message_id="m-2", text="How much for the lute?"))
+    await engine.perform(SayLine(actor=admin, channel_id=channel, message_id="m-3", text="Too much!"))
+    await engine.perform(RewindChat(actor=admin, channel_id=channel, messages=1))
+    await engine.perform(AdjustRelationship(actor=admin, channel_id=channel, character="Aria", target="Bram", affinity=40, trust=-10, note="owes him money"))
     return chat.chat_id
 
 
 async def test_the_timeline_is_read_from_the_engine(engine: Engine, admin: Actor):
     chat_id = await _eventful_story(engine, admin)
-    chat = await engine.chat_by_id(chat_id)
+    chat = await engine.reads.chat_by_id(chat_id)
     data = await timeline_data(engine, chat)
     assert data.title == "The story of Aria and Bram"
     assert data.now_minute == 12 * 60
@@ -62,14 +73,14 @@ async def test_the_timeline_is_read_from_the_engine(engine: Engine, admin: Actor
 
 async def test_a_skip_and_a_rewind_before_it_keep_their_own_minutes(engine: Engine, admin: Actor):
     """Two skips chain from the story's start; a rewind that undid the second sits where the story went on."""
-    await engine.author_character(admin, "Aria", "A wandering bard.")
-    await engine.start_chat(admin, "chan-2", "Aria", time="08:00")
-    await engine.skip_time(admin, "chan-2", "1h", "An hour.")
-    await engine.record_message(admin, "chan-2", "m-1", "Onwards.")
-    await engine.skip_time(admin, "chan-2", "2h", "Two more.")
-    await engine.rewind(admin, "chan-2", messages=1)
-    await engine.skip_time(admin, "chan-2", "30m", "Half an hour.")
-    chat = await engine.get_chat("chan-2")
+    await engine.perform(AuthorCharacter(actor=admin, name="Aria", description="A wandering bard."))
+    await engine.perform(StartChat(actor=admin, channel_id="chan-2", character="Aria", time="08:00"))
+    await engine.perform(SkipTime(actor=admin, channel_id="chan-2", by="1h", summary="An hour."))
+    await engine.perform(SayLine(actor=admin, channel_id="chan-2", message_id="m-1", text="Onwards."))
+    await engine.perform(SkipTime(actor=admin, channel_id="chan-2", by="2h", summary="Two more."))
+    await engine.perform(RewindChat(actor=admin, channel_id="chan-2", messages=1))
+    await engine.perform(SkipTime(actor=admin, channel_id="chan-2", by="30m", summary="Half an hour."))
+    chat = await engine.reads.get_chat("chan-2")
     data = await timeline_data(engine, chat)
     assert [(k.from_minute, k.to_minute) for k in data.skips] == [(480, 540), (540, 570)]
     assert [r.minute for r in data.rewinds] == [540]
@@ -77,7 +88,7 @@ async def test_a_skip_and_a_rewind_before_it_keep_their_own_minutes(engine: Engi
 
 async def test_the_relationship_map_gets_the_story_s_people(engine: Engine, admin: Actor):
     chat_id = await _eventful_story(engine, admin)
-    graph = await relationship_data(engine, await engine.chat_by_id(chat_id))
+    graph = await relationship_data(engine, await engine.reads.chat_by_id(chat_id))
     assert [(n.name, n.kind) for n in graph.nodes] == [("Aria", "character"), ("Bram", "character")]
     assert [(e.affinity, e.trust, e.note) for e in graph.edges] == [(40, -10, "owes him money")]
 

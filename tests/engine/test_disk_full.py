@@ -13,6 +13,7 @@ import pytest
 
 from bot.console.app import Console
 from engine import Actor, Engine, StorageError, store
+from engine.commands import AnswerLine, SayLine
 from engine.llm.openai_compat import OpenAICompatibleModel
 from tests.conftest import story
 from tests.engine.test_narrator import RecordingSink
@@ -41,7 +42,7 @@ async def _until_full(engine: Engine, admin: Actor) -> tuple[list[str], dict[str
     refused: dict[str, StorageError] = {}
     for i in range(20_000):
         try:
-            await engine.record_message(admin, "chan-1", f"m{i}", f"line {i} " + "words " * 80)
+            await engine.perform(SayLine(actor=admin, channel_id="chan-1", message_id=f"m{i}", text=f"line {i} " + "words " * 80))
             acknowledged.append(f"m{i}")
         except StorageError as exc:
             refused[f"m{i}"] = exc
@@ -68,18 +69,18 @@ async def test_full_disk_refuses_new_lines_and_recovers_by_itself(cramped: tuple
 
     sink, asked = RecordingSink(), len(fake_llm.chat_requests)
     with pytest.raises(StorageError, match="full"):
-        await engine.respond(admin, "chan-1", "while-full", "Is anyone there?", sink)
+        await engine.perform(AnswerLine(actor=admin, channel_id="chan-1", message_id="while-full", text="Is anyone there?"), sink=sink)
     assert sink.calls == [] and len(fake_llm.chat_requests) == asked  # nothing generated, nothing shown
 
     (small / "spare").unlink()  # an admin frees 1 MB
     await _space_back(engine)
     assert os.path.getsize(f"{small / 'world.db'}-wal") < 256 * 1024  # the WAL was folded back into the file
-    said = await engine.respond(admin, "chan-1", "after", "We are back.", RecordingSink())
+    said = await engine.perform(AnswerLine(actor=admin, channel_id="chan-1", message_id="after", text="We are back."), sink=RecordingSink())
     assert said.replies and said.replies[0].text.startswith("Reply")
-    chat = await engine.get_chat("chan-1")
-    kept = {m.message_id for m in await engine.transcript(chat.chat_id, limit=100_000)}
+    chat = await engine.reads.get_chat("chan-1")
+    kept = {m.message_id for m in await engine.reads.transcript(chat.chat_id, limit=100_000)}
     assert set(acknowledged) <= kept and not set(refused) & kept  # acknowledged: kept; refused: not recorded
-    assert (await engine.check()).clean
+    assert (await engine.maintenance.check()).clean
 
 
 async def test_a_reply_shown_when_the_disk_fills_is_withdrawn(cramped: tuple[Engine, Path], admin: Actor,
@@ -87,7 +88,7 @@ async def test_a_reply_shown_when_the_disk_fills_is_withdrawn(cramped: tuple[Eng
     engine, small = cramped
     fake_llm.enqueue_delay(0.5, "A reply that arrives after the disk filled up.")
     sink = RecordingSink()
-    reply = asyncio.ensure_future(engine.respond(admin, "chan-1", "just-before", "Tell me a story.", sink))
+    reply = asyncio.ensure_future(engine.perform(AnswerLine(actor=admin, channel_id="chan-1", message_id="just-before", text="Tell me a story."), sink=sink))
     while not sink.calls:  # the line is recorded and the reply has begun
         await asyncio.sleep(0.01)
     fill_up(small)
@@ -95,11 +96,11 @@ async def test_a_reply_shown_when_the_disk_fills_is_withdrawn(cramped: tuple[Eng
         await reply
     kinds = [kind for kind, _, _ in sink.calls]
     assert kinds[0] == "begin" and kinds[-1] == "abort"  # shown, then taken back: it could not be recorded
-    chat = await engine.get_chat("chan-1")
+    chat = await engine.reads.get_chat("chan-1")
     (small / "ballast").unlink()
     (small / "spare").unlink()
     await _space_back(engine)
-    lines = await engine.transcript(chat.chat_id)
+    lines = await engine.reads.transcript(chat.chat_id)
     assert [m.text for m in lines if m.role == "character"] == []
     assert lines[-1].text == "Tell me a story."
 

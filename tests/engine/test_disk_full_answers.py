@@ -34,8 +34,8 @@ async def test_every_answer_on_a_filling_disk_matches_the_log(cramped: tuple[Eng
         answers[kind].append(text)
         if len(answers[REFUSED]) == 30:
             break
-    chat = await engine.get_chat("console:filling")
-    logged = {m.text for m in await engine.transcript(chat.chat_id, limit=100_000) if m.role != "character"}
+    chat = await engine.reads.get_chat("console:filling")
+    logged = {m.text for m in await engine.reads.transcript(chat.chat_id, limit=100_000) if m.role != "character"}
     assert answers[REPLIED] and len(answers[REFUSED]) == 30
     assert all(text in logged for text in answers[REPLIED] + answers[KEPT])  # "recorded": in the log
     assert not any(text in logged for text in answers[REFUSED])  # "not recorded": not in the log
@@ -62,4 +62,4 @@ async def test_a_story_started_without_room_for_its_greeting_says_it_started(cra
     await console.handle("/chat start character:Mira")
     assert out.getvalue().splitlines()[-1].startswith(
         "error: the story has started, but its greeting was not recorded: the disk holding")
-    assert await engine.find_chat("console:nearly-full") is not None  # started indeed: not to be started again
+    assert await engine.reads.find_chat("console:nearly-full") is not None  # started indeed: not to be started again

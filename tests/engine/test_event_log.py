@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine import Actor, Engine, ProjectionError
+from engine.commands import SayLine
 from engine.events import ChatStarted, SceneOpened
 from engine.projection import apply_new, projector
 from engine.storage.port import Conn
@@ -35,12 +36,12 @@ async def test_update_and_delete_on_events_are_refused_by_the_database(engine: E
 
 async def test_a_message_delivered_twice_is_recorded_once(engine: Engine, admin: Actor, location):
     await story(engine, admin)
-    first = await engine.record_message(admin, "chan-1", "discord-123", "Hello!")
+    first = await engine.perform(SayLine(actor=admin, channel_id="chan-1", message_id="discord-123", text="Hello!"))
     events = count_events(location)
-    again = await engine.record_message(admin, "chan-1", "discord-123", "Hello!")
+    again = await engine.perform(SayLine(actor=admin, channel_id="chan-1", message_id="discord-123", text="Hello!"))
     assert again == first
     assert count_events(location) == events
-    assert [m.text for m in await engine.transcript(first.chat_id)] == ["Hello!"]
+    assert [m.text for m in await engine.reads.transcript(first.chat_id)] == ["Hello!"]
 
 
 async def test_a_handler_that_raises_leaves_neither_event_nor_partial_row(engine: Engine, admin: Actor, location):
@@ -80,8 +81,8 @@ async def test_applying_one_event_twice_raises(engine: Engine, admin: Actor, loc
 async def test_catch_up_twice_changes_nothing(engine: Engine, admin: Actor, location):
     await story(engine, admin)
     world = dump_world(location)
-    assert await engine.catch_up() == 0
-    assert await engine.catch_up() == 0
+    assert await engine.maintenance.catch_up() == 0
+    assert await engine.maintenance.catch_up() == 0
     assert dump_world(location) == world
 
 
@@ -100,7 +101,7 @@ async def test_catch_up_at_start_up_applies_events_the_projection_missed(locatio
     reopened = await Engine.open(location)
     try:
         assert dump_world(location) == world
-        assert (await reopened.check()).clean
+        assert (await reopened.maintenance.check()).clean
     finally:
         await reopened.close()
 
@@ -131,11 +132,11 @@ def test_the_fast_json_list_is_json_dumps_byte_for_byte(items: list[str]):
 
 async def test_pending_migrations_are_the_backends_own(engine: Engine, location):
     """The doctor's migration check reads the folder of the backend in use (migrations/ or migrations/postgres/)."""
-    assert await engine.migrations_pending() == []
+    assert await engine.maintenance.migrations_pending() == []
     conn = raw_connection(location)
     try:
         last = conn.execute("SELECT version, name FROM schema_migrations ORDER BY version DESC LIMIT 1").fetchone()
         conn.execute("DELETE FROM schema_migrations WHERE version = ?", (last[0],))
     finally:
         conn.close()
-    assert await engine.migrations_pending() == [last[1]]
+    assert await engine.maintenance.migrations_pending() == [last[1]]

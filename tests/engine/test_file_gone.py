@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from engine import Actor, Engine, StorageError, store
+from engine.commands import AnswerLine, AuthorCharacter, SayLine
 from engine.llm.openai_compat import OpenAICompatibleModel
 from tests.conftest import story
 from tests.engine.test_narrator import RecordingSink
@@ -34,7 +35,7 @@ async def running(tmp_path: Path, fake_llm: FakeLLMServer, admin: Actor) -> Asyn
     try:
         await story(engine, admin)
         for i in range(5):
-            await engine.record_message(admin, "chan-1", f"m{i}", f"line {i}")
+            await engine.perform(SayLine(actor=admin, channel_id="chan-1", message_id=f"m{i}", text=f"line {i}"))
         yield engine, path
     finally:
         await engine.close()
@@ -51,16 +52,16 @@ async def test_a_deleted_file_refuses_every_later_write_and_reply(running: tuple
     before = await engine.db.read(store.last_seq)
     path.unlink()
     with pytest.raises(StorageError) as caught:
-        await engine.record_message(admin, "chan-1", "after-1", "never recorded")
+        await engine.perform(SayLine(actor=admin, channel_id="chan-1", message_id="after-1", text="never recorded"))
     _is_gone(caught.value, path)
     sink, asked = RecordingSink(), len(fake_llm.chat_requests)
     with pytest.raises(StorageError, match="deleted or replaced"):
-        await engine.respond(admin, "chan-1", "after-2", "Anyone there?", sink)
+        await engine.perform(AnswerLine(actor=admin, channel_id="chan-1", message_id="after-2", text="Anyone there?"), sink=sink)
     assert sink.calls == [] and len(fake_llm.chat_requests) == asked  # nothing generated, nothing shown
     with pytest.raises(StorageError, match="deleted or replaced"):
-        await engine.author_character(admin, "Cora", "A latecomer.")
+        await engine.perform(AuthorCharacter(actor=admin, name="Cora", description="A latecomer."))
     with pytest.raises(StorageError) as checked:  # /admin check and `chronicle check`: the line, not a traceback
-        await engine.check()
+        await engine.maintenance.check()
     _is_gone(checked.value, path)
     assert await engine.db.read(store.last_seq) == before  # the old file (still open) got nothing more
     assert not path.exists()  # and nothing made a new, empty one in its place
@@ -73,7 +74,7 @@ async def test_a_replaced_file_is_left_as_it_is(running: tuple[Engine, Path], ad
     os.replace(other, path)  # another file moved into its place
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     with pytest.raises(StorageError) as caught:
-        await engine.record_message(admin, "chan-1", "after", "never recorded")
+        await engine.perform(SayLine(actor=admin, channel_id="chan-1", message_id="after", text="never recorded"))
     _is_gone(caught.value, path)
     await engine.close()
     assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
@@ -93,7 +94,7 @@ async def test_commands_queued_behind_a_running_write_are_refused_once_the_file_
 
     first = asyncio.ensure_future(engine.db.write(slow))
     await asyncio.to_thread(holding.wait, 5)
-    queued = [engine.record_message(admin, f"c{i}", f"q{i}", f"queued {i}") for i in range(8)]
+    queued = [engine.perform(SayLine(actor=admin, channel_id=f"c{i}", message_id=f"q{i}", text=f"queued {i}")) for i in range(8)]
     await asyncio.sleep(0.05)  # they wait for the writer, to be committed together as one group
     path.unlink()
     release.set()
@@ -113,15 +114,15 @@ async def test_a_backup_restored_in_its_place_is_not_mixed_with_the_old_wal(runn
     source.close()
     saved = await engine.db.read(store.last_seq)
     for i in range(20):  # written after the backup: in the WAL, not yet in the file
-        await engine.record_message(admin, "chan-1", f"late-{i}", f"after the backup {i}")
+        await engine.perform(SayLine(actor=admin, channel_id="chan-1", message_id=f"late-{i}", text=f"after the backup {i}"))
     path.unlink()
     with pytest.raises(StorageError, match="deleted or replaced"):
-        await engine.record_message(admin, "chan-1", "refused", "never recorded")
+        await engine.perform(SayLine(actor=admin, channel_id="chan-1", message_id="refused", text="never recorded"))
     await engine.close()
     shutil.copy(backup, path)  # the admin restores the backup, as the line says
     restored = await Engine.open(path)
     try:
         assert await restored.db.read(store.last_seq) == saved  # the backup's log, not pages of the deleted file
-        assert (await restored.check()).clean
+        assert (await restored.maintenance.check()).clean
     finally:
         await restored.close()

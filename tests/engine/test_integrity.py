@@ -19,11 +19,24 @@ from engine import (
     ProjectionError,
     SlowDown,
 )
-from engine.commands import RewindChat, SetWeather
+from engine.commands import (
+    AnswerLine,
+    AuthorCharacter,
+    CloseScene,
+    EndChat,
+    ForgetMemory,
+    RegenerateReply,
+    RewindChat,
+    SayLine,
+    SetPersona,
+    SetWeather,
+    StartChat,
+    WriteMemory,
+)
+from engine.commands.results import found
 from engine.llm.openai_compat import OpenAICompatibleModel
 from engine.storage.port import Conn
 from engine.views import CharacterView, MessageView
-from engine.writes import found
 from tests.conftest import count_events, dump_world, raw_connection, story
 from tests.fakes.llm_server import FakeLLMServer
 
@@ -81,13 +94,13 @@ async def test_a_repeat_delivery_after_a_rewind_is_already_handled(narrated: Eng
     """Defect 1: the old engine raised AssertionError looking up the rewound line."""
     await story(narrated, admin)
     fake_llm.enqueue_text("Welcome.")
-    await narrated.respond(admin, "chan-1", "d-1", "Hello there.", GatedSink())
-    await narrated.rewind(admin, "chan-1", messages=2)
+    await narrated.perform(AnswerLine(actor=admin, channel_id="chan-1", message_id="d-1", text="Hello there."), sink=GatedSink())
+    await narrated.perform(RewindChat(actor=admin, channel_id="chan-1", messages=2))
     events, asked = count_events(db_path), len(fake_llm.chat_requests)
-    again = await narrated.respond(admin, "chan-1", "d-1", "Hello there.", GatedSink())
+    again = await narrated.perform(AnswerLine(actor=admin, channel_id="chan-1", message_id="d-1", text="Hello there."), sink=GatedSink())
     assert again.line is None and again.replies == ()
     with pytest.raises(AlreadyHandled):
-        await narrated.record_message(admin, "chan-1", "d-1", "Hello there.")
+        await narrated.perform(SayLine(actor=admin, channel_id="chan-1", message_id="d-1", text="Hello there."))
     assert (count_events(db_path), len(fake_llm.chat_requests)) == (events, asked)
 
 
@@ -99,12 +112,12 @@ async def test_a_reply_is_never_filed_in_another_chat(narrated: Engine, admin: A
     fake_llm.enqueue_text("A long answer.")
     sink = GatedSink()
     sink.gate = asyncio.Event()
-    pending = narrated.respond(admin, "chan-1", "d-1", "Tell me a story.", sink)
+    pending = narrated.perform(AnswerLine(actor=admin, channel_id="chan-1", message_id="d-1", text="Tell me a story."), sink=sink)
     await sink.finishing.wait()
     other = await Engine.open(db_path)  # another process on the same file
     try:
-        await other.end_chat(admin, "chan-1")
-        await other.start_chat(admin, "chan-1", "Bram")
+        await other.perform(EndChat(actor=admin, channel_id="chan-1"))
+        await other.perform(StartChat(actor=admin, channel_id="chan-1", character="Bram"))
     finally:
         await other.close()
     sink.gate.set()
@@ -113,68 +126,69 @@ async def test_a_reply_is_never_filed_in_another_chat(narrated: Engine, admin: A
     assert sink.withdrawn == ["DomainError"]
     replies = _rows(db_path, "SELECT chat_id FROM messages WHERE role = 'character'")
     assert replies == []
-    assert [m.text for m in await narrated.transcript(chat_id)] == ["Tell me a story."]
+    assert [m.text for m in await narrated.reads.transcript(chat_id)] == ["Tell me a story."]
 
 
 async def test_a_stale_version_trips_the_unique_constraint(engine: Engine, admin: Actor, location: str) -> None:
     """Defect 7: the expected version comes from the command, so UNIQUE(stream, stream_version) really fires."""
     await story(engine, admin)
-    await engine.record_message(admin, "chan-1", "d-1", "Hello.")
-    ref = await engine.chat_ref("chan-1", admin.guild_id)
-    await engine.set_weather(admin, "chan-1", "rain")
+    await engine.perform(SayLine(actor=admin, channel_id="chan-1", message_id="d-1", text="Hello."))
+    ref = await engine.writer.chat_ref("chan-1", admin.guild_id)
+    await engine.perform(SetWeather(actor=admin, channel_id="chan-1", weather="rain"))
     events = count_events(location)
-    stale = RewindChat(actor=admin, chat_id=ref.chat_id, expected_version=ref.version, messages=1)
+    stale = RewindChat(actor=admin, channel_id="chan-1", chat_id=ref.chat_id, expected_version=ref.version, messages=1)
     with pytest.raises(ConcurrencyConflict, match="nothing was recorded"):
-        await engine.execute(stale, lambda conn, recorded: recorded)
+        await engine.writer.execute(stale, lambda conn, cmd, recorded: recorded)
     assert count_events(location) == events
 
 
 async def test_a_stale_decision_that_still_holds_is_decided_again(engine: Engine, admin: Actor) -> None:
     """A conflict on a command whose meaning does not depend on the moment is decided again, once."""
     await story(engine, admin)
-    ref = await engine.chat_ref("chan-1", admin.guild_id)
-    await engine.set_weather(admin, "chan-1", "rain")
-    version = await engine._in_chat(ref, SetWeather, lambda conn, rec: rec[0].stream_version, key=None, cause=None,
-                                    actor=admin, weather="snow")
+    ref = await engine.writer.chat_ref("chan-1", admin.guild_id)
+    await engine.perform(SetWeather(actor=admin, channel_id="chan-1", weather="rain"))
+    stale = SetWeather(actor=admin, channel_id="chan-1", chat_id=ref.chat_id, expected_version=ref.version,
+                       weather="snow")
+    version = await engine.writer.execute(stale, lambda conn, cmd, rec: rec[0].stream_version)
     assert version == ref.version + 2
-    assert (await engine.get_chat("chan-1")).weather == "snow"
+    assert (await engine.reads.get_chat("chan-1")).weather == "snow"
 
 
 async def test_the_greeting_is_a_command_of_its_own_and_the_start_is_never_split(
         engine: Engine, admin: Actor, location: str) -> None:
     """Defects 3 and 4: rewinding the greeting undoes only the greeting; the story's start stays whole."""
-    await engine.author_character(admin, "Aria", "A bard.", greeting="Well met, {{user}}!")
-    await engine.set_persona(admin, "Wren")
+    await engine.perform(AuthorCharacter(actor=admin, name="Aria", description="A bard.", greeting="Well met, {{user}}!"))
+    await engine.perform(SetPersona(actor=admin, name="Wren"))
     sink = GatedSink()
-    chat = await engine.start_chat(admin, "chan-1", "Aria", place="Tavern", sink=sink, cause="interaction:1")
-    [greeting] = await engine.transcript(chat.chat_id)
+    chat = await engine.perform(StartChat(actor=admin, channel_id="chan-1", character="Aria", place="Tavern"), sink=sink, cause="interaction:1")
+    [greeting] = await engine.reads.transcript(chat.chat_id)
     assert greeting.text == "Well met, Wren!" and greeting.discord_ids == ("2000",)
     commands = _rows(location, "SELECT kind, command_id, cause FROM events WHERE chat_id = ? ORDER BY seq", chat.chat_id)
     assert [k for k, _, _ in commands] == ["chat_created", "container_created", "scene_opened", "bot_replied"]
     assert len({c for _, c, _ in commands[:3]}) == 1 and commands[3][1] != commands[0][1]
     assert {c for _, _, c in commands} == {"interaction:1"}
-    result = await engine.rewind(admin, "chan-1", messages=1)
+    result = await engine.perform(RewindChat(actor=admin, channel_id="chan-1", messages=1))
     assert result.events_undone == 1 and [m.text for m in result.removed_messages] == ["Well met, Wren!"]
-    now = await engine.get_chat("chan-1")
-    assert now.active_scene_id is not None and await engine.list_places(chat.chat_id)
+    now = await engine.reads.get_chat("chan-1")
+    assert now.active_scene_id is not None and await engine.reads.list_places(chat.chat_id)
     with pytest.raises(InvalidInput, match="only 0 message"):
-        await engine.rewind(admin, "chan-1", messages=1)
+        await engine.perform(RewindChat(actor=admin, channel_id="chan-1", messages=1))
     with pytest.raises(InvalidInput, match="story's own start"):
-        await engine.rewind(admin, "chan-1", to_seq=now.created_seq - 1)
+        await engine.perform(RewindChat(actor=admin, channel_id="chan-1", seq=now.created_seq - 1))
 
 
 async def test_a_rewind_to_a_point_inside_a_command_keeps_the_whole_command(engine: Engine, admin: Actor,
                                                                           location: str) -> None:
     """A scene close writes several events; a rewind `to:` one of them keeps them all."""
     await story(engine, admin)
-    await engine.record_message(admin, "chan-1", "d-1", "One.")
-    await engine.close_scene(admin, "chan-1", "They talked.")
-    await engine.record_message(admin, "chan-1", "d-2", "Two.")
+    await engine.perform(SayLine(actor=admin, channel_id="chan-1", message_id="d-1", text="One."))
+    await engine.perform(CloseScene(actor=admin, channel_id="chan-1", summary="They talked."))
+    await engine.perform(SayLine(actor=admin, channel_id="chan-1", message_id="d-2", text="Two."))
     seqs = _rows(location, "SELECT seq FROM events WHERE kind IN ('scene_closed', 'memory_written') ORDER BY seq")
-    result = await engine.rewind(admin, "chan-1", to_seq=seqs[0][0])
+    result = await engine.perform(RewindChat(actor=admin, channel_id="chan-1", seq=seqs[0][0]))
     assert result.to_seq == seqs[-1][0]
     assert [m.text for m in result.removed_messages] == ["Two."]
-    assert len(await engine.list_memories((await engine.get_chat("chan-1")).chat_id)) == 2
+    assert len(await engine.reads.list_memories((await engine.reads.get_chat("chan-1")).chat_id)) == 2
 
 
 @pytest.mark.parametrize("failure", [RuntimeError("discord said 500"), asyncio.CancelledError()])
@@ -185,12 +199,12 @@ async def test_a_reply_that_fails_after_it_was_shown_is_withdrawn_and_the_line_s
     fake_llm.enqueue_text("Half of a reply.")
     sink = GatedSink(fail_finish=failure)
     with pytest.raises(type(failure)):
-        await narrated.respond(admin, "chan-1", "d-1", "Hi!", sink)
+        await narrated.perform(AnswerLine(actor=admin, channel_id="chan-1", message_id="d-1", text="Hi!"), sink=sink)
     assert sink.withdrawn == [type(failure).__name__ if isinstance(failure, Exception) else "RuntimeError"]
-    lines = await narrated.transcript(chat_id)
+    lines = await narrated.reads.transcript(chat_id)
     assert [(m.role, m.text) for m in lines] == [("person", "Hi!")]
     fake_llm.enqueue_text("Sorry, where was I?")
-    later = await narrated.respond(admin, "chan-1", "d-1", "Hi!", GatedSink())  # a redelivery answers it now
+    later = await narrated.perform(AnswerLine(actor=admin, channel_id="chan-1", message_id="d-1", text="Hi!"), sink=GatedSink())  # a redelivery answers it now
     assert [r.text for r in later.replies] == ["Sorry, where was I?"]
 
 
@@ -201,8 +215,8 @@ async def test_a_model_error_of_any_kind_withdraws_the_reply(narrated: Engine, a
     fake_llm.enqueue_text("This will be cut off halfway through.", chunks=6, break_after=2)
     sink = GatedSink()
     with pytest.raises(Exception):  # noqa: B017,PT011 — whatever the client raises, the reply is withdrawn
-        await narrated.respond(admin, "chan-1", "d-1", "Hi!", sink)
-    assert sink.withdrawn and [m.role for m in await narrated.transcript(chat_id)] == ["person"]
+        await narrated.perform(AnswerLine(actor=admin, channel_id="chan-1", message_id="d-1", text="Hi!"), sink=sink)
+    assert sink.withdrawn and [m.role for m in await narrated.reads.transcript(chat_id)] == ["person"]
 
 
 async def test_queued_replies_are_bounded_per_channel(narrated: Engine, admin: Actor, fake_llm: FakeLLMServer,
@@ -213,15 +227,15 @@ async def test_queued_replies_are_bounded_per_channel(narrated: Engine, admin: A
         fake_llm.enqueue_text(f"Answer {n}.")
     sink = GatedSink()
     sink.gate = asyncio.Event()
-    first = narrated.respond(admin, "chan-1", "d-1", "One", sink)
-    second = narrated.respond(admin, "chan-1", "d-2", "Two", GatedSink())
-    third = narrated.respond(admin, "chan-1", "d-3", "Three", GatedSink())
+    first = narrated.perform(AnswerLine(actor=admin, channel_id="chan-1", message_id="d-1", text="One"), sink=sink)
+    second = narrated.perform(AnswerLine(actor=admin, channel_id="chan-1", message_id="d-2", text="Two"), sink=GatedSink())
+    third = narrated.perform(AnswerLine(actor=admin, channel_id="chan-1", message_id="d-3", text="Three"), sink=GatedSink())
     with pytest.raises(SlowDown, match="Slow down"):
         await third
     sink.gate.set()
     await asyncio.gather(first, second)
     await narrated.serial.join()
-    texts = [m.text for m in await narrated.transcript(chat_id)]
+    texts = [m.text for m in await narrated.reads.transcript(chat_id)]
     assert texts == ["One", "Answer 0.", "Two", "Answer 1.", "Three"]
 
 
@@ -229,14 +243,14 @@ async def test_every_command_of_a_channel_waits_for_the_one_before(narrated: Eng
                                                                    fake_llm: FakeLLMServer, db_path: Path) -> None:
     """Defect 9: /chat end, /scene open, /memory forget… issued while a reply streams run after it, in order."""
     chat_id = await story(narrated, admin)
-    memory = await narrated.write_memory(admin, "chan-1", "The key is under the stone.")
+    memory = await narrated.perform(WriteMemory(actor=admin, channel_id="chan-1", text="The key is under the stone."))
     fake_llm.enqueue_text("Let me think.")
     sink = GatedSink()
     sink.gate = asyncio.Event()
-    reply = narrated.respond(admin, "chan-1", "d-1", "Where is the key?", sink)
-    forget = narrated.forget_memory(admin, "chan-1", memory.memory_id)
-    close = narrated.close_scene(admin, "chan-1", "Done.")
-    end = narrated.end_chat(admin, "chan-1")
+    reply = narrated.perform(AnswerLine(actor=admin, channel_id="chan-1", message_id="d-1", text="Where is the key?"), sink=sink)
+    forget = narrated.perform(ForgetMemory(actor=admin, channel_id="chan-1", id=memory.memory_id))
+    close = narrated.perform(CloseScene(actor=admin, channel_id="chan-1", summary="Done."))
+    end = narrated.perform(EndChat(actor=admin, channel_id="chan-1"))
     await sink.finishing.wait()
     await asyncio.sleep(0.05)
     assert not (forget.done() or close.done() or end.done())
@@ -251,13 +265,13 @@ async def test_a_repeated_interaction_is_recorded_once(engine: Engine, admin: Ac
     """Defect 8: a command caused by the same interaction id is recorded once; the repeat returns the first
     result (or a plain AlreadyHandled once that result is gone)."""
     await story(engine, admin)
-    first = await engine.write_memory(admin, "chan-1", "A fact.", cause="interaction:77")
+    first = await engine.perform(WriteMemory(actor=admin, channel_id="chan-1", text="A fact."), cause="interaction:77")
     events = count_events(location)
-    again = await engine.write_memory(admin, "chan-1", "A fact.", cause="interaction:77")
+    again = await engine.perform(WriteMemory(actor=admin, channel_id="chan-1", text="A fact."), cause="interaction:77")
     assert again == first and count_events(location) == events
-    await engine.forget_memory(admin, "chan-1", first.memory_id)
+    await engine.perform(ForgetMemory(actor=admin, channel_id="chan-1", id=first.memory_id))
     with pytest.raises(AlreadyHandled):
-        await engine.write_memory(admin, "chan-1", "A fact.", cause="interaction:77")
+        await engine.perform(WriteMemory(actor=admin, channel_id="chan-1", text="A fact."), cause="interaction:77")
 
 
 async def test_a_button_names_the_reply_and_revision_it_was_shown_on(narrated: Engine, admin: Actor,
@@ -265,11 +279,10 @@ async def test_a_button_names_the_reply_and_revision_it_was_shown_on(narrated: E
     """Defect 8: a double-clicked Regenerate rewrites once; the second click changes nothing."""
     await story(narrated, admin)
     fake_llm.enqueue_text("First.")
-    [reply] = (await narrated.respond(admin, "chan-1", "d-1", "Hi", GatedSink())).replies
+    [reply] = (await narrated.perform(AnswerLine(actor=admin, channel_id="chan-1", message_id="d-1", text="Hi"), sink=GatedSink())).replies
     fake_llm.enqueue_text("Second.")
     fake_llm.enqueue_text("Third.")
-    clicks = [narrated.regenerate(admin, "chan-1", GatedSink(), reply_id=reply.message_id, revision=reply.revision,
-                                  cause=f"interaction:{n}") for n in (1, 2)]
+    clicks = [narrated.perform(RegenerateReply(actor=admin, channel_id="chan-1", reply_id=reply.message_id, revision=reply.revision), sink=GatedSink(), cause=f"interaction:{n}") for n in (1, 2)]
     done = await asyncio.gather(*clicks, return_exceptions=True)
     assert isinstance(done[0], MessageView) and done[0].text == "Second." and done[0].revision == 1
     assert isinstance(done[1], DomainError) and "already been rewritten" in str(done[1])
@@ -287,21 +300,22 @@ async def test_one_failing_command_of_a_group_rolls_back_alone(engine: Engine, a
         raise ProjectionError("this command fails after writing")
 
     results = await asyncio.gather(
-        *(engine.record_message(admin, f"chan-{1 + n % 2}", f"d-{n}", f"Line {n}.") for n in range(20)),
+        *(engine.perform(SayLine(actor=admin, channel_id=f"chan-{1 + n % 2}", message_id=f"d-{n}", text=f"Line {n}.")) for n in range(20)),
         engine.db.write(broken), return_exceptions=True)
     assert isinstance(results[-1], ProjectionError)
     assert all(isinstance(r, MessageView) for r in results[:-1])
     assert count_events(location) == events + 20
-    assert (await engine.check()).clean
+    assert (await engine.maintenance.check()).clean
 
 
 async def test_results_are_built_inside_the_transaction(engine: Engine, admin: Actor, location: str) -> None:
     """Defect 11: a command whose view can't be read back is not recorded (no assert, no half-answer)."""
     await story(engine, admin)
     before = dump_world(location), count_events(location)
-    ref = await engine.chat_ref("chan-1", admin.guild_id)
+    ref = await engine.writer.chat_ref("chan-1", admin.guild_id)
 
     with pytest.raises(ProjectionError, match="weather view was not found"):
-        await engine._in_chat(ref, SetWeather, lambda conn, rec: found(None, "weather view"), key=None, cause=None,
-                              actor=admin, weather="hail")
+        hail = SetWeather(actor=admin, channel_id="chan-1", chat_id=ref.chat_id, expected_version=ref.version,
+                          weather="hail")
+        await engine.writer.execute(hail, lambda conn, cmd, rec: found(None, "weather view"))
     assert (dump_world(location), count_events(location)) == before

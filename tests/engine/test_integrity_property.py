@@ -22,6 +22,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import Actor, Engine, EngineError
+from engine.commands import (
+    AnswerLine,
+    AuthorCharacter,
+    EndChat,
+    RegenerateReply,
+    RewindChat,
+    SetWeather,
+    StartChat,
+    WriteMemory,
+)
 from engine.llm.openai_compat import OpenAICompatibleModel
 from engine.views import CharacterView
 from tests.conftest import dump_world
@@ -103,8 +113,7 @@ async def _say(world: World, ch: str, who: int, *, gate: asyncio.Event | None = 
     actor = PEOPLE[who]
     world.said.append((ch, message_id, actor))
     sink = Sink(world, ch, gate, asked=message_id)
-    world.pending.append(asyncio.ensure_future(_typed(world.main.respond(actor, ch, message_id, f"Line {message_id}",
-                                                                           sink, cause=f"message:{message_id}"))))
+    world.pending.append(asyncio.ensure_future(_typed(world.main.perform(AnswerLine(actor=actor, channel_id=ch, message_id=message_id, text=f"Line {message_id}"), sink=sink, cause=f"message:{message_id}"))))
     return sink
 
 
@@ -116,13 +125,13 @@ async def _held_reply_then(world: World, ch: str, what: str) -> None:
     await asyncio.wait([asyncio.ensure_future(sink.reached.wait()), done], return_when=asyncio.FIRST_COMPLETED)
     other = world.other
     if what in ("end_start", "end"):
-        await _typed(other.end_chat(ADMIN, ch))
+        await _typed(other.perform(EndChat(actor=ADMIN, channel_id=ch)))
         if what == "end_start":
-            await _typed(other.start_chat(ADMIN, ch, "Bram"))
+            await _typed(other.perform(StartChat(actor=ADMIN, channel_id=ch, character="Bram")))
     elif what == "weather":
-        await _typed(other.set_weather(ADMIN, ch, "storm"))
+        await _typed(other.perform(SetWeather(actor=ADMIN, channel_id=ch, weather="storm")))
     else:
-        await _typed(other.rewind(ADMIN, ch, messages=1))
+        await _typed(other.perform(RewindChat(actor=ADMIN, channel_id=ch, messages=1)))
     gate.set()
     await done
 
@@ -135,28 +144,25 @@ async def _step(world: World, step: tuple) -> None:
         await _say(world, ch, arg)
     elif kind == "redeliver" and world.said:
         old_ch, message_id, actor = world.said[arg % len(world.said)]
-        world.pending.append(asyncio.ensure_future(_typed(main.respond(
-            actor, old_ch, message_id, f"Line {message_id}", Sink(world, old_ch), cause=f"message:{message_id}"))))
+        world.pending.append(asyncio.ensure_future(_typed(main.perform(AnswerLine(actor=actor, channel_id=old_ch, message_id=message_id, text=f"Line {message_id}"), sink=Sink(world, old_ch), cause=f"message:{message_id}"))))
     elif kind == "held_reply_then":
         await _held_reply_then(world, ch, arg)
     elif kind == "double_interaction":
         cause = f"interaction:{ch}-{arg}"
-        world.pending += [asyncio.ensure_future(_typed(main.write_memory(ADMIN, ch, f"Fact {arg}", cause=cause)))
+        world.pending += [asyncio.ensure_future(_typed(main.perform(WriteMemory(actor=ADMIN, channel_id=ch, text=f"Fact {arg}"), cause=cause)))
                           for _ in range(2)]
     elif kind == "rewind_messages":
-        world.pending.append(asyncio.ensure_future(_typed(main.rewind(ADMIN, ch, messages=arg))))
+        world.pending.append(asyncio.ensure_future(_typed(main.perform(RewindChat(actor=ADMIN, channel_id=ch, messages=arg)))))
     elif kind == "rewind_seq":
-        last = (await main.recent_events(limit=1))[0].seq
-        world.pending.append(asyncio.ensure_future(_typed(main.rewind(ADMIN, ch, to_seq=max(1, last - arg)))))
+        last = (await main.reads.recent_events(limit=1))[0].seq
+        world.pending.append(asyncio.ensure_future(_typed(main.perform(RewindChat(actor=ADMIN, channel_id=ch, seq=max(1, last - arg))))))
     elif kind == "regenerate_twice":
-        chat = await main.find_chat(ch)
-        lines = await main.transcript(chat.chat_id, limit=1) if chat else []
+        chat = await main.reads.find_chat(ch)
+        lines = await main.reads.transcript(chat.chat_id, limit=1) if chat else []
         if lines and lines[-1].role == "character":
-            world.pending += [asyncio.ensure_future(_typed(main.regenerate(
-                ADMIN, ch, Sink(world, ch), reply_id=lines[-1].message_id, revision=lines[-1].revision,
-                cause=f"interaction:regen-{world.next_id()}"))) for _ in range(2)]
-    elif kind == "restart" and await main.find_chat(ch) is None:
-        await _typed(main.start_chat(ADMIN, ch, "Aria"))
+            world.pending += [asyncio.ensure_future(_typed(main.perform(RegenerateReply(actor=ADMIN, channel_id=ch, reply_id=lines[-1].message_id, revision=lines[-1].revision), sink=Sink(world, ch), cause=f"interaction:regen-{world.next_id()}"))) for _ in range(2)]
+    elif kind == "restart" and await main.reads.find_chat(ch) is None:
+        await _typed(main.perform(StartChat(actor=ADMIN, channel_id=ch, character="Aria")))
 
 
 def _invariants(path: Path, world: World) -> None:
@@ -193,10 +199,10 @@ async def _scenario(plan: list[list[tuple]], path: Path) -> None:
         model = OpenAICompatibleModel(llm.base_url, "key", "fake", timeout=5.0, max_retries=0, max_tokens=40)
         main, other = await Engine.open(path, model=model), await Engine.open(path)
         try:
-            await main.author_character(ADMIN, "Aria", "A bard.", greeting="Hello, {{user}}.")
-            await main.author_character(ADMIN, "Bram", "A smith.")
+            await main.perform(AuthorCharacter(actor=ADMIN, name="Aria", description="A bard.", greeting="Hello, {{user}}."))
+            await main.perform(AuthorCharacter(actor=ADMIN, name="Bram", description="A smith."))
             for ch in CHANNELS:
-                await main.start_chat(ADMIN, ch, "Aria")
+                await main.perform(StartChat(actor=ADMIN, channel_id=ch, character="Aria"))
             world = World(main, other)
             world.pending = []
             for round_steps in plan:  # the steps of a round run at once, on their own tasks
@@ -206,8 +212,8 @@ async def _scenario(plan: list[list[tuple]], path: Path) -> None:
                 assert all(not isinstance(o, BaseException) or isinstance(o, EngineError) for o in outcomes)
             await main.serial.join()
             live = dump_world(path)
-            assert (await main.check()).clean
-            await main.rebuild()
+            assert (await main.maintenance.check()).clean
+            await main.maintenance.rebuild()
             assert dump_world(path) == live
             _invariants(path, world)
         finally:

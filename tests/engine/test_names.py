@@ -12,12 +12,23 @@ from typing import Any
 import pytest
 
 from engine import Actor, DomainError, Engine, InvalidInput
+from engine.commands import (
+    AddLoreEntry,
+    AuthorCharacter,
+    CreatePlace,
+    EditCharacter,
+    ImportCharacter,
+    ImportLorebook,
+    SetPersona,
+    StartChat,
+)
 from engine.events import CharacterAuthored, LorebookCreated, PlaceCreated
 from engine.lore.model import Lorebook
 from engine.names import is_visible, look_key, looks_alike, name_key, skeleton
 from engine.projection import online
 from engine.projection.projector import VERSION
 from engine.store import NewEvent, Stamp, append, stream_version
+from engine.table import Upload
 from tests.conftest import begin_write, count_events, raw_connection, story
 
 CYRILLIC_ARIA = "\u0410ria"  # А (CYRILLIC CAPITAL LETTER A) + "ria": prints exactly like "Aria"
@@ -88,57 +99,57 @@ def test_letters_digits_symbols_and_marked_letters_are_visible():
 
 async def test_a_look_alike_character_name_is_refused_naming_the_one_it_looks_like(engine: Engine, admin: Actor,
                                                                                    location: str):
-    await engine.author_character(admin, "Aria", "A wandering bard.")
-    await engine.author_character(admin, "Bram", "A quiet smith.")
+    await engine.perform(AuthorCharacter(actor=admin, name="Aria", description="A wandering bard."))
+    await engine.perform(AuthorCharacter(actor=admin, name="Bram", description="A quiet smith."))
     before = count_events(location)
     with pytest.raises(DomainError) as refused:
-        await engine.author_character(admin, CYRILLIC_ARIA, "An impostor.")
+        await engine.perform(AuthorCharacter(actor=admin, name=CYRILLIC_ARIA, description="An impostor."))
     assert str(refused.value) == ("'\u0410ria' looks like the existing character 'Aria'; "
                                   "choose a name that reads differently.")
     for look_alike in ("aria", "\u0412ram", "Ar\u2060ia"):
         with pytest.raises(DomainError, match="looks like the existing character"):
-            await engine.author_character(admin, look_alike, "An impostor.")
+            await engine.perform(AuthorCharacter(actor=admin, name=look_alike, description="An impostor."))
     with pytest.raises(DomainError, match="'\u0410ria' looks like the existing character 'Aria'"):
-        await engine.edit_character(admin, "Bram", "name", CYRILLIC_ARIA)
+        await engine.perform(EditCharacter(actor=admin, name="Bram", field="name", value=CYRILLIC_ARIA))
     card = json.dumps({"spec": "chara_card_v2", "spec_version": "2.0",
                        "data": {"name": CYRILLIC_ARIA, "description": "An imported impostor."}}).encode()
     with pytest.raises(DomainError, match="looks like the existing character 'Aria'; import it with name:"):
-        await engine.import_card(admin, card, "aria.json")
+        await engine.perform(ImportCharacter(actor=admin, file=Upload(filename="aria.json", data=card)))
     assert count_events(location) == before
-    renamed = await engine.edit_character(admin, "Aria", "name", "ARIA")  # its own name in capitals: no one else's
+    renamed = await engine.perform(EditCharacter(actor=admin, name="Aria", field="name", value="ARIA"))  # its own name in capitals: no one else's
     assert renamed.name == "ARIA"
 
 
 async def test_a_look_alike_typed_to_find_something_finds_the_one_existing(engine: Engine, admin: Actor):
     await story(engine, admin, guest=False)  # Aria, Bram, a story in chan-1 at the Tavern
-    assert (await engine.get_character(admin.guild_id, "\u0412ram")).name == "Bram"
-    chat = await engine.start_chat(admin, "chan-2", CYRILLIC_ARIA)
-    assert chat.host_id == (await engine.get_character(admin.guild_id, "Aria")).character_id
-    cellar = await engine.create_place(admin, "chan-1", "Cellar", "", parent="T\u0430vern")  # Cyrillic а
-    places = {p.name: p for p in await engine.list_places((await engine.get_chat("chan-1")).chat_id)}
+    assert (await engine.reads.get_character(admin.guild_id, "\u0412ram")).name == "Bram"
+    chat = await engine.perform(StartChat(actor=admin, channel_id="chan-2", character=CYRILLIC_ARIA))
+    assert chat.host_id == (await engine.reads.get_character(admin.guild_id, "Aria")).character_id
+    cellar = await engine.perform(CreatePlace(actor=admin, channel_id="chan-1", name="Cellar", description="", parent="T\u0430vern"))  # Cyrillic а
+    places = {p.name: p for p in await engine.reads.list_places((await engine.reads.get_chat("chan-1")).chat_id)}
     assert sorted(places) == ["Cellar", "Tavern"] and cellar.parent_id == places["Tavern"].place_id
     with pytest.raises(DomainError, match="'T\u0430vern' looks like the existing place 'Tavern'"):
-        await engine.create_place(admin, "chan-1", "T\u0430vern", "")
+        await engine.perform(CreatePlace(actor=admin, channel_id="chan-1", name="T\u0430vern", description=""))
 
 
 async def test_a_persona_can_not_pass_for_a_character(engine: Engine, admin: Actor, player: Actor):
-    await engine.author_character(admin, "Aria", "A wandering bard.")
+    await engine.perform(AuthorCharacter(actor=admin, name="Aria", description="A wandering bard."))
     with pytest.raises(DomainError) as refused:
-        await engine.set_persona(player, CYRILLIC_ARIA, "Someone pretending.")
+        await engine.perform(SetPersona(actor=player, name=CYRILLIC_ARIA, description="Someone pretending."))
     assert str(refused.value) == ("'\u0410ria' looks like the existing character 'Aria'; "
                                   "choose a persona name that reads differently.")
     with pytest.raises(DomainError, match="'Aria' is a character here; choose a persona name"):
-        await engine.set_persona(player, "Aria", "Someone pretending.")
-    assert (await engine.set_persona(player, "Arian", "A cousin.")).name == "Arian"
+        await engine.perform(SetPersona(actor=player, name="Aria", description="Someone pretending."))
+    assert (await engine.perform(SetPersona(actor=player, name="Arian", description="A cousin."))).name == "Arian"
 
 
 async def test_a_look_alike_lorebook_is_refused_and_a_look_alike_typed_finds_the_book(engine: Engine, admin: Actor):
-    await engine.write_lore_entry(admin, "Eldoria", keys=("castle",), content="The castle stands on a hill.")
+    await engine.perform(AddLoreEntry(actor=admin, book="Eldoria", keys=("castle",), content="The castle stands on a hill."))
     book = json.dumps({"name": "\u0415ldoria", "entries": [{"keys": ["x"], "content": "y"}]}).encode()
     with pytest.raises(DomainError, match="'\u0415ldoria' looks like the existing lorebook 'Eldoria'"):
-        await engine.import_lorebook(admin, book, "book.json")
-    entry = await engine.write_lore_entry(admin, "\u0415LDORIA", keys=("gate",), content="The gate is old.")
-    assert entry.book_name == "Eldoria" and [b.name for b in await engine.list_lorebooks(admin.guild_id)] == ["Eldoria"]
+        await engine.perform(ImportLorebook(actor=admin, file=Upload(filename="book.json", data=book)))
+    entry = await engine.perform(AddLoreEntry(actor=admin, book="\u0415LDORIA", keys=("gate",), content="The gate is old."))
+    assert entry.book_name == "Eldoria" and [b.name for b in await engine.reads.list_lorebooks(admin.guild_id)] == ["Eldoria"]
 
 
 @pytest.mark.parametrize("label", sorted(INVISIBLE))
@@ -148,13 +159,15 @@ async def test_a_name_with_nothing_visible_is_refused(engine: Engine, admin: Act
     before = count_events(location)
     card = json.dumps({"spec": "chara_card_v2", "spec_version": "2.0",
                        "data": {"name": name, "description": "Nobody."}}).encode()
-    attempts = [engine.author_character(admin, name, "Nobody."), engine.edit_character(admin, "Aria", "name", name),
-                engine.set_persona(admin, name, ""), engine.create_place(admin, "chan-1", name, ""),
-                engine.import_card(admin, card, "nobody.json"),
-                engine.write_lore_entry(admin, name, keys=("x",), content="y")]
+    attempts = [lambda: engine.perform(AuthorCharacter(actor=admin, name=name, description="Nobody.")),
+                lambda: engine.perform(EditCharacter(actor=admin, name="Aria", field="name", value=name)),
+                lambda: engine.perform(SetPersona(actor=admin, name=name, description="")),
+                lambda: engine.perform(CreatePlace(actor=admin, channel_id="chan-1", name=name, description="")),
+                lambda: engine.perform(ImportCharacter(actor=admin, file=Upload(filename="nobody.json", data=card))),
+                lambda: engine.perform(AddLoreEntry(actor=admin, book=name, keys=("x",), content="y"))]
     for attempt in attempts:
         with pytest.raises(InvalidInput, match="has no visible character"):
-            await attempt
+            await attempt()
     assert count_events(location) == before
 
 
@@ -199,7 +212,7 @@ async def test_an_old_log_holding_look_alikes_opens_reprojects_and_checks_clean(
     engine = await Engine.open(location)
     try:
         chat_id = await story(engine, admin, guest=False)
-        await engine.write_lore_entry(admin, "Eldoria", keys=("castle",), content="The castle stands on a hill.")
+        await engine.perform(AddLoreEntry(actor=admin, book="Eldoria", keys=("castle",), content="The castle stands on a hill."))
         await engine.db.write(_old_look_alikes(admin, chat_id))  # appended, not yet projected
     finally:
         await engine.close()
@@ -208,16 +221,16 @@ async def test_an_old_log_holding_look_alikes_opens_reprojects_and_checks_clean(
     engine = await Engine.open(location)  # migrates, catches up and reprojects at projection version 3
     try:
         assert await engine.db.read(online.stored_version) == VERSION
-        assert (await engine.check()).clean
-        assert (await engine.get_character(admin.guild_id, "Aria")).description == "A wandering bard."
-        assert (await engine.get_character(admin.guild_id, "ARIA")).description == "A wandering bard."
-        assert (await engine.get_character(admin.guild_id, CYRILLIC_ARIA)).character_id == "chr_old"  # spelled so
-        assert sorted(c.name for c in await engine.list_characters(admin.guild_id)) == ["Aria", "Bram", CYRILLIC_ARIA]
-        assert sorted(p.name for p in await engine.list_places(chat_id)) == ["Tavern", "T\u0430vern"]
-        assert (await engine.lorebook(admin.guild_id, "eldoria"))[0].name == "Eldoria"
-        await engine.rebuild()
-        assert (await engine.check()).clean
+        assert (await engine.maintenance.check()).clean
+        assert (await engine.reads.get_character(admin.guild_id, "Aria")).description == "A wandering bard."
+        assert (await engine.reads.get_character(admin.guild_id, "ARIA")).description == "A wandering bard."
+        assert (await engine.reads.get_character(admin.guild_id, CYRILLIC_ARIA)).character_id == "chr_old"  # spelled so
+        assert sorted(c.name for c in await engine.reads.list_characters(admin.guild_id)) == ["Aria", "Bram", CYRILLIC_ARIA]
+        assert sorted(p.name for p in await engine.reads.list_places(chat_id)) == ["Tavern", "T\u0430vern"]
+        assert (await engine.reads.lorebook(admin.guild_id, "eldoria"))[0].name == "Eldoria"
+        await engine.maintenance.rebuild()
+        assert (await engine.maintenance.check()).clean
         with pytest.raises(DomainError, match="looks like the existing character 'Aria'"):
-            await engine.author_character(admin, "\u0391ria", "A third, with a Greek Alpha.")
+            await engine.perform(AuthorCharacter(actor=admin, name="\u0391ria", description="A third, with a Greek Alpha."))
     finally:
         await engine.close()

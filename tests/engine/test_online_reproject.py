@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from engine import Actor, Engine, EngineError
+from engine.commands import AuthorCharacter, RecordReply, RewindChat, SayLine
 from engine.demo import fill as demo_fill
 from engine.events import CharacterAuthored
 from engine.projection import online
@@ -72,18 +73,18 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def _grow(engine: Engine, admin: Actor, channel: str, lines: int) -> None:
-    chat = await engine.get_chat(channel)
+    chat = await engine.reads.get_chat(channel)
     for i in range(lines):
-        await engine.record_message(admin, channel, f"{channel}-grow-{i}", f"line {i}")
-        await engine.record_reply(admin, channel, chat.host_id, f"reply {i}")
+        await engine.perform(SayLine(actor=admin, channel_id=channel, message_id=f"{channel}-grow-{i}", text=f"line {i}"))
+        await engine.perform(RecordReply(actor=admin, channel_id=channel, character_id=chat.host_id, text=f"reply {i}"))
 
 
 async def test_commands_are_answered_while_a_reproject_runs_and_land_in_the_new_tables(
         engine: Engine, admin: Actor, location: str, small_batches: None):
     chat_id = await story(engine, admin)
     await _grow(engine, admin, "chan-1", 150)
-    await engine.rewind(admin, "chan-1", messages=4)
-    before = await engine.transcript(chat_id, limit=1000)
+    await engine.perform(RewindChat(actor=admin, channel_id="chan-1", messages=4))
+    before = await engine.reads.transcript(chat_id, limit=1000)
 
     gate, paused = asyncio.Event(), asyncio.Event()
 
@@ -95,17 +96,17 @@ async def test_commands_are_answered_while_a_reproject_runs_and_land_in_the_new_
     await paused.wait()
     answered_during = 0
     for i in range(20):
-        await engine.record_message(admin, "chan-1", f"during-{i}", f"said during the reproject {i}")
+        await engine.perform(SayLine(actor=admin, channel_id="chan-1", message_id=f"during-{i}", text=f"said during the reproject {i}"))
         answered_during += not rebuild.done()
     gate.set()
     replayed = await rebuild
 
     assert answered_during == 20  # every command was answered before the reproject ended
-    texts = [m.text for m in await engine.transcript(chat_id, limit=1000)]
+    texts = [m.text for m in await engine.reads.transcript(chat_id, limit=1000)]
     assert texts[:len(before)] == [m.text for m in before]
     assert texts[len(before):] == [f"said during the reproject {i}" for i in range(20)]
     assert replayed == 307 + 20
-    assert (await engine.check()).clean
+    assert (await engine.maintenance.check()).clean
     assert _leftovers(location) == []
 
 
@@ -119,13 +120,13 @@ async def test_person_lines_in_several_channels_keep_being_recorded_while_a_larg
     for channel in channels:
         await story(engine, admin, channel)
     person = Actor(user_id="person-1", guild_id=admin.guild_id, display_name="Wren")
-    rebuild = asyncio.create_task(engine.rebuild())
+    rebuild = asyncio.create_task(engine.maintenance.rebuild())
     during: dict[str, int] = dict.fromkeys(channels, 0)
     sent: dict[str, int] = dict.fromkeys(channels, 0)
 
     async def speak(channel: str) -> None:
         while not rebuild.done():
-            await engine.record_message(person, channel, f"{channel}-{sent[channel]}", f"line {sent[channel]}")
+            await engine.perform(SayLine(actor=person, channel_id=channel, message_id=f"{channel}-{sent[channel]}", text=f"line {sent[channel]}"))
             sent[channel] += 1
             during[channel] += not rebuild.done()
 
@@ -135,9 +136,9 @@ async def test_person_lines_in_several_channels_keep_being_recorded_while_a_larg
     assert replayed >= world.events
     assert all(count >= 3 for count in during.values()), during  # no channel waited for the whole reproject
     for channel in channels:
-        lines = await engine.transcript((await engine.get_chat(channel)).chat_id, limit=10_000)
+        lines = await engine.reads.transcript((await engine.reads.get_chat(channel)).chat_id, limit=10_000)
         assert [m.text for m in lines if m.role == "person"] == [f"line {i}" for i in range(sent[channel])]
-    report = await engine.check()  # the live world equals a rebuild from scratch, row for row
+    report = await engine.maintenance.check()  # the live world equals a rebuild from scratch, row for row
     assert report.clean and report.events >= world.events + sum(sent.values()), report.differences
     assert _leftovers(location) == []
 
@@ -148,19 +149,19 @@ async def test_a_second_reproject_keeps_the_schema_and_stays_clean(engine: Engin
     if is_postgres(location):  # a grant someone made on a projected table outlives the reproject
         _run_sql(location, "CREATE ROLE chronicle_reader", "GRANT SELECT ON messages, chats TO chronicle_reader")
     world, schema = dump_world(location), _schema(location)
-    await engine.rebuild()
+    await engine.maintenance.rebuild()
     if is_postgres(location):  # names are per schema: the copies carry the live names
         assert _schema(location) == schema and ("messages", "chronicle_reader", "SELECT") in schema["grants"]
     else:  # SQLite's index names are global: a copy's indexes take the other of two names
         assert "messages_by_chat__r" in _schema(location)["indexes"]
         assert "messages_by_chat" not in _schema(location)["indexes"]
     assert dump_world(location) == world
-    await engine.rebuild()
+    await engine.maintenance.rebuild()
     assert _schema(location) == schema
     assert dump_world(location) == world
-    hits = await engine.search_memories((await engine.get_chat("chan-1")).chat_id, "nothing-matches-this")
+    hits = await engine.reads.search_memories((await engine.reads.get_chat("chan-1")).chat_id, "nothing-matches-this")
     assert hits == []
-    assert (await engine.check()).clean
+    assert (await engine.maintenance.check()).clean
 
 
 PHASES = {  # a reproject killed after each of its transactions: what it wrote before
@@ -180,7 +181,7 @@ async def test_a_reproject_interrupted_after_each_phase_leaves_the_live_world_an
         for step in PHASES[phase]:
             await engine.db.write(step, solo=True)
         assert _leftovers(location)
-        await engine.record_message(admin, "chan-1", "after-the-kill", "said after the reproject stopped")
+        await engine.perform(SayLine(actor=admin, channel_id="chan-1", message_id="after-the-kill", text="said after the reproject stopped"))
         world = dump_world(location)
     finally:
         await engine.close()
@@ -189,13 +190,13 @@ async def test_a_reproject_interrupted_after_each_phase_leaves_the_live_world_an
     try:
         assert _leftovers(location) == []
         assert dump_world(location) == world
-        assert (await engine.check()).clean
+        assert (await engine.maintenance.check()).clean
         for step in PHASES[phase]:  # killed again: the next reproject drops them too
             await engine.db.write(step, solo=True)
-        await engine.rebuild()
+        await engine.maintenance.rebuild()
         assert _leftovers(location) == []
         assert dump_world(location) == world
-        assert (await engine.check()).clean
+        assert (await engine.maintenance.check()).clean
     finally:
         await engine.close()
 
@@ -212,7 +213,7 @@ async def test_a_failing_reproject_leaves_the_live_world_and_no_copies(engine: E
 
     monkeypatch.setattr(online, "fill", broken)
     with pytest.raises(RuntimeError, match="disk went away"):
-        await engine.rebuild()
+        await engine.maintenance.rebuild()
     assert dump_world(location) == world
     assert _leftovers(location) == []
 
@@ -223,8 +224,8 @@ def _old_style_key(name: str) -> str:
 
 async def test_an_old_database_with_look_alike_names_is_reprojected_once_at_open(admin: Actor, location: str):
     engine = await Engine.open(location)
-    await engine.author_character(admin, "Aria", "A wandering bard.")
-    await engine.author_character(admin, "Ｂram", "A quiet smith (full-width B).")
+    await engine.perform(AuthorCharacter(actor=admin, name="Aria", description="A wandering bard."))
+    await engine.perform(AuthorCharacter(actor=admin, name="Ｂram", description="A quiet smith (full-width B)."))
 
     def old_look_alike(conn: Any) -> None:  # what the old decider let through
         stream = f"guild:{admin.guild_id}"
@@ -247,13 +248,13 @@ async def test_an_old_database_with_look_alike_names_is_reprojected_once_at_open
 
     engine = await Engine.open(location)
     try:
-        assert (await engine.get_character(admin.guild_id, "ARIA")).character_id != "chr_lookalike"
-        assert (await engine.get_character(admin.guild_id, "aria")).character_id != "chr_lookalike"
+        assert (await engine.reads.get_character(admin.guild_id, "ARIA")).character_id != "chr_lookalike"
+        assert (await engine.reads.get_character(admin.guild_id, "aria")).character_id != "chr_lookalike"
         # spelled exactly, the look-alike itself is found (an admin can retire or rename it)
-        assert (await engine.get_character(admin.guild_id, "Ar\u200bia")).character_id == "chr_lookalike"
-        assert (await engine.get_character(admin.guild_id, "bram")).name == "Ｂram"
+        assert (await engine.reads.get_character(admin.guild_id, "Ar\u200bia")).character_id == "chr_lookalike"
+        assert (await engine.reads.get_character(admin.guild_id, "bram")).name == "Ｂram"
         assert await engine.db.read(online.stored_version) == VERSION
-        assert (await engine.check()).clean
+        assert (await engine.maintenance.check()).clean
     finally:
         await engine.close()
 
@@ -302,19 +303,18 @@ async def test_postgres_switch_waits_for_a_long_reader_without_holding_the_stori
         await _grow(engine, admin, "chan-1", 20)
         reader.execute("BEGIN")  # a report holding the live messages table (ACCESS SHARE) until it commits
         reader.execute("SELECT count(*) FROM messages").fetchone()
-        rebuild = asyncio.create_task(engine.rebuild())
+        rebuild = asyncio.create_task(engine.maintenance.rebuild())
         await asyncio.sleep(0.5)
         assert not rebuild.done()  # it could not switch: the reader still holds the live table
         started = time.perf_counter()
-        await engine.record_message(admin, "chan-1", "during-the-wait", "said while the switch waits")
+        await engine.perform(SayLine(actor=admin, channel_id="chan-1", message_id="during-the-wait", text="said while the switch waits"))
         assert time.perf_counter() - started < 1.0  # a switch attempt holds the stories at most SWITCH_WAIT_MS
         assert pg.NEXT in {name.split(".")[0] for name in _leftovers(pg_url)}
         reader.execute("COMMIT")
         await asyncio.wait_for(rebuild, 10)
         assert _leftovers(pg_url) == []
-        assert "said while the switch waits" in [m.text for m in await engine.transcript(
-            (await engine.get_chat("chan-1")).chat_id, limit=100)]
-        assert (await engine.check()).clean
+        assert "said while the switch waits" in [m.text for m in await engine.reads.transcript((await engine.reads.get_chat("chan-1")).chat_id, limit=100)]
+        assert (await engine.maintenance.check()).clean
     finally:
         reader.close()
         await engine.close()
@@ -339,7 +339,7 @@ async def test_postgres_copies_of_a_reproject_running_in_another_process_are_not
     engine = await Engine.open(pg_url)
     try:
         assert _leftovers(pg_url) == []
-        assert (await engine.check()).clean
+        assert (await engine.maintenance.check()).clean
     finally:
         await engine.close()
 
@@ -350,11 +350,11 @@ async def test_postgres_a_reproject_waits_for_one_running_in_another_process(pg_
         await story(first, admin)
         async with first.db.reprojecting() as turn:
             assert turn is not None
-            waiting = asyncio.create_task(second.rebuild())
+            waiting = asyncio.create_task(second.maintenance.rebuild())
             await asyncio.sleep(0.5)
             assert not waiting.done()
         assert await asyncio.wait_for(waiting, 10) > 0
-        assert (await second.check()).clean
+        assert (await second.maintenance.check()).clean
     finally:
         await first.close()
         await second.close()

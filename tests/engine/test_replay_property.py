@@ -16,6 +16,36 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import Actor, DomainError, Engine
+from engine.commands import (
+    AddLoreEntry,
+    AdjustRelationship,
+    AttachLorebook,
+    AuthorCharacter,
+    CloseScene,
+    CreatePlace,
+    DetachLorebook,
+    EditMessage,
+    EndChat,
+    ForgetMemory,
+    ImportCharacter,
+    OpenScene,
+    RecordMeanwhileDigest,
+    RecordReply,
+    RemoveLoreEntry,
+    RetireCharacter,
+    RetractMessage,
+    ReviseReply,
+    RewindChat,
+    SayLine,
+    SetPersona,
+    SetWeather,
+    SkipTime,
+    StartChat,
+    StartMeanwhile,
+    ToggleLoreEntry,
+    WriteMemory,
+)
+from engine.table import Upload
 from tests import pg
 from tests.conftest import BACKENDS, dump_world
 
@@ -73,78 +103,77 @@ async def _apply(engine: Engine, step: tuple, counter: list[int]) -> None:  # no
     counter[0] += 1
     match step:
         case ("author", g, n):
-            await engine.author_character(Actor(user_id="a", guild_id=GUILDS[g % 2]), NAMES[n], f"{NAMES[n]} card")
+            await engine.perform(AuthorCharacter(actor=Actor(user_id="a", guild_id=GUILDS[g % 2]), name=NAMES[n], description=f"{NAMES[n]} card"))
         case ("retire", g, n):
-            await engine.retire_character(Actor(user_id="a", guild_id=GUILDS[g % 2], is_admin=True), NAMES[n])
+            await engine.perform(RetireCharacter(actor=Actor(user_id="a", guild_id=GUILDS[g % 2], is_admin=True), name=NAMES[n]))
         case ("persona", who, g):
-            await engine.set_persona(_person(g, who), f"Persona {who}{g}", everywhere=g == 2)
+            await engine.perform(SetPersona(actor=_person(g, who), name=f"Persona {who}{g}", everywhere=g == 2))
         case ("start", _, host, guest):
-            await engine.start_chat(admin, channel, NAMES[host], guest=None if guest is None else NAMES[guest])
+            await engine.perform(StartChat(actor=admin, channel_id=channel, character=NAMES[host], guest=None if guest is None else NAMES[guest]))
         case ("end", _):
-            await engine.end_chat(admin, channel)
+            await engine.perform(EndChat(actor=admin, channel_id=channel))
         case ("say", _, who, text):
-            await engine.record_message(_person(ch, who), channel, f"m{counter[0]}", text)
+            await engine.perform(SayLine(actor=_person(ch, who), channel_id=channel, message_id=f"m{counter[0]}", text=text))
         case ("reply", _, text):
-            chat = await engine.get_chat(channel)
-            await engine.record_reply(admin, channel, chat.character_ids[-1], text)
+            chat = await engine.reads.get_chat(channel)
+            await engine.perform(RecordReply(actor=admin, channel_id=channel, character_id=chat.character_ids[-1], text=text))
         case ("edit", _, text):
-            chat = await engine.get_chat(channel)
-            mine = [m for m in await engine.transcript(chat.chat_id) if m.role == "person"]
+            chat = await engine.reads.get_chat(channel)
+            mine = [m for m in await engine.reads.transcript(chat.chat_id) if m.role == "person"]
             if mine:
-                await engine.edit_message(Actor(user_id=mine[-1].author_id, guild_id=admin.guild_id), channel,
-                                          mine[-1].message_id, text)
+                await engine.perform(EditMessage(actor=Actor(user_id=mine[-1].author_id, guild_id=admin.guild_id), channel_id=channel, message_id=mine[-1].message_id, text=text))
         case ("retract", _):
-            chat = await engine.get_chat(channel)
-            lines = await engine.transcript(chat.chat_id)
+            chat = await engine.reads.get_chat(channel)
+            lines = await engine.reads.transcript(chat.chat_id)
             if lines and lines[-1].role != "narrator":
-                await engine.retract_message(admin, channel, lines[-1].message_id)
+                await engine.perform(RetractMessage(actor=admin, channel_id=channel, message_id=lines[-1].message_id))
         case ("regen", _, cont):
-            await engine.revise_reply(admin, channel, "again", mode="continue" if cont else "regenerate")
+            await engine.perform(ReviseReply(actor=admin, channel_id=channel, text="again", mode="continue" if cont else "regenerate"))
         case ("place", _, p):
-            await engine.create_place(admin, channel, PLACES[p])
+            await engine.perform(CreatePlace(actor=admin, channel_id=channel, name=PLACES[p]))
         case ("scene_open", _, p):
-            await engine.open_scene(admin, channel, PLACES[p])
+            await engine.perform(OpenScene(actor=admin, channel_id=channel, place=PLACES[p]))
         case ("scene_close", _, summary):
-            await engine.close_scene(admin, channel, summary)
+            await engine.perform(CloseScene(actor=admin, channel_id=channel, summary=summary))
         case ("memory", _, text):
-            await engine.write_memory(admin, channel, text)
+            await engine.perform(WriteMemory(actor=admin, channel_id=channel, text=text))
         case ("forget", _):
-            chat = await engine.get_chat(channel)
-            memories = await engine.list_memories(chat.chat_id)
+            chat = await engine.reads.get_chat(channel)
+            memories = await engine.reads.list_memories(chat.chat_id)
             if memories:
-                await engine.forget_memory(admin, channel, memories[0].memory_id)
+                await engine.perform(ForgetMemory(actor=admin, channel_id=channel, id=memories[0].memory_id))
         case ("meanwhile", _, n):
-            scene = await engine.start_meanwhile(admin, channel, [NAMES[n]], "Off screen")
-            await engine.record_meanwhile_digest(admin, channel, scene.meanwhile_id, "It happened.")
+            scene = await engine.perform(StartMeanwhile(actor=admin, channel_id=channel, character=NAMES[n], premise="Off screen"))
+            await engine.perform(RecordMeanwhileDigest(actor=admin, channel_id=channel, meanwhile_id=scene.meanwhile_id, digest="It happened."))
         case ("edge", _, delta):
-            chat = await engine.get_chat(channel)
-            host = await engine.character_by_id(chat.host_id)
+            chat = await engine.reads.get_chat(channel)
+            host = await engine.reads.character_by_id(chat.host_id)
             other = next(n for n in NAMES if n != host.name)
-            await engine.adjust_relationship(admin, channel, host.name, other, affinity=delta, trust=-delta)
+            await engine.perform(AdjustRelationship(actor=admin, channel_id=channel, character=host.name, target=other, affinity=delta, trust=-delta))
         case ("skip", _, hours):
-            await engine.skip_time(admin, channel, f"{hours}h")
+            await engine.perform(SkipTime(actor=admin, channel_id=channel, by=f"{hours}h"))
         case ("weather", _, weather):
-            await engine.set_weather(admin, channel, weather)
+            await engine.perform(SetWeather(actor=admin, channel_id=channel, weather=weather))
         case ("import", _, n, replace):
             card = {"spec": "chara_card_v2", "data": {"name": NAMES[n], "first_mes": "{{roll:d20}} hi",
                                                       "extensions": {"x": counter[0]}, "character_book": {
                                                           "entries": [{"keys": ["k"], "content": "lore"}]}}}
-            await engine.import_card(admin, json.dumps(card).encode(), "card.json", replace=replace)
+            await engine.perform(ImportCharacter(actor=admin, file=Upload(filename="card.json", data=json.dumps(card).encode()), replace=replace))
         case ("lore_add", _, book, text):
-            await engine.write_lore_entry(admin, f"Book {book}", keys=(text[:10] or "x",), content=f"About {text}")
+            await engine.perform(AddLoreEntry(actor=admin, book=f"Book {book}", keys=(text[:10] or "x",), content=f"About {text}"))
         case ("lore_toggle", _, book):
-            await engine.toggle_lore_entry(admin, f"Book {book}", 1)
+            await engine.perform(ToggleLoreEntry(actor=admin, book=f"Book {book}", entry=1))
         case ("lore_remove", _, book):
-            await engine.remove_lore_entry(admin, f"Book {book}", 1)
+            await engine.perform(RemoveLoreEntry(actor=admin, book=f"Book {book}", entry=1))
         case ("lore_attach", _, book, who):
-            await engine.attach_lorebook(admin, channel, f"Book {book}", character=None if who is None else NAMES[who])
+            await engine.perform(AttachLorebook(actor=admin, channel_id=channel, book=f"Book {book}", character=None if who is None else NAMES[who]))
         case ("lore_detach", _, book, who):
-            await engine.detach_lorebook(admin, channel, f"Book {book}", character=None if who is None else NAMES[who])
+            await engine.perform(DetachLorebook(actor=admin, channel_id=channel, book=f"Book {book}", character=None if who is None else NAMES[who]))
         case ("rewind", _, n):
-            await engine.rewind(admin, channel, messages=n)
+            await engine.perform(RewindChat(actor=admin, channel_id=channel, messages=n))
         case ("rewind_seq", _, back):
-            last = (await engine.recent_events(limit=1))[0].seq
-            await engine.rewind(admin, channel, to_seq=max(1, last - back))
+            last = (await engine.reads.recent_events(limit=1))[0].seq
+            await engine.perform(RewindChat(actor=admin, channel_id=channel, seq=max(1, last - back)))
 
 
 async def _scenario(steps: list[tuple], path: str) -> None:
@@ -157,9 +186,9 @@ async def _scenario(steps: list[tuple], path: str) -> None:
             except DomainError:
                 pass  # a refused command appends nothing; the sequence goes on
         live = dump_world(path)
-        report = await engine.check()
+        report = await engine.maintenance.check()
         assert report.clean, report.differences
-        await engine.rebuild()
+        await engine.maintenance.rebuild()
         assert dump_world(path) == live
     finally:
         await engine.close()

@@ -13,9 +13,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from engine import MESSAGE_MAX, Actor, Engine, NarratorUnavailable
+from engine.commands import AnswerLine, CloseScene, ContinueReply, SayLine, SkipTime, StartMeanwhile
 from engine.events import REPLY_MAX
 from engine.llm.openai_compat import OpenAICompatibleModel
-from engine.narrator.flows import CUT_MARKER
+from engine.narrator.generation import CUT_MARKER
 from engine.views import CharacterView
 from tests.conftest import story
 from tests.fakes.llm_server import FakeLLMServer
@@ -73,38 +74,38 @@ async def test_a_huge_reply_is_cut_with_a_visible_marker_shown_and_recorded_alik
     chat_id = await story(narrated, admin)
     fake_llm.enqueue_text(HUGE, chunks=400)
     sink = Shown()
-    result = await narrated.respond(admin, "chan-1", "m1", "Tell me everything.", sink)
+    result = await narrated.perform(AnswerLine(actor=admin, channel_id="chan-1", message_id="m1", text="Tell me everything."), sink=sink)
     reply = result.replies[0]
     assert cut_properly(reply.text, REPLY_MAX) and reply.text.startswith("word0 word1 ")
     assert sink.finished == reply.text and all(len(text) <= REPLY_MAX for text in sink.updates)
     assert sink.updates[-1] == reply.text
-    lines = await narrated.transcript(chat_id)
+    lines = await narrated.reads.transcript(chat_id)
     assert lines[-1].text == reply.text
-    assert (await narrated.check()).clean
+    assert (await narrated.maintenance.check()).clean
 
 
 async def test_a_continuation_past_the_limit_is_cut_with_the_marker(narrated: Engine, admin: Actor,
                                                                     fake_llm: FakeLLMServer):
     chat_id = await story(narrated, admin)
     fake_llm.enqueue_text("It began quietly.")
-    await narrated.respond(admin, "chan-1", "m1", "Go on.", Shown())
+    await narrated.perform(AnswerLine(actor=admin, channel_id="chan-1", message_id="m1", text="Go on."), sink=Shown())
     fake_llm.enqueue_text(HUGE, chunks=100)
-    longer = await narrated.continue_reply(admin, "chan-1", Shown())
+    longer = await narrated.perform(ContinueReply(actor=admin, channel_id="chan-1"), sink=Shown())
     assert longer.text.startswith("It began quietly. word0 ") and cut_properly(longer.text, REPLY_MAX)
-    assert (await narrated.transcript(chat_id))[-1].text == longer.text
+    assert (await narrated.reads.transcript(chat_id))[-1].text == longer.text
 
 
 async def test_a_huge_summary_skip_and_digest_are_cut_with_the_marker(narrated: Engine, admin: Actor,
                                                                       fake_llm: FakeLLMServer):
     chat_id = await story(narrated, admin)
-    await narrated.record_message(admin, "chan-1", "m1", "Let us toast to the harvest.")
+    await narrated.perform(SayLine(actor=admin, channel_id="chan-1", message_id="m1", text="Let us toast to the harvest."))
     fake_llm.enqueue_text(HUGE, chunks=50)
-    await narrated.close_scene(admin, "chan-1")
+    await narrated.perform(CloseScene(actor=admin, channel_id="chan-1"))
     fake_llm.enqueue_text(HUGE, chunks=50)
-    await narrated.skip_time(admin, "chan-1", "8h")
+    await narrated.perform(SkipTime(actor=admin, channel_id="chan-1", by="8h"))
     fake_llm.enqueue_text(HUGE, chunks=50)
-    await narrated.run_meanwhile(admin, "chan-1", ["Aria"], "Aria tunes her lute")
-    events = {e.kind: e.payload for e in await narrated.recent_events(chat_id=chat_id, limit=30)}
+    await narrated.perform(StartMeanwhile(actor=admin, channel_id="chan-1", character="Aria", premise="Aria tunes her lute"))
+    events = {e.kind: e.payload for e in await narrated.reads.recent_events(chat_id=chat_id, limit=30)}
     assert cut_properly(events["scene_closed"]["summary"], REPLY_MAX)
     assert cut_properly(events["time_skip_elision"]["summary"], MESSAGE_MAX)
     assert cut_properly(events["meanwhile_digest_created"]["digest"], REPLY_MAX)
@@ -115,11 +116,11 @@ async def _fails_in_time(engine: Engine, admin: Actor, sink: Shown) -> NarratorU
     chat_id = await story(engine, admin)
     began = time.monotonic()
     with pytest.raises(NarratorUnavailable) as caught:
-        await asyncio.wait_for(engine.respond(admin, "chan-1", "m1", "Are you there?", sink), GENEROUS)
+        await asyncio.wait_for(engine.perform(AnswerLine(actor=admin, channel_id="chan-1", message_id="m1", text="Are you there?"), sink=sink), GENEROUS)
     assert time.monotonic() - began < GENEROUS
-    lines = await engine.transcript(chat_id)
+    lines = await engine.reads.transcript(chat_id)
     assert [(m.role, m.text) for m in lines] == [("person", "Are you there?")]
-    assert [e.kind for e in await engine.recent_events(chat_id=chat_id, limit=1)] == ["user_said"]
+    assert [e.kind for e in await engine.reads.recent_events(chat_id=chat_id, limit=1)] == ["user_said"]
     return caught.value
 
 

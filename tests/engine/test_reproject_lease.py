@@ -15,6 +15,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from engine import Actor, Engine
+from engine.commands import RecordReply, SayLine
 from engine.errors import ReprojectInterrupted
 from engine.projection import online
 from engine.projection.projector import VERSION
@@ -32,10 +33,10 @@ def _leftovers(location: str) -> list[str]:
 
 
 async def _grow(engine: Engine, admin: Actor, lines: int) -> None:
-    chat = await engine.get_chat("chan-1")
+    chat = await engine.reads.get_chat("chan-1")
     for i in range(lines):
-        await engine.record_message(admin, "chan-1", f"grow-{i}", f"line {i}")
-        await engine.record_reply(admin, "chan-1", chat.host_id, f"reply {i}")
+        await engine.perform(SayLine(actor=admin, channel_id="chan-1", message_id=f"grow-{i}", text=f"line {i}"))
+        await engine.perform(RecordReply(actor=admin, channel_id="chan-1", character_id=chat.host_id, text=f"reply {i}"))
 
 
 def _take_the_lock_away(location: str) -> None:
@@ -80,7 +81,7 @@ async def test_a_reproject_that_loses_its_lock_stops_before_writing_again_and_le
     other = await Engine.open(location)  # the next opener takes the lock and drops them
     try:
         assert _leftovers(location) == []
-        assert (await other.check()).clean
+        assert (await other.maintenance.check()).clean
     finally:
         await other.close()
 
@@ -108,7 +109,7 @@ async def test_an_engine_opening_the_database_mid_reproject_leaves_the_copies_an
         gate.set()
         assert await rebuild > 0
     assert _leftovers(location) == []
-    assert (await engine.check()).clean
+    assert (await engine.maintenance.check()).clean
 
 
 async def test_postgres_a_reproject_waits_for_the_checks_running_when_it_starts(pg_url: str, admin: Actor):
@@ -119,14 +120,14 @@ async def test_postgres_a_reproject_waits_for_the_checks_running_when_it_starts(
         await story(engine, admin)
         pg_reproject.share_lock(checking)
         with capture_logs() as logs:
-            rebuild = asyncio.create_task(engine.rebuild())
+            rebuild = asyncio.create_task(engine.maintenance.rebuild())
             while not any(e.get("event") == "reproject_waiting" for e in logs) and not rebuild.done():
                 await asyncio.sleep(0.01)
         assert not rebuild.done()
         assert _leftovers(pg_url) == []  # it has not begun
         checking.close()
         assert await asyncio.wait_for(rebuild, 30) > 0
-        assert (await engine.check()).clean
+        assert (await engine.maintenance.check()).clean
     finally:
         checking.close()
         await engine.close()

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from engine import Actor, Engine, StorageError, damage_report
+from engine.commands import SayLine
 from tests.conftest import story
 from tests.faults import random_file, read_only_folder, truncate_copy
 
@@ -26,7 +27,7 @@ async def saved_world(tmp_path: Path, admin: Actor) -> Path:
     engine = await Engine.open(path)
     await story(engine, admin)
     for i in range(30):
-        await engine.record_message(admin, "chan-1", f"m{i}", f"line {i} " + "words " * 40)
+        await engine.perform(SayLine(actor=admin, channel_id="chan-1", message_id=f"m{i}", text=f"line {i} " + "words " * 40))
     await engine.close()
     assert not Path(f"{path}-wal").exists()
     return path
@@ -107,14 +108,14 @@ async def test_damage_found_during_work_stops_every_write(saved_world: Path, adm
         handle.write(b"\xff" * page_size)
     engine = await Engine.open(saved_world)
     try:
-        chat = await engine.get_chat("chan-1")
+        chat = await engine.reads.get_chat("chan-1")
         with pytest.raises(StorageError) as caught:
-            await engine.transcript(chat.chat_id)
+            await engine.reads.transcript(chat.chat_id)
         assert caught.value.kind == "corrupt" and "chronicle check" in _one_line(caught.value, saved_world)
-        events = await engine.recent_events(limit=1)
+        events = await engine.reads.recent_events(limit=1)
         with pytest.raises(StorageError, match="damaged"):
-            await engine.record_message(admin, "chan-1", "after", "never recorded")
-        assert await engine.recent_events(limit=1) == events
+            await engine.perform(SayLine(actor=admin, channel_id="chan-1", message_id="after", text="never recorded"))
+        assert await engine.reads.recent_events(limit=1) == events
     finally:
         await engine.close()
     found = damage_report(saved_world)
@@ -135,9 +136,9 @@ async def test_a_lock_held_elsewhere_is_one_line_and_passes(saved_world: Path, a
     try:
         other.execute("BEGIN IMMEDIATE")
         with pytest.raises(StorageError, match="locked"):
-            await engine.record_message(admin, "chan-1", "while-locked", "waits, then gives up")
+            await engine.perform(SayLine(actor=admin, channel_id="chan-1", message_id="while-locked", text="waits, then gives up"))
         other.execute("ROLLBACK")
-        said = await engine.record_message(admin, "chan-1", "after-lock", "goes through")
+        said = await engine.perform(SayLine(actor=admin, channel_id="chan-1", message_id="after-lock", text="goes through"))
         assert said.text == "goes through"
     finally:
         other.close()

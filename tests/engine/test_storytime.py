@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine import Actor, Engine, InvalidInput
+from engine.commands import SkipTime, StartChat
 from engine.storytime import default_anchor, format_clock, format_duration, parse_clock, parse_duration
 from tests.conftest import story
 
@@ -50,7 +51,7 @@ async def test_durations_and_times_take_the_digits_0_to_9_only_like_number_optio
     await story(engine, admin, guest=False)
     for duration in ("\u0663h", "\uff13h", "1\u0663m"):  # Arabic-Indic ٣, full-width ３
         with pytest.raises(InvalidInput, match="write it with the digits 0-9"):
-            await engine.skip_time(admin, "chan-1", duration, "Time passes.")
+            await engine.perform(SkipTime(actor=admin, channel_id="chan-1", by=duration, summary="Time passes."))
     with pytest.raises(InvalidInput, match="write it with the digits 0-9"):
-        await engine.start_chat(admin, "chan-2", "Aria", time="\u0661\u0664:00")
-    assert (await engine.skip_time(admin, "chan-1", "3h", "Time passes.")).story_minute == 8 * 60 + 180
+        await engine.perform(StartChat(actor=admin, channel_id="chan-2", character="Aria", time="\u0661\u0664:00"))
+    assert (await engine.perform(SkipTime(actor=admin, channel_id="chan-1", by="3h", summary="Time passes."))).story_minute == 8 * 60 + 180

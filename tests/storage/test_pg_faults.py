@@ -19,6 +19,7 @@ from psycopg import errors
 
 from bot.discord.errors import STORAGE_TEXT
 from engine import Actor, Engine, StorageError
+from engine.commands import SayLine
 from engine.storage import open_storage, redact
 from engine.storage.pg_faults import classify
 from tests.conftest import raw_connection, story
@@ -122,8 +123,8 @@ async def test_connections_lost_while_idle_come_back_without_an_error(pg_url: st
         await story(engine, admin)
         assert _terminate(pg_url, "chronicle-writer") == 1 and _terminate(pg_url, "chronicle-reader") == 1
         await asyncio.sleep(0.1)
-        await engine.record_message(admin, "chan-1", "after-restart", "said after the server dropped us")
-        lines = await engine.transcript((await engine.get_chat("chan-1")).chat_id, limit=10)
+        await engine.perform(SayLine(actor=admin, channel_id="chan-1", message_id="after-restart", text="said after the server dropped us"))
+        lines = await engine.reads.transcript((await engine.reads.get_chat("chan-1")).chat_id, limit=10)
         assert lines[-1].text == "said after the server dropped us"
     finally:
         await engine.close()
@@ -138,12 +139,12 @@ async def test_a_server_gone_for_a_while_refuses_commands_with_one_line_then_ser
         _terminate(pg_url, "chronicle-writer")
         admin_conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')  # as a server still starting up
         with pytest.raises(StorageError) as caught:
-            await engine.record_message(admin, "chan-1", "refused", "never recorded")
+            await engine.perform(SayLine(actor=admin, channel_id="chan-1", message_id="refused", text="never recorded"))
         assert caught.value.kind == "unreachable" and "not currently accepting connections" in str(caught.value)
         _one_line(caught.value, engine.location)
         admin_conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-        await engine.record_message(admin, "chan-1", "served", "recorded once the server is back")
-        texts = [m.text for m in await engine.transcript((await engine.get_chat("chan-1")).chat_id, limit=10)]
+        await engine.perform(SayLine(actor=admin, channel_id="chan-1", message_id="served", text="recorded once the server is back"))
+        texts = [m.text for m in await engine.reads.transcript((await engine.reads.get_chat("chan-1")).chat_id, limit=10)]
         assert texts[-1] == "recorded once the server is back" and "never recorded" not in texts
     finally:
         admin_conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
@@ -163,7 +164,7 @@ async def test_a_read_only_database_is_one_line_at_open_and_for_a_running_engine
             conn.close()
         _terminate(pg_url, "chronicle-writer")  # the running engine's next connection is a new one
         with pytest.raises(StorageError) as caught:
-            await engine.record_message(admin, "chan-1", "refused", "never recorded")
+            await engine.perform(SayLine(actor=admin, channel_id="chan-1", message_id="refused", text="never recorded"))
         assert caught.value.kind == "unwritable" and "only allows reading" in _one_line(caught.value, engine.location)
     finally:
         await engine.close()
@@ -198,7 +199,7 @@ async def test_a_revoked_privilege_is_one_line(pg_url: str, admin: Actor):
         finally:
             conn.close()
         with pytest.raises(StorageError) as caught:
-            await engine.record_message(admin, "chan-1", "refused", "never recorded")
+            await engine.perform(SayLine(actor=admin, channel_id="chan-1", message_id="refused", text="never recorded"))
         assert caught.value.kind == "unwritable" and "permission denied for table messages" in str(caught.value)
         _one_line(caught.value, engine.location)
     finally:
@@ -219,10 +220,10 @@ async def test_a_lock_held_elsewhere_and_a_statement_timeout_are_one_line_and_pa
         other.execute("BEGIN")
         other.execute("LOCK TABLE events IN EXCLUSIVE MODE")  # another program writing, for far too long
         with pytest.raises(StorageError) as caught:
-            await engine.record_message(admin, "chan-1", "waited", "never recorded")
+            await engine.perform(SayLine(actor=admin, channel_id="chan-1", message_id="waited", text="never recorded"))
         assert caught.value.kind == "locked" and "lock timeout" in _one_line(caught.value, engine.location)
         other.execute("ROLLBACK")
-        await engine.record_message(admin, "chan-1", "passed", "recorded once the lock is gone")
+        await engine.perform(SayLine(actor=admin, channel_id="chan-1", message_id="passed", text="recorded once the lock is gone"))
 
         def slow(conn: Any) -> None:
             conn.execute("SET LOCAL statement_timeout = 50")

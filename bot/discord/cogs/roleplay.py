@@ -4,6 +4,7 @@ reach the log; messages posted while the bot was away are backfilled at start-up
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections import deque
 from datetime import datetime
@@ -18,6 +19,7 @@ from bot.discord.errors import describe, report_message_error
 from bot.discord.posting import Target
 from bot.discord.streaming import DiscordReplySink
 from engine import Actor, AlreadyHandled, ChatView, DomainError, MessageView, NoStory, RespondResult, SlowDown
+from engine.commands import AnswerLine, EditMessage, EndChat, RetractDeletedMessage, SayLine
 
 if TYPE_CHECKING:
     from bot.discord.client import ChronicleBot
@@ -88,11 +90,11 @@ class Roleplay(commands.Cog):
             return None
         actor = actor_for_member(message.author, message.guild.id, self.bot.admin_role_ids)
         if not reply:
-            return self._settle(message, self.bot.engine.record_message(
-                actor, str(channel.id), str(message.id), text, cause=f"message:{message.id}"), None)
+            said = SayLine(actor=actor, channel_id=str(channel.id), message_id=str(message.id), text=text)
+            return self._settle(message, self.bot.engine.perform(said, cause=f"message:{message.id}"), None)
         sink = DiscordReplySink(self.bot, channel)
-        return self._settle(message, self.bot.engine.respond(actor, str(channel.id), str(message.id), text, sink,
-                                                             cause=f"message:{message.id}"), sink)
+        line = AnswerLine(actor=actor, channel_id=str(channel.id), message_id=str(message.id), text=text)
+        return self._settle(message, self.bot.engine.perform(line, sink=sink, cause=f"message:{message.id}"), sink)
 
     async def _settle(self, message: discord.Message, pending: Any, sink: DiscordReplySink | None) -> None:
         """Wait for the engine; put the buttons on the newest reply; errors go through the funnel."""
@@ -111,6 +113,28 @@ class Roleplay(commands.Cog):
                 await sink.close()
 
     @commands.Cog.listener()
+    async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
+        """A channel was deleted under its story: the story ends, with the reason in the log."""
+        await self._channel_gone(channel.guild.id, channel.id)
+
+    @commands.Cog.listener()
+    async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
+        """A thread was deleted under its story."""
+        await self._channel_gone(payload.guild_id, payload.thread_id)
+
+    async def _channel_gone(self, guild_id: int, channel_id: int) -> None:
+        system = Actor(user_id="chronicle", guild_id=str(guild_id), display_name="Chronicle", is_admin=True)
+        ending = EndChat(actor=system, channel_id=str(channel_id), reason="the channel was deleted")
+        try:
+            chat = await self.bot.engine.perform(ending, cause=f"channel_gone:{channel_id}")
+        except (NoStory, AlreadyHandled):
+            return
+        except Exception as exc:  # noqa: BLE001 — logged by the funnel with an id; nobody to answer
+            describe(exc, guild=guild_id, channel=channel_id, event="channel_deleted")
+            return
+        log.info("story_ended_channel_deleted", chat=chat.chat_id, channel=channel_id)
+
+    @commands.Cog.listener()
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
         """A person edited a story line: message_edited."""
         message = payload.message
@@ -119,7 +143,8 @@ class Roleplay(commands.Cog):
             return
         actor = actor_for_member(message.author, payload.guild_id, self.bot.admin_role_ids)
         self.bot.arrivals.admit(payload.channel_id, lambda: self._quietly(
-            self.bot.engine.edit_message(actor, str(payload.channel_id), str(message.id), text), message.id))
+            self.bot.engine.perform(EditMessage(actor=actor, channel_id=str(payload.channel_id),
+                                                message_id=str(message.id), text=text)), message.id))
 
     async def _quietly(self, pending: Any, message_id: int) -> None:
         """Edits and deletions of lines that are not (or no longer) in the story are only logged."""
@@ -139,31 +164,36 @@ class Roleplay(commands.Cog):
         self._deleted(payload.guild_id, payload.channel_id, sorted(payload.message_ids))
 
     def _deleted(self, guild_id: int | None, channel_id: int, message_ids: list[int]) -> None:
-        """Queue retractions for deleted messages the bot did not delete itself."""
+        """Hand each deleted message the bot did not delete itself to the engine, in the channel's arrival order:
+        one queued command each, so a line said after a deletion can never overtake it."""
         ours = self.bot.self_deleted
         theirs = [i for i in message_ids if i not in ours]
         ours.difference_update(message_ids)
-        if guild_id is not None and theirs:
-            self.bot.arrivals.admit(channel_id, lambda: self._retract(guild_id, channel_id, theirs))
-
-    async def _retract(self, guild_id: int, channel_id: int, message_ids: list[int]) -> None:
-        """Retract each deleted line; a deleted character reply loses its other parts too."""
-        engine = self.bot.engine
-        chat = await engine.find_chat(str(channel_id))
-        if chat is None:
+        if guild_id is None:
             return
-        for message_id in message_ids:
-            line = await engine.find_message(chat.chat_id, str(message_id))
-            if line is None or line.retracted:
-                continue
-            person = line.role != "character"
-            actor = Actor(user_id=line.author_id if person else str(self.bot.user.id if self.bot.user else "bot"),
-                          guild_id=str(guild_id), display_name="" if person else "moderator", is_admin=not person)
-            await self._quietly(engine.retract_message(actor, str(channel_id), line.message_id), message_id)
-            others = [int(i) for i in line.discord_ids if int(i) != message_id]
-            channel = self.bot.get_channel(channel_id)
-            if others and isinstance(channel, (discord.TextChannel, discord.Thread)):
-                await self.bot.poster.delete_ids(channel, others)
+        system = Actor(user_id=str(self.bot.user.id if self.bot.user else "chronicle"), guild_id=str(guild_id),
+                       display_name="moderator", is_admin=True)
+        for message_id in theirs:
+            self.bot.arrivals.admit(channel_id, functools.partial(self._retract, system, channel_id, message_id))
+
+    def _retract(self, actor: Actor, channel_id: int, message_id: int) -> Any:
+        """Submit the retraction now (keeping order); a deleted character reply loses its other parts too."""
+        pending = self.bot.engine.perform(RetractDeletedMessage(actor=actor, channel_id=str(channel_id),
+                                                                message_id=str(message_id)),
+                                          cause=f"deleted:{message_id}")
+        return self._withdrawn(pending, channel_id, message_id)
+
+    async def _withdrawn(self, pending: Any, channel_id: int, message_id: int) -> None:
+        try:
+            line = await pending
+        except (NoStory, DomainError) as exc:
+            log.info("change_not_recorded", message=message_id, reason=str(exc))
+            return
+        others = [int(i) for i in (line.discord_ids if line is not None and line.role == "character" else ())
+                  if int(i) != message_id]
+        channel = self.bot.get_channel(channel_id)
+        if others and isinstance(channel, (discord.TextChannel, discord.Thread)):
+            await self.bot.poster.delete_ids(channel, others)
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
@@ -201,11 +231,11 @@ class Roleplay(commands.Cog):
         """Hand a chat's missed messages to the engine in order (all recorded, the newest answered), withdraw
         replies that were posted but never recorded, and answer a line left unanswered. Runs in the channel's
         story order, so every reply of this process in the channel is either recorded or withdrawn by now."""
-        current = await self.bot.engine.find_chat(chat.channel_id)  # the story open now: it may have ended since
+        current = await self.bot.engine.reads.find_chat(chat.channel_id)  # the story open now: it may have ended since
         if current is None:
             return
         chat = current
-        lines = await self.bot.engine.transcript(chat.chat_id, limit=50, include_retracted=True)
+        lines = await self.bot.engine.reads.transcript(chat.chat_id, limit=50, include_retracted=True)
         known = [int(i) for line in lines for i in (line.discord_ids or (line.message_id,)) if str(i).isdigit()]
         after = max(known, default=0) or snowflake_at(chat.started_at)
         missed, orphans = [], []
@@ -230,7 +260,8 @@ class Roleplay(commands.Cog):
         actor = Actor(user_id=line.author_id, guild_id=str(channel.guild.id), display_name=line.speaker)
         sink = DiscordReplySink(self.bot, channel)
         self.bot.arrivals.begin(lambda: self._settle_pending(
-            self.bot.engine.respond(actor, str(channel.id), line.message_id, line.text, sink), sink))
+            self.bot.engine.perform(AnswerLine(actor=actor, channel_id=str(channel.id), message_id=line.message_id,
+                                               text=line.text), sink=sink), sink))
 
     async def _settle_pending(self, pending: Any, sink: DiscordReplySink) -> None:
         try:

@@ -1,24 +1,26 @@
-"""The Engine's read methods: DTOs from the world tables, on the reader connection."""
+"""Reads of the world and the log: read models (engine/views.py) from the world tables, on the reader connection,
+for frontends (autocomplete, rendering) and for the table's queries (`answer`)."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
-from engine import maintenance, queries, store
-from engine.commands import Actor
-from engine.core import EngineCore
-from engine.errors import InvalidInput, NotFound
+from engine import queries, queries_lore, store
+from engine.cards.model import Card
+from engine.commands import Query
+from engine.errors import EngineError, InvalidInput, NotFound
 from engine.events import Recorded
-from engine.storage.port import Conn
-from engine.storage.sqlite import migrations_dir
+from engine.storage.port import Conn, Storage
+from engine.table import action_of
 from engine.views import (
+    CardBookView,
     CharacterView,
     ChatView,
-    CheckReport,
     EventView,
+    LorebookView,
+    LoreEntryView,
     MemoryView,
     MessageView,
     PersonaView,
@@ -27,7 +29,7 @@ from engine.views import (
     TimelineView,
 )
 
-T = TypeVar("T")
+R = TypeVar("R")
 
 
 def _event_view(event: Recorded[Any]) -> EventView:
@@ -35,8 +37,20 @@ def _event_view(event: Recorded[Any]) -> EventView:
                      event.recorded_at, event.payload.model_dump(mode="json"))
 
 
-class EngineReads(EngineCore):
-    """Read methods; mixed into Engine."""
+class Reads:
+    """Read methods over one storage."""
+
+    def __init__(self, db: Storage) -> None:
+        self.db = db
+
+    async def answer(self, q: Query[R]) -> R:
+        """Answer a query of the command table from the world, in one read."""
+        entry = action_of(type(q))
+        if entry is None or entry.answer is None:
+            raise EngineError(f"{type(q).__name__} has no answer in the command table")
+        answer = entry.answer
+        result: R = await self.db.read(lambda c: answer(c, q))
+        return result
 
     async def find_chat(self, channel_id: str) -> ChatView | None:
         """The open chat of a channel, or None."""
@@ -133,38 +147,36 @@ class EngineReads(EngineCore):
             if len(rows) < size:
                 return
 
-    async def migrations_pending(self) -> list[str]:
-        """The shipped migrations the database has not recorded (empty once start-up applied them)."""
+    async def card(self, guild_id: str, name: str) -> tuple[CharacterView, Card]:
+        """An active character and its whole card (every field, its lorebook and extensions)."""
 
-        folder = migrations_dir()
-        if self.db.dialect == "postgres":
-            from engine.storage.pg_migrate import migrations_dir as postgres_migrations
-
-            folder = postgres_migrations()
-
-        def read(conn: Conn) -> list[str]:
-            applied = {int(row[0]) for row in conn.execute("SELECT version FROM schema_migrations")}
-            return [path.name for path in sorted(folder.glob("*.sql"))
-                    if int(path.name.split("_", 1)[0]) not in applied]
+        def read(conn: Conn) -> tuple[CharacterView, Card]:
+            character = queries.get_character(conn, guild_id, name)
+            stored = queries_lore.find_card(conn, character.character_id)
+            if stored is None:
+                raise NotFound("That character no longer exists.")
+            return character, stored[0]
 
         return await self.db.read(read)
 
-    async def check(self) -> CheckReport:
-        """Rebuild a scratch copy from the log and compare every projected table with the live one."""
-        return await asyncio.to_thread(maintenance.check, self.db)
+    async def list_lorebooks(self, guild_id: str, prefix: str = "", limit: int = 500) -> list[LorebookView]:
+        """A server's lorebooks by name."""
+        return await self.db.read(lambda c: queries_lore.list_lorebooks(c, guild_id, prefix=prefix, limit=limit))
 
-    async def export_chat(self, chat_id: str, *, actor: Actor | None = None) -> maintenance.ChatExport:
-        """A chat's transcript as Markdown and JSON Lines.
+    async def story_card_books(self, guild_id: str, channel_id: str) -> list[CardBookView]:
+        """The books inside the cards of the channel's story's characters (none without a story)."""
 
-        Admins (and the terminal, with no actor) get every event of the log, rewound and deleted lines
-        included; members get the live story only: what is in the transcript now, under persona names,
-        without user ids.
-        """
-        chat = await self.chat_by_id(chat_id)
-        full = actor is None or actor.is_admin
-        return await self.db.read(lambda c: maintenance.export_chat(c, chat, full=full))
+        def read(conn: Conn) -> list[CardBookView]:
+            chat = queries.find_open_chat(conn, channel_id)
+            return [] if chat is None or chat.guild_id != guild_id else queries_lore.list_card_books(conn, chat)
 
-    def after_story_work(self, channel_id: str, look: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
-        """Run a frontend's `look` at a channel (a backfill reading its history) in the channel's story order: after
-        the commands and replies queued there before it (none is half posted while it runs), before later ones."""
-        return self._story(channel_id, look)
+        return await self.db.read(read)
+
+    async def lorebook(self, guild_id: str, name: str) -> tuple[LorebookView, list[LoreEntryView]]:
+        """A book and its entries in number order."""
+
+        def read(conn: Conn) -> tuple[LorebookView, list[LoreEntryView]]:
+            book = queries_lore.get_lorebook(conn, guild_id, name)
+            return book, queries_lore.list_lore_entries(conn, book)
+
+        return await self.db.read(read)

@@ -1,0 +1,145 @@
+"""A channel's story: /chat start, status, end, export, prompt, timeline; /admin rewind."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BeforeValidator, Field, StringConstraints, model_validator
+
+from engine import queries
+from engine.commands.base import CharacterName, Clock, InChannel, InChat, InStory, Name
+from engine.commands.results import chat_of
+from engine.errors import InvalidInput
+from engine.events import Recorded
+from engine.storage.port import Conn
+from engine.storytime import format_clock
+from engine.table import INTERNAL, Typed, action
+from engine.views import ChatView, RewindResult, TimelineView
+
+_LINK = re.compile(r"^https?://(?:\w+\.)?discord(?:app)?\.com/channels/(\d+|@me)/(\d+)/(\d+)/?$")
+_ID = re.compile(r"^[\w-]{1,80}$")
+
+
+@action("chat start", "Start a story in this channel", public=True, result=chat_of,
+        told=lambda cmd, chat: f"📖 The story begins: {chat.anchor}, {chat.weather}.")
+class StartChat(InChannel[ChatView]):
+    """Start a story in a channel; the host's greeting (number `greeting` of its choices, 1 = the card's first
+    message) is posted and recorded as the story's first reply, a command of its own."""
+
+    character: CharacterName = Field(description="Who hosts the story")
+    guest: CharacterName | None = Field(default=None, description="A second character (optional)")
+    time: Clock = Field(default=8 * 60, description="In-story start time: 14:00, 9pm, noon, Day 2 08:30")
+    anchor: Name | None = Field(default=None, description="A label for when this is, like 'Day 1, noon'")
+    weather: Name = Field(default="clear", description="The weather")
+    place: Name | None = Field(default=None, description="Where the story starts")
+    greeting: int | None = Field(default=None, ge=1, le=1_000,
+                                 description="Which of the host's greetings opens the story (1 = its first message)")
+
+
+@action("chat end", "End the story in this channel", public=True, result=chat_of,
+        told=lambda cmd, chat: "📕 The story has ended. /chat start begins a new one; /chat export still exports it.")
+class EndChat(InChat[ChatView]):
+    """End the channel's story (its starter or an admin); `reason` notes why when it was not a person's choice."""
+
+    reason: Annotated[str | None, StringConstraints(max_length=200), INTERNAL] = None
+
+
+def _status(conn: Conn, q: ChatStatus) -> tuple[ChatView, dict[str, str], str | None]:
+    chat = queries.get_open_chat(conn, q.channel_id)
+    names = {i: (c.name if (c := queries.find_character_by_id(conn, i)) else i) for i in chat.character_ids}
+    place = queries.find_place_by_id(conn, chat.place_id) if chat.place_id else None
+    return chat, names, place.name if place else None
+
+
+def _status_line(q: ChatStatus, status: tuple[ChatView, dict[str, str], str | None]) -> str:
+    chat, names, place = status
+    where = f" · {place}" if place else ""
+    scene = " · a scene is open" if chat.active_scene_id else ""
+    cast = " and ".join(names[i] for i in chat.character_ids)
+    return f"{cast} · {format_clock(chat.story_minute)} ({chat.anchor}) · {chat.weather}{where}{scene}"
+
+
+@action("chat status", "Show the story in this channel", answer=_status, told=_status_line)
+class ChatStatus(InStory[tuple[ChatView, dict[str, str], str | None]]):
+    """The channel's story: who is in it, when and where it is."""
+
+
+@action("chat export", "Download this channel's story: transcript and event log", cli="export")
+class ExportChat(InStory[Any]):
+    """The channel's story (the open one, else its newest ended one; or the chat named by id) as Markdown and JSON
+    Lines; admins get the whole log, members the live story."""
+
+    chat_id: str = ""  # a chat named by id (from the command line), instead of the channel's
+
+
+@action("chat prompt", "Show the prompt the model would get now (only you see it)")
+class InspectPrompt(InStory[Any]):
+    """The exact messages the next reply would be generated from, with each part's tokens."""
+
+    character: CharacterName | None = Field(default=None, description="Whose prompt (default: the host)")
+    line: Annotated[str, StringConstraints(min_length=1, max_length=4_000, strip_whitespace=True)] | None = Field(
+        default=None, description="What the prompt would be if you said this now (nothing is recorded)")
+
+
+def _timeline(conn: Conn, q: Timeline) -> TimelineView:
+    return queries.story_timeline(conn, queries.get_open_chat(conn, q.channel_id))
+
+
+@action("chat timeline", "A picture of the story along in-story time", public=True, answer=_timeline)
+class Timeline(InStory[TimelineView]):
+    """The story along in-story time: scenes at their places, time skips, meanwhile scenes, rewinds."""
+
+
+def message_ref(value: Any) -> Any:
+    """A message link (right-click → Copy Message Link) or id → the message's id."""
+    if not isinstance(value, str):
+        return value
+    cleaned = value.strip().strip("<>")
+    link = _LINK.match(cleaned)
+    if link is not None:
+        return f"{link.group(2)}/{link.group(3)}"
+    if _ID.match(cleaned):
+        return cleaned
+    raise InvalidInput("to: must be a message link (right-click a message → Copy Message Link) or its id.")
+
+
+def _rewound(conn: Conn, cmd: Any, recorded: list[Recorded[Any]]) -> RewindResult:
+    """What a rewind removed: the live lines after its target that are gone once it is applied."""
+    event = recorded[0]
+    removed = tuple(queries.list_removed_by_rewind(conn, event.seq))
+    return RewindResult(event.payload.chat_id, event.payload.to_seq, event.seq, queries.events_undone(conn, event.seq),
+                        removed)
+
+
+def _rewind_line(cmd: RewindChat, result: RewindResult) -> str:
+    count = len(result.removed_messages)
+    return (f"⏪ Rewound the story to event {result.to_seq}: {count} message(s) left the story (the log keeps "
+            "everything).")
+
+
+@action("admin rewind", "Rewind this channel's story (the log keeps everything)", admin=True, public=True,
+        cli="rewind", result=_rewound, told=_rewind_line)
+class RewindChat(InChat[RewindResult]):
+    """Rewind the channel's story by a number of messages, to a message (kept), or to an event."""
+
+    redecide_on_conflict: ClassVar[bool] = False  # "N messages back" means something else a moment later
+    messages: int | None = Field(default=None, ge=1, le=10_000, description="Undo this many of the newest messages")
+    to: Annotated[str | None, BeforeValidator(message_ref), Typed(200)] = Field(
+        default=None, description="Keep the story up to this message (a message link or id)")
+    seq: int | None = Field(default=None, ge=1, le=2**53,
+        description="Keep the story's events up to this one (see /admin log)")
+
+    @model_validator(mode="after")
+    def _one_point(self) -> RewindChat:
+        given = sum(value is not None for value in (self.messages, self.to, self.seq))
+        if given != 1:
+            raise InvalidInput("Say how far to rewind: give either messages, to or seq (one of them).")
+        if self.to is not None and "/" in self.to and self.to.split("/", 1)[0] != self.channel_id:
+            raise InvalidInput("That message link points to another channel; rewind works on this channel's story.")
+        return self
+
+    @property
+    def to_message(self) -> str | None:
+        """The id of the message `to` names (a link's channel part left out)."""
+        return None if self.to is None else self.to.rsplit("/", 1)[-1]
