@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,8 @@ from engine.storage.port import Conn
 from engine.store import NewEvent
 from engine.storytime import default_anchor, format_duration
 from engine.views import ChatView, PlaceView, SceneView
+
+ONE_UNIT = re.compile(r"1 [a-z]+")
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,9 @@ def decide_skip_time(cmd: SkipTime, chat: ChatView | None, ctx: Context) -> list
     """Time only moves forward."""
     chat = story_chat(chat, cmd)
     to = chat.story_minute + cmd.by
-    summary = cmd.summary or f"{format_duration(cmd.by).capitalize()} pass."
+    passed = format_duration(cmd.by)
+    verb = "passes" if ONE_UNIT.fullmatch(passed) else "pass"  # "1 hour passes", "1 hour 30 minutes pass"
+    summary = cmd.summary or f"{passed.capitalize()} {verb}."
     return emit(cmd.actor, TimeSkipped(chat_id=chat.chat_id, from_minute=chat.story_minute, to_minute=to,
                                            anchor=default_anchor(to), summary=summary))
 
