@@ -23,6 +23,7 @@ from engine.commands import (
     StartMeanwhile,
     WriteMemory,
 )
+from engine.events.memory import IMPORTANCE_MAX
 
 CAST = [
     ("Aria", "A wandering bard with a silver lute and a habit of turning every rumour into a ballad."),
@@ -126,7 +127,7 @@ async def _world_beat(engine: Engine, rng: random.Random, admin: Actor, person: 
     """Now and then: a memory, a relationship shift, weather, a scene change, a skip, a meanwhile."""
     roll = rng.random()
     if roll < 0.08:
-        await engine.perform(WriteMemory(actor=person, channel_id=channel, importance=rng.randint(1, 10),
+        await engine.perform(WriteMemory(actor=person, channel_id=channel, importance=rng.randint(1, IMPORTANCE_MAX),
                                          text=f"{host} promised to meet at the {rng.choice(PLACES)}."))
     elif roll < 0.12:
         affinity = rng.choice((-1, 1)) * rng.randint(1, 10)  # never a no-op change

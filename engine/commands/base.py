@@ -61,6 +61,7 @@ def _clock(value: Any) -> Any:
 
 # A duration people type ('3h', '2d', '1h30m'), kept as minutes; a clock time ('14:00', 'noon', 'Day 2 09:00').
 Duration = Annotated[int, BeforeValidator(_minutes), Typed(20), Field(gt=0, le=MAX_SKIP_MINUTES)]
+GreetingNumber = Annotated[int, Field(ge=1, le=1_000)]  # which of a card's greetings (1 = its first message)
 Clock = Annotated[int, BeforeValidator(_clock), Typed(40), Field(ge=0, le=100_000 * 24 * 60)]
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import BeforeValidator, Field, StringConstraints, model_validator
 
 from engine import queries
-from engine.commands.base import CharacterName, Clock, InChannel, InChat, InStory, Name
+from engine.commands.base import CharacterName, Clock, GreetingNumber, InChannel, InChat, InStory, Name
 from engine.commands.results import chat_of
 from engine.errors import InvalidInput
 from engine.events import Recorded
@@ -33,8 +33,8 @@ class StartChat(InChannel[ChatView]):
     anchor: Name | None = Field(default=None, description="A label for when this is, like 'Day 1, noon'")
     weather: Name = Field(default="clear", description="The weather")
     place: Name | None = Field(default=None, description="Where the story starts")
-    greeting: int | None = Field(default=None, ge=1, le=1_000,
-                                 description="Which of the host's greetings opens the story (1 = its first message)")
+    greeting: GreetingNumber | None = Field(
+        default=None, description="Which of the host's greetings opens the story (1 = its first message)")
 
 
 @action("chat end", "End the story in this channel", public=True, result=chat_of,

@@ -20,6 +20,7 @@ from engine.commands.base import (
 )
 from engine.commands.results import found, meanwhile_of, payload_of
 from engine.events import CARD_FIELD_MAX, Id, Recorded
+from engine.events.memory import Importance
 from engine.storage.port import Conn
 from engine.table import INTERNAL, NOWHERE, Lookup, action
 from engine.views import ChatView, MeanwhileView, MemoryView
@@ -54,7 +55,7 @@ class WriteMemory(InChat[MemoryView]):
 
     text: Line = Field(description="What they remember")
     character: CharacterName | None = Field(default=None, description="Who remembers (default: the host)")
-    importance: int = Field(default=5, ge=1, le=10, description="1 (trivia) to 10 (life-changing)")
+    importance: Importance = 5
 
 
 def memory_lines(q: Any, memories: list[MemoryView]) -> str:

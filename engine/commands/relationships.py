@@ -10,11 +10,10 @@ from engine import queries
 from engine.commands.base import CharacterName, InChat, InStory
 from engine.commands.results import found, payload_of
 from engine.events import Recorded
+from engine.events.relationships import Shift
 from engine.storage.port import Conn
 from engine.table import Lookup, action
 from engine.views import RelationshipView
-
-Shift = Annotated[int, Field(ge=-200, le=200)]
 
 
 def relationship_lines(q: Any, edges: list[RelationshipView]) -> str:
@@ -37,8 +36,8 @@ class AdjustRelationship(InChat[RelationshipView]):
     character: CharacterName = Field(description="Who feels")
     target: Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True),
                       Lookup("character")] = Field(description="About whom (a character or a persona)")
-    affinity: Shift = Field(default=0, description="Change in liking (-200 to 200)")
-    trust: Shift = Field(default=0, description="Change in trust (-200 to 200)")
+    affinity: Shift = Field(default=0, description="Change in liking")
+    trust: Shift = Field(default=0, description="Change in trust")
     note: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = Field(
         default=None, description="A note about the relationship")
 

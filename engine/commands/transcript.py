@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field
 
 from engine import queries
-from engine.commands.base import InChat, Line
+from engine.commands.base import GreetingNumber, InChat, Line
 from engine.commands.results import message_of
 from engine.errors import NotFound
 from engine.events import Id, Recorded, ReplyText
@@ -132,7 +132,7 @@ class ContinueReply(_Rewrite):
 class SwipeGreeting(InChat[MessageView]):
     """Show greeting `number` of the host instead of the opening line, while nobody has spoken yet."""
 
-    number: int = Field(ge=1, le=1_000, description="Which greeting (1 = the card's first message)")
+    number: GreetingNumber = Field(description="Which greeting (1 = the card's first message)")
     text: Annotated[ReplyText, INTERNAL] = "…"
     reply_id: Annotated[Id | None, INTERNAL] = None
     revision: Annotated[int | None, INTERNAL] = None

@@ -14,6 +14,9 @@ from engine.events.base import (
     MessageText,
 )
 
+IMPORTANCE_MAX = 10
+Importance = Annotated[int, Field(ge=1, le=IMPORTANCE_MAX, description="1 (trivia) to 10 (life-changing)")]
+
 
 class MemoryWritten(ChatEvent):
     """A fact a character remembers."""
@@ -22,7 +25,7 @@ class MemoryWritten(ChatEvent):
     memory_id: Id
     character_id: Id
     text: MessageText
-    importance: int = Field(5, ge=1, le=10)
+    importance: Importance = 5
     source: Literal["person", "scene", "digest", "skip"] = "person"
     source_id: Id | None = None
 

@@ -13,6 +13,8 @@ from engine.events.base import (
     Score,
 )
 
+Shift = Annotated[int, Field(ge=-200, le=200)]  # one change of affinity or trust
+
 
 class RelationshipAdjusted(ChatEvent):
     """A change in a relationship; carries the deltas and the resulting values."""
@@ -24,8 +26,8 @@ class RelationshipAdjusted(ChatEvent):
     target_id: Id
     target_kind: Literal["character", "persona"]
     target_name: Name
-    affinity_delta: int = Field(0, ge=-200, le=200)
-    trust_delta: int = Field(0, ge=-200, le=200)
+    affinity_delta: Shift = 0
+    trust_delta: Shift = 0
     affinity: Score
     trust: Score
     note: Annotated[str, StringConstraints(max_length=500)] | None = None

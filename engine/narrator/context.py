@@ -15,6 +15,7 @@ from typing import Any
 
 from engine import queries
 from engine.errors import NotFound
+from engine.events.memory import IMPORTANCE_MAX
 from engine.narrator.lore import NO_LORE, LoreReport, LoreSource, activate_lore, load_sources
 from engine.queries_lore import count_lines
 from engine.storage.port import Conn
@@ -164,7 +165,7 @@ def rank_memories(conn: Conn, chat_id: str, character_id: str, query_text: str, 
     for memory in (*recent, *important):
         scores.setdefault(memory.memory_id, (0.0, memory))
     ranked = sorted(
-        ((relevance + memory.importance / 10 + memory.seq / newest * 0.5, memory)
+        ((relevance + memory.importance / IMPORTANCE_MAX + memory.seq / newest * 0.5, memory)
          for relevance, memory in scores.values()),
         key=lambda pair: -pair[0],
     )
