@@ -178,7 +178,7 @@ def run(datasets: dict[str, Path], settings: Settings, counts: dict[str, int]) -
     app.close()
     table = Table("4. Anchor library: eventsourcing (SQLite backend), same machine, same run",
                   ["operation", "eventsourcing", "Chronicle", "Chronicle ÷ eventsourcing"])
-    table.rows.append(["one command (one event saved; ours: record_message with its decision, projection and view)",
+    table.rows.append(["one command (one event saved; ours: SayLine with its decision, projection and view)",
                        f["es_save"].fmt("/s"), f["ours_cmd"].fmt("/s"), f["cmd_ratio"].fmt("×", 2)])
     table.rows.append([f"projection catch-up with tracking vs our rebuild (~{target_events:,} events)",
                        f["es_catch"].fmt(" ev/s"), f["ours_rebuild"].fmt(" ev/s"), f["rebuild_ratio"].fmt("×", 1)])
@@ -186,7 +186,7 @@ def run(datasets: dict[str, Path], settings: Settings, counts: dict[str, int]) -
                        "repository read: the most favourable case for it); its catch-up pulls the application's "
                        "notifications (its SQLite recorder has no subscriptions) into a Projection whose "
                        "SQLiteTrackingRecorder view writes a row plus its tracking record per event, from empty. "
-                       "Chronicle: the engine API on a copy of the demo database; rebuild = Engine.rebuild.")
+                       "Chronicle: the engine API on a copy of the demo database; rebuild = maintenance.rebuild.")
     targets = [
         Target("our command throughput ≥ 2× eventsourcing's one-event save", f["cmd_ratio"].fmt("×", 2),
                f["cmd_ratio"].median >= 2),

@@ -108,7 +108,7 @@ def run(datasets: dict[str, Path], settings: Settings, counts: dict[str, int]) -
         results[sync] = asyncio.run(_run(paths, settings, sync))
     paths = {label: copy_db(datasets[label], settings.workdir / f"s1-{label}.db") for label in labels}
     results["core"] = asyncio.run(_run(paths, settings, "NORMAL", timed_core))
-    table = Table("1. Command cost vs log size (record_message through the engine API)",
+    table = Table("1. Command cost vs log size (SayLine through the engine API)",
                   ["log size", "synchronous", "commands/s", "p50 latency", "p99 latency", f"slowdown vs {labels[0]}"])
     for mode, per_label in results.items():
         for label in labels:

@@ -1,6 +1,6 @@
 """Section 9: group commit with 1, 10 and 100 chats writing at once, before and after, beside eventsourcing.
 
-Each chat records `messages` person lines one after another (record_message through the engine API: its
+Each chat records `messages` person lines one after another (SayLine through the engine API: its
 decision, append, projection and view); the chats run concurrently. "Before" is the same engine with group
 commit off (every command its own transaction); "after" commits the commands waiting for the writer
 together, one savepoint each. The anchor is the `eventsourcing` library doing the same work per command:
@@ -121,7 +121,7 @@ def run(datasets: dict[str, Path], settings: Settings, counts: dict[str, int]) -
                     "eventsourcing": "eventsourcing (threads)"}[label]
             table.rows.append([str(chats), name, f["tput"].fmt("/s"), f["p50"].fmt(" ms", 2, 1e3),
                                f["p99"].fmt(" ms", 2, 1e3), share])
-    table.notes.append(f"Each chat records {messages} lines one after another (record_message: validation, decision, "
+    table.notes.append(f"Each chat records {messages} lines one after another (SayLine: validation, decision, "
                        "append, projection, the returned view); the chats run at once (asyncio tasks for Chronicle, "
                        f"threads for eventsourcing). {settings.runs} runs, alternating writers within each run, on a "
                        "copy of the ~1k-event database. eventsourcing per command: one event saved by app.save() and "
@@ -137,7 +137,7 @@ def run(datasets: dict[str, Path], settings: Settings, counts: dict[str, int]) -
                ratio(after["tput"].median, es["tput"].median) >= 2),
         Target("group commit: p99 ≤ 5 ms at 100 concurrent chats", after["p99"].fmt(" ms", 2, 1e3),
                after["p99"].median <= 0.005),
-        Target("group commit: sequential record_message cost does not rise (1 chat, on vs off)",
+        Target("group commit: sequential SayLine cost does not rise (1 chat, on vs off)",
                f"p50 {seq_after['p50'].fmt(' ms', 3, 1e3)} vs {seq_before['p50'].fmt(' ms', 3, 1e3)}",
                seq_after["p50"].median <= seq_before["p50"].median * 1.05),
         Target("group commit: faster than one transaction per command at 100 chats",

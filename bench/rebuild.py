@@ -1,4 +1,4 @@
-"""Section 2: `reproject` (Engine.rebuild) of 100k and 1M events: events/s and peak RSS (in a child process)."""
+"""Section 2: `reproject` (maintenance.rebuild) of 100k and 1M events: events/s and peak RSS (in a child process)."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def run(datasets: dict[str, Path], settings: Settings,
         f = figures[label]
         table.rows.append([f"{label} ({counts[label]:,} events)", f["rate"].fmt(), f["secs"].fmt(" s", 2),
                            f["rss"].fmt(" MB")])
-    table.notes.append(f"{settings.runs} runs, each in a fresh process (Engine.open, then Engine.rebuild: one "
+    table.notes.append(f"{settings.runs} runs, each in a fresh process (Engine.open, then maintenance.rebuild: one "
                        "transaction, the log streamed in batches); RSS includes the interpreter and the engine.")
     big = labels[-1]
     targets = [

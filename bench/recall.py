@@ -2,7 +2,7 @@
 
 Stories of 1,000, 10,000 and 100,000 lines (bench/longstory.py) are fed through the engine's public write
 methods into SQLite files (cached under the system temp folder, keyed by seed, size and the generator's code).
-Then, for each planted fact's question, `Engine.inspect_prompt(line=question)` gives the prompt Melanie would
+Then, for each planted fact's question, `InspectPrompt(line=question)` gives the prompt Melanie would
 get if Caroline asked it now (8,192-token context), and the fact counts as answerable when every evidence key
 is in that prompt. Beside it, on the same tokens: (a) the newest lines filling the room Chronicle spent on
 history and memories, and (b) half of it for the newest lines and half for the older lines BM25 ranks best.

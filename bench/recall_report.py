@@ -19,12 +19,12 @@ Stories between Caroline (a person's persona) and Melanie (a character), written
 asked by Caroline at the end of the story. Kinds: **single** (said once), **when** (the answer is the in-story time
 of the line), **two** (needs two lines said far apart), **updated** (said, then replaced by a later line: the later
 one is the evidence), and **offstage** (what Dana did in meanwhile scenes Melanie was not in: must never reach
-Melanie's prompt). Each story goes through the engine's public write methods (`record_message`, `record_reply`,
+Melanie's prompt). Each story goes through the engine's public write methods (`SayLine`, `record_reply`,
 `skip_time` with a summary, `write_memory` for a few hand-written memories, `start_meanwhile`).
 
 A question counts as answerable when every evidence line's key (a phrase that occurs in that line and in no other
 line or question) is in the prompt Melanie would get if Caroline said the question now:
-`Engine.inspect_prompt(line=question)`, {CONTEXT_TOKENS:,}-token context, {REPLY_TOKENS} tokens kept for the reply.
+`InspectPrompt(line=question)`, {CONTEXT_TOKENS:,}-token context, {REPLY_TOKENS} tokens kept for the reply.
 Beside it, on the same tokens: **(a)** the question and the newest lines filling the room Chronicle's prompt spent
 on history and memories; **(b)** half that room for the question and the newest lines, half for the older lines
 that BM25 (k1 1.2, b 0.75; lower-cased words, possessive 's dropped, NLTK English stopwords, no stemming) ranks
@@ -79,7 +79,7 @@ def tables(results: list[Result]) -> list[Table]:
     kept = Table("11b. Stale and leaked facts", ["story", "updated facts: stale line in the prompt, newer one not "
                                                  "(Chronicle / (a) / (b))", "offstage facts in the prompt (leaks: "
                                                  "Chronicle / (a) / (b))"])
-    timing = Table("11c. Building the prompt for a question (Engine.inspect_prompt with the question as `line`)",
+    timing = Table("11c. Building the prompt for a question (InspectPrompt with the question as `line`)",
                    ["story", "messages", "p50", "p99", "prompt tokens (estimate, mean)", "prompt tokens (SmolLM2, "
                     "mean)", "history lines in the prompt (mean)"])
     for r in results:
