@@ -209,13 +209,15 @@ def console_history(database: Path | str) -> Path:
 @command("console")
 async def _console(args: argparse.Namespace, settings: Settings) -> int:
     from bot.console.app import Console
+    from bot.console.terminal import run_terminal
 
     engine = await open_engine(settings, args.database)  # a storage fault is one line before any model starts
     try:
         async with model_from_settings(settings, notice=lambda line: print(line, file=sys.stderr)) as model:
             engine.model = model
-            await Console(engine, channel=args.channel, speaker=args.speaker,
-                          history=console_history(args.database or settings.database)).run()
+            console = Console(engine, channel=args.channel, speaker=args.speaker,
+                              history=console_history(args.database or settings.database))
+            await (run_terminal(console) if console.at_a_terminal() else console.run())
     finally:
         await engine.close()
     return 0

@@ -73,6 +73,7 @@ EXTRA_PARSERS.append(_add_doctor_parser)
 @command("doctor")
 async def _doctor(args: argparse.Namespace, settings: Settings) -> int:
     from bot.discord import doctor
+    from bot.discord.client import ChronicleBot
     from bot.discord.main import point_discord_at
 
     checks: list[doctor.Check] = []
@@ -86,7 +87,8 @@ async def _doctor(args: argparse.Namespace, settings: Settings) -> int:
         stack.push_async_callback(engine.close)
         token = settings.discord_token.get_secret_value().strip() if settings.discord_token else ""
         point_discord_at(settings.discord_api_base, settings.gateway_url)
-        checks = await doctor.check_with_token(engine, token, sync_guild_ids=settings.sync_guild_ids) + checks
+        checks = await doctor.check_with_token(engine, token, ChronicleBot,
+                                               sync_guild_ids=settings.sync_guild_ids) + checks
         if model is not None:
             checks += await doctor.model_checks(model, model_target(settings, model))
         checks += await doctor.database_checks(engine)

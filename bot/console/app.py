@@ -248,13 +248,12 @@ class Console:
             self.say("Chronicle console: Ctrl-D quits, arrow keys recall earlier lines, Tab completes.")
         self.say(await self.how_to_begin())
 
-    async def run(self, stdin: TextIO = sys.stdin) -> None:
-        """At a terminal, the interactive app; otherwise read lines until end of input as a script."""
-        if stdin.isatty() and self.out.isatty():
-            from bot.console.terminal import run_terminal
+    def at_a_terminal(self, stdin: TextIO = sys.stdin) -> bool:
+        """Whether both ends are a terminal (the interactive app runs), else input is read as a script."""
+        return stdin.isatty() and self.out.isatty()
 
-            await run_terminal(self)
-            return
+    async def run(self, stdin: TextIO = sys.stdin) -> None:
+        """Read lines until end of input as a script, echoing each before its output."""
         stderr = sys.stderr
         if same_place(self.out, stderr):
             sys.stderr = _LogsAboveReplies(stderr, self)

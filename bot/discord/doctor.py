@@ -8,7 +8,7 @@ not tell its context size) is shown with "·" and does not fail.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -137,18 +137,17 @@ async def commands_check(bot: ChronicleBot) -> Check:
                  "CHRONICLE_SYNC_GUILD_IDS syncs to your servers at once")
 
 
-async def check_with_token(engine: Engine, token: str, *, sync_guild_ids: Iterable[int] = (),
-                           timeout: float = 30.0) -> list[Check]:
-    """The Discord checks for `chronicle doctor`: log in, connect for a moment, look, disconnect."""
-    from bot.discord.client import ChronicleBot
-
+async def check_with_token(engine: Engine, token: str, make_bot: Callable[..., ChronicleBot], *,
+                           sync_guild_ids: Iterable[int] = (), timeout: float = 30.0) -> list[Check]:
+    """The Discord checks for `chronicle doctor`: log in with the bot `make_bot` builds (ChronicleBot), connect for a
+    moment, look, disconnect."""
     if not token:
         return [Check("Discord token", False, "DISCORD_TOKEN is not set (only the console works without it)",
                       f"create a bot in {PORTAL} → Bot → Reset Token, and set DISCORD_TOKEN to it")]
     flags = await _application_flags(token)
     if isinstance(flags, Check):
         return [flags]
-    bot = ChronicleBot(engine, sync_guild_ids=sync_guild_ids, sync_on_start=False,
+    bot = make_bot(engine, sync_guild_ids=sync_guild_ids, sync_on_start=False,
                        message_content=bool(flags & MESSAGE_CONTENT_FLAGS))
     task = asyncio.create_task(bot.start(token), name="chronicle-doctor-bot")
     try:

@@ -13,8 +13,9 @@ import discord
 from bot import story_pictures
 from bot.discord import doctor
 from bot.discord.checks import actor_for, cause_of
+from bot.discord.inspector import prompt_summary, prompt_text
 from bot.discord.presenters import bot_of, perform, request_for, tell
-from bot.discord.render import chat_status, clip, embed, jump_url, persona_embed, prompt_summary, prompt_text
+from bot.discord.render import chat_status, clip, embed, jump_url, persona_embed
 from bot.discord.render_cards import character_card_embed, entry_embed, file_stem, lorebook_embed
 from bot.discord.replies import announce, defer_private, defer_public, send_ephemeral, send_public
 from bot.discord.streaming import DiscordReplySink, revise_latest, swipe_greeting

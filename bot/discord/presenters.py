@@ -84,13 +84,7 @@ async def tell(interaction: discord.Interaction, entry: Action, request: Request
 
 
 async def present(interaction: discord.Interaction, entry: Action, values: dict[str, Any]) -> None:
-    """Run one slash command (every action's way in)."""
-    from bot.discord.present_more import SPECIAL
-
-    special = SPECIAL.get(entry.model)
-    if special is not None:
-        await special(interaction, entry, values)
-        return
+    """Run one slash command the table's way: build its model, perform it, tell what the table says."""
     request = await request_for(interaction, entry, values)
     result = await perform(interaction, entry, request)
     await tell(interaction, entry, request, result)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import discord
 
@@ -190,24 +189,3 @@ def event_lines(events: Sequence[EventView]) -> str:
 def jump_url(guild_id: str | int, channel_id: str | int, message_id: str | int) -> str:
     """A Discord link to a message."""
     return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
-
-
-def prompt_summary(view: Any) -> discord.Embed:
-    """The prompt inspector: token use per part against the budget."""
-    from bot.discord.render_cards import lore_summary
-
-    lines = [f"`{tokens:>6}`  {name}" for name, tokens in view.parts]
-    used = f"**{view.total_tokens}** of {view.budget_tokens} tokens"
-    lore = lore_summary(view)
-    return embed("Prompt inspector", used + "\n" + "\n".join(lines) + (f"\n\n{lore}" if lore else ""))
-
-
-def prompt_text(view: Any) -> str:
-    """The whole prompt as plain text, one block per message, then the lore inspector (entries in, and dropped)."""
-    from bot.discord.render_cards import lore_lines
-
-    blocks = [f"### {m.role}\n{m.content}" for m in view.messages]
-    lore = lore_lines(view.lore)
-    if lore:
-        blocks.append("### lore inspector (not part of the prompt)\n" + "\n".join(lore))
-    return "\n\n".join(blocks)

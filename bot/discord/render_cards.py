@@ -8,7 +8,7 @@ from typing import Any
 
 import discord
 
-from bot.discord.render import EMBED_DESCRIPTION_LIMIT, FIELD_LIMIT, clip, embed
+from bot.discord.render import EMBED_DESCRIPTION_LIMIT, FIELD_LIMIT, character_embed, clip, embed
 from engine import (
     Card,
     CardImportView,
@@ -115,6 +115,5 @@ def lore_summary(view: Any) -> str:
 
 def character_card_embed(card: CharacterView, whole: Card) -> discord.Embed:
     """A character card with everything a whole card adds."""
-    from bot.discord.render import character_embed
 
     return card_details(character_embed(card), whole)

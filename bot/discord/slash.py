@@ -14,6 +14,7 @@ from discord import app_commands
 
 from bot.discord import presenters
 from bot.discord.checks import admin_only
+from bot.discord.present_more import SPECIAL
 from bot.discord.transformers import character_names, lore_books, memory_ids, place_names
 from engine import TABLE, Action, Option
 from engine.commands import GROUPS
@@ -44,8 +45,10 @@ def annotation(option: Option) -> Any:
 def callback_for(entry: Action) -> Callable[..., Awaitable[None]]:
     """A slash-command callback whose signature is the action's options (discord.py reads it to register them)."""
 
+    presenter = SPECIAL.get(entry.model, presenters.present)  # a few actions post pictures, files or buttons
+
     async def callback(interaction: discord.Interaction, **values: Any) -> None:
-        await presenters.present(interaction, entry, {k: v for k, v in values.items() if v is not None})
+        await presenter(interaction, entry, {k: v for k, v in values.items() if v is not None})
 
     parameters = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD,
                                     annotation=discord.Interaction)]
