@@ -1,13 +1,11 @@
 """Files in and out: what the console exports (pictures, cards, lorebooks) is written with a place that can't be
-written as one line, not a traceback; an upload that can't be downloaded from Discord is one line too."""
+written as one line, not a traceback."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import discord
-
-from engine import InvalidInput, check_upload
+from engine import InvalidInput
 
 
 def write_file(path: Path, data: bytes) -> Path:
@@ -21,13 +19,3 @@ def write_file(path: Path, data: bytes) -> Path:
         raise InvalidInput(f"can't write {exc.filename or path}: {exc.strerror or exc}. Choose a place you can "
                            "write to (out:…).") from None
     return path
-
-
-async def download(file: discord.Attachment, *, lorebook: bool = False) -> bytes:
-    """The bytes of an uploaded card or lorebook (refused over the import limit before it is fetched)."""
-    check_upload(file.size, lorebook=lorebook)
-    try:
-        return await file.read()
-    except (discord.HTTPException, discord.NotFound) as exc:
-        raise InvalidInput(f"I couldn't download {file.filename} from Discord ({exc.status}): upload it again."
-                           ) from None

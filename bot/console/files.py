@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bot.discord.render_cards import file_stem
 from bot.files import write_file
+from bot.shown import file_stem
 from engine import CardExport, InvalidInput, check_upload
 from engine.table import Upload
 

@@ -9,10 +9,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot import story_pictures
 from bot.console.files import write_card
-from bot.discord.render_cards import file_stem, lore_lines
 from bot.files import write_file
+from bot.shown import file_stem, lore_lines
 from engine import LoreEntryView
 from engine.commands import (
     ContinueReply,
@@ -76,12 +75,16 @@ async def export_lorebook(console: Console, request: Any, args: dict[str, str]) 
 
 async def timeline(console: Console, request: Any, args: dict[str, str]) -> str:
     """The story's timeline as a PNG file."""
+    from bot import story_pictures  # matplotlib loads only when a picture is drawn
+
     chat, png = await story_pictures.timeline_picture(console.engine, await _perform(console, request))
     return f"Wrote the timeline to {story_pictures.write_png(_out(args), chat, story_pictures.TIMELINE_FILE, png)}"
 
 
 async def relationship_map(console: Console, request: Any, args: dict[str, str]) -> str:
     """The relationship map as a PNG file."""
+    from bot import story_pictures  # matplotlib loads only when a picture is drawn
+
     chat = await _perform(console, request)
     png = await story_pictures.relationship_png(console.engine, chat)
     path = story_pictures.write_png(_out(args), chat, story_pictures.RELATIONSHIPS_FILE, png)

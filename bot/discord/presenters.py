@@ -17,8 +17,7 @@ from bot.discord.checks import actor_for, cause_of
 from bot.discord.render import character_embed, embed, persona_embed
 from bot.discord.render_cards import entry_embed
 from bot.discord.replies import announce, defer_private, send_ephemeral
-from bot.files import download
-from engine import Action, CardImportView, CharacterView, LoreEntryView, PersonaView
+from engine import Action, CardImportView, CharacterView, InvalidInput, LoreEntryView, PersonaView, check_upload
 from engine.commands import ImportLorebook, Request, parse
 from engine.table import Upload
 
@@ -88,3 +87,13 @@ async def present(interaction: discord.Interaction, entry: Action, values: dict[
     request = await request_for(interaction, entry, values)
     result = await perform(interaction, entry, request)
     await tell(interaction, entry, request, result)
+
+
+async def download(file: discord.Attachment, *, lorebook: bool = False) -> bytes:
+    """The bytes of an uploaded card or lorebook (refused over the import limit before it is fetched)."""
+    check_upload(file.size, lorebook=lorebook)
+    try:
+        return await file.read()
+    except (discord.HTTPException, discord.NotFound) as exc:
+        raise InvalidInput(f"I couldn't download {file.filename} from Discord ({exc.status}): upload it again."
+                           ) from None

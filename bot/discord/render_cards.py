@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
 import discord
 
 from bot.discord.render import EMBED_DESCRIPTION_LIMIT, FIELD_LIMIT, character_embed, clip, embed
+from bot.shown import file_stem, lore_lines  # noqa: F401  (shown on Discord too)
 from engine import (
     Card,
     CardImportView,
@@ -20,11 +20,6 @@ from engine import (
 )
 
 FORMATS = {"png": "PNG", "json": "JSON", "charx": "CHARX"}
-
-
-def file_stem(name: str) -> str:
-    """A safe file name for a character or book ("Sera's book" → "Sera_s_book")."""
-    return re.sub(r"[^\w-]+", "_", name, flags=re.UNICODE).strip("_")[:80] or "card"
 
 
 def imported_line(result: CardImportView) -> str:
@@ -94,13 +89,6 @@ def entry_embed(view: LoreEntryView) -> discord.Embed:
                                                      ("delay", e.delay)) if v),
         "state": "on" if e.enabled else "off"}
     return embed(f"{view.book_name} #{view.number}: {e.label}", e.content, **fields)
-
-
-def lore_lines(report: LoreReport) -> list[str]:
-    """The inspector's lore: the entries in the prompt, then every dropped one with its reason."""
-    lines = [f"✅ {book} {entry} ({tokens} tokens)" for book, entry, tokens in report.active]
-    lines += [f"❌ {book} {entry}: {reason}" for book, entry, reason in report.dropped]
-    return lines
 
 
 def lore_summary(view: Any) -> str:
