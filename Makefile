@@ -26,8 +26,9 @@ install: $(STAMP)
 run: install
 	@if [ -n "$$DISCORD_TOKEN" ]; then $(VENV)/bin/chronicle run; else $(VENV)/bin/chronicle console; fi
 
+# Two workers (pytest-xdist): most tests wait on subprocesses, servers and sockets, so two run well on two cores.
 test: install lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 # The code-health gate (configuration in pyproject.toml): lint and import order, then types.
 lint: install
