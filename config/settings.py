@@ -50,7 +50,7 @@ class SettingsError(Exception):
 
 
 class Settings(BaseSettings):
-    """Every setting of DESIGN.md §5, with defaults that work on a fresh machine."""
+    """Every setting (README: Settings), with defaults that work on a fresh machine."""
 
     model_config = SettingsConfigDict(
         env_file=".env",

@@ -11,30 +11,12 @@ from bot.discord.render import EMBED_DESCRIPTION_LIMIT, FIELD_LIMIT, character_e
 from bot.shown import file_stem, lore_lines  # noqa: F401  (shown on Discord too)
 from engine import (
     Card,
-    CardImportView,
     CharacterView,
     LorebookView,
     LoreEntry,
     LoreEntryView,
     LoreReport,
 )
-
-FORMATS = {"png": "PNG", "json": "JSON", "charx": "CHARX"}
-
-
-def imported_line(result: CardImportView) -> str:
-    """What an import did, in one line."""
-    c = result.character
-    what = f"a {result.spec.upper()} {FORMATS.get(result.source_format, result.source_format)} card"
-    extras = []
-    if result.lore_entries:
-        extras.append(f"a lorebook of {result.lore_entries} entr{'y' if result.lore_entries == 1 else 'ies'}")
-    if c.alternate_greetings:
-        extras.append(f"{len(c.alternate_greetings) + 1} greetings")
-    with_ = f" with {' and '.join(extras)}" if extras else ""
-    if result.replaced:
-        return f"🔁 **{c.name}**'s card was replaced from {what}{with_}."
-    return f"✨ **{c.name}** joins the cast, imported from {what}{with_}."
 
 
 def card_details(out: discord.Embed, card: Card) -> discord.Embed:
