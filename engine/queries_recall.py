@@ -1,0 +1,38 @@
+"""Recall's read: the lines of a chat one character witnessed that match some words, best match first.
+
+SQLite searches `messages_fts` (FTS5, BM25), PostgreSQL the lines' tsvector (engine/storage/pg_search.py). Either
+way the index itself is narrowed to the chat and to the witness (engine/projection/witness.py), so a line the
+character did not witness is never a candidate; retracted lines are empty and skipped, rewound ones are gone.
+"""
+
+from __future__ import annotations
+
+from engine.projection.witness import scope_token
+from engine.queries import _MESSAGE, _message
+from engine.storage.port import Conn, dialect_of
+from engine.views import MessageView
+from engine.words import or_query
+
+Hit = tuple[MessageView, float]  # a line and its text relevance (higher is better)
+_COLUMNS = ", ".join("m." + c.strip() for c in _MESSAGE.split(","))
+
+
+def search_witnessed_lines(conn: Conn, chat_id: str, character_id: str, terms: list[str], *, before_seq: int,
+                           limit: int) -> list[Hit]:
+    """Up to `limit` live lines of `chat_id` said before `before_seq` that `character_id` witnessed and that hold
+    any of `terms` (words as engine.words.search_terms gives them), most relevant first."""
+    if not terms:
+        return []
+    if dialect_of(conn) == "postgres":
+        from engine.storage import pg_search
+
+        return pg_search.search_lines(conn, chat_id, character_id, terms, before_seq=before_seq, limit=limit)
+    words = or_query(terms)
+    scope = f'scope : "c{chat_id.encode().hex()}" AND scope : "{scope_token(character_id)}"'
+    rows = conn.execute(
+        f"SELECT {_COLUMNS}, hits.score FROM (SELECT rowid AS hit, bm25(messages_fts, 1.0, 0.0) AS score"
+        " FROM messages_fts WHERE messages_fts MATCH ?) AS hits JOIN messages AS m ON m.rowid = hits.hit"
+        " WHERE m.seq < ? AND m.retracted = 0 ORDER BY hits.score LIMIT ?",
+        (f"{scope} AND text : ({words})", before_seq, limit),
+    ).fetchall()
+    return [(_message(row[:-1]), -float(row[-1])) for row in rows]
