@@ -1,4 +1,5 @@
-"""Recall's read: the lines of a chat one character witnessed that match some words, best match first.
+"""Recall's reads: the lines of a chat one character witnessed that match some words, best match first; and the
+memories a character has pinned (in every prompt of its own, never another's).
 
 SQLite searches `messages_fts` (FTS5, BM25), PostgreSQL the lines' tsvector (engine/storage/pg_search.py). Either
 way the index itself is narrowed to the chat and to the witness (engine/projection/witness.py), so a line the
@@ -8,9 +9,9 @@ character did not witness is never a candidate; retracted lines are empty and sk
 from __future__ import annotations
 
 from engine.projection.witness import scope_token
-from engine.queries import _MESSAGE, _message
+from engine.queries import _MEMORY, _MESSAGE, _message
 from engine.storage.port import Conn, dialect_of
-from engine.views import MessageView
+from engine.views import MemoryView, MessageView
 from engine.words import or_query
 
 Hit = tuple[MessageView, float]  # a line and its text relevance (higher is better)
@@ -36,3 +37,12 @@ def search_witnessed_lines(conn: Conn, chat_id: str, character_id: str, terms: l
         (f"{scope} AND text : ({words})", before_seq, limit),
     ).fetchall()
     return [(_message(row[:-1]), -float(row[-1])) for row in rows]
+
+
+def list_pinned_memories(conn: Conn, chat_id: str, character_id: str, *, limit: int = 50) -> list[MemoryView]:
+    """One character's pinned memories in this chat, oldest first."""
+    rows = conn.execute(
+        f"SELECT {_MEMORY} FROM memories WHERE chat_id = ? AND character_id = ? AND pinned = 1 ORDER BY seq LIMIT ?",
+        (chat_id, character_id, limit),
+    )
+    return [MemoryView(*row) for row in rows]

@@ -1,4 +1,4 @@
-"""Recall's privacy through `chronicle console` (script mode, a real subprocess): each character's prompt, as the
+"""Recall's and pins' privacy through `chronicle console` (script mode, a real subprocess): each character's prompt, as the
 model server receives it, holds the old lines it witnessed and none it did not."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ async def test_each_character_recalls_only_what_it_witnessed(tmp_path: Path, fak
 /character create name:Bram description:"A quiet smith."
 /persona set name:Wren
 /chat start character:Aria guest:Bram
+/memory add text:"Bram owes the miller nine silver crowns." character:Bram pinned:true
 /scene open place:Cellar absent:Bram
 Aria, the zeppelin tickets are hidden under the cellar stairs.
 /scene close summary:"A quiet word in the cellar."
@@ -49,3 +50,6 @@ Aria, where are the zeppelin tickets, the brass telescope and my grandmother's q
     assert "zeppelin tickets are hidden" not in bram_text  # a scene Bram was not in
     assert "telescope is cracked" not in bram_text and "telescope is cracked" not in aria_text  # rewound
     assert "emerald compass" not in aria_text  # a meanwhile Aria was not in
+    assert "- Bram owes the miller nine silver crowns." in _system(bram)  # pinned: in every prompt of Bram's
+    assert "nine silver crowns" not in aria_text  # another character's pinned memory
+    assert "It is pinned: it is in every prompt of theirs." in out

@@ -18,6 +18,7 @@ from engine.errors import NotFound
 from engine.narrator.lore import NO_LORE, LoreReport, LoreSource, activate_lore, load_sources
 from engine.narrator.recall import Recalled, recall
 from engine.queries_lore import count_lines
+from engine.queries_recall import list_pinned_memories
 from engine.storage.port import Conn
 from engine.views import (
     CharacterView,
@@ -34,6 +35,7 @@ LORE_THREADS = 8  # prompts whose lore is activated at once (each takes at most 
 LORE_NICE = 5  # how much lower the lore threads' CPU priority is (Linux), so they yield to the rest
 MAX_PERSONAS = 6
 MEMORY_CANDIDATES = 40
+PINNED_MAX = 50  # pinned memories read for a prompt (the prompt's cap usually keeps fewer)
 FLOOR_LINES = 12  # the newest lines always in a prompt (when they fit): recall looks only before them
 
 
@@ -58,6 +60,7 @@ class PromptInputs:
     line_count: int = 0  # the chat's lines in all (sticky, cooldown and delay count them)
     lore_budget: int = 0
     recalled: tuple[Recalled, ...] = ()  # older witnessed lines the newest ones ask about, best first
+    pinned: tuple[MemoryView, ...] = ()  # the character's own pinned memories, oldest first
 
 
 def load_inputs(conn: Conn, chat: ChatView, character_id: str, *, before_seq: int | None = None,
@@ -83,7 +86,9 @@ def load_inputs(conn: Conn, chat: ChatView, character_id: str, *, before_seq: in
                           if r.source_id in in_play and r.target_id in in_play)
     query_text = " ".join(m.text for m in history[-3:])
     names = (card.name, *(o.name for o in others), *(name for name, _ in personas))
-    memories = rank_memories(conn, chat.chat_id, character_id, query_text, ignore_names=names)
+    pinned = tuple(list_pinned_memories(conn, chat.chat_id, character_id, limit=PINNED_MAX))
+    memories = tuple(m for m in rank_memories(conn, chat.chat_id, character_id, query_text, ignore_names=names)
+                     if not m.pinned)
     recorded = history[:len(history) - len(added)]
     floor = recorded[-FLOOR_LINES] if len(recorded) >= FLOOR_LINES else (recorded[0] if recorded else None)
     recalled = () if floor is None else recall(conn, chat.chat_id, character_id, history, before_seq=floor.seq,
@@ -94,7 +99,7 @@ def load_inputs(conn: Conn, chat: ChatView, character_id: str, *, before_seq: in
     lines = count_lines(conn, chat.chat_id, before_seq=before_seq) + len(added) if sources else 0
     return PromptInputs(card, others, user_name, personas, chat, place, scene, present, relationships,
                         memories, history, persona_ids, lore_sources=sources, line_count=lines,
-                        lore_budget=lore_budget, recalled=recalled)
+                        lore_budget=lore_budget, recalled=recalled, pinned=pinned)
 
 
 def _lower_priority() -> None:

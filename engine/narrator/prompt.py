@@ -20,6 +20,7 @@ DEFAULT_SYSTEM = ("You are {{char}} in an ongoing roleplay story with {{user}}. 
                   "speech and actions, in character, a few sentences long. Never write lines for anyone else.")
 SYSTEM_SHARE = 0.5   # the system part never takes more than this share of the prompt budget
 MEMORY_SHARE = 0.2   # memories get at most this share
+PINNED_SHARE = 0.1   # pinned memories get at most this share (the inspector shows the cap)
 FLOOR_SHARE = 0.3   # the newest lines always get at least this share of the room left for lines
 RECALL_SHARE = 0.5  # recalled older lines get at most this share of it; what they leave goes to newer lines
 Mode = Literal["reply", "continue"]
@@ -112,6 +113,20 @@ def _memories(inputs: PromptInputs, budget: int) -> str:
     return header + "\n" + "\n".join(lines) if lines else ""
 
 
+def _pinned(inputs: PromptInputs, cap: int) -> tuple[str, int]:
+    """The character's pinned memories that fit in `cap` tokens, oldest first, and how many fit."""
+    header = f"# What {inputs.character.name} always keeps in mind"
+    used, lines = estimate_tokens(header) + 2, []
+    for memory in inputs.pinned:
+        line = f"- {memory.text}"
+        cost = estimate_tokens(line) + 1
+        if used + cost > cap:
+            continue
+        lines.append(line)
+        used += cost
+    return (header + "\n" + "\n".join(lines) if lines else ""), len(lines)
+
+
 def history_message(message: MessageView, character_id: str) -> ChatMessage:
     """One transcript line as a chat message, from the answering character's point of view."""
     if message.role == "narrator":
@@ -182,9 +197,11 @@ def build_reply_prompt(inputs: PromptInputs, budget: Budget, *, mode: Mode = "re
     fixed = sum(estimate_tokens(t) for t in (people, world, relations)) + MESSAGE_OVERHEAD + 8
     card = truncate_to(_card(inputs), max(32, system_cap - fixed))
     people, relations = truncate_to(people, system_cap // 4), truncate_to(relations, system_cap // 4)
+    pin_cap = int(limit * PINNED_SHARE)
+    pinned, pins = _pinned(inputs, pin_cap)
     memories = _memories(inputs, int(limit * MEMORY_SHARE))
     lore = inputs.lore.text
-    system = "\n\n".join(part for part in (card, people, world, relations, memories, lore) if part)
+    system = "\n\n".join(part for part in (card, people, world, relations, pinned, memories, lore) if part)
     instructions = []
     post = with_original(inputs.character.post_history_instructions, DEFAULT_POST_HISTORY).strip()
     if post:
@@ -199,7 +216,9 @@ def build_reply_prompt(inputs: PromptInputs, budget: Budget, *, mode: Mode = "re
     system_cost = message_tokens(system)
     history_cost = sum(message_tokens(m.content) for m in history)
     parts = (("card", estimate_tokens(card)), ("people", estimate_tokens(people)), ("world", estimate_tokens(world)),
-             ("relationships", estimate_tokens(relations)), ("memories", estimate_tokens(memories)),
+             ("relationships", estimate_tokens(relations)),
+             (f"pinned ({pins} of {len(inputs.pinned)}, cap {pin_cap} tokens)", estimate_tokens(pinned)),
+             ("memories", estimate_tokens(memories)),
              (f"lore ({len(inputs.lore.active)} entries)", estimate_tokens(lore)),
              (f"recall ({recalled} older lines)", estimate_tokens(recall)),
              (f"history ({len(history)} of {len(inputs.history)} lines)", history_cost),

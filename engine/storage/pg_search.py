@@ -13,7 +13,7 @@ from engine.storage.port import Conn
 from engine.views import MemoryView, MessageView
 from engine.words import SEARCH_WINDOW, fts_query
 
-_MEMORY = "memory_id, chat_id, character_id, text, importance, source, source_id, story_minute, seq"
+_MEMORY = "memory_id, chat_id, character_id, text, importance, source, source_id, story_minute, seq, pinned"
 _QUOTED = re.compile(r'"([^"]+)"')
 
 

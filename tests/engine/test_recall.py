@@ -1,5 +1,5 @@
 """Recall over the witnessed transcript, on both backends: an old line a character witnessed comes back into its
-prompt, quoted whole with its speaker and in-story time, and never a line it did not witness."""
+prompt, quoted whole with its speaker and in-story time, and never a line it did not witness; pinned memories."""
 
 from __future__ import annotations
 
@@ -11,14 +11,19 @@ from engine import Actor, Engine
 from engine.commands import (
     CloseScene,
     InspectPrompt,
+    ListMemories,
     OpenScene,
+    PinMemory,
     RecordReply,
     RetractMessage,
     RewindChat,
     SayLine,
     SkipTime,
     StartMeanwhile,
+    UnpinMemory,
+    WriteMemory,
 )
+from engine.errors import DomainError
 from engine.narrator.prompt import Prompt
 from tests.conftest import story
 
@@ -130,3 +135,30 @@ async def test_recall_follows_a_rewind_and_a_reproject(small: Engine, admin: Act
     rewound = _system(await _prompt(small, admin, "Where did your anvil come from, Thornwick?"))
     assert "Thornwick" not in rewound
     assert (await small.maintenance.check()).clean and chat_id
+
+
+async def test_a_pinned_memory_is_in_every_prompt_of_its_character_only(small: Engine, admin: Actor):
+    await story(small, admin)
+    pinned = await small.perform(WriteMemory(actor=admin, channel_id="chan-1", text="Wren is allergic to walnuts.",
+                                             pinned=True))
+    later = await small.perform(WriteMemory(actor=admin, channel_id="chan-1", text="Wren once sailed to Vell."))
+    assert pinned.pinned and not later.pinned
+    await small.perform(PinMemory(actor=admin, channel_id="chan-1", id=later.memory_id))
+    await _filler(small, admin, 40)
+    aria, bram = await _prompt(small, admin, "Shall we eat?"), await _prompt(small, admin, "Shall we eat?", "Bram")
+    section = _system(aria).split("# What Aria always keeps in mind\n", 1)[1].split("\n\n", 1)[0]
+    assert section == "- Wren is allergic to walnuts.\n- Wren once sailed to Vell."
+    assert any(name.startswith("pinned (2 of 2, cap ") for name, _ in aria.parts)
+    assert "walnuts" not in "\n".join(m.content for m in bram.messages)  # another character's pin
+    with pytest.raises(DomainError, match="already pinned"):
+        await small.perform(PinMemory(actor=admin, channel_id="chan-1", id=later.memory_id))
+    await small.perform(UnpinMemory(actor=admin, channel_id="chan-1", id=later.memory_id))
+    after = _system(await _prompt(small, admin, "Shall we eat?"))
+    assert after.split("# What Aria always keeps in mind\n", 1)[1].split("\n\n", 1)[0] == "- Wren is allergic to walnuts."
+    with pytest.raises(DomainError, match="not pinned"):
+        await small.perform(UnpinMemory(actor=admin, channel_id="chan-1", id=later.memory_id))
+    listed = await small.perform(ListMemories(actor=admin, channel_id="chan-1"))
+    assert [m.pinned for m in listed] == [False, True]
+    await small.maintenance.rebuild()
+    assert [m.pinned for m in await small.perform(ListMemories(actor=admin, channel_id="chan-1"))] == [False, True]
+    assert (await small.maintenance.check()).clean
