@@ -1,7 +1,8 @@
 """Recall's reads: the lines of a chat one character witnessed that match some words, best match first; and the
 memories a character has pinned (in every prompt of its own, never another's).
 
-SQLite searches `messages_fts` (FTS5, BM25), PostgreSQL the lines' tsvector (engine/storage/pg_search.py). Either
+SQLite searches `messages_fts` (FTS5 with Porter stemming, BM25), PostgreSQL the lines' tsvector (the 'english'
+configuration, engine/storage/pg_search.py). Either
 way the index itself is narrowed to the chat and to the witness (engine/projection/witness.py), so a line the
 character did not witness is never a candidate; retracted lines are empty and skipped, rewound ones are gone.
 """

@@ -22,7 +22,7 @@ SYSTEM_SHARE = 0.5   # the system part never takes more than this share of the p
 MEMORY_SHARE = 0.2   # memories get at most this share
 PINNED_SHARE = 0.1   # pinned memories get at most this share (the inspector shows the cap)
 FLOOR_SHARE = 0.3   # the newest lines always get at least this share of the room left for lines
-RECALL_SHARE = 0.5  # recalled older lines get at most this share of it; what they leave goes to newer lines
+RECALL_SHARE = 0.7  # recalled older lines get at most this share of it; what they leave goes to newer lines
 Mode = Literal["reply", "continue"]
 
 

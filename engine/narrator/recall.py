@@ -1,6 +1,7 @@
 """Recall: the older lines a character witnessed that the newest lines ask about, ranked, for the prompt.
 
-The query is built from the newest lines, the person's own newest line first (its words count double). The
+The query is built from the newest lines: the person's own newest line (the other newest lines only when it has
+no words to search). The
 index gives candidates by text relevance (BM25 on SQLite, ts_rank on PostgreSQL); they are ranked again here by
 a hybrid score: relevance (as a share of the best candidate's), how many of the person's words a line holds,
 a boost for the names and rare words it shares with the query (words written with a capital inside a sentence,
@@ -19,10 +20,10 @@ from engine.storytime import default_anchor
 from engine.views import MessageView
 from engine.words import search_terms, words_of
 
-CANDIDATES = 60  # lines the index hands over for ranking
+CANDIDATES = 200  # lines the index hands over for ranking
 QUERY_LINES = 3  # the newest lines the query is built from
 LINE_CHARS = 600  # a recalled line is quoted whole up to this many characters
-PERSON_WEIGHT, NAME_BOOST, RARE_BOOST, RECENCY_WEIGHT = 0.8, 0.35, 0.15, 0.25
+PERSON_WEIGHT, NAME_BOOST, RARE_BOOST, RECENCY_WEIGHT = 0.8, 0.35, 0.15, 0.1
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]{2,})\b")
 
 
@@ -49,7 +50,7 @@ def recall(conn: Conn, chat_id: str, character_id: str, history: tuple[MessageVi
     person, others = query_lines(history)
     ignore = {w for name in ignore_names for w in words_of(name)}
     primary = search_terms(person, ignore=ignore)
-    terms = list(dict.fromkeys(primary + search_terms(others, ignore=ignore)))[:24]
+    terms = primary or search_terms(others, ignore=ignore)  # the other lines' words only when the person's has none
     hits = search_witnessed_lines(conn, chat_id, character_id, terms, before_seq=before_seq, limit=CANDIDATES)
     if not hits:
         return ()
@@ -63,10 +64,10 @@ def rank(hits: list[tuple[MessageView, float]], primary: list[str], names: set[s
     best = max(score for _, score in hits) or 1.0
     newest = max(m.seq for m, _ in hits) or 1
     held = [set(words_of(m.text)) for m, _ in hits]
-    counts = {w: sum(w in words for words in held) for w in primary}
+    counts = {w: sum(_holds(words, w) for words in held) for w in primary}
     scored = []
     for (message, relevance), words in zip(hits, held, strict=True):
-        mine = [w for w in primary if w in words]
+        mine = [w for w in primary if _holds(words, w)]
         if primary and not mine:
             continue  # it shares only words of the older lines: an echo of the talk, not what the person asks
         score = relevance / best + RECENCY_WEIGHT * message.seq / newest
@@ -75,6 +76,14 @@ def rank(hits: list[tuple[MessageView, float]], primary: list[str], names: set[s
         score += sum(RARE_BOOST for w in mine if counts[w] <= 2)
         scored.append(Recalled(message, round(score, 4)))
     return tuple(sorted(scored, key=lambda r: (-r.score, -r.message.seq)))
+
+
+def _holds(words: set[str], term: str) -> bool:
+    """Whether `words` hold `term` or a word of its family, as the index's stemmer finds them ('cleaner' and
+    'cleaners', 'paint' and 'painted'): the same first letters, up to five."""
+    if term in words:
+        return True
+    return any(w[:n] == term[:n] for w in words if (n := min(len(w), len(term), 5)) >= 3)
 
 
 def recalled_text(message: MessageView) -> str:

@@ -57,7 +57,7 @@ def search_lines(conn: Conn, chat_id: str, character_id: str, terms: list[str], 
     if text is None:
         return []
     rows = conn.execute(
-        f"SELECT {_MESSAGE}, ts_rank(search, q) AS score FROM messages, to_tsquery('simple', ?) AS q"
+        f"SELECT {_MESSAGE}, ts_rank(search, q) AS score FROM messages, to_tsquery('english', ?) AS q"
         " WHERE chat_id = ? AND search @@ q AND retracted = 0 AND seq < ?"
         " AND (' ' || witnesses || ' ') LIKE ? ORDER BY score DESC, seq DESC LIMIT ?",
         (text, chat_id, before_seq, f"% {scope_token(character_id)} %", limit),
