@@ -14,7 +14,7 @@ from engine.storage.sqlite import migrate as migrate_sqlite
 
 # Where the backends differ on purpose: SQLite's FTS5 machinery versus PostgreSQL's tsvector column, and the
 # identify turns that only processes sharing a PostgreSQL database need (engine/storage/pg_turns.py).
-SQLITE_ONLY = {("memories", "scope"), ("messages", "scope")}
+SQLITE_ONLY = {("memories", "scope")}
 POSTGRES_ONLY = {("memories", "search"), ("messages", "search"), ("events", "command_id"), ("events", "cause"), ("chats", "started_at"),
                  ("turns", "key"), ("turns", "taken_at")}
 
