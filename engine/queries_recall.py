@@ -16,7 +16,7 @@ from engine.views import MemoryView, MessageView
 from engine.words import or_query
 
 Hit = tuple[MessageView, float]  # a line and its text relevance (higher is better)
-MATCH_ROWS = 3_000  # a search ranks the lines of its rarest words, up to about this many
+MATCH_ROWS = 1_500  # a search ranks the lines of its rarest words, the newest this many of them at most
 _COLUMNS = ", ".join("m." + c.strip() for c in _MESSAGE.split(","))
 
 
@@ -33,17 +33,19 @@ def search_witnessed_lines(conn: Conn, chat_id: str, character_id: str, terms: l
     words = or_query(_selective(conn, terms))
     rows = conn.execute(
         f"SELECT {_COLUMNS}, hits.score FROM (SELECT rowid AS hit, bm25(messages_fts) AS score"
-        " FROM messages_fts WHERE messages_fts MATCH ?) AS hits JOIN messages AS m ON m.rowid = hits.hit"
+        " FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid DESC LIMIT ?) AS hits"
+        " JOIN messages AS m ON m.rowid = hits.hit"
         " WHERE m.chat_id = ? AND m.seq < ? AND m.retracted = 0 AND (' ' || m.witnesses || ' ') LIKE ?"
         " ORDER BY hits.score LIMIT ?",
-        (words, chat_id, before_seq, f"% {scope_token(character_id)} %", limit),
+        (words, MATCH_ROWS, chat_id, before_seq, f"% {scope_token(character_id)} %", limit),
     ).fetchall()
     return [(_message(row[:-1]), -float(row[-1])) for row in rows]
 
 
 def _selective(conn: Conn, terms: list[str]) -> list[str]:
-    """The rarest of `terms` whose lines together are at most MATCH_ROWS (at least the rarest one): a search
-    costs what its words match, and a word in thousands of lines says little about which one is asked for.
+    """The rarest of `terms` whose lines together are at most MATCH_ROWS (at least the rarest one; the search then
+    ranks only its newest MATCH_ROWS lines): a search costs what its words match, and a word in thousands of lines
+    says little about which one is asked for.
     Counting one word's lines is a walk of its index entry (well under a millisecond at 100,000 lines)."""
     counted = sorted((conn.execute("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?",
                                    (f'"{term}"',)).fetchone()[0], term) for term in terms)
