@@ -43,7 +43,7 @@ Reading it: in a 1,000-line story the BM25 half of (b) holds about 65 lines, abo
 the two friends' close friends; a question names something the story mentions a few dozen times at most (a
 friend, a room, a lost item, a club), so (b) usually gets every line about it, the evidence among them. At 10,000
 and 100,000 lines the same room holds a tenth and a hundredth of those lines, and BM25 has to rank. Chronicle
-keeps a floor of the newest lines and gives up to 70% of the room for lines to the older lines Melanie witnessed
+keeps a floor of the newest lines and gives up to 75% of the room for lines to the older lines Melanie witnessed
 that the question's words find (stemmed, so "cleaner" finds "cleaners"; the rarest words first), quoted with
 their in-story time; (a) and (b) get the same room, counted over Chronicle's history, memories and recalled lines.
 

@@ -21,8 +21,8 @@ DEFAULT_SYSTEM = ("You are {{char}} in an ongoing roleplay story with {{user}}. 
 SYSTEM_SHARE = 0.5   # the system part never takes more than this share of the prompt budget
 MEMORY_SHARE = 0.2   # memories get at most this share
 PINNED_SHARE = 0.1   # pinned memories get at most this share (the inspector shows the cap)
-FLOOR_SHARE = 0.3   # the newest lines always get at least this share of the room left for lines
-RECALL_SHARE = 0.7  # recalled older lines get at most this share of it; what they leave goes to newer lines
+FLOOR_SHARE = 0.25  # the newest lines always get at least this share of the room left for lines
+RECALL_SHARE = 0.75  # recalled older lines get at most this share of it; what they leave goes to newer lines
 Mode = Literal["reply", "continue"]
 
 
@@ -176,8 +176,9 @@ def _recall_section(inputs: PromptInputs, room: int, skip: set[str]) -> tuple[st
 def _lines_and_recall(inputs: PromptInputs, room: int) -> tuple[list[ChatMessage], str, int]:
     """One budget for lines: a floor of the newest, then recalled lines (at most RECALL_SHARE), then newer lines
     again with what recall left; a recalled line that ends up among the newest is not repeated."""
-    _, floor_ids = _fit_history(inputs, int(room * FLOOR_SHARE))
-    _, _, reserved = _recall_section(inputs, int(room * RECALL_SHARE), floor_ids)
+    floor, floor_ids = _fit_history(inputs, int(room * FLOOR_SHARE))
+    floor_cost = sum(message_tokens(m.content) for m in floor)
+    _, _, reserved = _recall_section(inputs, min(int(room * RECALL_SHARE), room - floor_cost - 2), floor_ids)
     history, ids = _fit_history(inputs, room - (reserved + 2 if reserved else 0))
     recall, count, _ = _recall_section(inputs, reserved, ids)
     return history, recall, count

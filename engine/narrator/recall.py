@@ -1,8 +1,8 @@
 """Recall: the older lines a character witnessed that the newest lines ask about, ranked, for the prompt.
 
 The query is built from the newest lines: the person's own newest line (the other newest lines only when it has
-no words to search). The
-index gives candidates by text relevance (BM25 on SQLite, ts_rank on PostgreSQL); they are ranked again here by
+no words to search). The index gives candidates by text relevance (BM25 on SQLite, ts_rank on PostgreSQL, words
+stemmed); they are ranked again here by
 a hybrid score: relevance (as a share of the best candidate's), how many of the person's words a line holds,
 a boost for the names and rare words it shares with the query (words written with a capital inside a sentence,
 and words few candidates hold), and recency (so a newer line beats the one it updates). The prompt builder then
@@ -29,7 +29,7 @@ _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]{2,})\b")
 
 @dataclass(frozen=True, slots=True)
 class Recalled:
-    """A recalled line and its score (the inspector shows it)."""
+    """A recalled line and its hybrid score."""
 
     message: MessageView
     score: float
@@ -46,7 +46,7 @@ def query_lines(history: tuple[MessageView, ...]) -> tuple[str, str]:
 def recall(conn: Conn, chat_id: str, character_id: str, history: tuple[MessageView, ...], *, before_seq: int,
            ignore_names: tuple[str, ...] = ()) -> tuple[Recalled, ...]:
     """The lines `character_id` witnessed before `before_seq` that the newest lines of `history` ask about, best
-    first (never a line it did not witness: the index is narrowed to its witness token)."""
+    first (never a line it did not witness: only lines whose stored witnesses hold it are searched)."""
     person, others = query_lines(history)
     ignore = {w for name in ignore_names for w in words_of(name)}
     primary = search_terms(person, ignore=ignore)
