@@ -280,7 +280,9 @@ def test_every_slash_command_answers_hostile_options_readably(tmp_path: Path, mo
         run.close()
     assert run.cases >= SLASH_CASES and run.refused > SLASH_CASES // 10, (run.cases, run.refused)
     commands = {p for p, _ in paths}
-    never = sorted(commands - set(run.done))
+    # a memory's id is generated when it is written: no drawn value names one, so these are refused by design
+    by_id_only = {"memory forget", "memory pin", "memory unpin"}
+    never = sorted(commands - set(run.done) - by_id_only)
     assert len(never) <= len(commands) // 8, {p: run.last_refusal.get(p) for p in never}  # values reach past
     # the refusals, into the commands
     print(f"\nslash property: {run.cases} cases ({run.refused} refused; {len(commands) - len(never)} of "
