@@ -180,12 +180,13 @@ class Result:
 
 
 def _room(prompt: Prompt, count: Count, text_count: Callable[[str], int]) -> tuple[int, int]:
-    """(tokens Chronicle spent on history and memories, history lines) under a counter."""
+    """(tokens Chronicle spent on history, memories and recalled lines, history lines) under a counter."""
     system, *rest = prompt.messages
-    marker = system.content.find(f"# What {CHARACTER} remembers")
-    memories = system.content[marker:].split("\n\n")[0] if marker >= 0 else ""
+    sections = [system.content[at:].split("\n\n")[0] for marker in (f"# What {CHARACTER} remembers",
+                                                                     f"# What {CHARACTER} recalls")
+                if (at := system.content.find(marker)) >= 0]
     history = [m for m in rest if m.role in ("user", "assistant")]
-    return sum(count(m.content) for m in history) + (text_count(memories) if memories else 0), len(history)
+    return sum(count(m.content) for m in history) + sum(text_count(s) for s in sections), len(history)
 
 
 async def _measure(path: Path, story: Story, sizes: Sizes, counters: dict[str, tuple[Count, Callable[[str], int]]]

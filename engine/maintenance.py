@@ -129,11 +129,13 @@ def check_database(path: Path) -> CheckReport:
 
 
 def _fts_problems(conn: sqlite3.Connection) -> list[str]:
-    try:
-        conn.execute("INSERT INTO live.memories_fts (memories_fts) VALUES ('integrity-check')")
-    except sqlite3.DatabaseError as exc:
-        return [f"memories_fts: the live full-text index does not match the memories ({exc})"]
-    return []
+    problems = []
+    for index, rows in (("memories_fts", "memories"), ("messages_fts", "messages")):
+        try:
+            conn.execute(f"INSERT INTO live.{index} ({index}) VALUES ('integrity-check')")
+        except sqlite3.DatabaseError as exc:
+            problems.append(f"{index}: the live full-text index does not match the {rows} ({exc})")
+    return problems
 
 
 def _diff_table(conn: sqlite3.Connection, table: str) -> list[str]:

@@ -45,7 +45,7 @@ def _view(cls: Callable[..., V], *columns: Any) -> V:
 
 _MESSAGE = ("message_id, chat_id, seq, role, author_id, speaker, character_id, text, discord_ids, revision,"
             " retracted, story_minute, scene_id")
-_MEMORY = "memory_id, chat_id, character_id, text, importance, source, source_id, story_minute, seq"
+_MEMORY = "memory_id, chat_id, character_id, text, importance, source, source_id, story_minute, seq, pinned"
 _RELATION = ("chat_id, source_id, source_kind, source_name, target_id, target_kind, target_name, affinity, trust,"
              " note")
 

@@ -123,6 +123,7 @@ class MemoryView:
     source_id: str | None
     story_minute: int
     seq: int
+    pinned: bool = False  # in every prompt of its character (within a cap)
     character_name: str = ""  # filled where a frontend shows it (lists, answers)
 
 

@@ -18,14 +18,24 @@ def words_of(text: str) -> list[str]:
     return re.findall(r"[^\W_]{3,}", text.lower())
 
 
+def search_terms(text: str, *, ignore: frozenset[str] | set[str] = frozenset(), limit: int = 24) -> list[str]:
+    """The distinctive words of `text` in order of first appearance, once each, at most `limit` of them."""
+    words = [w for w in words_of(text) if w not in _STOPWORDS and w not in ignore][:limit]
+    return list(dict.fromkeys(words))
+
+
 def fts_query(text: str, *, ignore: frozenset[str] | set[str] = frozenset()) -> str | None:
     """Turn free text into a safe FTS5 OR-query of its distinctive words (None when it has none).
 
     Words in `ignore` (the names of the people in the scene, which nearly every memory mentions)
     are left out: they match everything and make the ranking sort the whole index.
     """
-    words = [w for w in words_of(text) if w not in _STOPWORDS and w not in ignore][:24]
-    return " OR ".join(f'"{w}"' for w in dict.fromkeys(words)) or None
+    return or_query(search_terms(text, ignore=ignore))
+
+
+def or_query(terms: list[str]) -> str | None:
+    """A safe FTS5 OR-query of `terms` (words as `search_terms` gives them); None when there are none."""
+    return " OR ".join(f'"{w}"' for w in terms) or None
 
 
 SEARCH_WINDOW = 400  # a search ranks at most this many of the newest matching memories

@@ -43,9 +43,11 @@ from engine.commands.lore import (
 from engine.commands.memory import (
     ForgetMemory,
     ListMemories,
+    PinMemory,
     RecordMeanwhileDigest,
     SearchMemories,
     StartMeanwhile,
+    UnpinMemory,
     WriteMemory,
 )
 from engine.commands.relationships import AdjustRelationship, ListRelationships, RelationshipMap
@@ -81,6 +83,7 @@ __all__ = [
     "ShowCharacter", "ShowPersona", "ChatStatus", "EndChat", "ExportChat", "InspectPrompt", "RewindChat",
     "StartChat", "Timeline", "AddLoreEntry", "AttachLorebook", "DetachLorebook", "EditLoreEntry", "ExportLorebook",
     "ImportLorebook", "ListLorebooks", "RemoveLoreEntry", "ShowLorebook", "ToggleLoreEntry", "ForgetMemory",
+    "PinMemory", "UnpinMemory",
     "ListMemories", "RecordMeanwhileDigest", "SearchMemories", "StartMeanwhile", "WriteMemory",
     "AdjustRelationship", "ListRelationships", "RelationshipMap", "AnswerLine", "ContinueReply", "EditMessage",
     "RecordReply", "RegenerateReply", "RetractDeletedMessage", "RetractMessage", "ReviseReply", "SayLine",

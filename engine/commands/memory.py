@@ -1,4 +1,4 @@
-"""What characters remember: /memory add, list, search, forget; /meanwhile start (an off-screen scene)."""
+"""What characters remember: /memory add, list, search, forget, pin, unpin; /meanwhile start (an off-screen scene)."""
 
 from __future__ import annotations
 
@@ -48,19 +48,25 @@ def _memory(conn: Conn, cmd: Any, recorded: list[Recorded[Any]]) -> MemoryView:
     return named(conn, [found(queries.find_memory(conn, p.chat_id, p.memory_id), "memory")])[0]
 
 
-@action("memory add", "Give a character a memory", result=_memory,
-        told=lambda cmd, m: f"Remembered (`{m.memory_id}`): **{m.character_name}** will remember that.")
+def _remembered(cmd: WriteMemory, m: MemoryView) -> str:
+    pinned = " It is pinned: it is in every prompt of theirs." if m.pinned else ""
+    return f"Remembered (`{m.memory_id}`): **{m.character_name}** will remember that.{pinned}"
+
+
+@action("memory add", "Give a character a memory", result=_memory, told=_remembered)
 class WriteMemory(InChat[MemoryView]):
     """Give a character of the story (the host by default) a memory."""
 
     text: Line = Field(description="What they remember")
     character: CharacterName | None = Field(default=None, description="Who remembers (default: the host)")
     importance: Importance = 5
+    pinned: bool = Field(default=False, description="Pin it at once: in every prompt of this character")
 
 
 def memory_lines(q: Any, memories: list[MemoryView]) -> str:
     """Memories with their ids (for /memory forget), one a line."""
-    lines = [f"`{m.memory_id}` **{m.character_name}** ({m.importance}): {m.text[:200]}" for m in memories]
+    lines = [f"`{m.memory_id}` {'📌 ' if m.pinned else ''}**{m.character_name}** ({m.importance}): {m.text[:200]}"
+             for m in memories]
     return "\n".join(lines) or "No memories found."
 
 
@@ -95,6 +101,26 @@ class SearchMemories(InStory[list[MemoryView]]):
         told=lambda cmd, memory_id: f"Forgotten: `{memory_id}`.")
 class ForgetMemory(InChat[str]):
     """Remove a memory of this story."""
+
+    id: MemoryId = Field(description="The memory's id (see /memory list)")
+
+
+def _pinned(conn: Conn, cmd: Any, recorded: list[Recorded[Any]]) -> MemoryView:
+    return named(conn, [found(queries.find_memory(conn, cmd.chat_id, cmd.id), "memory")])[0]
+
+
+@action("memory pin", "Pin a memory: it is in every prompt of its character", result=_pinned,
+        told=lambda cmd, m: f"Pinned `{m.memory_id}`: **{m.character_name}** will always have it in mind.")
+class PinMemory(InChat[MemoryView]):
+    """Pin a memory of this story: it is in every prompt of the character who remembers it (within a cap)."""
+
+    id: MemoryId = Field(description="The memory's id (see /memory list)")
+
+
+@action("memory unpin", "Unpin a memory: it comes back only when relevant", result=_pinned,
+        told=lambda cmd, m: f"Unpinned `{m.memory_id}`: **{m.character_name}** recalls it when it is relevant.")
+class UnpinMemory(InChat[MemoryView]):
+    """Unpin a memory of this story: it comes back to its character's prompt only when relevant."""
 
     id: MemoryId = Field(description="The memory's id (see /memory list)")
 

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from engine import queries
 from engine.commands.base import (
+    CharacterName,
     Duration,
     InChat,
     InStory,
@@ -76,6 +77,8 @@ class OpenScene(InChat[SceneView]):
 
     place: PlaceName = Field(description="Where the scene happens")
     title: Name | None = Field(default=None, description="A title for the scene")
+    absent: CharacterName | None = Field(default=None,
+                                         description="A character of the story who is not in this scene")
 
 
 def _summary_task(cmd: CloseScene, chat: ChatView, conn: Conn) -> NarratorTask | None:

@@ -9,8 +9,10 @@ from engine import queries
 from engine.commands import (
     Command,
     ForgetMemory,
+    PinMemory,
     RecordMeanwhileDigest,
     StartMeanwhile,
+    UnpinMemory,
     WriteMemory,
 )
 from engine.deciders.base import Context, Decider, emit, load_chat, story_chat
@@ -20,6 +22,8 @@ from engine.events import (
     MeanwhileDigestRecorded,
     MeanwhileStarted,
     MemoryForgotten,
+    MemoryPinned,
+    MemoryUnpinned,
     MemoryWritten,
     PlaceCreated,
 )
@@ -58,9 +62,11 @@ def decide_write_memory(cmd: WriteMemory, state: CastState, ctx: Context) -> lis
     """A person gives a character of the story (the host by default) a memory."""
     chat = story_chat(state.chat, cmd)
     who = _in_story(chat, state.cards[cmd.character]) if cmd.character else chat.host_id
-    return emit(cmd.actor, MemoryWritten(chat_id=chat.chat_id, memory_id=ctx.new_id("mem"), character_id=who,
-                                         text=cmd.text, importance=cmd.importance, source="person",
-                                         source_id=cmd.actor.user_id))
+    memory_id = ctx.new_id("mem")
+    written = MemoryWritten(chat_id=chat.chat_id, memory_id=memory_id, character_id=who, text=cmd.text,
+                            importance=cmd.importance, source="person", source_id=cmd.actor.user_id)
+    pinned = [MemoryPinned(chat_id=chat.chat_id, memory_id=memory_id)] if cmd.pinned else []
+    return emit(cmd.actor, written, *pinned)
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,34 @@ def decide_forget_memory(cmd: ForgetMemory, state: MemoryState, ctx: Context) ->
     if state.memory is None:
         raise NotFound(f"There is no memory '{cmd.id}' in this story. See /memory list.")
     return emit(cmd.actor, MemoryForgotten(chat_id=chat.chat_id, memory_id=cmd.id))
+
+
+def load_pin_memory(world: Conn, cmd: PinMemory | UnpinMemory) -> MemoryState:
+    """The chat and the memory."""
+    return MemoryState(load_chat(world, cmd), queries.find_memory(world, cmd.chat_id, cmd.id))
+
+
+def _story_memory(cmd: PinMemory | UnpinMemory, state: MemoryState) -> tuple[ChatView, MemoryView]:
+    chat = story_chat(state.chat, cmd)
+    if state.memory is None:
+        raise NotFound(f"There is no memory '{cmd.id}' in this story. See /memory list.")
+    return chat, state.memory
+
+
+def decide_pin_memory(cmd: PinMemory, state: MemoryState, ctx: Context) -> list[NewEvent]:
+    """Pin a memory of this story (once)."""
+    chat, memory = _story_memory(cmd, state)
+    if memory.pinned:
+        raise DomainError(f"Memory '{cmd.id}' is already pinned. /memory unpin takes it off.")
+    return emit(cmd.actor, MemoryPinned(chat_id=chat.chat_id, memory_id=cmd.id))
+
+
+def decide_unpin_memory(cmd: UnpinMemory, state: MemoryState, ctx: Context) -> list[NewEvent]:
+    """Unpin a pinned memory of this story."""
+    chat, memory = _story_memory(cmd, state)
+    if not memory.pinned:
+        raise DomainError(f"Memory '{cmd.id}' is not pinned. /memory pin pins it.")
+    return emit(cmd.actor, MemoryUnpinned(chat_id=chat.chat_id, memory_id=cmd.id))
 
 
 @dataclass(frozen=True)
@@ -153,6 +187,8 @@ def decide_record_meanwhile_digest(cmd: RecordMeanwhileDigest, state: DigestStat
 DECIDERS: dict[type[Command[Any]], Decider[Any, Any]] = {
     WriteMemory: Decider(load_write_memory, decide_write_memory),
     ForgetMemory: Decider(load_forget_memory, decide_forget_memory),
+    PinMemory: Decider(load_pin_memory, decide_pin_memory),
+    UnpinMemory: Decider(load_pin_memory, decide_unpin_memory),
     StartMeanwhile: Decider(load_start_meanwhile, decide_start_meanwhile),
     RecordMeanwhileDigest: Decider(load_meanwhile_digest, decide_record_meanwhile_digest),
 }

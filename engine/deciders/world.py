@@ -9,7 +9,7 @@ from typing import Any
 from engine import queries
 from engine.commands import CloseScene, Command, CreatePlace, OpenScene, SetWeather, SkipTime
 from engine.deciders.base import Context, Decider, emit, load_chat, story_chat
-from engine.errors import DomainError, NotFound
+from engine.errors import DomainError, InvalidInput, NotFound
 from engine.events import (
     Event,
     MemoryWritten,
@@ -23,7 +23,7 @@ from engine.names import look_alike
 from engine.storage.port import Conn
 from engine.store import NewEvent
 from engine.storytime import default_anchor, format_duration
-from engine.views import ChatView, PlaceView, SceneView
+from engine.views import CharacterView, ChatView, PlaceView, SceneView
 
 ONE_UNIT = re.compile(r"1 [a-z]+")
 
@@ -64,6 +64,7 @@ class SceneState:
     chat: ChatView | None
     open_scene: SceneView | None
     place: PlaceView | None
+    absent: CharacterView | None = None  # the character the command leaves out of the scene (OpenScene)
 
 
 def _open_scene(world: Conn, chat: ChatView | None) -> SceneView | None:
@@ -75,7 +76,8 @@ def _open_scene(world: Conn, chat: ChatView | None) -> SceneView | None:
 def load_open_scene(world: Conn, cmd: OpenScene) -> SceneState:
     """The chat, its open scene and the place."""
     chat = load_chat(world, cmd)
-    return SceneState(chat, _open_scene(world, chat), queries.find_place(world, cmd.chat_id, cmd.place))
+    absent = queries.find_character(world, cmd.actor.guild_id, cmd.absent) if cmd.absent else None
+    return SceneState(chat, _open_scene(world, chat), queries.find_place(world, cmd.chat_id, cmd.place), absent)
 
 
 def decide_open_scene(cmd: OpenScene, state: SceneState, ctx: Context) -> list[NewEvent]:
@@ -84,6 +86,9 @@ def decide_open_scene(cmd: OpenScene, state: SceneState, ctx: Context) -> list[N
     if chat.active_scene_id is not None:
         title = state.open_scene.title if state.open_scene else "the current scene"
         raise DomainError(f"'{title}' is still open. Close it with /scene close first.")
+    if cmd.absent and (state.absent is None or state.absent.character_id not in chat.character_ids):
+        raise InvalidInput(f"absent: '{cmd.absent}' is not a character of this story; name one of its characters.")
+    left_out = state.absent.character_id if state.absent else None
     events: list[Event] = []
     place = state.place
     place_id = place.place_id if place else ctx.new_id("plc")
@@ -91,7 +96,7 @@ def decide_open_scene(cmd: OpenScene, state: SceneState, ctx: Context) -> list[N
         events.append(PlaceCreated(chat_id=chat.chat_id, place_id=place_id, name=cmd.place))
     events.append(SceneOpened(chat_id=chat.chat_id, scene_id=ctx.new_id("scn"), place_id=place_id,
                               title=cmd.title or (place.name if place else cmd.place),
-                              present=list(chat.character_ids)))
+                              present=[i for i in chat.character_ids if i != left_out]))
     return emit(cmd.actor, *events)
 
 

@@ -40,7 +40,14 @@ from engine.events.characters import (
 )
 from engine.events.chats import ChatEnded, ChatRewound, ChatStarted
 from engine.events.lore import LorebookAttached, LorebookCreated, LorebookDetached, LoreEntryRemoved, LoreEntryWritten
-from engine.events.memory import MeanwhileDigestRecorded, MeanwhileStarted, MemoryForgotten, MemoryWritten
+from engine.events.memory import (
+    MeanwhileDigestRecorded,
+    MeanwhileStarted,
+    MemoryForgotten,
+    MemoryPinned,
+    MemoryUnpinned,
+    MemoryWritten,
+)
 from engine.events.relationships import RelationshipAdjusted
 from engine.events.transcript import LineSaid, MessageEdited, MessageRetracted, ReplyRecorded, ReplyRevised
 from engine.events.world import PlaceCreated, SceneClosed, SceneOpened, TimeSkipped, WeatherSet
@@ -51,7 +58,8 @@ __all__ = [
     "Recorded", "ReplyText", "Score", "Url", "load_payload", "load_stored", "upcaster", "V1_CARD_FIELDS",
     "CardAvatar", "CharacterAuthored", "CharacterRetired", "PersonaSet", "ChatStarted", "ChatEnded", "ChatRewound",
     "LorebookAttached", "LorebookCreated", "LorebookDetached", "LoreEntryRemoved", "LoreEntryWritten",
-    "MeanwhileDigestRecorded", "MeanwhileStarted", "MemoryForgotten", "MemoryWritten", "RelationshipAdjusted",
+    "MeanwhileDigestRecorded", "MeanwhileStarted", "MemoryForgotten", "MemoryPinned", "MemoryUnpinned", "MemoryWritten",
+    "RelationshipAdjusted",
     "ReplyRecorded", "MessageEdited", "MessageRetracted", "ReplyRevised", "LineSaid", "PlaceCreated",
     "SceneClosed", "SceneOpened", "TimeSkipped", "WeatherSet",
 ]

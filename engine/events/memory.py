@@ -37,6 +37,20 @@ class MemoryForgotten(ChatEvent):
     memory_id: Id
 
 
+class MemoryPinned(ChatEvent):
+    """A memory that is in every prompt of its character (within a cap)."""
+
+    kind: ClassVar[str] = "memory_pinned"
+    memory_id: Id
+
+
+class MemoryUnpinned(ChatEvent):
+    """A pinned memory back among the others (recalled when relevant)."""
+
+    kind: ClassVar[str] = "memory_unpinned"
+    memory_id: Id
+
+
 class MeanwhileStarted(ChatEvent):
     """An off-screen scene with chosen characters."""
 

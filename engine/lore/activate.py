@@ -222,11 +222,26 @@ def scan_window(messages: Sequence[str], depth: int) -> bytes:
     return "\n".join(reversed(kept)).encode()
 
 
-def _fit(active: list[_Candidate], budget_tokens: int,
-         estimate_tokens: Callable[[str], int]) -> tuple[list[_Candidate], list[_Candidate], int]:
-    """Admit entries by priority (else insertion order), highest first, while they fit the budgets."""
+def _age_of_match(c: _Candidate, messages: Sequence[str], deadline: Deadline) -> int:
+    """How many lines back the newest line matching the entry's keys is (0: the newest line). Entries in without
+    a line of their own (constant, sticky, or brought in by another entry's text) count as the oldest line scanned."""
+    lines = messages[-c.scan_depth:] if c.scan_depth > 0 else ()
+    for age, line in enumerate(reversed(lines)):
+        try:
+            if match_entry(c.entry, line[:LINE_SCAN_CHARS].encode(), deadline):
+                return age
+        except TimedOut:
+            break
+    return len(lines)
+
+
+def _fit(active: list[_Candidate], budget_tokens: int, estimate_tokens: Callable[[str], int],
+         ages: dict[str, int]) -> tuple[list[_Candidate], list[_Candidate], int]:
+    """Admit entries by priority (else insertion order), highest first, while they fit the budgets; of entries
+    of equal order, the one whose key matched a newer line first (what the newest lines ask for)."""
     ranked = sorted(active, key=lambda c: (-(c.entry.priority if c.entry.priority is not None
-                                             else c.entry.insertion_order), -c.entry.insertion_order, c.index))
+                                             else c.entry.insertion_order), -c.entry.insertion_order,
+                                           ages.get(c.key, 0), c.index))
     kept: list[_Candidate] = []
     over: list[_Candidate] = []
     used = 0
@@ -242,6 +257,16 @@ def _fit(active: list[_Candidate], budget_tokens: int,
         per_book[c.book] = book_used + cost
     kept.sort(key=lambda c: (c.entry.insertion_order, c.index))
     return kept, over, used
+
+
+def _ages(active: list[_Candidate], messages: Sequence[str], scan: _Scan, budget_tokens: int,
+          estimate_tokens: Callable[[str], int]) -> dict[str, int]:
+    """How old each active entry's matching line is, found only when the entries don't all fit (else no order
+    among them matters)."""
+    if sum(max(0, estimate_tokens(c.entry.content)) for c in active) <= budget_tokens and not any(
+            c.book_budget is not None for c in active):
+        return {}
+    return {c.key: _age_of_match(c, messages, scan.deadline) for c in active if c.entry.keys}
 
 
 def activate(books_or_entries: Sequence[Lorebook | LoreEntry], *, messages: Sequence[str],
@@ -271,7 +296,8 @@ def activate(books_or_entries: Sequence[Lorebook | LoreEntry], *, messages: Sequ
         found = text[:SCAN_CHARS].encode()
         newly = _scan(pending, lambda c: found, scan, False)  # noqa: B023 (called here)
         active = active + newly
-    kept, over, used = _fit(active, budget_tokens, estimate_tokens)
+    ages = _ages(active, messages, scan, budget_tokens, estimate_tokens)
+    kept, over, used = _fit(active, budget_tokens, estimate_tokens, ages)
     dropped = [Dropped(c.entry, decided[c.key], c.key) for c in pool  # type: ignore[arg-type]
                if decided.get(c.key, ACTIVE) != ACTIVE]
     dropped += [Dropped(c.entry, "over budget", c.key) for c in over]

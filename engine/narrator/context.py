@@ -17,7 +17,9 @@ from engine import queries
 from engine.errors import NotFound
 from engine.events.memory import IMPORTANCE_MAX
 from engine.narrator.lore import NO_LORE, LoreReport, LoreSource, activate_lore, load_sources
+from engine.narrator.recall import Recalled, recall
 from engine.queries_lore import count_lines
+from engine.queries_recall import list_pinned_memories
 from engine.storage.port import Conn
 from engine.views import (
     CharacterView,
@@ -34,6 +36,8 @@ LORE_THREADS = 8  # prompts whose lore is activated at once (each takes at most 
 LORE_NICE = 5  # how much lower the lore threads' CPU priority is (Linux), so they yield to the rest
 MAX_PERSONAS = 6
 MEMORY_CANDIDATES = 40
+PINNED_MAX = 50  # pinned memories read for a prompt (the prompt's cap usually keeps fewer)
+FLOOR_LINES = 12  # the newest lines always in a prompt (when they fit): recall looks only before them
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,8 @@ class PromptInputs:
     lore_sources: tuple[LoreSource, ...] = ()  # the books in play, for `with_lore`
     line_count: int = 0  # the chat's lines in all (sticky, cooldown and delay count them)
     lore_budget: int = 0
+    recalled: tuple[Recalled, ...] = ()  # older witnessed lines the newest ones ask about, best first
+    pinned: tuple[MemoryView, ...] = ()  # the character's own pinned memories, oldest first
 
 
 def load_inputs(conn: Conn, chat: ChatView, character_id: str, *, before_seq: int | None = None,
@@ -81,14 +87,20 @@ def load_inputs(conn: Conn, chat: ChatView, character_id: str, *, before_seq: in
                           if r.source_id in in_play and r.target_id in in_play)
     query_text = " ".join(m.text for m in history[-3:])
     names = (card.name, *(o.name for o in others), *(name for name, _ in personas))
-    memories = rank_memories(conn, chat.chat_id, character_id, query_text, ignore_names=names)
+    pinned = tuple(list_pinned_memories(conn, chat.chat_id, character_id, limit=PINNED_MAX))
+    memories = tuple(m for m in rank_memories(conn, chat.chat_id, character_id, query_text, ignore_names=names)
+                     if not m.pinned)
+    recorded = history[:len(history) - len(added)]
+    floor = recorded[-FLOOR_LINES] if len(recorded) >= FLOOR_LINES else (recorded[0] if recorded else None)
+    recalled = () if floor is None else recall(conn, chat.chat_id, character_id, history, before_seq=floor.seq,
+                                                ignore_names=names)
     user_name = next((m.speaker for m in reversed(history) if m.role == "person"),
                      personas[0][0] if personas else "you")
     sources = load_sources(conn, chat.chat_id, card) if lore_budget > 0 else ()
     lines = count_lines(conn, chat.chat_id, before_seq=before_seq) + len(added) if sources else 0
     return PromptInputs(card, others, user_name, personas, chat, place, scene, present, relationships,
                         memories, history, persona_ids, lore_sources=sources, line_count=lines,
-                        lore_budget=lore_budget)
+                        lore_budget=lore_budget, recalled=recalled, pinned=pinned)
 
 
 def _lower_priority() -> None:

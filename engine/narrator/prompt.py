@@ -10,6 +10,7 @@ from engine.cards.macros import expand_macros, with_original
 from engine.llm.port import ChatMessage
 from engine.narrator.context import PromptInputs
 from engine.narrator.lore import LORE_SECONDS, NO_LORE, LoreReport
+from engine.narrator.recall import recalled_text
 from engine.narrator.tokens import MESSAGE_OVERHEAD, estimate_tokens, message_tokens, truncate_to
 from engine.storytime import format_clock
 from engine.views import MessageView
@@ -19,6 +20,9 @@ DEFAULT_SYSTEM = ("You are {{char}} in an ongoing roleplay story with {{user}}. 
                   "speech and actions, in character, a few sentences long. Never write lines for anyone else.")
 SYSTEM_SHARE = 0.5   # the system part never takes more than this share of the prompt budget
 MEMORY_SHARE = 0.2   # memories get at most this share
+PINNED_SHARE = 0.1   # pinned memories get at most this share (the inspector shows the cap)
+FLOOR_SHARE = 0.25  # the newest lines always get at least this share of the room left for lines
+RECALL_SHARE = 0.75  # recalled older lines get at most this share of it; what they leave goes to newer lines
 Mode = Literal["reply", "continue"]
 
 
@@ -109,6 +113,20 @@ def _memories(inputs: PromptInputs, budget: int) -> str:
     return header + "\n" + "\n".join(lines) if lines else ""
 
 
+def _pinned(inputs: PromptInputs, cap: int) -> tuple[str, int]:
+    """The character's pinned memories that fit in `cap` tokens, oldest first, and how many fit."""
+    header = f"# What {inputs.character.name} always keeps in mind"
+    used, lines = estimate_tokens(header) + 2, []
+    for memory in inputs.pinned:
+        line = f"- {memory.text}"
+        cost = estimate_tokens(line) + 1
+        if used + cost > cap:
+            continue
+        lines.append(line)
+        used += cost
+    return (header + "\n" + "\n".join(lines) if lines else ""), len(lines)
+
+
 def history_message(message: MessageView, character_id: str) -> ChatMessage:
     """One transcript line as a chat message, from the answering character's point of view."""
     if message.role == "narrator":
@@ -118,19 +136,52 @@ def history_message(message: MessageView, character_id: str) -> ChatMessage:
     return ChatMessage("user", f"{message.speaker}: {message.text}")
 
 
-def _fit_history(inputs: PromptInputs, room: int) -> list[ChatMessage]:
-    """The newest lines that fit in `room` tokens, oldest first; the newest is truncated if it alone is too big."""
+def _fit_history(inputs: PromptInputs, room: int) -> tuple[list[ChatMessage], set[str]]:
+    """The newest lines that fit in `room` tokens, oldest first (the newest is truncated if it alone is too big),
+    and their message ids."""
     kept: list[ChatMessage] = []
+    ids: set[str] = set()
     for message in reversed(inputs.history):
         chat_message = history_message(message, inputs.character.character_id)
         cost = message_tokens(chat_message.content)
         if cost > room:
             if not kept and room > MESSAGE_OVERHEAD + 8:
                 kept.append(ChatMessage(chat_message.role, truncate_to(chat_message.content, room - MESSAGE_OVERHEAD)))
+                ids.add(message.message_id)
             break
         kept.append(chat_message)
+        ids.add(message.message_id)
         room -= cost
-    return kept[::-1]
+    return kept[::-1], ids
+
+
+def _recall_section(inputs: PromptInputs, room: int, skip: set[str]) -> tuple[str, int, int]:
+    """The recalled lines that fit in `room` tokens (best first, shown in story order, none of `skip`), as a
+    section of the system message, how many, and the tokens counted for them (at least the section's estimate)."""
+    header = f"# What {inputs.character.name} recalls (older lines, with when they were said)"
+    used, picked = estimate_tokens(header) + 2, []
+    for recalled in inputs.recalled:
+        if recalled.message.message_id in skip:
+            continue
+        line = recalled_text(recalled.message)
+        cost = estimate_tokens(line) + 1
+        if used + cost <= room:
+            picked.append((recalled.message.seq, line))
+            used += cost
+    if not picked:
+        return "", 0, 0
+    return header + "\n" + "\n".join(line for _, line in sorted(picked)), len(picked), used
+
+
+def _lines_and_recall(inputs: PromptInputs, room: int) -> tuple[list[ChatMessage], str, int]:
+    """One budget for lines: a floor of the newest, then recalled lines (at most RECALL_SHARE), then newer lines
+    again with what recall left; a recalled line that ends up among the newest is not repeated."""
+    floor, floor_ids = _fit_history(inputs, int(room * FLOOR_SHARE))
+    floor_cost = sum(message_tokens(m.content) for m in floor)
+    _, _, reserved = _recall_section(inputs, min(int(room * RECALL_SHARE), room - floor_cost - 2), floor_ids)
+    history, ids = _fit_history(inputs, room - (reserved + 2 if reserved else 0))
+    recall, count, _ = _recall_section(inputs, reserved, ids)
+    return history, recall, count
 
 
 def stop_strings(inputs: PromptInputs) -> tuple[str, ...]:
@@ -147,9 +198,11 @@ def build_reply_prompt(inputs: PromptInputs, budget: Budget, *, mode: Mode = "re
     fixed = sum(estimate_tokens(t) for t in (people, world, relations)) + MESSAGE_OVERHEAD + 8
     card = truncate_to(_card(inputs), max(32, system_cap - fixed))
     people, relations = truncate_to(people, system_cap // 4), truncate_to(relations, system_cap // 4)
+    pin_cap = int(limit * PINNED_SHARE)
+    pinned, pins = _pinned(inputs, pin_cap)
     memories = _memories(inputs, int(limit * MEMORY_SHARE))
     lore = inputs.lore.text
-    system = "\n\n".join(part for part in (card, people, world, relations, memories, lore) if part)
+    system = "\n\n".join(part for part in (card, people, world, relations, pinned, memories, lore) if part)
     instructions = []
     post = with_original(inputs.character.post_history_instructions, DEFAULT_POST_HISTORY).strip()
     if post:
@@ -158,13 +211,17 @@ def build_reply_prompt(inputs: PromptInputs, budget: Budget, *, mode: Mode = "re
     if mode == "continue":
         instructions.append(ChatMessage("user", f"(Continue {inputs.character.name}'s last reply from where it "
                                                 "stopped. Do not repeat it.)"))
-    system_cost = message_tokens(system)
     instruction_cost = sum(message_tokens(m.content) for m in instructions)
-    history = _fit_history(inputs, limit - system_cost - instruction_cost)
+    history, recall, recalled = _lines_and_recall(inputs, limit - message_tokens(system) - instruction_cost)
+    system = system + "\n\n" + recall if recall else system
+    system_cost = message_tokens(system)
     history_cost = sum(message_tokens(m.content) for m in history)
     parts = (("card", estimate_tokens(card)), ("people", estimate_tokens(people)), ("world", estimate_tokens(world)),
-             ("relationships", estimate_tokens(relations)), ("memories", estimate_tokens(memories)),
+             ("relationships", estimate_tokens(relations)),
+             (f"pinned ({pins} of {len(inputs.pinned)}, cap {pin_cap} tokens)", estimate_tokens(pinned)),
+             ("memories", estimate_tokens(memories)),
              (f"lore ({len(inputs.lore.active)} entries)", estimate_tokens(lore)),
+             (f"recall ({recalled} older lines)", estimate_tokens(recall)),
              (f"history ({len(history)} of {len(inputs.history)} lines)", history_cost),
              ("instructions", instruction_cost))
     messages = (ChatMessage("system", system), *history, *instructions)

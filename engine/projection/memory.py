@@ -1,8 +1,16 @@
-"""Memories per character (with an FTS5 index kept by triggers) and meanwhile scenes."""
+"""Memories per character (with an FTS5 index kept by triggers, and pins) and meanwhile scenes."""
 
 from __future__ import annotations
 
-from engine.events import MeanwhileDigestRecorded, MeanwhileStarted, MemoryForgotten, MemoryWritten, Recorded
+from engine.events import (
+    MeanwhileDigestRecorded,
+    MeanwhileStarted,
+    MemoryForgotten,
+    MemoryPinned,
+    MemoryUnpinned,
+    MemoryWritten,
+    Recorded,
+)
 from engine.projection.projector import projector
 from engine.projection.util import expect_one, json_list
 from engine.storage.port import Conn
@@ -29,6 +37,22 @@ def on_memory_forgotten(tx: Conn, event: Recorded[MemoryForgotten]) -> None:
         "DELETE FROM memories WHERE memory_id = ? AND chat_id = ?", (event.payload.memory_id, event.chat_id)
     )
     expect_one(cursor, event, "a memory")
+
+
+@projector.on(MemoryPinned)
+def on_memory_pinned(tx: Conn, event: Recorded[MemoryPinned]) -> None:
+    """A memory is now in every prompt of its character."""
+    cursor = tx.execute("UPDATE memories SET pinned = 1 WHERE memory_id = ? AND chat_id = ? AND pinned = 0",
+                        (event.payload.memory_id, event.chat_id))
+    expect_one(cursor, event, "an unpinned memory")
+
+
+@projector.on(MemoryUnpinned)
+def on_memory_unpinned(tx: Conn, event: Recorded[MemoryUnpinned]) -> None:
+    """A pinned memory goes back among the others."""
+    cursor = tx.execute("UPDATE memories SET pinned = 0 WHERE memory_id = ? AND chat_id = ? AND pinned = 1",
+                        (event.payload.memory_id, event.chat_id))
+    expect_one(cursor, event, "a pinned memory")
 
 
 @projector.on(MeanwhileStarted)

@@ -5,8 +5,9 @@ whole replay (SQLite: 25 s at 1M events; PostgreSQL: 11.6 s at 100k, under the l
 story waited. Now, on either backend:
 
 1. **prepare**: create an empty copy of every projected table, with the same columns, constraints and
-   indexes (SQLite: beside the live ones under a `__next` name, with the memories' full-text index and
-   its triggers; PostgreSQL: under the same names in a schema of their own, engine/storage/pg_reproject.py);
+   indexes (SQLite: beside the live ones under a `__next` name, with the memories' and the lines'
+   full-text indexes and their triggers; PostgreSQL: under the same names in a schema of their own,
+   engine/storage/pg_reproject.py);
 2. **fill**: replay the log into the copies in short write transactions (about BATCH_SECONDS each), queued
    with the stories' own commands, so a command waits for one batch at most. The handlers are the
    same strict functions (plain INSERT), run on a connection on which their table names mean the
@@ -58,7 +59,7 @@ T = TypeVar("T")
 FRESH = "__next"
 OLD = "__old"
 INDEX_TWIN = "__r"
-FTS_TABLES = ("memories_fts",)
+FTS_TABLES = ("memories_fts", "messages_fts")
 BATCH_SECONDS = 0.01  # one fill transaction holds the write lock about this long
 READ_CHUNK = 50  # events read (and decoded) at a time, so a batch ends close to its budget
 DROP_ROWS = 1500  # rows of an old table deleted per transaction after the switch
@@ -161,7 +162,7 @@ def prepare(conn: Conn) -> None:
     rename = _rewriter(tuple(projected_tables()), FRESH)
     for _, _, sql in _schema(conn, "table", tables):
         conn.execute(rename(sql))
-    for name in FTS_TABLES:  # only the table's own name changes: its content table stays 'memories'
+    for name in FTS_TABLES:  # only the table's own name changes: its content table keeps its live name
         sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (name,)).fetchone()[0]
         conn.execute(re.sub(rf"\b{name}\b", name + FRESH, sql, count=1))
     for name, table, sql in _schema(conn, "index", tables):

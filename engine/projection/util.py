@@ -6,6 +6,7 @@ import json
 
 from engine.errors import ProjectionError
 from engine.events import Recorded
+from engine.projection.witness import witness_tokens, witnesses_of
 from engine.storage.port import Conn, Cursor
 
 
@@ -32,7 +33,7 @@ def insert_message(
     text: str,
     discord_ids: list[str],
 ) -> None:
-    """Add a transcript line stamped with the chat's current story time and scene.
+    """Add a transcript line stamped with the chat's current story time and scene, and who witnessed it.
 
     A read then a single-row INSERT … VALUES, not INSERT … SELECT: SQLite treats an INSERT … SELECT
     into `messages` as a possible multi-row write and scans `message_revisions` for each row
@@ -44,10 +45,11 @@ def insert_message(
         raise missing(event, "a chat")
     tx.execute(
         "INSERT INTO messages (message_id, chat_id, seq, role, author_id, speaker, character_id, text,"
-        " discord_ids, revision, retracted, story_minute, scene_id, recorded_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?)",
+        " discord_ids, revision, retracted, story_minute, scene_id, recorded_at, witnesses)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?)",
         (message_id, event.chat_id, event.seq, role, author_id, speaker, character_id, text,
-         json_list(discord_ids), chat[0], chat[1], event.recorded_at),
+         json_list(discord_ids), chat[0], chat[1], event.recorded_at,
+         witness_tokens(witnesses_of(tx, event.chat_id or ""))),
     )
 
 

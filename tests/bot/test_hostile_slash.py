@@ -280,10 +280,12 @@ def test_every_slash_command_answers_hostile_options_readably(tmp_path: Path, mo
         run.close()
     assert run.cases >= SLASH_CASES and run.refused > SLASH_CASES // 10, (run.cases, run.refused)
     commands = {p for p, _ in paths}
-    never = sorted(commands - set(run.done))
+    # a memory's id is generated when it is written: no drawn value names one, so these are refused by design
+    by_id_only = {"memory forget", "memory pin", "memory unpin"}
+    never = sorted(commands - set(run.done) - by_id_only)
     # Values reach past the refusals, into the commands. Typed options refuse a control character in a name they
-    # look up before the lookup, so commands that need an existing book, memory or unspoken greeting are reached
-    # less often than before the command table: 5 or 6 of 47 are never carried out in 3,000 cases.
+    # look up before the lookup, so commands that need an existing book or an unspoken greeting are reached less
+    # often than before the command table.
     assert len(never) <= len(commands) // 6, {p: run.last_refusal.get(p) for p in never}
     print(f"\nslash property: {run.cases} cases ({run.refused} refused; {len(commands) - len(never)} of "
           f"{len(commands)} commands carried out) in {time.perf_counter() - started:.1f}s; never: {never}")

@@ -201,3 +201,22 @@ async def test_replay_after_imports_and_lore_edits_equals_live(engine: Engine, a
     assert live["lore_entries"] and live["lore_chat_books"] and live["lore_character_books"]
     await engine.maintenance.rebuild()
     assert dump_world(location) == live
+
+
+async def test_what_the_newest_line_asks_about_beats_what_the_greeting_mentioned(engine: Engine, admin: Actor) -> None:
+    """Seraphina's case: two entries of equal order that don't both fit; the person asks about Eldoria, the greeting
+    mentioned the beasts: Eldoria's entry goes in."""
+    card = copy.deepcopy(V2)
+    lore = "word " * 100
+    card["data"]["first_mes"] = "Rest now, {{user}}. The beasts of the forest will not find you here."
+    card["data"]["character_book"] = {"name": "Sera's world", "scan_depth": 4, "entries": [
+        {"id": 1, "keys": ["beasts"], "content": f"Shadowy beasts roam the forest. {lore}", "enabled": True,
+         "insertion_order": 100},
+        {"id": 2, "keys": ["eldoria"], "content": f"Eldoria is the realm of the glade. {lore}", "enabled": True,
+         "insertion_order": 100}]}
+    await engine.perform(ImportCharacter(actor=admin, file=Upload(filename="sera.json", data=dump(card))))
+    await engine.perform(StartChat(actor=admin, channel_id="chan-2", character="Seraphina"))
+    prompt = await engine.perform(InspectPrompt(actor=admin, channel_id="chan-2", line="Where am I? What is Eldoria?"))
+    assert "Eldoria is the realm of the glade." in prompt.messages[0].content
+    assert "Shadowy beasts" not in prompt.messages[0].content
+    assert [(d[1], d[2]) for d in prompt.lore.dropped] == [("#1 beasts", "over budget")]

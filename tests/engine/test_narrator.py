@@ -257,8 +257,10 @@ async def test_prompt_inspector_breakdown(narrated: Engine, admin: Actor):
     await narrated.perform(SayLine(actor=admin, channel_id="chan-1", message_id="m1", text="Hello there."))
     prompt = await narrated.perform(InspectPrompt(actor=admin, channel_id="chan-1"))
     names = [name for name, _ in prompt.parts]
-    assert names[:6] == ["card", "people", "world", "relationships", "memories", "lore (0 entries)"]
-    assert names[6].startswith("history (1 of 1")
+    assert names[:4] == ["card", "people", "world", "relationships"]
+    assert names[4].startswith("pinned (0 of 0, cap ")
+    assert names[5:8] == ["memories", "lore (0 entries)", "recall (0 older lines)"]
+    assert names[8].startswith("history (1 of 1")
     assert prompt.total_tokens == sum(t for _, t in prompt.parts) + 6  # the system message's own overhead
     json.dumps([m.content for m in prompt.messages])
 

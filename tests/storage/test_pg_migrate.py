@@ -15,7 +15,7 @@ from engine.storage.sqlite import migrate as migrate_sqlite
 # Where the backends differ on purpose: SQLite's FTS5 machinery versus PostgreSQL's tsvector column, and the
 # identify turns that only processes sharing a PostgreSQL database need (engine/storage/pg_turns.py).
 SQLITE_ONLY = {("memories", "scope")}
-POSTGRES_ONLY = {("memories", "search"), ("events", "command_id"), ("events", "cause"), ("chats", "started_at"),
+POSTGRES_ONLY = {("memories", "search"), ("messages", "search"), ("events", "command_id"), ("events", "cause"), ("chats", "started_at"),
                  ("turns", "key"), ("turns", "taken_at")}
 
 
@@ -32,7 +32,8 @@ def _columns_sqlite(path: Path) -> set[tuple[str, str]]:
     try:
         migrate_sqlite(conn)
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"
-                                              " AND name NOT LIKE 'memories_fts%' AND name NOT LIKE 'sqlite_%'")]
+                                              " AND name NOT LIKE 'memories_fts%' AND name NOT LIKE 'messages_fts%'"
+                                              " AND name NOT LIKE 'sqlite_%'")]
         return {(t, r[1]) for t in tables for r in conn.execute(f"PRAGMA table_xinfo({t})")}
     finally:
         conn.close()

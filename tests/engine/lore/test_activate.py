@@ -187,3 +187,17 @@ def test_an_entry_limited_to_a_character_reaches_only_that_character() -> None:
     for other in ("Bob", None):
         result = run([secret], ["the vault"], character=other)
         assert ids(result) == [] and reasons(result) == {1: "not present"}
+
+
+def test_of_entries_of_equal_order_the_one_the_newest_line_asks_about_fits_first() -> None:
+    beasts = LoreEntry(id=1, keys=("beasts",), content="Beasts roam the forest at night, hungry and old.")
+    eldoria = LoreEntry(id=2, keys=("eldoria",), content="Eldoria is the realm, its forest enchanted and wide.")
+    lines = ["Beware the beasts out there.", "I dressed your wounds.", "Where am I? What is Eldoria?"]
+    book = Lorebook(name="B", scan_depth=4, entries=(beasts, eldoria))
+    asked = run([book], lines, budget_tokens=9)
+    assert ids(asked) == [2] and reasons(asked) == {1: "over budget"}
+    later = run([book], [*lines, "And the beasts, are they near?"], budget_tokens=9)
+    assert ids(later) == [1] and reasons(later) == {2: "over budget"}
+    assert ids(run([book], lines, budget_tokens=100)) == [1, 2]  # both fit: insertion order as always
+    ordered = book.model_copy(update={"entries": (beasts.model_copy(update={"priority": 1_000}), eldoria)})
+    assert ids(run([ordered], lines, budget_tokens=9)) == [1]  # a higher priority still comes first
