@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from engine.errors import NotFound
 from engine.projection.characters import GLOBAL_SCOPE, name_key
+from engine.queries_cast import chat_with_cast
 from engine.queries_names import named
 from engine.storage.port import Conn, dialect_of
 from engine.views import (
@@ -106,7 +107,7 @@ def find_persona(conn: Conn, user_id: str, guild_id: str | None) -> PersonaView 
 def find_open_chat(conn: Conn, channel_id: str) -> ChatView | None:
     """The open chat of a channel, or None."""
     row = conn.execute(f"SELECT {_CHAT} FROM chats WHERE channel_id = ? AND status = 'open'", (channel_id,)).fetchone()
-    return None if row is None else ChatView(*row)
+    return None if row is None else chat_with_cast(conn, row)
 
 
 def get_open_chat(conn: Conn, channel_id: str) -> ChatView:
@@ -120,7 +121,7 @@ def get_open_chat(conn: Conn, channel_id: str) -> ChatView:
 def find_chat(conn: Conn, chat_id: str) -> ChatView | None:
     """A chat by id (open or ended), or None."""
     row = conn.execute(f"SELECT {_CHAT} FROM chats WHERE chat_id = ?", (chat_id,)).fetchone()
-    return None if row is None else ChatView(*row)
+    return None if row is None else chat_with_cast(conn, row)
 
 
 def list_chats(conn: Conn, *, guild_id: str | None = None, open_only: bool = False) -> list[ChatView]:
@@ -130,7 +131,7 @@ def list_chats(conn: Conn, *, guild_id: str | None = None, open_only: bool = Fal
         sql, params = sql + " AND guild_id = ?", [guild_id]
     if open_only:
         sql += " AND status = 'open'"
-    return [ChatView(*row) for row in conn.execute(sql + " ORDER BY created_seq", params)]
+    return [chat_with_cast(conn, row) for row in conn.execute(sql + " ORDER BY created_seq", params).fetchall()]
 
 
 def find_place(conn: Conn, chat_id: str, name: str) -> PlaceView | None:

@@ -27,7 +27,20 @@ from engine.commands.characters import (
     ShowCharacter,
     ShowPersona,
 )
-from engine.commands.chats import ChatStatus, EndChat, ExportChat, InspectPrompt, RewindChat, StartChat, Timeline
+from engine.commands.chats import (
+    AddToCast,
+    ChatStatus,
+    EndChat,
+    ExportChat,
+    InspectPrompt,
+    ListCast,
+    MuteCastMember,
+    RemoveFromCast,
+    RewindChat,
+    StartChat,
+    Timeline,
+    UnmuteCastMember,
+)
 from engine.commands.lore import (
     AddLoreEntry,
     AttachLorebook,
@@ -70,7 +83,7 @@ GROUPS = {
     "time": "In-story time", "weather": "The story's weather", "memory": "What the characters remember",
     "meanwhile": "Off-screen scenes", "relationship": "How the characters feel about each other",
     "reply": "The latest character reply", "lore": "Lorebooks (world info) of this server",
-    "admin": "Chronicle admin tools",
+    "admin": "Chronicle admin tools", "cast": "Who is in the story",
 }
 
 __all__ = [
@@ -79,7 +92,8 @@ __all__ = [
     "NarratorTask", "Query", "Request", "describe_validation_error", "parse", "without_nul", "AuthorCharacter",
     "EditCharacter", "ExportCharacter", "ImportCharacter", "ListCharacters", "RetireCharacter", "SetPersona",
     "ShowCharacter", "ShowPersona", "ChatStatus", "EndChat", "ExportChat", "InspectPrompt", "RewindChat",
-    "StartChat", "Timeline", "AddLoreEntry", "AttachLorebook", "DetachLorebook", "EditLoreEntry", "ExportLorebook",
+    "StartChat", "Timeline", "AddToCast", "ListCast", "MuteCastMember", "RemoveFromCast", "UnmuteCastMember",
+    "AddLoreEntry", "AttachLorebook", "DetachLorebook", "EditLoreEntry", "ExportLorebook",
     "ImportLorebook", "ListLorebooks", "RemoveLoreEntry", "ShowLorebook", "ToggleLoreEntry", "ForgetMemory",
     "ListMemories", "RecordMeanwhileDigest", "SearchMemories", "StartMeanwhile", "WriteMemory",
     "AdjustRelationship", "ListRelationships", "RelationshipMap", "AnswerLine", "ContinueReply", "EditMessage",

@@ -38,7 +38,15 @@ from engine.events.characters import (
     CharacterRetired,
     PersonaSet,
 )
-from engine.events.chats import ChatEnded, ChatRewound, ChatStarted
+from engine.events.chats import (
+    CastJoined,
+    CastLeft,
+    CastMuted,
+    CastUnmuted,
+    ChatEnded,
+    ChatRewound,
+    ChatStarted,
+)
 from engine.events.lore import LorebookAttached, LorebookCreated, LorebookDetached, LoreEntryRemoved, LoreEntryWritten
 from engine.events.memory import MeanwhileDigestRecorded, MeanwhileStarted, MemoryForgotten, MemoryWritten
 from engine.events.relationships import RelationshipAdjusted
@@ -50,6 +58,7 @@ __all__ = [
     "SCORE_MAX", "SCORE_MIN", "URL_MAX", "CardText", "ChatEvent", "Event", "Id", "MessageText", "Minute", "Name",
     "Recorded", "ReplyText", "Score", "Url", "load_payload", "load_stored", "upcaster", "V1_CARD_FIELDS",
     "CardAvatar", "CharacterAuthored", "CharacterRetired", "PersonaSet", "ChatStarted", "ChatEnded", "ChatRewound",
+    "CastJoined", "CastLeft", "CastMuted", "CastUnmuted",
     "LorebookAttached", "LorebookCreated", "LorebookDetached", "LoreEntryRemoved", "LoreEntryWritten",
     "MeanwhileDigestRecorded", "MeanwhileStarted", "MemoryForgotten", "MemoryWritten", "RelationshipAdjusted",
     "ReplyRecorded", "MessageEdited", "MessageRetracted", "ReplyRevised", "LineSaid", "PlaceCreated",

@@ -177,16 +177,16 @@ class Narrator:
         return RespondResult(said, tuple(replies))
 
     async def _responders(self, chat: ChatView, text: str) -> list[CharacterView]:
-        """The host, unless the line names the guest (or both, in the order they are named)."""
+        """The speaking cast members the line names, in the order named; else the first who speaks."""
         cards = [c for c in await self.db.read(lambda conn: [queries.find_character_by_id(conn, i)
-                                                             for i in chat.character_ids]) if c is not None]
+                                                             for i in chat.speakers]) if c is not None]
         if len(cards) == 1:
             return cards
         folded = text.casefold()
         found = [(m.start(), c) for c in cards
                  if (m := re.search(rf"\b{re.escape(c.name.casefold())}\b", folded)) is not None]
         named = [c for _, c in sorted(found, key=lambda pair: pair[0])]
-        return named if named and (len(named) == 2 or named[0].character_id != chat.host_id) else cards[:1]
+        return named or cards[:1]
 
     async def _reply(self, actor: Actor, ref: ChatRef, card: CharacterView, sink: ReplySink, in_reply_to: str, *,
                      key: str, cause: str | None) -> MessageView:

@@ -1,0 +1,12 @@
+-- A chat's cast (SQLite migration 0011): the characters in its story, in the order they joined (a host/guest
+-- story's host and guest are its first members, projected from chat_created). A member that leaves loses its
+-- row; one that comes back joins at the end. `muted` members never speak but stay in "who is here".
+CREATE TABLE chat_cast (
+    chat_id      TEXT    NOT NULL REFERENCES chats (chat_id),
+    character_id TEXT    NOT NULL,
+    joined_seq   BIGINT  NOT NULL,
+    slot         INTEGER NOT NULL,
+    muted        INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (chat_id, character_id)
+);
+CREATE INDEX chat_cast_order ON chat_cast (chat_id, joined_seq, slot);
