@@ -32,9 +32,9 @@ from engine.words import SEARCH_WINDOW, fts_query, words_of
 
 _CHARACTER = ("character_id, guild_id, name, description, personality, scenario, greeting, example_dialogue,"
               " system_prompt, post_history_instructions, avatar_url, author_id, retired, nickname, creator_notes,"
-              " alternate_greetings, group_greetings")
+              " alternate_greetings, group_greetings, talkativeness")
 _CHAT = ("chat_id, guild_id, channel_id, host_id, guest_id, started_by, status, story_minute, anchor, weather,"
-         " active_scene_id, place_id, created_seq, started_at")
+         " active_scene_id, place_id, created_seq, started_at, turn_rule")
 V = TypeVar("V")
 Row = Any  # a result row (sqlite3 or psycopg tuple): columns as selected
 
@@ -53,7 +53,7 @@ _RELATION = ("chat_id, source_id, source_kind, source_name, target_id, target_ki
 
 def _character(row: Row) -> CharacterView:
     return _view(CharacterView, *row[:12], bool(row[12]), row[13], row[14], tuple(json.loads(row[15])),
-                 tuple(json.loads(row[16])))
+                 tuple(json.loads(row[16])), float(row[17]))
 
 
 def _message(row: Row) -> MessageView:

@@ -29,6 +29,7 @@ class CharacterView:
     creator_notes: str = ""  # shown by /character show, never in a prompt
     alternate_greetings: tuple[str, ...] = ()
     group_greetings: tuple[str, ...] = ()  # V3 group_only_greetings: choices when a story has a guest
+    talkativeness: float = 0.5  # how eager it is to speak in a group story (its card's extensions.talkativeness)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,7 @@ class ChatView:
     place_id: str | None
     created_seq: int
     started_at: str | None = None
+    turn_rule: str = "host"  # how the chat picks who speaks next (engine/turns.py; 'host' until one is chosen)
     cast: tuple[str, ...] = ()  # the characters in the story, in the order they joined (host and guest first)
     muted: tuple[str, ...] = ()  # members of the cast who do not speak (they stay in "who is here")
 

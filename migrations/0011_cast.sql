@@ -11,3 +11,8 @@ CREATE TABLE chat_cast (
     PRIMARY KEY (chat_id, character_id)
 );
 CREATE INDEX chat_cast_order ON chat_cast (chat_id, joined_seq, slot);
+
+-- How the chat picks who speaks next (turn_rule_set), and how eager a character is to speak in a group story
+-- (its card's extensions.talkativeness, 0-1, SillyTavern's default 0.5).
+ALTER TABLE chats ADD COLUMN turn_rule TEXT NOT NULL DEFAULT 'host';  -- 'host': no rule chosen yet
+ALTER TABLE characters ADD COLUMN talkativeness REAL NOT NULL DEFAULT 0.5;

@@ -11,14 +11,15 @@ from pydantic import BeforeValidator, Field, StringConstraints, model_validator
 
 from engine import queries
 from engine.commands.base import CharacterName, Clock, GreetingNumber, InChannel, InChat, InStory, Name
-from engine.commands.results import chat_of
+from engine.commands.results import chat_of, message_of
 from engine.errors import InvalidInput
-from engine.events import MAX_CHARACTERS_PER_CHAT, Recorded
+from engine.events import MAX_CHARACTERS_PER_CHAT, Id, Recorded, ReplyText
 from engine.queries_cast import list_cast
 from engine.storage.port import Conn
 from engine.storytime import format_clock
 from engine.table import INTERNAL, Typed, action
-from engine.views import CastView, ChatView, RewindResult, TimelineView
+from engine.turns import TURN_RULES, Rule
+from engine.views import CastView, ChatView, MessageView, RewindResult, TimelineView
 
 _LINK = re.compile(r"^https?://(?:\w+\.)?discord(?:app)?\.com/channels/(\d+|@me)/(\d+)/(\d+)/?$")
 _ID = re.compile(r"^[\w-]{1,80}$")
@@ -58,9 +59,10 @@ def _status(conn: Conn, q: ChatStatus) -> tuple[ChatView, dict[str, str], str | 
 def _status_line(q: ChatStatus, status: tuple[ChatView, dict[str, str], str | None]) -> str:
     chat, names, place = status
     where = f" · {place}" if place else ""
+    turns = f" · turns: {chat.turn_rule}" if len(chat.character_ids) > 2 or chat.turn_rule != "host" else ""
     scene = " · a scene is open" if chat.active_scene_id else ""
     cast = ", ".join(names[i] + (" (muted)" if i in chat.muted else "") for i in chat.character_ids)
-    return f"{cast} · {format_clock(chat.story_minute)} ({chat.anchor}) · {chat.weather}{where}{scene}"
+    return f"{cast} · {format_clock(chat.story_minute)} ({chat.anchor}) · {chat.weather}{where}{scene}{turns}"
 
 
 @action("chat status", "Show the story in this channel", answer=_status, told=_status_line)
@@ -148,6 +150,25 @@ def _cast_lines(q: ListCast, cast: CastView) -> str:
 @action("chat cast list", "Who is in this story's cast", answer=_cast, told=_cast_lines, title="Cast")
 class ListCast(InStory[CastView]):
     """The story's cast in the order it joined, the muted ones marked."""
+
+
+@action("chat turns", "Choose how this story picks who speaks next", public=True, result=chat_of,
+        told=lambda cmd, chat: f"🎲 Who speaks next: **{chat.turn_rule}**. {TURN_RULES[chat.turn_rule]}")
+class SetTurnRule(InChat[ChatView]):
+    """How the chat picks who answers a person's line that names nobody (a line naming cast members is answered by
+    those named, whatever the rule)."""
+
+    rule: Rule = Field(description="natural, list, pooled, mentioned or manual (see /help)")
+
+
+@action("chat nudge", "Ask one cast member to speak now", public=True, result=message_of("bot_replied"))
+class NudgeCharacter(InChat[MessageView]):
+    """One speaking member of the cast says something now (the `manual` rule's way to move the story); the
+    narrator writes `text` in the channel's turn, then it is decided and recorded as that member's reply."""
+
+    character: CharacterName = Field(description="Who speaks")
+    text: Annotated[ReplyText, INTERNAL] = "…"
+    discord_message_ids: Annotated[list[Id], INTERNAL, Field(max_length=10)] = Field(default_factory=list)
 
 
 def message_ref(value: Any) -> Any:

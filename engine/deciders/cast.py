@@ -1,4 +1,4 @@
-"""Deciders for a story's cast: who joins, leaves, stops and resumes speaking."""
+"""Deciders for a story's cast: who joins, leaves, stops and resumes speaking, and the rule for who speaks next."""
 
 from __future__ import annotations
 
@@ -6,15 +6,32 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine import queries
-from engine.commands import AddToCast, Command, MuteCastMember, RemoveFromCast, UnmuteCastMember
+from engine.commands import (
+    AddToCast,
+    Command,
+    MuteCastMember,
+    NudgeCharacter,
+    RemoveFromCast,
+    SetTurnRule,
+    UnmuteCastMember,
+)
 from engine.deciders.base import Context, Decider, emit, load_chat, story_chat
 from engine.errors import DomainError, NotFound
-from engine.events import MAX_CHARACTERS_PER_CHAT, CastJoined, CastLeft, CastMuted, CastUnmuted
+from engine.events import (
+    MAX_CHARACTERS_PER_CHAT,
+    CastJoined,
+    CastLeft,
+    CastMuted,
+    CastUnmuted,
+    ReplyRecorded,
+    TurnRuleSet,
+)
 from engine.storage.port import Conn
 from engine.store import NewEvent
+from engine.turns import nudged
 from engine.views import CharacterView, ChatView
 
-CastCommand = AddToCast | RemoveFromCast | MuteCastMember | UnmuteCastMember
+CastCommand = AddToCast | RemoveFromCast | MuteCastMember | UnmuteCastMember | NudgeCharacter
 
 
 @dataclass(frozen=True)
@@ -88,9 +105,29 @@ def decide_unmute_cast_member(cmd: UnmuteCastMember, state: CastState, ctx: Cont
     return emit(cmd.actor, CastUnmuted(chat_id=chat.chat_id, character_id=card.character_id))
 
 
+def decide_nudge_character(cmd: NudgeCharacter, state: CastState, ctx: Context) -> list[NewEvent]:
+    """A speaking member's reply, written because a person asked for it."""
+    chat, card = _member(state, cmd)
+    if card.character_id in chat.muted:
+        raise DomainError(f"{card.name} is muted in this story. /chat cast unmute lets it speak again.")
+    return emit(cmd.actor, ReplyRecorded(chat_id=chat.chat_id, message_id=ctx.new_id("msg"),
+                                         character_id=card.character_id, character_name=card.name, text=cmd.text,
+                                         discord_message_ids=cmd.discord_message_ids, turn=nudged(chat.turn_rule)))
+
+
+def decide_set_turn_rule(cmd: SetTurnRule, chat: ChatView | None, ctx: Context) -> list[NewEvent]:
+    """The open chat takes the rule, unless it already has it."""
+    chat = story_chat(chat, cmd)
+    if chat.turn_rule == cmd.rule:
+        raise DomainError(f"This story already picks who speaks next by '{cmd.rule}'.")
+    return emit(cmd.actor, TurnRuleSet(chat_id=chat.chat_id, rule=cmd.rule))
+
+
 DECIDERS: dict[type[Command[Any]], Decider[Any, Any]] = {
     AddToCast: Decider(load_cast, decide_add_to_cast),
     RemoveFromCast: Decider(load_cast, decide_remove_from_cast),
     MuteCastMember: Decider(load_cast, decide_mute_cast_member),
     UnmuteCastMember: Decider(load_cast, decide_unmute_cast_member),
+    SetTurnRule: Decider(load_chat, decide_set_turn_rule),
+    NudgeCharacter: Decider(load_cast, decide_nudge_character),
 }

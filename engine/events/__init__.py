@@ -46,11 +46,12 @@ from engine.events.chats import (
     ChatEnded,
     ChatRewound,
     ChatStarted,
+    TurnRuleSet,
 )
 from engine.events.lore import LorebookAttached, LorebookCreated, LorebookDetached, LoreEntryRemoved, LoreEntryWritten
 from engine.events.memory import MeanwhileDigestRecorded, MeanwhileStarted, MemoryForgotten, MemoryWritten
 from engine.events.relationships import RelationshipAdjusted
-from engine.events.transcript import LineSaid, MessageEdited, MessageRetracted, ReplyRecorded, ReplyRevised
+from engine.events.transcript import LineSaid, MessageEdited, MessageRetracted, ReplyRecorded, ReplyRevised, Turn
 from engine.events.world import PlaceCreated, SceneClosed, SceneOpened, TimeSkipped, WeatherSet
 
 __all__ = [
@@ -62,5 +63,5 @@ __all__ = [
     "LorebookAttached", "LorebookCreated", "LorebookDetached", "LoreEntryRemoved", "LoreEntryWritten",
     "MeanwhileDigestRecorded", "MeanwhileStarted", "MemoryForgotten", "MemoryWritten", "RelationshipAdjusted",
     "ReplyRecorded", "MessageEdited", "MessageRetracted", "ReplyRevised", "LineSaid", "PlaceCreated",
-    "SceneClosed", "SceneOpened", "TimeSkipped", "WeatherSet",
+    "SceneClosed", "SceneOpened", "TimeSkipped", "WeatherSet", "Turn", "TurnRuleSet",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
@@ -77,3 +77,11 @@ class CastUnmuted(ChatEvent):
 
     kind: ClassVar[str] = "cast_unmuted"
     character_id: Id
+
+
+class TurnRuleSet(ChatEvent):
+    """How the chat picks who speaks next (engine/turns.py); a chat that never set one answers as a host/guest
+    story always has (the host, unless a line names others)."""
+
+    kind: ClassVar[str] = "turn_rule_set"
+    rule: Literal["natural", "list", "pooled", "mentioned", "manual", "director"]

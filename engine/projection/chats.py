@@ -3,7 +3,17 @@ happened)."""
 
 from __future__ import annotations
 
-from engine.events import CastJoined, CastLeft, CastMuted, CastUnmuted, ChatEnded, ChatRewound, ChatStarted, Recorded
+from engine.events import (
+    CastJoined,
+    CastLeft,
+    CastMuted,
+    CastUnmuted,
+    ChatEnded,
+    ChatRewound,
+    ChatStarted,
+    Recorded,
+    TurnRuleSet,
+)
 from engine.projection.projector import projector, reproject_chat
 from engine.projection.util import expect_one
 from engine.storage.port import Conn
@@ -89,3 +99,10 @@ def on_chat_rewound(tx: Conn, event: Recorded[ChatRewound]) -> None:
         "INSERT INTO rewinds (seq, chat_id, to_seq, actor_id, events_undone) VALUES (?, ?, ?, ?, ?)",
         (event.seq, p.chat_id, p.to_seq, p.actor_id, undone),
     )
+
+
+@projector.on(TurnRuleSet)
+def on_turn_rule_set(tx: Conn, event: Recorded[TurnRuleSet]) -> None:
+    """The chat's rule for who speaks next."""
+    cursor = tx.execute("UPDATE chats SET turn_rule = ? WHERE chat_id = ?", (event.payload.rule, event.payload.chat_id))
+    expect_one(cursor, event, "a chat")
