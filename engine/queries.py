@@ -174,11 +174,16 @@ def find_scene(conn: Conn, scene_id: str) -> SceneView | None:
 
 def list_messages(
     conn: Conn, chat_id: str, *, limit: int = 50, before_seq: int | None = None,
-    include_retracted: bool = False,
+    include_retracted: bool = False, witness: str | None = None,
 ) -> list[MessageView]:
-    """The newest `limit` transcript lines of a chat (before `before_seq`), oldest first."""
-    sql = f"SELECT {_MESSAGE} FROM messages WHERE chat_id = ?"
+    """The newest `limit` transcript lines of a chat (before `before_seq`), oldest first; with `witness`, only those
+    said while that character was not away from the scene."""
+    sql = f"SELECT {_MESSAGE} FROM messages m WHERE chat_id = ?"
     params: list[Any] = [chat_id]
+    if witness is not None:
+        sql += (" AND NOT EXISTS (SELECT 1 FROM absences a WHERE a.chat_id = m.chat_id AND a.character_id = ?"
+                " AND m.seq > a.from_seq AND (a.to_seq IS NULL OR m.seq < a.to_seq))")
+        params.append(witness)
     if before_seq is not None:
         sql, params = sql + " AND seq < ?", params + [before_seq]
     if not include_retracted:

@@ -15,7 +15,9 @@ def chat_with_cast(conn: Conn, row: Any) -> ChatView:
     members = conn.execute("SELECT character_id, muted FROM chat_cast WHERE chat_id = ? ORDER BY joined_seq, slot",
                            (row[0],)).fetchall()
     cast, muted = tuple(m[0] for m in members), tuple(m[0] for m in members if m[1])
-    return replace(ChatView(*row), cast=cast, muted=muted)
+    away = {r[0] for r in conn.execute("SELECT character_id FROM absences WHERE chat_id = ? AND to_seq IS NULL",
+                                       (row[0],)).fetchall()}
+    return replace(ChatView(*row), cast=cast, muted=muted, absent=tuple(i for i in cast if i in away))
 
 
 def list_cast(conn: Conn, chat_id: str, *, named: str = "") -> CastView:

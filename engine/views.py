@@ -64,6 +64,7 @@ class ChatView:
     turn_rule: str = "host"  # how the chat picks who speaks next (engine/turns.py; 'host' until one is chosen)
     cast: tuple[str, ...] = ()  # the characters in the story, in the order they joined (host and guest first)
     muted: tuple[str, ...] = ()  # members of the cast who do not speak (they stay in "who is here")
+    absent: tuple[str, ...] = ()  # members away from the open scene (they neither speak nor witness)
 
     @property
     def character_ids(self) -> tuple[str, ...]:
@@ -74,8 +75,8 @@ class ChatView:
 
     @property
     def speakers(self) -> tuple[str, ...]:
-        """The cast members who may speak (the cast without the muted ones), in cast order."""
-        return tuple(i for i in self.character_ids if i not in self.muted)
+        """The cast members who may speak (the cast without the muted ones and those away), in cast order."""
+        return tuple(i for i in self.character_ids if i not in self.muted and i not in self.absent)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,3 +16,14 @@ CREATE INDEX chat_cast_order ON chat_cast (chat_id, joined_seq, slot);
 -- (its card's extensions.talkativeness, 0-1, SillyTavern's default 0.5).
 ALTER TABLE chats ADD COLUMN turn_rule TEXT NOT NULL DEFAULT 'host';  -- 'host': no rule chosen yet
 ALTER TABLE characters ADD COLUMN talkativeness REAL NOT NULL DEFAULT 0.5;
+
+-- Who was away from the open scene, and when (scene_left until scene_entered, or the scene's close; a cast member
+-- not present when a scene opens is away from its start): a character's prompts leave out what was said while it
+-- was away.
+CREATE TABLE absences (
+    chat_id      TEXT    NOT NULL REFERENCES chats (chat_id),
+    character_id TEXT    NOT NULL,
+    from_seq     INTEGER  NOT NULL,
+    to_seq       INTEGER,
+    PRIMARY KEY (chat_id, character_id, from_seq)
+);

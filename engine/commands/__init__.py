@@ -76,7 +76,17 @@ from engine.commands.transcript import (
     SayLine,
     SwipeGreeting,
 )
-from engine.commands.world import CloseScene, CreatePlace, ListPlaces, OpenScene, SetWeather, Skipped, SkipTime
+from engine.commands.world import (
+    CloseScene,
+    CreatePlace,
+    EnterScene,
+    LeaveScene,
+    ListPlaces,
+    OpenScene,
+    SetWeather,
+    Skipped,
+    SkipTime,
+)
 
 # What each first word of the table's paths stands for (the groups frontends show).
 GROUPS = {
@@ -101,5 +111,6 @@ __all__ = [
     "ListMemories", "RecordMeanwhileDigest", "SearchMemories", "StartMeanwhile", "WriteMemory",
     "AdjustRelationship", "ListRelationships", "RelationshipMap", "AnswerLine", "ContinueReply", "EditMessage",
     "RecordReply", "RegenerateReply", "RetractDeletedMessage", "RetractMessage", "ReviseReply", "SayLine",
-    "SwipeGreeting", "CloseScene", "CreatePlace", "ListPlaces", "OpenScene", "SetWeather", "SkipTime", "Skipped",
+    "SwipeGreeting", "EnterScene", "LeaveScene", "CloseScene", "CreatePlace", "ListPlaces", "OpenScene",
+    "SetWeather", "SkipTime", "Skipped",
 ]

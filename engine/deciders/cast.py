@@ -9,6 +9,8 @@ from engine import queries
 from engine.commands import (
     AddToCast,
     Command,
+    EnterScene,
+    LeaveScene,
     MuteCastMember,
     NudgeCharacter,
     RemoveFromCast,
@@ -24,14 +26,16 @@ from engine.events import (
     CastMuted,
     CastUnmuted,
     ReplyRecorded,
+    SceneEntered,
+    SceneLeft,
     TurnRuleSet,
 )
 from engine.storage.port import Conn
 from engine.store import NewEvent
 from engine.turns import nudged
-from engine.views import CharacterView, ChatView
+from engine.views import CharacterView, ChatView, SceneView
 
-CastCommand = AddToCast | RemoveFromCast | MuteCastMember | UnmuteCastMember | NudgeCharacter
+CastCommand = AddToCast | RemoveFromCast | MuteCastMember | UnmuteCastMember | NudgeCharacter | EnterScene | LeaveScene
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,47 @@ def decide_set_turn_rule(cmd: SetTurnRule, chat: ChatView | None, ctx: Context) 
     return emit(cmd.actor, TurnRuleSet(chat_id=chat.chat_id, rule=cmd.rule))
 
 
+@dataclass(frozen=True)
+class PresenceState:
+    """The chat with its cast, the named character and the open scene."""
+
+    cast: CastState
+    scene: SceneView | None
+
+
+def load_presence(world: Conn, cmd: EnterScene | LeaveScene) -> PresenceState:
+    """The chat, the character and the chat's open scene."""
+    cast = load_cast(world, cmd)
+    chat = cast.chat
+    scene = queries.find_scene(world, chat.active_scene_id) if chat and chat.active_scene_id else None
+    return PresenceState(cast, scene)
+
+
+def _scene_member(state: PresenceState, cmd: EnterScene | LeaveScene) -> tuple[ChatView, CharacterView, SceneView]:
+    chat, card = _member(state.cast, cmd)
+    if state.scene is None:
+        raise DomainError("No scene is open. Open one with /scene open.")
+    return chat, card, state.scene
+
+
+def decide_enter_scene(cmd: EnterScene, state: PresenceState, ctx: Context) -> list[NewEvent]:
+    """A cast member away from the open scene comes into it."""
+    chat, card, scene = _scene_member(state, cmd)
+    if card.character_id in scene.present:
+        raise DomainError(f"{card.name} is already in {scene.title}.")
+    return emit(cmd.actor, SceneEntered(chat_id=chat.chat_id, scene_id=scene.scene_id, character_id=card.character_id))
+
+
+def decide_leave_scene(cmd: LeaveScene, state: PresenceState, ctx: Context) -> list[NewEvent]:
+    """A cast member in the open scene leaves it, unless it is the last one who could speak there."""
+    chat, card, scene = _scene_member(state, cmd)
+    if card.character_id not in scene.present:
+        raise DomainError(f"{card.name} is not in {scene.title}. /scene enter brings it in.")
+    if not [i for i in chat.speakers if i in scene.present and i != card.character_id]:
+        raise DomainError(f"{card.name} is the last one in {scene.title} who speaks; bring someone in first.")
+    return emit(cmd.actor, SceneLeft(chat_id=chat.chat_id, scene_id=scene.scene_id, character_id=card.character_id))
+
+
 DECIDERS: dict[type[Command[Any]], Decider[Any, Any]] = {
     AddToCast: Decider(load_cast, decide_add_to_cast),
     RemoveFromCast: Decider(load_cast, decide_remove_from_cast),
@@ -130,4 +175,6 @@ DECIDERS: dict[type[Command[Any]], Decider[Any, Any]] = {
     UnmuteCastMember: Decider(load_cast, decide_unmute_cast_member),
     SetTurnRule: Decider(load_chat, decide_set_turn_rule),
     NudgeCharacter: Decider(load_cast, decide_nudge_character),
+    EnterScene: Decider(load_presence, decide_enter_scene),
+    LeaveScene: Decider(load_presence, decide_leave_scene),
 }

@@ -52,7 +52,15 @@ from engine.events.lore import LorebookAttached, LorebookCreated, LorebookDetach
 from engine.events.memory import MeanwhileDigestRecorded, MeanwhileStarted, MemoryForgotten, MemoryWritten
 from engine.events.relationships import RelationshipAdjusted
 from engine.events.transcript import LineSaid, MessageEdited, MessageRetracted, ReplyRecorded, ReplyRevised, Turn
-from engine.events.world import PlaceCreated, SceneClosed, SceneOpened, TimeSkipped, WeatherSet
+from engine.events.world import (
+    PlaceCreated,
+    SceneClosed,
+    SceneEntered,
+    SceneLeft,
+    SceneOpened,
+    TimeSkipped,
+    WeatherSet,
+)
 
 __all__ = [
     "CARD_FIELD_MAX", "EVENT_TYPES", "ID_MAX", "MAX_CHARACTERS_PER_CHAT", "MESSAGE_MAX", "NAME_MAX", "REPLY_MAX",
@@ -63,5 +71,5 @@ __all__ = [
     "LorebookAttached", "LorebookCreated", "LorebookDetached", "LoreEntryRemoved", "LoreEntryWritten",
     "MeanwhileDigestRecorded", "MeanwhileStarted", "MemoryForgotten", "MemoryWritten", "RelationshipAdjusted",
     "ReplyRecorded", "MessageEdited", "MessageRetracted", "ReplyRevised", "LineSaid", "PlaceCreated",
-    "SceneClosed", "SceneOpened", "TimeSkipped", "WeatherSet", "Turn", "TurnRuleSet",
+    "SceneClosed", "SceneOpened", "TimeSkipped", "WeatherSet", "Turn", "TurnRuleSet", "SceneEntered", "SceneLeft",
 ]

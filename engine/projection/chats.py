@@ -3,6 +3,8 @@ happened)."""
 
 from __future__ import annotations
 
+import json
+
 from engine.events import (
     CastJoined,
     CastLeft,
@@ -15,7 +17,7 @@ from engine.events import (
     TurnRuleSet,
 )
 from engine.projection.projector import projector, reproject_chat
-from engine.projection.util import expect_one
+from engine.projection.util import expect_one, json_list
 from engine.storage.port import Conn
 
 projector.owns(__name__, chat=("chats", "chat_cast"), world=("rewinds", "rewound_lines"))
@@ -43,8 +45,16 @@ def _join(tx: Conn, chat_id: str, character_id: str, seq: int, slot: int) -> Non
 
 @projector.on(CastJoined)
 def on_cast_joined(tx: Conn, event: Recorded[CastJoined]) -> None:
-    """A new member at the end of the cast (strict INSERT: joining twice fails)."""
-    _join(tx, event.payload.chat_id, event.payload.character_id, event.seq, 0)
+    """A new member at the end of the cast (strict INSERT: joining twice fails), present in the open scene."""
+    p = event.payload
+    _join(tx, p.chat_id, p.character_id, event.seq, 0)
+    tx.execute("UPDATE absences SET to_seq = ? WHERE chat_id = ? AND character_id = ? AND to_seq IS NULL",
+               (event.seq, p.chat_id, p.character_id))
+    scene = tx.execute("SELECT s.scene_id, s.present FROM scenes s JOIN chats c ON c.active_scene_id = s.scene_id"
+                       " WHERE c.chat_id = ?", (p.chat_id,)).fetchone()
+    if scene is not None and p.character_id not in json.loads(scene[1]):
+        tx.execute("UPDATE scenes SET present = ? WHERE scene_id = ?",
+                   (json_list([*json.loads(scene[1]), p.character_id]), scene[0]))
 
 
 @projector.on(CastLeft)

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from engine.events import PlaceCreated, Recorded, SceneClosed, SceneOpened, TimeSkipped, WeatherSet
+import json
+
+from engine.events import (
+    PlaceCreated,
+    Recorded,
+    SceneClosed,
+    SceneEntered,
+    SceneLeft,
+    SceneOpened,
+    TimeSkipped,
+    WeatherSet,
+)
 from engine.projection.characters import look_key, unique_key
 from engine.projection.projector import projector
-from engine.projection.util import expect_one, insert_message, json_list
+from engine.projection.util import expect_one, insert_message, json_list, missing
 from engine.storage.port import Conn
 
-projector.owns(__name__, chat=("places", "scenes"))
+projector.owns(__name__, chat=("places", "scenes", "absences"))
 
 
 @projector.on(PlaceCreated)
@@ -38,6 +49,39 @@ def on_scene_opened(tx: Conn, event: Recorded[SceneOpened]) -> None:
         (p.scene_id, p.place_id, p.chat_id),
     )
     expect_one(cursor, event, "a chat without an open scene")
+    cast = [row[0] for row in tx.execute("SELECT character_id FROM chat_cast WHERE chat_id = ?", (p.chat_id,))]
+    for character_id in sorted(set(cast) - set(p.present)):
+        _away(tx, p.chat_id, character_id, event.seq)
+
+
+def _away(tx: Conn, chat_id: str, character_id: str, seq: int) -> None:
+    tx.execute("INSERT INTO absences (chat_id, character_id, from_seq, to_seq) VALUES (?, ?, ?, NULL)",
+               (chat_id, character_id, seq))
+
+
+def _set_present(tx: Conn, event: Recorded[SceneEntered] | Recorded[SceneLeft], present: bool) -> None:
+    p = event.payload
+    row = tx.execute("SELECT present FROM scenes WHERE scene_id = ? AND status = 'open'", (p.scene_id,)).fetchone()
+    if row is None:
+        raise missing(event, "an open scene")
+    others = [i for i in json.loads(row[0]) if i != p.character_id]
+    tx.execute("UPDATE scenes SET present = ? WHERE scene_id = ?",
+               (json_list([*others, p.character_id] if present else others), p.scene_id))
+
+
+@projector.on(SceneEntered)
+def on_scene_entered(tx: Conn, event: Recorded[SceneEntered]) -> None:
+    """The character is present again: its absence ends here."""
+    _set_present(tx, event, True)
+    tx.execute("UPDATE absences SET to_seq = ? WHERE chat_id = ? AND character_id = ? AND to_seq IS NULL",
+               (event.seq, event.payload.chat_id, event.payload.character_id))
+
+
+@projector.on(SceneLeft)
+def on_scene_left(tx: Conn, event: Recorded[SceneLeft]) -> None:
+    """The character is away from here on."""
+    _set_present(tx, event, False)
+    _away(tx, event.payload.chat_id, event.payload.character_id, event.seq)
 
 
 @projector.on(SceneClosed)
@@ -52,6 +96,7 @@ def on_scene_closed(tx: Conn, event: Recorded[SceneClosed]) -> None:
     )
     expect_one(cursor, event, "an open scene")
     tx.execute("UPDATE chats SET active_scene_id = NULL WHERE chat_id = ?", (p.chat_id,))
+    tx.execute("UPDATE absences SET to_seq = ? WHERE chat_id = ? AND to_seq IS NULL", (event.seq, p.chat_id))
 
 
 @projector.on(TimeSkipped)
