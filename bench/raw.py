@@ -34,7 +34,7 @@ def _fresh(path: Path) -> sqlite3.Connection:
     migrate(conn)
     with transaction(conn):
         conn.execute("INSERT INTO chats VALUES ('c', 'g', 'ch', 'h', NULL, 'u', 'open', 480, 480, 'a', 'clear',"
-                     " NULL, NULL, 1, NULL, NULL)")
+                     " NULL, NULL, 1, NULL, NULL, 'host')")
     return conn
 
 

@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     max_queued_replies: int = Field(
         3, ge=1, le=100, validation_alias=_alias("CHRONICLE_MAX_QUEUED_REPLIES", "max_queued_replies")
     )
+    max_chain: int = Field(
+        3, ge=1, le=25, validation_alias=_alias("CHRONICLE_MAX_CHAIN", "max_chain")
+    )
     admin_role_ids: Annotated[list[int], NoDecode] = Field(
         default_factory=list, validation_alias=_alias("CHRONICLE_ADMIN_ROLE_IDS", "admin_role_ids")
     )

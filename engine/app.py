@@ -5,6 +5,7 @@ for every model of the command table (engine/table.py, engine/commands/)."""
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ from engine.commands import (
     InChannel,
     InChat,
     InspectPrompt,
+    NudgeCharacter,
     Query,
     RegenerateReply,
     Reproject,
@@ -49,6 +51,7 @@ from engine.storage import open_storage
 from engine.storage.port import Storage
 from engine.storage.sqlite import Synchronous
 from engine.table import action_of
+from engine.turns import DEFAULT_MAX_CHAIN
 from engine.views import ChatView, EventView
 
 log = structlog.get_logger(__name__)
@@ -77,11 +80,13 @@ class Engine:
     def __init__(self, db: Storage, *, model: LanguageModel | None = None, context_tokens: int = 2048,
                  reply_tokens: int = 300, clock: Callable[[], str] = utc_now,
                  new_id: Callable[[str], str] = random_id, max_concurrent_replies: int = 4,
-                 max_queued_replies: int = 3) -> None:
+                 max_queued_replies: int = 3, max_chain: int = DEFAULT_MAX_CHAIN,
+                 draw: Callable[[], float] = random.random) -> None:
         self.db = db
         self.writer = StoryWriter(db, clock=clock, new_id=new_id)
         self.writing = Writing(db, model, Budget(context_tokens, reply_tokens), slots=max_concurrent_replies)
-        self.narrator = Narrator(self.writer, self.writing, new_id=new_id, max_queued_replies=max_queued_replies)
+        self.narrator = Narrator(self.writer, self.writing, new_id=new_id, max_queued_replies=max_queued_replies,
+                                 max_chain=max_chain, draw=draw)
         self.library = Library(self.writer)
         self.reads = Reads(db)
         self.maintenance = Maintenance(db, self.writer)
@@ -91,6 +96,7 @@ class Engine:
             SayLine: lambda cmd, sink, cause: self.writer.queue(cmd.channel_id, lambda: self.narrator.say(cmd, cause)),
             RegenerateReply: lambda cmd, sink, cause: self.narrator.rewrite(cmd, sink or NullSink(), cause),
             ContinueReply: lambda cmd, sink, cause: self.narrator.rewrite(cmd, sink or NullSink(), cause),
+            NudgeCharacter: lambda cmd, sink, cause: self.narrator.nudge(cmd, sink or NullSink(), cause),
             SwipeGreeting: lambda cmd, sink, cause: self.narrator.swipe_greeting(cmd, sink or NullSink(), cause),
             ImportCharacter: lambda cmd, sink, cause: soon(self.library.import_card(cmd, cause)),
             ImportLorebook: lambda cmd, sink, cause: soon(self.library.import_lorebook(cmd, cause)),

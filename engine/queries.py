@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 
 from engine.errors import NotFound
 from engine.projection.characters import GLOBAL_SCOPE, name_key
+from engine.projection.witness import scope_token
+from engine.queries_cast import chat_with_cast
 from engine.queries_names import named
 from engine.storage.port import Conn, dialect_of
 from engine.views import (
@@ -31,9 +33,9 @@ from engine.words import SEARCH_WINDOW, fts_query, words_of
 
 _CHARACTER = ("character_id, guild_id, name, description, personality, scenario, greeting, example_dialogue,"
               " system_prompt, post_history_instructions, avatar_url, author_id, retired, nickname, creator_notes,"
-              " alternate_greetings, group_greetings")
+              " alternate_greetings, group_greetings, talkativeness")
 _CHAT = ("chat_id, guild_id, channel_id, host_id, guest_id, started_by, status, story_minute, anchor, weather,"
-         " active_scene_id, place_id, created_seq, started_at")
+         " active_scene_id, place_id, created_seq, started_at, turn_rule")
 V = TypeVar("V")
 Row = Any  # a result row (sqlite3 or psycopg tuple): columns as selected
 
@@ -52,7 +54,7 @@ _RELATION = ("chat_id, source_id, source_kind, source_name, target_id, target_ki
 
 def _character(row: Row) -> CharacterView:
     return _view(CharacterView, *row[:12], bool(row[12]), row[13], row[14], tuple(json.loads(row[15])),
-                 tuple(json.loads(row[16])))
+                 tuple(json.loads(row[16])), float(row[17]))
 
 
 def _message(row: Row) -> MessageView:
@@ -106,7 +108,7 @@ def find_persona(conn: Conn, user_id: str, guild_id: str | None) -> PersonaView 
 def find_open_chat(conn: Conn, channel_id: str) -> ChatView | None:
     """The open chat of a channel, or None."""
     row = conn.execute(f"SELECT {_CHAT} FROM chats WHERE channel_id = ? AND status = 'open'", (channel_id,)).fetchone()
-    return None if row is None else ChatView(*row)
+    return None if row is None else chat_with_cast(conn, row)
 
 
 def get_open_chat(conn: Conn, channel_id: str) -> ChatView:
@@ -120,7 +122,7 @@ def get_open_chat(conn: Conn, channel_id: str) -> ChatView:
 def find_chat(conn: Conn, chat_id: str) -> ChatView | None:
     """A chat by id (open or ended), or None."""
     row = conn.execute(f"SELECT {_CHAT} FROM chats WHERE chat_id = ?", (chat_id,)).fetchone()
-    return None if row is None else ChatView(*row)
+    return None if row is None else chat_with_cast(conn, row)
 
 
 def list_chats(conn: Conn, *, guild_id: str | None = None, open_only: bool = False) -> list[ChatView]:
@@ -130,7 +132,7 @@ def list_chats(conn: Conn, *, guild_id: str | None = None, open_only: bool = Fal
         sql, params = sql + " AND guild_id = ?", [guild_id]
     if open_only:
         sql += " AND status = 'open'"
-    return [ChatView(*row) for row in conn.execute(sql + " ORDER BY created_seq", params)]
+    return [chat_with_cast(conn, row) for row in conn.execute(sql + " ORDER BY created_seq", params).fetchall()]
 
 
 def find_place(conn: Conn, chat_id: str, name: str) -> PlaceView | None:
@@ -173,11 +175,15 @@ def find_scene(conn: Conn, scene_id: str) -> SceneView | None:
 
 def list_messages(
     conn: Conn, chat_id: str, *, limit: int = 50, before_seq: int | None = None,
-    include_retracted: bool = False,
+    include_retracted: bool = False, witness: str | None = None,
 ) -> list[MessageView]:
-    """The newest `limit` transcript lines of a chat (before `before_seq`), oldest first."""
-    sql = f"SELECT {_MESSAGE} FROM messages WHERE chat_id = ?"
+    """The newest `limit` transcript lines of a chat (before `before_seq`), oldest first; with `witness`, only those
+    that character witnessed (engine/projection/witness.py)."""
+    sql = f"SELECT {_MESSAGE} FROM messages m WHERE chat_id = ?"
     params: list[Any] = [chat_id]
+    if witness is not None:
+        sql += " AND (' ' || m.witnesses || ' ') LIKE ?"
+        params.append(f"% {scope_token(witness)} %")
     if before_seq is not None:
         sql, params = sql + " AND seq < ?", params + [before_seq]
     if not include_retracted:

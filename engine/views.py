@@ -29,6 +29,7 @@ class CharacterView:
     creator_notes: str = ""  # shown by /character show, never in a prompt
     alternate_greetings: tuple[str, ...] = ()
     group_greetings: tuple[str, ...] = ()  # V3 group_only_greetings: choices when a story has a guest
+    talkativeness: float = 0.5  # how eager it is to speak in a group story (its card's extensions.talkativeness)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +61,41 @@ class ChatView:
     place_id: str | None
     created_seq: int
     started_at: str | None = None
+    turn_rule: str = "host"  # how the chat picks who speaks next (engine/turns.py; 'host' until one is chosen)
+    cast: tuple[str, ...] = ()  # the characters in the story, in the order they joined (host and guest first)
+    muted: tuple[str, ...] = ()  # members of the cast who do not speak (they stay in "who is here")
+    absent: tuple[str, ...] = ()  # members away from the open scene (they neither speak nor witness)
 
     @property
     def character_ids(self) -> tuple[str, ...]:
-        """Host then guest."""
+        """The cast in the order it joined (a view built without it: host then guest)."""
+        if self.cast:
+            return self.cast
         return (self.host_id,) if self.guest_id is None else (self.host_id, self.guest_id)
+
+    @property
+    def speakers(self) -> tuple[str, ...]:
+        """The cast members who may speak (the cast without the muted ones and those away), in cast order."""
+        return tuple(i for i in self.character_ids if i not in self.muted and i not in self.absent)
+
+
+@dataclass(frozen=True, slots=True)
+class CastMemberView:
+    """A character in a chat's cast."""
+
+    character_id: str
+    name: str
+    muted: bool
+    avatar_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CastView:
+    """A chat's cast in the order it joined; `named` is the member a command was about (by its name now)."""
+
+    chat_id: str
+    members: tuple[CastMemberView, ...]
+    named: str = ""
 
 
 @dataclass(frozen=True, slots=True)

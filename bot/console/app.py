@@ -40,9 +40,9 @@ class ConsoleError(Exception):
 
 def parse_command(line: str) -> tuple[str, dict[str, str]]:
     """'/group sub key:value key:"quoted value"' → ('group sub', {key: value})."""
-    words = line[1:].split(None, 2)
-    path = " ".join(words[:2]) if len(words) >= 2 and " ".join(words[:2]) in COMMANDS else (words[0] if words else "")
-    if path not in COMMANDS:
+    words = line[1:].split(None, 3)
+    path = next((p for n in (3, 2, 1) if len(words) >= n and (p := " ".join(words[:n])) in COMMANDS), "")
+    if not path:  # the longest path typed that is a command ('/chat cast add'), else what was typed
         raise ConsoleError(f"unknown command '/{' '.join(words[:2])}'. Type /help for the list.")
     rest = line[1:].strip()[len(path):]
     args: dict[str, str] = {}

@@ -29,6 +29,7 @@ from engine.commands import (
     ExportChat,
     ExportLorebook,
     InspectPrompt,
+    NudgeCharacter,
     RegenerateReply,
     RelationshipMap,
     RewindChat,
@@ -232,6 +233,22 @@ async def greeting(interaction: discord.Interaction, entry: Action, values: dict
                          revision=latest.revision if latest else 0)
 
 
+async def nudge(interaction: discord.Interaction, entry: Action, values: dict[str, Any]) -> None:
+    """A cast member speaks now: its reply posted through the channel's webhook as it is written."""
+    bot, channel = bot_of(interaction), interaction.channel
+    if not isinstance(channel, discord.TextChannel | discord.Thread):
+        raise InvalidInput("A story lives in a text channel or a thread.")
+    await defer_private(interaction)
+    request = await request_for(interaction, entry, values)
+    sink = DiscordReplySink(bot, channel)
+    try:
+        reply = await bot.engine.perform(request, sink=sink, cause=cause_of(interaction))
+    finally:
+        await sink.close()
+    await bot.show_reply_buttons(channel, reply)
+    await send_ephemeral(interaction, f"**{reply.speaker}** spoke.")
+
+
 async def run_doctor(interaction: discord.Interaction, entry: Action, values: dict[str, Any]) -> None:
     """One line per check of the bot's setup, each failing one with its fix."""
     bot = bot_of(interaction)
@@ -250,6 +267,7 @@ SPECIAL: dict[type[Any], Presenter] = {
     Timeline: timeline, RelationshipMap: relationship_map, ChatStatus: chat_status_embed,
     ShowCharacter: show_character, ShowPersona: show_persona, ShowLorebook: show_lorebook,
     RegenerateReply: rewrite_reply, ContinueReply: rewrite_reply, SwipeGreeting: greeting, Doctor: run_doctor,
+    NudgeCharacter: nudge,
 }
 
 __all__ = ["SPECIAL", "embed"]

@@ -27,7 +27,22 @@ from engine.commands.characters import (
     ShowCharacter,
     ShowPersona,
 )
-from engine.commands.chats import ChatStatus, EndChat, ExportChat, InspectPrompt, RewindChat, StartChat, Timeline
+from engine.commands.chats import (
+    AddToCast,
+    ChatStatus,
+    EndChat,
+    ExportChat,
+    InspectPrompt,
+    ListCast,
+    MuteCastMember,
+    NudgeCharacter,
+    RemoveFromCast,
+    RewindChat,
+    SetTurnRule,
+    StartChat,
+    Timeline,
+    UnmuteCastMember,
+)
 from engine.commands.lore import (
     AddLoreEntry,
     AttachLorebook,
@@ -63,7 +78,17 @@ from engine.commands.transcript import (
     SayLine,
     SwipeGreeting,
 )
-from engine.commands.world import CloseScene, CreatePlace, ListPlaces, OpenScene, SetWeather, Skipped, SkipTime
+from engine.commands.world import (
+    CloseScene,
+    CreatePlace,
+    EnterScene,
+    LeaveScene,
+    ListPlaces,
+    OpenScene,
+    SetWeather,
+    Skipped,
+    SkipTime,
+)
 
 # What each first word of the table's paths stands for (the groups frontends show).
 GROUPS = {
@@ -72,7 +97,7 @@ GROUPS = {
     "time": "In-story time", "weather": "The story's weather", "memory": "What the characters remember",
     "meanwhile": "Off-screen scenes", "relationship": "How the characters feel about each other",
     "reply": "The latest character reply", "lore": "Lorebooks (world info) of this server",
-    "admin": "Chronicle admin tools",
+    "admin": "Chronicle admin tools", "cast": "Who is in the story",
 }
 
 __all__ = [
@@ -81,11 +106,14 @@ __all__ = [
     "NarratorTask", "Query", "Request", "describe_validation_error", "parse", "without_nul", "AuthorCharacter",
     "EditCharacter", "ExportCharacter", "ImportCharacter", "ListCharacters", "RetireCharacter", "SetPersona",
     "ShowCharacter", "ShowPersona", "ChatStatus", "EndChat", "ExportChat", "InspectPrompt", "RewindChat",
-    "StartChat", "Timeline", "AddLoreEntry", "AttachLorebook", "DetachLorebook", "EditLoreEntry", "ExportLorebook",
+    "StartChat", "Timeline", "AddToCast", "ListCast", "MuteCastMember", "RemoveFromCast", "UnmuteCastMember",
+    "NudgeCharacter", "SetTurnRule",
+    "AddLoreEntry", "AttachLorebook", "DetachLorebook", "EditLoreEntry", "ExportLorebook",
     "ImportLorebook", "ListLorebooks", "RemoveLoreEntry", "ShowLorebook", "ToggleLoreEntry", "ForgetMemory",
     "PinMemory", "UnpinMemory",
     "ListMemories", "RecordMeanwhileDigest", "SearchMemories", "StartMeanwhile", "WriteMemory",
     "AdjustRelationship", "ListRelationships", "RelationshipMap", "AnswerLine", "ContinueReply", "EditMessage",
     "RecordReply", "RegenerateReply", "RetractDeletedMessage", "RetractMessage", "ReviseReply", "SayLine",
-    "SwipeGreeting", "CloseScene", "CreatePlace", "ListPlaces", "OpenScene", "SetWeather", "SkipTime", "Skipped",
+    "SwipeGreeting", "EnterScene", "LeaveScene", "CloseScene", "CreatePlace", "ListPlaces", "OpenScene",
+    "SetWeather", "SkipTime", "Skipped",
 ]

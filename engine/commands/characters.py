@@ -27,7 +27,7 @@ from engine.table import INTERNAL, Upload, action
 from engine.views import CardExport, CardImportView, CharacterView, PersonaView
 
 CardField = Literal["name", "description", "personality", "scenario", "greeting", "example_dialogue",
-                    "system_prompt", "post_history_instructions", "avatar_url"]
+                    "system_prompt", "post_history_instructions", "avatar_url", "talkativeness"]
 CardText = Annotated[str, Field(max_length=CARD_TEXT_MAX)]
 FORMATS = {"png": "PNG", "json": "JSON", "charx": "CHARX"}
 

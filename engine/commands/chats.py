@@ -1,4 +1,6 @@
-"""A channel's story: /chat start, status, end, export, prompt, timeline; /admin rewind."""
+"""A channel's story: /chat start, status, end, export, prompt, timeline; its cast (/chat cast add, remove, mute,
+unmute, list: a story started with a host and a guest is a cast of two, and up to MAX_CHARACTERS_PER_CHAT may
+join, all posting through the channel's one webhook); /admin rewind."""
 
 from __future__ import annotations
 
@@ -9,13 +11,15 @@ from pydantic import BeforeValidator, Field, StringConstraints, model_validator
 
 from engine import queries
 from engine.commands.base import CharacterName, Clock, GreetingNumber, InChannel, InChat, InStory, Name
-from engine.commands.results import chat_of
+from engine.commands.results import chat_of, message_of
 from engine.errors import InvalidInput
-from engine.events import Recorded
+from engine.events import MAX_CHARACTERS_PER_CHAT, Id, Recorded, ReplyText
+from engine.queries_cast import list_cast
 from engine.storage.port import Conn
 from engine.storytime import format_clock
 from engine.table import INTERNAL, Typed, action
-from engine.views import ChatView, RewindResult, TimelineView
+from engine.turns import TURN_RULES, Rule
+from engine.views import CastView, ChatView, MessageView, RewindResult, TimelineView
 
 _LINK = re.compile(r"^https?://(?:\w+\.)?discord(?:app)?\.com/channels/(\d+|@me)/(\d+)/(\d+)/?$")
 _ID = re.compile(r"^[\w-]{1,80}$")
@@ -55,9 +59,10 @@ def _status(conn: Conn, q: ChatStatus) -> tuple[ChatView, dict[str, str], str | 
 def _status_line(q: ChatStatus, status: tuple[ChatView, dict[str, str], str | None]) -> str:
     chat, names, place = status
     where = f" · {place}" if place else ""
+    turns = f" · turns: {chat.turn_rule}" if len(chat.character_ids) > 2 or chat.turn_rule != "host" else ""
     scene = " · a scene is open" if chat.active_scene_id else ""
-    cast = " and ".join(names[i] for i in chat.character_ids)
-    return f"{cast} · {format_clock(chat.story_minute)} ({chat.anchor}) · {chat.weather}{where}{scene}"
+    cast = ", ".join(names[i] + (" (muted)" if i in chat.muted else "") for i in chat.character_ids)
+    return f"{cast} · {format_clock(chat.story_minute)} ({chat.anchor}) · {chat.weather}{where}{scene}{turns}"
 
 
 @action("chat status", "Show the story in this channel", answer=_status, told=_status_line)
@@ -89,6 +94,81 @@ def _timeline(conn: Conn, q: Timeline) -> TimelineView:
 @action("chat timeline", "A picture of the story along in-story time", public=True, answer=_timeline)
 class Timeline(InStory[TimelineView]):
     """The story along in-story time: scenes at their places, time skips, meanwhile scenes, rewinds."""
+
+
+def _cast_after(conn: Conn, cmd: Any, recorded: list[Recorded[Any]]) -> CastView:
+    """The cast once the command's event is applied, naming the member it was about."""
+    p = recorded[0].payload
+    return list_cast(conn, p.chat_id, named=p.character_id)
+
+
+def _count(cast: CastView) -> str:
+    return f"{len(cast.members)} in the cast"
+
+
+@action("chat cast add", f"Bring a character into this story's cast (up to {MAX_CHARACTERS_PER_CHAT})", public=True,
+        result=_cast_after, told=lambda cmd, cast: f"🎭 **{cast.named}** joins the story ({_count(cast)}).")
+class AddToCast(InChat[CastView]):
+    """A character of this server joins the story's cast, after the members already in it."""
+
+    character: CharacterName = Field(description="Who joins the story")
+
+
+@action("chat cast remove", "Take a character out of this story's cast", public=True, result=_cast_after,
+        told=lambda cmd, cast: f"🚪 **{cast.named}** leaves the story ({_count(cast)}).")
+class RemoveFromCast(InChat[CastView]):
+    """A member leaves the cast; what it said stays in the story."""
+
+    character: CharacterName = Field(description="Who leaves the story")
+
+
+@action("chat cast mute", "Stop a cast member speaking (it stays in the scene)", public=True, result=_cast_after,
+        told=lambda cmd, cast: f"🔇 **{cast.named}** stays in the story but no longer speaks.")
+class MuteCastMember(InChat[CastView]):
+    """A member stops speaking; the others still see it in "who is here"."""
+
+    character: CharacterName = Field(description="Who stops speaking")
+
+
+@action("chat cast unmute", "Let a muted cast member speak again", public=True, result=_cast_after,
+        told=lambda cmd, cast: f"🔊 **{cast.named}** may speak again.")
+class UnmuteCastMember(InChat[CastView]):
+    """A muted member may speak again."""
+
+    character: CharacterName = Field(description="Who may speak again")
+
+
+def _cast(conn: Conn, q: ListCast) -> CastView:
+    return list_cast(conn, queries.get_open_chat(conn, q.channel_id).chat_id)
+
+
+def _cast_lines(q: ListCast, cast: CastView) -> str:
+    lines = [f"{n}. **{m.name}**" + (" (muted)" if m.muted else "") for n, m in enumerate(cast.members, 1)]
+    return "\n".join(lines) or "Nobody is in the cast. Add someone with /chat cast add."
+
+
+@action("chat cast list", "Who is in this story's cast", answer=_cast, told=_cast_lines, title="Cast")
+class ListCast(InStory[CastView]):
+    """The story's cast in the order it joined, the muted ones marked."""
+
+
+@action("chat turns", "Choose how this story picks who speaks next", public=True, result=chat_of,
+        told=lambda cmd, chat: f"🎲 Who speaks next: **{chat.turn_rule}**. {TURN_RULES[chat.turn_rule]}")
+class SetTurnRule(InChat[ChatView]):
+    """How the chat picks who answers a person's line that names nobody (a line naming cast members is answered by
+    those named, whatever the rule)."""
+
+    rule: Rule = Field(description="natural, list, pooled, mentioned or manual (see /help)")
+
+
+@action("chat nudge", "Ask one cast member to speak now", public=True, result=message_of("bot_replied"))
+class NudgeCharacter(InChat[MessageView]):
+    """One speaking member of the cast says something now (the `manual` rule's way to move the story); the
+    narrator writes `text` in the channel's turn, then it is decided and recorded as that member's reply."""
+
+    character: CharacterName = Field(description="Who speaks")
+    text: Annotated[ReplyText, INTERNAL] = "…"
+    discord_message_ids: Annotated[list[Id], INTERNAL, Field(max_length=10)] = Field(default_factory=list)
 
 
 def message_ref(value: Any) -> Any:

@@ -16,7 +16,7 @@ from engine import queries
 from engine.commands.base import GreetingNumber, InChat, Line
 from engine.commands.results import message_of
 from engine.errors import NotFound
-from engine.events import Id, Recorded, ReplyText
+from engine.events import Id, Recorded, ReplyText, Turn
 from engine.storage.port import Conn
 from engine.table import INTERNAL, NOWHERE, action
 from engine.views import MessageView, RespondResult
@@ -44,7 +44,10 @@ class SayLine(InChat[MessageView]):
 @action("line answer", "A person's in-character line, recorded and answered", frontends=NOWHERE)
 class AnswerLine(SayLine, InChat[RespondResult]):  # recorded as a SayLine, answered as more
     """A person's line (decided as a SayLine), then the reply of whoever it addresses. A repeat of a line that is
-    still unanswered is answered; a repeat of an answered or removed line does nothing."""
+    still unanswered is answered; a repeat of an answered or removed line does nothing. `reply_to` is the message
+    the line replies to (a Discord reply), which names its character first."""
+
+    reply_to: Id | None = None
 
 
 @action("reply record", "A character's reply written elsewhere", frontends=NOWHERE,
@@ -58,6 +61,7 @@ class RecordReply(InChat[MessageView]):
     in_reply_to: Id | None = None
     opening: bool = False
     discord_message_ids: DiscordIds = Field(default_factory=list)
+    turn: Turn | None = None  # why this character speaks (decided, with any random draw, before recording)
 
 
 def _line_now(conn: Conn, cmd: Any, recorded: list[Recorded[Any]]) -> MessageView | None:

@@ -81,6 +81,22 @@ class OpenScene(InChat[SceneView]):
                                          description="A character of the story who is not in this scene")
 
 
+@action("scene enter", "Bring a cast member into the open scene", public=True, result=scene_of("scene_entered"),
+        told=lambda cmd, scene: f"🚪 **{cmd.character}** comes into {scene.title}.")
+class EnterScene(InChat[SceneView]):
+    """A cast member comes into the open scene; from now on it witnesses what is said."""
+
+    character: CharacterName = Field(description="Who comes in")
+
+
+@action("scene leave", "A cast member leaves the open scene (it won't know what is said while away)", public=True,
+        result=scene_of("scene_left"), told=lambda cmd, scene: f"🚶 **{cmd.character}** leaves {scene.title}.")
+class LeaveScene(InChat[SceneView]):
+    """A cast member leaves the open scene: it does not speak, and its prompts hold nothing said while it is away."""
+
+    character: CharacterName = Field(description="Who leaves")
+
+
 def _summary_task(cmd: CloseScene, chat: ChatView, conn: Conn) -> NarratorTask | None:
     """The open scene's lines, to be summarised."""
     if chat.active_scene_id is None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.deciders import characters, chats, lore, memory, relationships, transcript, world
+from engine.deciders import cast, characters, chats, lore, memory, relationships, transcript, world
 from engine.deciders.base import Decider
 from engine.errors import EngineError
 
 DECIDERS: dict[type[Any], Decider[Any, Any]] = {
-    **characters.DECIDERS, **chats.DECIDERS, **world.DECIDERS, **transcript.DECIDERS, **memory.DECIDERS,
-    **relationships.DECIDERS, **lore.DECIDERS,
+    **characters.DECIDERS, **chats.DECIDERS, **cast.DECIDERS, **world.DECIDERS, **transcript.DECIDERS,
+    **memory.DECIDERS, **relationships.DECIDERS, **lore.DECIDERS,
 }
 
 

@@ -82,6 +82,18 @@ def load_edit_character(world: Conn, cmd: EditCharacter) -> EditState:
     return EditState(card, stored[0], queries_lore.find_image(world, card.character_id), taken)
 
 
+def _share(value: str) -> float:
+    """A talkativeness typed by a person: a number from 0 to 1 (SillyTavern's `extensions.talkativeness`)."""
+    try:
+        number = float(value.strip())
+    except ValueError:
+        number = -1.0
+    if not 0 <= number <= 1:
+        raise InvalidInput(f"talkativeness: a number from 0 (quiet) to 1 (always speaks), like 0.8; not "
+                           f"'{value.strip()[:20]}'.")
+    return number
+
+
 def decide_edit_character(cmd: EditCharacter, state: EditState, ctx: Context) -> list[NewEvent]:
     """Replace a card with one field changed (every other field of the card, and its image, kept)."""
     card = state.card
@@ -103,6 +115,8 @@ def decide_edit_character(cmd: EditCharacter, state: EditState, ctx: Context) ->
         raise InvalidInput("description: must not be empty.")
     elif cmd.field == "avatar_url":
         avatar_url = cmd.value.strip() or None
+    elif cmd.field == "talkativeness":
+        whole = whole.model_copy(update={"extensions": {**whole.extensions, "talkativeness": _share(cmd.value)}})
     else:
         whole = whole.model_copy(update={V1_CARD_FIELDS[cmd.field]: cmd.value})
     try:

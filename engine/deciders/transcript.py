@@ -85,6 +85,8 @@ def decide_record_reply(cmd: RecordReply, state: ReplyState, ctx: Context) -> li
     card = state.card
     if card is None or cmd.character_id not in chat.character_ids:
         raise DomainError("That character is not in this story.")
+    if cmd.character_id in chat.muted and not cmd.opening:
+        raise DomainError(f"{card.name} is muted in this story. /chat cast unmute lets it speak again.")
     if cmd.opening or (cmd.in_reply_to is None and state.answered is None):
         if state.newest_person is not None:
             raise DomainError("The story has moved on: someone has already spoken, so the opening line was not "
@@ -95,7 +97,7 @@ def decide_record_reply(cmd: RecordReply, state: ReplyState, ctx: Context) -> li
                           "someone spoke since), so it was not recorded.")
     return emit(cmd.actor, ReplyRecorded(chat_id=chat.chat_id, message_id=ctx.new_id("msg"),
                                       character_id=card.character_id, character_name=card.name, text=cmd.text,
-                                      discord_message_ids=cmd.discord_message_ids))
+                                      discord_message_ids=cmd.discord_message_ids, turn=cmd.turn))
 
 
 @dataclass(frozen=True)

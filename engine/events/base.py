@@ -21,7 +21,7 @@ MESSAGE_MAX = 4_000
 REPLY_MAX = 8_000
 ID_MAX = 80
 URL_MAX = 2_000
-MAX_CHARACTERS_PER_CHAT = 2
+MAX_CHARACTERS_PER_CHAT = 25  # a chat's cast (a host/guest story is a cast of one or two)
 SCORE_MIN, SCORE_MAX = -100, 100
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX, strip_whitespace=True)]

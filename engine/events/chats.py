@@ -1,8 +1,8 @@
-"""A story's life: started in a channel, ended, rewound."""
+"""A story's life: started in a channel, ended, rewound; who is in its cast."""
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
@@ -48,3 +48,40 @@ class ChatRewound(ChatEvent):
     kind: ClassVar[str] = "chat_rewound"
     to_seq: int = Field(ge=1)
     actor_id: Id
+
+
+class CastJoined(ChatEvent):
+    """A character joins the chat's cast, after the members already in it (a story's host and guest are its
+    first members, upcast from `chat_created`)."""
+
+    kind: ClassVar[str] = "cast_joined"
+    character_id: Id
+
+
+class CastLeft(ChatEvent):
+    """A character leaves the chat's cast (what it said stays in the story)."""
+
+    kind: ClassVar[str] = "cast_left"
+    character_id: Id
+
+
+class CastMuted(ChatEvent):
+    """A cast member stops speaking; it stays in the others' "who is here"."""
+
+    kind: ClassVar[str] = "cast_muted"
+    character_id: Id
+
+
+class CastUnmuted(ChatEvent):
+    """A muted cast member may speak again."""
+
+    kind: ClassVar[str] = "cast_unmuted"
+    character_id: Id
+
+
+class TurnRuleSet(ChatEvent):
+    """How the chat picks who speaks next (engine/turns.py); a chat that never set one answers as a host/guest
+    story always has (the host, unless a line names others)."""
+
+    kind: ClassVar[str] = "turn_rule_set"
+    rule: Literal["natural", "list", "pooled", "mentioned", "manual", "director"]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from engine.events.base import (
     ChatEvent,
@@ -25,8 +25,19 @@ class LineSaid(ChatEvent):
     text: MessageText
 
 
+class Turn(BaseModel):
+    """Why a character spoke: the chat's rule then, how it was chosen (named by the line, its talkativeness roll
+    won, a random pick, next in the list, nudged by a person, the first of the cast) and the random number drawn,
+    when one was. Decided before the reply was recorded; replaying it never draws again."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    rule: Annotated[str, StringConstraints(max_length=20)]
+    reason: Literal["named", "rolled", "random", "list", "nudged", "first"]
+    roll: float | None = Field(default=None, ge=0, le=1)
+
+
 class ReplyRecorded(ChatEvent):
-    """A character's reply."""
+    """A character's reply (and, in a group story, the turn that chose its speaker)."""
 
     kind: ClassVar[str] = "bot_replied"
     message_id: Id
@@ -34,6 +45,7 @@ class ReplyRecorded(ChatEvent):
     character_name: Name
     text: ReplyText
     discord_message_ids: list[Id] = Field(default_factory=list, max_length=10)
+    turn: Turn | None = None
 
 
 class MessageEdited(ChatEvent):

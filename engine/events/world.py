@@ -45,6 +45,22 @@ class SceneClosed(ChatEvent):
     summary: CardText = ""
 
 
+class SceneEntered(ChatEvent):
+    """A cast member comes into the open scene: from now on it witnesses what is said."""
+
+    kind: ClassVar[str] = "scene_entered"
+    scene_id: Id
+    character_id: Id
+
+
+class SceneLeft(ChatEvent):
+    """A cast member leaves the open scene: what is said while it is away is not in its prompts."""
+
+    kind: ClassVar[str] = "scene_left"
+    scene_id: Id
+    character_id: Id
+
+
 class TimeSkipped(ChatEvent):
     """In-story time jumps forward, with a summary of what was skipped."""
 

@@ -73,10 +73,10 @@ def load_inputs(conn: Conn, chat: ChatView, character_id: str, *, before_seq: in
     if card is None:
         raise NotFound("That character no longer exists.")
     others = tuple(c for c in (queries.find_character_by_id(conn, i) for i in chat.character_ids
-                               if i != character_id) if c is not None)
+                               if i != character_id and i not in chat.absent) if c is not None)
     added = () if line is None else (line,)
-    history = (*queries.list_messages(conn, chat.chat_id, limit=HISTORY_WINDOW - len(added), before_seq=before_seq),
-               *added)
+    history = (*queries.list_messages(conn, chat.chat_id, limit=HISTORY_WINDOW - len(added), before_seq=before_seq,
+                                      witness=character_id), *added)
     persona_ids, personas = _personas(conn, chat, history)
     scene = queries.find_scene(conn, chat.active_scene_id) if chat.active_scene_id else None
     place = queries.find_place_by_id(conn, chat.place_id) if chat.place_id else None

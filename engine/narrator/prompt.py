@@ -73,7 +73,8 @@ def _card(inputs: PromptInputs) -> str:
 
 def _people(inputs: PromptInputs) -> str:
     lines = [f"- {name}: {truncate_to(desc, 120)}" if desc else f"- {name}" for name, desc in inputs.personas]
-    lines += [f"- {o.name} (another character): {truncate_to(o.description, 120)}" for o in inputs.others]
+    lines += [f"- {o.name} (another character): {truncate_to((o.description.splitlines() or [''])[0], 120)}"
+              for o in inputs.others]
     return "# Who else is here\n" + "\n".join(lines) if lines else ""
 
 
@@ -184,10 +185,25 @@ def _lines_and_recall(inputs: PromptInputs, room: int) -> tuple[list[ChatMessage
     return history, recall, count
 
 
+STOP_FORMS = ("\n{}:", "\n**{}**:", "\n**{}:**", "\n*{}*:", "\n{} :")  # a line starting someone else's turn
+
+
 def stop_strings(inputs: PromptInputs) -> tuple[str, ...]:
-    """Lines that start with someone else's name end the reply."""
+    """Lines that start with someone else's name (a person's or another cast member's, plain or in the common
+    markdown variants) end the reply: the plain forms first (a server takes only the first few; the client cuts at
+    every one)."""
     names = [name for name, _ in inputs.personas] + [o.name for o in inputs.others]
-    return tuple(dict.fromkeys(f"\n{name}:" for name in names if name != inputs.character.name))
+    others = [name for name in names if name != inputs.character.name]
+    return tuple(dict.fromkeys(form.format(name) for form in STOP_FORMS for name in others))
+
+
+def turn_nudge(inputs: PromptInputs) -> ChatMessage | None:
+    """In a group story (three or more characters), a last word naming whose turn it is."""
+    if len(inputs.others) < 2:
+        return None
+    name = inputs.character.name
+    return ChatMessage("system", f"(It is {name}'s turn. Write only {name}'s reply; never write lines for "
+                                 f"{', '.join(o.name for o in inputs.others)} or the people in the story.)")
 
 
 def build_reply_prompt(inputs: PromptInputs, budget: Budget, *, mode: Mode = "reply") -> Prompt:
@@ -211,6 +227,8 @@ def build_reply_prompt(inputs: PromptInputs, budget: Budget, *, mode: Mode = "re
     if mode == "continue":
         instructions.append(ChatMessage("user", f"(Continue {inputs.character.name}'s last reply from where it "
                                                 "stopped. Do not repeat it.)"))
+    elif (nudge := turn_nudge(inputs)) is not None:
+        instructions.append(nudge)
     instruction_cost = sum(message_tokens(m.content) for m in instructions)
     history, recall, recalled = _lines_and_recall(inputs, limit - message_tokens(system) - instruction_cost)
     system = system + "\n\n" + recall if recall else system

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from engine.cards.model import Card
 from engine.events import CharacterAuthored, CharacterRetired, PersonaSet, Recorded
@@ -40,8 +41,8 @@ def on_character_authored(tx: Conn, event: Recorded[CharacterAuthored]) -> None:
         "INSERT INTO characters (character_id, guild_id, name, name_key, look_key, description, personality,"
         " scenario, greeting, example_dialogue, system_prompt, post_history_instructions, avatar_url, author_id,"
         " retired, created_seq, updated_seq, nickname, creator_notes, alternate_greetings, group_greetings,"
-        " book_json, card_json, avatar_png)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " book_json, card_json, avatar_png, talkativeness)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (character_id) DO UPDATE SET name = excluded.name, name_key = excluded.name_key,"
         " look_key = excluded.look_key,"
         " description = excluded.description, personality = excluded.personality,"
@@ -51,13 +52,14 @@ def on_character_authored(tx: Conn, event: Recorded[CharacterAuthored]) -> None:
         " avatar_url = excluded.avatar_url, updated_seq = excluded.updated_seq, nickname = excluded.nickname,"
         " creator_notes = excluded.creator_notes, alternate_greetings = excluded.alternate_greetings,"
         " group_greetings = excluded.group_greetings, book_json = excluded.book_json,"
-        " card_json = excluded.card_json, avatar_png = excluded.avatar_png",
+        " card_json = excluded.card_json, avatar_png = excluded.avatar_png,"
+        " talkativeness = excluded.talkativeness",
         (p.character_id, p.guild_id, card.name,
          unique_key(tx, "characters", "guild_id", p.guild_id, "character_id", p.character_id, card.name,
                     " AND retired = 0"),
          look_key(card.name), card.description, card.personality,
          card.scenario, card.first_mes, card.mes_example, card.system_prompt, card.post_history_instructions,
-         p.avatar_url, p.author_id, event.seq, event.seq, *extra),
+         p.avatar_url, p.author_id, event.seq, event.seq, *extra, talkativeness(card.extensions)),
     )
 
 
@@ -79,6 +81,17 @@ def card_columns(p: CharacterAuthored) -> tuple[str | None, ...]:
     whole = None if card == plain_card(card) else card.model_dump_json()
     return (card.nickname, card.creator_notes, json.dumps(list(card.alternate_greetings)),
             json.dumps(list(card.group_only_greetings)), book, whole, p.avatar.data if p.avatar else None)
+
+
+def talkativeness(extensions: dict[str, Any]) -> float:
+    """A card's talkativeness as SillyTavern keeps it (`extensions.talkativeness`, a number or a numeric string
+    from 0 to 1); anything else is the default 0.5."""
+    value = extensions.get("talkativeness")
+    try:
+        number = float(value) if isinstance(value, int | float | str) and not isinstance(value, bool) else 0.5
+    except ValueError:
+        return 0.5
+    return number if 0 <= number <= 1 else 0.5
 
 
 @projector.on(CharacterRetired)

@@ -1,14 +1,26 @@
-"""A story's life: its row and status, and rewinds (one chat's rows rebuilt as if its later events never
+"""A story's life: its row and status, its cast, and rewinds (one chat's rows rebuilt as if its later events never
 happened)."""
 
 from __future__ import annotations
 
-from engine.events import ChatEnded, ChatRewound, ChatStarted, Recorded
+import json
+
+from engine.events import (
+    CastJoined,
+    CastLeft,
+    CastMuted,
+    CastUnmuted,
+    ChatEnded,
+    ChatRewound,
+    ChatStarted,
+    Recorded,
+    TurnRuleSet,
+)
 from engine.projection.projector import projector, reproject_chat
-from engine.projection.util import expect_one
+from engine.projection.util import expect_one, json_list
 from engine.storage.port import Conn
 
-projector.owns(__name__, chat=("chats",), world=("rewinds", "rewound_lines"))
+projector.owns(__name__, chat=("chats", "chat_cast"), world=("rewinds", "rewound_lines"))
 
 
 @projector.on(ChatStarted)
@@ -22,6 +34,51 @@ def on_chat_started(tx: Conn, event: Recorded[ChatStarted]) -> None:
         (p.chat_id, p.guild_id, p.channel_id, p.host_id, p.guest_id, p.started_by, p.start_minute,
          p.start_minute, p.anchor, p.weather, event.seq, event.recorded_at),
     )
+    for slot, character_id in enumerate(i for i in (p.host_id, p.guest_id) if i is not None):  # the upcast cast
+        _join(tx, p.chat_id, character_id, event.seq, slot)
+
+
+def _join(tx: Conn, chat_id: str, character_id: str, seq: int, slot: int) -> None:
+    tx.execute("INSERT INTO chat_cast (chat_id, character_id, joined_seq, slot, muted) VALUES (?, ?, ?, ?, 0)",
+               (chat_id, character_id, seq, slot))
+
+
+@projector.on(CastJoined)
+def on_cast_joined(tx: Conn, event: Recorded[CastJoined]) -> None:
+    """A new member at the end of the cast (strict INSERT: joining twice fails), present in the open scene."""
+    p = event.payload
+    _join(tx, p.chat_id, p.character_id, event.seq, 0)
+    scene = tx.execute("SELECT s.scene_id, s.present FROM scenes s JOIN chats c ON c.active_scene_id = s.scene_id"
+                       " WHERE c.chat_id = ?", (p.chat_id,)).fetchone()
+    if scene is not None and p.character_id not in json.loads(scene[1]):
+        tx.execute("UPDATE scenes SET present = ? WHERE scene_id = ?",
+                   (json_list([*json.loads(scene[1]), p.character_id]), scene[0]))
+
+
+@projector.on(CastLeft)
+def on_cast_left(tx: Conn, event: Recorded[CastLeft]) -> None:
+    """The member's row goes; its lines stay in the transcript."""
+    cursor = tx.execute("DELETE FROM chat_cast WHERE chat_id = ? AND character_id = ?",
+                        (event.payload.chat_id, event.payload.character_id))
+    expect_one(cursor, event, "a cast member")
+
+
+def _set_muted(tx: Conn, event: Recorded[CastMuted] | Recorded[CastUnmuted], muted: int) -> None:
+    cursor = tx.execute("UPDATE chat_cast SET muted = ? WHERE chat_id = ? AND character_id = ? AND muted <> ?",
+                        (muted, event.payload.chat_id, event.payload.character_id, muted))
+    expect_one(cursor, event, "an unmuted cast member" if muted else "a muted cast member")
+
+
+@projector.on(CastMuted)
+def on_cast_muted(tx: Conn, event: Recorded[CastMuted]) -> None:
+    """The member stops speaking."""
+    _set_muted(tx, event, 1)
+
+
+@projector.on(CastUnmuted)
+def on_cast_unmuted(tx: Conn, event: Recorded[CastUnmuted]) -> None:
+    """The member may speak again."""
+    _set_muted(tx, event, 0)
 
 
 @projector.on(ChatEnded)
@@ -50,3 +107,10 @@ def on_chat_rewound(tx: Conn, event: Recorded[ChatRewound]) -> None:
         "INSERT INTO rewinds (seq, chat_id, to_seq, actor_id, events_undone) VALUES (?, ?, ?, ?, ?)",
         (event.seq, p.chat_id, p.to_seq, p.actor_id, undone),
     )
+
+
+@projector.on(TurnRuleSet)
+def on_turn_rule_set(tx: Conn, event: Recorded[TurnRuleSet]) -> None:
+    """The chat's rule for who speaks next."""
+    cursor = tx.execute("UPDATE chats SET turn_rule = ? WHERE chat_id = ?", (event.payload.rule, event.payload.chat_id))
+    expect_one(cursor, event, "a chat")

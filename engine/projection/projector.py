@@ -24,7 +24,7 @@ log = structlog.get_logger(__name__)
 Handler = Callable[[Conn, Recorded[Any]], None]
 H = TypeVar("H", bound=Handler)
 CURSOR = "world"
-VERSION = 4  # bump when a handler derives rows differently: every database is then reprojected once at open
+VERSION = 6  # bump when a handler derives rows differently: every database is then reprojected once at open
 REWIND_KIND = "chat_rewound"  # its handler rebuilds one chat's rows and needs the chat_id indexes
 
 

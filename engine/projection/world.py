@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from engine.events import PlaceCreated, Recorded, SceneClosed, SceneOpened, TimeSkipped, WeatherSet
+import json
+
+from engine.events import (
+    PlaceCreated,
+    Recorded,
+    SceneClosed,
+    SceneEntered,
+    SceneLeft,
+    SceneOpened,
+    TimeSkipped,
+    WeatherSet,
+)
 from engine.projection.characters import look_key, unique_key
 from engine.projection.projector import projector
-from engine.projection.util import expect_one, insert_message, json_list
+from engine.projection.util import expect_one, insert_message, json_list, missing
 from engine.storage.port import Conn
 
 projector.owns(__name__, chat=("places", "scenes"))
@@ -38,6 +49,28 @@ def on_scene_opened(tx: Conn, event: Recorded[SceneOpened]) -> None:
         (p.scene_id, p.place_id, p.chat_id),
     )
     expect_one(cursor, event, "a chat without an open scene")
+
+
+def _set_present(tx: Conn, event: Recorded[SceneEntered] | Recorded[SceneLeft], present: bool) -> None:
+    p = event.payload
+    row = tx.execute("SELECT present FROM scenes WHERE scene_id = ? AND status = 'open'", (p.scene_id,)).fetchone()
+    if row is None:
+        raise missing(event, "an open scene")
+    others = [i for i in json.loads(row[0]) if i != p.character_id]
+    tx.execute("UPDATE scenes SET present = ? WHERE scene_id = ?",
+               (json_list([*others, p.character_id] if present else others), p.scene_id))
+
+
+@projector.on(SceneEntered)
+def on_scene_entered(tx: Conn, event: Recorded[SceneEntered]) -> None:
+    """The character is present again: it witnesses what is said from here on."""
+    _set_present(tx, event, True)
+
+
+@projector.on(SceneLeft)
+def on_scene_left(tx: Conn, event: Recorded[SceneLeft]) -> None:
+    """The character is away from here on: it witnesses nothing until it enters again."""
+    _set_present(tx, event, False)
 
 
 @projector.on(SceneClosed)

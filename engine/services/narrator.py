@@ -10,7 +10,7 @@ story writer it is given (its one port to the log).
 from __future__ import annotations
 
 import asyncio
-import re
+import random
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +25,7 @@ from engine.commands import (
     InChat,
     InspectPrompt,
     Narrated,
+    NudgeCharacter,
     RecordReply,
     RegenerateReply,
     SayLine,
@@ -33,6 +34,8 @@ from engine.commands import (
 )
 from engine.deciders.transcript import SPOKEN, STALE_REPLY, latest_reply
 from engine.errors import AlreadyHandled, DomainError, NarratorUnavailable, SlowDown, StorageError
+from engine.events import Turn
+from engine.narrator.cast import turn_inputs
 from engine.narrator.context import PromptInputs, hypothetical_line, load_inputs, redact_inputs, with_lore
 from engine.narrator.generation import NullSink, Writing
 from engine.narrator.greetings import greeting_text
@@ -41,6 +44,7 @@ from engine.narrator.prompt import Prompt, build_reply_prompt, build_task_prompt
 from engine.narrator.sink import ReplySink
 from engine.serial import log_failure
 from engine.services.writer import StoryWriter
+from engine.turns import DEFAULT_MAX_CHAIN, choose
 from engine.views import CharacterView, ChatRef, ChatView, MessageView, RespondResult
 
 log = structlog.get_logger(__name__)
@@ -68,12 +72,15 @@ class Narrator:
     """The model-backed story flows, each submitted to its channel's queue."""
 
     def __init__(self, writer: StoryWriter, writing: Writing, *, new_id: Callable[[str], str],
-                 max_queued_replies: int) -> None:
+                 max_queued_replies: int, max_chain: int = DEFAULT_MAX_CHAIN,
+                 draw: Callable[[], float] = random.random) -> None:
         self.writer = writer
         self.writing = writing
         self.db = writer.db
         self._new_id = new_id
         self.max_queued_replies = max_queued_replies
+        self.max_chain = max_chain  # characters answering one person's line, at most
+        self._draw = draw  # the random numbers of turn rules (stored in the replies they chose)
 
     async def fill(self, cmd: InChat[Any], chat: ChatView) -> InChat[Any]:
         """The command with every narrated field it left out written by the narrator (left out without a model,
@@ -166,9 +173,9 @@ class Narrator:
             return RespondResult(said)
         replies = []
         try:
-            for character in await self._responders(ref.chat, said.text):
+            for character, turn in await self._responders(ref.chat, said, cmd.reply_to):
                 ref = await self.writer.chat_ref(cmd.channel_id, cmd.actor.guild_id)
-                replies.append(await self._reply(cmd.actor, ref, character, sink, said.message_id,
+                replies.append(await self._reply(cmd.actor, ref, character, sink, said.message_id, turn=turn,
                                                  key=f"reply:{said.message_id}:{character.character_id}", cause=cause))
         except StorageError as exc:  # the line is in the log: saying "nothing recorded" would have it typed twice
             if exc.kind == "gone":  # ... unless the file holding it is gone
@@ -176,27 +183,47 @@ class Narrator:
             raise exc.after("your line is part of the story, but no reply was recorded") from exc
         return RespondResult(said, tuple(replies))
 
-    async def _responders(self, chat: ChatView, text: str) -> list[CharacterView]:
-        """The host, unless the line names the guest (or both, in the order they are named)."""
-        cards = [c for c in await self.db.read(lambda conn: [queries.find_character_by_id(conn, i)
-                                                             for i in chat.character_ids]) if c is not None]
-        if len(cards) == 1:
-            return cards
-        folded = text.casefold()
-        found = [(m.start(), c) for c in cards
-                 if (m := re.search(rf"\b{re.escape(c.name.casefold())}\b", folded)) is not None]
-        named = [c for _, c in sorted(found, key=lambda pair: pair[0])]
-        return named if named and (len(named) == 2 or named[0].character_id != chat.host_id) else cards[:1]
+    async def _responders(self, chat: ChatView, said: MessageView,
+                          reply_to: str | None) -> list[tuple[CharacterView, Turn]]:
+        """Who answers the line, in order (engine/turns.py), each with the turn that chose it; every random number
+        is drawn now and recorded with the reply it chose."""
+        members, named, recent = await self.db.read(lambda c: turn_inputs(c, chat, said, reply_to))
+        picks = choose(chat.turn_rule, members, named, recent, self._draw, self.max_chain)
+        cards = await self.db.read(lambda c: [queries.find_character_by_id(c, m.character_id) for m, _ in picks])
+        return [(card, turn) for card, (_, turn) in zip(cards, picks, strict=True) if card is not None]
+
+    def nudge(self, cmd: NudgeCharacter, sink: ReplySink, cause: str | None) -> asyncio.Future[MessageView]:
+        """One speaking cast member says something now, answering the newest person's line (if any)."""
+
+        async def job() -> MessageView:
+            ref = await self.writer.chat_ref(cmd.channel_id, cmd.actor.guild_id)
+            card = await self.db.read(lambda c: queries.get_character(c, ref.chat.guild_id, cmd.character))
+            if card.character_id not in ref.chat.character_ids:
+                raise DomainError(f"{card.name} is not in this story's cast. Add it with /chat cast add.")
+            if card.character_id in ref.chat.muted:
+                raise DomainError(f"{card.name} is muted in this story. /chat cast unmute lets it speak again.")
+            inputs = await self.inputs(ref.chat, card.character_id)
+
+            async def record(text: str, ids: list[str]) -> MessageView:
+                said = cmd.model_copy(update={"chat_id": ref.chat_id, "expected_version": ref.version, "text": text,
+                                              "discord_message_ids": ids})
+                return await self.writer.record(said, key=cause, cause=cause)
+
+            async with self.writing.slot():
+                prompt = build_reply_prompt(inputs, self.writing.budget)
+                return await self.writing.show_and_record(card, sink, self.writing.stream(prompt, card, sink), record)
+
+        return self.writer.queue(cmd.channel_id, job, generates=True)
 
     async def _reply(self, actor: Actor, ref: ChatRef, card: CharacterView, sink: ReplySink, in_reply_to: str, *,
-                     key: str, cause: str | None) -> MessageView:
+                     key: str, cause: str | None, turn: Turn | None = None) -> MessageView:
         """Generate a reply into the sink and record it against the version its prompt was read at."""
         inputs = await self.inputs(ref.chat, card.character_id)
 
         async def record(text: str, ids: list[str]) -> MessageView:
             reply = RecordReply(actor=actor, channel_id=ref.chat.channel_id, chat_id=ref.chat_id,
                                 expected_version=ref.version, character_id=card.character_id, text=text,
-                                in_reply_to=in_reply_to, discord_message_ids=ids)
+                                in_reply_to=in_reply_to, discord_message_ids=ids, turn=turn)
             return await self.writer.record(reply, key=key, cause=cause)
 
         async with self.writing.slot():

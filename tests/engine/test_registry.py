@@ -31,7 +31,8 @@ def test_every_kind_of_the_catalogue_has_exactly_one_handler():
         "reply_regenerated", "memory_written", "memory_forgotten", "meanwhile_scene_started",
         "meanwhile_digest_created", "edge_update", "time_skip_elision", "weather_changed", "chat_rewound",
         "lorebook_created", "lore_entry_written", "lore_entry_removed", "lorebook_attached", "lorebook_detached",
-        "memory_pinned", "memory_unpinned"}
+        "memory_pinned", "memory_unpinned", "cast_joined", "cast_left", "cast_muted", "cast_unmuted", "turn_rule_set",
+        "scene_entered", "scene_left"}
 
 
 def test_every_command_has_a_decider():

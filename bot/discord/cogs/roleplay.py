@@ -93,7 +93,9 @@ class Roleplay(commands.Cog):
             said = SayLine(actor=actor, channel_id=str(channel.id), message_id=str(message.id), text=text)
             return self._settle(message, self.bot.engine.perform(said, cause=f"message:{message.id}"), None)
         sink = DiscordReplySink(self.bot, channel)
-        line = AnswerLine(actor=actor, channel_id=str(channel.id), message_id=str(message.id), text=text)
+        replied = message.reference.message_id if message.reference is not None else None
+        line = AnswerLine(actor=actor, channel_id=str(channel.id), message_id=str(message.id), text=text,
+                          reply_to=str(replied) if replied is not None else None)
         return self._settle(message, self.bot.engine.perform(line, sink=sink, cause=f"message:{message.id}"), sink)
 
     async def _settle(self, message: discord.Message, pending: Any, sink: DiscordReplySink | None) -> None:

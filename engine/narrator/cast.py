@@ -1,0 +1,48 @@
+"""What choosing the next speaker reads: the cast members who may speak (with their talkativeness), who a line
+names, and who spoke recently. The choice itself is engine/turns.py (pure)."""
+
+from __future__ import annotations
+
+from engine import queries
+from engine.storage.port import Conn
+from engine.turns import Member, Recent, named_in
+from engine.views import ChatView, MessageView
+
+RECENT_LINES = 60  # how far back the last speaker and this round's speakers are looked for
+
+
+def speaking_members(conn: Conn, chat: ChatView) -> list[Member]:
+    """The chat's unmuted cast members, in cast order."""
+    cards = [queries.find_character_by_id(conn, i) for i in chat.speakers]
+    return [Member(c.character_id, c.name, c.talkativeness) for c in cards if c is not None]
+
+
+def recent_turns(conn: Conn, chat_id: str, before_seq: int | None) -> Recent:
+    """Who spoke last before `before_seq`, and who spoke since the person's line before that."""
+    lines = queries.list_messages(conn, chat_id, limit=RECENT_LINES, before_seq=before_seq)
+    speakers = [m.character_id for m in lines if m.role == "character" and m.character_id]
+    last = speakers[-1] if speakers else None
+    round_: set[str] = set()
+    for line in reversed(lines):
+        if line.role == "person":
+            break
+        if line.role == "character" and line.character_id:
+            round_.add(line.character_id)
+    return Recent(last, frozenset(round_))
+
+
+def replied_character(conn: Conn, chat_id: str, reply_to: str | None) -> str | None:
+    """The character whose message (by a Discord id it was posted as, or its own id) a line replies to."""
+    if reply_to is None:
+        return None
+    line = queries.find_message(conn, chat_id, reply_to)
+    return line.character_id if line is not None and line.role == "character" else None
+
+
+def turn_inputs(conn: Conn, chat: ChatView, said: MessageView,
+                reply_to: str | None) -> tuple[list[Member], list[Member], Recent]:
+    """The members who may speak, those the line names (a reply to a character's message first), and the recent
+    turns before the line."""
+    members = speaking_members(conn, chat)
+    named = named_in(said.text, members, replied_character(conn, chat.chat_id, reply_to))
+    return members, named, recent_turns(conn, chat.chat_id, said.seq)

@@ -1,0 +1,39 @@
+"""Read-only SQL on a chat's cast → DTOs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+from engine.storage.port import Conn
+from engine.views import CastMemberView, CastView, ChatView
+
+
+def chat_with_cast(conn: Conn, row: Any) -> ChatView:
+    """A chat's view from its `chats` row, with its cast (joined, not left, in the order they joined) and who of it
+    is muted and who is away from the open scene (not in its present)."""
+    members = conn.execute("SELECT character_id, muted FROM chat_cast WHERE chat_id = ? ORDER BY joined_seq, slot",
+                           (row[0],)).fetchall()
+    cast, muted = tuple(m[0] for m in members), tuple(m[0] for m in members if m[1])
+    chat = ChatView(*row)
+    if chat.active_scene_id is None:
+        return replace(chat, cast=cast, muted=muted)
+    scene = conn.execute("SELECT present FROM scenes WHERE scene_id = ?", (chat.active_scene_id,)).fetchone()
+    present = set(json.loads(scene[0])) if scene is not None else set()
+    return replace(chat, cast=cast, muted=muted, absent=tuple(i for i in cast if i not in present))
+
+
+def list_cast(conn: Conn, chat_id: str, *, named: str = "") -> CastView:
+    """The chat's cast in the order it joined, with each member's name now (`named`: the id of the member a command
+    was about, answered by name)."""
+    rows = conn.execute(
+        "SELECT m.character_id, COALESCE(c.name, m.character_id), m.muted, c.avatar_url FROM chat_cast m"
+        " LEFT JOIN characters c ON c.character_id = m.character_id WHERE m.chat_id = ?"
+        " ORDER BY m.joined_seq, m.slot", (chat_id,)).fetchall()
+    members = tuple(CastMemberView(row[0], row[1], bool(row[2]), row[3]) for row in rows)
+    name = next((m.name for m in members if m.character_id == named), "")
+    if named and not name:
+        found = conn.execute("SELECT name FROM characters WHERE character_id = ?", (named,)).fetchone()
+        name = found[0] if found else named
+    return CastView(chat_id, members, name)
