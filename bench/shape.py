@@ -65,15 +65,40 @@ def _code_tokens(path: Path) -> set[str]:
     return tokens
 
 
+def _uses_only(path: Path) -> bool:
+    """Whether a module only uses the action, as any client would: it builds the command to perform it
+    (`SkipTime(...)`) or shows its name as a label (`label="time skip"`), and declares or handles nothing."""
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    used: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            used.add(id(node.func))
+        if isinstance(node, ast.keyword) and isinstance(node.value, ast.Constant):
+            used.add(id(node.value))
+    for node in ast.walk(tree):
+        if id(node) in used or isinstance(node, ast.Import | ast.ImportFrom):
+            continue
+        token = getattr(node, "id", None) or getattr(node, "attr", None) or getattr(node, "name", None)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            token = node.value
+        if isinstance(token, str) and TIME_SKIP_ACTION.fullmatch(token) and not isinstance(node, ast.alias):
+            return False
+    return True
+
+
 def action_places() -> dict[str, Any]:
     """Files under engine/ and bot/ that mention /time skip at all, and those whose code (not their imports,
     re-exports or docstrings) spells the action: its command model, a method named for it, its event or event
-    kind, its path."""
+    kind, its path; and of those, the ones that declare or handle it (not only perform it or show its name)."""
     texts = {str(p.relative_to(ROOT)): p for p in _py_files()}
     mentions = [name for name, path in texts.items() if TIME_SKIP.search(path.read_text(encoding="utf-8"))]
     action = [name for name, path in texts.items()
               if any(TIME_SKIP_ACTION.fullmatch(token) for token in _code_tokens(path))]
-    return {"count": len(mentions), "files": mentions, "action_count": len(action), "action_files": action}
+    declaring = [name for name in action if not _uses_only(texts[name])]
+    return {"count": len(mentions), "files": mentions, "action_count": len(action), "action_files": action,
+            "declaring_count": len(declaring), "declaring_files": declaring}
 
 
 def bound_places() -> dict[str, Any]:
