@@ -82,12 +82,19 @@ def decide_add_to_cast(cmd: AddToCast, state: CastState, ctx: Context) -> list[N
     return emit(cmd.actor, CastJoined(chat_id=chat.chat_id, character_id=card.character_id))
 
 
+def _not_last_speaker(chat: ChatView, card: CharacterView) -> None:
+    """Refuse taking away the one member who can speak (the others muted or away from the open scene)."""
+    if chat.speakers == (card.character_id,):
+        raise DomainError(f"{card.name} is the only one in the cast who speaks; unmute or add someone first.")
+
+
 def decide_remove_from_cast(cmd: RemoveFromCast, state: CastState, ctx: Context) -> list[NewEvent]:
-    """A member leaves, unless it is the last one (a story needs someone to speak)."""
+    """A member leaves, unless it is the last one, or the last who can speak (a story needs someone to speak)."""
     chat, card = _member(state, cmd)
     if len(chat.character_ids) == 1:
         raise DomainError(f"{card.name} is the only character in this story; add another with /chat cast add "
                           "first, or end the story with /chat end.")
+    _not_last_speaker(chat, card)
     return emit(cmd.actor, CastLeft(chat_id=chat.chat_id, character_id=card.character_id))
 
 
@@ -96,8 +103,7 @@ def decide_mute_cast_member(cmd: MuteCastMember, state: CastState, ctx: Context)
     chat, card = _member(state, cmd)
     if card.character_id in chat.muted:
         raise DomainError(f"{card.name} is already muted. /chat cast unmute lets it speak again.")
-    if chat.speakers == (card.character_id,):
-        raise DomainError(f"{card.name} is the only one in the cast who speaks; unmute or add someone first.")
+    _not_last_speaker(chat, card)
     return emit(cmd.actor, CastMuted(chat_id=chat.chat_id, character_id=card.character_id))
 
 

@@ -6,9 +6,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from engine import queries, queries_lore
 from engine.cards.model import Card
-from engine.commands import AuthorCharacter, Command, EditCharacter, ImportCharacter, RetireCharacter, SetPersona
+from engine.commands import (
+    AuthorCharacter,
+    Command,
+    EditCharacter,
+    ImportCharacter,
+    RetireCharacter,
+    SetPersona,
+    describe_validation_error,
+)
 from engine.deciders.base import Context, Decider, emit
 from engine.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from engine.events import (
@@ -123,8 +133,9 @@ def decide_edit_character(cmd: EditCharacter, state: EditState, ctx: Context) ->
         event = CharacterAuthored(character_id=card.character_id, guild_id=card.guild_id, card=whole,
                             avatar_url=avatar_url, author_id=card.author_id,
                             avatar=CardAvatar(data=state.image) if state.image else None)
-    except ValueError as exc:
-        raise InvalidInput(f"{cmd.field.replace('_', ' ')}: {str(exc).splitlines()[-1].strip()}") from None
+    except ValidationError as exc:  # what pydantic found wrong, worded for people (not its help link)
+        raise InvalidInput(f"{cmd.field.replace('_', ' ')}: "
+                           f"{describe_validation_error(exc).partition(': ')[2]}") from None
     return emit(cmd.actor, event)
 
 

@@ -18,6 +18,7 @@ from engine.commands import (
     ImportLorebook,
     RemoveLoreEntry,
     ToggleLoreEntry,
+    describe_validation_error,
 )
 from engine.deciders.base import Context, Decider, emit, load_chat, story_chat
 from engine.deciders.characters import require_author
@@ -84,8 +85,8 @@ def decide_import_lorebook(cmd: ImportLorebook, taken: LorebookView | None, ctx:
 def _created(cmd: Command[Any], book_id: str, author_id: str, book: Lorebook) -> LorebookCreated:
     try:
         return LorebookCreated(book_id=book_id, guild_id=cmd.actor.guild_id, author_id=author_id, book=book)
-    except ValidationError as exc:
-        raise InvalidInput(f"lorebook: {exc.errors()[0]['msg']}.") from None
+    except ValidationError as exc:  # what was wrong, without pydantic's "Value error, " in front
+        raise InvalidInput(f"lorebook: {describe_validation_error(exc).partition(': ')[2]}") from None
 
 
 @dataclass(frozen=True)

@@ -179,21 +179,24 @@ def decide_revise_reply(cmd: ReviseReply, state: LineState, ctx: Context) -> lis
 
 
 SPOKEN = "Someone has already spoken in this story, so its opening greeting can't be changed any more."
+ANSWERED = ("A character has spoken since the opening greeting, so it can't be changed any more; /reply regenerate "
+            "rewrites the latest reply.")
 
 
 @dataclass(frozen=True)
 class GreetingState:
-    """The chat, its newest line and its newest person line."""
+    """The chat, its newest line, its newest person line and how many live lines it has."""
 
     chat: ChatView | None
     newest: MessageView | None
     newest_person: MessageView | None
+    lines: int
 
 
 def load_swipe_greeting(world: Conn, cmd: SwipeGreeting) -> GreetingState:
     """What swiping the greeting depends on."""
     return GreetingState(load_chat(world, cmd), queries.nth_last_message(world, cmd.chat_id, 1),
-                         queries.newest_person_line(world, cmd.chat_id))
+                         queries.newest_person_line(world, cmd.chat_id), queries.count_messages(world, cmd.chat_id))
 
 
 def decide_swipe_greeting(cmd: SwipeGreeting, state: GreetingState, ctx: Context) -> list[NewEvent]:
@@ -202,6 +205,8 @@ def decide_swipe_greeting(cmd: SwipeGreeting, state: GreetingState, ctx: Context
     if state.newest_person is not None:
         raise DomainError(SPOKEN)
     reply = latest_reply(state.newest)
+    if state.lines > 1:  # a reply nobody asked for (/chat nudge) came after the greeting
+        raise DomainError(ANSWERED)
     if (cmd.reply_id is not None and reply.message_id != cmd.reply_id) or (
             cmd.revision is not None and reply.revision != cmd.revision):
         raise DomainError(STALE_REPLY)

@@ -32,7 +32,7 @@ from engine.commands import (
     StartChat,
     SwipeGreeting,
 )
-from engine.deciders.transcript import SPOKEN, STALE_REPLY, latest_reply
+from engine.deciders.transcript import ANSWERED, SPOKEN, STALE_REPLY, latest_reply
 from engine.errors import AlreadyHandled, DomainError, NarratorUnavailable, SlowDown, StorageError
 from engine.events import Turn
 from engine.narrator.cast import turn_inputs
@@ -274,6 +274,8 @@ class Narrator:
             ref = await self.writer.chat_ref(cmd.channel_id, cmd.actor.guild_id)
             if await self.db.read(lambda c: queries.newest_person_line(c, ref.chat_id)) is not None:
                 raise DomainError(SPOKEN)
+            if await self.db.read(lambda c: queries.count_messages(c, ref.chat_id)) > 1:
+                raise DomainError(ANSWERED)
             reply = await self._latest(ref, cmd.reply_id, cmd.revision)
             host = await self._card_of(reply)
             text = greeting_text(host, cmd.number, user=await self._user_name(cmd.actor),

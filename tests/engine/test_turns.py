@@ -19,8 +19,10 @@ from engine.commands import (
     NudgeCharacter,
     SetTurnRule,
     StartChat,
+    SwipeGreeting,
 )
 from engine.llm.openai_compat import OpenAICompatibleModel
+from engine.views import CharacterView
 from tests.conftest import dump_world
 from tests.fakes.llm_server import FakeLLMServer
 
@@ -107,3 +109,37 @@ async def test_a_reply_to_a_message_names_its_character_and_muted_ones_never_spe
         await group.perform(SetTurnRule(actor=admin, channel_id=CHAN, rule="mentioned"))
     with pytest.raises(InvalidInput, match="talkativeness: a number from 0"):
         await group.perform(EditCharacter(actor=admin, name="Dov", field="talkativeness", value="loud"))
+
+
+class Shown:
+    """A sink that keeps what it was asked to show."""
+
+    def __init__(self) -> None:
+        self.begun: list[str] = []
+
+    async def begin(self, character: CharacterView) -> None:
+        """Note who began speaking."""
+        self.begun.append(character.name)
+
+    async def update(self, character: CharacterView, text: str) -> None:
+        """Nothing to keep."""
+
+    async def finish(self, character: CharacterView, text: str) -> list[str]:
+        """No frontend ids."""
+        return []
+
+    async def abort(self, character: CharacterView, error: Exception) -> None:
+        """Nothing to take back."""
+
+
+async def test_a_nudge_before_anyone_speaks_ends_the_greetings_swaps(group: Engine, admin: Actor):
+    for name in ("Aria", "Bram"):
+        await group.perform(AuthorCharacter(actor=admin, name=name, description="x", greeting=f"{name} waves."))
+    chat = await group.perform(StartChat(actor=admin, channel_id=CHAN, character="Aria", guest="Bram"))
+    await group.perform(NudgeCharacter(actor=admin, channel_id=CHAN, character="Bram"))
+    before = [(m.speaker, m.text) for m in await group.reads.transcript(chat.chat_id)]
+    shown = Shown()
+    with pytest.raises(DomainError, match="^A character has spoken since the opening greeting"):
+        await group.perform(SwipeGreeting(actor=admin, channel_id=CHAN, number=1), sink=shown)
+    assert [(m.speaker, m.text) for m in await group.reads.transcript(chat.chat_id)] == before
+    assert before[0] == ("Aria", "Aria waves.") and len(before) == 2 and shown.begun == []
