@@ -16,6 +16,7 @@ from engine.projection.characters import GLOBAL_SCOPE, name_key
 from engine.projection.witness import scope_token
 from engine.queries_cast import chat_with_cast
 from engine.queries_names import named
+from engine.rows import MEMORY_COLUMNS, MESSAGE_COLUMNS, message_view
 from engine.storage.port import Conn, dialect_of
 from engine.views import (
     CharacterView,
@@ -45,9 +46,7 @@ def _view(cls: Callable[..., V], *columns: Any) -> V:
     return cls(*columns)
 
 
-_MESSAGE = ("message_id, chat_id, seq, role, author_id, speaker, character_id, text, discord_ids, revision,"
-            " retracted, story_minute, scene_id")
-_MEMORY = "memory_id, chat_id, character_id, text, importance, source, source_id, story_minute, seq, pinned"
+_MESSAGE, _MEMORY = MESSAGE_COLUMNS, MEMORY_COLUMNS
 _RELATION = ("chat_id, source_id, source_kind, source_name, target_id, target_kind, target_name, affinity, trust,"
              " note")
 
@@ -57,8 +56,7 @@ def _character(row: Row) -> CharacterView:
                  tuple(json.loads(row[16])), float(row[17]))
 
 
-def _message(row: Row) -> MessageView:
-    return _view(MessageView, *row[:8], tuple(json.loads(row[8])), row[9], bool(row[10]), row[11], row[12])
+_message = message_view
 
 
 def find_character(conn: Conn, guild_id: str, name: str, *, other_than: str | None = None) -> CharacterView | None:

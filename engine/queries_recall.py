@@ -10,7 +10,9 @@ are empty and skipped, rewound ones are gone.
 from __future__ import annotations
 
 from engine.projection.witness import scope_token
-from engine.queries import _MEMORY, _MESSAGE, _message
+from engine.rows import MEMORY_COLUMNS as _MEMORY
+from engine.rows import MESSAGE_COLUMNS as _MESSAGE
+from engine.rows import message_view as _message
 from engine.storage.port import Conn, dialect_of
 from engine.views import MemoryView, MessageView
 from engine.words import or_query

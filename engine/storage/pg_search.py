@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 
+from engine.rows import MEMORY_COLUMNS, MESSAGE_COLUMNS, message_view
 from engine.storage.port import Conn
 from engine.views import MemoryView, MessageView
 from engine.words import SEARCH_WINDOW, fts_query
 
-_MEMORY = "memory_id, chat_id, character_id, text, importance, source, source_id, story_minute, seq, pinned"
+_MEMORY = MEMORY_COLUMNS
 _QUOTED = re.compile(r'"([^"]+)"')
 
 
@@ -51,15 +52,14 @@ def search_lines(conn: Conn, chat_id: str, character_id: str, terms: list[str], 
                  limit: int) -> list[tuple[MessageView, float]]:
     """engine.queries_recall.search_witnessed_lines on PostgreSQL: the lines' tsvector, ranked by ts_rank."""
     from engine.projection.witness import scope_token
-    from engine.queries import _MESSAGE, _message
 
     text = tsquery_text(terms)
     if text is None:
         return []
     rows = conn.execute(
-        f"SELECT {_MESSAGE}, ts_rank(search, q) AS score FROM messages, to_tsquery('english', ?) AS q"
+        f"SELECT {MESSAGE_COLUMNS}, ts_rank(search, q) AS score FROM messages, to_tsquery('english', ?) AS q"
         " WHERE chat_id = ? AND search @@ q AND retracted = 0 AND seq < ?"
         " AND (' ' || witnesses || ' ') LIKE ? ORDER BY score DESC, seq DESC LIMIT ?",
         (text, chat_id, before_seq, f"% {scope_token(character_id)} %", limit),
     ).fetchall()
-    return [(_message(row[:-1]), float(row[-1])) for row in rows]
+    return [(message_view(row[:-1]), float(row[-1])) for row in rows]
