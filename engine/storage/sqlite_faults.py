@@ -17,6 +17,7 @@ from pathlib import Path
 from engine.errors import StorageError
 
 HEADER = b"SQLite format 3\x00"
+WAL_HEADER = 32  # bytes before a WAL's first frame
 _FAULT_PREFIXES = ("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_NOTADB", "SQLITE_CORRUPT",
                    "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_PERM", "SQLITE_NOLFS")
 _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
@@ -199,9 +200,18 @@ def inspect_file(path: Path) -> StorageError | None:
     header_valid = head[24:28] == head[92:96]
     if size % page_size:
         return corrupt(path, f"cut short in the middle of a page: {size:,} bytes")
-    if header_valid and pages and size < pages * page_size:
+    if header_valid and pages and size < pages * page_size and not _checkpointing(path):
         return corrupt(path, f"cut short: {size:,} of {pages * page_size:,} bytes")
     return None
+
+
+def _checkpointing(path: Path) -> bool:
+    """Whether the file may be mid-checkpoint: its WAL holds frames (a checkpoint copies them in page order, so
+    page 1 can already name pages the file has not grown to yet). SQLite reads those pages from the WAL."""
+    try:
+        return Path(f"{path}-wal").stat().st_size > WAL_HEADER
+    except OSError:
+        return False
 
 
 def prepare_folder(path: Path) -> None:

@@ -176,3 +176,35 @@ def test_two_processes_starting_on_a_new_file_at_once_both_succeed(tmp_path: Pat
             process.join(30)
         outcomes += [results.get(timeout=5) for _ in starters]
     assert outcomes == ["ok"] * 40, [o for o in outcomes if o != "ok"][:3]
+
+
+def _mid_checkpoint(path: Path) -> sqlite3.Connection:
+    """A database caught as another process's checkpoint leaves it: page 1 copied in from the WAL (naming every
+    page), the pages after it not yet; the writer that holds the WAL still open."""
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("CREATE TABLE lines (text TEXT)")
+    writer.executemany("INSERT INTO lines VALUES (?)", [(f"line {i} " * 20,) for i in range(2_000)])
+    page_size = writer.execute("PRAGMA page_size").fetchone()[0]
+    wal = Path(f"{path}-wal").read_bytes()
+    frames = [wal[32 + i * (24 + page_size):32 + (i + 1) * (24 + page_size)] for i in range((len(wal) - 32)
+                                                                                        // (24 + page_size))]
+    page_one = [frame[24:] for frame in frames if int.from_bytes(frame[:4], "big") == 1][-1]
+    with path.open("r+b") as handle:
+        handle.write(page_one)
+    return writer
+
+
+def test_a_database_mid_checkpoint_is_not_taken_for_cut_short(tmp_path: Path):
+    path = tmp_path / "busy.db"
+    writer = _mid_checkpoint(path)
+    try:
+        pages = int.from_bytes(path.read_bytes()[28:32], "big")
+        assert path.stat().st_size < pages * 4096  # page 1 names pages the file does not hold yet
+        assert damage_report(path) == []
+        reader = sqlite3.connect(path)
+        assert reader.execute("SELECT count(*) FROM lines").fetchone() == (2_000,)  # read through the WAL
+        reader.close()
+    finally:
+        writer.close()
