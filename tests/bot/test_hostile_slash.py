@@ -54,7 +54,7 @@ HOSTILE_CHARS = "\x00\x07\x08\x1b\x7f\x85\x9b\u202e\u2066\u200b\u200d\ufeff\ufff
 RAW_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 KNOWN = ["Aria", "Bram", "Wren", "Tavern", "Lore", "1", "2", "aria", "ＡＲＩＡ", "Ar\u200bia", "3h", "2 days", "Day 2 09:00", "noon",
          "-1", "0", "99999999999999999999999", "1e9", "mem_x", "", " "]
-KNOWN_FOR = {"book": ["Lore"], "character": ["Aria", "Bram"], "guest": ["Bram"], "name": ["Aria", "Bram", "Wren"],
+KNOWN_FOR = {"book": ["Lore"], "character": ["Aria", "Bram", "Cora"], "guest": ["Bram", "Cora"], "absent": ["Bram"], "name": ["Aria", "Bram", "Wren"],
              "target": ["Aria", "Bram"], "by": ["3h", "2d", "1h30m", "45m"], "place": ["Tavern", "Harbour"],
              "parent": ["Tavern"]}  # values that name what the story has, by option name
 MAX_SAFE = 2**53  # Discord carries numbers as JSON doubles
@@ -190,6 +190,7 @@ class _Run:
         harness = await self.stack.enter_async_context(start_chronicle(fd, llm, self.db_path))
         self.other = fd.add_channel(fd.world.guild, "elsewhere")
         await harness.start_story(guest=True)
+        await harness.command(fd.world.admin, "character create", {"name": "Cora", "description": "Not in the cast."})
         await harness.command(fd.world.admin, "scene open", {"place": "Tavern"})  # so scene enter/leave can be done
         book = json.dumps({"name": "Lore", "entries": [{"keys": ["Aria"], "content": "Aria sings."},
                                                        {"keys": ["storm"], "content": "Storms come at dusk."}]})
@@ -208,7 +209,7 @@ class _Run:
         h = self.harness
         if await h.engine.reads.find_chat(str(h.channel.id)) is None:  # a case ended the story: the next one has one
             names = {c.name for c in await h.engine.reads.list_characters(str(h.fd.world.guild.id))}
-            for name in {"Aria", "Bram"} - names:  # ... and a case that retired one of its characters had it back
+            for name in {"Aria", "Bram", "Cora"} - names:  # ... and a case that retired one of its characters had it back
                 await h.command(h.fd.world.admin, "character create", {"name": name, "description": f"{name} again."})
             await h.command(h.fd.world.admin, "chat start", {"character": "Aria", "guest": "Bram"})
             await h.command(h.fd.world.admin, "scene open", {"place": "Tavern"})
