@@ -8,9 +8,10 @@ never remembers a passage of lines it did not witness (engine/projection/witness
 The summary is written off the reply path: a task per chat, started after a story command is recorded, never
 awaited by it, and never holding one of the replies' generation slots. What it wrote is recorded in the chat's
 turn, as an ordinary command (`RecordPassageMemories`), whose decider refuses a passage that was summarised
-already or changed meanwhile; the marker is projected from the recorded memories, so a restart, a reproject or a
-rewind neither summarises a passage twice nor skips one. A failed or stalled summary is logged with an error id
-and records nothing.
+already or changed meanwhile; the marker is projected from the recorded memories, so a restart or a reproject
+neither summarises a passage twice nor skips one, and a rewind takes back the memories recorded after its point
+(like every event) and with them the marker, so the lines it kept are summarised again. A failed or stalled
+summary is logged with an error id and records nothing.
 """
 
 from __future__ import annotations
