@@ -23,6 +23,8 @@ from engine.commands import (
     SayLine,
     SkipTime,
 )
+from engine.events import MemoryWritten
+from engine.events.base import load_payload
 from engine.llm.openai_compat import OpenAICompatibleModel
 from engine.services.memories import SUMMARY_TASK
 from tests.conftest import story
@@ -175,3 +177,11 @@ async def test_a_stalled_summary_never_holds_a_reply_up(location: str, admin: Ac
         assert engine.memories.writing_for() == [answered[0].line.chat_id]
         await engine.memories.close()
         assert await auto_memories(engine, admin) == {}
+
+
+def test_a_version_1_memory_reads_as_one_that_summarised_no_passage() -> None:
+    stored = {"chat_id": "chat-1", "memory_id": "mem-1", "character_id": "char-1", "text": "She likes figs.",
+              "importance": 5, "source": "person", "source_id": "user-1"}
+    memory = load_payload("memory_written", 1, stored)
+    assert isinstance(memory, MemoryWritten) and memory.text == "She likes figs."
+    assert memory.from_seq is None and memory.through_seq is None
