@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     max_chain: int = Field(
         3, ge=1, le=25, validation_alias=_alias("CHRONICLE_MAX_CHAIN", "max_chain")
     )
+    auto_memory: bool | None = Field(None, validation_alias=_alias("CHRONICLE_AUTO_MEMORY", "auto_memory"))
+    auto_memory_lines: int = Field(
+        20, ge=4, le=500, validation_alias=_alias("CHRONICLE_AUTO_MEMORY_LINES", "auto_memory_lines")
+    )
     admin_role_ids: Annotated[list[int], NoDecode] = Field(
         default_factory=list, validation_alias=_alias("CHRONICLE_ADMIN_ROLE_IDS", "admin_role_ids")
     )
@@ -133,6 +137,17 @@ class Settings(BaseSettings):
         if not text.lower().startswith(("http://", "https://")) or not text.split("://", 1)[1].strip("/"):
             raise ValueError(f"must be an http:// or https:// URL ending in /v1, not {redact(text)!r}")
         return text
+
+    @field_validator("auto_memory", mode="before")
+    @classmethod
+    def _check_auto_memory(cls, value: Any) -> Any:
+        """true or false; empty means unset (on with a configured model, off with the bundled demo model)."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def auto_memory_on(self) -> bool:
+        """Whether the narrator writes automatic memories: CHRONICLE_AUTO_MEMORY, else whether a model is set."""
+        return self.auto_memory if self.auto_memory is not None else self.llm_base_url is not None
 
     @field_validator("shard_ids", mode="before")
     @classmethod

@@ -44,6 +44,7 @@ from engine.narrator.prompt import Budget
 from engine.narrator.sink import ReplySink
 from engine.services.library import Library
 from engine.services.maintenance import Maintenance
+from engine.services.memories import DEFAULT_PASSAGE_LINES, AutoMemory
 from engine.services.narrator import Narrator, narrated_fields
 from engine.services.reads import Reads
 from engine.services.writer import StoryWriter
@@ -75,18 +76,23 @@ class Engine:
 
     Every story command of a channel runs in its channel's queue, in the order `perform` was called; replies wait
     for one of `max_concurrent_replies` generation slots, and at most `max_queued_replies` may wait per channel.
+    With `auto_memory`, the narrator summarises each passage of `auto_memory_lines` lines in the background
+    (engine/services/memories.py).
     """
 
     def __init__(self, db: Storage, *, model: LanguageModel | None = None, context_tokens: int = 2048,
                  reply_tokens: int = 300, clock: Callable[[], str] = utc_now,
                  new_id: Callable[[str], str] = random_id, max_concurrent_replies: int = 4,
                  max_queued_replies: int = 3, max_chain: int = DEFAULT_MAX_CHAIN,
-                 draw: Callable[[], float] = random.random) -> None:
+                 draw: Callable[[], float] = random.random, auto_memory: bool = False,
+                 auto_memory_lines: int = DEFAULT_PASSAGE_LINES) -> None:
         self.db = db
         self.writer = StoryWriter(db, clock=clock, new_id=new_id)
         self.writing = Writing(db, model, Budget(context_tokens, reply_tokens), slots=max_concurrent_replies)
         self.narrator = Narrator(self.writer, self.writing, new_id=new_id, max_queued_replies=max_queued_replies,
                                  max_chain=max_chain, draw=draw)
+        self.memories = AutoMemory(self.writer, self.writing, enabled=auto_memory, lines=auto_memory_lines)
+        self.writer.listeners.append(self.memories.notice)
         self.library = Library(self.writer)
         self.reads = Reads(db)
         self.maintenance = Maintenance(db, self.writer)
@@ -219,7 +225,9 @@ class Engine:
         await self.db.take_turn(key, spacing)  # type: ignore[attr-defined]
 
     async def stop(self) -> None:
-        """Cancel queued and running story work (partial replies are withdrawn by their flows)."""
+        """Cancel queued and running story work (partial replies are withdrawn by their flows) and the automatic
+        memories being written (nothing is recorded for them)."""
+        await self.memories.close()
         await self.writer.serial.close()
 
     async def close(self) -> None:

@@ -15,7 +15,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in ("DISCORD_TOKEN", "CHRONICLE_DATABASE", "CHRONICLE_CONFIG", "CHRONICLE_LLM_BASE_URL",
                  "CHRONICLE_SYNC_GUILD_IDS", "CHRONICLE_ADMIN_ROLE_IDS", "CHRONICLE_LOG_FORMAT",
                  "CHRONICLE_DISCORD_API_BASE", "CHRONICLE_DISCORD_GATEWAY_URL", "CHRONICLE_LLM_MAX_TOKENS",
-                 "CHRONICLE_SHARD_COUNT", "CHRONICLE_SHARD_IDS", "CHRONICLE_LLM_REPLY_DEADLINE"):
+                 "CHRONICLE_SHARD_COUNT", "CHRONICLE_SHARD_IDS", "CHRONICLE_LLM_REPLY_DEADLINE",
+                 "CHRONICLE_AUTO_MEMORY", "CHRONICLE_AUTO_MEMORY_LINES"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
 
@@ -53,8 +54,22 @@ def test_id_lists_take_commas_a_single_id_nothing_or_json(monkeypatch, raw: str,
     assert load_settings().sync_guild_ids == ids
 
 
+@pytest.mark.parametrize(("url", "setting", "on"), [(None, None, False), ("http://127.0.0.1:8080/v1", None, True),
+                                                   ("http://127.0.0.1:8080/v1", "false", False), (None, "true", True),
+                                                   ("http://127.0.0.1:8080/v1", "", True)])
+def test_automatic_memories_are_on_with_a_configured_model_unless_set(monkeypatch, url: str | None,
+                                                                       setting: str | None, on: bool):
+    if url is not None:
+        monkeypatch.setenv("CHRONICLE_LLM_BASE_URL", url)
+    if setting is not None:
+        monkeypatch.setenv("CHRONICLE_AUTO_MEMORY", setting)
+    settings = load_settings()
+    assert settings.auto_memory_on is on and settings.auto_memory_lines == 20
+
+
 @pytest.mark.parametrize(("name", "value"), [("CHRONICLE_SYNC_GUILD_IDS", "abc"), ("CHRONICLE_LOG_FORMAT", "xml"),
-                                             ("CHRONICLE_LLM_MAX_TOKENS", "lots")])
+                                             ("CHRONICLE_LLM_MAX_TOKENS", "lots"), ("CHRONICLE_AUTO_MEMORY", "maybe"),
+                                             ("CHRONICLE_AUTO_MEMORY_LINES", "2")])
 def test_a_bad_value_is_one_line_naming_the_setting(monkeypatch, name: str, value: str):
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError) as caught:

@@ -85,7 +85,8 @@ async def open_engine(settings: Settings, database: str | None, model: Any = Non
         return await Engine.open(location, model=model, context_tokens=settings.llm_context_tokens,
                                  reply_tokens=settings.llm_max_tokens,
                                  max_concurrent_replies=settings.max_concurrent_replies,
-                                 max_queued_replies=settings.max_queued_replies, max_chain=settings.max_chain)
+                                 max_queued_replies=settings.max_queued_replies, max_chain=settings.max_chain,
+                                 auto_memory=settings.auto_memory_on, auto_memory_lines=settings.auto_memory_lines)
     except Exception as exc:
         if not is_database_error(exc) and not isinstance(exc, OSError):
             raise

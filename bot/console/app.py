@@ -253,7 +253,8 @@ class Console:
         return stdin.isatty() and self.out.isatty()
 
     async def run(self, stdin: TextIO = sys.stdin) -> None:
-        """Read lines until end of input as a script, echoing each before its output."""
+        """Read lines until end of input as a script, echoing each before its output; at its end, wait for the
+        automatic memories its lines made due (each summary is bounded in time)."""
         stderr = sys.stderr
         if same_place(self.out, stderr):
             sys.stderr = _LogsAboveReplies(stderr, self)
@@ -262,6 +263,7 @@ class Console:
                 if line.strip():
                     self.say(f"> {line.rstrip()}")
                 await self.handle(line)
+            await self.engine.memories.join()
         finally:
             sys.stderr = stderr
 

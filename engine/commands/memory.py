@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from engine import queries
 from engine.commands.base import (
@@ -19,7 +19,7 @@ from engine.commands.base import (
     PlaceName,
 )
 from engine.commands.results import found, meanwhile_of, payload_of
-from engine.events import CARD_FIELD_MAX, Id, Recorded
+from engine.events import CARD_FIELD_MAX, MAX_CHARACTERS_PER_CHAT, Id, MessageText, Recorded
 from engine.events.memory import Importance
 from engine.storage.port import Conn
 from engine.table import INTERNAL, NOWHERE, Lookup, action
@@ -165,3 +165,30 @@ class RecordMeanwhileDigest(InChat[MeanwhileView]):
 
     meanwhile_id: Id
     digest: Digest
+
+
+class PassageMemory(BaseModel):
+    """One summary of a passage and the characters who remember it (they witnessed the same lines of it)."""
+
+    model_config = ConfigDict(frozen=True)
+    character_ids: list[Id] = Field(min_length=1, max_length=MAX_CHARACTERS_PER_CHAT)
+    text: MessageText
+
+
+def _passage_memories(conn: Conn, cmd: Any, recorded: list[Recorded[Any]]) -> list[MemoryView]:
+    ids = [e.payload.memory_id for e in recorded if e.kind == "memory_written"]
+    return named(conn, [found(queries.find_memory(conn, cmd.chat_id, i), "memory") for i in ids])
+
+
+@action("memory passage", "The narrator's memories of a passage of the story", frontends=NOWHERE,
+        result=_passage_memories, told=lambda cmd, memories: memory_lines(cmd, memories))
+class RecordPassageMemories(InChat[list[MemoryView]]):
+    """Record the narrator's summaries of a passage (an automatic memory): the chat's witnessed lines after
+    `after_seq` (how far they were summarised when it was read) from `from_seq` through `through_seq`, `lines` of
+    them; each character remembers the summary of the lines it witnessed."""
+
+    after_seq: int = Field(ge=0)
+    from_seq: int = Field(ge=1)
+    through_seq: int = Field(ge=1)
+    lines: int = Field(ge=1)
+    memories: list[PassageMemory] = Field(min_length=1, max_length=MAX_CHARACTERS_PER_CHAT)

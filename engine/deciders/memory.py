@@ -11,12 +11,13 @@ from engine.commands import (
     ForgetMemory,
     PinMemory,
     RecordMeanwhileDigest,
+    RecordPassageMemories,
     StartMeanwhile,
     UnpinMemory,
     WriteMemory,
 )
 from engine.deciders.base import Context, Decider, emit, load_chat, story_chat
-from engine.errors import DomainError, NotFound
+from engine.errors import DomainError, InvalidInput, NotFound
 from engine.events import (
     Event,
     MeanwhileDigestRecorded,
@@ -27,6 +28,7 @@ from engine.events import (
     MemoryWritten,
     PlaceCreated,
 )
+from engine.queries_passages import WitnessedLine, lines_after, summarised_through
 from engine.storage.port import Conn
 from engine.store import NewEvent
 from engine.views import CharacterView, ChatView, MeanwhileView, MemoryView, PlaceView
@@ -184,6 +186,45 @@ def decide_record_meanwhile_digest(cmd: RecordMeanwhileDigest, state: DigestStat
     return emit(cmd.actor, *_digest_events(chat.chat_id, scene.meanwhile_id, scene.participants, cmd.digest, ctx))
 
 
+AUTO_IMPORTANCE = 4  # an automatic memory: worth recalling, below a scene's summary (6) or a person's default (5)
+PASSAGE_CHANGED = "The passage changed while it was being summarised (a rewind, or a line removed); nothing recorded."
+
+
+@dataclass(frozen=True)
+class PassageState:
+    """The chat, how far its lines are summarised, and the passage's lines as they are now."""
+
+    chat: ChatView | None
+    summarised: int
+    lines: list[WitnessedLine]
+
+
+def load_passage_memories(world: Conn, cmd: RecordPassageMemories) -> PassageState:
+    """The chat, its summarised-through marker and the live lines of the passage."""
+    lines = lines_after(world, cmd.chat_id, cmd.after_seq, through_seq=cmd.through_seq, limit=cmd.lines + 1)
+    return PassageState(load_chat(world, cmd), summarised_through(world, cmd.chat_id), lines)
+
+
+def decide_record_passage_memories(cmd: RecordPassageMemories, state: PassageState,
+                                   ctx: Context) -> list[NewEvent]:
+    """The narrator's summaries of a passage, each remembered by characters who witnessed lines of it; refused when
+    the passage was summarised already or is not the one that was read (nothing is then recorded)."""
+    chat = story_chat(state.chat, cmd)
+    if not cmd.after_seq < cmd.from_seq <= cmd.through_seq:
+        raise InvalidInput("A passage runs forward, after the lines summarised before it.")
+    if state.summarised != cmd.after_seq:
+        raise DomainError("That passage of the story has been summarised already; nothing recorded.")
+    if len(state.lines) != cmd.lines or not state.lines or state.lines[0].message.seq != cmd.from_seq:
+        raise DomainError(PASSAGE_CHANGED)
+    witnessed = {who for line in state.lines for who in line.witnesses}
+    if any(who not in witnessed for memory in cmd.memories for who in memory.character_ids):
+        raise InvalidInput("A character remembers only a passage whose lines it witnessed.")
+    return emit(cmd.actor, *(MemoryWritten(
+        chat_id=chat.chat_id, memory_id=ctx.new_id("mem"), character_id=who, text=memory.text,
+        importance=AUTO_IMPORTANCE, source="auto", from_seq=cmd.from_seq, through_seq=cmd.through_seq)
+        for memory in cmd.memories for who in dict.fromkeys(memory.character_ids)))
+
+
 DECIDERS: dict[type[Command[Any]], Decider[Any, Any]] = {
     WriteMemory: Decider(load_write_memory, decide_write_memory),
     ForgetMemory: Decider(load_forget_memory, decide_forget_memory),
@@ -191,4 +232,5 @@ DECIDERS: dict[type[Command[Any]], Decider[Any, Any]] = {
     UnpinMemory: Decider(load_pin_memory, decide_unpin_memory),
     StartMeanwhile: Decider(load_start_meanwhile, decide_start_meanwhile),
     RecordMeanwhileDigest: Decider(load_meanwhile_digest, decide_record_meanwhile_digest),
+    RecordPassageMemories: Decider(load_passage_memories, decide_record_passage_memories),
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, StringConstraints
 
@@ -12,6 +12,7 @@ from engine.events.base import (
     ChatEvent,
     Id,
     MessageText,
+    upcaster,
 )
 
 IMPORTANCE_MAX = 10
@@ -19,15 +20,25 @@ Importance = Annotated[int, Field(ge=1, le=IMPORTANCE_MAX, description="1 (trivi
 
 
 class MemoryWritten(ChatEvent):
-    """A fact a character remembers."""
+    """A fact a character remembers. An automatic memory (`source` "auto", from version 2 on) is the narrator's
+    summary of a passage of lines the character witnessed: the chat's lines from `from_seq` through `through_seq`."""
 
     kind: ClassVar[str] = "memory_written"
+    version: ClassVar[int] = 2
     memory_id: Id
     character_id: Id
     text: MessageText
     importance: Importance = 5
-    source: Literal["person", "scene", "digest", "skip"] = "person"
+    source: Literal["person", "scene", "digest", "skip", "auto"] = "person"
     source_id: Id | None = None
+    from_seq: int | None = Field(default=None, ge=1)
+    through_seq: int | None = Field(default=None, ge=1)
+
+
+@upcaster("memory_written", 1)
+def _memory_written_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 had no passage: no memory of it summarised one (`from_seq` and `through_seq` stay unset)."""
+    return data
 
 
 class MemoryForgotten(ChatEvent):

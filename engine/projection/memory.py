@@ -15,12 +15,12 @@ from engine.projection.projector import projector
 from engine.projection.util import expect_one, json_list
 from engine.storage.port import Conn
 
-projector.owns(__name__, chat=("memories", "meanwhile_scenes"))
+projector.owns(__name__, chat=("memories", "meanwhile_scenes", "memory_passages"))
 
 
 @projector.on(MemoryWritten)
 def on_memory_written(tx: Conn, event: Recorded[MemoryWritten]) -> None:
-    """A character now remembers something."""
+    """A character now remembers something; a summary of a passage moves the chat's summarised-through marker."""
     p = event.payload
     cursor = tx.execute(
         "INSERT INTO memories (memory_id, chat_id, character_id, text, importance, source, source_id,"
@@ -28,6 +28,13 @@ def on_memory_written(tx: Conn, event: Recorded[MemoryWritten]) -> None:
         (p.memory_id, p.character_id, p.text, p.importance, p.source, p.source_id, event.seq, p.chat_id),
     )
     expect_one(cursor, event, "a chat")
+    if p.through_seq is not None:
+        tx.execute(
+            "INSERT INTO memory_passages (chat_id, through_seq) VALUES (?, ?) ON CONFLICT (chat_id) DO UPDATE"
+            " SET through_seq = CASE WHEN excluded.through_seq > memory_passages.through_seq"
+            " THEN excluded.through_seq ELSE memory_passages.through_seq END",
+            (p.chat_id, p.through_seq),
+        )
 
 
 @projector.on(MemoryForgotten)

@@ -31,6 +31,7 @@ from engine.views import ChatRef
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 Result = Callable[[Conn, Any, list[Recorded[Any]]], T]
+Listener = Callable[[Command[Any], list[Recorded[Any]]], None]
 CONFLICT_ATTEMPTS = 3
 # Events after which a chat's row (status, time, weather, scene, place) is unchanged: a cached ChatRef stays
 # valid with its version moved on. Any other event makes the engine read the chat again.
@@ -49,6 +50,7 @@ class StoryWriter:
         self._new_id = new_id
         self._refs: dict[str, ChatRef] = {}  # chat id → its chat and version, as this process's own writes left it
         self._open_chats: dict[str, str] = {}  # channel → the chat id last found open there
+        self.listeners: list[Listener] = []  # told of every command's recorded events (they must not block)
 
     def queue(self, channel_id: str, job: Callable[[], Awaitable[T]], *, generates: bool = False) -> asyncio.Future[T]:
         """Queue a story job behind the channel's earlier ones (submitted now, so call order is run order)."""
@@ -122,7 +124,18 @@ class StoryWriter:
         for event in recorded:
             log.info("event_appended", seq=event.seq, kind=event.kind, chat=event.chat_id, stream=event.stream,
                      command=event.command_id, cause=event.cause)
+        if recorded:
+            self._tell(cmd, recorded)
         return value
+
+    def _tell(self, cmd: Command[Any], recorded: list[Recorded[Any]]) -> None:
+        """Tell the listeners what a command recorded (one that fails is logged; the command stands)."""
+        for listener in self.listeners:
+            try:
+                listener(cmd, recorded)
+            except Exception as exc:  # noqa: BLE001 — what is recorded stays recorded
+                log.error("listener_failed", listener=getattr(listener, "__qualname__", repr(listener)),
+                          error=repr(exc), exc_info=exc)
 
     def _remember(self, cmd: Command[Any], recorded: list[Recorded[Any]] | None) -> None:
         """Keep what this process knows of its chats after one of its commands, from every event the command

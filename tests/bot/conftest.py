@@ -94,11 +94,11 @@ def button_id(message: FakeMessage, mode: str) -> str:
 
 @contextlib.asynccontextmanager
 async def start_chronicle(fd: FakeDiscord, llm: FakeLLMServer, db_path: Path, *,
-                          settle: bool = True) -> AsyncIterator[Chronicle]:
-    """Open the engine on `db_path` with the fake model and run the real bot against `fd` (with `settle`, wait
-    until its start-up work, the backfill included, is done)."""
+                          settle: bool = True, **engine_options: Any) -> AsyncIterator[Chronicle]:
+    """Open the engine on `db_path` with the fake model (and `engine_options`) and run the real bot against `fd`
+    (with `settle`, wait until its start-up work, the backfill included, is done)."""
     model = OpenAICompatibleModel(llm.base_url, "test-key", "fake-model", max_retries=0, timeout=5.0)
-    engine = await Engine.open(db_path, model=model)
+    engine = await Engine.open(db_path, model=model, **engine_options)
     bot = ChronicleBot(engine, sync_guild_ids=[fd.world.guild.id], stream_interval=0.05, guild_ready_timeout=0.05)
     try:
         async with run_bot(fd, bot, timeout=10.0):

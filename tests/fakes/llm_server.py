@@ -86,6 +86,7 @@ class FakeLLMServer:
         self.default_reply: Callable[[dict[str, Any]], str] = self._numbered_reply
         self.default_delay: tuple[float, float] | None = None  # (low, high) seconds before a default reply
         self._script: deque[_Script] = deque()
+        self._routes: list[tuple[Callable[[dict[str, Any]], bool], Callable[[dict[str, Any]], _Script]]] = []
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._closing = asyncio.Event()
@@ -121,6 +122,19 @@ class FakeLLMServer:
     def enqueue_delay(self, seconds: float, text: str | None = None) -> None:
         """Make the next request wait ``seconds`` before its first byte, then answer."""
         self._script.append(_Delay(seconds, text))
+
+    def route(self, match: Callable[[dict[str, Any]], bool], *, text: Callable[[dict[str, Any]], str] | None = None,
+              error: int | None = None, stall: bool = False) -> None:
+        """Answer every request `match` accepts apart from the queue: with `text(body)`, an HTTP `error`, or (`stall`)
+        a stream that stops after its first piece until the server closes. A newer route for the same requests
+        wins."""
+        def answer(body: dict[str, Any]) -> _Script:
+            if error is not None:
+                return _Error(error, f"fake error {error}")
+            reply = text(body) if text is not None else self._numbered_reply(body)
+            return _Text(reply, 3, "stop", None, gate=asyncio.Event() if stall else None)
+
+        self._routes.insert(0, (match, answer))
 
     @property
     def chat_requests(self) -> list[dict[str, Any]]:
@@ -186,7 +200,8 @@ class FakeLLMServer:
         """POST /v1/chat/completions: play the next script, or the default reply."""
         body = await request.json()
         self.requests.append(body)
-        script = self._script.popleft() if self._script else None
+        routed = next((answer for match, answer in self._routes if match(body)), None)
+        script = routed(body) if routed is not None else self._script.popleft() if self._script else None
         if isinstance(script, _Delay):
             await self._sleep(script.seconds)
             script = _Text(script.text, 3, "stop", None) if script.text is not None else None
