@@ -158,7 +158,7 @@ class SetTurnRule(InChat[ChatView]):
     """How the chat picks who answers a person's line that names nobody (a line naming cast members is answered by
     those named, whatever the rule)."""
 
-    rule: Rule = Field(description="natural, list, pooled, mentioned or manual (see /help)")
+    rule: Rule = Field(description="natural, list, pooled, mentioned, manual or director (see /help)")
 
 
 @action("chat nudge", "Ask one cast member to speak now", public=True, result=message_of("bot_replied"))

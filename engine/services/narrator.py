@@ -37,6 +37,7 @@ from engine.errors import AlreadyHandled, DomainError, NarratorUnavailable, Slow
 from engine.events import Turn
 from engine.narrator.cast import turn_inputs
 from engine.narrator.context import PromptInputs, hypothetical_line, load_inputs, redact_inputs, with_lore
+from engine.narrator.director import ask_director
 from engine.narrator.generation import NullSink, Writing
 from engine.narrator.greetings import greeting_text
 from engine.narrator.lore import lore_tokens
@@ -44,7 +45,7 @@ from engine.narrator.prompt import Prompt, build_reply_prompt, build_task_prompt
 from engine.narrator.sink import ReplySink
 from engine.serial import log_failure
 from engine.services.writer import StoryWriter
-from engine.turns import DEFAULT_MAX_CHAIN, choose
+from engine.turns import DEFAULT_MAX_CHAIN, choose, director_candidates
 from engine.views import CharacterView, ChatRef, ChatView, MessageView, RespondResult
 
 log = structlog.get_logger(__name__)
@@ -188,7 +189,10 @@ class Narrator:
         """Who answers the line, in order (engine/turns.py), each with the turn that chose it; every random number
         is drawn now and recorded with the reply it chose."""
         members, named, recent = await self.db.read(lambda c: turn_inputs(c, chat, said, reply_to))
-        picks = choose(chat.turn_rule, members, named, recent, self._draw, self.max_chain)
+        directed = None
+        if chat.turn_rule == "director" and members and not named:  # the model's answer, asked before recording
+            directed = await ask_director(self.writing, chat, said, director_candidates(members, recent))
+        picks = choose(chat.turn_rule, members, named, recent, self._draw, self.max_chain, directed)
         cards = await self.db.read(lambda c: [queries.find_character_by_id(c, m.character_id) for m, _ in picks])
         return [(card, turn) for card, (_, turn) in zip(cards, picks, strict=True) if card is not None]
 
