@@ -146,6 +146,16 @@ def _directed(members: Sequence[Member], recent: Recent, draw: Callable[[], floa
     return _natural(members, recent, draw, rule="director", answer=kept)
 
 
+def another(rule: str, others: Sequence[Member], recent: Recent, draw: Callable[[], float],
+            directed: str | None = None) -> tuple[Member, Turn] | None:
+    """The one member the rule picks from `others` (the cast without who just spoke) when a person asks for
+    someone else; one at random when the rule would pick nobody. None when there is nobody else."""
+    if not others:
+        return None
+    picked = choose(rule, others, (), recent, draw, 1, directed)
+    return picked[0] if picked else _random(rule, others, draw)
+
+
 def nudged(rule: str) -> Turn:
     """The turn of a member a person asked to speak (/chat nudge)."""
     return Turn(rule=rule, reason="nudged")

@@ -39,6 +39,12 @@ def replied_character(conn: Conn, chat_id: str, reply_to: str | None) -> str | N
     return line.character_id if line is not None and line.role == "character" else None
 
 
+def other_members(conn: Conn, chat: ChatView, reply: MessageView) -> tuple[list[Member], Recent]:
+    """The members who may speak but the one who said `reply`, and the recent turns up to and with it."""
+    members = [m for m in speaking_members(conn, chat) if m.character_id != reply.character_id]
+    return members, recent_turns(conn, chat.chat_id, reply.seq + 1)
+
+
 def turn_inputs(conn: Conn, chat: ChatView, said: MessageView,
                 reply_to: str | None) -> tuple[list[Member], list[Member], Recent]:
     """The members who may speak, those the line names (a reply to a character's message first), and the recent
