@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
+from engine.projection.witness import scope_token
 from engine.storage.port import Conn
 from engine.views import CastMemberView, CastView, ChatView
 
@@ -37,3 +38,11 @@ def list_cast(conn: Conn, chat_id: str, *, named: str = "") -> CastView:
         found = conn.execute("SELECT name FROM characters WHERE character_id = ?", (named,)).fetchone()
         name = found[0] if found else named
     return CastView(chat_id, members, name)
+
+
+def witnessed_throughout(conn: Conn, chat_id: str, scene_id: str, present: tuple[str, ...]) -> tuple[str, ...]:
+    """Those of `present` who witnessed every live line of a scene (not away for any of it, not joined late)."""
+    rows = conn.execute("SELECT DISTINCT witnesses FROM messages WHERE chat_id = ? AND scene_id = ? AND retracted = 0",
+                        (chat_id, scene_id)).fetchall()
+    seen = [set((row[0] or "").split()) for row in rows]
+    return tuple(i for i in present if all(scope_token(i) in tokens for tokens in seen))
