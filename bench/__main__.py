@@ -24,6 +24,7 @@ from bench import (
     recall,
     recall_report,
     report,
+    turns,
 )
 from bench.common import Table, Target, quiet, settings
 from bench.datasets import build_all, event_count
@@ -36,21 +37,23 @@ def main(argv: list[str] | None = None) -> int:
     """Run the chosen sections; return 1 if a section failed."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes (the smoke test); figures not meaningful")
-    parser.add_argument("--sections", default="1,2,3,4,5,6,7,8,9,11", help="comma-separated section numbers")
+    parser.add_argument("--sections", default="1,2,3,4,5,6,7,8,9,11,12", help="comma-separated section numbers")
     parser.add_argument("--out", type=Path,
                         help="report file (default: docs/PERFORMANCE.md after a full run of every section)")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "chronicle-bench",
                         help="where built databases are kept between runs")
     parser.add_argument("--fresh", action="store_true", help="rebuild the cached databases")
-    parser.add_argument("--only", choices=["postgres", "recall"],
+    parser.add_argument("--only", choices=["postgres", "recall", "turns"],
                         help="run one section alone: `postgres` (PostgreSQL beside SQLite, bench/postgres.py) or "
-                             "`recall` (section 11, long-story recall, bench/recall.py)")
+                             "`recall` (section 11, long-story recall, bench/recall.py) or `turns` (section 12)")
     args = parser.parse_args(argv)
     quiet()
     if args.only == "postgres":
         return _postgres(args)
     if args.only == "recall":
         return _recall(args)
+    if args.only == "turns":
+        return turns.only(args.quick, args.cache)
     wanted = {int(s) for s in args.sections.split(",") if s.strip()}
     started = time.perf_counter()
     tables: list[Table] = []
@@ -70,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             (6, lambda: narrator.run(datasets, s)),  # 6 and 7 together
             (8, lambda: concurrency.run(datasets, s, counts)),
             (9, lambda: group_commit.run(datasets, s, counts)),
+            (12, lambda: turns.run(datasets, s)),  # group stories (bench/turns.py)
         ]
         for number, step in steps:
             if number not in wanted and not (number == 6 and 7 in wanted):

@@ -33,6 +33,7 @@ from engine.commands import (
     Request,
     SayLine,
     ShowLog,
+    SomeoneElse,
     StartChat,
     SwipeGreeting,
 )
@@ -103,6 +104,7 @@ class Engine:
             RegenerateReply: lambda cmd, sink, cause: self.narrator.rewrite(cmd, sink or NullSink(), cause),
             ContinueReply: lambda cmd, sink, cause: self.narrator.rewrite(cmd, sink or NullSink(), cause),
             NudgeCharacter: lambda cmd, sink, cause: self.narrator.nudge(cmd, sink or NullSink(), cause),
+            SomeoneElse: lambda cmd, sink, cause: self.narrator.someone_else(cmd, sink or NullSink(), cause),
             SwipeGreeting: lambda cmd, sink, cause: self.narrator.swipe_greeting(cmd, sink or NullSink(), cause),
             ImportCharacter: lambda cmd, sink, cause: soon(self.library.import_card(cmd, cause)),
             ImportLorebook: lambda cmd, sink, cause: soon(self.library.import_lorebook(cmd, cause)),

@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
+from engine.projection.witness import scope_token
 from engine.storage.port import Conn
 from engine.views import CastMemberView, CastView, ChatView
 
@@ -37,3 +38,33 @@ def list_cast(conn: Conn, chat_id: str, *, named: str = "") -> CastView:
         found = conn.execute("SELECT name FROM characters WHERE character_id = ?", (named,)).fetchone()
         name = found[0] if found else named
     return CastView(chat_id, members, name)
+
+
+def witnessed_throughout(conn: Conn, chat_id: str, scene_id: str, present: tuple[str, ...]) -> tuple[str, ...]:
+    """Those of `present` who witnessed every live line of a scene (not away for any of it, not joined late)."""
+    rows = conn.execute("SELECT DISTINCT witnesses FROM messages WHERE chat_id = ? AND scene_id = ? AND retracted = 0",
+                        (chat_id, scene_id)).fetchall()
+    seen = [set((row[0] or "").split()) for row in rows]
+    return tuple(i for i in present if all(scope_token(i) in tokens for tokens in seen))
+
+
+def list_turn_members(conn: Conn, character_ids: tuple[str, ...]) -> list[tuple[str, str, float]]:
+    """(id, name, talkativeness) of the given characters that exist, in the order given (one query, no card)."""
+    if not character_ids:
+        return []
+    marks = ", ".join("?" for _ in character_ids)
+    rows = conn.execute(f"SELECT character_id, name, talkativeness FROM characters WHERE character_id IN ({marks})",
+                        character_ids).fetchall()
+    found = {row[0]: (row[0], row[1], float(row[2])) for row in rows}
+    return [found[i] for i in character_ids if i in found]
+
+
+def list_recent_speakers(conn: Conn, chat_id: str, *, limit: int,
+                         before_seq: int | None) -> list[tuple[str, str | None]]:
+    """(role, character id) of the newest `limit` live lines of a chat before `before_seq`, oldest first."""
+    sql = "SELECT role, character_id FROM messages WHERE chat_id = ? AND retracted = 0"
+    params: list[Any] = [chat_id]
+    if before_seq is not None:
+        sql, params = sql + " AND seq < ?", [*params, before_seq]
+    rows = conn.execute(sql + " ORDER BY seq DESC LIMIT ?", (*params, limit)).fetchall()
+    return [(row[0], row[1]) for row in reversed(rows)]

@@ -13,19 +13,20 @@ from typing import TYPE_CHECKING, Any, cast
 import discord
 
 from bot.discord.errors import report_error
-from bot.discord.streaming import revise_latest, swipe_greeting
+from bot.discord.streaming import revise_latest, someone_else, swipe_greeting
 
 if TYPE_CHECKING:
     from bot.discord.client import ChronicleBot
 
 REGENERATE_ID = "chronicle:reply:regenerate"
 CONTINUE_ID = "chronicle:reply:continue"
-_LABELS = {"regenerate": ("Regenerate", "🔄"), "continue": ("Continue", "➡️")}
+_LABELS = {"regenerate": ("Regenerate", "🔄"), "continue": ("Continue", "➡️"), "other": ("Someone else", "👥")}
 
 
 class ReplyButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
-                  template=r"chronicle:reply:(?P<mode>regenerate|continue):(?P<reply>[A-Za-z0-9_]{1,60}):(?P<rev>\d{1,9})"):
-    """↻ Regenerate or → Continue one reply at one revision; anyone in the story may use it."""
+                  template=r"chronicle:reply:(?P<mode>regenerate|continue|other):(?P<reply>[A-Za-z0-9_]{1,60}):(?P<rev>\d{1,9})"):
+    """↻ Regenerate or → Continue one reply at one revision, or let someone else in the cast answer after it;
+    anyone in the story may use it."""
 
     def __init__(self, mode: str, reply_id: str, revision: int) -> None:
         label, emoji = _LABELS[mode]
@@ -40,8 +41,13 @@ class ReplyButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
         return cls(match["mode"], match["reply"], int(match["rev"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        """Rewrite or extend that reply; failures reach the person like command failures."""
+        """Rewrite or extend that reply, or ask for another speaker; failures reach the person like command
+        failures."""
         try:
+            if self.mode == "other":
+                await someone_else(cast("ChronicleBot", interaction.client), interaction, reply_id=self.reply_id,
+                                   revision=self.revision)
+                return
             await revise_latest(cast("ChronicleBot", interaction.client), interaction, self.mode,
                                 reply_id=self.reply_id, revision=self.revision)
         except Exception as exc:  # noqa: BLE001 — the one error funnel answers it
@@ -74,9 +80,11 @@ class GreetingButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
             await report_error(interaction, exc)
 
 
-def reply_buttons(reply_id: str, revision: int, *, greeting: tuple[int, int] | None = None) -> discord.ui.View:
+def reply_buttons(reply_id: str, revision: int, *, greeting: tuple[int, int] | None = None,
+                  others: bool = False) -> discord.ui.View:
     """The buttons for one reply at one revision; with `greeting` (shown, count) and more than one greeting,
-    ◀ n/count ▶ swipe between the host's greetings."""
+    ◀ n/count ▶ swipe between the host's greetings; with `others` (a cast with someone else who may speak),
+    Someone else."""
     view = discord.ui.View(timeout=None)
     if greeting is not None and greeting[1] > 1:
         shown, count = greeting
@@ -86,6 +94,8 @@ def reply_buttons(reply_id: str, revision: int, *, greeting: tuple[int, int] | N
         view.add_item(GreetingButton("next", reply_id, revision, shown % count + 1))
     view.add_item(ReplyButton("regenerate", reply_id, revision))
     view.add_item(ReplyButton("continue", reply_id, revision))
+    if others:
+        view.add_item(ReplyButton("other", reply_id, revision))
     return view
 
 

@@ -125,12 +125,14 @@ class ChronicleBot(commands.Bot):
             synced = await self.tree.sync()
             log.info("commands_synced", scope="global", count=len(synced))
 
-    def reply_view(self, reply: MessageView, greeting: tuple[int, int] | None = None) -> discord.ui.View:
+    def reply_view(self, reply: MessageView, greeting: tuple[int, int] | None = None, *,
+                   others: bool = False) -> discord.ui.View:
         """The buttons shown on a channel's latest character reply (they name that reply and its revision); an
-        opening greeting with others to choose from (`greeting` = (shown, how many)) gets ◀ ▶ to swipe them."""
+        opening greeting with others to choose from (`greeting` = (shown, how many)) gets ◀ ▶ to swipe them, and
+        a reply in a cast with someone else who may speak gets Someone else."""
         from bot.discord.buttons import reply_buttons
 
-        return reply_buttons(reply.message_id, reply.revision, greeting=greeting)
+        return reply_buttons(reply.message_id, reply.revision, greeting=greeting, others=others)
 
     async def show_reply_buttons(self, channel: Any, reply: MessageView,
                                  greeting: tuple[int, int] | None = None) -> None:
@@ -138,7 +140,9 @@ class ChronicleBot(commands.Bot):
         if not reply.discord_ids or not isinstance(channel, discord.TextChannel | discord.Thread):
             return
         posted = Posted(int(reply.discord_ids[-1]), channel, self.poster.can_use_webhooks(channel))
-        await self.poster.set_view(posted, self.reply_view(reply, greeting))
+        chat = await self.engine.reads.chat_by_id(reply.chat_id)
+        others = any(s != reply.character_id for s in chat.speakers)
+        await self.poster.set_view(posted, self.reply_view(reply, greeting, others=others))
         previous = self.latest_replies.get(channel.id)
         self.latest_replies[channel.id] = posted
         if previous is not None and previous.message_id != posted.message_id:

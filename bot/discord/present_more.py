@@ -36,6 +36,7 @@ from engine.commands import (
     ShowCharacter,
     ShowLorebook,
     ShowPersona,
+    SomeoneElse,
     StartChat,
     SwipeGreeting,
     Timeline,
@@ -267,7 +268,7 @@ SPECIAL: dict[type[Any], Presenter] = {
     Timeline: timeline, RelationshipMap: relationship_map, ChatStatus: chat_status_embed,
     ShowCharacter: show_character, ShowPersona: show_persona, ShowLorebook: show_lorebook,
     RegenerateReply: rewrite_reply, ContinueReply: rewrite_reply, SwipeGreeting: greeting, Doctor: run_doctor,
-    NudgeCharacter: nudge,
+    NudgeCharacter: nudge, SomeoneElse: nudge,
 }
 
 __all__ = ["SPECIAL", "embed"]

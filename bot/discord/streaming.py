@@ -18,7 +18,7 @@ from bot.discord.posting import Posted, Target
 from bot.discord.render import split_message
 from bot.discord.replies import send_ephemeral
 from engine import Actor, CharacterView
-from engine.commands import ContinueReply, RegenerateReply, SwipeGreeting
+from engine.commands import ContinueReply, RegenerateReply, SomeoneElse, SwipeGreeting
 
 if TYPE_CHECKING:
     from bot.discord.client import ChronicleBot
@@ -178,6 +178,25 @@ async def revise_latest(bot: ChronicleBot, interaction: discord.Interaction, mod
     await bot.show_reply_buttons(channel, result)
     await send_ephemeral(interaction, "Continued the latest reply." if mode == "continue"
                          else "Rewrote the latest reply.")
+
+
+async def someone_else(bot: ChronicleBot, interaction: discord.Interaction, *, reply_id: str,
+                       revision: int) -> None:
+    """Another cast member, picked by the chat's rule (never who just spoke), answers after that reply: posted
+    as new messages under its own name."""
+    actor = actor_for(interaction)
+    channel = interaction.channel
+    if not isinstance(channel, (discord.TextChannel, discord.Thread)):
+        raise TypeError("replies live in text channels and threads")
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    sink = DiscordReplySink(bot, channel)
+    try:
+        request = SomeoneElse(actor=actor, channel_id=str(channel.id), reply_id=reply_id, revision=revision)
+        reply = await bot.engine.perform(request, sink=sink, cause=f"interaction:{interaction.id}")
+    finally:
+        await sink.close()
+    await bot.show_reply_buttons(channel, reply)
+    await send_ephemeral(interaction, f"**{reply.speaker}** spoke.")
 
 
 async def swipe_greeting(bot: ChronicleBot, interaction: discord.Interaction, number: int, *, reply_id: str,

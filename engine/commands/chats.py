@@ -13,7 +13,7 @@ from engine import queries
 from engine.commands.base import CharacterName, Clock, GreetingNumber, InChannel, InChat, InStory, Name
 from engine.commands.results import chat_of, message_of
 from engine.errors import InvalidInput
-from engine.events import MAX_CHARACTERS_PER_CHAT, Id, Recorded, ReplyText
+from engine.events import MAX_CHARACTERS_PER_CHAT, Id, Recorded, ReplyText, Turn
 from engine.queries_cast import list_cast
 from engine.storage.port import Conn
 from engine.storytime import format_clock
@@ -158,7 +158,7 @@ class SetTurnRule(InChat[ChatView]):
     """How the chat picks who answers a person's line that names nobody (a line naming cast members is answered by
     those named, whatever the rule)."""
 
-    rule: Rule = Field(description="natural, list, pooled, mentioned or manual (see /help)")
+    rule: Rule = Field(description="natural, list, pooled, mentioned, manual or director (see /help)")
 
 
 @action("chat nudge", "Ask one cast member to speak now", public=True, result=message_of("bot_replied"))
@@ -167,6 +167,21 @@ class NudgeCharacter(InChat[MessageView]):
     narrator writes `text` in the channel's turn, then it is decided and recorded as that member's reply."""
 
     character: CharacterName = Field(description="Who speaks")
+    text: Annotated[ReplyText, INTERNAL] = "…"
+    discord_message_ids: Annotated[list[Id], INTERNAL, Field(max_length=10)] = Field(default_factory=list)
+
+
+@action("reply other", "Let someone else in the cast answer the line the latest reply answered", public=True,
+        result=message_of("bot_replied"))
+class SomeoneElse(InChat[MessageView]):
+    """Another speaking member of the cast answers the line the latest reply answered: chosen by the chat's rule
+    (one at random when the rule would pick nobody), never the one who just spoke; the latest reply stays. The
+    narrator decides `character` and its `turn` and writes `text` in the channel's turn."""
+
+    reply_id: Annotated[Id | None, INTERNAL] = None
+    revision: Annotated[int | None, INTERNAL] = None
+    character: Annotated[Name, INTERNAL] = "…"
+    turn: Annotated[Turn | None, INTERNAL] = None
     text: Annotated[ReplyText, INTERNAL] = "…"
     discord_message_ids: Annotated[list[Id], INTERNAL, Field(max_length=10)] = Field(default_factory=list)
 

@@ -15,6 +15,7 @@ from engine.commands import (
     NudgeCharacter,
     RemoveFromCast,
     SetTurnRule,
+    SomeoneElse,
     UnmuteCastMember,
 )
 from engine.deciders.base import Context, Decider, emit, load_chat, story_chat
@@ -35,7 +36,8 @@ from engine.store import NewEvent
 from engine.turns import nudged
 from engine.views import CharacterView, ChatView, SceneView
 
-CastCommand = AddToCast | RemoveFromCast | MuteCastMember | UnmuteCastMember | NudgeCharacter | EnterScene | LeaveScene
+CastCommand = (AddToCast | RemoveFromCast | MuteCastMember | UnmuteCastMember | NudgeCharacter | SomeoneElse
+               | EnterScene | LeaveScene)
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,16 @@ def decide_nudge_character(cmd: NudgeCharacter, state: CastState, ctx: Context) 
                                          discord_message_ids=cmd.discord_message_ids, turn=nudged(chat.turn_rule)))
 
 
+def decide_someone_else(cmd: SomeoneElse, state: CastState, ctx: Context) -> list[NewEvent]:
+    """The reply of the member the narrator chose to answer instead of the one who just spoke, with its turn."""
+    chat, card = _member(state, cmd)
+    if card.character_id not in chat.speakers:
+        raise DomainError(f"{card.name} can't speak now (muted, or away from the scene).")
+    return emit(cmd.actor, ReplyRecorded(chat_id=chat.chat_id, message_id=ctx.new_id("msg"),
+                                         character_id=card.character_id, character_name=card.name, text=cmd.text,
+                                         discord_message_ids=cmd.discord_message_ids, turn=cmd.turn))
+
+
 def decide_set_turn_rule(cmd: SetTurnRule, chat: ChatView | None, ctx: Context) -> list[NewEvent]:
     """The open chat takes the rule, unless it already has it."""
     chat = story_chat(chat, cmd)
@@ -181,6 +193,7 @@ DECIDERS: dict[type[Command[Any]], Decider[Any, Any]] = {
     UnmuteCastMember: Decider(load_cast, decide_unmute_cast_member),
     SetTurnRule: Decider(load_chat, decide_set_turn_rule),
     NudgeCharacter: Decider(load_cast, decide_nudge_character),
+    SomeoneElse: Decider(load_cast, decide_someone_else),
     EnterScene: Decider(load_presence, decide_enter_scene),
     LeaveScene: Decider(load_presence, decide_leave_scene),
 }

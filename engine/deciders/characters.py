@@ -182,9 +182,12 @@ def decide_set_persona(cmd: SetPersona, character: CharacterView | None, ctx: Co
 
 
 def greeting_choices(card: CharacterView, *, group: bool = False) -> tuple[str, ...]:
-    """The greetings a story can open with, numbered from 1: the card's first message, its alternate
-    greetings, then (in a story with a guest) its group-only greetings."""
-    return (card.greeting, *card.alternate_greetings, *(card.group_greetings if group else ()))
+    """The greetings a story can open with, numbered from 1: the card's first message, then its alternate
+    greetings. A group story (one started with a guest) opens with the card's V3 group-only greetings when it has
+    them: they come first (greeting 1 is the first of them), then the others."""
+    if group and card.group_greetings:
+        return (*card.group_greetings, card.greeting, *card.alternate_greetings)
+    return (card.greeting, *card.alternate_greetings)
 
 
 def load_import_card(world: Conn, cmd: ImportCharacter) -> CharacterView | None:

@@ -20,6 +20,7 @@ from engine.events import (
     WeatherSet,
 )
 from engine.names import look_alike
+from engine.queries_cast import witnessed_throughout
 from engine.storage.port import Conn
 from engine.store import NewEvent
 from engine.storytime import default_anchor, format_duration
@@ -65,6 +66,7 @@ class SceneState:
     open_scene: SceneView | None
     place: PlaceView | None
     absent: CharacterView | None = None  # the character the command leaves out of the scene (OpenScene)
+    throughout: tuple[str, ...] = ()  # who witnessed every line of the open scene (CloseScene)
 
 
 def _open_scene(world: Conn, chat: ChatView | None) -> SceneView | None:
@@ -103,11 +105,15 @@ def decide_open_scene(cmd: OpenScene, state: SceneState, ctx: Context) -> list[N
 def load_close_scene(world: Conn, cmd: CloseScene) -> SceneState:
     """The chat and its open scene."""
     chat = load_chat(world, cmd)
-    return SceneState(chat, _open_scene(world, chat), None)
+    scene = _open_scene(world, chat)
+    throughout = () if chat is None or scene is None else witnessed_throughout(world, chat.chat_id, scene.scene_id,
+                                                                               scene.present)
+    return SceneState(chat, scene, None, throughout=throughout)
 
 
 def decide_close_scene(cmd: CloseScene, state: SceneState, ctx: Context) -> list[NewEvent]:
-    """Close the open scene (the one the summary was written for); everyone present remembers it."""
+    """Close the open scene (the one the summary was written for); those present who witnessed all of it remember
+    its summary (one who was away for part of it, or joined late, keeps only the lines it witnessed)."""
     chat = story_chat(state.chat, cmd)
     scene = state.open_scene
     if scene is None:
@@ -117,7 +123,7 @@ def decide_close_scene(cmd: CloseScene, state: SceneState, ctx: Context) -> list
     if summary.strip():
         events += [MemoryWritten(chat_id=chat.chat_id, memory_id=ctx.new_id("mem"), character_id=who,
                                  text=summary[:4000], importance=6, source="scene", source_id=scene.scene_id)
-                   for who in scene.present]
+                   for who in scene.present if who in state.throughout]
     return emit(cmd.actor, *events)
 
 

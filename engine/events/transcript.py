@@ -27,13 +27,15 @@ class LineSaid(ChatEvent):
 
 class Turn(BaseModel):
     """Why a character spoke: the chat's rule then, how it was chosen (named by the line, its talkativeness roll
-    won, a random pick, next in the list, nudged by a person, the first of the cast) and the random number drawn,
-    when one was. Decided before the reply was recorded; replaying it never draws again."""
+    won, a random pick, next in the list, nudged by a person, the first of the cast, named by the director), the
+    random number drawn, when one was, and the director's answer, when the model was asked. Decided before the
+    reply was recorded; replaying it never draws or asks again."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     rule: Annotated[str, StringConstraints(max_length=20)]
-    reason: Literal["named", "rolled", "random", "list", "nudged", "first"]
+    reason: Literal["named", "rolled", "random", "list", "nudged", "first", "directed"]
     roll: float | None = Field(default=None, ge=0, le=1)
+    answer: Annotated[str, StringConstraints(max_length=100)] | None = None
 
 
 class ReplyRecorded(ChatEvent):

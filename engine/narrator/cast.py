@@ -4,6 +4,7 @@ names, and who spoke recently. The choice itself is engine/turns.py (pure)."""
 from __future__ import annotations
 
 from engine import queries
+from engine.queries_cast import list_recent_speakers, list_turn_members
 from engine.storage.port import Conn
 from engine.turns import Member, Recent, named_in
 from engine.views import ChatView, MessageView
@@ -12,22 +13,21 @@ RECENT_LINES = 60  # how far back the last speaker and this round's speakers are
 
 
 def speaking_members(conn: Conn, chat: ChatView) -> list[Member]:
-    """The chat's unmuted cast members, in cast order."""
-    cards = [queries.find_character_by_id(conn, i) for i in chat.speakers]
-    return [Member(c.character_id, c.name, c.talkativeness) for c in cards if c is not None]
+    """The chat's cast members who may speak (not muted, not away), in cast order."""
+    return [Member(*row) for row in list_turn_members(conn, chat.speakers)]
 
 
 def recent_turns(conn: Conn, chat_id: str, before_seq: int | None) -> Recent:
     """Who spoke last before `before_seq`, and who spoke since the person's line before that."""
-    lines = queries.list_messages(conn, chat_id, limit=RECENT_LINES, before_seq=before_seq)
-    speakers = [m.character_id for m in lines if m.role == "character" and m.character_id]
+    lines = list_recent_speakers(conn, chat_id, limit=RECENT_LINES, before_seq=before_seq)
+    speakers = [who for role, who in lines if role == "character" and who]
     last = speakers[-1] if speakers else None
     round_: set[str] = set()
-    for line in reversed(lines):
-        if line.role == "person":
+    for role, who in reversed(lines):
+        if role == "person":
             break
-        if line.role == "character" and line.character_id:
-            round_.add(line.character_id)
+        if role == "character" and who:
+            round_.add(who)
     return Recent(last, frozenset(round_))
 
 
@@ -37,6 +37,12 @@ def replied_character(conn: Conn, chat_id: str, reply_to: str | None) -> str | N
         return None
     line = queries.find_message(conn, chat_id, reply_to)
     return line.character_id if line is not None and line.role == "character" else None
+
+
+def other_members(conn: Conn, chat: ChatView, reply: MessageView) -> tuple[list[Member], Recent]:
+    """The members who may speak but the one who said `reply`, and the recent turns up to and with it."""
+    members = [m for m in speaking_members(conn, chat) if m.character_id != reply.character_id]
+    return members, recent_turns(conn, chat.chat_id, reply.seq + 1)
 
 
 def turn_inputs(conn: Conn, chat: ChatView, said: MessageView,

@@ -29,14 +29,16 @@ from engine.commands import (
     RecordReply,
     RegenerateReply,
     SayLine,
+    SomeoneElse,
     StartChat,
     SwipeGreeting,
 )
 from engine.deciders.transcript import ANSWERED, SPOKEN, STALE_REPLY, latest_reply
 from engine.errors import AlreadyHandled, DomainError, NarratorUnavailable, SlowDown, StorageError
 from engine.events import Turn
-from engine.narrator.cast import turn_inputs
+from engine.narrator.cast import other_members, turn_inputs
 from engine.narrator.context import PromptInputs, hypothetical_line, load_inputs, redact_inputs, with_lore
+from engine.narrator.director import ask_director
 from engine.narrator.generation import NullSink, Writing
 from engine.narrator.greetings import greeting_text
 from engine.narrator.lore import lore_tokens
@@ -44,7 +46,7 @@ from engine.narrator.prompt import Prompt, build_reply_prompt, build_task_prompt
 from engine.narrator.sink import ReplySink
 from engine.serial import log_failure
 from engine.services.writer import StoryWriter
-from engine.turns import DEFAULT_MAX_CHAIN, choose
+from engine.turns import DEFAULT_MAX_CHAIN, another, choose, director_candidates
 from engine.views import CharacterView, ChatRef, ChatView, MessageView, RespondResult
 
 log = structlog.get_logger(__name__)
@@ -188,7 +190,10 @@ class Narrator:
         """Who answers the line, in order (engine/turns.py), each with the turn that chose it; every random number
         is drawn now and recorded with the reply it chose."""
         members, named, recent = await self.db.read(lambda c: turn_inputs(c, chat, said, reply_to))
-        picks = choose(chat.turn_rule, members, named, recent, self._draw, self.max_chain)
+        directed = None
+        if chat.turn_rule == "director" and members and not named:  # the model's answer, asked before recording
+            directed = await ask_director(self.writing, chat, said, director_candidates(members, recent))
+        picks = choose(chat.turn_rule, members, named, recent, self._draw, self.max_chain, directed)
         cards = await self.db.read(lambda c: [queries.find_character_by_id(c, m.character_id) for m, _ in picks])
         return [(card, turn) for card, (_, turn) in zip(cards, picks, strict=True) if card is not None]
 
@@ -202,18 +207,44 @@ class Narrator:
                 raise DomainError(f"{card.name} is not in this story's cast. Add it with /chat cast add.")
             if card.character_id in ref.chat.muted:
                 raise DomainError(f"{card.name} is muted in this story. /chat cast unmute lets it speak again.")
-            inputs = await self.inputs(ref.chat, card.character_id)
-
-            async def record(text: str, ids: list[str]) -> MessageView:
-                said = cmd.model_copy(update={"chat_id": ref.chat_id, "expected_version": ref.version, "text": text,
-                                              "discord_message_ids": ids})
-                return await self.writer.record(said, key=cause, cause=cause)
-
-            async with self.writing.slot():
-                prompt = build_reply_prompt(inputs, self.writing.budget)
-                return await self.writing.show_and_record(card, sink, self.writing.stream(prompt, card, sink), record)
+            return await self._speak(cmd, ref, card, sink, cause)
 
         return self.writer.queue(cmd.channel_id, job, generates=True)
+
+    def someone_else(self, cmd: SomeoneElse, sink: ReplySink, cause: str | None) -> asyncio.Future[MessageView]:
+        """Another speaking member, chosen by the chat's rule (never who just spoke), answers after the latest
+        reply; the choice (any draw, any director's answer) is recorded with its reply."""
+
+        async def job() -> MessageView:
+            ref = await self.writer.chat_ref(cmd.channel_id, cmd.actor.guild_id)
+            reply = await self._latest(ref, cmd.reply_id, cmd.revision)
+            others, recent = await self.db.read(lambda c: other_members(c, ref.chat, reply))
+            directed = None
+            if ref.chat.turn_rule == "director":
+                directed = await ask_director(self.writing, ref.chat, reply, others)
+            picked = another(ref.chat.turn_rule, others, recent, self._draw, directed)
+            if picked is None:
+                raise DomainError("Nobody else in the cast can speak now. Add someone with /chat cast add.")
+            member, turn = picked
+            card = await self._card_of_id(member.character_id)
+            return await self._speak(cmd.model_copy(update={"character": card.name, "turn": turn}), ref, card, sink,
+                                     cause)
+
+        return self.writer.queue(cmd.channel_id, job, generates=True)
+
+    async def _speak(self, cmd: NudgeCharacter | SomeoneElse, ref: ChatRef, card: CharacterView, sink: ReplySink,
+                     cause: str | None) -> MessageView:
+        """Stream `card`'s reply now and record it through `cmd` (its text and frontend ids filled in)."""
+        inputs = await self.inputs(ref.chat, card.character_id)
+
+        async def record(text: str, ids: list[str]) -> MessageView:
+            said = cmd.model_copy(update={"chat_id": ref.chat_id, "expected_version": ref.version, "text": text,
+                                          "discord_message_ids": ids})
+            return await self.writer.record(said, key=cause, cause=cause)
+
+        async with self.writing.slot():
+            prompt = build_reply_prompt(inputs, self.writing.budget)
+            return await self.writing.show_and_record(card, sink, self.writing.stream(prompt, card, sink), record)
 
     async def _reply(self, actor: Actor, ref: ChatRef, card: CharacterView, sink: ReplySink, in_reply_to: str, *,
                      key: str, cause: str | None, turn: Turn | None = None) -> MessageView:
@@ -262,7 +293,10 @@ class Narrator:
         return reply
 
     async def _card_of(self, reply: MessageView) -> CharacterView:
-        card = await self.db.read(lambda c: queries.find_character_by_id(c, reply.character_id or ""))
+        return await self._card_of_id(reply.character_id or "")
+
+    async def _card_of_id(self, character_id: str) -> CharacterView:
+        card = await self.db.read(lambda c: queries.find_character_by_id(c, character_id))
         if card is None:
             raise DomainError("The character of that reply no longer exists.")
         return card

@@ -4,7 +4,7 @@ answered by it, /chat turns and /chat nudge."""
 
 from __future__ import annotations
 
-from tests.bot.conftest import Chronicle
+from tests.bot.conftest import Chronicle, button_id
 
 CAST = [f"Guest{n:02}" for n in range(19)]
 
@@ -45,3 +45,30 @@ async def test_a_cast_of_twenty_posts_through_one_webhook(chronicle: Chronicle) 
     await chronicle.settle()
     assert chronicle.hook_messages()[-1].username == "Guest03"
     assert fd.unknown_routes == []
+
+
+async def test_someone_else_and_regenerate_through_the_buttons(chronicle: Chronicle) -> None:
+    """Regenerate rewrites a reply under the same speaker; Someone else posts another member's reply under its own
+    name through the same webhook, and the reply before it loses its buttons."""
+    fd, w = chronicle.fd, chronicle.fd.world
+    await chronicle.start_story(guest=True)
+    await chronicle.command(w.admin, "character create", {"name": "Cora", "description": "A card sharp."})
+    await chronicle.command(w.admin, "chat cast add", {"character": "Cora"})
+    await chronicle.command(w.admin, "chat turns", {"rule": "mentioned"})
+    await chronicle.say(w.admin, "Bram, a word.")
+    bram = chronicle.hook_messages()[-1]
+    assert bram.username == "Bram" and button_id(bram, "other").startswith("chronicle:reply:other:")
+    chronicle.llm.enqueue_text("Bram, again.")
+    click = await fd.click_button(bram, button_id(bram, "regenerate"), w.member)
+    await click.wait_done(10)
+    await chronicle.settle()
+    chat = await chronicle.engine.reads.get_chat(str(w.channel.id))
+    latest = (await chronicle.engine.reads.transcript(chat.chat_id))[-1]
+    assert (latest.speaker, latest.revision, bram.content) == ("Bram", 1, "Bram, again.")  # the speaker is kept
+    click = await fd.click_button(bram, button_id(bram, "other"), w.member)
+    await click.wait_done(10)
+    await chronicle.settle()
+    posted = chronicle.hook_messages()
+    assert "spoke" in " ".join(click.texts) and posted[-1].username in {"Aria", "Cora"}
+    assert posted[-2] is bram and len({m.webhook_id for m in posted}) == 1  # one webhook, each message its name
+    assert not any(c.get("custom_id") for row in bram.components for c in row.get("components", [row]))

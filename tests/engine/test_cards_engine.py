@@ -151,6 +151,19 @@ async def test_greetings_choose_the_first_line_and_swipe_until_someone_speaks(en
     assert [m.text for m in await engine.reads.transcript(chat.chat_id)] == ["Welcome.", "Hello!"]
 
 
+async def test_a_group_story_opens_with_the_cards_group_only_greetings(engine: Engine, admin: Actor) -> None:
+    await engine.perform(ImportCharacter(actor=admin, file=Upload(filename="sera.json", data=dump(V3))))
+    await engine.perform(AuthorCharacter(actor=admin, name="Bram", description="A smith."))
+    alone = await engine.perform(StartChat(actor=admin, channel_id="chan-1", character="Seraphina"))
+    assert [m.text for m in await engine.reads.transcript(alone.chat_id)] == ["Hello, Ada."]
+    group = await engine.perform(StartChat(actor=admin, channel_id="chan-2", character="Seraphina", guest="Bram"))
+    assert [m.text for m in await engine.reads.transcript(group.chat_id)] == ["Hello, everyone."]
+    swiped = await engine.perform(SwipeGreeting(actor=admin, channel_id="chan-2", number=4), sink=NullSink())
+    assert swiped.text == "Welcome."  # then the first message and the alternate greetings
+    with pytest.raises(InvalidInput, match="Seraphina has 3 greeting"):  # a story alone never offers it
+        await engine.perform(SwipeGreeting(actor=admin, channel_id="chan-1", number=4), sink=NullSink())
+
+
 async def test_random_macros_are_decided_when_the_greeting_is_written(engine: Engine, admin: Actor,
                                                                     location: str) -> None:
     await engine.perform(AuthorCharacter(actor=admin, name="Dice", description="A gambler.", greeting="{{char}} rolls {{roll:d1000000}} and says {{random:yes,no,maybe}}."))

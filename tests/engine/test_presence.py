@@ -10,8 +10,10 @@ import pytest
 
 from engine import Actor, DomainError, Engine
 from engine.commands import (
+    AddLoreEntry,
     AddToCast,
     AnswerLine,
+    AttachLorebook,
     AuthorCharacter,
     CloseScene,
     EnterScene,
@@ -53,6 +55,9 @@ async def test_an_absent_character_neither_speaks_nor_knows_what_was_said(narrat
     await narrated.perform(AddToCast(actor=admin, channel_id=CHAN, character="Cora"))
     await narrated.perform(SetTurnRule(actor=admin, channel_id=CHAN, rule="mentioned"))
     await narrated.perform(OpenScene(actor=admin, channel_id=CHAN, place="Cellar"))
+    await narrated.perform(AddLoreEntry(actor=admin, book="Cellar", keys=("barrel",),
+                                        content="The barrels hide contraband."))
+    await narrated.perform(AttachLorebook(actor=admin, channel_id=CHAN, book="Cellar"))
     def say(n, text):
         return narrated.perform(AnswerLine(actor=admin, channel_id=CHAN, message_id=f"m{n}", text=text))
     await say(1, "Before: the cask is cracked.")
@@ -69,11 +74,14 @@ async def test_an_absent_character_neither_speaks_nor_knows_what_was_said(narrat
     assert [r.speaker for r in back.replies] == ["Bram"]
     bram = await prompt_of(narrated, admin, "Bram")
     assert "the cask is cracked" in bram and "welcome back" in bram and "third barrel" not in bram
+    assert "contraband" not in bram and "contraband" in cora  # lore follows the lines each witnessed
     chat = await narrated.reads.get_chat(CHAN)
     before = dump_world(location, chat_id=chat.chat_id)
     await narrated.maintenance.rebuild()
     assert dump_world(location, chat_id=chat.chat_id) == before
     await narrated.perform(CloseScene(actor=admin, channel_id=CHAN, summary="They found the key."))
+    assert "They found the key." in await prompt_of(narrated, admin, "Cora")  # a memory of all it witnessed
+    assert "They found the key." not in await prompt_of(narrated, admin, "Bram")  # it was away for part of it
     with pytest.raises(DomainError, match="No scene is open"):
         await narrated.perform(EnterScene(actor=admin, channel_id=CHAN, character="Bram"))
 

@@ -85,10 +85,10 @@ async def test_each_rule_picks_its_speakers(group: Engine, admin: Actor, locatio
     status = await group.perform(ChatStatus(actor=admin, channel_id=CHAN))
     assert status[0].turn_rule == "manual"
     turns = [e.payload.get("turn") for e in await group.reads.recent_events(limit=100) if e.kind == "bot_replied"]
-    assert {"rule": "natural", "reason": "rolled", "roll": 0.99} in turns
-    assert {"rule": "pooled", "reason": "random", "roll": 0.5} in turns
-    assert {"rule": "manual", "reason": "nudged", "roll": None} in turns
-    assert {"rule": "host", "reason": "first", "roll": None} in turns
+    assert {"rule": "natural", "reason": "rolled", "roll": 0.99, "answer": None} in turns
+    assert {"rule": "pooled", "reason": "random", "roll": 0.5, "answer": None} in turns
+    assert {"rule": "manual", "reason": "nudged", "roll": None, "answer": None} in turns
+    assert {"rule": "host", "reason": "first", "roll": None, "answer": None} in turns
     chat = await group.reads.get_chat(CHAN)
     before = dump_world(location, chat_id=chat.chat_id)
     await group.maintenance.rebuild()

@@ -100,10 +100,14 @@ SCENE = SceneView(scene_id="scn_1", chat_id="chat_1", place_id="plc_1", title=""
                   status="open", summary=None)
 
 
-@pytest.mark.parametrize(("summary", "memories"), [(None, []), ("   ", []),
-                                                    ("They made peace.", ["chr_aria", "chr_bram"])])
-def test_closing_a_scene_gives_its_summary_to_everyone_present(summary: str | None, memories: list[str]) -> None:
-    events = decide(in_chat(CloseScene, summary=summary), SceneState(CHAT, SCENE, None))
+@pytest.mark.parametrize(("summary", "throughout", "memories"), [
+    (None, ("chr_aria", "chr_bram"), []), ("   ", ("chr_aria", "chr_bram"), []),
+    ("They made peace.", ("chr_aria", "chr_bram"), ["chr_aria", "chr_bram"]),
+    ("They made peace.", ("chr_aria",), ["chr_aria"])])  # Bram was away for part of it
+def test_closing_a_scene_gives_its_summary_to_those_present_throughout(summary: str | None,
+                                                                       throughout: tuple[str, ...],
+                                                                       memories: list[str]) -> None:
+    events = decide(in_chat(CloseScene, summary=summary), SceneState(CHAT, SCENE, None, throughout=throughout))
     assert events[0].scene_id == "scn_1"
     assert [e.character_id for e in events[1:]] == memories
     assert all(e.text == summary and e.source == "scene" for e in events[1:])

@@ -1,0 +1,181 @@
+"""Section 12: a group story's next speaker and its prompt, for a 20-character cast at 100,000 messages.
+
+Each sample does what answering a person's line does before the model is called (engine/services/narrator.py):
+read the chat, read what choosing reads (the speaking cast, who the line names, the recent turns), choose the
+speaker by the `natural` rule (a talkativeness roll each), then read the prompt's inputs for that speaker (its
+witnessed transcript, recall, memories, relationships) and build the prompt. The story has a scene open the whole
+time, and one member left it for a stretch in the middle, so the lines' witnesses differ. The lines are the
+long-story benchmark's everyday talk (bench/longstory_talk.py), a topic every 40 lines; a tenth of the person's lines
+start with a member's name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import sys
+import time
+from collections import deque
+from pathlib import Path
+
+from bench.commands import ADMIN, PERSON
+from bench.common import Figure, Settings, Table, Target, copy_db, events_source, percentile, remove_db
+from bench.longstory_talk import TOPICS, chatter
+from engine import Engine, queries
+from engine.commands import (
+    AddToCast,
+    AuthorCharacter,
+    EditCharacter,
+    EnterScene,
+    LeaveScene,
+    OpenScene,
+    RecordReply,
+    SayLine,
+    SetTurnRule,
+    StartChat,
+)
+from engine.narrator.cast import turn_inputs
+from engine.narrator.prompt import build_reply_prompt
+from engine.turns import choose
+from engine.views import MessageView
+
+CHANNEL = "bench-group"
+CAST = [f"Member{n:02}" for n in range(20)]
+FULL, QUICK = 100_000, 400  # messages in the story
+TARGET_SECONDS = 0.020  # p99 of choosing the speaker plus building its prompt
+
+
+def _sizes(settings: Settings) -> tuple[int, int]:
+    """(messages, samples per run)."""
+    return (QUICK, 10) if settings.quick else (FULL, 300)
+
+
+async def _cast(engine: Engine) -> list[str]:
+    ids = []
+    for n, name in enumerate(CAST):
+        card = await engine.perform(AuthorCharacter(actor=ADMIN, name=name, description=f"{name} of the company."))
+        await engine.perform(EditCharacter(actor=ADMIN, name=name, field="talkativeness", value=f"{n % 5 / 10:.1f}"))
+        ids.append(card.character_id)
+    await engine.perform(StartChat(actor=ADMIN, channel_id=CHANNEL, character=CAST[0], guest=CAST[1]))
+    for name in CAST[2:]:
+        await engine.perform(AddToCast(actor=ADMIN, channel_id=CHANNEL, character=name))
+    await engine.perform(SetTurnRule(actor=ADMIN, channel_id=CHANNEL, rule="natural"))
+    await engine.perform(OpenScene(actor=ADMIN, channel_id=CHANNEL, place="The Long Hall"))
+    return ids
+
+
+async def _fill(engine: Engine, messages: int) -> None:
+    ids = await _cast(engine)
+    rng, recent, topics = random.Random(19), deque[str](maxlen=40), list(TOPICS)
+    for i in range(0, messages, 2):
+        topic = topics[(i // 40) % len(topics)]
+        if i == messages // 2:
+            await engine.perform(LeaveScene(actor=ADMIN, channel_id=CHANNEL, character=CAST[7]))
+        if i == messages * 3 // 4:
+            await engine.perform(EnterScene(actor=ADMIN, channel_id=CHANNEL, character=CAST[7]))
+        line = chatter(rng, topic, character=False, sentences=rng.randint(1, 3), recent=recent)
+        named = f"{CAST[rng.randrange(len(CAST))]}, " if rng.random() < 0.1 else ""  # a tenth name someone
+        await engine.perform(SayLine(actor=PERSON, channel_id=CHANNEL, message_id=f"g{i}", text=named + line))
+        who, away = (i // 2) % len(CAST), messages // 2 <= i < messages * 3 // 4
+        speaker = ids[0 if away and who == 7 else who]  # the member away never speaks
+        text = chatter(rng, topic, character=True, sentences=rng.randint(1, 3), recent=recent)
+        await engine.perform(RecordReply(actor=ADMIN, channel_id=CHANNEL, character_id=speaker, text=text))
+
+
+def group_database(settings: Settings) -> Path:
+    """A cached database holding one story with a 20-character cast and `messages` lines."""
+    messages, _ = _sizes(settings)
+    key = hashlib.sha256(repr((messages, CAST, "talk")).encode() + events_source()).hexdigest()[:12]
+    path = settings.cache / f"group-{key}.db"
+    if path.exists():
+        return path
+    settings.cache.mkdir(parents=True, exist_ok=True)
+    work = settings.cache / "group-building.db"
+    remove_db(work)
+    print(f"building the group-story database ({messages:,} messages, {len(CAST)} characters) ...",
+          file=sys.stderr, flush=True)
+
+    async def build() -> None:
+        engine = await Engine.open(work)
+        try:
+            await _fill(engine, messages)
+        finally:
+            await engine.close()
+
+    asyncio.run(build())
+    copy_db(work, path)  # close() checkpointed the WAL
+    remove_db(work)
+    return path
+
+
+async def _sample(engine: Engine, said: MessageView, rng: random.Random) -> tuple[float, float]:
+    """(seconds choosing, seconds in all) for one speaker chosen and its prompt built."""
+    started = time.perf_counter()
+    chat = await engine.reads.get_chat(CHANNEL)
+    members, named, recent = await engine.db.read(lambda c: turn_inputs(c, chat, said, None))
+    speaker = choose(chat.turn_rule, members, named, recent, rng.random, 1)[0][0]
+    chosen = time.perf_counter()
+    inputs = await engine.narrator.inputs(chat, speaker.character_id)
+    build_reply_prompt(inputs, engine.writing.budget)
+    return chosen - started, time.perf_counter() - started
+
+
+async def _measure(path: Path, settings: Settings) -> dict[str, Figure]:
+    _, samples = _sizes(settings)
+    out = {name: Figure() for name in ("choose p50", "choose p99", "all p50", "all p99")}
+    engine = await Engine.open(path)
+    rng = random.Random(12)
+    try:
+        chat = await engine.reads.get_chat(CHANNEL)
+        said = await engine.db.read(lambda c: queries.newest_person_line(c, chat.chat_id))
+        if said is None:
+            raise RuntimeError("the group-story database has no person's line")
+        for _ in range(10):  # warm the caches
+            await _sample(engine, said, rng)
+        for _ in range(settings.runs):
+            pairs = [await _sample(engine, said, rng) for _ in range(samples)]
+            choosing, whole = sorted(p[0] for p in pairs), sorted(p[1] for p in pairs)
+            out["choose p50"].add(percentile(choosing, 0.5))
+            out["choose p99"].add(percentile(choosing, 0.99))
+            out["all p50"].add(percentile(whole, 0.5))
+            out["all p99"].add(percentile(whole, 0.99))
+    finally:
+        await engine.close()
+    return out
+
+
+def run(datasets: dict[str, Path], settings: Settings) -> tuple[list[Table], list[Target]]:
+    """Measure and tabulate section 12 (`datasets` unused: the story is built here)."""
+    messages, samples = _sizes(settings)
+    source = group_database(settings)
+    f = asyncio.run(_measure(copy_db(source, settings.workdir / "s12.db"), settings))
+    ms = lambda fig: fig.fmt(" ms", 2, 1e3)  # noqa: E731
+    table = Table(f"12. Group stories: choosing the next speaker and building its prompt ({len(CAST)}-character "
+                  "cast)", ["story", "choose p50", "choose p99", "choose + prompt p50", "choose + prompt p99"])
+    table.rows.append([f"{messages:,} messages", ms(f["choose p50"]), ms(f["choose p99"]), ms(f["all p50"]),
+                       ms(f["all p99"])])
+    table.notes.append(f"{settings.runs} runs of {samples} samples, the median of each run's figure shown. A sample "
+                       "reads the chat, chooses by the `natural` rule (cast, named, recent turns; a roll each) and "
+                       "reads and builds the chosen speaker's prompt (witnessed transcript, recall, memories), as "
+                       "answering a line does before the model is called. A scene is open throughout; one member "
+                       "was away for a quarter of the story.")
+    target = Target(f"choosing the speaker + building its prompt p99 ≤ 20 ms ({len(CAST)} characters, "
+                    f"{messages:,} messages)", ms(f["all p99"]), f["all p99"].median <= TARGET_SECONDS)
+    return [table], [target]
+
+
+def only(quick: bool, cache: Path) -> int:
+    """`python -m bench --only turns`: section 12 alone, its table and target printed (no other dataset built)."""
+    import tempfile
+
+    from bench.common import settings
+
+    with tempfile.TemporaryDirectory(prefix="chronicle-bench-turns-") as work:
+        s = settings(quick, Path(work), Path(work) / "cache" if quick else cache)
+        tables, targets = run({}, s)
+    for table in tables:
+        print(table.text(), flush=True)
+    for t in targets:
+        print(f"{'MET ' if t.met else 'MISS'}  {t.text}: {t.measured}")
+    return 0
