@@ -10,8 +10,9 @@ savepoints for running several commands in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -52,34 +53,60 @@ def translate(sql: str) -> str:
 
 
 class PgCursor:
-    """The result of one statement, read like a sqlite3 cursor (no `lastrowid`: use RETURNING)."""
+    """The result of one statement, read like a sqlite3 cursor (no `lastrowid`: use RETURNING).
 
-    __slots__ = ("_cursor",)
+    A statement sent in pipeline mode without waiting (`PgConnection.execute`, deferred) is waited for on the first
+    look at its result."""
 
-    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+    __slots__ = ("_cursor", "_sync")
+
+    def __init__(self, cursor: psycopg.Cursor[Any], sync: Callable[[], None] | None = None) -> None:
         self._cursor = cursor
+        self._sync = sync
+
+    def _ready(self) -> psycopg.Cursor[Any]:
+        if self._sync is not None:
+            if self._cursor.pgresult is None:
+                self._sync()
+            self._sync = None
+        return self._cursor
 
     @property
     def rowcount(self) -> int:
         """Rows changed by an INSERT/UPDATE/DELETE (or returned by a SELECT)."""
-        return self._cursor.rowcount
+        return self._ready().rowcount
 
     @property
     def description(self) -> Any:
         """Column descriptions of a result, or None for a statement without rows."""
-        return self._cursor.description
+        return self._ready().description
 
     def fetchone(self) -> tuple[Any, ...] | None:
         """The next row, or None (also for a statement that returns no rows, as sqlite3 does)."""
-        return self._cursor.fetchone() if self._cursor.description is not None else None
+        cursor = self._ready()
+        return cursor.fetchone() if cursor.description is not None else None
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         """The remaining rows (empty for a statement that returns no rows)."""
-        return self._cursor.fetchall() if self._cursor.description is not None else []
+        cursor = self._ready()
+        return cursor.fetchall() if cursor.description is not None else []
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         """Iterate over the remaining rows."""
-        return iter(self._cursor) if self._cursor.description is not None else iter(())
+        cursor = self._ready()
+        return iter(cursor) if cursor.description is not None else iter(())
+
+
+_ENDS = frozenset({"COMMIT", "ROLLBACK"})
+_NO_WAIT = ("SAVEPOINT ", "RELEASE SAVEPOINT ", "UPDATE projection_cursor ")
+_WRITES = ("INSERT ", "UPDATE ", "DELETE ")
+
+
+def _deferred(sql: str, writes: bool) -> bool:
+    """Whether a statement in a pipelined transaction is sent without waiting for its result."""
+    if sql.startswith(_NO_WAIT):
+        return True
+    return writes and sql.lstrip().upper().startswith(_WRITES) and "RETURNING" not in sql.upper()
 
 
 CONNECT_TIMEOUT = 10  # seconds a connection attempt waits for a server that does not answer
@@ -104,6 +131,9 @@ class PgConnection:
             raise ValueError("PgConnection needs an autocommit connection (transactions are explicit)")
         self.raw = raw
         self._url, self._application_name = url, application_name
+        self._pipeline: AbstractContextManager[psycopg.Pipeline] | None = None
+        self._sync: Callable[[], None] | None = None
+        self.defer_writes = False  # until the transaction ends, also send plain INSERT/UPDATE/DELETE without waiting
 
     @classmethod
     def connect(cls, url: str, *, application_name: str = "chronicle") -> PgConnection:
@@ -121,19 +151,73 @@ class PgConnection:
         if self._url is None:
             raise psycopg.OperationalError("this connection was not opened from a URL, so it can't reconnect")
         self.raw = _open(self._url, self._application_name)
+        self._pipeline, self._sync, self.defer_writes = None, None, False
 
     def execute(self, sql: str, params: Params = ()) -> PgCursor:
-        """Run one statement with `?` placeholders; return its cursor."""
-        return PgCursor(self.raw.execute(translate(sql), tuple(params)))
+        """Run one statement with `?` placeholders; return its cursor.
+
+        In a write transaction (pipeline mode, `pipeline`) a statement whose result nobody waits for (a savepoint's
+        SAVEPOINT and RELEASE, the projection cursor's move; with `defer_writes`, any plain write) is sent with the
+        next one that is waited for, in one round trip; its error, if any, is raised there."""
+        if self._sync is None:
+            return PgCursor(self.raw.execute(translate(sql), tuple(params)))
+        if sql in _ENDS:
+            self._end(sql)
+            return PgCursor(self.raw.cursor())
+        cursor = self.raw.execute(translate(sql), tuple(params))
+        if _deferred(sql, self.defer_writes):
+            return PgCursor(cursor, self._sync)
+        self._sync()
+        return PgCursor(cursor)
+
+    def pipeline(self) -> None:
+        """Enter pipeline mode until the transaction's COMMIT or ROLLBACK (sent by `execute`)."""
+        if self._sync is None:
+            manager = self.raw.pipeline()
+            self._sync = manager.__enter__().sync
+            self._pipeline = manager
+
+    def _end(self, sql: str) -> None:
+        """COMMIT or ROLLBACK, then leave pipeline mode, which waits for it (one round trip; also when it fails).
+        A deferred statement's error is raised by COMMIT, after rolling the transaction back, and is moot for a
+        ROLLBACK."""
+        manager, sync = self._pipeline, self._sync
+        self._pipeline, self._sync, self.defer_writes = None, None, False
+        if manager is None or sync is None:
+            self.raw.execute(sql)
+            return
+        try:
+            if sql == "ROLLBACK":
+                with contextlib.suppress(psycopg.Error):
+                    sync()
+            self.raw.execute(sql)
+        finally:
+            try:
+                manager.__exit__(None, None, None)
+            except psycopg.Error:
+                if self.raw.closed:
+                    return
+                if self.raw.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+                    self.raw.execute("ROLLBACK")  # the failed statement stopped the pipeline before COMMIT
+                raise
 
     def executemany(self, sql: str, params: Sequence[Params]) -> None:
         """Run one statement once per parameter tuple (pipelined: one round trip for the lot)."""
         with self.raw.cursor() as cursor:
             cursor.executemany(translate(sql), params)
+        if self._sync is not None:
+            self._sync()
 
     def executescript(self, script: str) -> None:
         """Run several statements at once, without parameters (PostgreSQL syntax, `%` as is)."""
-        self.raw.execute(script)  # no parameters: psycopg sends the text unchanged, several statements allowed
+        if self._sync is None:
+            self.raw.execute(script)  # no parameters: psycopg sends the text unchanged, several statements allowed
+            return
+        manager, self._pipeline, self._sync = self._pipeline, None, None  # several statements: simple protocol
+        if manager is not None:
+            manager.__exit__(None, None, None)
+        self.raw.execute(script)
+        self.pipeline()
 
     @property
     def in_transaction(self) -> bool:
@@ -182,6 +266,7 @@ def begin_write(conn: PgConnection) -> None:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+    conn.pipeline()
 
 
 @contextmanager
