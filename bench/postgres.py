@@ -244,14 +244,13 @@ def _commands_table(latency: dict, split: dict, sizes: Sizes) -> Table:
                        "opens the engine again on the same database (the log grows run by run).")
     table.notes.append("N processes: N `python -m bench.postgres child` processes started together on one "
                        "database, as N bot processes owning a block of shards each; commands/s is all commands "
-                       "÷ the slowest process's time (the 1-process row pays a process start, as the others do).")
-    table.notes.append("Reading it: a `SayLine` waits for 13 answers from the server (the idempotency key, the chat, "
-                       "its cast and the persona; the append; the cursor; three reads of the handler; its insert; "
-                       "the result read back; COMMIT), each a round trip on PostgreSQL and a function call on "
-                       "SQLite; a savepoint's SAVEPOINT and RELEASE and the cursor's move go in pipeline mode with "
-                       "the next statement. Every write transaction holds the log's lock from BEGIN to COMMIT, so "
-                       "the writers of all processes take turns: more processes add CPU for the work outside the "
-                       "transaction, not write throughput.")
+                       "÷ the slowest process's time (each timed from its first command, after opening the engine).")
+    table.notes.append("Reading it: a lone `SayLine` waits 13 times for the server (BEGIN, the idempotency key, the "
+                       "chat, its cast and the persona, the append, the cursor, three reads and an insert of the "
+                       "handler, the result read back, COMMIT), a grouped one 12 times; each is a round trip on "
+                       "PostgreSQL and a function call on SQLite. The log's lock is held from the append to COMMIT, "
+                       "so the projection of all processes' commands takes turns: more processes add CPU for the "
+                       "reads and decisions before it, not write throughput (docs/POSTGRES.md, \"Throughput\").")
     return table
 
 

@@ -102,6 +102,15 @@ _NO_WAIT = ("SAVEPOINT ", "RELEASE SAVEPOINT ", "UPDATE projection_cursor ")
 _WRITES = ("INSERT ", "UPDATE ", "DELETE ")
 
 
+_LOG_WRITES = ("INSERT INTO events ", "SELECT MAX(stream_version) FROM events")
+
+
+def _needs_log_lock(sql: str) -> bool:
+    """Whether a statement appends to the log, reads a stream's version, or reads or moves the projection cursor
+    (`begin_write(late=True)`)."""
+    return sql.startswith(_LOG_WRITES) or "projection_cursor" in sql
+
+
 def _deferred(sql: str, writes: bool) -> bool:
     """Whether a statement in a pipelined transaction is sent without waiting for its result."""
     if sql.startswith(_NO_WAIT):
@@ -134,6 +143,8 @@ class PgConnection:
         self._pipeline: AbstractContextManager[psycopg.Pipeline] | None = None
         self._sync: Callable[[], None] | None = None
         self.defer_writes = False  # until the transaction ends, also send plain INSERT/UPDATE/DELETE without waiting
+        self.lock_late = False  # until the transaction ends, take the log's lock with each statement that needs it
+        self._lock_next = False  # … and with the next statement whatever it is (`hold_log`)
 
     @classmethod
     def connect(cls, url: str, *, application_name: str = "chronicle") -> PgConnection:
@@ -151,7 +162,8 @@ class PgConnection:
         if self._url is None:
             raise psycopg.OperationalError("this connection was not opened from a URL, so it can't reconnect")
         self.raw = _open(self._url, self._application_name)
-        self._pipeline, self._sync, self.defer_writes = None, None, False
+        self._pipeline, self._sync, self.defer_writes, self.lock_late = None, None, False, False
+        self._lock_next = False
 
     def execute(self, sql: str, params: Params = ()) -> PgCursor:
         """Run one statement with `?` placeholders; return its cursor.
@@ -164,6 +176,9 @@ class PgConnection:
         if sql in _ENDS:
             self._end(sql)
             return PgCursor(self.raw.cursor())
+        if self.lock_late and (self._lock_next or _needs_log_lock(sql)):
+            self.raw.execute(LOCK_LOG)  # sent with the statement: no round trip of its own
+            self._lock_next = False
         cursor = self.raw.execute(translate(sql), tuple(params))
         if _deferred(sql, self.defer_writes):
             return PgCursor(cursor, self._sync)
@@ -177,12 +192,19 @@ class PgConnection:
             self._sync = manager.__enter__().sync
             self._pipeline = manager
 
+    def hold_log(self) -> None:
+        """In a write transaction that takes the log's lock late: take it with the next statement (a command decided
+        against more than its chat's version, whose reads must see the log as it will be when it appends)."""
+        if self.lock_late:
+            self._lock_next = True
+
     def _end(self, sql: str) -> None:
         """COMMIT or ROLLBACK, then leave pipeline mode, which waits for it (one round trip; also when it fails).
         A deferred statement's error is raised by COMMIT, after rolling the transaction back, and is moot for a
         ROLLBACK."""
         manager, sync = self._pipeline, self._sync
-        self._pipeline, self._sync, self.defer_writes = None, None, False
+        self._pipeline, self._sync, self.defer_writes, self.lock_late = None, None, False, False
+        self._lock_next = False
         if manager is None or sync is None:
             self.raw.execute(sql)
             return
@@ -203,6 +225,8 @@ class PgConnection:
 
     def executemany(self, sql: str, params: Sequence[Params]) -> None:
         """Run one statement once per parameter tuple (pipelined: one round trip for the lot)."""
+        if self.lock_late and _needs_log_lock(sql):
+            self.raw.execute(LOCK_LOG)
         with self.raw.cursor() as cursor:
             cursor.executemany(translate(sql), params)
         if self._sync is not None:
@@ -251,22 +275,28 @@ def transaction(conn: PgConnection) -> Iterator[PgConnection]:
 LOCK_LOG = "LOCK TABLE events IN EXCLUSIVE MODE"
 
 
-def begin_write(conn: PgConnection) -> None:
-    """BEGIN a write transaction and take the log's table lock first, as SQLite's BEGIN IMMEDIATE takes its lock.
+def begin_write(conn: PgConnection, *, late: bool = False) -> None:
+    """BEGIN a write transaction and take the log's table lock, which orders the writers of every process.
 
-    Every transaction that appends or projects holds it from its first statement (the scheme of the
-    eventsourcing library's PostgreSQL recorder): writers, in every process, commit one at a time, so
-    seq order is commit order and a projector reading `seq > cursor` never skips an event that commits
-    later with a smaller seq. Plain reads are not blocked. A rolled-back append leaves a hole in seq
-    that readers pass.
+    The lock is what makes seq order commit order, so that a projector reading `seq > cursor` never skips an event
+    that commits later with a smaller seq: a transaction holds it from before its first append until it commits
+    (the scheme of the eventsourcing library's PostgreSQL recorder), and only its holder moves the shared projection
+    cursor. Plain reads are not blocked. A rolled-back append leaves a hole in seq that readers pass.
+
+    Taken at once (as SQLite's BEGIN IMMEDIATE takes its lock), or with `late` just before each statement that
+    appends to the log or reads or moves the cursor, sent with that statement in pipeline mode: what a command
+    reads and decides before its append then runs while other processes hold the lock. (Taking it again when held
+    costs nothing; taking it with each such statement also takes it back after a savepoint that took it first
+    was rolled back, which releases it.)
     """
     try:
-        conn.executescript(f"BEGIN; {LOCK_LOG}")  # one round trip for both
+        conn.executescript("BEGIN" if late else f"BEGIN; {LOCK_LOG}")  # one round trip for both
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
     conn.pipeline()
+    conn.lock_late = late
 
 
 @contextmanager
