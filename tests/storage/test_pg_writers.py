@@ -7,9 +7,12 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from engine import Actor, Engine
-from engine.commands import SayLine, SetWeather
-from engine.storage.pg_conn import PgConnection
+from engine.commands import RetractMessage, SayLine, SetWeather
+from engine.errors import DomainError
+from engine.storage.pg_conn import PgConnection, begin_write
 from tests.conftest import story
 
 ADMIN = Actor(user_id="admin-1", guild_id="guild-1", display_name="Ada", is_admin=True)
@@ -97,3 +100,18 @@ async def test_two_engines_writing_different_chats_at_once_leave_one_consistent_
     finally:
         for engine in engines:
             await engine.close()
+
+
+async def test_a_story_command_reads_and_decides_while_another_process_holds_the_log_lock(pg_url: str):
+    """The log's lock is taken with a story command's append: one its decider refuses never waits for it (were it
+    taken at BEGIN, the command would wait out the lock timeout and fail as a storage fault)."""
+    engine = await Engine.open(pg_url, busy_ms=3_000)
+    holder = PgConnection.connect(pg_url)
+    try:
+        await story(engine, ADMIN, "chan-a")
+        begin_write(holder)  # another process's writer, between its append and its commit
+        with pytest.raises(DomainError):
+            await engine.perform(RetractMessage(actor=ADMIN, channel_id="chan-a", message_id="never-said"))
+    finally:
+        holder.close()
+        await engine.close()
