@@ -14,11 +14,12 @@ import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 
 Params = Sequence[Any]
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=2048)
@@ -105,6 +106,14 @@ _WRITES = ("INSERT ", "UPDATE ", "DELETE ")
 _LOG_WRITES = ("INSERT INTO events ", "SELECT MAX(stream_version) FROM events")
 
 
+LARGE = 32_768  # characters of parameters above which a statement is sent outside pipeline mode
+
+
+def _large(params: Params) -> bool:
+    """Whether a statement's text and bytes parameters add up to more than LARGE."""
+    return sum(len(p) for p in params if isinstance(p, str | bytes)) > LARGE
+
+
 def _needs_log_lock(sql: str) -> bool:
     """Whether a statement appends to the log, reads a stream's version, or reads or moves the projection cursor
     (`begin_write(late=True)`)."""
@@ -145,6 +154,7 @@ class PgConnection:
         self.defer_writes = False  # until the transaction ends, also send plain INSERT/UPDATE/DELETE without waiting
         self.lock_late = False  # until the transaction ends, take the log's lock with each statement that needs it
         self._lock_next = False  # … and with the next statement whatever it is (`hold_log`)
+        self._unsynced = False  # statements sent in pipeline mode whose answers are not read yet
 
     @classmethod
     def connect(cls, url: str, *, application_name: str = "chronicle") -> PgConnection:
@@ -163,7 +173,7 @@ class PgConnection:
             raise psycopg.OperationalError("this connection was not opened from a URL, so it can't reconnect")
         self.raw = _open(self._url, self._application_name)
         self._pipeline, self._sync, self.defer_writes, self.lock_late = None, None, False, False
-        self._lock_next = False
+        self._lock_next = self._unsynced = False
 
     def execute(self, sql: str, params: Params = ()) -> PgCursor:
         """Run one statement with `?` placeholders; return its cursor.
@@ -178,12 +188,21 @@ class PgConnection:
             return PgCursor(self.raw.cursor())
         if self.lock_late and (self._lock_next or _needs_log_lock(sql)):
             self.raw.execute(LOCK_LOG)  # sent with the statement: no round trip of its own
-            self._lock_next = False
+            self._lock_next, self._unsynced = False, True
+        if _large(params):  # libpq's pipeline can stall sending a large statement: it goes outside pipeline mode
+            return self._unpipelined(lambda: PgCursor(self.raw.execute(translate(sql), tuple(params))))
         cursor = self.raw.execute(translate(sql), tuple(params))
         if _deferred(sql, self.defer_writes):
-            return PgCursor(cursor, self._sync)
-        self._sync()
+            self._unsynced = True
+            return PgCursor(cursor, self._synced)
+        self._synced()
         return PgCursor(cursor)
+
+    def _synced(self) -> None:
+        """Send what is queued and wait for every answer (raising the first error among them)."""
+        self._unsynced = False
+        if self._sync is not None:
+            self._sync()
 
     def pipeline(self) -> None:
         """Enter pipeline mode until the transaction's COMMIT or ROLLBACK (sent by `execute`)."""
@@ -204,7 +223,7 @@ class PgConnection:
         ROLLBACK."""
         manager, sync = self._pipeline, self._sync
         self._pipeline, self._sync, self.defer_writes, self.lock_late = None, None, False, False
-        self._lock_next = False
+        self._lock_next = self._unsynced = False
         if manager is None or sync is None:
             self.raw.execute(sql)
             return
@@ -225,23 +244,32 @@ class PgConnection:
 
     def executemany(self, sql: str, params: Sequence[Params]) -> None:
         """Run one statement once per parameter tuple (pipelined: one round trip for the lot)."""
+        def run() -> None:
+            with self.raw.cursor() as cursor:
+                cursor.executemany(translate(sql), params)
+
+        if self._sync is None:
+            run()
+            return
         if self.lock_late and _needs_log_lock(sql):
             self.raw.execute(LOCK_LOG)
-        with self.raw.cursor() as cursor:
-            cursor.executemany(translate(sql), params)
-        if self._sync is not None:
-            self._sync()
+        self._unpipelined(run)  # psycopg pipelines the lot by itself
 
     def executescript(self, script: str) -> None:
         """Run several statements at once, without parameters (PostgreSQL syntax, `%` as is)."""
         if self._sync is None:
             self.raw.execute(script)  # no parameters: psycopg sends the text unchanged, several statements allowed
             return
-        manager, self._pipeline, self._sync = self._pipeline, None, None  # several statements: simple protocol
+        self._unpipelined(lambda: self.raw.execute(script))  # several statements: the simple protocol
+
+    def _unpipelined(self, run: Callable[[], T]) -> T:
+        """Leave pipeline mode (reading every answer queued so far), `run`, and enter it again."""
+        manager, self._pipeline, self._sync, self._unsynced = self._pipeline, None, None, False
         if manager is not None:
             manager.__exit__(None, None, None)
-        self.raw.execute(script)
+        value = run()
         self.pipeline()
+        return value
 
     @property
     def in_transaction(self) -> bool:

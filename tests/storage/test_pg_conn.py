@@ -107,3 +107,16 @@ def test_deferred_writes_answer_rowcount_and_their_error_fails_the_commit(pg_con
         pg_conn.execute("INSERT INTO t VALUES (11)")
     assert not pg_conn.in_transaction and not pg_conn.defer_writes
     assert pg_conn.execute("SELECT n FROM t ORDER BY n").fetchall() == [(11,), (12,)]
+
+
+def test_large_statements_in_a_write_transaction_go_through(pg_conn: PgConnection):
+    """A card or a book is a statement of megabytes; sent in pipeline mode behind a savepoint or the log's lock,
+    libpq stalls (the writer waited for ever), so such a statement goes outside the pipeline."""
+    pg_conn.execute("CREATE TABLE t (v TEXT)")
+    big = "x" * 2_000_000
+    with write_transaction(pg_conn):
+        with savepoint(pg_conn, "command"):
+            pg_conn.execute("INSERT INTO t VALUES (?)", (big,))
+        pg_conn.executemany("INSERT INTO t VALUES (?)", [(big,), ("small",)])
+        assert pg_conn.execute("SELECT count(*) FROM t").fetchone() == (3,)
+    assert pg_conn.execute("SELECT sum(length(v)) FROM t").fetchone() == (2 * len(big) + 5,)
