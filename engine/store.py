@@ -45,6 +45,14 @@ class Stamp:
     cause: str | None = None
 
 
+def hold_log(conn: Conn) -> None:
+    """Take the log's write lock now, before anything is read (SQLite holds it from BEGIN IMMEDIATE; PostgreSQL's
+    writer takes it late, with the first append, unless asked here: engine/storage/pg_conn.py)."""
+    take = getattr(conn, "hold_log", None)
+    if take is not None:
+        take()
+
+
 def stream_version(conn: Conn, stream: str) -> int:
     """The number of events in `stream` so far (0 for a new stream)."""
     row = conn.execute("SELECT MAX(stream_version) FROM events WHERE stream = ?", (stream,)).fetchone()

@@ -168,6 +168,8 @@ class StoryWriter:
 def _unit(conn: Conn, decider: Decider[Any, Any], cmd: Command[Any], ctx: Context, stamp: Stamp, key: str | None,
           result: Result[T]) -> tuple[list[Recorded[Any]], T]:
     """One command in the writer: idempotency, load, decide, append per stream, project, build the result."""
+    if not (isinstance(cmd, InChat) and cmd.in_story and cmd.chat_id):  # decided against more than its chat's version
+        store.hold_log(conn)
     if key is not None and (previous := store.find_by_key(conn, key)) is not None:
         log.info("duplicate_ignored", key=key, seq=previous.seq, kind=previous.kind)
         try:

@@ -10,14 +10,16 @@ savepoints for running several commands in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 
 Params = Sequence[Any]
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=2048)
@@ -52,34 +54,77 @@ def translate(sql: str) -> str:
 
 
 class PgCursor:
-    """The result of one statement, read like a sqlite3 cursor (no `lastrowid`: use RETURNING)."""
+    """The result of one statement, read like a sqlite3 cursor (no `lastrowid`: use RETURNING).
 
-    __slots__ = ("_cursor",)
+    A statement sent in pipeline mode without waiting (`PgConnection.execute`, deferred) is waited for on the first
+    look at its result."""
 
-    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+    __slots__ = ("_cursor", "_sync")
+
+    def __init__(self, cursor: psycopg.Cursor[Any], sync: Callable[[], None] | None = None) -> None:
         self._cursor = cursor
+        self._sync = sync
+
+    def _ready(self) -> psycopg.Cursor[Any]:
+        if self._sync is not None:
+            if self._cursor.pgresult is None:
+                self._sync()
+            self._sync = None
+        return self._cursor
 
     @property
     def rowcount(self) -> int:
         """Rows changed by an INSERT/UPDATE/DELETE (or returned by a SELECT)."""
-        return self._cursor.rowcount
+        return self._ready().rowcount
 
     @property
     def description(self) -> Any:
         """Column descriptions of a result, or None for a statement without rows."""
-        return self._cursor.description
+        return self._ready().description
 
     def fetchone(self) -> tuple[Any, ...] | None:
         """The next row, or None (also for a statement that returns no rows, as sqlite3 does)."""
-        return self._cursor.fetchone() if self._cursor.description is not None else None
+        cursor = self._ready()
+        return cursor.fetchone() if cursor.description is not None else None
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         """The remaining rows (empty for a statement that returns no rows)."""
-        return self._cursor.fetchall() if self._cursor.description is not None else []
+        cursor = self._ready()
+        return cursor.fetchall() if cursor.description is not None else []
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         """Iterate over the remaining rows."""
-        return iter(self._cursor) if self._cursor.description is not None else iter(())
+        cursor = self._ready()
+        return iter(cursor) if cursor.description is not None else iter(())
+
+
+_ENDS = frozenset({"COMMIT", "ROLLBACK"})
+_NO_WAIT = ("SAVEPOINT ", "RELEASE SAVEPOINT ", "UPDATE projection_cursor ")
+_WRITES = ("INSERT ", "UPDATE ", "DELETE ")
+
+
+_LOG_WRITES = ("INSERT INTO events ", "SELECT MAX(stream_version) FROM events")
+
+
+LARGE = 32_768  # characters of parameters above which a statement is sent outside pipeline mode
+
+
+def _large(params: Params) -> bool:
+    """Whether a statement's text and bytes parameters add up to more than LARGE."""
+    return sum(len(p) for p in params if isinstance(p, str | bytes)) > LARGE
+
+
+def _needs_log_lock(sql: str) -> bool:
+    """Whether a statement appends to the log, reads a stream's version, or reads or moves the projection cursor
+    (`begin_write(late=True)`)."""
+    return sql.startswith(_LOG_WRITES) or "projection_cursor" in sql
+
+
+def _deferred(sql: str, writes: bool) -> bool:
+    """Whether a statement in a pipelined transaction is sent without waiting for its result."""
+    if sql.startswith(_NO_WAIT):
+        return True
+    return writes and sql.lstrip().upper().startswith(_WRITES) and "RETURNING" not in sql.upper()
 
 
 CONNECT_TIMEOUT = 10  # seconds a connection attempt waits for a server that does not answer
@@ -104,6 +149,12 @@ class PgConnection:
             raise ValueError("PgConnection needs an autocommit connection (transactions are explicit)")
         self.raw = raw
         self._url, self._application_name = url, application_name
+        self._pipeline: AbstractContextManager[psycopg.Pipeline] | None = None
+        self._sync: Callable[[], None] | None = None
+        self.defer_writes = False  # until the transaction ends, also send plain INSERT/UPDATE/DELETE without waiting
+        self.lock_late = False  # until the transaction ends, take the log's lock with each statement that needs it
+        self._lock_next = False  # … and with the next statement whatever it is (`hold_log`)
+        self._unsynced = False  # statements sent in pipeline mode whose answers are not read yet
 
     @classmethod
     def connect(cls, url: str, *, application_name: str = "chronicle") -> PgConnection:
@@ -121,19 +172,104 @@ class PgConnection:
         if self._url is None:
             raise psycopg.OperationalError("this connection was not opened from a URL, so it can't reconnect")
         self.raw = _open(self._url, self._application_name)
+        self._pipeline, self._sync, self.defer_writes, self.lock_late = None, None, False, False
+        self._lock_next = self._unsynced = False
 
     def execute(self, sql: str, params: Params = ()) -> PgCursor:
-        """Run one statement with `?` placeholders; return its cursor."""
-        return PgCursor(self.raw.execute(translate(sql), tuple(params)))
+        """Run one statement with `?` placeholders; return its cursor.
+
+        In a write transaction (pipeline mode, `pipeline`) a statement whose result nobody waits for (a savepoint's
+        SAVEPOINT and RELEASE, the projection cursor's move; with `defer_writes`, any plain write) is sent with the
+        next one that is waited for, in one round trip; its error, if any, is raised there."""
+        if self._sync is None:
+            return PgCursor(self.raw.execute(translate(sql), tuple(params)))
+        if sql in _ENDS:
+            self._end(sql)
+            return PgCursor(self.raw.cursor())
+        if self.lock_late and (self._lock_next or _needs_log_lock(sql)):
+            self.raw.execute(LOCK_LOG)  # sent with the statement: no round trip of its own
+            self._lock_next, self._unsynced = False, True
+        if _large(params):  # libpq's pipeline can stall sending a large statement: it goes outside pipeline mode
+            return self._unpipelined(lambda: PgCursor(self.raw.execute(translate(sql), tuple(params))))
+        cursor = self.raw.execute(translate(sql), tuple(params))
+        if _deferred(sql, self.defer_writes):
+            self._unsynced = True
+            return PgCursor(cursor, self._synced)
+        self._synced()
+        return PgCursor(cursor)
+
+    def _synced(self) -> None:
+        """Send what is queued and wait for every answer (raising the first error among them)."""
+        self._unsynced = False
+        if self._sync is not None:
+            self._sync()
+
+    def pipeline(self) -> None:
+        """Enter pipeline mode until the transaction's COMMIT or ROLLBACK (sent by `execute`)."""
+        if self._sync is None:
+            manager = self.raw.pipeline()
+            self._sync = manager.__enter__().sync
+            self._pipeline = manager
+
+    def hold_log(self) -> None:
+        """In a write transaction that takes the log's lock late: take it with the next statement (a command decided
+        against more than its chat's version, whose reads must see the log as it will be when it appends)."""
+        if self.lock_late:
+            self._lock_next = True
+
+    def _end(self, sql: str) -> None:
+        """COMMIT or ROLLBACK, then leave pipeline mode, which waits for it (one round trip; also when it fails).
+        A deferred statement's error is raised by COMMIT, after rolling the transaction back, and is moot for a
+        ROLLBACK."""
+        manager, sync = self._pipeline, self._sync
+        self._pipeline, self._sync, self.defer_writes, self.lock_late = None, None, False, False
+        self._lock_next = self._unsynced = False
+        if manager is None or sync is None:
+            self.raw.execute(sql)
+            return
+        try:
+            if sql == "ROLLBACK":
+                with contextlib.suppress(psycopg.Error):
+                    sync()
+            self.raw.execute(sql)
+        finally:
+            try:
+                manager.__exit__(None, None, None)
+            except psycopg.Error:
+                if self.raw.closed:
+                    return
+                if self.raw.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+                    self.raw.execute("ROLLBACK")  # the failed statement stopped the pipeline before COMMIT
+                raise
 
     def executemany(self, sql: str, params: Sequence[Params]) -> None:
         """Run one statement once per parameter tuple (pipelined: one round trip for the lot)."""
-        with self.raw.cursor() as cursor:
-            cursor.executemany(translate(sql), params)
+        def run() -> None:
+            with self.raw.cursor() as cursor:
+                cursor.executemany(translate(sql), params)
+
+        if self._sync is None:
+            run()
+            return
+        if self.lock_late and _needs_log_lock(sql):
+            self.raw.execute(LOCK_LOG)
+        self._unpipelined(run)  # psycopg pipelines the lot by itself
 
     def executescript(self, script: str) -> None:
         """Run several statements at once, without parameters (PostgreSQL syntax, `%` as is)."""
-        self.raw.execute(script)  # no parameters: psycopg sends the text unchanged, several statements allowed
+        if self._sync is None:
+            self.raw.execute(script)  # no parameters: psycopg sends the text unchanged, several statements allowed
+            return
+        self._unpipelined(lambda: self.raw.execute(script))  # several statements: the simple protocol
+
+    def _unpipelined(self, run: Callable[[], T]) -> T:
+        """Leave pipeline mode (reading every answer queued so far), `run`, and enter it again."""
+        manager, self._pipeline, self._sync, self._unsynced = self._pipeline, None, None, False
+        if manager is not None:
+            manager.__exit__(None, None, None)
+        value = run()
+        self.pipeline()
+        return value
 
     @property
     def in_transaction(self) -> bool:
@@ -167,21 +303,28 @@ def transaction(conn: PgConnection) -> Iterator[PgConnection]:
 LOCK_LOG = "LOCK TABLE events IN EXCLUSIVE MODE"
 
 
-def begin_write(conn: PgConnection) -> None:
-    """BEGIN a write transaction and take the log's table lock first, as SQLite's BEGIN IMMEDIATE takes its lock.
+def begin_write(conn: PgConnection, *, late: bool = False) -> None:
+    """BEGIN a write transaction and take the log's table lock, which orders the writers of every process.
 
-    Every transaction that appends or projects holds it from its first statement (the scheme of the
-    eventsourcing library's PostgreSQL recorder): writers, in every process, commit one at a time, so
-    seq order is commit order and a projector reading `seq > cursor` never skips an event that commits
-    later with a smaller seq. Plain reads are not blocked. A rolled-back append leaves a hole in seq
-    that readers pass.
+    The lock is what makes seq order commit order, so that a projector reading `seq > cursor` never skips an event
+    that commits later with a smaller seq: a transaction holds it from before its first append until it commits
+    (the scheme of the eventsourcing library's PostgreSQL recorder), and only its holder moves the shared projection
+    cursor. Plain reads are not blocked. A rolled-back append leaves a hole in seq that readers pass.
+
+    Taken at once (as SQLite's BEGIN IMMEDIATE takes its lock), or with `late` just before each statement that
+    appends to the log or reads or moves the cursor, sent with that statement in pipeline mode: what a command
+    reads and decides before its append then runs while other processes hold the lock. (Taking it again when held
+    costs nothing; taking it with each such statement also takes it back after a savepoint that took it first
+    was rolled back, which releases it.)
     """
     try:
-        conn.executescript(f"BEGIN; {LOCK_LOG}")  # one round trip for both
+        conn.executescript("BEGIN" if late else f"BEGIN; {LOCK_LOG}")  # one round trip for both
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+    conn.pipeline()
+    conn.lock_late = late
 
 
 @contextmanager

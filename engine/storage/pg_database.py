@@ -3,7 +3,8 @@
 Every write is a plain synchronous function run whole in the writer's thread (one thread hop per
 transaction), grouped with the commands waiting beside it (engine.storage.group), exactly as
 `engine.storage.sqlite.Database` runs them, so the same transaction bodies, projection handlers and queries run
-on either backend. A write transaction takes the log's table lock first (`pg_conn.begin_write`).
+on either backend. A write transaction takes the log's table lock before its first append (`pg_conn.begin_write`
+with `late`), so what a command reads and decides before it runs while other processes' writers hold the lock.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ import structlog
 from engine.errors import ReprojectInterrupted, StorageError
 from engine.storage import pg_reproject, redact
 from engine.storage.group import GroupCommit
-from engine.storage.pg_conn import PgConnection, begin_write
+from engine.storage.pg_conn import LOCK_LOG, PgConnection, begin_write
 from engine.storage.pg_faults import as_storage_error, classify
 from engine.storage.pg_migrate import migrate
 from engine.storage.pg_reproject import LOST_LOCK
 from engine.storage.pg_turns import take_turn
-from engine.storage.port import Reproject, take_reproject_lock
+from engine.storage.port import Conn, Reproject, take_reproject_lock
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -123,13 +124,23 @@ class PgDatabase(GroupCommit):
             return await self._writer.run(fn)
 
     def _begin(self, conn: PgConnection) -> None:
+        """BEGIN with the log's lock taken late (`begin_write`): a command's reads and decision run before it."""
         try:
-            begin_write(conn)
+            begin_write(conn, late=True)
         except psycopg.OperationalError:
             if not conn.closed:
                 raise
             self._writer.revive(conn)  # lost while idle: nothing of this transaction has run, so begin it again
-            begin_write(conn)
+            begin_write(conn, late=True)
+
+    async def write_alone(self, fn: Callable[[Conn], T]) -> T:
+        """Run `fn(conn)` in a write transaction of its own holding the log's lock from its first statement (a
+        catch-up, a copied log, maintenance: whatever they read of the log stays as read until they commit)."""
+        def locked(conn: Conn) -> T:
+            conn.execute(LOCK_LOG)
+            return fn(conn)
+
+        return await super().write_alone(locked)
 
     def _fault(self, error: BaseException) -> BaseException:
         """The error a failed command raises: storage faults become StorageError."""

@@ -29,7 +29,7 @@ import psycopg
 import structlog
 
 from engine.errors import EngineError, ReprojectInterrupted
-from engine.storage.pg_conn import PgConnection
+from engine.storage.pg_conn import LOCK_LOG, PgConnection
 
 log = structlog.get_logger(__name__)
 LIVE, NEXT, OLD = "public", "chronicle_next", "chronicle_old"
@@ -108,13 +108,17 @@ def _index_on_copy(definition: str, table: str) -> str:
 
 def point_at_copies(conn: PgConnection, tables: Sequence[str], *, quick: bool) -> None:
     """Make the projected tables' names mean the copies until this transaction ends (`quick`: and commit without
-    waiting for the WAL flush: a fill batch lost in a crash is a leftover copy's, dropped anyway)."""
+    waiting for the WAL flush, a fill batch lost in a crash being a leftover copy's, dropped anyway; and send the
+    handlers' plain writes without waiting for each, `PgConnection.defer_writes`)."""
+    if not quick:  # the switch: no writer of any process may commit between its last events and the swap
+        conn.execute(LOCK_LOG)
     commit = "set_config('synchronous_commit', 'off', true)" if quick else "NULL"
     found = _scalar(conn, f"SELECT set_config('search_path', ?, true), {commit},"
                     " (SELECT count(*) FROM pg_tables WHERE schemaname = ? AND tablename = ANY (?))",
                     (f"{NEXT}, {LIVE}", NEXT, list(tables)))
     if found != len(tables):  # never let the handlers fall through to the live tables
         raise EngineError(f"the reproject's copies are gone ({found} of {len(tables)} tables in {NEXT})")
+    conn.defer_writes = quick  # a fill batch's plain writes go with the next read: one round trip for several
 
 
 def swap(conn: PgConnection, tables: Sequence[str], wait_ms: int) -> bool:

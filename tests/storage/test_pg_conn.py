@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Callable
+
 import psycopg
 import pytest
 
-from engine.storage.pg_conn import PgConnection, savepoint, transaction, translate
+from engine.storage.pg_conn import PgConnection, savepoint, transaction, translate, write_transaction
 
 
 @pytest.mark.parametrize(("sql", "expected"), [
@@ -61,3 +64,59 @@ def test_the_adapter_needs_an_autocommit_connection(pg_url: str):
             PgConnection(raw)
     finally:
         raw.close()
+
+
+def _round_trips(conn: PgConnection, work: Callable[[], object]) -> int:
+    """How many times `work` waited for the server: the Query and Sync messages libpq sent (its protocol trace)."""
+    with tempfile.TemporaryFile("w+") as trace:
+        conn.raw.pgconn.trace(trace.fileno())
+        try:
+            work()
+        finally:
+            conn.raw.pgconn.untrace()
+        trace.seek(0)
+        return sum(fields[1] == "F" and fields[3] in ("Query", "Sync")
+                   for fields in (line.rstrip("\n").split("\t") for line in trace) if len(fields) > 3)
+
+
+def test_savepoints_and_the_cursor_move_go_with_the_next_statement_in_one_round_trip(pg_conn: PgConnection):
+    """Pipeline mode in a write transaction: two commands' savepoints, their reads and the cursor's move, COMMIT."""
+    def group() -> None:
+        with write_transaction(pg_conn):
+            for n in (1, 2):
+                with savepoint(pg_conn, "command"):
+                    assert pg_conn.execute("SELECT ?::int", (n,)).fetchone() == (n,)
+            pg_conn.execute("UPDATE projection_cursor SET position = position WHERE name = ?", ("world",))
+
+    # BEGIN+LOCK, SAVEPOINT+SELECT, RELEASE+SAVEPOINT+SELECT, RELEASE+UPDATE+COMMIT (each statement alone: 9)
+    assert _round_trips(pg_conn, group) == 4
+    assert not pg_conn.in_transaction
+
+
+def test_deferred_writes_answer_rowcount_and_their_error_fails_the_commit(pg_conn: PgConnection):
+    """`defer_writes` (a reproject's fill batch): plain writes go without waiting; a look at one waits for it, and a
+    failed one makes COMMIT raise, after which the transaction rolls back whole and the connection goes on."""
+    pg_conn.execute("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+    with write_transaction(pg_conn):
+        pg_conn.defer_writes = True
+        pg_conn.execute("INSERT INTO t VALUES (1), (2)")
+        assert pg_conn.execute("UPDATE t SET n = n + 10 WHERE n > ?", (0,)).rowcount == 2
+    with pytest.raises(psycopg.errors.UniqueViolation), write_transaction(pg_conn):
+        pg_conn.defer_writes = True
+        pg_conn.execute("INSERT INTO t VALUES (3)")
+        pg_conn.execute("INSERT INTO t VALUES (11)")
+    assert not pg_conn.in_transaction and not pg_conn.defer_writes
+    assert pg_conn.execute("SELECT n FROM t ORDER BY n").fetchall() == [(11,), (12,)]
+
+
+def test_large_statements_in_a_write_transaction_go_through(pg_conn: PgConnection):
+    """A card or a book is a statement of megabytes; sent in pipeline mode behind a savepoint or the log's lock,
+    libpq stalls (the writer waited for ever), so such a statement goes outside the pipeline."""
+    pg_conn.execute("CREATE TABLE t (v TEXT)")
+    big = "x" * 2_000_000
+    with write_transaction(pg_conn):
+        with savepoint(pg_conn, "command"):
+            pg_conn.execute("INSERT INTO t VALUES (?)", (big,))
+        pg_conn.executemany("INSERT INTO t VALUES (?)", [(big,), ("small",)])
+        assert pg_conn.execute("SELECT count(*) FROM t").fetchone() == (3,)
+    assert pg_conn.execute("SELECT sum(length(v)) FROM t").fetchone() == (2 * len(big) + 5,)
