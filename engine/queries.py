@@ -57,8 +57,17 @@ def _character(row: Row) -> CharacterView:
                  tuple(json.loads(row[16])), float(row[17]))
 
 
+def _ids(raw: str) -> tuple[str, ...]:
+    """A JSON list of ids; the common shapes (none, one plain id) without the JSON decoder (prompts read hundreds)."""
+    if raw == "[]":
+        return ()
+    if raw.startswith('["') and raw.endswith('"]') and '"' not in raw[2:-2] and "\\" not in raw:
+        return (raw[2:-2],)
+    return tuple(json.loads(raw))
+
+
 def _message(row: Row) -> MessageView:
-    return _view(MessageView, *row[:8], tuple(json.loads(row[8])), row[9], bool(row[10]), row[11], row[12])
+    return _view(MessageView, *row[:8], _ids(row[8]), row[9], bool(row[10]), row[11], row[12])
 
 
 def find_character(conn: Conn, guild_id: str, name: str, *, other_than: str | None = None) -> CharacterView | None:

@@ -132,26 +132,42 @@ def history_message(message: MessageView, character_id: str) -> ChatMessage:
     return ChatMessage("user", f"{message.speaker}: {message.text}")
 
 
-def _fit_history(inputs: PromptInputs, room: int, counter: TokenCounter) -> tuple[list[ChatMessage], set[str], int]:
-    """The newest lines that fit in `room` tokens, oldest first (the newest is truncated if it alone is too big),
-    their message ids and their tokens."""
-    kept: list[ChatMessage] = []
-    ids: set[str] = set()
-    used = 0
-    for message in reversed(inputs.history):
-        chat_message = history_message(message, inputs.character.character_id)
-        cost = counter.message(chat_message.content)
-        if cost > room - used:
-            if not kept and room > MESSAGE_OVERHEAD + 8:
-                content = counter.truncate(chat_message.content, room - MESSAGE_OVERHEAD)
-                kept.append(ChatMessage(chat_message.role, content))
-                ids.add(message.message_id)
-                used += counter.message(content)
-            break
-        kept.append(chat_message)
-        ids.add(message.message_id)
-        used += cost
-    return kept[::-1], ids, used
+class _History:
+    """The transcript's lines as the answering character's chat messages, each counted once (newest first, only
+    as far as asked)."""
+
+    def __init__(self, inputs: PromptInputs, counter: TokenCounter) -> None:
+        self._inputs, self._counter = inputs, counter
+        self._seen: list[tuple[str, ChatMessage, int]] = []
+
+    def newest(self, i: int) -> tuple[str, ChatMessage, int] | None:
+        """The `i`-th newest line (0 is the newest): its id, its chat message and its tokens; None past the first."""
+        history = self._inputs.history
+        while len(self._seen) <= i and len(self._seen) < len(history):
+            message = history[-1 - len(self._seen)]
+            chat_message = history_message(message, self._inputs.character.character_id)
+            self._seen.append((message.message_id, chat_message, self._counter.message(chat_message.content)))
+        return self._seen[i] if i < len(self._seen) else None
+
+    def fit(self, room: int) -> tuple[list[ChatMessage], set[str], int]:
+        """The newest lines that fit in `room` tokens, oldest first (the newest is truncated if it alone is too
+        big), their message ids and their tokens."""
+        kept: list[ChatMessage] = []
+        ids: set[str] = set()
+        used = 0
+        while (line := self.newest(len(kept))) is not None:
+            message_id, chat_message, cost = line
+            if cost > room - used:
+                if not kept and room > MESSAGE_OVERHEAD + 8:
+                    content = self._counter.truncate(chat_message.content, room - MESSAGE_OVERHEAD)
+                    kept.append(ChatMessage(chat_message.role, content))
+                    ids.add(message_id)
+                    used += self._counter.message(content)
+                break
+            kept.append(chat_message)
+            ids.add(message_id)
+            used += cost
+        return kept[::-1], ids, used
 
 
 @dataclass(frozen=True)
@@ -168,12 +184,13 @@ def _lines_and_pool(inputs: PromptInputs, room: int, counter: TokenCounter) -> _
     """One budget: a floor of the newest lines, then recalled lines, memories and lore by relevance (at most
     POOL_SHARE), then newer lines again with what the pool left; a recalled line that ends up among the newest is
     not repeated (its room goes to the next candidates)."""
-    _, floor_ids, floor_cost = _fit_history(inputs, int(room * FLOOR_SHARE), counter)
+    lines = _History(inputs, counter)
+    _, floor_ids, floor_cost = lines.fit(int(room * FLOOR_SHARE))
     heads = ranked.headers(inputs)
-    pool = ranked.items(inputs, ranked.query_of(inputs))
+    pool = ranked.items(inputs, ranked.query_of(inputs), counter)
     _, _, reserved = ranked.choose(pool, min(int(room * POOL_SHARE), room - floor_cost - 2), counter, heads,
                                    floor_ids)
-    history, ids, history_tokens = _fit_history(inputs, room - (reserved + 2 if reserved else 0), counter)
+    history, ids, history_tokens = lines.fit(room - (reserved + 2 if reserved else 0))
     kept, fates, _ = ranked.choose(pool, reserved, counter, heads, ids)
     return _Lines(history, ranked.sections(kept, heads), tuple(fates), history_tokens)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from engine.events.memory import IMPORTANCE_MAX
 from engine.narrator.context import PromptInputs
-from engine.narrator.recall import _NAME, _holds, query_lines, recalled_text
+from engine.narrator.recall import _NAME, held_terms, query_lines, recalled_text
 from engine.narrator.tokens import TokenCounter
 from engine.words import search_terms, words_of
 
@@ -52,6 +52,7 @@ class Item:
     text: str
     score: float
     order: float  # position in its section when shown (recall: story order)
+    tokens: int  # what it costs in the prompt
     key: str = ""  # a recalled line's message id
 
 
@@ -62,43 +63,54 @@ class Query:
     terms: tuple[str, ...]
     names: frozenset[str]
 
-    def relevance(self, text: str) -> float:
-        """The share of the query's words `text` holds, plus NAME_BOOST per name it holds."""
+    def relevance(self, text: str, held: tuple[str, ...] | None = None) -> float:
+        """The share of the query's words `text` holds (or those `held` of them), plus NAME_BOOST per name."""
         if not self.terms:
             return 0.0
-        low = text.lower()
-        held = [t for t in self.terms if _holds(low, t)]
+        held = held_terms(text, self.terms) if held is None else held
         return len(held) / len(self.terms) + NAME_BOOST * sum(t in self.names for t in held)
 
 
 def query_of(inputs: PromptInputs) -> Query:
     """The query the pool ranks by: the person's newest line's words (else the other newest lines')."""
     person, others = query_lines(inputs.history)
-    ignore = {w for n in (inputs.character.name, *(o.name for o in inputs.others), *(p for p, _ in inputs.personas))
-              for w in words_of(n)}
+    ignore = _ignored(inputs)
     terms = search_terms(person, ignore=ignore) or search_terms(others, ignore=ignore)
     return Query(tuple(terms), frozenset(n.lower() for n in _NAME.findall(person)) - ignore)
 
 
-def items(inputs: PromptInputs, query: Query) -> list[Item]:
-    """Every candidate of the three sections, scored."""
+def items(inputs: PromptInputs, query: Query, counter: TokenCounter) -> list[Item]:
+    """Every candidate of the three sections, scored and counted (a line and the newline after it)."""
     out: list[Item] = []
     best = max((r.score for r in inputs.recalled), default=1.0) or 1.0
+    same = tuple(query.terms) == r_terms(inputs)  # recall already knows which of these words each line holds
     for r in inputs.recalled:
         line = recalled_text(r.message)
-        score = query.relevance(r.message.text) + SECTION_WEIGHT * r.score / best
-        out.append(Item("recall", _short(line), line, score, r.message.seq, r.message.message_id))
+        score = query.relevance(r.message.text, r.terms if same else None) + SECTION_WEIGHT * r.score / best
+        out.append(Item("recall", line, line, score, r.message.seq, counter.count(line) + 1, r.message.message_id))
     count = len(inputs.memories)
     for rank, m in enumerate(inputs.memories):
         native = (1 - rank / max(1, count)) * 0.5 + 0.5 * m.importance / IMPORTANCE_MAX
-        out.append(Item("memory", _short(m.text), f"- {m.text}", query.relevance(m.text) + SECTION_WEIGHT * native,
-                        rank))
+        line = f"- {m.text}"
+        out.append(Item("memory", m.text, line, query.relevance(m.text) + SECTION_WEIGHT * native, rank,
+                        counter.count(line) + 1))
     lore = inputs.lore
     for rank, ((book, entry, _), content) in enumerate(zip(lore.active, lore.contents, strict=False)):
         if content:
             score = max(LORE_KEYED, query.relevance(content)) + SECTION_WEIGHT * (1 - rank / max(1, len(lore.active)))
-            out.append(Item("lore", f"{book} {entry}", content, score, rank))
+            out.append(Item("lore", f"{book} {entry}", content, score, rank, counter.count(content) + 2))
     return out
+
+
+def r_terms(inputs: PromptInputs) -> tuple[str, ...]:
+    """The words recall searched for (the person's newest line's), as ranked.query_of would pick them."""
+    person, _ = query_lines(inputs.history)
+    return tuple(search_terms(person, ignore=_ignored(inputs)))
+
+
+def _ignored(inputs: PromptInputs) -> set[str]:
+    names = (inputs.character.name, *(o.name for o in inputs.others), *(p for p, _ in inputs.personas))
+    return {w for n in names for w in words_of(n)}
 
 
 def headers(inputs: PromptInputs) -> dict[str, str]:
@@ -117,20 +129,20 @@ def choose(pool: Iterable[Item], room: int, counter: TokenCounter, heads: dict[s
     used = 0
     opened: set[str] = set()
     for item in sorted(pool, key=lambda i: (-i.score, i.section, i.order)):
-        cost = counter.count(item.text) + (1 if item.section != "lore" else 2)
+        cost = item.tokens
         if item.key and item.key in skip:
-            fates.append(Candidate(item.section, item.label, round(item.score, 3), cost,
+            fates.append(Candidate(item.section, _short(item.label), round(item.score, 3), cost,
                                    "already among the newest lines"))
             continue
         head = 0 if item.section in opened else counter.count(heads[item.section]) + 2
         if used + cost + head > room:
-            fates.append(Candidate(item.section, item.label, round(item.score, 3), cost,
+            fates.append(Candidate(item.section, _short(item.label), round(item.score, 3), cost,
                                    f"over budget ({room - used} of {room} tokens left)"))
             continue
         kept.append(item)
         opened.add(item.section)
         used += cost + head
-        fates.append(Candidate(item.section, item.label, round(item.score, 3), cost))
+        fates.append(Candidate(item.section, _short(item.label), round(item.score, 3), cost))
     return kept, fates, used
 
 
