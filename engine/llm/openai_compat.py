@@ -134,6 +134,7 @@ class OpenAICompatibleModel:
         root = self.base_url.removesuffix("/v1")
         self._measure = ServerMeasure(root, model, self.counter, self._post_json)
         self._measuring: set[asyncio.Task[None]] = set()
+        self._ask_usage = True  # until the server refuses `stream_options`
 
     async def _post_json(self, url: str, body: dict[str, Any]) -> Any:
         """POST `body` to `url` (outside the /v1 API) and return the answer's JSON."""
@@ -192,7 +193,20 @@ class OpenAICompatibleModel:
                 if sent:
                     reason = f"the model server at {self.shown_url} stopped in the middle of a reply"
                     self._give_up(reason, attempt, exc)
+                if self._refused_usage(exc, request):
+                    attempt -= 1  # the same request without asking for usage: not a retry
+                    continue
                 await self._wait_or_give_up(exc, attempt, ends)
+
+    def _refused_usage(self, exc: Exception, request: dict[str, Any]) -> bool:
+        """Whether the server refused the request for its `stream_options` (it was then taken out, for good)."""
+        if not (isinstance(exc, openai.APIStatusError) and exc.status_code in (400, 422)
+                and "stream_options" in request and "stream_options" in _server_detail(exc)):
+            return False
+        request.pop("stream_options")
+        self._ask_usage = False
+        log.info("llm_usage_refused", base_url=self.shown_url, model=self.model)
+        return True
 
     def _request(self, messages: Sequence[ChatMessage], stops: Sequence[str], max_tokens: int | None) -> dict[str, Any]:
         """The keyword arguments of one chat.completions.create call."""
@@ -202,8 +216,9 @@ class OpenAICompatibleModel:
             "temperature": self._temperature,
             "max_tokens": max_tokens if max_tokens is not None else self._max_tokens,
             "stream": True,
-            "stream_options": {"include_usage": True},  # the prompt's tokens, to count the next ones as it does
         }
+        if self._ask_usage:
+            request["stream_options"] = {"include_usage": True}  # the prompt's tokens: the counter learns from them
         if stops:
             request["stop"] = list(stops[:MAX_SERVER_STOPS])
         return request

@@ -15,6 +15,7 @@ from engine import Actor, Engine
 from engine.commands import AnswerLine, InspectPrompt, RecordReply, SayLine
 from engine.llm.counting import tiktoken_counter
 from engine.llm.openai_compat import OpenAICompatibleModel
+from engine.llm.port import ChatMessage
 from engine.narrator.prompt import Prompt
 from tests.conftest import story
 from tests.engine.test_narrator import RecordingSink
@@ -121,3 +122,13 @@ async def test_an_exact_tokenizer_counts_every_part_and_the_inspector_names_it(d
     finally:
         await engine.close()
         await model.aclose()
+
+
+async def test_a_server_that_refuses_stream_options_is_asked_again_without_them(fake_llm: FakeLLMServer,
+                                                                               model: OpenAICompatibleModel):
+    fake_llm.enqueue_error(400, "Unrecognized request argument supplied: stream_options")
+    messages = [ChatMessage("user", "Hello?")]
+    first = "".join([chunk.text async for chunk in model.stream(messages)])
+    second = "".join([chunk.text async for chunk in model.stream(messages)])
+    assert first and second  # with max_retries=0: taking the option out is not a retry
+    assert ["stream_options" in body for body in fake_llm.requests] == [True, False, False]
