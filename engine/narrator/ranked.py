@@ -2,10 +2,11 @@
 same room by relevance to the newest lines, and the prompt inspector lists every candidate, kept or dropped, with
 its section, its score and why.
 
-Every candidate gets the same relevance: the share of the query's words it holds (the person's newest line, as
-recall builds it, engine/narrator/recall.py), a boost for each name of the query it holds, and a tie-break from its
-own section's ranking (recall's hybrid score, a memory's importance and rank, a lore entry's key having matched the
-newest lines).
+Relevance is measured the same way for every section: the share of the query's words a candidate holds (the
+person's newest line, as recall builds it, engine/narrator/recall.py) and a boost for each name of the query it
+holds. A recalled line's score is recall's own hybrid score (which weighs exactly these, with BM25, rare words and
+recency) scaled to the same range; a memory adds its importance and rank, a lore entry its key having matched the
+newest lines (at least LORE_KEYED) and its activation order.
 """
 
 from __future__ import annotations
@@ -63,11 +64,11 @@ class Query:
     terms: tuple[str, ...]
     names: frozenset[str]
 
-    def relevance(self, text: str, held: tuple[str, ...] | None = None) -> float:
-        """The share of the query's words `text` holds (or those `held` of them), plus NAME_BOOST per name."""
+    def relevance(self, text: str) -> float:
+        """The share of the query's words `text` holds, plus NAME_BOOST per name it holds."""
         if not self.terms:
             return 0.0
-        held = held_terms(text, self.terms) if held is None else held
+        held = held_terms(text, self.terms)
         return len(held) / len(self.terms) + NAME_BOOST * sum(t in self.names for t in held)
 
 
@@ -83,10 +84,9 @@ def items(inputs: PromptInputs, query: Query, counter: TokenCounter) -> list[Ite
     """Every candidate of the three sections, scored and counted (a line and the newline after it)."""
     out: list[Item] = []
     best = max((r.score for r in inputs.recalled), default=1.0) or 1.0
-    same = tuple(query.terms) == r_terms(inputs)  # recall already knows which of these words each line holds
-    for r in inputs.recalled:
+    for r in inputs.recalled:  # recall's own score already weighs the query's words, names and rare words held
         line = recalled_text(r.message)
-        score = query.relevance(r.message.text, r.terms if same else None) + SECTION_WEIGHT * r.score / best
+        score = (1 + SECTION_WEIGHT) * r.score / best
         out.append(Item("recall", line, line, score, r.message.seq, counter.count(line) + 1, r.message.message_id))
     count = len(inputs.memories)
     for rank, m in enumerate(inputs.memories):
@@ -100,12 +100,6 @@ def items(inputs: PromptInputs, query: Query, counter: TokenCounter) -> list[Ite
             score = max(LORE_KEYED, query.relevance(content)) + SECTION_WEIGHT * (1 - rank / max(1, len(lore.active)))
             out.append(Item("lore", f"{book} {entry}", content, score, rank, counter.count(content) + 2))
     return out
-
-
-def r_terms(inputs: PromptInputs) -> tuple[str, ...]:
-    """The words recall searched for (the person's newest line's), as ranked.query_of would pick them."""
-    person, _ = query_lines(inputs.history)
-    return tuple(search_terms(person, ignore=_ignored(inputs)))
 
 
 def _ignored(inputs: PromptInputs) -> set[str]:

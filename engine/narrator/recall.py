@@ -33,7 +33,6 @@ class Recalled:
 
     message: MessageView
     score: float
-    terms: tuple[str, ...] = ()  # the person's words it holds
 
 
 def query_lines(history: tuple[MessageView, ...]) -> tuple[str, str]:
@@ -74,7 +73,7 @@ def rank(hits: list[tuple[MessageView, float]], primary: list[str], names: set[s
         score += PERSON_WEIGHT * len(mine) / max(1, len(primary))
         score += sum(NAME_BOOST for w in mine if w in names)
         score += sum(RARE_BOOST for w in mine if counts[w] <= 2)
-        scored.append(Recalled(message, round(score, 4), mine))
+        scored.append(Recalled(message, round(score, 4)))
     return tuple(sorted(scored, key=lambda r: (-r.score, -r.message.seq)))
 
 
