@@ -5,8 +5,9 @@ its section, its score and why.
 Relevance is measured the same way for every section: the share of the query's words a candidate holds (the
 person's newest line, as recall builds it, engine/narrator/recall.py) and a boost for each name of the query it
 holds. A recalled line's score is recall's own hybrid score (which weighs exactly these, with BM25, rare words and
-recency) scaled to the same range; a memory adds its importance and rank, a lore entry its key having matched the
-newest lines (at least LORE_KEYED) and its activation order.
+recency) scaled to the same range; a memory's relevance is raised by its importance and rank (one the newest
+line does not ask about comes last), a lore entry's is at least LORE_KEYED (its key matched the newest lines)
+plus its activation order.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from engine.words import search_terms, words_of
 NAME_BOOST = 0.3  # per name of the query the candidate holds
 SECTION_WEIGHT = 0.5  # how much a candidate's own section's ranking adds (at most)
 LORE_KEYED = 0.6  # a lore entry's key matched the newest lines: that much relevance at least
+UNASKED = 0.1  # a memory holding none of the query's words scores at most this (its importance and rank)
 SECTIONS = ("recall", "memory", "lore")
 LABEL_CHARS = 70
 
@@ -92,8 +94,9 @@ def items(inputs: PromptInputs, query: Query, counter: TokenCounter) -> list[Ite
     for rank, m in enumerate(inputs.memories):
         native = (1 - rank / max(1, count)) * 0.5 + 0.5 * m.importance / IMPORTANCE_MAX
         line = f"- {m.text}"
-        out.append(Item("memory", m.text, line, query.relevance(m.text) + SECTION_WEIGHT * native, rank,
-                        counter.count(line) + 1))
+        relevance = query.relevance(m.text)
+        score = relevance * (1 + SECTION_WEIGHT * native) if relevance else UNASKED * native  # unasked: last
+        out.append(Item("memory", m.text, line, score, rank, counter.count(line) + 1))
     lore = inputs.lore
     for rank, ((book, entry, _), content) in enumerate(zip(lore.active, lore.contents, strict=False)):
         if content:
