@@ -5,6 +5,7 @@ for every model of the command table (engine/table.py, engine/commands/)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -43,6 +44,7 @@ from engine.llm.port import LanguageModel
 from engine.narrator.generation import NullSink, Writing
 from engine.narrator.prompt import Budget
 from engine.narrator.sink import ReplySink
+from engine.narrator.tokens import counter_of
 from engine.services.library import Library
 from engine.services.maintenance import Maintenance
 from engine.services.memories import DEFAULT_PASSAGE_LINES, AutoMemory
@@ -89,7 +91,8 @@ class Engine:
                  auto_memory_lines: int = DEFAULT_PASSAGE_LINES) -> None:
         self.db = db
         self.writer = StoryWriter(db, clock=clock, new_id=new_id)
-        self.writing = Writing(db, model, Budget(context_tokens, reply_tokens), slots=max_concurrent_replies)
+        budget = Budget(context_tokens, reply_tokens, counter=counter_of(model))
+        self.writing = Writing(db, model, budget, slots=max_concurrent_replies)
         self.narrator = Narrator(self.writer, self.writing, new_id=new_id, max_queued_replies=max_queued_replies,
                                  max_chain=max_chain, draw=draw)
         self.memories = AutoMemory(self.writer, self.writing, enabled=auto_memory, lines=auto_memory_lines)
@@ -200,6 +203,7 @@ class Engine:
     @model.setter
     def model(self, model: LanguageModel | None) -> None:
         self.writing.model = model
+        self.writing.budget = dataclasses.replace(self.writing.budget, counter=counter_of(model))
 
     @property
     def budget(self) -> Budget:

@@ -53,3 +53,33 @@ Aria, where are the zeppelin tickets, the brass telescope and my grandmother's q
     assert "- Bram owes the miller nine silver crowns." in _system(bram)  # pinned: in every prompt of Bram's
     assert "nine silver crowns" not in aria_text  # another character's pinned memory
     assert "It is pinned: it is in every prompt of theirs." in out
+
+
+async def test_the_inspector_lists_every_candidate_of_the_ranked_budget_and_its_counter(
+        tmp_path: Path, fake_llm: FakeLLMServer) -> None:
+    fillers = "\n".join(f"{FILLER} ({i})." for i in range(40))
+    script = f"""\
+/character create name:Aria description:"A wandering bard."
+/persona set name:Wren
+/chat start character:Aria
+/memory add text:"Wren's lighthouse keeper uncle hates gulls." character:Aria
+/memory add text:"Aria likes plum cake." character:Aria
+/lore add book:Coast keys:lighthouse content:"The lighthouse stands on Gull Rock."
+/lore attach book:Coast
+Aria, the lighthouse lamp came from a shipwreck.
+{fillers}
+/chat prompt line:"Who keeps the lighthouse now?"
+"""
+    code, out, err = await run_console(tmp_path / "ranked.db", script, {
+        "CHRONICLE_LLM_BASE_URL": fake_llm.base_url, "CHRONICLE_LLM_MODEL": "fake-model",
+        "CHRONICLE_LLM_CONTEXT_TOKENS": "1024"})
+    assert code == 0, err
+    assert "\ncounted by: usage.prompt_tokens: " in out  # the fake server reports usage after every reply
+    ranked = out[out.index("ranked budget:"):].splitlines()[1:]
+    kept = [line.strip() for line in ranked if line.strip().startswith("✅")]
+    assert any(line.startswith("✅ recall ") and "Wren: Aria, the lighthouse lamp came from a ship" in line for line in kept)
+    assert any(line.startswith("✅ memory ") and "lighthouse keeper uncle" in line for line in kept)
+    assert any(line.startswith("✅ lore ") and "Coast #1" in line for line in kept)
+    uncle = next(float(x.split()[2]) for x in kept if "uncle" in x)
+    plum = next(float(x.split()[2]) for x in ranked if "plum cake" in x)
+    assert uncle > plum  # the memory the newest line asks about ranks above the one it does not

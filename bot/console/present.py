@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.console.files import write_card
 from bot.files import write_file
-from bot.shown import file_stem, lore_lines
+from bot.shown import candidate_lines, file_stem, lore_lines
 from engine import LoreEntryView
 from engine.commands import (
     ContinueReply,
@@ -96,9 +96,11 @@ async def inspect_prompt(console: Console, request: Any, args: dict[str, str]) -
     prompt = await _perform(console, request)
     parts = ", ".join(f"{name} {tokens}" for name, tokens in prompt.parts)
     body = "\n".join(f"[{m.role}] {m.content}" for m in prompt.messages)
-    lore = lore_lines(prompt.lore)
+    lore, ranked = lore_lines(prompt.lore), candidate_lines(prompt)
     tail = ("\nlore:\n  " + "\n  ".join(lore)) if lore else ""
-    return f"{body}\n— {prompt.total_tokens} of {prompt.budget_tokens} tokens: {parts}{tail}"
+    tail += ("\nranked budget:\n  " + "\n  ".join(ranked)) if ranked else ""
+    return (f"{body}\n— {prompt.total_tokens} of {prompt.budget_tokens} tokens: {parts}\n"
+            f"counted by: {prompt.counter}{tail}")
 
 
 async def show_character(console: Console, request: Any, args: dict[str, str]) -> str:

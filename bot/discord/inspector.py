@@ -9,12 +9,13 @@ import discord
 
 from bot.discord.render import embed
 from bot.discord.render_cards import lore_lines, lore_summary
+from bot.shown import candidate_lines
 
 
 def prompt_summary(view: Any) -> discord.Embed:
     """The prompt inspector: token use per part against the budget."""
     lines = [f"`{tokens:>6}`  {name}" for name, tokens in view.parts]
-    used = f"**{view.total_tokens}** of {view.budget_tokens} tokens"
+    used = f"**{view.total_tokens}** of {view.budget_tokens} tokens, counted by {view.counter}"
     lore = lore_summary(view)
     return embed("Prompt inspector", used + "\n" + "\n".join(lines) + (f"\n\n{lore}" if lore else ""))
 
@@ -25,4 +26,9 @@ def prompt_text(view: Any) -> str:
     lore = lore_lines(view.lore)
     if lore:
         blocks.append("### lore inspector (not part of the prompt)\n" + "\n".join(lore))
+    ranked = candidate_lines(view)
+    if ranked:
+        blocks.append("### ranked budget: every candidate, kept or dropped (not part of the prompt)\n"
+                      + "\n".join(ranked))
+    blocks.append(f"### counted by\n{view.counter}")
     return "\n\n".join(blocks)

@@ -20,7 +20,9 @@ import openai
 import structlog
 
 from engine.errors import NarratorUnavailable
+from engine.llm.counting import ServerMeasure, learn_usage, openai_counter
 from engine.llm.port import ChatMessage, TextChunk
+from engine.narrator.tokens import TokenCounter
 from engine.storage import redact, redact_text
 
 log = structlog.get_logger(__name__)
@@ -110,9 +112,12 @@ class OpenAICompatibleModel:
         max_retries: int = 3,
         backoff: float = 0.5,
         reply_deadline: float | None = DEFAULT_REPLY_DEADLINE,
+        counter: TokenCounter | None = None,
     ) -> None:
         """Configure the client; no connection is made until the first request. ``reply_deadline`` (seconds)
-        bounds a whole reply, every retry and wait included (None: only the per-request ``timeout``)."""
+        bounds a whole reply, every retry and wait included (None: only the per-request ``timeout``). ``counter``
+        counts tokens as the model does (default: tiktoken's for an OpenAI model, else one measured from the
+        server's tokenize endpoint and the usage it reports)."""
         self.base_url = base_url.rstrip("/")
         self.shown_url = redact(self.base_url)  # the URL as printed and logged: no password, no secret parameter
         self.model = model
@@ -125,6 +130,22 @@ class OpenAICompatibleModel:
         self._client = openai.AsyncOpenAI(
             base_url=self.base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=0
         )
+        self.counter = counter or openai_counter(model) or TokenCounter()
+        root = self.base_url.removesuffix("/v1")
+        self._measure = ServerMeasure(root, model, self.counter, self._post_json)
+        self._measuring: set[asyncio.Task[None]] = set()
+        self._ask_usage = True  # until the server refuses `stream_options`
+
+    async def _post_json(self, url: str, body: dict[str, Any]) -> Any:
+        """POST `body` to `url` (outside the /v1 API) and return the answer's JSON."""
+        return await self._client.post(url, cast_to=object, body=body, options={"timeout": 10.0})
+
+    def _count_in_background(self, messages: Sequence[ChatMessage]) -> None:
+        """Have the server count this prompt once its reply is done (the first prompts, then now and then)."""
+        if self.counter.kind != "exact" and self._measure.wanted():
+            task = asyncio.get_running_loop().create_task(self._measure.measure(messages))
+            self._measuring.add(task)
+            task.add_done_callback(self._measuring.discard)
 
     def __repr__(self) -> str:
         return f"OpenAICompatibleModel(base_url={self.shown_url!r}, model={self.model!r})"
@@ -138,7 +159,9 @@ class OpenAICompatibleModel:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP connections of the client."""
+        """Close the HTTP connections of the client (after any measurement still running)."""
+        for task in list(self._measuring):
+            task.cancel()
         await self._client.close()
 
     async def stream(
@@ -161,6 +184,7 @@ class OpenAICompatibleModel:
                     while (chunk := await _before(ends, anext(chunks, None))) is not None:
                         sent = True
                         yield chunk
+                self._count_in_background(messages)  # after the reply: some servers serve one request at a time
                 return
             except _DeadlinePassed as exc:
                 reason = f"the model server at {self.shown_url} did not finish its reply within {self._deadline:g} s"
@@ -169,7 +193,20 @@ class OpenAICompatibleModel:
                 if sent:
                     reason = f"the model server at {self.shown_url} stopped in the middle of a reply"
                     self._give_up(reason, attempt, exc)
+                if self._refused_usage(exc, request):
+                    attempt -= 1  # the same request without asking for usage: not a retry
+                    continue
                 await self._wait_or_give_up(exc, attempt, ends)
+
+    def _refused_usage(self, exc: Exception, request: dict[str, Any]) -> bool:
+        """Whether the server refused the request for its `stream_options` (it was then taken out, for good)."""
+        if not (isinstance(exc, openai.APIStatusError) and exc.status_code in (400, 422)
+                and "stream_options" in request and "stream_options" in _server_detail(exc)):
+            return False
+        request.pop("stream_options")
+        self._ask_usage = False
+        log.info("llm_usage_refused", base_url=self.shown_url, model=self.model)
+        return True
 
     def _request(self, messages: Sequence[ChatMessage], stops: Sequence[str], max_tokens: int | None) -> dict[str, Any]:
         """The keyword arguments of one chat.completions.create call."""
@@ -180,6 +217,8 @@ class OpenAICompatibleModel:
             "max_tokens": max_tokens if max_tokens is not None else self._max_tokens,
             "stream": True,
         }
+        if self._ask_usage:
+            request["stream_options"] = {"include_usage": True}  # the prompt's tokens: the counter learns from them
         if stops:
             request["stop"] = list(stops[:MAX_SERVER_STOPS])
         return request
@@ -193,6 +232,9 @@ class OpenAICompatibleModel:
         try:
             async for event in _readable(response):
                 events += 1
+                usage = getattr(event, "usage", None)
+                if usage is not None and getattr(usage, "prompt_tokens", None):
+                    learn_usage(self.counter, _sent(request), int(usage.prompt_tokens))
                 if not event.choices:
                     continue
                 choice = event.choices[0]
@@ -254,6 +296,11 @@ class OpenAICompatibleModel:
         """Log and raise NarratorUnavailable for ``reason``."""
         log.warning("llm_unavailable", base_url=self.shown_url, model=self.model, attempts=attempts, reason=reason)
         raise NarratorUnavailable(reason, attempts=attempts) from exc
+
+
+def _sent(request: dict[str, Any]) -> list[ChatMessage]:
+    """The messages of a request, as sent."""
+    return [ChatMessage(m["role"], m["content"]) for m in request["messages"]]
 
 
 async def _before(ends: float | None, step: Awaitable[T]) -> T:

@@ -61,6 +61,7 @@ class LoreReport:
     dropped: tuple[tuple[str, str, str], ...] = ()  # (book, entry, reason)
     tokens: int = 0
     budget: int = 0
+    contents: tuple[str, ...] = ()  # each active entry's text, in the order of `active`
 
 
 NO_LORE = LoreReport("")
@@ -166,4 +167,4 @@ def _report(sources: Sequence[LoreSource], result: Activation, card: CharacterVi
                    for k, e in zip(result.keys, result.entries, strict=True))
     dropped = tuple((where(d.key), f"#{d.entry.id} {d.entry.label}", d.reason) for d in result.dropped)
     text = "# Lore\n" + "\n\n".join(c for c in contents if c) if any(contents) else ""
-    return LoreReport(text, active, dropped, result.tokens, budget)
+    return LoreReport(text, active, dropped, result.tokens, budget, tuple(contents))

@@ -1,17 +1,20 @@
-"""Prompt building: card, personas, world, relationships, memories, then recent lines, within a budget."""
+"""Prompt building: card, personas, world, relationships and pinned memories, then one ranked budget for the
+newest lines, recalled lines, memories and lore (engine/narrator/ranked.py), counted as the model counts
+(engine/narrator/tokens.py)."""
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from engine.cards.macros import expand_macros, with_original
 from engine.llm.port import ChatMessage
+from engine.narrator import ranked
 from engine.narrator.context import PromptInputs
 from engine.narrator.lore import LORE_SECONDS, NO_LORE, LoreReport
-from engine.narrator.recall import recalled_text
-from engine.narrator.tokens import MESSAGE_OVERHEAD, estimate_tokens, message_tokens, truncate_to
+from engine.narrator.ranked import Candidate
+from engine.narrator.tokens import ESTIMATE, MESSAGE_OVERHEAD, TokenCounter
 from engine.storytime import format_clock
 from engine.views import MessageView
 
@@ -19,30 +22,33 @@ DEFAULT_POST_HISTORY = ""  # Chronicle adds no instructions after the history un
 DEFAULT_SYSTEM = ("You are {{char}} in an ongoing roleplay story with {{user}}. Write only {{char}}'s next reply: "
                   "speech and actions, in character, a few sentences long. Never write lines for anyone else.")
 SYSTEM_SHARE = 0.5   # the system part never takes more than this share of the prompt budget
-MEMORY_SHARE = 0.2   # memories get at most this share
 PINNED_SHARE = 0.1   # pinned memories get at most this share (the inspector shows the cap)
 FLOOR_SHARE = 0.25  # the newest lines always get at least this share of the room left for lines
-RECALL_SHARE = 0.75  # recalled older lines get at most this share of it; what they leave goes to newer lines
+POOL_SHARE = 0.75  # recalled lines, memories and lore together get at most this share of it; the rest goes to
+# newer lines
 Mode = Literal["reply", "continue"]
 
 
 @dataclass(frozen=True)
 class Budget:
-    """The model's context and how much of it the reply needs (and how long the prompt's lore may take)."""
+    """The model's context, how much of it the reply needs, the model's token counter (and how long the prompt's
+    lore may take)."""
 
     context_tokens: int
     reply_tokens: int
     lore_seconds: float = LORE_SECONDS
+    counter: TokenCounter = field(default=ESTIMATE, compare=False)
 
     @property
     def prompt_tokens(self) -> int:
-        """What the prompt may use."""
-        return max(64, self.context_tokens - self.reply_tokens)
+        """What the prompt may use: the context less the reply and the counter's safety margin."""
+        room = self.context_tokens - self.reply_tokens
+        return max(64, room - int(room * self.counter.margin))
 
 
 @dataclass(frozen=True)
 class Prompt:
-    """Messages for the model, with each part's estimated tokens (the prompt inspector shows these)."""
+    """Messages for the model, with each part's tokens (the prompt inspector shows these)."""
 
     messages: tuple[ChatMessage, ...]
     parts: tuple[tuple[str, int], ...]
@@ -50,6 +56,8 @@ class Prompt:
     budget_tokens: int
     stop: tuple[str, ...]
     lore: LoreReport = NO_LORE  # the entries in the prompt and every one dropped, with why
+    candidates: tuple[Candidate, ...] = ()  # what competed for the ranked budget, kept or dropped with why
+    counter: str = ""  # which token counter counted it
 
 
 def card_text(text: str, inputs: PromptInputs, *, original: str = "") -> str:
@@ -71,9 +79,9 @@ def _card(inputs: PromptInputs) -> str:
     return card_text(with_original(c.system_prompt, DEFAULT_SYSTEM) + "\n\n" + "\n".join(lines), inputs)
 
 
-def _people(inputs: PromptInputs) -> str:
-    lines = [f"- {name}: {truncate_to(desc, 120)}" if desc else f"- {name}" for name, desc in inputs.personas]
-    lines += [f"- {o.name} (another character): {truncate_to((o.description.splitlines() or [''])[0], 120)}"
+def _people(inputs: PromptInputs, counter: TokenCounter) -> str:
+    lines = [f"- {name}: {counter.truncate(desc, 120)}" if desc else f"- {name}" for name, desc in inputs.personas]
+    lines += [f"- {o.name} (another character): {counter.truncate((o.description.splitlines() or [''])[0], 120)}"
               for o in inputs.others]
     return "# Who else is here\n" + "\n".join(lines) if lines else ""
 
@@ -101,26 +109,13 @@ def _relationships(inputs: PromptInputs) -> str:
     return f"# How {name} stands with others\n" + "\n".join(lines) if lines else ""
 
 
-def _memories(inputs: PromptInputs, budget: int) -> str:
-    header = f"# What {inputs.character.name} remembers"
-    used, lines = estimate_tokens(header) + 2, []
-    for memory in inputs.memories:
-        line = f"- {memory.text}"
-        cost = estimate_tokens(line) + 1
-        if used + cost > budget:
-            continue
-        lines.append(line)
-        used += cost
-    return header + "\n" + "\n".join(lines) if lines else ""
-
-
-def _pinned(inputs: PromptInputs, cap: int) -> tuple[str, int]:
+def _pinned(inputs: PromptInputs, cap: int, counter: TokenCounter) -> tuple[str, int]:
     """The character's pinned memories that fit in `cap` tokens, oldest first, and how many fit."""
     header = f"# What {inputs.character.name} always keeps in mind"
-    used, lines = estimate_tokens(header) + 2, []
+    used, lines = counter.count(header) + 2, []
     for memory in inputs.pinned:
         line = f"- {memory.text}"
-        cost = estimate_tokens(line) + 1
+        cost = counter.count(line) + 1
         if used + cost > cap:
             continue
         lines.append(line)
@@ -137,52 +132,67 @@ def history_message(message: MessageView, character_id: str) -> ChatMessage:
     return ChatMessage("user", f"{message.speaker}: {message.text}")
 
 
-def _fit_history(inputs: PromptInputs, room: int) -> tuple[list[ChatMessage], set[str]]:
-    """The newest lines that fit in `room` tokens, oldest first (the newest is truncated if it alone is too big),
-    and their message ids."""
-    kept: list[ChatMessage] = []
-    ids: set[str] = set()
-    for message in reversed(inputs.history):
-        chat_message = history_message(message, inputs.character.character_id)
-        cost = message_tokens(chat_message.content)
-        if cost > room:
-            if not kept and room > MESSAGE_OVERHEAD + 8:
-                kept.append(ChatMessage(chat_message.role, truncate_to(chat_message.content, room - MESSAGE_OVERHEAD)))
-                ids.add(message.message_id)
-            break
-        kept.append(chat_message)
-        ids.add(message.message_id)
-        room -= cost
-    return kept[::-1], ids
+class _History:
+    """The transcript's lines as the answering character's chat messages, each counted once (newest first, only
+    as far as asked)."""
 
+    def __init__(self, inputs: PromptInputs, counter: TokenCounter) -> None:
+        self._inputs, self._counter = inputs, counter
+        self._seen: list[tuple[str, ChatMessage, int]] = []
 
-def _recall_section(inputs: PromptInputs, room: int, skip: set[str]) -> tuple[str, int, int]:
-    """The recalled lines that fit in `room` tokens (best first, shown in story order, none of `skip`), as a
-    section of the system message, how many, and the tokens counted for them (at least the section's estimate)."""
-    header = f"# What {inputs.character.name} recalls (older lines, with when they were said)"
-    used, picked = estimate_tokens(header) + 2, []
-    for recalled in inputs.recalled:
-        if recalled.message.message_id in skip:
-            continue
-        line = recalled_text(recalled.message)
-        cost = estimate_tokens(line) + 1
-        if used + cost <= room:
-            picked.append((recalled.message.seq, line))
+    def newest(self, i: int) -> tuple[str, ChatMessage, int] | None:
+        """The `i`-th newest line (0 is the newest): its id, its chat message and its tokens; None past the first."""
+        history = self._inputs.history
+        while len(self._seen) <= i and len(self._seen) < len(history):
+            message = history[-1 - len(self._seen)]
+            chat_message = history_message(message, self._inputs.character.character_id)
+            self._seen.append((message.message_id, chat_message, self._counter.message(chat_message.content)))
+        return self._seen[i] if i < len(self._seen) else None
+
+    def fit(self, room: int) -> tuple[list[ChatMessage], set[str], int]:
+        """The newest lines that fit in `room` tokens, oldest first (the newest is truncated if it alone is too
+        big), their message ids and their tokens."""
+        kept: list[ChatMessage] = []
+        ids: set[str] = set()
+        used = 0
+        while (line := self.newest(len(kept))) is not None:
+            message_id, chat_message, cost = line
+            if cost > room - used:
+                if not kept and room > MESSAGE_OVERHEAD + 8:
+                    content = self._counter.truncate(chat_message.content, room - MESSAGE_OVERHEAD)
+                    kept.append(ChatMessage(chat_message.role, content))
+                    ids.add(message_id)
+                    used += self._counter.message(content)
+                break
+            kept.append(chat_message)
+            ids.add(message_id)
             used += cost
-    if not picked:
-        return "", 0, 0
-    return header + "\n" + "\n".join(line for _, line in sorted(picked)), len(picked), used
+        return kept[::-1], ids, used
 
 
-def _lines_and_recall(inputs: PromptInputs, room: int) -> tuple[list[ChatMessage], str, int]:
-    """One budget for lines: a floor of the newest, then recalled lines (at most RECALL_SHARE), then newer lines
-    again with what recall left; a recalled line that ends up among the newest is not repeated."""
-    floor, floor_ids = _fit_history(inputs, int(room * FLOOR_SHARE))
-    floor_cost = sum(message_tokens(m.content) for m in floor)
-    _, _, reserved = _recall_section(inputs, min(int(room * RECALL_SHARE), room - floor_cost - 2), floor_ids)
-    history, ids = _fit_history(inputs, room - (reserved + 2 if reserved else 0))
-    recall, count, _ = _recall_section(inputs, reserved, ids)
-    return history, recall, count
+@dataclass(frozen=True)
+class _Lines:
+    """The ranked budget's outcome: the newest lines, the pool's sections, every candidate's fate, their tokens."""
+
+    history: list[ChatMessage]
+    sections: dict[str, str]
+    candidates: tuple[Candidate, ...]
+    history_tokens: int
+
+
+def _lines_and_pool(inputs: PromptInputs, room: int, counter: TokenCounter) -> _Lines:
+    """One budget: a floor of the newest lines, then recalled lines, memories and lore by relevance (at most
+    POOL_SHARE), then newer lines again with what the pool left; a recalled line that ends up among the newest is
+    not repeated (its room goes to the next candidates)."""
+    lines = _History(inputs, counter)
+    _, floor_ids, floor_cost = lines.fit(int(room * FLOOR_SHARE))
+    heads = ranked.headers(inputs)
+    pool = ranked.items(inputs, ranked.query_of(inputs), counter)
+    _, _, reserved = ranked.choose(pool, min(int(room * POOL_SHARE), room - floor_cost - 2), counter, heads,
+                                   floor_ids)
+    history, ids, history_tokens = lines.fit(room - (reserved + 2 if reserved else 0))
+    kept, fates, _ = ranked.choose(pool, reserved, counter, heads, ids)
+    return _Lines(history, ranked.sections(kept, heads), tuple(fates), history_tokens)
 
 
 STOP_FORMS = ("\n{}:", "\n**{}**:", "\n**{}:**", "\n*{}*:", "\n{} :")  # a line starting someone else's turn
@@ -206,56 +216,65 @@ def turn_nudge(inputs: PromptInputs) -> ChatMessage | None:
                                  f"{', '.join(o.name for o in inputs.others)} or the people in the story.)")
 
 
-def build_reply_prompt(inputs: PromptInputs, budget: Budget, *, mode: Mode = "reply") -> Prompt:
-    """The prompt for the character's next reply (or its continuation), never over budget."""
-    limit = budget.prompt_tokens
+def _system_parts(inputs: PromptInputs, limit: int, counter: TokenCounter) -> dict[str, str]:
+    """The system message's fixed parts (card, people, world, relationships, pinned memories), within their caps."""
     system_cap = int(limit * SYSTEM_SHARE)
-    people, world, relations = _people(inputs), _world(inputs), _relationships(inputs)
-    fixed = sum(estimate_tokens(t) for t in (people, world, relations)) + MESSAGE_OVERHEAD + 8
-    card = truncate_to(_card(inputs), max(32, system_cap - fixed))
-    people, relations = truncate_to(people, system_cap // 4), truncate_to(relations, system_cap // 4)
-    pin_cap = int(limit * PINNED_SHARE)
-    pinned, pins = _pinned(inputs, pin_cap)
-    memories = _memories(inputs, int(limit * MEMORY_SHARE))
-    lore = inputs.lore.text
-    system = "\n\n".join(part for part in (card, people, world, relations, pinned, memories, lore) if part)
+    people, world, relations = _people(inputs, counter), _world(inputs), _relationships(inputs)
+    fixed = sum(counter.count(t) for t in (people, world, relations)) + MESSAGE_OVERHEAD + 8
+    pinned, pins = _pinned(inputs, int(limit * PINNED_SHARE), counter)
+    return {"card": counter.truncate(_card(inputs), max(32, system_cap - fixed)),
+            "people": counter.truncate(people, system_cap // 4), "world": world,
+            "relationships": counter.truncate(relations, system_cap // 4),
+            f"pinned ({pins} of {len(inputs.pinned)}, cap {int(limit * PINNED_SHARE)} tokens)": pinned}
+
+
+def _instructions(inputs: PromptInputs, limit: int, mode: Mode, counter: TokenCounter) -> list[ChatMessage]:
+    """What follows the history: a card's post-history instructions, then a continuation's or a turn's word."""
     instructions = []
     post = with_original(inputs.character.post_history_instructions, DEFAULT_POST_HISTORY).strip()
     if post:
-        instructions.append(ChatMessage("system", truncate_to(card_text(post, inputs, original=DEFAULT_POST_HISTORY),
-                                                              limit // 10)))
+        instructions.append(ChatMessage("system", counter.truncate(
+            card_text(post, inputs, original=DEFAULT_POST_HISTORY), limit // 10)))
     if mode == "continue":
         instructions.append(ChatMessage("user", f"(Continue {inputs.character.name}'s last reply from where it "
                                                 "stopped. Do not repeat it.)"))
     elif (nudge := turn_nudge(inputs)) is not None:
         instructions.append(nudge)
-    instruction_cost = sum(message_tokens(m.content) for m in instructions)
-    history, recall, recalled = _lines_and_recall(inputs, limit - message_tokens(system) - instruction_cost)
-    system = system + "\n\n" + recall if recall else system
-    system_cost = message_tokens(system)
-    history_cost = sum(message_tokens(m.content) for m in history)
-    parts = (("card", estimate_tokens(card)), ("people", estimate_tokens(people)), ("world", estimate_tokens(world)),
-             ("relationships", estimate_tokens(relations)),
-             (f"pinned ({pins} of {len(inputs.pinned)}, cap {pin_cap} tokens)", estimate_tokens(pinned)),
-             ("memories", estimate_tokens(memories)),
-             (f"lore ({len(inputs.lore.active)} entries)", estimate_tokens(lore)),
-             (f"recall ({recalled} older lines)", estimate_tokens(recall)),
-             (f"history ({len(history)} of {len(inputs.history)} lines)", history_cost),
+    return instructions
+
+
+def build_reply_prompt(inputs: PromptInputs, budget: Budget, *, mode: Mode = "reply") -> Prompt:
+    """The prompt for the character's next reply (or its continuation), never over budget."""
+    counter, limit = budget.counter, budget.prompt_tokens
+    fixed = _system_parts(inputs, limit, counter)
+    instructions = _instructions(inputs, limit, mode, counter)
+    instruction_cost = sum(counter.message(m.content) for m in instructions)
+    head = "\n\n".join(part for part in fixed.values() if part)
+    room = limit - counter.message(head) - 2 - instruction_cost
+    lines = _lines_and_pool(inputs, room, counter)
+    pooled = [lines.sections.get(s, "") for s in ranked.SECTIONS]
+    system = "\n\n".join(part for part in (head, *pooled) if part)
+    kept = {s: sum(c.kept for c in lines.candidates if c.section == s) for s in ranked.SECTIONS}
+    parts = (*((name, counter.count(text)) for name, text in fixed.items()),
+             ("memories", counter.count(pooled[1])), (f"lore ({kept['lore']} entries)", counter.count(pooled[2])),
+             (f"recall ({kept['recall']} older lines)", counter.count(pooled[0])),
+             (f"history ({len(lines.history)} of {len(inputs.history)} lines)", lines.history_tokens),
              ("instructions", instruction_cost))
-    messages = (ChatMessage("system", system), *history, *instructions)
-    total = system_cost + history_cost + instruction_cost
-    return Prompt(messages, parts, total, limit, stop_strings(inputs), inputs.lore)
+    messages = (ChatMessage("system", system), *lines.history, *instructions)
+    total = counter.message(system) + lines.history_tokens + instruction_cost
+    return Prompt(messages, parts, total, limit, stop_strings(inputs), inputs.lore, lines.candidates,
+                  counter.label())
 
 
 def build_task_prompt(task: str, lines: list[MessageView], budget: Budget) -> Prompt:
     """A narrator task (scene summary, time skip, off-screen scene) over the newest lines that fit."""
-    limit = budget.prompt_tokens
-    system = truncate_to(task, limit // 4)
-    room = limit - 2 * message_tokens(system) - MESSAGE_OVERHEAD - 8
+    counter, limit = budget.counter, budget.prompt_tokens
+    system = counter.truncate(task, limit // 4)
+    room = limit - 2 * counter.message(system) - MESSAGE_OVERHEAD - 8
     excerpt: list[str] = []
     for message in reversed(lines):
         line = f"{message.speaker}: {message.text}" if message.role != "narrator" else f"[{message.text}]"
-        cost = estimate_tokens(line) + 1
+        cost = counter.count(line) + 1
         if cost > room:
             break
         excerpt.append(line)
@@ -263,6 +282,7 @@ def build_task_prompt(task: str, lines: list[MessageView], budget: Budget) -> Pr
     body = "\n".join(reversed(excerpt)) or "(nothing has happened yet)"
     # Small models follow the instruction nearest the end: the story first, then the task again.
     messages = (ChatMessage("system", system), ChatMessage("user", f"The story so far:\n{body}\n\n{system}"))
-    total = sum(message_tokens(m.content) for m in messages)
-    return Prompt(messages, (("task", message_tokens(system)), (f"story ({len(excerpt)} lines)",
-                                                                 message_tokens(body))), total, limit, ())
+    total = sum(counter.message(m.content) for m in messages)
+    return Prompt(messages, (("task", counter.message(system)), (f"story ({len(excerpt)} lines)",
+                                                                 counter.message(body))), total, limit, (),
+                  counter=counter.label())

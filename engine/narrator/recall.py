@@ -63,11 +63,10 @@ def rank(hits: list[tuple[MessageView, float]], primary: list[str], names: set[s
     recency), best first; when the person's line has words, only lines holding one of them."""
     best = max(score for _, score in hits) or 1.0
     newest = max(m.seq for m, _ in hits) or 1
-    held = [m.text.lower() for m, _ in hits]
-    counts = {w: sum(_holds(text, w) for text in held) for w in primary}
+    held = [(message, relevance, held_terms(message.text, primary)) for message, relevance in hits]
+    counts = {w: sum(w in mine for _, _, mine in held) for w in primary}
     scored = []
-    for (message, relevance), text in zip(hits, held, strict=True):
-        mine = [w for w in primary if _holds(text, w)]
+    for message, relevance, mine in held:
         if primary and not mine:
             continue  # it shares only words of the older lines: an echo of the talk, not what the person asks
         score = relevance / best + RECENCY_WEIGHT * message.seq / newest
@@ -76,6 +75,12 @@ def rank(hits: list[tuple[MessageView, float]], primary: list[str], names: set[s
         score += sum(RARE_BOOST for w in mine if counts[w] <= 2)
         scored.append(Recalled(message, round(score, 4)))
     return tuple(sorted(scored, key=lambda r: (-r.score, -r.message.seq)))
+
+
+def held_terms(text: str, terms: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The terms a line holds (as `_holds` finds them)."""
+    low = text.lower()
+    return tuple(t for t in terms if t[:5] in low)
 
 
 def _holds(text: str, term: str) -> bool:

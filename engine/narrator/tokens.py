@@ -1,8 +1,28 @@
-"""The one token estimator: conservative (it over-counts), so a prompt that fits here fits the model."""
+"""Counting tokens as the model does.
+
+A prompt's parts are counted by one TokenCounter per model, the best it has:
+- **exact**: the model's own tokenizer in this process (the bundled model's vocabulary, `tiktoken` for OpenAI
+  models), each text counted once (a cache);
+- **measured**: bytes a token, measured on whole prompts by the server's tokenize endpoint (llama.cpp, vLLM) or
+  from the `usage.prompt_tokens` it reports after each call (engine/llm/openai_compat.py does both, off the
+  prompt's path: a prompt is never waiting on the network to be counted);
+- **estimate**: about 3 bytes a token, an upper bound for ordinary text (until something is measured).
+A prompt keeps a safety margin below the context (`margin`): small for an exact count (the chat template's own
+tokens vary), larger for a measured rate (a given prompt may be denser than the average).
+"""
 
 from __future__ import annotations
 
+import math
+from collections import deque
+from collections.abc import Callable
+
 MESSAGE_OVERHEAD = 6  # role markers and separators a chat template adds per message
+ESTIMATE_BYTES = 3.0  # the estimate's bytes a token (an over-count: English chat is about 4.3 to SmolLM2)
+EXACT_MARGIN, MEASURED_MARGIN = 0.02, 0.08  # shares of the prompt budget kept free, by how the count is made
+SAMPLES = 16  # measured prompts remembered; the densest of them (fewest bytes a token) sets the rate
+MIN_SAMPLE_BYTES = 200  # a measurement on less text than this says little about the rate
+CACHE_MAX = 100_000  # texts an exact counter remembers before it starts again
 
 
 def estimate_tokens(text: str) -> int:
@@ -15,21 +35,93 @@ def estimate_tokens(text: str) -> int:
 
 
 def message_tokens(content: str) -> int:
-    """Tokens one chat message costs, overhead included."""
+    """Tokens one chat message costs by the estimate, overhead included."""
     return estimate_tokens(content) + MESSAGE_OVERHEAD
+
+
+class TokenCounter:
+    """Counts tokens for one model: exactly (`exact`), by a measured rate, or by the estimate; says which."""
+
+    def __init__(self, *, exact: Callable[[str], int] | None = None, source: str = "") -> None:
+        """With `exact` (a text's tokens by the model's tokenizer, `source` naming it), every count is exact."""
+        self._exact = exact
+        self._source = source if exact is not None else ""
+        self._cache: dict[str, int] = {}
+        self._samples: deque[float] = deque(maxlen=SAMPLES)
+        self._rate = ESTIMATE_BYTES
+
+    @property
+    def kind(self) -> str:
+        """'exact', 'measured' or 'estimate'."""
+        return "exact" if self._exact is not None else ("measured" if self._samples else "estimate")
+
+    @property
+    def margin(self) -> float:
+        """The share of the prompt budget kept free for what the count may miss."""
+        return {"exact": EXACT_MARGIN, "measured": MEASURED_MARGIN}.get(self.kind, 0.0)
+
+    def label(self) -> str:
+        """Which counter this is, as the prompt inspector shows it."""
+        if self.kind == "exact":
+            return f"{self._source} (exact), margin {self.margin:.0%}"
+        if self.kind == "measured":
+            return (f"{self._source}: {self._rate:.2f} bytes a token over {len(self._samples)} prompts, "
+                    f"margin {self.margin:.0%}")
+        return f"estimate ({ESTIMATE_BYTES:g} bytes a token, an over-count; nothing measured yet)"
+
+    def count(self, text: str) -> int:
+        """`text`'s tokens."""
+        if not text:
+            return 0
+        if self._exact is not None:
+            found = self._cache.get(text)
+            if found is None:
+                if len(self._cache) >= CACHE_MAX:
+                    self._cache.clear()
+                found = self._cache[text] = self._exact(text)
+            return found
+        if not self._samples:
+            return estimate_tokens(text)
+        return math.ceil(len(text.encode("utf-8")) / self._rate)
+
+    def message(self, content: str) -> int:
+        """Tokens one chat message costs, overhead included."""
+        return self.count(content) + MESSAGE_OVERHEAD
+
+    def learn(self, text_bytes: int, tokens: int, source: str) -> None:
+        """Take a measurement: `tokens` the model counted for `text_bytes` bytes of text (chat overhead taken
+        out). An exact counter ignores it."""
+        if self._exact is not None or tokens <= 0 or text_bytes < MIN_SAMPLE_BYTES:
+            return
+        self._samples.append(text_bytes / tokens)
+        self._rate = min(self._samples)
+        self._source = source
+
+    def truncate(self, text: str, tokens: int) -> str:
+        """The longest prefix of `text` (cut at a word) that counts at most `tokens`."""
+        if self.count(text) <= tokens:
+            return text
+        low, high = 0, len(text)
+        while low < high:
+            mid = (low + high + 1) // 2
+            if self.count(text[:mid] + "…") <= tokens:
+                low = mid
+            else:
+                high = mid - 1
+        cut = text[:low]
+        space = cut.rfind(" ")
+        return (cut[:space] if space > len(cut) // 2 else cut).rstrip() + "…" if low else ""
+
+
+ESTIMATE = TokenCounter()  # a counter that never learns: nothing calls learn() on it
+
+
+def counter_of(model: object) -> TokenCounter:
+    """The token counter a model client carries (its `counter`), else the estimate."""
+    counter = getattr(model, "counter", None)
+    return counter if isinstance(counter, TokenCounter) else ESTIMATE
 
 
 def truncate_to(text: str, tokens: int) -> str:
     """The longest prefix of `text` (cut at a word) whose estimate is at most `tokens`."""
-    if estimate_tokens(text) <= tokens:
-        return text
-    low, high = 0, len(text)
-    while low < high:
-        mid = (low + high + 1) // 2
-        if estimate_tokens(text[:mid] + "…") <= tokens:
-            low = mid
-        else:
-            high = mid - 1
-    cut = text[:low]
-    space = cut.rfind(" ")
-    return (cut[:space] if space > len(cut) // 2 else cut).rstrip() + "…" if low else ""
+    return ESTIMATE.truncate(text, tokens)

@@ -2,7 +2,12 @@
 
 It speaks just enough of the OpenAI HTTP API for Chronicle's client:
 ``POST /v1/chat/completions`` (streamed as server-sent events, or as one JSON
-completion) and ``GET /v1/models``. Every request body is kept in ``.requests``.
+completion, with ``usage`` when asked for) and ``GET /v1/models``, and llama.cpp's
+``POST /tokenize`` (when ``tokenizes`` is on). Every chat request body is kept in
+``.requests``, every tokenize body in ``.tokenized``.
+
+Its tokenizer is ``fake_tokens``: a word or a punctuation mark a token; a chat
+message costs FAKE_OVERHEAD more.
 
 Each queued script answers exactly one chat request, in order; when the queue
 is empty the server answers with ``default_reply(request_json)``. The server
@@ -15,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -25,6 +31,13 @@ from typing import Any
 from aiohttp import web
 
 MODEL_ID = "fake-model"
+FAKE_OVERHEAD = 4  # tokens the fake chat template adds per message
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+def fake_tokens(text: str) -> int:
+    """The fake model's tokens for `text`: one a word, one a punctuation mark."""
+    return len(_TOKEN.findall(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +95,9 @@ class FakeLLMServer:
         """Build the server; nothing listens until ``start()``."""
         self.model = model
         self.context_tokens: int | None = None  # when set, served as llama.cpp's GET /props n_ctx
+        self.tokenizes = False  # when on, POST /tokenize answers as llama.cpp's does (else 404, like OpenAI)
+        self.reports_usage = True  # a stream asked for usage gets it in a last chunk, as OpenAI sends it
+        self.tokenized: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
         self.default_reply: Callable[[dict[str, Any]], str] = self._numbered_reply
         self.default_delay: tuple[float, float] | None = None  # (low, high) seconds before a default reply
@@ -160,6 +176,7 @@ class FakeLLMServer:
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
         app.router.add_get("/props", self._props)
+        app.router.add_post("/tokenize", self._tokenize)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0, handler_cancellation=True, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -196,6 +213,18 @@ class FakeLLMServer:
             return web.json_response({"error": "not found"}, status=404)
         return web.json_response({"default_generation_settings": {"n_ctx": self.context_tokens}, "total_slots": 1})
 
+    async def _tokenize(self, request: web.Request) -> web.Response:
+        """POST /tokenize, as llama.cpp's server answers it: {"tokens": [...]} for {"content": text}."""
+        if not self.tokenizes:
+            return web.json_response({"error": "not found"}, status=404)
+        body = await request.json()
+        self.tokenized.append(body)
+        return web.json_response({"tokens": list(range(fake_tokens(str(body.get("content", "")))))})
+
+    def prompt_tokens(self, body: dict[str, Any]) -> int:
+        """A chat request's prompt tokens, as its usage reports them."""
+        return sum(fake_tokens(str(m.get("content", ""))) + FAKE_OVERHEAD for m in body.get("messages", []))
+
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         """POST /v1/chat/completions: play the next script, or the default reply."""
         body = await request.json()
@@ -212,7 +241,8 @@ class FakeLLMServer:
                 await self._sleep(random.uniform(*self.default_delay))
             script = _Text(self.default_reply(body), 4, "stop", None)
         if body.get("stream"):
-            return await self._stream(request, script)
+            usage = (body.get("stream_options") or {}).get("include_usage") and self.reports_usage
+            return await self._stream(request, script, self.prompt_tokens(body) if usage else None)
         return web.json_response(self._completion(script))
 
     async def _sleep(self, seconds: float) -> None:
@@ -249,7 +279,7 @@ class FakeLLMServer:
         }
         return f"data: {json.dumps(payload)}\n\n".encode()
 
-    async def _stream(self, request: web.Request, script: _Text) -> web.StreamResponse:
+    async def _stream(self, request: web.Request, script: _Text, prompt_tokens: int | None) -> web.StreamResponse:
         """Send ``script`` as server-sent events, like OpenAI's streaming API."""
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
@@ -267,6 +297,11 @@ class FakeLLMServer:
                 await self._wait_gate(script.gate)
             await response.write(self._chunk({"content": piece}, None))
         await response.write(self._chunk({}, script.finish_reason))
+        if prompt_tokens is not None:
+            usage = {"prompt_tokens": prompt_tokens, "completion_tokens": 1, "total_tokens": prompt_tokens + 1}
+            payload = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
+                       "model": self.model, "choices": [], "usage": usage}
+            await response.write(f"data: {json.dumps(payload)}\n\n".encode())
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response
