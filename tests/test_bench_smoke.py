@@ -28,7 +28,8 @@ def test_quick_postgres_bench_runs_beside_sqlite() -> None:
                           capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "== 10a." in done.stdout and "== 10b." in done.stdout
-    assert "two processes" in done.stdout and "rebuild (reproject) on PostgreSQL" in done.stdout
+    assert "2 processes" in done.stdout and "4 processes" in done.stdout
+    assert "rebuild (reproject) on PostgreSQL" in done.stdout and "2 processes ÷ 1 process" in done.stdout  # targets
 
 
 def test_the_postgres_section_replaces_its_old_self_and_survives_a_full_report(tmp_path: Path) -> None:
