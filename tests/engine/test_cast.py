@@ -3,9 +3,6 @@ leaving, muting, a cast of 25, rewinds and rebuilds."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from engine import Actor, DomainError, Engine
@@ -22,7 +19,6 @@ from engine.commands import (
     UnmuteCastMember,
 )
 from engine.events import MAX_CHARACTERS_PER_CHAT
-from engine.llm.openai_compat import OpenAICompatibleModel
 from tests.conftest import dump_world, story
 from tests.engine.test_narrator import RecordingSink
 from tests.fakes.llm_server import FakeLLMServer
@@ -102,18 +98,6 @@ async def test_a_rewind_undoes_a_join_and_a_mute(engine: Engine, admin: Actor):
     await engine.perform(RewindChat(actor=admin, channel_id=CHAN, to="m1"))
     assert await names(engine, admin) == ["Aria", "Bram"]
 
-
-@pytest.fixture
-async def narrated(db_path: Path, fake_llm: FakeLLMServer) -> AsyncIterator[Engine]:
-    """The engine talking to the fake model server."""
-    model = OpenAICompatibleModel(fake_llm.base_url, "test-key", "fake-model", timeout=1.0, max_retries=2,
-                                  backoff=0.01, max_tokens=120)
-    engine = await Engine.open(db_path, model=model, context_tokens=2048, reply_tokens=120)
-    try:
-        yield engine
-    finally:
-        await engine.close()
-        await model.aclose()
 
 
 async def test_a_muted_member_never_answers_but_stays_in_who_is_here(narrated: Engine, admin: Actor,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -27,7 +25,6 @@ from engine.commands import (
     StartMeanwhile,
     WriteMemory,
 )
-from engine.llm.openai_compat import OpenAICompatibleModel
 from engine.narrator.tokens import message_tokens
 from engine.views import CharacterView
 from tests.conftest import count_events, story
@@ -56,18 +53,6 @@ class RecordingSink:
     def updates(self) -> list[str]:
         return [text for kind, _, text in self.calls if kind == "update"]
 
-
-@pytest.fixture
-async def narrated(db_path: Path, fake_llm: FakeLLMServer) -> AsyncIterator[Engine]:
-    """The engine talking to the fake model server through the real OpenAI SDK."""
-    model = OpenAICompatibleModel(fake_llm.base_url, "test-key", "fake-model", timeout=1.0, max_retries=2,
-                                  backoff=0.01, max_tokens=120)
-    engine = await Engine.open(db_path, model=model, context_tokens=2048, reply_tokens=120)
-    try:
-        yield engine
-    finally:
-        await engine.close()
-        await model.aclose()
 
 
 def system_text(request: dict) -> str:
