@@ -10,10 +10,10 @@ story waited. Now, on either backend:
    engine/storage/pg_reproject.py);
 2. **fill**: replay the log into the copies in write transactions queued with the stories' own commands. A
    batch's time budget doubles from BATCH_SECONDS up to MAX_BATCH_SECONDS while no command waits for the
-   writer, and drops back to BATCH_SECONDS as soon as one does; a batch also ends early, after the event it is
-   applying, when a command starts waiting. So a command waits for about one event and one commit, and an
-   idle database is reprojected in long transactions. The handlers are the
-   same strict functions (plain INSERT), run on a connection on which their table names mean the
+   writer, and drops back to BATCH_SECONDS as soon as one does; once a batch has applied READ_CHUNK events, it
+   also ends after the event at which a command starts waiting. So a command waits for one chunk and one
+   commit at most, the copies gain on a busy log, and an idle database is reprojected in long transactions.
+   The handlers are the same strict functions (plain INSERT), run on a connection on which their table names mean the
    copies (`copies`: SQLite rewrites the names in each statement, `RenamedTables`; PostgreSQL sets the
    transaction's search_path to the copies' schema, as `chronicle check` shadows the live tables with
    temporary ones: the SQL reaches the server unchanged, nothing parses it, and the log and the cursor,
@@ -65,7 +65,7 @@ INDEX_TWIN = "__r"
 FTS_TABLES = ("memories_fts", "messages_fts")
 BATCH_SECONDS = 0.01  # a fill transaction's budget while commands wait for the writer (and the first one's)
 MAX_BATCH_SECONDS = 0.25  # … and its most while none does (the commit of a longer one would stall a command)
-READ_CHUNK = 50  # events read (and decoded) at a time, so a batch ends close to its budget
+READ_CHUNK = 50  # events read (and decoded) at a time; a batch applies at least this many
 DROP_ROWS = 1500  # rows of an old table deleted per transaction after the switch
 PACE_EVENTS = 5_000  # events filled between two waits for `pace` (SQLite: the WAL checkpoint)
 SWITCH_LAG = 500  # switch over once the copies are at most this many events behind
@@ -205,14 +205,15 @@ def index_copies(conn: Conn, most: int | None = None) -> int:
 def fill(conn: Conn, after: int, budget: float | None = None, waiting: Waiting | None = None
          ) -> tuple[int, int, int, bool]:
     """Apply events after `after` to the copies for about `budget` seconds (default BATCH_SECONDS), stopping
-    at the first event after which `waiting()` says a command waits for the writer.
+    at the first event after which `waiting()` says a command waits for the writer, once at least READ_CHUNK
+    are in (so the copies gain on a log that commands keep growing).
 
     Returns (position, events applied, events still behind, whether a waiting command cut it short).
     """
     fresh = copies(conn, quick=True)
     deadline = time.perf_counter() + (BATCH_SECONDS if budget is None else budget)
     position, applied = after, 0
-    while time.perf_counter() < deadline:
+    while applied == 0 or time.perf_counter() < deadline:  # at least one chunk, whatever the budget
         chunk = list(store.read_after(conn, position, until=position + READ_CHUNK))
         if not chunk:
             break
@@ -221,7 +222,7 @@ def fill(conn: Conn, after: int, budget: float | None = None, waiting: Waiting |
                 index_copies(conn)
             projector.apply(fresh, event)  # type: ignore[arg-type]
             position, applied = event.seq, applied + 1
-            if waiting is not None and waiting():
+            if applied >= READ_CHUNK and waiting is not None and waiting():
                 return position, applied, store.last_seq(conn) - position, True
     return position, applied, store.last_seq(conn) - position, False
 

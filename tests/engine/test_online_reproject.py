@@ -144,13 +144,15 @@ async def test_person_lines_in_several_channels_keep_being_recorded_while_a_larg
     assert _leftovers(location) == []
 
 
-async def test_a_fill_batch_ends_at_the_event_after_which_a_command_waits(engine: Engine, admin: Actor):
+async def test_a_fill_batch_ends_at_the_event_after_which_a_command_waits(engine: Engine, admin: Actor,
+                                                                          monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(online, "READ_CHUNK", 7)  # a batch applies one chunk at least, whoever waits
     await story(engine, admin)
     await _grow(engine, admin, "chan-1", 30)
     await engine.db.write(online.prepare, solo=True)
     position, applied, behind, cut = await engine.db.write(
         lambda conn: online.fill(conn, 0, budget=60.0, waiting=lambda: True), solo=True)
-    assert (applied, cut) == (1, True) and behind > 30
+    assert (applied, cut) == (7, True) and behind > 30
     position, applied, behind, cut = await engine.db.write(
         lambda conn: online.fill(conn, position, budget=60.0, waiting=lambda: False), solo=True)
     assert (behind, cut) == (0, False) and applied > 30  # nobody waited: the whole budget, here the whole log
@@ -257,7 +259,7 @@ async def test_a_failing_reproject_leaves_the_live_world_and_no_copies(engine: E
     await _grow(engine, admin, "chan-1", 10)
     world = dump_world(location)
 
-    def broken(conn: Any, after: int, budget: float = 0.0) -> tuple[int, int, int]:
+    def broken(conn: Any, after: int, budget: float | None = None, waiting: Any = None) -> tuple[int, int, int, bool]:
         raise RuntimeError("the disk went away")
 
     monkeypatch.setattr(online, "fill", broken)
