@@ -16,7 +16,9 @@ from bench import (
     commands,
     concurrency,
     group_commit,
+    live,
     narrator,
+    openloop,
     postgres,
     predecessor,
     raw,
@@ -26,7 +28,7 @@ from bench import (
     report,
     turns,
 )
-from bench.common import Table, Target, quiet, settings
+from bench.common import Settings, Table, Target, quiet, settings
 from bench.datasets import build_all, event_count
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,15 +39,19 @@ def main(argv: list[str] | None = None) -> int:
     """Run the chosen sections; return 1 if a section failed."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes (the smoke test); figures not meaningful")
-    parser.add_argument("--sections", default="1,2,3,4,5,6,7,8,9,11,12", help="comma-separated section numbers")
+    parser.add_argument("--sections", default="1,2,3,4,5,6,7,8,9,11,12,13,14", help="comma-separated section numbers")
     parser.add_argument("--out", type=Path,
                         help="report file (default: docs/PERFORMANCE.md after a full run of every section)")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "chronicle-bench",
                         help="where built databases are kept between runs")
     parser.add_argument("--fresh", action="store_true", help="rebuild the cached databases")
-    parser.add_argument("--only", choices=["postgres", "recall", "turns"],
-                        help="run one section alone: `postgres` (PostgreSQL beside SQLite, bench/postgres.py) or "
-                             "`recall` (section 11, long-story recall, bench/recall.py) or `turns` (section 12)")
+    parser.add_argument("--only", choices=["postgres", "recall", "live", "turns"],
+                        help="run one section alone: `postgres` (PostgreSQL beside SQLite, bench/postgres.py), "
+                             "`recall` (section 11, long-story recall, bench/recall.py), `live` (sections 12 and "
+                             "13: latency at real load, the rebuild with commands running; bench/openloop.py, "
+                             "bench/live.py) or `turns` (section 14, a 20-character cast; bench/turns.py)")
+    parser.add_argument("--live-sizes", default="100k,1M",
+                        help="the story databases section 13 rebuilds (a 1M one takes minutes, three times over)")
     args = parser.parse_args(argv)
     quiet()
     if args.only == "postgres":
@@ -55,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.only == "turns":
         return turns.only(args.quick, args.cache)
     wanted = {int(s) for s in args.sections.split(",") if s.strip()}
+    if args.only == "live":
+        wanted = {12, 13}
     started = time.perf_counter()
     tables: list[Table] = []
     targets: list[Target] = []
@@ -73,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             (6, lambda: narrator.run(datasets, s)),  # 6 and 7 together
             (8, lambda: concurrency.run(datasets, s, counts)),
             (9, lambda: group_commit.run(datasets, s, counts)),
-            (12, lambda: turns.run(datasets, s)),  # group stories (bench/turns.py)
+            (14, lambda: turns.run(datasets, s)),  # group stories (bench/turns.py)
         ]
         for number, step in steps:
             if number not in wanted and not (number == 6 and 7 in wanted):
@@ -92,24 +100,36 @@ def main(argv: list[str] | None = None) -> int:
             tables += new_tables
             targets += new_targets
             print(f"section {number}: {time.perf_counter() - t0:.0f}s", file=sys.stderr, flush=True)
+        live_block, failed = _live_section(args, datasets, s, counts, wanted, failed)
         recall_block, failed = _recall_section(args, Path(work), wanted, failed)
     elapsed = time.perf_counter() - started
     complete = wanted >= {1, 2, 3, 4, 5, 6, 7, 8, 9}
-    out = args.out or (ROOT / "docs" / "PERFORMANCE.md" if complete and not args.quick else None)
-    if out is not None:
+    out = args.out or (ROOT / "docs" / "PERFORMANCE.md" if (complete or args.only) and not args.quick else None)
+    if out is not None and args.only == "live":
+        report.replace_block(out, live.BEGIN, live.END, live_block)
+        print(f"wrote the live section of {out}", file=sys.stderr)
+    elif out is not None:
         command = ("`make bench` (runs `python -m bench`)" if not argv and not sys.argv[1:]
                    else f"`python -m bench {shlex.join(sys.argv[1:])}`")
         preface = NOTES.read_text(encoding="utf-8").strip() if NOTES.exists() else ""
         out.parent.mkdir(parents=True, exist_ok=True)
         kept = postgres.kept_block(out)  # the PostgreSQL section is measured by `--only postgres`
         recall_block = recall_block or report.kept_block(out, recall_report.BEGIN, recall_report.END)
-        out.write_text(report.render(sorted(tables, key=lambda t: t.title), targets, command=command, elapsed=elapsed,
+        live_block = live_block or report.kept_block(out, live.BEGIN, live.END)
+        out.write_text(report.render(sorted(tables, key=_section_order), targets, command=command, elapsed=elapsed,
                                      quick=args.quick, preface=preface)
-                       + "".join(f"\n{block}" for block in (kept, recall_block) if block), encoding="utf-8")
+                       + "".join(f"\n{block}" for block in (live_block, kept, recall_block) if block),
+                       encoding="utf-8")
         print(f"wrote {out}", file=sys.stderr)
     for t in targets:
         print(f"{'MET ' if t.met else 'MISS'}  {t.text}: {t.measured}")
     return 1 if failed else 0
+
+
+def _section_order(table: Table) -> tuple[int, str]:
+    """Tables in section order (12 after 9, not after 1), then by title."""
+    number = table.title.split(".", 1)[0]
+    return (int(number) if number.isdigit() else 10**6, table.title)
 
 
 def _postgres(args: argparse.Namespace) -> int:
@@ -128,6 +148,38 @@ def _postgres(args: argparse.Namespace) -> int:
         postgres.update_report(out, block)
         print(f"wrote the PostgreSQL section of {out}", file=sys.stderr)
     return 0
+
+
+def _live_section(args: argparse.Namespace, datasets: dict[str, Path], s: Settings, counts: dict[str, int],
+                  wanted: set[int], failed: bool) -> tuple[str, bool]:
+    """Sections 12 and 13 (when wanted): their tables and targets printed, their block for the report."""
+    started = time.perf_counter()
+    tables: list[Table] = []
+    targets: list[Target] = []
+    sizes = {size.strip() for size in args.live_sizes.split(",")}
+    rebuilt = {label: path for label, path in datasets.items() if label not in ("100k", "1M") or label in sizes}
+    for number, step in ((12, openloop.run), (13, live.run)):
+        if number not in wanted:
+            continue
+        print(f"section {number} ...", file=sys.stderr, flush=True)
+        try:
+            new_tables, new_targets = step(rebuilt, s, counts)
+        except Exception:  # reported like the other sections; the rest still runs
+            failed = True
+            traceback.print_exc()
+            error = traceback.format_exc().splitlines()[-1]
+            new_tables, new_targets = [Table(f"{number}. FAILED", ["error"], [[error]])], []
+        for table in new_tables:
+            print(table.text(), flush=True)
+        tables += new_tables
+        targets += new_targets
+    for t in targets:
+        print(f"{'MET ' if t.met else 'MISS'}  {t.text}: {t.measured}")
+    if not tables:
+        return "", failed
+    command = f"`python -m bench {shlex.join(sys.argv[1:])}`" if sys.argv[1:] else "`make bench`"
+    return live.block(tables, targets, command=command, elapsed=time.perf_counter() - started,
+                      quick=args.quick), failed
 
 
 def _recall_section(args: argparse.Namespace, work: Path, wanted: set[int], failed: bool) -> tuple[str, bool]:

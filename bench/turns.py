@@ -1,4 +1,4 @@
-"""Section 12: a group story's next speaker and its prompt, for a 20-character cast at 100,000 messages.
+"""Section 14: a group story's next speaker and its prompt, for a 20-character cast at 100,000 messages.
 
 Each sample does what answering a person's line does before the model is called (engine/services/narrator.py):
 read the chat, read what choosing reads (the speaking cast, who the line names, the recent turns), choose the
@@ -146,12 +146,12 @@ async def _measure(path: Path, settings: Settings) -> dict[str, Figure]:
 
 
 def run(datasets: dict[str, Path], settings: Settings) -> tuple[list[Table], list[Target]]:
-    """Measure and tabulate section 12 (`datasets` unused: the story is built here)."""
+    """Measure and tabulate section 14 (`datasets` unused: the story is built here)."""
     messages, samples = _sizes(settings)
     source = group_database(settings)
-    f = asyncio.run(_measure(copy_db(source, settings.workdir / "s12.db"), settings))
+    f = asyncio.run(_measure(copy_db(source, settings.workdir / "s14.db"), settings))
     ms = lambda fig: fig.fmt(" ms", 2, 1e3)  # noqa: E731
-    table = Table(f"12. Group stories: choosing the next speaker and building its prompt ({len(CAST)}-character "
+    table = Table(f"14. Group stories: choosing the next speaker and building its prompt ({len(CAST)}-character "
                   "cast)", ["story", "choose p50", "choose p99", "choose + prompt p50", "choose + prompt p99"])
     table.rows.append([f"{messages:,} messages", ms(f["choose p50"]), ms(f["choose p99"]), ms(f["all p50"]),
                        ms(f["all p99"])])
@@ -166,7 +166,7 @@ def run(datasets: dict[str, Path], settings: Settings) -> tuple[list[Table], lis
 
 
 def only(quick: bool, cache: Path) -> int:
-    """`python -m bench --only turns`: section 12 alone, its table and target printed (no other dataset built)."""
+    """`python -m bench --only turns`: section 14 alone, its table and target printed (no other dataset built)."""
     import tempfile
 
     from bench.common import settings

@@ -14,7 +14,7 @@ def test_quick_bench_runs_every_section() -> None:
     done = subprocess.run([sys.executable, "-m", "bench", "--quick"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
-    for title in ("== 1.", "== 2.", "== 3.", "== 4.", "== 5.", "== 6.", "== 7.", "== 8.", "== 11a."):
+    for title in ("== 1.", "== 2.", "== 3.", "== 4.", "== 5.", "== 6.", "== 7.", "== 8.", "== 11a.", "== 12.", "== 13."):
         assert title in done.stdout, done.stdout
     assert "FAILED" not in done.stdout
     # One process's own writes never make it decide a command twice (section 1's core-only timing writes

@@ -8,9 +8,12 @@ story waited. Now, on either backend:
    indexes (SQLite: beside the live ones under a `__next` name, with the memories' and the lines'
    full-text indexes and their triggers; PostgreSQL: under the same names in a schema of their own,
    engine/storage/pg_reproject.py);
-2. **fill**: replay the log into the copies in short write transactions (about BATCH_SECONDS each), queued
-   with the stories' own commands, so a command waits for one batch at most. The handlers are the
-   same strict functions (plain INSERT), run on a connection on which their table names mean the
+2. **fill**: replay the log into the copies in write transactions queued with the stories' own commands. A
+   batch's time budget doubles from BATCH_SECONDS up to MAX_BATCH_SECONDS while no command waits for the
+   writer, and drops back to BATCH_SECONDS as soon as one does; once a batch has applied READ_CHUNK events, it
+   also ends after the event at which a command starts waiting. So a command waits for one chunk and one
+   commit at most, the copies gain on a busy log, and an idle database is reprojected in long transactions.
+   The handlers are the same strict functions (plain INSERT), run on a connection on which their table names mean the
    copies (`copies`: SQLite rewrites the names in each statement, `RenamedTables`; PostgreSQL sets the
    transaction's search_path to the copies' schema, as `chronicle check` shadows the live tables with
    temporary ones: the SQL reaches the server unchanged, nothing parses it, and the log and the cursor,
@@ -51,7 +54,7 @@ import structlog
 
 from engine import store
 from engine.errors import EngineError, ReprojectInterrupted
-from engine.projection.projector import CURSOR, projector
+from engine.projection.projector import CURSOR, REWIND_KIND, projector
 from engine.storage.port import Conn, Cursor, dialect_of
 
 log = structlog.get_logger(__name__)
@@ -60,14 +63,17 @@ FRESH = "__next"
 OLD = "__old"
 INDEX_TWIN = "__r"
 FTS_TABLES = ("memories_fts", "messages_fts")
-BATCH_SECONDS = 0.01  # one fill transaction holds the write lock about this long
-READ_CHUNK = 50  # events read (and decoded) at a time, so a batch ends close to its budget
+BATCH_SECONDS = 0.01  # a fill transaction's budget while commands wait for the writer (and the first one's)
+MAX_BATCH_SECONDS = 0.25  # … and its most while none does (the commit of a longer one would stall a command)
+READ_CHUNK = 50  # events read (and decoded) at a time; a batch applies at least this many
 DROP_ROWS = 1500  # rows of an old table deleted per transaction after the switch
+PACE_EVENTS = 5_000  # events filled between two waits for `pace` (SQLite: the WAL checkpoint)
 SWITCH_LAG = 500  # switch over once the copies are at most this many events behind
 SWITCH_WAIT_MS = 200  # PostgreSQL: how long the switch waits for the live tables' readers before trying later
 SWITCH_ATTEMPTS = 30  # … and how many times it tries
 _INDEX = re.compile(r'^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+"?(\w+)"?\s+ON\s+"?(\w+)"?', re.IGNORECASE)
 Write = Callable[[Callable[[Conn], Any]], Awaitable[Any]]
+Waiting = Callable[[], bool]
 
 
 def projected_tables() -> list[str]:
@@ -166,32 +172,59 @@ def prepare(conn: Conn) -> None:
         sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (name,)).fetchone()[0]
         conn.execute(re.sub(rf"\b{name}\b", name + FRESH, sql, count=1))
     for name, table, sql in _schema(conn, "index", tables):
-        match = _INDEX.match(sql)
-        if match is None:
-            raise RuntimeError(f"can't read the index definition of {name}")
-        conn.execute(f'CREATE {match.group(1) or ""}INDEX "{twin_index_name(name)}" ON "{table}{FRESH}"'
-                     + sql[match.end():])
+        unique, copy = _index_copy(name, table, sql)
+        if unique:  # plain indexes come after the copy (`index_copies`); unique ones check every row as it goes in
+            conn.execute(copy)
     for name, _, sql in _schema(conn, "trigger", tables):
         conn.execute(re.sub(rf'^\s*CREATE\s+TRIGGER\s+"?{name}"?', f'CREATE TRIGGER "{name}{FRESH}"',
                             rename(sql), count=1, flags=re.IGNORECASE))
 
 
-def fill(conn: Conn, after: int, budget: float = BATCH_SECONDS) -> tuple[int, int, int]:
-    """Apply events after `after` to the copies for about `budget` seconds.
+def _index_copy(name: str, table: str, sql: str) -> tuple[bool, str]:
+    """(whether it is unique, the statement creating it on the copy) for a live table's index."""
+    match = _INDEX.match(sql)
+    if match is None:
+        raise RuntimeError(f"can't read the index definition of {name}")
+    return bool(match.group(1)), (f'CREATE {match.group(1) or ""}INDEX "{twin_index_name(name)}" ON "{table}{FRESH}"'
+                                  + sql[match.end():])
 
-    Returns (position, events applied, events still behind).
+
+def index_copies(conn: Conn, most: int | None = None) -> int:
+    """Build the copies' plain indexes that `prepare` left out (SQLite; one sorted bulk build each instead of a
+    million scattered inserts), at most `most` of them; return how many were built."""
+    if _postgres(conn) is not None:
+        return 0
+    existing = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    missing = [(name, table, sql) for name, table, sql in _schema(conn, "index", _owned())
+               if twin_index_name(name) not in existing][:most]
+    for name, table, sql in missing:
+        conn.execute(_index_copy(name, table, sql)[1])
+    return len(missing)
+
+
+def fill(conn: Conn, after: int, budget: float | None = None, waiting: Waiting | None = None
+         ) -> tuple[int, int, int, bool]:
+    """Apply events after `after` to the copies for about `budget` seconds (default BATCH_SECONDS), stopping
+    at the first event after which `waiting()` says a command waits for the writer, once at least READ_CHUNK
+    are in (so the copies gain on a log that commands keep growing).
+
+    Returns (position, events applied, events still behind, whether a waiting command cut it short).
     """
     fresh = copies(conn, quick=True)
-    deadline = time.perf_counter() + budget
+    deadline = time.perf_counter() + (BATCH_SECONDS if budget is None else budget)
     position, applied = after, 0
-    while time.perf_counter() < deadline:
+    while applied == 0 or time.perf_counter() < deadline:  # at least one chunk, whatever the budget
         chunk = list(store.read_after(conn, position, until=position + READ_CHUNK))
         if not chunk:
             break
         for event in chunk:
+            if event.kind == REWIND_KIND:  # its handler reads a chat's rows by the plain indexes
+                index_copies(conn)
             projector.apply(fresh, event)  # type: ignore[arg-type]
-        position, applied = chunk[-1].seq, applied + len(chunk)
-    return position, applied, store.last_seq(conn) - position
+            position, applied = event.seq, applied + 1
+            if applied >= READ_CHUNK and waiting is not None and waiting():
+                return position, applied, store.last_seq(conn) - position, True
+    return position, applied, store.last_seq(conn) - position, False
 
 
 def switch(conn: Conn, after: int, version: int) -> tuple[int, int, bool]:
@@ -200,6 +233,7 @@ def switch(conn: Conn, after: int, version: int) -> tuple[int, int, bool]:
     Returns (events applied here, the copies' position, whether they are now the live tables: PostgreSQL
     does not switch when readers held the live tables longer than SWITCH_WAIT_MS).
     """
+    index_copies(conn)
     fresh = copies(conn)
     applied, position = 0, after
     for event in store.read_after(conn, after):
@@ -271,21 +305,24 @@ def set_version(conn: Conn, version: int) -> None:
 
 async def rebuild(write: Write, version: int, *, drop: Write | None = None,
                   pace: Callable[[], Awaitable[None]] | None = None, aside: Write | None = None,
-                  hold: Callable[[Conn], None] | None = None) -> int:
+                  hold: Callable[[Conn], None] | None = None, waiting: Waiting | None = None) -> int:
     """Reproject the world through `write` (the database's queued writer, each call one short transaction of
     its own) without a long lock; return the events replayed. `drop` runs the old tables' clean-up steps
     (default: `write`; SQLite passes one with foreign keys off); `pace` is awaited between batches; `aside`
     runs a function on a connection outside the writer's transactions (PostgreSQL: the copies' statistics
     are gathered there once they are nearly caught up, so the planner knows them from the switch on); `hold`
     runs first in each transaction and raises ReprojectInterrupted once the reproject lock is no longer held
-    (nothing more is written then, not even the clean-up: the copies belong to the lock's next holder)."""
+    (nothing more is written then, not even the clean-up: the copies belong to the lock's next holder);
+    `waiting` says whether a command waits for the writer (without it, every batch keeps BATCH_SECONDS)."""
     write, drop = _holding(write, hold), _holding(drop or write, hold)
     await write(prepare)
     try:
-        position, total = await _fill(write, 0, pace)
+        position, total = await _fill(write, 0, pace, waiting)
+        while await write(functools.partial(index_copies, most=1)):  # one index per transaction, before the switch
+            pass
         if aside is not None:
             await aside(analyze)
-        total += await _switch(write, position, version, pace, replayed=total)
+        total += await _switch(write, position, version, pace, replayed=total, waiting=waiting)
     except BaseException:
         with contextlib.suppress(ReprojectInterrupted):
             await write(drop_leftovers)
@@ -307,19 +344,29 @@ def _holding(write: Write, hold: Callable[[Conn], None] | None) -> Write:
     return lambda fn: write(functools.partial(held, fn))
 
 
-async def _fill(write: Write, position: int, pace: Callable[[], Awaitable[None]] | None) -> tuple[int, int]:
-    """Fill batches until the copies are at most SWITCH_LAG events behind; return (position, events applied)."""
-    total, behind = 0, SWITCH_LAG + 1
+async def _fill(write: Write, position: int, pace: Callable[[], Awaitable[None]] | None,
+                waiting: Waiting | None = None) -> tuple[int, int]:
+    """Fill batches until the copies are at most SWITCH_LAG events behind; return (position, events applied).
+
+    `pace` is awaited after the first batch and then after every PACE_EVENTS events (SQLite: waiting for the
+    running WAL checkpoint after each short batch left the writer idle most of the time). Each batch's budget
+    doubles while no command waited for the writer during the last one, up to MAX_BATCH_SECONDS, and falls back
+    to BATCH_SECONDS once one did (or always, without `waiting`)."""
+    total, behind, budget, unpaced = 0, SWITCH_LAG + 1, BATCH_SECONDS, PACE_EVENTS
     while behind > SWITCH_LAG:
-        position, applied, behind = await write(functools.partial(fill, after=position))
-        total += applied
-        if pace is not None:
+        position, applied, behind, cut = await write(functools.partial(fill, after=position, budget=budget,
+                                                                       waiting=waiting))
+        total, unpaced = total + applied, unpaced + applied
+        calm = waiting is not None and not cut and not waiting()
+        budget = min(MAX_BATCH_SECONDS, max(budget * 2, BATCH_SECONDS)) if calm else BATCH_SECONDS
+        if pace is not None and unpaced >= PACE_EVENTS:  # after the first batch, then every PACE_EVENTS events
+            unpaced = 0
             await pace()
     return position, total
 
 
 async def _switch(write: Write, position: int, version: int, pace: Callable[[], Awaitable[None]] | None, *,
-                  replayed: int) -> int:
+                  replayed: int, waiting: Waiting | None = None) -> int:
     """Switch over, catching up again between attempts that found the live tables busy; return events applied
     (`replayed`: how many the fill applied before)."""
     total = 0
@@ -334,7 +381,7 @@ async def _switch(write: Write, position: int, version: int, pace: Callable[[], 
             return total
         log.info("reproject_switch_postponed", reason="readers hold the live tables", attempt=attempt)
         await asyncio.sleep(min(1.0, 0.05 * attempt))
-        position, applied = await _fill(write, position, pace)
+        position, applied = await _fill(write, position, pace, waiting)
         total += applied
     raise EngineError(f"the reproject could not switch over: readers kept the live tables busy {SWITCH_ATTEMPTS}"
                       " times (a long transaction on the database?); the live world is unchanged, try again later")

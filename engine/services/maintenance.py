@@ -74,7 +74,8 @@ class Maintenance:
             self.writer.forget_versions()
             try:
                 count = await online.rebuild(lambda fn: self.db.write(fn, solo=True), PROJECTION_VERSION,
-                                             drop=turn.drop, pace=turn.pace, aside=turn.aside, hold=turn.hold)
+                                             drop=turn.drop, pace=turn.pace, aside=turn.aside, hold=turn.hold,
+                                             waiting=self.db.commands_waiting)
             finally:
                 self.writer.forget_versions()
         log.info("world_rebuilt", events=count, seconds=round(time.perf_counter() - started, 2))

@@ -36,6 +36,10 @@ class GroupCommit:
         self._drainer: asyncio.Task[None] | None = None
         self.group_commit = group_commit
 
+    def commands_waiting(self) -> bool:
+        """Whether writes are queued for the writer (a reproject's batch ends early then; any thread may ask)."""
+        return bool(self._pending)
+
     async def _on_writer(self, fn: Callable[[Any], T]) -> T:
         """Run `fn(conn)` whole on the writer connection's thread."""
         raise NotImplementedError

@@ -93,6 +93,9 @@ class Storage(Protocol):
     async def write_alone(self, fn: Callable[[Conn], T]) -> T:
         """Run `fn` in a write transaction of its own."""
 
+    def commands_waiting(self) -> bool:
+        """Whether writes wait for the writer now (a reproject's batch gives way to them)."""
+
     async def read(self, fn: Callable[[Conn], T]) -> T:
         """Run `fn` on a reader connection."""
 

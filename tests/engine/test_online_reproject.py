@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -143,6 +144,56 @@ async def test_person_lines_in_several_channels_keep_being_recorded_while_a_larg
     assert _leftovers(location) == []
 
 
+async def test_a_fill_batch_ends_at_the_event_after_which_a_command_waits(engine: Engine, admin: Actor,
+                                                                          monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(online, "READ_CHUNK", 7)  # a batch applies one chunk at least, whoever waits
+    await story(engine, admin)
+    await _grow(engine, admin, "chan-1", 30)
+    await engine.db.write(online.prepare, solo=True)
+    position, applied, behind, cut = await engine.db.write(
+        lambda conn: online.fill(conn, 0, budget=60.0, waiting=lambda: True), solo=True)
+    assert (applied, cut) == (7, True) and behind > 30
+    position, applied, behind, cut = await engine.db.write(
+        lambda conn: online.fill(conn, position, budget=60.0, waiting=lambda: False), solo=True)
+    assert (behind, cut) == (0, False) and applied > 30  # nobody waited: the whole budget, here the whole log
+    await engine.db.write(online.drop_leftovers, solo=True)
+
+
+async def test_a_reproject_with_long_batches_gives_way_to_the_stories_commands(
+        tmp_path: Path, admin: Actor, monkeypatch: pytest.MonkeyPatch):
+    """On SQLite (the batch policy is the backends' shared code; this world fills in a second there)."""
+    engine = await Engine.open(tmp_path / "world.db")
+    try:
+        await _batches_give_way(engine, admin, monkeypatch)
+    finally:
+        await engine.close()
+
+
+async def _batches_give_way(engine: Engine, admin: Actor, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(online, "BATCH_SECONDS", 30.0)  # a batch would take the whole log, were it not for commands
+    monkeypatch.setattr(online, "MAX_BATCH_SECONDS", 30.0)
+    monkeypatch.setattr(online, "SWITCH_LAG", 0)
+    batches: list[tuple[int, bool]] = []
+    fill = online.fill
+
+    def recorded(conn: Any, after: int, budget: float | None = None, waiting: Any = None) -> Any:
+        outcome = fill(conn, after, budget, waiting)
+        batches.append((outcome[1], outcome[3]))
+        return outcome
+
+    monkeypatch.setattr(online, "fill", recorded)
+    world = await demo_fill(engine, chats=2, messages=600, seed=3)
+    await story(engine, admin, "live")
+    rebuild = asyncio.create_task(engine.maintenance.rebuild())
+    sent = 0
+    while not rebuild.done():
+        await engine.perform(SayLine(actor=admin, channel_id="live", message_id=f"live-{sent}", text=f"line {sent}"))
+        sent += 1
+    assert await rebuild >= world.events
+    assert any(cut for _, cut in batches) and len(batches) >= 3, batches  # batches ended where a command waited
+    assert (await engine.maintenance.check()).clean
+
+
 async def test_a_second_reproject_keeps_the_schema_and_stays_clean(engine: Engine, admin: Actor, location: str):
     await story(engine, admin)
     await _grow(engine, admin, "chan-1", 5)
@@ -208,7 +259,7 @@ async def test_a_failing_reproject_leaves_the_live_world_and_no_copies(engine: E
     await _grow(engine, admin, "chan-1", 10)
     world = dump_world(location)
 
-    def broken(conn: Any, after: int, budget: float = 0.0) -> tuple[int, int, int]:
+    def broken(conn: Any, after: int, budget: float | None = None, waiting: Any = None) -> tuple[int, int, int, bool]:
         raise RuntimeError("the disk went away")
 
     monkeypatch.setattr(online, "fill", broken)
