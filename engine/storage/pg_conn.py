@@ -227,20 +227,28 @@ class PgConnection:
         if manager is None or sync is None:
             self.raw.execute(sql)
             return
+        first: psycopg.Error | None = None
         try:
             if sql == "ROLLBACK":
                 with contextlib.suppress(psycopg.Error):
                     sync()
             self.raw.execute(sql)
-        finally:
-            try:
-                manager.__exit__(None, None, None)
-            except psycopg.Error:
-                if self.raw.closed:
-                    return
-                if self.raw.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
-                    self.raw.execute("ROLLBACK")  # the failed statement stopped the pipeline before COMMIT
-                raise
+        except psycopg.Error as error:  # a deferred statement's error, read while COMMIT was being sent
+            first = error
+        except BaseException:
+            manager.__exit__(None, None, None)
+            raise
+        try:
+            manager.__exit__(None, None, None)
+        except psycopg.Error as error:  # the same error, or 'pipeline aborted' after it: the first is the cause
+            if self.raw.closed:
+                return
+            first = first or error
+        if first is None:
+            return
+        if self.raw.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+            self.raw.execute("ROLLBACK")  # the failed statement stopped the pipeline before COMMIT
+        raise first
 
     def executemany(self, sql: str, params: Sequence[Params]) -> None:
         """Run one statement once per parameter tuple (pipelined: one round trip for the lot)."""
