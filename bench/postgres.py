@@ -267,11 +267,11 @@ def _rebuild_table(rebuilt: dict[str, Figure], sizes: Sizes) -> Table:
     return table
 
 
-TARGETS = {"one": 2_500, "many": 5_000, "scale": 1.5, "rebuild": 30_000}  # issue 20, part 3
+TARGETS = {"one": 2_500, "many": 5_000, "scale": 1.5, "rebuild": 30_000}
 
 
 def _targets_table(latency: dict, split: dict, rebuilt: dict[str, Figure]) -> Table:
-    """Issue 20's PostgreSQL targets (synchronous_commit=off), each met or missed in this run."""
+    """The PostgreSQL throughput targets (synchronous_commit=off), each met or missed in this run."""
     one, many = latency["one"]["off"]["rate"].median, latency["many"]["off"]["rate"].median
     alone, two = split[1, "off"]["rate"].median, split[2, "off"]["rate"].median
     rows = [("1 chat, one process", f"≥ {TARGETS['one']:,}/s", f"{one:,.0f}/s", one >= TARGETS["one"]),
@@ -280,7 +280,7 @@ def _targets_table(latency: dict, split: dict, rebuilt: dict[str, Figure]) -> Ta
              two >= TARGETS["scale"] * alone),
             ("rebuild", f"≥ {TARGETS['rebuild']:,} ev/s", f"{rebuilt['postgres'].median:,.0f} ev/s",
              rebuilt["postgres"].median >= TARGETS["rebuild"])]
-    table = Table("10c. Issue 20's PostgreSQL targets (synchronous_commit=off)", ["target", "wanted", "measured", ""])
+    table = Table("10c. PostgreSQL throughput targets (synchronous_commit=off)", ["target", "wanted", "measured", ""])
     table.rows += [[name, want, got, "met" if met else "**missed**"] for name, want, got, met in rows]
     table.notes.append("Why the missed ones are missed is in docs/POSTGRES.md (\"Throughput\"): every figure here is "
                        "a count of round trips to the server, and the log's lock is held for a whole transaction.")
