@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import shutil
 import statistics
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -129,6 +131,24 @@ def remove_db(path: Path) -> None:
     """Delete a database file and its WAL companions."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def build_db(work: Path, path: Path, fill: Callable[[Any], Awaitable[None]], **options: Any) -> Path:
+    """Write a story database through the engine at `work` (`fill(engine)`), then move it to `path` (the engine's
+    close checkpoints the WAL, so the file alone is the database)."""
+    from engine import Engine
+
+    async def build() -> None:
+        engine = await Engine.open(work, **options)
+        try:
+            await fill(engine)
+        finally:
+            await engine.close()
+
+    asyncio.run(build())
+    copy_db(work, path)
+    remove_db(work)
+    return path
 
 
 def ratio(a: float, b: float) -> float:

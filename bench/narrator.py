@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.commands import ADMIN, PERSON
-from bench.common import Figure, Settings, Table, Target, copy_db, events_source, percentile, remove_db
+from bench.common import Figure, Settings, Table, Target, build_db, copy_db, events_source, percentile
 from bench.datasets import ROOT
 from engine import Engine
 from engine.commands import AnswerLine, InspectPrompt, RecordReply, SayLine, StartChat, WriteMemory
@@ -55,18 +55,11 @@ def prompt_database(settings: Settings, base: Path) -> Path:
     work = copy_db(base, settings.cache / "prompt-building.db")
     print(f"building the prompt database ({small:,} and {big:,} messages) ...", file=sys.stderr, flush=True)
 
-    async def build() -> None:
-        engine = await Engine.open(work)
-        try:
-            await _fill_chat(engine, SMALL, small, settings.prompt_memories)
-            await _fill_chat(engine, BIG, big, settings.prompt_memories)
-        finally:
-            await engine.close()
+    async def fill(engine: Engine) -> None:
+        await _fill_chat(engine, SMALL, small, settings.prompt_memories)
+        await _fill_chat(engine, BIG, big, settings.prompt_memories)
 
-    asyncio.run(build())
-    copy_db(work, path)  # close() checkpointed the WAL
-    remove_db(work)
-    return path
+    return build_db(work, path, fill)
 
 
 async def _prompt_times(engine: Engine, channel: str, samples: int) -> tuple[list[float], int, int]:

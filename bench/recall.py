@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import longstory, longstory_facts, longstory_keys, longstory_talk
-from bench.common import copy_db, events_source, remove_db
+from bench.common import build_db, copy_db, events_source, remove_db
 from bench.longstory import CHARACTER, OFFSTAGE_CHARACTER, PERSONA, Fact, Story
 from bench.recall_baselines import BM25, Count, Lines, estimator, smollm2, window, window_and_bm25
 from engine import Actor, Engine
@@ -124,16 +124,7 @@ def story_database(lines: int, sizes: Sizes, cache: Path) -> tuple[Path, Story]:
     print(f"building the {lines:,}-line story ...", file=sys.stderr, flush=True)
     started = time.perf_counter()
 
-    async def build() -> None:
-        engine = await Engine.open(work, synchronous="OFF")
-        try:
-            await _feed(engine, story)
-        finally:
-            await engine.close()
-
-    asyncio.run(build())
-    copy_db(work, path)  # close() checkpointed the WAL
-    remove_db(work)
+    build_db(work, path, lambda engine: _feed(engine, story), synchronous="OFF")
     print(f"  built in {time.perf_counter() - started:.0f}s", file=sys.stderr, flush=True)
     return path, story
 

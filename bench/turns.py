@@ -20,7 +20,7 @@ from collections import deque
 from pathlib import Path
 
 from bench.commands import ADMIN, PERSON
-from bench.common import Figure, Settings, Table, Target, copy_db, events_source, percentile, remove_db
+from bench.common import Figure, Settings, Table, Target, build_db, copy_db, events_source, percentile, remove_db
 from bench.longstory_talk import TOPICS, chatter
 from engine import Engine, queries
 from engine.commands import (
@@ -96,17 +96,7 @@ def group_database(settings: Settings) -> Path:
     print(f"building the group-story database ({messages:,} messages, {len(CAST)} characters) ...",
           file=sys.stderr, flush=True)
 
-    async def build() -> None:
-        engine = await Engine.open(work)
-        try:
-            await _fill(engine, messages)
-        finally:
-            await engine.close()
-
-    asyncio.run(build())
-    copy_db(work, path)  # close() checkpointed the WAL
-    remove_db(work)
-    return path
+    return build_db(work, path, lambda engine: _fill(engine, messages))
 
 
 async def _sample(engine: Engine, said: MessageView, rng: random.Random) -> tuple[float, float]:
