@@ -19,7 +19,7 @@ from engine.words import or_query
 
 Hit = tuple[MessageView, float]  # a line and its text relevance (higher is better)
 MATCH_ROWS = 1_500  # a search ranks the lines of its rarest words, the newest this many of them at most
-_COLUMNS = ", ".join("m." + c.strip() for c in _MESSAGE.split(","))
+CHUNK_ROWS = 250  # lines read at a time, best match first, until `limit` of them pass the chat and witness test
 
 
 def search_witnessed_lines(conn: Conn, chat_id: str, character_id: str, terms: list[str], *, before_seq: int,
@@ -33,15 +33,23 @@ def search_witnessed_lines(conn: Conn, chat_id: str, character_id: str, terms: l
 
         return pg_search.search_lines(conn, chat_id, character_id, terms, before_seq=before_seq, limit=limit)
     words = or_query(_selective(conn, terms))
-    rows = conn.execute(
-        f"SELECT {_COLUMNS}, hits.score FROM (SELECT rowid AS hit, bm25(messages_fts) AS score"
-        " FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid DESC LIMIT ?) AS hits"
-        " JOIN messages AS m ON m.rowid = hits.hit"
-        " WHERE m.chat_id = ? AND m.seq < ? AND m.retracted = 0 AND (' ' || m.witnesses || ' ') LIKE ?"
-        " ORDER BY hits.score LIMIT ?",
-        (words, MATCH_ROWS, chat_id, before_seq, f"% {scope_token(character_id)} %", limit),
-    ).fetchall()
-    return [(_message(row[:-1]), -float(row[-1])) for row in rows]
+    hits = conn.execute("SELECT rowid, bm25(messages_fts) FROM messages_fts WHERE messages_fts MATCH ?"
+                        " ORDER BY rowid DESC LIMIT ?", (words, MATCH_ROWS)).fetchall()
+    hits.sort(key=lambda hit: hit[1])  # best first (bm25 is lower for a better match)
+    scope = f"% {scope_token(character_id)} %"
+    found: list[Hit] = []
+    for start in range(0, len(hits), CHUNK_ROWS):  # read whole lines only for the best: usually one chunk
+        chunk = hits[start:start + CHUNK_ROWS]
+        score = {rowid: -float(bm25) for rowid, bm25 in chunk}
+        rows = conn.execute(
+            f"SELECT {_MESSAGE}, rowid FROM messages WHERE rowid IN ({', '.join('?' * len(chunk))})"
+            " AND +chat_id = ? AND +seq < ? AND +retracted = 0 AND (' ' || witnesses || ' ') LIKE ?",
+            (*score, chat_id, before_seq, scope)).fetchall()
+        found += [(_message(row), score[row[-1]]) for row in rows]
+        if len(found) >= limit:
+            break
+    found.sort(key=lambda hit: -hit[1])
+    return found[:limit]
 
 
 def _selective(conn: Conn, terms: list[str]) -> list[str]:

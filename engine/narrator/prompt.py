@@ -189,7 +189,7 @@ def _lines_and_pool(inputs: PromptInputs, room: int, counter: TokenCounter) -> _
     heads = ranked.headers(inputs)
     pool = ranked.items(inputs, ranked.query_of(inputs), counter)
     _, _, reserved = ranked.choose(pool, min(int(room * POOL_SHARE), room - floor_cost - 2), counter, heads,
-                                   floor_ids)
+                                   floor_ids, fates_too=False)
     history, ids, history_tokens = lines.fit(room - (reserved + 2 if reserved else 0))
     kept, fates, _ = ranked.choose(pool, reserved, counter, heads, ids)
     return _Lines(history, ranked.sections(kept, heads), tuple(fates), history_tokens)

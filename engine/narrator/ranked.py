@@ -118,9 +118,9 @@ def headers(inputs: PromptInputs) -> dict[str, str]:
 
 
 def choose(pool: Iterable[Item], room: int, counter: TokenCounter, heads: dict[str, str],
-           skip: set[str]) -> tuple[list[Item], list[Candidate], int]:
-    """The best candidates that fit in `room` tokens (none of `skip`'s lines), every candidate's fate, and the
-    tokens the kept ones take (their sections' headings included)."""
+           skip: set[str], *, fates_too: bool = True) -> tuple[list[Item], list[Candidate], int]:
+    """The best candidates that fit in `room` tokens (none of `skip`'s lines), every candidate's fate (unless not
+    `fates_too`: a trial fit), and the tokens the kept ones take (their sections' headings included)."""
     kept: list[Item] = []
     fates: list[Candidate] = []
     used = 0
@@ -128,18 +128,21 @@ def choose(pool: Iterable[Item], room: int, counter: TokenCounter, heads: dict[s
     for item in sorted(pool, key=lambda i: (-i.score, i.section, i.order)):
         cost = item.tokens
         if item.key and item.key in skip:
-            fates.append(Candidate(item.section, _short(item.label), round(item.score, 3), cost,
-                                   "already among the newest lines"))
+            if fates_too:
+                fates.append(Candidate(item.section, _short(item.label), round(item.score, 3), cost,
+                                       "already among the newest lines"))
             continue
         head = 0 if item.section in opened else counter.count(heads[item.section]) + 2
         if used + cost + head > room:
-            fates.append(Candidate(item.section, _short(item.label), round(item.score, 3), cost,
-                                   f"over budget ({room - used} of {room} tokens left)"))
+            if fates_too:
+                fates.append(Candidate(item.section, _short(item.label), round(item.score, 3), cost,
+                                       f"over budget ({room - used} of {room} tokens left)"))
             continue
         kept.append(item)
         opened.add(item.section)
         used += cost + head
-        fates.append(Candidate(item.section, _short(item.label), round(item.score, 3), cost))
+        if fates_too:
+            fates.append(Candidate(item.section, _short(item.label), round(item.score, 3), cost))
     return kept, fates, used
 
 

@@ -46,6 +46,7 @@ from engine.narrator.prompt import Prompt, build_reply_prompt, build_task_prompt
 from engine.narrator.sink import ReplySink
 from engine.serial import log_failure
 from engine.services.writer import StoryWriter
+from engine.storage.port import Conn
 from engine.turns import DEFAULT_MAX_CHAIN, another, choose, director_candidates
 from engine.views import CharacterView, ChatRef, ChatView, MessageView, RespondResult
 
@@ -333,22 +334,18 @@ class Narrator:
         Members see it without the cards' hidden instructions and other people's persona descriptions; admins
         (and the console) see everything. With `line`, it is the prompt the reply would get if the person said it
         now; nothing is recorded."""
-        chat = await self.db.read(lambda c: queries.get_open_chat(c, q.channel_id))
-        card = await self._speaker(chat, q.character)
-        line = q.line
-        said = None if line is None else await self.db.read(lambda c: hypothetical_line(c, chat, q.actor, line))
-        inputs = await self.inputs(chat, card.character_id, line=said)
+        lore_budget = lore_tokens(self.writing.budget.prompt_tokens)
+
+        def read(conn: Conn) -> PromptInputs:  # one read: the chat, the speaker, the line and the inputs
+            chat = queries.get_open_chat(conn, q.channel_id)
+            card = _speaker(conn, chat, q.character)
+            said = None if q.line is None else hypothetical_line(conn, chat, q.actor, q.line)
+            return load_inputs(conn, chat, card.character_id, lore_budget=lore_budget, line=said)
+
+        inputs = await with_lore(await self.db.read(read), self.writing.budget.lore_seconds)
         if not q.actor.is_admin:
             inputs = redact_inputs(inputs, q.actor.user_id)
         return build_reply_prompt(inputs, self.writing.budget)
-
-    async def _speaker(self, chat: ChatView, name: str | None) -> CharacterView:
-        if name is not None:
-            return await self.db.read(lambda c: queries.get_character(c, chat.guild_id, name))
-        card = await self.db.read(lambda c: queries.find_character_by_id(c, chat.host_id))
-        if card is None:
-            raise DomainError("This story's host character no longer exists.")
-        return card
 
     async def inputs(self, chat: ChatView, character_id: str, *, before_seq: int | None = None,
                      line: MessageView | None = None) -> PromptInputs:
@@ -358,3 +355,13 @@ class Narrator:
         inputs = await self.db.read(lambda c: load_inputs(c, chat, character_id, before_seq=before_seq,
                                                           lore_budget=lore_budget, line=line))
         return await with_lore(inputs, budget.lore_seconds)
+
+
+def _speaker(conn: Conn, chat: ChatView, name: str | None) -> CharacterView:
+    """The character named `name`, else the chat's host."""
+    if name is not None:
+        return queries.get_character(conn, chat.guild_id, name)
+    card = queries.find_character_by_id(conn, chat.host_id)
+    if card is None:
+        raise DomainError("This story's host character no longer exists.")
+    return card
