@@ -12,6 +12,7 @@ quotes the best whole, in their own section, with speaker and in-story time (eng
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from engine.queries_recall import search_witnessed_lines
@@ -64,7 +65,7 @@ def rank(hits: list[tuple[MessageView, float]], primary: list[str], names: set[s
     best = max(score for _, score in hits) or 1.0
     newest = max(m.seq for m, _ in hits) or 1
     held = [(message, relevance, held_terms(message.text, primary)) for message, relevance in hits]
-    counts = {w: sum(w in mine for _, _, mine in held) for w in primary}
+    counts = Counter(w for _, _, mine in held for w in mine)  # how many candidates hold each word
     scored = []
     for message, relevance, mine in held:
         if primary and not mine:
