@@ -165,6 +165,7 @@ class Result:
     by_estimate: dict[str, Outcome]
     by_smollm2: dict[str, Outcome] | None
     times: list[list[float]]  # seconds per prompt, one list per pass over the questions
+    cpu: list[list[float]]  # CPU seconds per prompt (every thread of the process), the same passes
     prompt_tokens: list[int]
     smollm2_tokens: list[int]
     history_lines: list[int]
@@ -193,32 +194,36 @@ async def _measure(path: Path, story: Story, sizes: Sizes, counters: dict[str, t
         outcomes = {name: {m: Outcome() for m in METHODS} for name in counters}
         offstage = sum(f.kind == "offstage" for f in story.facts)
         result = Result(len(story.lines()), len(transcript), offstage, outcomes["estimate"], outcomes.get("smollm2"),
-                        [], [], [], [])
+                        [], [], [], [], [])
         for fact in story.facts:
             prompt = await engine.perform(InspectPrompt(actor=PERSON, channel_id=CHANNEL, line=fact.question))
             _score(prompt, fact, index, lines, counters, outcomes, result)
-        result.times = await _timed(engine, story, sizes.rounds)
+        result.times, result.cpu = await _timed(engine, story, sizes.rounds)
         return result
     finally:
         await engine.close()
 
 
-async def _timed(engine: Engine, story: Story, rounds: int) -> list[list[float]]:
-    """Seconds per prompt over `rounds` passes of every question, with the bench's own big structures out of
-    the garbage collector's way (frozen), so the figure is the engine's."""
+async def _timed(engine: Engine, story: Story, rounds: int) -> tuple[list[list[float]], list[list[float]]]:
+    """Seconds per prompt (wall clock, and CPU of the whole process) over `rounds` passes of every question, with
+    the bench's own big structures out of the garbage collector's way (frozen), so the figure is the engine's.
+    The CPU figure is what a prompt costs whatever else the machine runs; the wall clock is what a person waits."""
     gc.collect()
     gc.freeze()
     times: list[list[float]] = []
+    cpu: list[list[float]] = []
     try:
         for _ in range(rounds):
             times.append([])
+            cpu.append([])
             for fact in story.facts:
-                started = time.perf_counter()
+                started, used = time.perf_counter(), time.process_time()
                 await engine.perform(InspectPrompt(actor=PERSON, channel_id=CHANNEL, line=fact.question))
                 times[-1].append(time.perf_counter() - started)
+                cpu[-1].append(time.process_time() - used)
     finally:
         gc.unfreeze()
-    return times
+    return times, cpu
 
 
 def _score(prompt: Prompt, fact: Fact, index: BM25, lines: dict[str, Lines],
