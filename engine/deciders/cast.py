@@ -120,11 +120,20 @@ def decide_unmute_cast_member(cmd: UnmuteCastMember, state: CastState, ctx: Cont
 def decide_nudge_character(cmd: NudgeCharacter, state: CastState, ctx: Context) -> list[NewEvent]:
     """A speaking member's reply, written because a person asked for it."""
     chat, card = _member(state, cmd)
-    if card.character_id in chat.muted:
-        raise DomainError(f"{card.name} is muted in this story. /chat cast unmute lets it speak again.")
+    refuse_silent(chat, card)
     return emit(cmd.actor, ReplyRecorded(chat_id=chat.chat_id, message_id=ctx.new_id("msg"),
                                          character_id=card.character_id, character_name=card.name, text=cmd.text,
                                          discord_message_ids=cmd.discord_message_ids, turn=nudged(chat.turn_rule)))
+
+
+def refuse_silent(chat: ChatView, card: CharacterView) -> None:
+    """Refuse a member who can't be asked to speak: muted, or away from the open scene (it would answer what it
+    never heard)."""
+    if card.character_id in chat.muted:
+        raise DomainError(f"{card.name} is muted in this story. /chat cast unmute lets it speak again.")
+    if card.character_id in chat.absent:
+        raise DomainError(f"{card.name} is away from the scene. /scene enter character:{card.name} brings it back "
+                          "first.")
 
 
 def decide_someone_else(cmd: SomeoneElse, state: CastState, ctx: Context) -> list[NewEvent]:

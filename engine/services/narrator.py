@@ -33,6 +33,7 @@ from engine.commands import (
     StartChat,
     SwipeGreeting,
 )
+from engine.deciders.cast import refuse_silent
 from engine.deciders.transcript import ANSWERED, SPOKEN, STALE_REPLY, latest_reply
 from engine.errors import AlreadyHandled, DomainError, NarratorUnavailable, SlowDown, StorageError
 from engine.events import Turn
@@ -206,8 +207,7 @@ class Narrator:
             card = await self.db.read(lambda c: queries.get_character(c, ref.chat.guild_id, cmd.character))
             if card.character_id not in ref.chat.character_ids:
                 raise DomainError(f"{card.name} is not in this story's cast. Add it with /chat cast add.")
-            if card.character_id in ref.chat.muted:
-                raise DomainError(f"{card.name} is muted in this story. /chat cast unmute lets it speak again.")
+            refuse_silent(ref.chat, card)
             return await self._speak(cmd, ref, card, sink, cause)
 
         return self.writer.queue(cmd.channel_id, job, generates=True)

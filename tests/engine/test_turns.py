@@ -15,8 +15,10 @@ from engine.commands import (
     AuthorCharacter,
     ChatStatus,
     EditCharacter,
+    LeaveScene,
     MuteCastMember,
     NudgeCharacter,
+    OpenScene,
     SetTurnRule,
     StartChat,
     SwipeGreeting,
@@ -109,6 +111,19 @@ async def test_a_reply_to_a_message_names_its_character_and_muted_ones_never_spe
         await group.perform(SetTurnRule(actor=admin, channel_id=CHAN, rule="mentioned"))
     with pytest.raises(InvalidInput, match="talkativeness: a number from 0"):
         await group.perform(EditCharacter(actor=admin, name="Dov", field="talkativeness", value="loud"))
+
+
+async def test_a_member_away_from_the_scene_is_not_nudged_into_answering_what_it_never_heard(
+        group: Engine, admin: Actor, location: str):
+    await cast_of_four(group, admin)
+    await group.perform(OpenScene(actor=admin, channel_id=CHAN, place="The cellar"))
+    await group.perform(LeaveScene(actor=admin, channel_id=CHAN, character="Cora"))
+    before = dump_world(location)
+    with pytest.raises(DomainError, match="^Cora is away from the scene. /scene enter character:Cora brings it back"):
+        await group.perform(NudgeCharacter(actor=admin, channel_id=CHAN, character="Cora"))
+    assert dump_world(location) == before  # nothing recorded, nothing generated
+    nudged = await group.perform(NudgeCharacter(actor=admin, channel_id=CHAN, character="Dov"))
+    assert nudged.speaker == "Dov"
 
 
 class Shown:

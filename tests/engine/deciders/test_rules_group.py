@@ -98,7 +98,8 @@ def test_a_turn_rule_is_set_when_it_changes(before: str, rule: str, outcome: str
 
 @pytest.mark.parametrize(("chat", "named", "outcome"), [
     (replace(TRIO, turn_rule="manual"), CORA, "chr_cora"),
-    (replace(TRIO, absent=("chr_cora",)), CORA, "chr_cora"),  # away from the scene, yet asked to speak
+    (replace(TRIO, absent=("chr_cora",)), CORA, "Cora is away from the scene. /scene enter character:Cora brings "
+                                                "it back first."),  # it would answer what it never heard
     (BRAM_MUTED, BRAM, "Bram is muted in this story. /chat cast unmute lets it speak again."),
     (CHAT, CORA, "Cora is not in this story's cast."),
     (CHAT, None, NO_SUCH),
