@@ -157,6 +157,9 @@ def decide_write_lore_entry(cmd: WriteLoreEntry, state: EntryState, ctx: Context
         else:
             base = _entry(state.entry, state.book, number).entry
     entry = _written(base, _changes(cmd), number)
+    if state.book is not None and _number(cmd) is not None and entry == base:
+        raise DomainError(f"Entry {number} of {state.book.name} already holds these values: give at least one "
+                          "option to change (content, keys, …).")
     events.append(LoreEntryWritten(book_id=book_id, guild_id=cmd.actor.guild_id, number=number, entry=entry))
     return emit(cmd.actor, *events)
 

@@ -131,13 +131,15 @@ def test_an_entry_needs_text_and_keywords_that_can_match(fields: dict[str, Any],
     (STARTER, {"probability": 100}, HAS_TWO, {"probability": 100, "use_probability": False}),
     (STARTER, {"secondary_keys": ""}, replace(HAS_TWO, entry=replace(SECOND, entry=ELVES.model_copy(
         update={"secondary_keys": ("oak",), "selective": True}))), {}),
-    (STARTER, {}, HAS_TWO, {}),
+    (STARTER, {}, HAS_TWO, "Entry 2 of Eldoria already holds these values: give at least one option to change"),
+    (STARTER, {"content": ELVES.content}, HAS_TWO, "Entry 2 of Eldoria already holds these values"),
     (MEMBER, {"content": "x"}, HAS_TWO, NOT_YOURS),
     (STARTER, {"content": "x"}, EntryState(BOOK, None, 3), NO_ENTRY),
     (STARTER, {"content": "x"}, EntryState(None, None, 1), NO_BOOK),
     (STARTER, {"keys": " , "}, HAS_TWO, "keys: give at least one keyword"),
     (STARTER, {"keys": " , ", "constant": True}, HAS_TWO, {"keys": (), "constant": True}),
 ], ids=["its content", "its keys, by an admin", "a sure probability", "secondary keys cleared", "nothing given",
+        "the same content",
         "by a member", "no such entry", "no such book", "keys cleared", "made constant"])
 def test_an_edit_changes_the_given_fields_of_one_entry(actor: Any, fields: dict[str, Any], state: EntryState,
                                                        outcome: dict[str, Any] | str) -> None:
