@@ -36,6 +36,22 @@ def test_unclosed_quotes_are_an_error():
     assert parse_command('/weather set weather:"say \\"hi\\""') == ("weather set", {"weather": 'say "hi"'})
 
 
+def test_an_unquoted_value_runs_to_the_commands_next_option():
+    assert parse_command("/character create name:Aria description:A bard with a lute. greeting:Well met, {{user}}!"
+                         ) == ("character create", {"name": "Aria", "description": "A bard with a lute.",
+                                                    "greeting": "Well met, {{user}}!"})
+    # a `word:` that is none of the command's options stays in the value; quotes keep an option's name in one
+    assert parse_command("/lore add book:Town keys:forge, anvil content:Rule: no iron. see: below") == (
+        "lore add", {"book": "Town", "keys": "forge, anvil", "content": "Rule: no iron. see: below"})
+    assert parse_command('/lore add book:Town keys:x content:"name: kept"') == (
+        "lore add", {"book": "Town", "keys": "x", "content": "name: kept"})
+    with pytest.raises(ConsoleError, match=r"^/character create has no option 'descrption' \(did you mean "
+                                           r"description\?\)"):
+        parse_command("/character create name:Aria descrption:A bard")  # a misspelt option is not part of a value
+    with pytest.raises(ConsoleError, match="^name: put a space after the closing quote"):
+        parse_command('/character create name:"Aria"x description:y')
+
+
 def test_terminal_output_is_neutralised():
     assert terminal_safe("a\x1b[31mred\x07\u202eevil\x00") == "a\\x1b[31mred\\x07\\u202eevil\\x00"
     assert terminal_safe("line one\n\tline two é 漢字 🎲") == "line one\n\tline two é 漢字 🎲"

@@ -9,6 +9,7 @@ offers it on a first run: bot/starter).
 from __future__ import annotations
 
 import asyncio
+import difflib
 import os
 import re
 import sys
@@ -28,7 +29,8 @@ from engine.views import CharacterView
 
 log = structlog.get_logger(__name__)
 CONSOLE_GUILD = "console"
-_OPTION = re.compile(r'\s*([a-z_]+):("(?:[^"\\]|\\.)*"|\S*)')
+_KEY = re.compile(r"\s*([a-z_]+):")  # an option's name where an option starts
+_KEY_INSIDE = re.compile(r"\s([a-z_]+):")  # ... and inside an unquoted value, where the next may start
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
 NARRATOR_HELP = ("The narrator is unavailable right now. Check the model server (CHRONICLE_LLM_BASE_URL) and try "
                  "again.")
@@ -39,37 +41,64 @@ class ConsoleError(Exception):
 
 
 def parse_command(line: str) -> tuple[str, dict[str, str]]:
-    """'/group sub key:value key:"quoted value"' → ('group sub', {key: value})."""
+    """'/group sub key:value key:several words key:"quoted value"' → ('group sub', {key: value}).
+
+    An unquoted value runs to the next of the command's own options (`key:`) or the end of the line, so
+    `description:A bard with a lute. greeting:Hi!` reads as two options; quotes keep an option's name inside a value
+    (`content:"see name: below"`)."""
     words = line[1:].split(None, 3)
     path = next((p for n in (3, 2, 1) if len(words) >= n and (p := " ".join(words[:n])) in COMMANDS), "")
     if not path:  # the longest path typed that is a command ('/chat cast add'), else what was typed
         raise ConsoleError(f"unknown command '/{' '.join(words[:2])}'. Type /help for the list.")
-    rest = line[1:].strip()[len(path):]
-    args: dict[str, str] = {}
-    position = 0
-    while position < len(rest.rstrip()):
-        match = _OPTION.match(rest, position)
-        if match is None:
-            raise ConsoleError(f"could not read '{rest[position:].strip()[:30]}': write options as key:value or "
-                               f'key:"a longer value". Usage: {usage(path)}')
-        key, value = match.group(1), match.group(2)
-        if value.startswith('"'):
-            if _QUOTED.fullmatch(value) is None:
-                raise ConsoleError(f'{key}: the quote is not closed. Write {key}:"…" with a " at the end. '
-                                   f"Usage: {usage(path)}")
-            value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
-        if key in args:
-            raise ConsoleError(f"{key}: given twice; give each option once. Usage: {usage(path)}")
-        args[key] = value
-        position = match.end()
     spec = COMMANDS[path]
-    unknown = sorted(set(args) - set(spec.required) - set(spec.optional))
+    names = (*spec.required, *spec.optional)
+    args = _options(line[1:].strip()[len(path):], path, names)
+    unknown = sorted(set(args) - set(names))
     if unknown:
         raise ConsoleError(f"/{path} has no option '{unknown[0]}'. Usage: {usage(path)}")
     missing = [key for key in spec.required if not args.get(key)]
     if missing:
         raise ConsoleError(f"/{path} needs {missing[0]}:…  Usage: {usage(path)}")
     return path, args
+
+
+def _options(rest: str, path: str, names: tuple[str, ...]) -> dict[str, str]:
+    """The `key:value` options of a command line (after its path)."""
+    args: dict[str, str] = {}
+    position = 0
+    while position < len(rest.rstrip()):
+        match = _KEY.match(rest, position)
+        if match is None:
+            raise ConsoleError(f"could not read '{rest[position:].strip()[:30]}': write options as key:value. "
+                               f"Usage: {usage(path)}")
+        key, position = match.group(1), match.end()
+        if rest.startswith('"', position):
+            quoted = _QUOTED.match(rest, position)
+            if quoted is None:
+                raise ConsoleError(f'{key}: the quote is not closed. Write {key}:"…" with a " at the end. '
+                                   f"Usage: {usage(path)}")
+            value, position = quoted.group()[1:-1].replace('\\"', '"').replace("\\\\", "\\"), quoted.end()
+            if position < len(rest) and not rest[position].isspace():
+                raise ConsoleError(f"{key}: put a space after the closing quote. Usage: {usage(path)}")
+        else:
+            value, position = _unquoted(rest, position, key, path, names)
+        if key in args:
+            raise ConsoleError(f"{key}: given twice; give each option once. Usage: {usage(path)}")
+        args[key] = value
+    return args
+
+
+def _unquoted(rest: str, position: int, key: str, path: str, names: tuple[str, ...]) -> tuple[str, int]:
+    """An unquoted value, up to the next of the command's options, and where it ends. A `word:` close to an option's
+    name is refused as a misspelt option (quotes keep it in a value)."""
+    for following in _KEY_INSIDE.finditer(rest, position):
+        word = following.group(1)
+        if word in names:
+            return rest[position:following.start()].strip(), following.start()
+        near = difflib.get_close_matches(word, names, n=1, cutoff=0.8)
+        if near:
+            raise ConsoleError(f"/{path} has no option '{word}' (did you mean {near[0]}?). Usage: {usage(path)}")
+    return rest[position:].strip(), len(rest)
 
 
 class ConsoleSink:

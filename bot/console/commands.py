@@ -1,7 +1,8 @@
 """The console's slash commands, generated from the command table (engine/table.py): the same paths and options as
-Discord's, written `/group sub key:value key:"a longer value"`. Options are read by their table types (numbers in
-the digits 0-9 within their bounds, yes/no, one of the choices, a file's path); the action's model validates the
-rest. What a command prints is what the table tells, or a console presenter's (bot/console/present.py)."""
+Discord's, written `/group sub key:value key:several words` (bot/console/app.py parses them). Options are read by
+their table types (numbers in the digits 0-9 within their bounds, yes/no, one of the choices, a file's path); the
+action's model validates the rest. What a command prints is what the table tells, or a console presenter's
+(bot/console/present.py)."""
 
 from __future__ import annotations
 
