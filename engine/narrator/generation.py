@@ -38,9 +38,10 @@ def fit(text: str, limit: int) -> str:
 
 
 def clean_reply(text: str, name: str) -> str:
-    """Trim whitespace and a leading 'Name:' the model may echo."""
-    text = text.strip()
-    return re.sub(rf"^\s*\**{re.escape(name)}\**\s*:\s*", "", text, flags=re.IGNORECASE).strip()
+    """Trim whitespace and the speaker's own 'Name:' the model may echo at the start of the reply or of any of its
+    lines (a small model often goes on with '\nAria: …' in Aria's own reply)."""
+    own = re.compile(rf"^[ \t]*\**{re.escape(name)}\**[ \t]*:[ \t]*", flags=re.IGNORECASE | re.MULTILINE)
+    return own.sub("", text.strip()).strip()
 
 
 class NullSink:
@@ -123,7 +124,7 @@ class Writing:
                 if chunk.text:
                     pieces.append(chunk.text)
                     raw = "".join(pieces)
-                    if not _maybe_name_prefix(raw, card.name):
+                    if not _maybe_name_prefix(raw.rsplit("\n", 1)[-1], card.name):  # its last line
                         shown = _join(prefix, clean_reply(raw, card.name))
                         await sink.update(card, fit(shown, REPLY_MAX))
                         if len(shown) > REPLY_MAX:
@@ -156,7 +157,7 @@ async def _withdraw(sink: ReplySink, card: CharacterView, error: BaseException) 
 
 
 def _maybe_name_prefix(raw: str, name: str) -> bool:
-    """True while the text so far could still be the start of an echoed 'Name:' (hold it back)."""
+    """True while a line so far could still be the start of an echoed 'Name:' (hold it back)."""
     head = raw.lstrip().lstrip("*").casefold()
     return len(head) <= len(name) + 1 and f"{name.casefold()}:".startswith(head)
 

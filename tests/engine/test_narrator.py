@@ -139,6 +139,19 @@ async def test_chunks_stream_in_order_and_the_reply_is_recorded(narrated: Engine
     assert [m.role for m in await narrated.reads.transcript(chat_id)] == ["person", "character"]
 
 
+async def test_the_speakers_own_name_echoed_at_the_start_of_a_line_is_left_out_as_it_streams(
+        narrated: Engine, admin: Actor, fake_llm: FakeLLMServer):
+    await story(narrated, admin)
+    fake_llm.enqueue_text("Aria: No, no.\nAria: I'm afraid not today.\n**Aria**: Ask Bram.", chunks=12)
+    sink = RecordingSink()
+    [reply] = (await narrated.perform(AnswerLine(actor=admin, channel_id="chan-1", message_id="m1",
+                                                 text="Any news?"), sink=sink)).replies
+    assert reply.text == "No, no.\nI'm afraid not today.\nAsk Bram."  # a small model goes on with '\nAria: …'
+    updates = sink.updates()
+    assert all(later.startswith(earlier) for earlier, later in zip(updates, updates[1:], strict=False)), updates
+    assert not any("Aria:" in u or "**Aria**" in u for u in updates), updates
+
+
 async def test_rate_limit_then_success_is_retried(narrated: Engine, admin: Actor, fake_llm: FakeLLMServer):
     await story(narrated, admin)
     fake_llm.enqueue_error(429)
