@@ -1,5 +1,5 @@
 """The distinctive words of a text, chosen once for full-text search on both backends (SQLite FTS5, PostgreSQL
-tsvector): lower case, three letters or more, common English words left out."""
+tsvector): lower case, three letters or more (or two capitals), common English words left out."""
 
 from __future__ import annotations
 
@@ -18,9 +18,14 @@ def words_of(text: str) -> list[str]:
     return re.findall(r"[^\W_]{3,}", text.lower())
 
 
+_SEARCHED = re.compile(r"[^\W_]{3,}|(?<![^\W_])[A-Z]{2}(?![^\W_])")  # and two capitals: GP, TV, DJ
+
+
 def search_terms(text: str, *, ignore: frozenset[str] | set[str] = frozenset(), limit: int = 24) -> list[str]:
-    """The distinctive words of `text` in order of first appearance, once each, at most `limit` of them."""
-    words = [w for w in words_of(text) if w not in _STOPWORDS and w not in ignore][:limit]
+    """The distinctive words of `text` in order of first appearance, once each, at most `limit` of them (two-letter
+    words only when written in capitals, as an abbreviation is: "my GP", "the TV")."""
+    found = (w.lower() for w in _SEARCHED.findall(text))
+    words = [w for w in found if w not in _STOPWORDS and w not in ignore][:limit]
     return list(dict.fromkeys(words))
 
 

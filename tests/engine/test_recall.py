@@ -69,6 +69,15 @@ async def test_an_old_witnessed_line_is_recalled_with_its_speaker_and_time(small
     assert prompt.total_tokens <= prompt.budget_tokens
 
 
+async def test_an_abbreviation_in_capitals_is_searched_like_a_word(small: Engine, admin: Actor):
+    await story(small, admin)
+    await small.perform(SayLine(actor=admin, channel_id="chan-1", message_id="fact",
+                                text="I've switched again: my GP is Dr Abernathy now."))
+    await _filler(small, admin, 40)
+    section = _system(await _prompt(small, admin, "Who is my GP now?")).split("# What Aria recalls", 1)[-1]
+    assert "Wren: I've switched again: my GP is Dr Abernathy now." in section  # 'gp' is two letters, in capitals
+
+
 async def test_a_long_recalled_line_is_quoted_up_to_600_characters(small: Engine, admin: Actor):
     await story(small, admin)
     long_line = "The lighthouse keeper told me " + "a very long story about the gulls and the tides " * 20
