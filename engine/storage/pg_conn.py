@@ -251,7 +251,9 @@ class PgConnection:
         raise first
 
     def executemany(self, sql: str, params: Sequence[Params]) -> None:
-        """Run one statement once per parameter tuple (pipelined: one round trip for the lot)."""
+        """Run one statement once per parameter tuple. In a write transaction the lot rides its pipeline: sent without
+        waiting with `defer_writes` (its error, if any, raised by the next statement waited for), else waited for
+        once; parameters over LARGE in all go outside pipeline mode (psycopg pipelines them by itself)."""
         def run() -> None:
             with self.raw.cursor() as cursor:
                 cursor.executemany(translate(sql), params)
@@ -261,7 +263,14 @@ class PgConnection:
             return
         if self.lock_late and _needs_log_lock(sql):
             self.raw.execute(LOCK_LOG)
-        self._unpipelined(run)  # psycopg pipelines the lot by itself
+        if _large([value for row in params for value in row]):
+            self._unpipelined(run)
+            return
+        self.raw.cursor().executemany(translate(sql), params)  # the cursor lives until its results are read
+        if self.defer_writes:
+            self._unsynced = True
+        else:
+            self._synced()
 
     def executescript(self, script: str) -> None:
         """Run several statements at once, without parameters (PostgreSQL syntax, `%` as is)."""

@@ -15,10 +15,12 @@ from engine import queries_lore as ql
 from engine import queries_names as qn
 from engine import store
 from engine.errors import ProjectionError
+from engine.events import LineSaid
 from engine.projection import apply_new, catch_up_in, projector
 from engine.storage import pg_conn
 from engine.storage.pg_conn import PgConnection
-from engine.store import Stamp
+from engine.store import NewEvent, Stamp
+from tests.pg import round_trips
 from tests.storage.story import ADMIN, CHAT, ENDED_CHAT, GUILD, OTHER_GUILD, PLAYER, build_story
 
 Query = Callable[[Any], Any]
@@ -137,6 +139,27 @@ def test_rebuilding_from_empty_on_postgresql_reproduces_the_world(pg_world: PgCo
         pg_world.execute("UPDATE projection_cursor SET position = 0 WHERE name = 'world'")
         assert catch_up_in(pg_world) == len(build_story().events)
     assert _dump(pg_world) == before
+
+
+def test_a_catch_up_on_postgresql_waits_for_the_server_a_few_times_not_for_each_line(pg_world: PgConnection):
+    """Consecutive lines (a replay, a catch-up) are projected together: the story time, scene and witnesses of their
+    chats read once for all, their rows sent with one `executemany` (one line at a time: five waits a line)."""
+    said = [LineSaid(chat_id=chat, message_id=f"late-{chat}-{n}", author_id=PLAYER, persona_name="Wren", text=f"line {n}")
+            for n in range(20) for chat in (CHAT, ENDED_CHAT)]
+    with pg_conn.write_transaction(pg_world):
+        for payload in said:
+            stream = payload.stream()
+            store.append(pg_world, stream, store.stream_version(pg_world, stream), [NewEvent(payload, GUILD, PLAYER)],
+                         stamp=Stamp("now"))
+
+    def catch_up() -> None:
+        with pg_conn.write_transaction(pg_world):
+            assert catch_up_in(pg_world) == len(said)
+
+    # BEGIN+LOCK, the cursor, the events and the end of them, the chats, their casts, the rows, the cursor+COMMIT
+    assert round_trips(pg_world, catch_up) == 8
+    texts = [m.text for m in q.list_messages(pg_world, CHAT, limit=100) if m.message_id.startswith("late-")]
+    assert texts == [f"line {n}" for n in range(20)]
 
 
 def test_projection_passes_a_hole_in_seq(pg_world: PgConnection):
