@@ -167,20 +167,35 @@ def _projection_error(exc: Exception, what: str) -> ProjectionError | None:
 projector = Projector()
 
 
+_POSITION = "SELECT position FROM projection_cursor WHERE name = ?"
+
+
 def position(conn: Conn) -> int:
     """The seq of the last event applied to the world tables."""
-    return int(conn.execute("SELECT position FROM projection_cursor WHERE name = ?", (CURSOR,)).fetchone()[0])
+    return int(conn.execute(_POSITION, (CURSOR,)).fetchone()[0])
+
+
+def position_later(conn: Conn) -> Callable[[], int]:
+    """`position`, asked now and read when called: on PostgreSQL the question goes with the next statement waited for
+    (a command's append), so the two cost one round trip. Ask it under the log's lock, after which only this
+    transaction moves the cursor."""
+    if dialect_of(conn) != "postgres":  # no round trip to save; and an unfinished SELECT would keep SQLite from
+        known = position(conn)        # dropping a table on this connection for as long as the cursor lives
+        return lambda: known
+    cursor = conn.execute(_POSITION, (CURSOR,))
+    return lambda: int(cursor.fetchall()[0][0])
 
 
 def _advance(conn: Conn, seq: int) -> None:
     conn.execute("UPDATE projection_cursor SET position = ? WHERE name = ?", (seq, CURSOR))
 
 
-def apply_new(conn: Conn, events: Sequence[Recorded]) -> None:
-    """Project freshly appended events and advance the cursor (caller holds the transaction)."""
+def apply_new(conn: Conn, events: Sequence[Recorded], *, at: Callable[[], int] | None = None) -> None:
+    """Project freshly appended events and advance the cursor (caller holds the transaction; `at`: the cursor's
+    position asked before the append, `position_later`)."""
     if not events:
         return
-    if position(conn) != events[0].seq - 1:
+    if (position(conn) if at is None else at()) != events[0].seq - 1:
         catch_up_in(conn, until=events[0].seq - 1)
     projector.apply_all(conn, events)
     _advance(conn, events[-1].seq)

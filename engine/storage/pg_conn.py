@@ -99,7 +99,7 @@ class PgCursor:
 
 
 _ENDS = frozenset({"COMMIT", "ROLLBACK"})
-_NO_WAIT = ("SAVEPOINT ", "RELEASE SAVEPOINT ", "UPDATE projection_cursor ")
+_NO_WAIT = ("SAVEPOINT ", "RELEASE SAVEPOINT ", "UPDATE projection_cursor ", "SELECT position FROM projection_cursor ")
 _WRITES = ("INSERT ", "UPDATE ", "DELETE ")
 
 
@@ -179,8 +179,9 @@ class PgConnection:
         """Run one statement with `?` placeholders; return its cursor.
 
         In a write transaction (pipeline mode, `pipeline`) a statement whose result nobody waits for (a savepoint's
-        SAVEPOINT and RELEASE, the projection cursor's move; with `defer_writes`, any plain write) is sent with the
-        next one that is waited for, in one round trip; its error, if any, is raised there."""
+        SAVEPOINT and RELEASE, the projection cursor's move, and the question of its position, read on the first look
+        at the cursor; with `defer_writes`, any plain write) is sent with the next one that is waited for, in one round
+        trip; its error, if any, is raised there."""
         if self._sync is None:
             return PgCursor(self.raw.execute(translate(sql), tuple(params)))
         if sql in _ENDS:

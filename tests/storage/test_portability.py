@@ -162,6 +162,27 @@ def test_a_catch_up_on_postgresql_waits_for_the_server_a_few_times_not_for_each_
     assert texts == [f"line {n}" for n in range(20)]
 
 
+def test_a_commands_append_and_the_cursor_position_come_back_in_one_round_trip(pg_world: PgConnection):
+    """The writer asks the cursor's position (taking the log's lock late) just before it appends, and the question
+    goes with the append: recording a person's line waits for the server six times, not seven."""
+    said = LineSaid(chat_id=CHAT, message_id="late-1", author_id=PLAYER, persona_name="Wren", text="One more.")
+
+    stream = said.stream()
+    version = store.stream_version(pg_world, stream)  # a story command carries the version it was decided at
+
+    def command() -> None:
+        pg_conn.begin_write(pg_world, late=True)
+        at = engine.projection.position_later(pg_world)
+        recorded = store.append(pg_world, stream, version, [NewEvent(said, GUILD, PLAYER)], stamp=Stamp("now"))
+        apply_new(pg_world, recorded, at=at)
+        pg_world.execute("COMMIT")
+
+    # BEGIN, the lock+position+append, the chat's time and scene, its cast, the line, the cursor's move+COMMIT
+    assert round_trips(pg_world, command) == 6
+    assert engine.projection.position(pg_world) == store.last_seq(pg_world)
+    assert q.find_message_by_id(pg_world, CHAT, "late-1") is not None
+
+
 def test_projection_passes_a_hole_in_seq(pg_world: PgConnection):
     """A rolled-back append leaves a hole; the next event is still projected (apply_new's catch-up finds nothing)."""
     last = store.last_seq(pg_world)
