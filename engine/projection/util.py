@@ -9,13 +9,17 @@ from typing import NamedTuple
 from engine.errors import ProjectionError
 from engine.events import Recorded
 from engine.projection.witness import LineContext, line_contexts, witness_tokens
-from engine.storage.port import Conn, Cursor
+from engine.storage.port import Conn, Cursor, when_answered
 
 
 def expect_one(cursor: Cursor, event: Recorded, what: str) -> None:
-    """Fail the projection unless the statement touched exactly one row."""
-    if cursor.rowcount != 1:
-        raise missing(event, what)
+    """Fail the projection unless the statement touched exactly one row (checked once its answer is in: on
+    PostgreSQL, a fill batch's writes are answered together, `when_answered`)."""
+    def check(done: Cursor) -> None:
+        if done.rowcount != 1:
+            raise missing(event, what)
+
+    when_answered(cursor, check)
 
 
 def missing(event: Recorded, what: str) -> ProjectionError:

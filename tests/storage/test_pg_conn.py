@@ -6,6 +6,7 @@ import psycopg
 import pytest
 
 from engine.storage.pg_conn import PgConnection, savepoint, transaction, translate, write_transaction
+from engine.storage.port import when_answered
 from tests.pg import round_trips
 
 
@@ -115,6 +116,34 @@ def test_executemany_rides_the_write_transactions_pipeline(pg_conn: PgConnection
         pg_conn.defer_writes = True
         pg_conn.executemany("INSERT INTO t VALUES (?)", [(81,), (1,)])  # its error comes with the next wait: COMMIT
     assert pg_conn.execute("SELECT count(*), max(n) FROM t").fetchone() == (80, 80)
+
+
+def test_checks_of_deferred_writes_wait_for_one_answer_and_a_failed_one_stops_the_commit(pg_conn: PgConnection):
+    """A reproject's fill batch checks each UPDATE's row count (`expect_one`) without waiting for it: the checks run
+    when the answers are in, at the latest before COMMIT, which a failed check prevents."""
+    pg_conn.execute("CREATE TABLE t (n INTEGER PRIMARY KEY, v INTEGER NOT NULL DEFAULT 0)")
+    pg_conn.execute("INSERT INTO t (n) VALUES (1), (2), (3), (4), (5)")
+    counted: list[int] = []
+
+    def updates(keys: range) -> None:
+        with write_transaction(pg_conn):
+            pg_conn.defer_writes = True
+            for n in keys:
+                cursor = pg_conn.execute("UPDATE t SET v = v + 1 WHERE n = ?", (n,))
+                when_answered(cursor, lambda done: counted.append(done.rowcount) or _fail_unless_one(done.rowcount))
+
+    # BEGIN+LOCK, the updates (unless their answers were in by then), COMMIT; a look at each row count: 7
+    assert round_trips(pg_conn, lambda: updates(range(1, 6))) <= 3
+    assert counted == [1] * 5
+    with pytest.raises(LookupError, match="0 rows"):
+        updates(range(5, 8))  # 6 and 7 are not there
+    assert pg_conn.execute("SELECT sum(v) FROM t").fetchone() == (5,)  # the batch with a failed check rolled back
+    assert not pg_conn.in_transaction
+
+
+def _fail_unless_one(rows: int) -> None:
+    if rows != 1:
+        raise LookupError(f"{rows} rows")
 
 
 def test_large_statements_in_a_write_transaction_go_through(pg_conn: PgConnection):
