@@ -71,8 +71,10 @@ class Projector:
 
     def on_run(self, *event_classes: type[Event], reads: Sequence[str]) -> Callable[[R], R]:
         """Register a handler for consecutive events of these kinds (`apply_all`), which must leave exactly the rows
-        their own handlers leave one by one. It is handed a dict in which it may keep what it read of the `reads`
-        tables between runs: the dict is emptied when an event whose handler's module owns one of them is applied."""
+        their own handlers leave one by one. It is handed a dict, keyed by chat id, in which it may keep what it read
+        of the `reads` tables between runs: when an event whose handler's module owns one of them is applied, its
+        chat's entry goes (every entry, for an event of no chat). A chat's rows follow from its own events alone,
+        as a rewind, which rebuilds one chat from them, relies on too."""
 
         def register(fn: R) -> R:
             for event_cls in event_classes:
@@ -125,7 +127,7 @@ class Projector:
             if run is None:
                 self.apply(conn, events[start])
                 if kept and self._forgets_reads(kind):
-                    kept = {}
+                    _forget(kept, events[start].chat_id)
             else:
                 while end < count and self._runs.get(events[end].kind) is run:
                     end += 1
@@ -152,6 +154,15 @@ class Projector:
         for table in reversed(self._tables):
             if table.chat_scoped:
                 conn.execute(f"DELETE FROM {table.name} WHERE chat_id = ?", (chat_id,))
+
+
+def _forget(kept: dict[RunHandler, dict[Any, Any]], chat_id: str | None) -> None:
+    """Drop what the run handlers keep of one chat (of every chat when `chat_id` is None)."""
+    for memo in kept.values():
+        if chat_id is None:
+            memo.clear()
+        else:
+            memo.pop(chat_id, None)
 
 
 def _projection_error(exc: Exception, what: str) -> ProjectionError | None:

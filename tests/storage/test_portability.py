@@ -15,7 +15,7 @@ from engine import queries_lore as ql
 from engine import queries_names as qn
 from engine import store
 from engine.errors import ProjectionError
-from engine.events import LineSaid
+from engine.events import Event, LineSaid, WeatherSet
 from engine.projection import apply_new, catch_up_in, projector
 from engine.storage import pg_conn
 from engine.storage.pg_conn import PgConnection
@@ -143,9 +143,14 @@ def test_rebuilding_from_empty_on_postgresql_reproduces_the_world(pg_world: PgCo
 
 def test_a_catch_up_on_postgresql_waits_for_the_server_a_few_times_not_for_each_line(pg_world: PgConnection):
     """Consecutive lines (a replay, a catch-up) are projected together: the story time, scene and witnesses of their
-    chats read once for all, their rows sent with one `executemany` (one line at a time: five waits a line)."""
-    said = [LineSaid(chat_id=chat, message_id=f"late-{chat}-{n}", author_id=PLAYER, persona_name="Wren", text=f"line {n}")
-            for n in range(20) for chat in (CHAT, ENDED_CHAT)]
+    chats read once for all and kept while no event of their chat changes them, their rows sent with one
+    `executemany` (one line at a time: five waits a line)."""
+    said: list[Event] = [LineSaid(chat_id=chat, message_id=f"late-{chat}-{n}", author_id=PLAYER, persona_name="Wren",
+                                  text=f"line {n}") for n in range(20) for chat in (CHAT, ENDED_CHAT)]
+    for weather in ("rain", "snow"):  # another chat's weather: the ended chat's lines need not read theirs again
+        said += [WeatherSet(chat_id=CHAT, weather=weather)]
+        said += [LineSaid(chat_id=ENDED_CHAT, message_id=f"later-{weather}-{n}", author_id=PLAYER,
+                          persona_name="Wren", text=f"{weather} {n}") for n in range(3)]
     with pg_conn.write_transaction(pg_world):
         for payload in said:
             stream = payload.stream()
@@ -156,10 +161,12 @@ def test_a_catch_up_on_postgresql_waits_for_the_server_a_few_times_not_for_each_
         with pg_conn.write_transaction(pg_world):
             assert catch_up_in(pg_world) == len(said)
 
-    # BEGIN+LOCK, the cursor, the events and the end of them, the chats, their casts, the rows, the cursor+COMMIT
-    assert round_trips(pg_world, catch_up) == 8
+    # BEGIN+LOCK, the cursor, the events and the end of them, the chats, their casts, the 40 rows, then twice the
+    # weather and 3 rows, the cursor's move+COMMIT
+    assert round_trips(pg_world, catch_up) == 12
     texts = [m.text for m in q.list_messages(pg_world, CHAT, limit=100) if m.message_id.startswith("late-")]
     assert texts == [f"line {n}" for n in range(20)]
+    assert q.find_chat(pg_world, CHAT).weather == "snow"
 
 
 def test_a_commands_append_and_the_cursor_position_come_back_in_one_round_trip(pg_world: PgConnection):
