@@ -245,9 +245,9 @@ def _commands_table(latency: dict, split: dict, sizes: Sizes) -> Table:
     table.notes.append("N processes: N `python -m bench.postgres child` processes started together on one "
                        "database, as N bot processes owning a block of shards each; commands/s is all commands "
                        "÷ the slowest process's time (each timed from its first command, after opening the engine).")
-    table.notes.append("Reading it: a lone `SayLine` waits 13 times for the server (BEGIN, the idempotency key, the "
-                       "chat, its cast and the persona, the append, the cursor, three reads and an insert of the "
-                       "handler, the result read back, COMMIT), a grouped one 12 times; each is a round trip on "
+    table.notes.append("Reading it: a lone `SayLine` waits 12 times for the server (BEGIN, the idempotency key, the "
+                       "message, the chat, its cast and the persona, the cursor's position with the append, two "
+                       "reads and an insert of the handler, the result read back, COMMIT); each is a round trip on "
                        "PostgreSQL and a function call on SQLite. The log's lock is held from the append to COMMIT, "
                        "so the projection of all processes' commands takes turns: more processes add CPU for the "
                        "reads and decisions before it, not write throughput (docs/POSTGRES.md, \"Throughput\").")

@@ -166,6 +166,12 @@ def command_span(conn: Conn, seq: int) -> tuple[int, int]:
 
 def read_after(conn: Conn, after: int, *, until: int | None = None) -> Iterator[Recorded]:
     """Stream the log after `after` (and up to `until`), in seq order, a batch at a time."""
+    for batch in read_batches(conn, after, until=until):
+        yield from batch
+
+
+def read_batches(conn: Conn, after: int, *, until: int | None = None) -> Iterator[list[Recorded]]:
+    """The log after `after` (and up to `until`), in seq order, in lists of at most READ_BATCH events."""
     position = after
     while True:
         if until is None:
@@ -176,8 +182,7 @@ def read_after(conn: Conn, after: int, *, until: int | None = None) -> Iterator[
                                 (position, until, READ_BATCH)).fetchall()
         if not rows:
             return
-        for row in rows:
-            yield _to_recorded(row)
+        yield [_to_recorded(row) for row in rows]
         position = rows[-1][0]
 
 

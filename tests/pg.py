@@ -29,7 +29,7 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -323,6 +323,19 @@ def server_log(server: PgServer) -> str:
     """The tail of the server's log, for failure messages."""
     path = server.base / "server.log"
     return path.read_text(errors="replace")[-2000:] if path.exists() else ""
+
+
+def round_trips(conn: PgConnection, work: Callable[[], object]) -> int:
+    """How many times `work` waited for the server: the Query and Sync messages libpq sent (its protocol trace)."""
+    with tempfile.TemporaryFile("w+") as trace:
+        conn.raw.pgconn.trace(trace.fileno())
+        try:
+            work()
+        finally:
+            conn.raw.pgconn.untrace()
+        trace.seek(0)
+        return sum(fields[1] == "F" and fields[3] in ("Query", "Sync")
+                   for fields in (line.rstrip("\n").split("\t") for line in trace) if len(fields) > 3)
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from engine.projection.projector import (
     catch_up_in,
     effective_chat_events,
     position,
+    position_later,
     projector,
     rebuild_in,
     reproject_chat,
@@ -18,5 +19,6 @@ from engine.projection.projector import (
 projector.verify(EVENT_TYPES)
 
 __all__ = [
-    "apply_new", "catch_up_in", "effective_chat_events", "position", "projector", "rebuild_in", "reproject_chat",
+    "apply_new", "catch_up_in", "effective_chat_events", "position", "position_later", "projector", "rebuild_in",
+    "reproject_chat",
 ]

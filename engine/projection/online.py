@@ -10,8 +10,9 @@ story waited. Now, on either backend:
    engine/storage/pg_reproject.py);
 2. **fill**: replay the log into the copies in write transactions queued with the stories' own commands. A
    batch's time budget doubles from BATCH_SECONDS up to MAX_BATCH_SECONDS while no command waits for the
-   writer, and drops back to BATCH_SECONDS as soon as one does; once a batch has applied READ_CHUNK events, it
-   also ends after the event at which a command starts waiting. So a command waits for one chunk and one
+   writer, and drops back to BATCH_SECONDS as soon as one does; a batch applies the log a chunk of READ_CHUNK
+   events at a time (`Projector.apply_all`: consecutive lines go in together) and ends after the first chunk during
+   which a command starts waiting. So a command waits for one chunk and one
    commit at most, the copies gain on a busy log, and an idle database is reprojected in long transactions.
    The handlers are the same strict functions (plain INSERT), run on a connection on which their table names mean the
    copies (`copies`: SQLite rewrites the names in each statement, `RenamedTables`; PostgreSQL sets the
@@ -65,7 +66,7 @@ INDEX_TWIN = "__r"
 FTS_TABLES = ("memories_fts", "messages_fts")
 BATCH_SECONDS = 0.01  # a fill transaction's budget while commands wait for the writer (and the first one's)
 MAX_BATCH_SECONDS = 0.25  # … and its most while none does (the commit of a longer one would stall a command)
-READ_CHUNK = 50  # events read (and decoded) at a time; a batch applies at least this many
+READ_CHUNK = 50  # events read, decoded and applied at a time; a batch applies at least one chunk
 DROP_ROWS = 1500  # rows of an old table deleted per transaction after the switch
 PACE_EVENTS = 5_000  # events filled between two waits for `pace` (SQLite: the WAL checkpoint)
 SWITCH_LAG = 500  # switch over once the copies are at most this many events behind
@@ -113,6 +114,10 @@ class RenamedTables:
     def execute(self, sql: str, params: Any = (), /) -> Cursor:
         """Run one statement against the copies."""
         return self._conn.execute(self._rewrite(sql), params)
+
+    def executemany(self, sql: str, params: Any, /) -> Any:
+        """Run one statement against the copies once per parameter tuple."""
+        return self._conn.executemany(self._rewrite(sql), params)
 
 
 def _rewriter(names: tuple[str, ...], suffix: str) -> Callable[[str], str]:
@@ -204,9 +209,9 @@ def index_copies(conn: Conn, most: int | None = None) -> int:
 
 def fill(conn: Conn, after: int, budget: float | None = None, waiting: Waiting | None = None
          ) -> tuple[int, int, int, bool]:
-    """Apply events after `after` to the copies for about `budget` seconds (default BATCH_SECONDS), stopping
-    at the first event after which `waiting()` says a command waits for the writer, once at least READ_CHUNK
-    are in (so the copies gain on a log that commands keep growing).
+    """Apply events after `after` to the copies for about `budget` seconds (default BATCH_SECONDS), a chunk of
+    READ_CHUNK at a time, stopping after the first chunk after which `waiting()` says a command waits for the
+    writer (so the copies gain on a log that commands keep growing).
 
     Returns (position, events applied, events still behind, whether a waiting command cut it short).
     """
@@ -217,13 +222,12 @@ def fill(conn: Conn, after: int, budget: float | None = None, waiting: Waiting |
         chunk = list(store.read_after(conn, position, until=position + READ_CHUNK))
         if not chunk:
             break
-        for event in chunk:
-            if event.kind == REWIND_KIND:  # its handler reads a chat's rows by the plain indexes
-                index_copies(conn)
-            projector.apply(fresh, event)  # type: ignore[arg-type]
-            position, applied = event.seq, applied + 1
-            if applied >= READ_CHUNK and waiting is not None and waiting():
-                return position, applied, store.last_seq(conn) - position, True
+        if any(event.kind == REWIND_KIND for event in chunk):  # its handler reads a chat's rows by the plain indexes
+            index_copies(conn)
+        projector.apply_all(fresh, chunk)  # type: ignore[arg-type]
+        position, applied = chunk[-1].seq, applied + len(chunk)
+        if waiting is not None and waiting():
+            return position, applied, store.last_seq(conn) - position, True
     return position, applied, store.last_seq(conn) - position, False
 
 
@@ -236,9 +240,9 @@ def switch(conn: Conn, after: int, version: int) -> tuple[int, int, bool]:
     index_copies(conn)
     fresh = copies(conn)
     applied, position = 0, after
-    for event in store.read_after(conn, after):
-        projector.apply(fresh, event)  # type: ignore[arg-type]
-        applied, position = applied + 1, event.seq
+    for batch in store.read_batches(conn, after):
+        projector.apply_all(fresh, batch)  # type: ignore[arg-type]
+        applied, position = applied + len(batch), batch[-1].seq
     if (pg := _postgres(conn)) is not None:
         if not pg.swap(conn, _owned(), SWITCH_WAIT_MS):
             return applied, position, False

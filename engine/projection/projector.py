@@ -2,7 +2,9 @@
 
 Handlers are plain functions run inside the writer's transaction. They are strict (plain
 INSERT, UPDATEs that must touch a row): applying an event twice fails loudly. Nothing here
-replays the log onto live tables; `rebuild` empties them first.
+replays the log onto live tables; `rebuild` empties them first. A kind may also have a run handler
+(`on_run`), which `apply_all` hands consecutive events of its kinds at once, with the rows the one-by-one
+handlers would leave (a replay reads and writes per run, not per event: PostgreSQL's round trips).
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from engine.storage.sqlite_faults import is_fault
 
 log = structlog.get_logger(__name__)
 Handler = Callable[[Conn, Recorded[Any]], None]
+RunHandler = Callable[[Conn, Sequence[Recorded[Any]], dict[Any, Any]], None]
 H = TypeVar("H", bound=Handler)
+R = TypeVar("R", bound=RunHandler)
 CURSOR = "world"
 VERSION = 6  # bump when a handler derives rows differently: every database is then reprojected once at open
 REWIND_KIND = "chat_rewound"  # its handler rebuilds one chat's rows and needs the chat_id indexes
@@ -42,6 +46,9 @@ class Projector:
 
     def __init__(self) -> None:
         self._handlers: dict[str, Handler] = {}
+        self._runs: dict[str, RunHandler] = {}
+        self._run_reads: set[str] = set()  # the tables the run handlers keep what they read of
+        self._forgets: dict[str, bool] = {}  # kind → whether its handler writes one of those tables (filled lazily)
         self._tables: list[OwnedTable] = []
 
     def owns(self, owner: str, *, chat: Sequence[str] = (), world: Sequence[str] = ()) -> None:
@@ -62,6 +69,32 @@ class Projector:
 
         return register
 
+    def on_run(self, *event_classes: type[Event], reads: Sequence[str]) -> Callable[[R], R]:
+        """Register a handler for consecutive events of these kinds (`apply_all`), which must leave exactly the rows
+        their own handlers leave one by one. It is handed a dict, keyed by chat id, in which it may keep what it read
+        of the `reads` tables between runs: when an event whose handler's module owns one of them is applied, its
+        chat's entry goes (every entry, for an event of no chat). A chat's rows follow from its own events alone,
+        as a rewind, which rebuilds one chat from them, relies on too."""
+
+        def register(fn: R) -> R:
+            for event_cls in event_classes:
+                if event_cls.kind in self._runs:
+                    raise RuntimeError(f"a second run handler for {event_cls.kind}: {fn.__qualname__}")
+                self._runs[event_cls.kind] = fn
+            self._run_reads.update(reads)
+            self._forgets.clear()
+            return fn
+
+        return register
+
+    def _forgets_reads(self, kind: str) -> bool:
+        """Whether the handler of `kind` belongs to a module that owns a table some run handler keeps reads of."""
+        forgets = self._forgets.get(kind)
+        if forgets is None:
+            module = self._handlers[kind].__module__
+            forgets = self._forgets[kind] = any(t.owner == module and t.name in self._run_reads for t in self._tables)
+        return forgets
+
     def verify(self, kinds: Iterable[str]) -> None:
         """Fail unless every kind has exactly one handler."""
         missing = sorted(set(kinds) - set(self._handlers))
@@ -77,14 +110,39 @@ class Projector:
         """Run the handler for one event (inside the caller's transaction)."""
         try:
             self._handlers[event.kind](conn, event)
-        except ProjectionError:
-            raise
         except Exception as exc:
-            if is_fault(exc) or pg_faults.is_fault(exc):  # the storage, not the event: reported as a storage fault
+            error = _projection_error(exc, f"{event.kind} #{event.seq}")
+            if error is None:
                 raise
-            if isinstance(exc, (KeyError, ValueError)) or is_database_error(exc):
-                raise ProjectionError(f"projecting {event.kind} #{event.seq} failed: {exc}") from exc
-            raise
+            raise error from exc
+
+    def apply_all(self, conn: Conn, events: Sequence[Recorded]) -> None:
+        """Run the handlers of `events` in order (inside the caller's transaction); consecutive events that share a
+        run handler (`on_run`) go to it together."""
+        start, count = 0, len(events)
+        kept: dict[RunHandler, dict[Any, Any]] = {}
+        while start < count:
+            kind = events[start].kind
+            run, end = self._runs.get(kind), start + 1
+            if run is None:
+                self.apply(conn, events[start])
+                if kept and self._forgets_reads(kind):
+                    _forget(kept, events[start].chat_id)
+            else:
+                while end < count and self._runs.get(events[end].kind) is run:
+                    end += 1
+                self._apply_run(conn, run, events[start:end], kept.setdefault(run, {}))
+            start = end
+
+    def _apply_run(self, conn: Conn, run: RunHandler, events: Sequence[Recorded], kept: dict[Any, Any]) -> None:
+        try:
+            run(conn, events, kept)
+        except Exception as exc:
+            error = _projection_error(exc, f"{events[0].kind} #{events[0].seq}" if len(events) == 1
+                                      else f"events #{events[0].seq}–#{events[-1].seq}")
+            if error is None:
+                raise
+            raise error from exc
 
     def clear_all(self, conn: Conn) -> None:
         """Delete every projected row (children first)."""
@@ -98,35 +156,68 @@ class Projector:
                 conn.execute(f"DELETE FROM {table.name} WHERE chat_id = ?", (chat_id,))
 
 
+def _forget(kept: dict[RunHandler, dict[Any, Any]], chat_id: str | None) -> None:
+    """Drop what the run handlers keep of one chat (of every chat when `chat_id` is None)."""
+    for memo in kept.values():
+        if chat_id is None:
+            memo.clear()
+        else:
+            memo.pop(chat_id, None)
+
+
+def _projection_error(exc: Exception, what: str) -> ProjectionError | None:
+    """The ProjectionError a handler's exception becomes, or None when it is raised as it is (a ProjectionError
+    already; a storage fault, which is not the event's; anything unexpected)."""
+    if isinstance(exc, ProjectionError) or is_fault(exc) or pg_faults.is_fault(exc):
+        return None
+    if isinstance(exc, (KeyError, ValueError)) or is_database_error(exc):
+        return ProjectionError(f"projecting {what} failed: {exc}")
+    return None
+
+
 projector = Projector()
+
+
+_POSITION = "SELECT position FROM projection_cursor WHERE name = ?"
 
 
 def position(conn: Conn) -> int:
     """The seq of the last event applied to the world tables."""
-    return int(conn.execute("SELECT position FROM projection_cursor WHERE name = ?", (CURSOR,)).fetchone()[0])
+    return int(conn.execute(_POSITION, (CURSOR,)).fetchone()[0])
+
+
+def position_later(conn: Conn) -> Callable[[], int]:
+    """`position`, asked now and read when called: on PostgreSQL the question goes with the next statement waited for
+    (a command's append), so the two cost one round trip. Ask it under the log's lock, after which only this
+    transaction moves the cursor."""
+    if dialect_of(conn) != "postgres":  # no round trip to save; and an unfinished SELECT would keep SQLite from
+        known = position(conn)        # dropping a table on this connection for as long as the cursor lives
+        return lambda: known
+    cursor = conn.execute(_POSITION, (CURSOR,))
+    return lambda: int(cursor.fetchall()[0][0])
 
 
 def _advance(conn: Conn, seq: int) -> None:
     conn.execute("UPDATE projection_cursor SET position = ? WHERE name = ?", (seq, CURSOR))
 
 
-def apply_new(conn: Conn, events: Sequence[Recorded]) -> None:
-    """Project freshly appended events and advance the cursor (caller holds the transaction)."""
+def apply_new(conn: Conn, events: Sequence[Recorded], *, at: Callable[[], int] | None = None) -> None:
+    """Project freshly appended events and advance the cursor (caller holds the transaction; `at`: the cursor's
+    position asked before the append, `position_later`)."""
     if not events:
         return
-    if position(conn) != events[0].seq - 1:
+    if (position(conn) if at is None else at()) != events[0].seq - 1:
         catch_up_in(conn, until=events[0].seq - 1)
-    for event in events:
-        projector.apply(conn, event)
+    projector.apply_all(conn, events)
     _advance(conn, events[-1].seq)
 
 
 def catch_up_in(conn: Conn, *, until: int | None = None) -> int:
     """Apply the events after the cursor (caller holds the transaction); return how many."""
     count, last = 0, None
-    for event in store.read_after(conn, position(conn), until=until):
-        projector.apply(conn, event)
-        count, last = count + 1, event.seq
+    for batch in store.read_batches(conn, position(conn), until=until):
+        projector.apply_all(conn, batch)
+        count, last = count + len(batch), batch[-1].seq
     if last is not None:
         _advance(conn, last)
     return count
@@ -147,11 +238,11 @@ def rebuild_in(conn: Conn) -> int:
     projector.clear_all(conn)
     _advance(conn, 0)
     count, last = 0, None
-    for event in store.read_after(conn, 0):
-        if dropped and event.kind == REWIND_KIND:
+    for batch in store.read_batches(conn, 0):
+        if dropped and any(event.kind == REWIND_KIND for event in batch):
             dropped = _restore_indexes(conn, dropped)
-        projector.apply(conn, event)
-        count, last = count + 1, event.seq
+        projector.apply_all(conn, batch)
+        count, last = count + len(batch), batch[-1].seq
     _restore_indexes(conn, dropped)
     if last is not None:
         _advance(conn, last)
@@ -196,6 +287,5 @@ def reproject_chat(conn: Conn, chat_id: str, *, before: int, to_seq: int | None 
     events = effective_chat_events(conn, chat_id, before)
     kept = [e for e in events if to_seq is None or e.seq <= to_seq]
     projector.clear_chat(conn, chat_id)
-    for event in kept:
-        projector.apply(conn, event)
+    projector.apply_all(conn, kept)
     return len(events) - len(kept)

@@ -2,29 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from engine.events import LineSaid, MessageEdited, MessageRetracted, Recorded, ReplyRecorded, ReplyRevised
 from engine.projection.projector import projector
-from engine.projection.util import insert_message, json_list, missing
+from engine.projection.util import Line, insert_message, insert_messages, json_list, missing
 from engine.storage.port import Conn
 
 projector.owns(__name__, chat=("messages", "message_revisions"))
 
 
+def _said(p: LineSaid) -> Line:
+    return Line(p.message_id, "person", p.author_id, p.persona_name, None, p.text, [p.message_id])
+
+
+def _replied(p: ReplyRecorded) -> Line:
+    return Line(p.message_id, "character", p.character_id, p.character_name, p.character_id, p.text,
+                list(p.discord_message_ids))
+
+
 @projector.on(LineSaid)
 def on_line_said(tx: Conn, event: Recorded[LineSaid]) -> None:
     """A person's line, under their persona's name."""
-    p = event.payload
-    insert_message(tx, event, message_id=p.message_id, role="person", author_id=p.author_id,
-                   speaker=p.persona_name, character_id=None, text=p.text, discord_ids=[p.message_id])
+    insert_message(tx, event, _said(event.payload))
 
 
 @projector.on(ReplyRecorded)
 def on_reply_recorded(tx: Conn, event: Recorded[ReplyRecorded]) -> None:
     """A character's reply."""
-    p = event.payload
-    insert_message(tx, event, message_id=p.message_id, role="character", author_id=p.character_id,
-                   speaker=p.character_name, character_id=p.character_id, text=p.text,
-                   discord_ids=list(p.discord_message_ids))
+    insert_message(tx, event, _replied(event.payload))
+
+
+@projector.on_run(LineSaid, ReplyRecorded, reads=("chats", "chat_cast", "scenes"))
+def on_lines(tx: Conn, events: Sequence[Recorded[Any]], known: dict[str, Any]) -> None:
+    """Consecutive lines and replies, as their own handlers would add them one by one (`known`: the chats' story time,
+    scene and witnesses read for an earlier run, while nothing changed them)."""
+    insert_messages(tx, [(e, _said(e.payload) if e.kind == LineSaid.kind else _replied(e.payload)) for e in events],
+                    known)
 
 
 def _revise(tx: Conn, event: Recorded, message_id: str, change: str, text: str,

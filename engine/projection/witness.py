@@ -10,6 +10,8 @@ decides it again from the same events), and stored with the line as scope tokens
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from typing import NamedTuple
 
 from engine.storage.port import Conn
 
@@ -19,18 +21,36 @@ def scope_token(character_id: str) -> str:
     return "h" + character_id.encode().hex()
 
 
-def witnesses_of(tx: Conn, chat_id: str) -> tuple[str, ...]:
-    """The characters who witness a line said now in `chat_id`: its cast, narrowed to the open scene's present."""
-    row = tx.execute("SELECT active_scene_id FROM chats WHERE chat_id = ?", (chat_id,)).fetchone()
-    if row is None:
-        return ()
-    cast = tuple(r[0] for r in tx.execute("SELECT character_id FROM chat_cast WHERE chat_id = ?"
-                                          " ORDER BY joined_seq, slot", (chat_id,)))
-    if row[0] is None:
-        return cast
-    scene = tx.execute("SELECT present FROM scenes WHERE scene_id = ?", (row[0],)).fetchone()
-    present = set(json.loads(scene[0])) if scene is not None else set()
-    return tuple(i for i in cast if i in present)
+class LineContext(NamedTuple):
+    """What a line said now in a chat is stamped with: the story's time, the open scene, who witnesses it."""
+
+    story_minute: int
+    scene_id: str | None
+    witnesses: tuple[str, ...]
+
+
+def line_contexts(tx: Conn, chat_ids: Sequence[str]) -> dict[str, LineContext]:
+    """Each chat's story time, open scene and witnesses (its cast, narrowed to the open scene's present); a chat
+    that does not exist is left out. Two reads whatever the number of chats: the chats with their open scenes,
+    then their casts."""
+    marks = ", ".join("?" for _ in chat_ids)
+    chats = tx.execute("SELECT c.chat_id, c.story_minute, c.active_scene_id, s.present FROM chats c"
+                       f" LEFT JOIN scenes s ON s.scene_id = c.active_scene_id WHERE c.chat_id IN ({marks})",
+                       tuple(chat_ids)).fetchall()
+    if not chats:
+        return {}
+    casts: dict[str, list[str]] = {row[0]: [] for row in chats}
+    for chat_id, character_id in tx.execute(f"SELECT chat_id, character_id FROM chat_cast WHERE chat_id IN ({marks})"
+                                            " ORDER BY joined_seq, slot", tuple(chat_ids)):
+        casts[chat_id].append(character_id)
+    out = {}
+    for chat_id, minute, scene_id, present in chats:
+        cast = casts[chat_id]
+        if scene_id is not None:
+            shown = set(json.loads(present)) if present is not None else set()
+            cast = [i for i in cast if i in shown]
+        out[chat_id] = LineContext(minute, scene_id, tuple(cast))
+    return out
 
 
 def witness_tokens(witnesses: tuple[str, ...]) -> str:

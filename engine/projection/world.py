@@ -16,7 +16,7 @@ from engine.events import (
 )
 from engine.projection.characters import look_key, unique_key
 from engine.projection.projector import projector
-from engine.projection.util import expect_one, insert_message, json_list, missing
+from engine.projection.util import Line, expect_one, insert_message, json_list, missing
 from engine.storage.port import Conn
 
 projector.owns(__name__, chat=("places", "scenes"))
@@ -96,8 +96,7 @@ def on_time_skipped(tx: Conn, event: Recorded[TimeSkipped]) -> None:
         (p.to_minute, p.anchor, p.chat_id, p.from_minute),
     )
     expect_one(cursor, event, "a chat at that time")
-    insert_message(tx, event, message_id=f"skip-{event.seq}", role="narrator", author_id="narrator",
-                   speaker="Narrator", character_id=None, text=p.summary, discord_ids=[])
+    insert_message(tx, event, Line(f"skip-{event.seq}", "narrator", "narrator", "Narrator", None, p.summary, []))
 
 
 @projector.on(WeatherSet)

@@ -178,6 +178,7 @@ def _unit(conn: Conn, decider: Decider[Any, Any], cmd: Command[Any], ctx: Contex
             raise AlreadyHandled() from None
     state = decider.load(conn, cmd)
     new_events = decider.decide(cmd, state, ctx)
+    at = projection.position_later(conn) if new_events else None  # takes the log's lock; answered with the append
     recorded: list[Recorded[Any]] = []
     for stream, group in groupby(new_events, key=lambda e: e.payload.stream()):
         if isinstance(cmd, InChat) and stream == cmd.stream:
@@ -186,5 +187,5 @@ def _unit(conn: Conn, decider: Decider[Any, Any], cmd: Command[Any], ctx: Contex
             version = store.stream_version(conn, stream)
         recorded += store.append(conn, stream, version, list(group), stamp=stamp,
                                  idempotency_key=key if not recorded else None)
-    projection.apply_new(conn, recorded)
+    projection.apply_new(conn, recorded, at=at)
     return recorded, result(conn, cmd, recorded)

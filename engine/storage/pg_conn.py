@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 
 import psycopg
 
+from engine.storage.pg_cursor import PgCursor
+
 Params = Sequence[Any]
 T = TypeVar("T")
 
@@ -53,59 +55,10 @@ def translate(sql: str) -> str:
     return "".join(out)
 
 
-class PgCursor:
-    """The result of one statement, read like a sqlite3 cursor (no `lastrowid`: use RETURNING).
-
-    A statement sent in pipeline mode without waiting (`PgConnection.execute`, deferred) is waited for on the first
-    look at its result."""
-
-    __slots__ = ("_cursor", "_sync")
-
-    def __init__(self, cursor: psycopg.Cursor[Any], sync: Callable[[], None] | None = None) -> None:
-        self._cursor = cursor
-        self._sync = sync
-
-    def _ready(self) -> psycopg.Cursor[Any]:
-        if self._sync is not None:
-            if self._cursor.pgresult is None:
-                self._sync()
-            self._sync = None
-        return self._cursor
-
-    @property
-    def rowcount(self) -> int:
-        """Rows changed by an INSERT/UPDATE/DELETE (or returned by a SELECT)."""
-        return self._ready().rowcount
-
-    @property
-    def description(self) -> Any:
-        """Column descriptions of a result, or None for a statement without rows."""
-        return self._ready().description
-
-    def fetchone(self) -> tuple[Any, ...] | None:
-        """The next row, or None (also for a statement that returns no rows, as sqlite3 does)."""
-        cursor = self._ready()
-        return cursor.fetchone() if cursor.description is not None else None
-
-    def fetchall(self) -> list[tuple[Any, ...]]:
-        """The remaining rows (empty for a statement that returns no rows)."""
-        cursor = self._ready()
-        return cursor.fetchall() if cursor.description is not None else []
-
-    def __iter__(self) -> Iterator[tuple[Any, ...]]:
-        """Iterate over the remaining rows."""
-        cursor = self._ready()
-        return iter(cursor) if cursor.description is not None else iter(())
-
-
 _ENDS = frozenset({"COMMIT", "ROLLBACK"})
-_NO_WAIT = ("SAVEPOINT ", "RELEASE SAVEPOINT ", "UPDATE projection_cursor ")
+_NO_WAIT = ("SAVEPOINT ", "RELEASE SAVEPOINT ", "UPDATE projection_cursor ", "SELECT position FROM projection_cursor ")
 _WRITES = ("INSERT ", "UPDATE ", "DELETE ")
-
-
 _LOG_WRITES = ("INSERT INTO events ", "SELECT MAX(stream_version) FROM events")
-
-
 LARGE = 32_768  # characters of parameters above which a statement is sent outside pipeline mode
 
 
@@ -155,6 +108,7 @@ class PgConnection:
         self.lock_late = False  # until the transaction ends, take the log's lock with each statement that needs it
         self._lock_next = False  # … and with the next statement whatever it is (`hold_log`)
         self._unsynced = False  # statements sent in pipeline mode whose answers are not read yet
+        self._checks: list[Callable[[], None]] = []  # checks of those answers, run once they are read (`when_answered`)
 
     @classmethod
     def connect(cls, url: str, *, application_name: str = "chronicle") -> PgConnection:
@@ -174,15 +128,19 @@ class PgConnection:
         self.raw = _open(self._url, self._application_name)
         self._pipeline, self._sync, self.defer_writes, self.lock_late = None, None, False, False
         self._lock_next = self._unsynced = False
+        self._checks = []
 
     def execute(self, sql: str, params: Params = ()) -> PgCursor:
         """Run one statement with `?` placeholders; return its cursor.
 
         In a write transaction (pipeline mode, `pipeline`) a statement whose result nobody waits for (a savepoint's
-        SAVEPOINT and RELEASE, the projection cursor's move; with `defer_writes`, any plain write) is sent with the
-        next one that is waited for, in one round trip; its error, if any, is raised there."""
+        SAVEPOINT and RELEASE, the projection cursor's move, and the question of its position, read on the first look
+        at the cursor; with `defer_writes`, any plain write) is sent with the next one that is waited for, in one round
+        trip; its error, if any, is raised there."""
         if self._sync is None:
             return PgCursor(self.raw.execute(translate(sql), tuple(params)))
+        if self._checks:  # a transaction or a savepoint ends: the checks of what it sent come first (or go with it)
+            self._settle_checks(sql)
         if sql in _ENDS:
             self._end(sql)
             return PgCursor(self.raw.cursor())
@@ -194,15 +152,36 @@ class PgConnection:
         cursor = self.raw.execute(translate(sql), tuple(params))
         if _deferred(sql, self.defer_writes):
             self._unsynced = True
-            return PgCursor(cursor, self._synced)
+            return PgCursor(cursor, self._synced, self._checks.append)
         self._synced()
         return PgCursor(cursor)
 
     def _synced(self) -> None:
-        """Send what is queued and wait for every answer (raising the first error among them)."""
+        """Send what is queued and wait for every answer (raising the first error among them), then run the checks
+        waiting for those answers."""
         self._unsynced = False
         if self._sync is not None:
             self._sync()
+        self._run_checks()
+
+    def _settle_checks(self, sql: str) -> None:
+        """Before `sql` ends a transaction or a savepoint, run the pending checks (a failed one before COMMIT rolls
+        back, as a deferred statement's error does), or drop them with what a rollback undoes."""
+        if sql.startswith("ROLLBACK"):
+            self._checks = []
+        elif sql.startswith(("SAVEPOINT ", "RELEASE SAVEPOINT ")):
+            self._synced()
+        elif sql == "COMMIT":
+            try:
+                self._synced()
+            except BaseException:
+                self._end("ROLLBACK")
+                raise
+
+    def _run_checks(self) -> None:
+        checks, self._checks = self._checks, []
+        for check in checks:
+            check()
 
     def pipeline(self) -> None:
         """Enter pipeline mode until the transaction's COMMIT or ROLLBACK (sent by `execute`)."""
@@ -224,6 +203,7 @@ class PgConnection:
         manager, sync = self._pipeline, self._sync
         self._pipeline, self._sync, self.defer_writes, self.lock_late = None, None, False, False
         self._lock_next = self._unsynced = False
+        self._checks = []
         if manager is None or sync is None:
             self.raw.execute(sql)
             return
@@ -251,7 +231,9 @@ class PgConnection:
         raise first
 
     def executemany(self, sql: str, params: Sequence[Params]) -> None:
-        """Run one statement once per parameter tuple (pipelined: one round trip for the lot)."""
+        """Run one statement once per parameter tuple. In a write transaction the lot rides its pipeline: sent without
+        waiting with `defer_writes` (its error, if any, raised by the next statement waited for), else waited for
+        once; parameters over LARGE in all go outside pipeline mode (psycopg pipelines them by itself)."""
         def run() -> None:
             with self.raw.cursor() as cursor:
                 cursor.executemany(translate(sql), params)
@@ -261,7 +243,14 @@ class PgConnection:
             return
         if self.lock_late and _needs_log_lock(sql):
             self.raw.execute(LOCK_LOG)
-        self._unpipelined(run)  # psycopg pipelines the lot by itself
+        if _large([value for row in params for value in row]):
+            self._unpipelined(run)
+            return
+        self.raw.cursor().executemany(translate(sql), params)  # the cursor lives until its results are read
+        if self.defer_writes:
+            self._unsynced = True
+        else:
+            self._synced()
 
     def executescript(self, script: str) -> None:
         """Run several statements at once, without parameters (PostgreSQL syntax, `%` as is)."""
@@ -275,6 +264,7 @@ class PgConnection:
         manager, self._pipeline, self._sync, self._unsynced = self._pipeline, None, None, False
         if manager is not None:
             manager.__exit__(None, None, None)
+        self._run_checks()
         value = run()
         self.pipeline()
         return value

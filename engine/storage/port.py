@@ -107,6 +107,16 @@ class Storage(Protocol):
         """Close every connection."""
 
 
+def when_answered(cursor: Cursor, check: Callable[[Cursor], None]) -> None:
+    """Run `check(cursor)` now, or, for a statement PostgreSQL sent without waiting (a reproject's fill batch), once its
+    answer is in: a check that fails then still fails the transaction before it commits."""
+    later = getattr(cursor, "when_answered", None)
+    if later is None:
+        check(cursor)
+    else:
+        later(check)
+
+
 def dialect_of(conn: Any) -> str:
     """"sqlite" or "postgres": which SQL a connection speaks (the shared SQL's few dialect hooks ask this)."""
     return getattr(conn, "dialect", "sqlite")

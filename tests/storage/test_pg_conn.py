@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Callable
-
 import psycopg
 import pytest
 
 from engine.storage.pg_conn import PgConnection, savepoint, transaction, translate, write_transaction
+from engine.storage.port import when_answered
+from tests.pg import round_trips
 
 
 @pytest.mark.parametrize(("sql", "expected"), [
@@ -66,19 +65,6 @@ def test_the_adapter_needs_an_autocommit_connection(pg_url: str):
         raw.close()
 
 
-def _round_trips(conn: PgConnection, work: Callable[[], object]) -> int:
-    """How many times `work` waited for the server: the Query and Sync messages libpq sent (its protocol trace)."""
-    with tempfile.TemporaryFile("w+") as trace:
-        conn.raw.pgconn.trace(trace.fileno())
-        try:
-            work()
-        finally:
-            conn.raw.pgconn.untrace()
-        trace.seek(0)
-        return sum(fields[1] == "F" and fields[3] in ("Query", "Sync")
-                   for fields in (line.rstrip("\n").split("\t") for line in trace) if len(fields) > 3)
-
-
 def test_savepoints_and_the_cursor_move_go_with_the_next_statement_in_one_round_trip(pg_conn: PgConnection):
     """Pipeline mode in a write transaction: two commands' savepoints, their reads and the cursor's move, COMMIT."""
     def group() -> None:
@@ -89,7 +75,7 @@ def test_savepoints_and_the_cursor_move_go_with_the_next_statement_in_one_round_
             pg_conn.execute("UPDATE projection_cursor SET position = position WHERE name = ?", ("world",))
 
     # BEGIN+LOCK, SAVEPOINT+SELECT, RELEASE+SAVEPOINT+SELECT, RELEASE+UPDATE+COMMIT (each statement alone: 9)
-    assert _round_trips(pg_conn, group) == 4
+    assert round_trips(pg_conn, group) == 4
     assert not pg_conn.in_transaction
 
 
@@ -107,6 +93,57 @@ def test_deferred_writes_answer_rowcount_and_their_error_fails_the_commit(pg_con
         pg_conn.execute("INSERT INTO t VALUES (11)")
     assert not pg_conn.in_transaction and not pg_conn.defer_writes
     assert pg_conn.execute("SELECT n FROM t ORDER BY n").fetchall() == [(11,), (12,)]
+
+
+def test_executemany_rides_the_write_transactions_pipeline(pg_conn: PgConnection):
+    """A replay's consecutive lines are one `executemany`: in a write transaction it is sent with the next statement
+    waited for (with `defer_writes`, a reproject's fill) or waited for once, never outside the pipeline."""
+    pg_conn.execute("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+
+    def deferred() -> None:
+        with write_transaction(pg_conn):
+            pg_conn.defer_writes = True
+            pg_conn.executemany("INSERT INTO t VALUES (?)", [(n,) for n in range(1, 41)])
+            assert pg_conn.execute("SELECT count(*) FROM t").fetchone() == (40,)
+
+    def waited() -> None:
+        with write_transaction(pg_conn):
+            pg_conn.executemany("INSERT INTO t VALUES (?)", [(n,) for n in range(41, 81)])
+
+    assert round_trips(pg_conn, deferred) == 3  # BEGIN+LOCK, the inserts+SELECT, COMMIT
+    assert round_trips(pg_conn, waited) == 3  # BEGIN+LOCK, the inserts, COMMIT
+    with pytest.raises(psycopg.errors.UniqueViolation), write_transaction(pg_conn):
+        pg_conn.defer_writes = True
+        pg_conn.executemany("INSERT INTO t VALUES (?)", [(81,), (1,)])  # its error comes with the next wait: COMMIT
+    assert pg_conn.execute("SELECT count(*), max(n) FROM t").fetchone() == (80, 80)
+
+
+def test_checks_of_deferred_writes_wait_for_one_answer_and_a_failed_one_stops_the_commit(pg_conn: PgConnection):
+    """A reproject's fill batch checks each UPDATE's row count (`expect_one`) without waiting for it: the checks run
+    when the answers are in, at the latest before COMMIT, which a failed check prevents."""
+    pg_conn.execute("CREATE TABLE t (n INTEGER PRIMARY KEY, v INTEGER NOT NULL DEFAULT 0)")
+    pg_conn.execute("INSERT INTO t (n) VALUES (1), (2), (3), (4), (5)")
+    counted: list[int] = []
+
+    def updates(keys: range) -> None:
+        with write_transaction(pg_conn):
+            pg_conn.defer_writes = True
+            for n in keys:
+                cursor = pg_conn.execute("UPDATE t SET v = v + 1 WHERE n = ?", (n,))
+                when_answered(cursor, lambda done: counted.append(done.rowcount) or _fail_unless_one(done.rowcount))
+
+    # BEGIN+LOCK, the updates (unless their answers were in by then), COMMIT; a look at each row count: 7
+    assert round_trips(pg_conn, lambda: updates(range(1, 6))) <= 3
+    assert counted == [1] * 5
+    with pytest.raises(LookupError, match="0 rows"):
+        updates(range(5, 8))  # 6 and 7 are not there
+    assert pg_conn.execute("SELECT sum(v) FROM t").fetchone() == (5,)  # the batch with a failed check rolled back
+    assert not pg_conn.in_transaction
+
+
+def _fail_unless_one(rows: int) -> None:
+    if rows != 1:
+        raise LookupError(f"{rows} rows")
 
 
 def test_large_statements_in_a_write_transaction_go_through(pg_conn: PgConnection):

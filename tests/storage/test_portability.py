@@ -15,10 +15,12 @@ from engine import queries_lore as ql
 from engine import queries_names as qn
 from engine import store
 from engine.errors import ProjectionError
+from engine.events import Event, LineSaid, WeatherSet
 from engine.projection import apply_new, catch_up_in, projector
 from engine.storage import pg_conn
 from engine.storage.pg_conn import PgConnection
-from engine.store import Stamp
+from engine.store import NewEvent, Stamp
+from tests.pg import round_trips
 from tests.storage.story import ADMIN, CHAT, ENDED_CHAT, GUILD, OTHER_GUILD, PLAYER, build_story
 
 Query = Callable[[Any], Any]
@@ -137,6 +139,55 @@ def test_rebuilding_from_empty_on_postgresql_reproduces_the_world(pg_world: PgCo
         pg_world.execute("UPDATE projection_cursor SET position = 0 WHERE name = 'world'")
         assert catch_up_in(pg_world) == len(build_story().events)
     assert _dump(pg_world) == before
+
+
+def test_a_catch_up_on_postgresql_waits_for_the_server_a_few_times_not_for_each_line(pg_world: PgConnection):
+    """Consecutive lines (a replay, a catch-up) are projected together: the story time, scene and witnesses of their
+    chats read once for all and kept while no event of their chat changes them, their rows sent with one
+    `executemany` (one line at a time: five waits a line)."""
+    said: list[Event] = [LineSaid(chat_id=chat, message_id=f"late-{chat}-{n}", author_id=PLAYER, persona_name="Wren",
+                                  text=f"line {n}") for n in range(20) for chat in (CHAT, ENDED_CHAT)]
+    for weather in ("rain", "snow"):  # another chat's weather: the ended chat's lines need not read theirs again
+        said += [WeatherSet(chat_id=CHAT, weather=weather)]
+        said += [LineSaid(chat_id=ENDED_CHAT, message_id=f"later-{weather}-{n}", author_id=PLAYER,
+                          persona_name="Wren", text=f"{weather} {n}") for n in range(3)]
+    with pg_conn.write_transaction(pg_world):
+        for payload in said:
+            stream = payload.stream()
+            store.append(pg_world, stream, store.stream_version(pg_world, stream), [NewEvent(payload, GUILD, PLAYER)],
+                         stamp=Stamp("now"))
+
+    def catch_up() -> None:
+        with pg_conn.write_transaction(pg_world):
+            assert catch_up_in(pg_world) == len(said)
+
+    # BEGIN+LOCK, the cursor, the events and the end of them, the chats, their casts, the 40 rows, then twice the
+    # weather and 3 rows, the cursor's move+COMMIT
+    assert round_trips(pg_world, catch_up) == 12
+    texts = [m.text for m in q.list_messages(pg_world, CHAT, limit=100) if m.message_id.startswith("late-")]
+    assert texts == [f"line {n}" for n in range(20)]
+    assert q.find_chat(pg_world, CHAT).weather == "snow"
+
+
+def test_a_commands_append_and_the_cursor_position_come_back_in_one_round_trip(pg_world: PgConnection):
+    """The writer asks the cursor's position (taking the log's lock late) just before it appends, and the question
+    goes with the append: recording a person's line waits for the server six times, not seven."""
+    said = LineSaid(chat_id=CHAT, message_id="late-1", author_id=PLAYER, persona_name="Wren", text="One more.")
+
+    stream = said.stream()
+    version = store.stream_version(pg_world, stream)  # a story command carries the version it was decided at
+
+    def command() -> None:
+        pg_conn.begin_write(pg_world, late=True)
+        at = engine.projection.position_later(pg_world)
+        recorded = store.append(pg_world, stream, version, [NewEvent(said, GUILD, PLAYER)], stamp=Stamp("now"))
+        apply_new(pg_world, recorded, at=at)
+        pg_world.execute("COMMIT")
+
+    # BEGIN, the lock+position+append, the chat's time and scene, its cast, the line, the cursor's move+COMMIT
+    assert round_trips(pg_world, command) == 6
+    assert engine.projection.position(pg_world) == store.last_seq(pg_world)
+    assert q.find_message_by_id(pg_world, CHAT, "late-1") is not None
 
 
 def test_projection_passes_a_hole_in_seq(pg_world: PgConnection):
