@@ -25,6 +25,7 @@ import pytest
 from engine.projection import online
 from engine.storage import pg_reproject
 from tests.conftest import raw_connection
+from tests.shared import built_once
 from tests.test_cli import ROOT
 
 ENV = {"CHRONICLE_LLM_BASE_URL": "http://127.0.0.1:9/v1"}  # never start the bundled model
@@ -115,9 +116,14 @@ def resume(proc: subprocess.Popen) -> None:
 
 
 def _demo_world(tmp_path_factory: pytest.TempPathFactory, messages: int) -> Path:
+    """This module's copy of a demo world built once for the whole run (the workers share the build)."""
+    def build(folder: Path) -> None:
+        done = chronicle("demo-data", "--chats", "4", "--messages", str(messages), "--database", str(folder / "world.db"))
+        assert done.returncode == 0, done.stderr
+
+    built = built_once(tmp_path_factory, f"reproject-world-{messages}", build) / "world.db"
     path = tmp_path_factory.mktemp("reproject-world") / "world.db"
-    done = chronicle("demo-data", "--chats", "4", "--messages", str(messages), "--database", str(path))
-    assert done.returncode == 0, done.stderr
+    path.write_bytes(built.read_bytes())
     return path
 
 

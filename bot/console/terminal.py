@@ -10,15 +10,18 @@ database); Tab completes commands, option names, and character and place names r
 from __future__ import annotations
 
 import asyncio
+import io
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, cast
 
 from prompt_toolkit import PromptSession
+from prompt_toolkit.application.current import get_app_session
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+from prompt_toolkit.output import Output
 from prompt_toolkit.patch_stdout import patch_stdout
 
 from bot.console.app import ConsoleSink
@@ -33,6 +36,22 @@ PROMPT = "> "
 CHARACTER_OPTIONS = frozenset({"character", "guest", "target", "other"})
 PLACE_OPTIONS = frozenset({"place", "parent"})
 NAMED_BY_NAME = frozenset({"character show", "character edit", "character retire"})  # `name:` is a character
+
+
+class _Screen(io.TextIOBase):
+    """A text stream onto the terminal prompt_toolkit draws on (written at once, no thread in between)."""
+
+    def __init__(self, output: Output) -> None:
+        self._output = output
+
+    def write(self, text: str) -> int:
+        """Write `text` and return its length."""
+        self._output.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        """Send what was written to the terminal."""
+        self._output.flush()
 
 
 class TerminalSink(ConsoleSink):
@@ -160,13 +179,16 @@ async def run_terminal(console: Console) -> None:
                                                 erase_when_done=True, reserve_space_for_menu=4)
     console.terminal = session
     lines: asyncio.Queue[str | None] = asyncio.Queue()
+    # The first screen is written at once, before the prompt exists: through patch_stdout its second line could be
+    # written by the proxy's thread after the prompt was drawn (onto the prompt's line)
+    console.out = TerminalSafe(cast(TextIO, _Screen(get_app_session().output)))  # type: ignore[assignment]
+    await console.welcome()
     with patch_stdout():  # prints and log records (config/logging.py writes to the current stderr) go above
         console.out = TerminalSafe(sys.stdout)  # type: ignore[assignment]  # no escape codes reach the terminal
         sys.stderr = TerminalSafe(sys.stderr)
         sink = TerminalSink(console.out, session.app.invalidate)
         sink_holder.append(sink)
         console.sink = sink
-        await console.welcome()
         await completer.refresh()
         worker = asyncio.create_task(_work(console, completer, lines), name="chronicle-console-lines")
         try:

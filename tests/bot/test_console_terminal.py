@@ -19,10 +19,12 @@ import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import pytest
 from prompt_toolkit.application import create_app_session
 from prompt_toolkit.data_structures import Size
 from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output.vt100 import Vt100_Output
+from prompt_toolkit.patch_stdout import StdoutProxy
 
 from bot.console.app import Console
 from bot.console.terminal import completions, run_terminal
@@ -115,6 +117,24 @@ async def test_first_run_offers_the_starter_and_hello_starts_the_story(tmp_path:
         term.keys.send_text("\r")  # an empty line says what to do next
         await wait_until(lambda: "Type a line to speak in character" in term.text)
     assert "hello" in (tmp_path / "console_history").read_text()
+
+
+async def test_the_first_screen_stays_whole_when_stdout_is_written_late(tmp_path: Path, fake_llm: FakeLLMServer,
+                                                                        monkeypatch: pytest.MonkeyPatch):
+    """patch_stdout's writer thread scheduled late (a loaded machine) can't draw the prompt inside the first screen."""
+    write, writes = StdoutProxy._write_and_flush, []  # noqa: SLF001
+
+    def late(proxy: StdoutProxy, loop: asyncio.AbstractEventLoop | None, text: str) -> None:
+        writes.append(text)
+        if len(writes) > 1:  # the first write on time, the next ones after the prompt may have started
+            time.sleep(0.3)
+        write(proxy, proxy._get_app_loop(), text)  # noqa: SLF001
+
+    monkeypatch.setattr(StdoutProxy, "_write_and_flush", late)
+    async with terminal(tmp_path, fake_llm) as term:
+        screen = [line for line in term.text.splitlines() if line.strip() and "[info" not in line]
+        starts = [i for i, line in enumerate(screen) if line.startswith("Chronicle console.")]
+        assert starts and screen[starts[0] + 1].startswith("Just say hello to begin a story with Hollis"), screen
 
 
 async def test_the_input_line_is_kept_while_a_reply_streams(tmp_path: Path, fake_llm: FakeLLMServer):
