@@ -9,6 +9,7 @@ import sys
 import tempfile
 import time
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 from bench import (
@@ -70,6 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="chronicle-bench-") as work:
         cache = Path(work) / "cache" if args.quick else args.cache
         s = settings(args.quick, Path(work), cache)
+        if args.only == "live":  # the databases are grown in order: build only up to the largest one rebuilt
+            labels = list(s.sizes)
+            last = max((labels.index(size.strip()) for size in args.live_sizes.split(",") if size.strip() in labels),
+                       default=len(labels) - 1)
+            s = replace(s, sizes={label: s.sizes[label] for label in labels[:last + 1]})
         datasets = build_all(s, fresh=args.fresh)
         counts = {label: event_count(path) for label, path in datasets.items()}
         steps = [

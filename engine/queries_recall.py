@@ -56,9 +56,11 @@ def _selective(conn: Conn, terms: list[str]) -> list[str]:
     """The rarest of `terms` whose lines together are at most MATCH_ROWS (at least the rarest one; the search then
     ranks only its newest MATCH_ROWS lines): a search costs what its words match, and a word in thousands of lines
     says little about which one is asked for.
-    Counting one word's lines is a walk of its index entry (well under a millisecond at 100,000 lines)."""
-    counted = sorted((conn.execute("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?",
-                                   (f'"{term}"',)).fetchone()[0], term) for term in terms)
+    Counting one word's lines is a walk of its index entry, stopped past MATCH_ROWS (a word with more is never kept
+    beside another: its exact count matters only when every word has more)."""
+    counted = sorted((_count(conn, term, MATCH_ROWS + 1), term) for term in terms)
+    if all(count == 0 or count > MATCH_ROWS for count, _ in counted):  # every word found is common: the rarest
+        counted = sorted((_count(conn, term, None) if count else 0, term) for count, term in counted)  # by all
     kept: list[str] = []
     total = 0
     for count, term in counted:
@@ -69,6 +71,13 @@ def _selective(conn: Conn, terms: list[str]) -> list[str]:
         kept.append(term)
         total += count
     return kept or terms[:1]
+
+
+def _count(conn: Conn, term: str, cap: int | None) -> int:
+    """How many lines hold `term` (at most `cap` of them counted)."""
+    match = "SELECT 1 FROM messages_fts WHERE messages_fts MATCH ?"
+    sql = f"SELECT count(*) FROM ({match} LIMIT {int(cap)})" if cap is not None else f"SELECT count(*) FROM ({match})"
+    return int(conn.execute(sql, (f'"{term}"',)).fetchone()[0])
 
 
 def list_pinned_memories(conn: Conn, chat_id: str, character_id: str, *, limit: int = 50) -> list[MemoryView]:
