@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.only == "recall":
         return _recall(args)
     if args.only == "turns":
-        return turns.only(args.quick, args.cache)
+        out = args.out or (None if args.quick else ROOT / "docs" / "PERFORMANCE.md")
+        return turns.only(args.quick, args.cache, out, f"`python -m bench {shlex.join(sys.argv[1:])}`")
     wanted = {int(s) for s in args.sections.split(",") if s.strip()}
     if args.only == "live":
         wanted = {12, 13}

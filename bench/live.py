@@ -12,11 +12,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import os
 import random
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -152,15 +150,6 @@ END = "<!-- bench live: end -->"
 
 def block(tables: list[Table], targets: list[Target], *, command: str, elapsed: float, quick: bool) -> str:
     """Sections 12 and 13 as their own block of docs/PERFORMANCE.md (kept by runs that do not measure them)."""
-    m = report.machine()
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    out = [BEGIN, "## Latency at real load, and the rebuild with commands running (sections 12 and 13)", "",
-           f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-           f"- Command: {command}" + (" (quick mode: tiny sizes, figures not meaningful)" if quick else ""),
-           f"- Machine: {m['CPU']}, {m['cores']} cores, {m['RAM']} RAM; {m['OS']}; Python {m['Python']}, "
-           f"SQLite {m['SQLite']}; load average (1, 5, 15 min) at the end: {load} (the machine is shared)",
-           f"- Run time: {elapsed / 60:.1f} min", "", "| target | measured | met |", "|---|---|---|"]
-    out += [f"| {t.text} | {t.measured} | {'n/a' if t.met is None else '**yes**' if t.met else '**no**'} |"
-            for t in targets]
-    out += [""] + [t.markdown() for t in tables]
-    return "\n".join(out) + END + "\n"
+    return report.section_block((BEGIN, END), "Latency at real load, and the rebuild with commands running "
+                                "(sections 12 and 13)", tables, targets, command=command, elapsed=elapsed,
+                                quick=quick)

@@ -59,6 +59,24 @@ def render(tables: list[Table], targets: list[Target], *, command: str, elapsed:
     return "\n".join(out) + "\n"
 
 
+def section_block(markers: tuple[str, str], title: str, tables: list[Table], targets: list[Target], *, command: str,
+                  elapsed: float, quick: bool) -> str:
+    """A section measured by `--only …` as its own block of docs/PERFORMANCE.md, between its `markers` (a full run
+    that does not measure it keeps it)."""
+    m = machine()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    out = [markers[0], f"## {title}", "",
+           f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+           f"- Command: {command}" + (" (quick mode: tiny sizes, figures not meaningful)" if quick else ""),
+           f"- Machine: {m['CPU']}, {m['cores']} cores, {m['RAM']} RAM; {m['OS']}; Python {m['Python']}, "
+           f"SQLite {m['SQLite']}; load average (1, 5, 15 min) at the end: {load} (the machine is shared)",
+           f"- Run time: {elapsed / 60:.1f} min", "", "| target | measured | met |", "|---|---|---|"]
+    out += [f"| {t.text} | {t.measured} | {'n/a' if t.met is None else '**yes**' if t.met else '**no**'} |"
+            for t in targets]
+    out += [""] + [t.markdown() for t in tables]
+    return "\n".join(out) + markers[1] + "\n"
+
+
 def replace_block(path: Path, begin: str, end: str, block: str) -> None:
     """Put a section's own block (from `begin` to `end`) into a report in place of its old one, or at the end."""
     text = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"

@@ -19,6 +19,7 @@ import time
 from collections import deque
 from pathlib import Path
 
+from bench import report
 from bench.commands import ADMIN, PERSON
 from bench.common import Figure, Settings, Table, Target, build_db, copy_db, events_source, percentile, remove_db
 from bench.longstory_talk import TOPICS, chatter
@@ -161,12 +162,18 @@ def run(datasets: dict[str, Path], settings: Settings) -> tuple[list[Table], lis
     return [table], [target]
 
 
-def only(quick: bool, cache: Path) -> int:
-    """`python -m bench --only turns`: section 14 alone, its table and target printed (no other dataset built)."""
+BEGIN = "<!-- bench turns: begin -->"
+END = "<!-- bench turns: end -->"
+
+
+def only(quick: bool, cache: Path, out: Path | None, command: str) -> int:
+    """`python -m bench --only turns`: section 14 alone, its table and target printed (no other dataset built);
+    a full-size run also writes its block of `out` (docs/PERFORMANCE.md)."""
     import tempfile
 
     from bench.common import settings
 
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="chronicle-bench-turns-") as work:
         s = settings(quick, Path(work), Path(work) / "cache" if quick else cache)
         tables, targets = run({}, s)
@@ -174,4 +181,9 @@ def only(quick: bool, cache: Path) -> int:
         print(table.text(), flush=True)
     for t in targets:
         print(f"{'MET ' if t.met else 'MISS'}  {t.text}: {t.measured}")
+    if out is not None:
+        report.replace_block(out, BEGIN, END, report.section_block(
+            (BEGIN, END), "Group stories (section 14)", tables, targets, command=command,
+            elapsed=time.perf_counter() - started, quick=quick))
+        print(f"wrote the turns section of {out}", file=sys.stderr)
     return 0
