@@ -14,20 +14,19 @@ import functools
 import json
 import random
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 from bench import report
-from bench.commands import ADMIN, LINE, PERSON
+from bench.commands import LINE, PERSON
 from bench.common import Figure, Settings, Table, Target, copy_db, percentile, ratio, remove_db
+from bench.openloop import CHATS, started_chats
 from bench.raw import EVENT_SQL, MESSAGE_SQL, TEXT, _fresh, raw_replay
 from bench.rebuild import rebuild_once
 from engine import Engine
-from engine.commands import SayLine, StartChat
+from engine.commands import SayLine
 from engine.storage.sqlite import transaction
 
-CHATS = 100
 RATE = 200  # commands per second while the rebuild runs
 RUNS = 1  # a 1M rebuild takes minutes on a shared machine, three times over per run
 
@@ -47,10 +46,7 @@ async def rebuild_with_commands(path: Path, rate: float, seed: int) -> tuple[int
     """Rebuild while SayLines arrive at `rate`/s; return (events replayed, seconds, sorted command latencies)."""
     engine = await Engine.open(path)
     try:
-        run = uuid.uuid4().hex[:8]
-        channels = [f"rl-{run}-{c}" for c in range(CHATS)]
-        for channel in channels:
-            await engine.perform(StartChat(actor=ADMIN, channel_id=channel, character="Aria", guest="Bram"))
+        channels = await started_chats(engine, "rl")
         rng, loop = random.Random(seed), asyncio.get_running_loop()
         latencies: list[float] = []
         pending: list[asyncio.Future[Any]] = []

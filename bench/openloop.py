@@ -69,14 +69,20 @@ async def open_loop(engine: Engine, channels: list[str], schedule: list[float], 
     return sorted(latencies), len(schedule) / elapsed
 
 
+async def started_chats(engine: Engine, prefix: str) -> list[str]:
+    """CHATS new chats with Aria and Bram, in channels named after `prefix` and a fresh run id."""
+    run = uuid.uuid4().hex[:8]
+    channels = [f"{prefix}-{run}-{c}" for c in range(CHATS)]
+    for channel in channels:
+        await engine.perform(StartChat(actor=ADMIN, channel_id=channel, character="Aria", guest="Bram"))
+    return channels
+
+
 async def _run_rates(path: Path, rates: tuple[int, ...], seconds: float, minimum: int, seed: int
                      ) -> dict[int, tuple[list[float], float]]:
     engine = await Engine.open(path)
     try:
-        run = uuid.uuid4().hex[:8]
-        channels = [f"ol-{run}-{c}" for c in range(CHATS)]
-        for channel in channels:
-            await engine.perform(StartChat(actor=ADMIN, channel_id=channel, character="Aria", guest="Bram"))
+        channels = await started_chats(engine, "ol")
         await open_loop(engine, channels, arrivals(500, 200, seed), seed)  # warm-up
         out = {}
         for rate in rates:
