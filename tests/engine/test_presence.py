@@ -23,8 +23,8 @@ from engine.commands import (
     SetTurnRule,
     StartChat,
 )
-from engine.llm.openai_compat import OpenAICompatibleModel
 from tests.conftest import dump_world
+from tests.engine.conftest import talking_engine
 from tests.fakes.llm_server import FakeLLMServer
 
 CHAN = "chan-p"
@@ -32,14 +32,8 @@ CHAN = "chan-p"
 
 @pytest.fixture
 async def narrated(location: str, fake_llm: FakeLLMServer) -> AsyncIterator[Engine]:
-    model = OpenAICompatibleModel(fake_llm.base_url, "k", "fake-model", timeout=2.0, max_retries=1, backoff=0.01,
-                                  max_tokens=60)
-    engine = await Engine.open(location, model=model, context_tokens=4096, reply_tokens=60)
-    try:
+    async with talking_engine(location, fake_llm, context_tokens=4096, max_tokens=60) as engine:
         yield engine
-    finally:
-        await engine.close()
-        await model.aclose()
 
 
 async def prompt_of(engine: Engine, admin: Actor, name: str) -> str:

@@ -23,9 +23,9 @@ from engine.commands import (
     StartChat,
     SwipeGreeting,
 )
-from engine.llm.openai_compat import OpenAICompatibleModel
 from engine.views import CharacterView
 from tests.conftest import dump_world
+from tests.engine.conftest import talking_engine
 from tests.fakes.llm_server import FakeLLMServer
 
 CHAN = "chan-t"
@@ -41,14 +41,9 @@ def draws(*values: float) -> Callable[[], float]:
 @pytest.fixture
 async def group(location: str, fake_llm: FakeLLMServer) -> AsyncIterator[Engine]:
     """An engine on the backend under test, with a seeded draw for `pooled` and `natural`'s random pick."""
-    model = OpenAICompatibleModel(fake_llm.base_url, "k", "fake-model", timeout=2.0, max_retries=1, backoff=0.01,
-                                  max_tokens=60)
-    engine = await Engine.open(location, model=model, context_tokens=2048, reply_tokens=60, draw=draws(0.0, 0.99))
-    try:
+    async with talking_engine(location, fake_llm, context_tokens=2048, max_tokens=60,
+                              draw=draws(0.0, 0.99)) as engine:
         yield engine
-    finally:
-        await engine.close()
-        await model.aclose()
 
 
 async def cast_of_four(engine: Engine, admin: Actor) -> None:
