@@ -1,9 +1,10 @@
-"""Read models handed to frontends (DTOs). Plain frozen dataclasses, no behaviour."""
+"""Read models handed to frontends (DTOs). Plain frozen dataclasses, no behaviour (a transcript line is a named
+tuple: a prompt reads hundreds of them, and a tuple is built several times faster than a frozen dataclass)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.lore.model import LoreEntry
 
@@ -122,8 +123,7 @@ class SceneView:
     summary: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class MessageView:
+class MessageView(NamedTuple):
     """A line of the transcript."""
 
     message_id: str

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -144,7 +144,7 @@ class AutoMemory:
         model = self.writing.require_model()
         budget = self.writing.budget
         share = max(120, budget.prompt_tokens * 2 // max(1, len(lines)))  # about 3 characters a token, 2/3 of it
-        shown = [replace(m, text=fit(m.text, share)) for m in lines]
+        shown = [m._replace(text=fit(m.text, share)) for m in lines]
         prompt = build_task_prompt(SUMMARY_TASK, shown, budget)
         async with self._calls, asyncio.timeout(self.seconds):
             pieces = [c.text async for c in model.stream(prompt.messages, max_tokens=budget.reply_tokens)]

@@ -18,7 +18,7 @@ from engine.views import MessageView
 from tests.engine.deciders.test_rules import ADMIN, CHAT, ENDED_CHAT, MEMBER, STARTER, STRANGER, decide, in_chat
 from tests.engine.deciders.test_rules_transcript import line
 
-REPLY = replace(line("r1", 12, role="character", author=""), revision=2, discord_ids=("d1", "d2"))
+REPLY = line("r1", 12, role="character", author="")._replace(revision=2, discord_ids=("d1", "d2"))
 SAID = line("m1", 10)
 NO_REPLY = "There is no character reply to redo yet: the latest message must be a character's."
 
@@ -72,7 +72,7 @@ def test_the_reply_buttons_and_commands_are_decided_as_a_rewrite(cmd_type: type[
 
 # --- another of the host's greetings -----------------------------------------------------------------------------
 
-OPENING = replace(line("r1", 5, role="character", author=""), revision=0, discord_ids=("d1",))
+OPENING = line("r1", 5, role="character", author="")._replace(revision=0, discord_ids=("d1",))
 UNSAID = GreetingState(CHAT, OPENING, None, lines=1)
 
 
@@ -91,9 +91,9 @@ def test_anyone_in_the_story_swaps_the_greeting_while_nobody_has_spoken(actor: A
 @pytest.mark.parametrize(("fields", "state", "outcome"), [
     ({}, UNSAID, "r1"),
     ({"discord_message_ids": ["d9"]}, UNSAID, "r1"),
-    ({}, replace(UNSAID, newest=replace(OPENING, revision=3)), "r1"),  # swapped before: swapped again
+    ({}, replace(UNSAID, newest=OPENING._replace(revision=3)), "r1"),  # swapped before: swapped again
     ({}, replace(UNSAID, newest=SAID, newest_person=SAID, lines=2), SPOKEN),
-    ({}, GreetingState(CHAT, replace(REPLY, seq=8), line("m0", 7), lines=3), SPOKEN),  # and answered
+    ({}, GreetingState(CHAT, REPLY._replace(seq=8), line("m0", 7), lines=3), SPOKEN),  # and answered
     ({}, replace(UNSAID, newest=None, lines=0), NO_REPLY),  # the greeting was removed
     ({"reply_id": "r0"}, UNSAID, STALE_REPLY),
     ({"revision": 1}, UNSAID, STALE_REPLY),
@@ -110,7 +110,7 @@ def test_the_greeting_is_swapped_only_while_nobody_has_spoken(fields: dict[str, 
 
 
 def test_a_reply_after_the_greeting_is_no_greeting_to_swap() -> None:
-    nudged = replace(line("r2", 8, role="character", author=""), character_id="chr_bram")
+    nudged = line("r2", 8, role="character", author="")._replace(character_id="chr_bram")
     with pytest.raises(DomainError, match="^A character has spoken since the opening greeting"):
         decide(swipe(), replace(UNSAID, newest=nudged, lines=2))  # /chat nudge before anyone spoke
 

@@ -47,7 +47,7 @@ ASKED, LATER = line("m1", 10), line("m2", 12)
 @pytest.mark.parametrize(("fields", "state", "recorded"), [
     ({"in_reply_to": "m1"}, ReplyState(CHAT, ARIA, ASKED, ASKED), True),
     ({"in_reply_to": "m1"}, ReplyState(CHAT, ARIA, ASKED, LATER), False),  # someone spoke since
-    ({"in_reply_to": "m1"}, ReplyState(CHAT, ARIA, replace(ASKED, retracted=True), ASKED), False),  # removed
+    ({"in_reply_to": "m1"}, ReplyState(CHAT, ARIA, ASKED._replace(retracted=True), ASKED), False),  # removed
     ({"opening": True}, ReplyState(CHAT, ARIA, None, None), True),
     ({"opening": True}, ReplyState(CHAT, ARIA, None, ASKED), False),  # a greeting after someone spoke
     ({"in_reply_to": "m1"}, ReplyState(CHAT, card("chr_cora", "Cora"), ASKED, ASKED), False),  # not in the story
