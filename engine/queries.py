@@ -82,6 +82,17 @@ def find_character_by_id(conn: Conn, character_id: str) -> CharacterView | None:
     return None if row is None else _character(row)
 
 
+def find_characters_by_ids(conn: Conn, character_ids: tuple[str, ...] | list[str]) -> list[CharacterView]:
+    """The characters of `character_ids` that exist (retired ones too), in the order given, in one query."""
+    if not character_ids:
+        return []
+    marks = ", ".join("?" for _ in character_ids)
+    rows = conn.execute(f"SELECT {_CHARACTER} FROM characters WHERE character_id IN ({marks})",
+                        tuple(character_ids)).fetchall()
+    found = {card.character_id: card for card in map(_character, rows)}
+    return [found[i] for i in character_ids if i in found]
+
+
 def list_characters(conn: Conn, guild_id: str, *, prefix: str = "", limit: int = 500) -> list[CharacterView]:
     """The guild's active characters by name, optionally those whose name starts with `prefix`."""
     escaped = re.sub(r"([%_\\])", r"\\\1", name_key(prefix))

@@ -54,7 +54,7 @@ def load_cast(world: Conn, cmd: CastCommand) -> CastState:
     chat = load_chat(world, cmd)
     card = queries.find_character(world, cmd.actor.guild_id, cmd.character)
     if card is None and chat is not None:
-        members = [c for c in (queries.find_character_by_id(world, i) for i in chat.character_ids) if c is not None]
+        members = queries.find_characters_by_ids(world, chat.character_ids)
         card = next((c for c in members if c.name.casefold() == cmd.character.casefold()), None)
     return CastState(chat, card)
 

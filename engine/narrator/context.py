@@ -72,8 +72,8 @@ def load_inputs(conn: Conn, chat: ChatView, character_id: str, *, before_seq: in
     card = queries.find_character_by_id(conn, character_id)
     if card is None:
         raise NotFound("That character no longer exists.")
-    others = tuple(c for c in (queries.find_character_by_id(conn, i) for i in chat.character_ids
-                               if i != character_id and i not in chat.absent) if c is not None)
+    others = tuple(queries.find_characters_by_ids(
+        conn, [i for i in chat.character_ids if i != character_id and i not in chat.absent]))
     added = () if line is None else (line,)
     history = (*queries.list_messages(conn, chat.chat_id, limit=HISTORY_WINDOW - len(added), before_seq=before_seq,
                                       witness=character_id), *added)

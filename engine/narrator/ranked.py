@@ -83,7 +83,7 @@ def query_of(inputs: PromptInputs) -> Query:
 
 
 def items(inputs: PromptInputs, query: Query, counter: TokenCounter) -> list[Item]:
-    """Every candidate of the three sections, scored and counted (a line and the newline after it)."""
+    """Every candidate of the three sections, scored and counted (a line and the newline after it), best first."""
     out: list[Item] = []
     best = max((r.score for r in inputs.recalled), default=1.0) or 1.0
     for r in inputs.recalled:  # recall's own score already weighs the query's words, names and rare words held
@@ -102,7 +102,7 @@ def items(inputs: PromptInputs, query: Query, counter: TokenCounter) -> list[Ite
         if content:
             score = max(LORE_KEYED, query.relevance(content)) + SECTION_WEIGHT * (1 - rank / max(1, len(lore.active)))
             out.append(Item("lore", f"{book} {entry}", content, score, rank, counter.count(content) + 2))
-    return out
+    return sorted(out, key=lambda i: (-i.score, i.section, i.order))
 
 
 def _ignored(inputs: PromptInputs) -> set[str]:
@@ -119,20 +119,22 @@ def headers(inputs: PromptInputs) -> dict[str, str]:
 
 def choose(pool: Iterable[Item], room: int, counter: TokenCounter, heads: dict[str, str],
            skip: set[str], *, fates_too: bool = True) -> tuple[list[Item], list[Candidate], int]:
-    """The best candidates that fit in `room` tokens (none of `skip`'s lines), every candidate's fate (unless not
-    `fates_too`: a trial fit), and the tokens the kept ones take (their sections' headings included)."""
+    """The best candidates of `pool` (best first, as `items` gives it) that fit in `room` tokens (none of `skip`'s
+    lines), every candidate's fate (unless not `fates_too`: a trial fit), and the tokens the kept ones take (their
+    sections' headings included)."""
     kept: list[Item] = []
     fates: list[Candidate] = []
     used = 0
     opened: set[str] = set()
-    for item in sorted(pool, key=lambda i: (-i.score, i.section, i.order)):
+    head_costs = {section: counter.count(head) + 2 for section, head in heads.items()}
+    for item in pool:
         cost = item.tokens
         if item.key and item.key in skip:
             if fates_too:
                 fates.append(Candidate(item.section, _short(item.label), round(item.score, 3), cost,
                                        "already among the newest lines"))
             continue
-        head = 0 if item.section in opened else counter.count(heads[item.section]) + 2
+        head = 0 if item.section in opened else head_costs[item.section]
         if used + cost + head > room:
             if fates_too:
                 fates.append(Candidate(item.section, _short(item.label), round(item.score, 3), cost,

@@ -64,31 +64,27 @@ def rank(hits: list[tuple[MessageView, float]], primary: list[str], names: set[s
     recency), best first; when the person's line has words, only lines holding one of them."""
     best = max(score for _, score in hits) or 1.0
     newest = max(m.seq for m, _ in hits) or 1
-    held = [(message, relevance, held_terms(message.text, primary)) for message, relevance in hits]
+    stems = [(term, term[:5]) for term in primary]
+    held = []
+    for message, relevance in hits:
+        low = message.text.lower()
+        held.append((message, relevance, [term for term, stem in stems if stem in low]))
     counts = Counter(w for _, _, mine in held for w in mine)  # how many candidates hold each word
-    scored = []
-    for message, relevance, mine in held:
-        if primary and not mine:
-            continue  # it shares only words of the older lines: an echo of the talk, not what the person asks
-        score = relevance / best + RECENCY_WEIGHT * message.seq / newest
-        score += PERSON_WEIGHT * len(mine) / max(1, len(primary))
-        score += sum(NAME_BOOST for w in mine if w in names)
-        score += sum(RARE_BOOST for w in mine if counts[w] <= 2)
-        scored.append(Recalled(message, round(score, 4)))
+    boost = {w: NAME_BOOST * (w in names) + RARE_BOOST * (counts[w] <= 2) for w in counts}
+    person = PERSON_WEIGHT / max(1, len(primary))
+    scored = [Recalled(message, round(relevance / best + RECENCY_WEIGHT * message.seq / newest
+                                      + person * len(mine) + sum(boost[w] for w in mine), 4))
+              for message, relevance, mine in held
+              if mine or not primary]  # without the person's words: an echo of the talk, not what is asked
     return tuple(sorted(scored, key=lambda r: (-r.score, -r.message.seq)))
 
 
 def held_terms(text: str, terms: list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    """The terms a line holds (as `_holds` finds them)."""
+    """The terms a line holds, each or a word of its family, about as the index's stemmer finds them ('cleaner'
+    and 'cleaners', 'paint' and 'painted'): its first five letters, anywhere (a cheap test: it only weighs lines
+    the index already found; `rank` makes the same test)."""
     low = text.lower()
     return tuple(t for t in terms if t[:5] in low)
-
-
-def _holds(text: str, term: str) -> bool:
-    """Whether a line (lower-cased) holds `term` or a word of its family, about as the index's stemmer finds them
-    ('cleaner' and 'cleaners', 'paint' and 'painted'): its first five letters, anywhere (a cheap test: it only
-    weighs lines the index already found)."""
-    return term[:5] in text
 
 
 def recalled_text(message: MessageView) -> str:

@@ -7,6 +7,8 @@ A prompt's parts are counted by one TokenCounter per model, the best it has:
   from the `usage.prompt_tokens` it reports after each call (engine/llm/openai_compat.py does both, off the
   prompt's path: a prompt is never waiting on the network to be counted);
 - **estimate**: about 3 bytes a token, an upper bound for ordinary text (until something is measured).
+Every counter remembers what it counted (the texts, each with its tokens or its bytes): a story's prompts count the
+same newest lines over and over.
 A prompt keeps a safety margin below the context (`margin`): small for an exact count (the chat template's own
 tokens vary), larger for a measured rate (a given prompt may be denser than the average).
 """
@@ -46,7 +48,8 @@ class TokenCounter:
         """With `exact` (a text's tokens by the model's tokenizer, `source` naming it), every count is exact."""
         self._exact = exact
         self._source = source if exact is not None else ""
-        self._cache: dict[str, int] = {}
+        self._cache: dict[str, int] = {}  # exact: a text's tokens; else its estimate's tokens
+        self._bytes: dict[str, int] = {}  # a measured rate's texts: their bytes
         self._samples: deque[float] = deque(maxlen=SAMPLES)
         self._rate = ESTIMATE_BYTES
 
@@ -73,16 +76,15 @@ class TokenCounter:
         """`text`'s tokens."""
         if not text:
             return 0
-        if self._exact is not None:
-            found = self._cache.get(text)
-            if found is None:
-                if len(self._cache) >= CACHE_MAX:
-                    self._cache.clear()
-                found = self._cache[text] = self._exact(text)
-            return found
-        if not self._samples:
-            return estimate_tokens(text)
-        return math.ceil(len(text.encode("utf-8")) / self._rate)
+        if self._samples and self._exact is None:
+            size = self._bytes.get(text)
+            if size is None:
+                size = _remember(self._bytes, text, len(text.encode("utf-8")))
+            return math.ceil(size / self._rate)
+        found = self._cache.get(text)
+        if found is None:
+            found = _remember(self._cache, text, estimate_tokens(text) if self._exact is None else self._exact(text))
+        return found
 
     def message(self, content: str) -> int:
         """Tokens one chat message costs, overhead included."""
@@ -111,6 +113,14 @@ class TokenCounter:
         cut = text[:low]
         space = cut.rfind(" ")
         return (cut[:space] if space > len(cut) // 2 else cut).rstrip() + "…" if low else ""
+
+
+def _remember(cache: dict[str, int], text: str, value: int) -> int:
+    """`value` kept for `text` (the cache starts again once it holds CACHE_MAX texts)."""
+    if len(cache) >= CACHE_MAX:
+        cache.clear()
+    cache[text] = value
+    return value
 
 
 ESTIMATE = TokenCounter()  # a counter that never learns: nothing calls learn() on it
