@@ -59,8 +59,8 @@ a word to search); "my office's new IT boss", said "our new IT manager" ("IT" is
 every line). A word index can't match these; an embedding index could, and Chronicle has none. At 10,000 lines, where
 (b) has to rank, Chronicle is 14–15 points ahead.
 **Prompt build at 100,000 messages** (the 11c table): most of a prompt's time is reading — recall's full-text
-search (the index ranks up to 1,500 lines of the question's rarest words; whole lines are read only for the best,
-250 at a time, until 200 pass the witness test), the 300 newest lines, the memories — on the reader thread, then
+search (the index ranks up to 1,500 lines of the question's rarest words; whole lines are read only for the best:
+225 first, then as many more as the share that passed predicts, until 200 pass the witness test), the 300 newest lines, the memories — on the reader thread, then
 the ranked budget on the event loop. The CPU columns are what a prompt costs whatever the machine's load; the
 wall-clock ones grow with it (the load average is above).
 

@@ -19,7 +19,7 @@ from engine.words import or_query
 
 Hit = tuple[MessageView, float]  # a line and its text relevance (higher is better)
 MATCH_ROWS = 1_500  # a search ranks the lines of its rarest words, the newest this many of them at most
-CHUNK_ROWS = 250  # lines read at a time, best match first, until `limit` of them pass the chat and witness test
+MIN_CHUNK, MIN_PASSING = 16, 0.05  # the fewest lines read at once, and the lowest share passing a chunk is taken for
 
 
 def search_witnessed_lines(conn: Conn, chat_id: str, character_id: str, terms: list[str], *, before_seq: int,
@@ -38,18 +38,26 @@ def search_witnessed_lines(conn: Conn, chat_id: str, character_id: str, terms: l
     hits.sort(key=lambda hit: hit[1])  # best first (bm25 is lower for a better match)
     scope = f"% {scope_token(character_id)} %"
     found: list[Hit] = []
-    for start in range(0, len(hits), CHUNK_ROWS):  # read whole lines only for the best: usually one chunk
-        chunk = hits[start:start + CHUNK_ROWS]
+    start, size = 0, limit + limit // 8  # whole lines are read only for the best matches, a chunk at a time
+    while start < len(hits) and len(found) < limit:
+        chunk = hits[start:start + size]
+        start += len(chunk)
         score = {rowid: -float(bm25) for rowid, bm25 in chunk}
         rows = conn.execute(
             f"SELECT {_MESSAGE}, rowid FROM messages WHERE rowid IN ({', '.join('?' * len(chunk))})"
             " AND +chat_id = ? AND +seq < ? AND +retracted = 0 AND (' ' || witnesses || ' ') LIKE ?",
             (*score, chat_id, before_seq, scope)).fetchall()
         found += [(_message(row), score[row[-1]]) for row in rows]
-        if len(found) >= limit:
-            break
+        size = _next_chunk(limit - len(found), len(found) / start)
     found.sort(key=lambda hit: -hit[1])
     return found[:limit]
+
+
+def _next_chunk(wanted: int, passing: float) -> int:
+    """How many more of the best matches to read for `wanted` more lines, when a share `passing` of those read so
+    far passed the chat and witness test (a character away for part of the story passes fewer): a quarter more
+    than that share predicts, and never fewer than MIN_CHUNK."""
+    return max(MIN_CHUNK, int(wanted / max(passing, MIN_PASSING) * 1.25))
 
 
 def _selective(conn: Conn, terms: list[str]) -> list[str]:
