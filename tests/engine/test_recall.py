@@ -102,6 +102,21 @@ async def test_a_character_recalls_nothing_from_a_scene_it_was_not_in(small: Eng
     assert "zeppelin tickets are hidden" not in "\n".join(m.content for m in bram.messages)
 
 
+async def test_a_witnessed_line_ranked_below_hundreds_it_did_not_witness_is_recalled(small: Engine, admin: Actor):
+    await story(small, admin)
+    await small.perform(SayLine(actor=admin, channel_id="chan-1", message_id="kept",
+                                text=f"{FILLER} Bram, the zeppelin leaves from the north tower at dawn."))
+    await small.perform(CloseScene(actor=admin, channel_id="chan-1", summary="They leave the tavern."))
+    await small.perform(OpenScene(actor=admin, channel_id="chan-1", place="Cellar", absent="Bram"))
+    for i in range(260):  # shorter, so each one ranks above the line Bram heard
+        await small.perform(SayLine(actor=admin, channel_id="chan-1", message_id=f"z{i}", text=f"Zeppelin {i}!"))
+    await small.perform(CloseScene(actor=admin, channel_id="chan-1", summary="Much talk of zeppelins."))
+    await _filler(small, admin, 20)
+    bram = await _prompt(small, admin, "And the zeppelin?", character="Bram")
+    assert "the zeppelin leaves from the north tower at dawn" in _system(bram)
+    assert "Zeppelin 1" not in "\n".join(m.content for m in bram.messages)
+
+
 async def test_rewound_and_deleted_lines_are_never_recalled(small: Engine, admin: Actor):
     await story(small, admin)
     await small.perform(SayLine(actor=admin, channel_id="chan-1", message_id="gone",
