@@ -44,7 +44,8 @@ the two friends' close friends; a question names something the story mentions a 
 friend, a room, a lost item, a club), so (b) usually gets every line about it, the evidence among them. At 10,000
 and 100,000 lines the same room holds a tenth and a hundredth of those lines, and BM25 has to rank. Chronicle
 keeps a floor of the newest lines; then the older lines Melanie witnessed that the question's words find
-(stemmed, so "cleaner" finds "cleaners"; the rarest words first), her memories and any lore compete for up to 75%
+(stemmed, so "cleaner" finds "cleaners", and a word of six letters or more finds its family: "reception" finds
+"receptionist"; the rarest words first), her memories and any lore compete for up to 75%
 of the room by one relevance score (the ranked budget, `engine/narrator/ranked.py`), recalled lines quoted with
 their in-story time; (a) and (b) get the same room, counted over Chronicle's history, memories and recalled lines.
 The engine runs here without a model, so it counts with its own estimate (about 3 bytes a token, no margin); with
@@ -52,11 +53,10 @@ the bundled model it counts with SmolLM2's own tokenizer instead (2% margin), an
 about a third more text for every method alike.
 
 Why +10 points over (b) at 1,000 lines is out of reach here: (b) answers 90–91% there, so +10 needs 100%;
-Chronicle answers 99%. The 3 questions it misses are paraphrases that share no searchable word with their
-evidence line: asked who joined "as new face on reception", said "we finally met the new receptionist" (the
-stemmer keeps "receptionist" whole); "when my back got hurt", said "my back is strapped up" ("back" is too common
-a word to search); "my office's new IT boss", said "our new IT manager" ("IT" is searched, but "it" is in nearly
-every line). A word index can't match these; an embedding index could, and Chronicle has none. At 10,000 lines, where
+Chronicle answers 99%. The 2 questions it misses are paraphrases that share no searchable word with their
+evidence line: "when my back got hurt", said "my back is strapped up" ("back" is too common a word to search);
+"my office's new IT boss", said "our new IT manager" ("IT" is searched, but "it" is in nearly every line). A word
+index can't match these; an embedding index could, and Chronicle has none. At 10,000 lines, where
 (b) has to rank, Chronicle is 14–15 points ahead.
 **Prompt build at 100,000 messages** (the 11c table): most of a prompt's time is reading — recall's full-text
 search (the index ranks up to 1,500 lines of the question's rarest words; whole lines are read only for the best:

@@ -15,10 +15,10 @@ from engine.rows import MESSAGE_COLUMNS as _MESSAGE
 from engine.rows import message_view as _message
 from engine.storage.port import Conn, dialect_of
 from engine.views import MemoryView, MessageView
-from engine.words import or_query
 
 Hit = tuple[MessageView, float]  # a line and its text relevance (higher is better)
 MATCH_ROWS = 1_500  # a search ranks the lines of its rarest words, the newest this many of them at most
+FAMILY_LETTERS = 6  # a word this long or longer is searched with its family: 'reception' finds 'receptionist'
 MIN_CHUNK, MIN_PASSING = 16, 0.05  # the fewest lines read at once, and the lowest share passing a chunk is taken for
 
 
@@ -32,7 +32,7 @@ def search_witnessed_lines(conn: Conn, chat_id: str, character_id: str, terms: l
         from engine.storage import pg_search
 
         return pg_search.search_lines(conn, chat_id, character_id, terms, before_seq=before_seq, limit=limit)
-    words = or_query(_selective(conn, terms))
+    words = " OR ".join(_phrase(term) for term in _selective(conn, terms))
     hits = conn.execute("SELECT rowid, bm25(messages_fts) FROM messages_fts WHERE messages_fts MATCH ?"
                         " ORDER BY rowid DESC LIMIT ?", (words, MATCH_ROWS)).fetchall()
     hits.sort(key=lambda hit: hit[1])  # best first (bm25 is lower for a better match)
@@ -85,7 +85,13 @@ def _count(conn: Conn, term: str, cap: int | None) -> int:
     """How many lines hold `term` (at most `cap` of them counted)."""
     match = "SELECT 1 FROM messages_fts WHERE messages_fts MATCH ?"
     sql = f"SELECT count(*) FROM ({match} LIMIT {int(cap)})" if cap is not None else f"SELECT count(*) FROM ({match})"
-    return int(conn.execute(sql, (f'"{term}"',)).fetchone()[0])
+    return int(conn.execute(sql, (_phrase(term),)).fetchone()[0])
+
+
+def _phrase(term: str) -> str:
+    """`term` as FTS5 searches it: a word of FAMILY_LETTERS or more with its family too (its stem as a prefix:
+    'reception' finds 'receptionist', 'garden' finds 'gardener'; shorter stems would find unrelated words)."""
+    return f'"{term}"*' if len(term) >= FAMILY_LETTERS else f'"{term}"'
 
 
 def list_pinned_memories(conn: Conn, chat_id: str, character_id: str, *, limit: int = 50) -> list[MemoryView]:

@@ -24,9 +24,11 @@ def search_words(query: str, *, ignore_names: tuple[str, ...] = ()) -> list[str]
     return _QUOTED.findall(fts_query(query, ignore=ignore) or "")
 
 
-def tsquery_text(words: list[str]) -> str | None:
-    """`to_tsquery` input OR-ing `words` (letters and digits only, so nothing in them is an operator)."""
-    safe = [word for word in words if word.isalnum()]
+def tsquery_text(words: list[str], *, family_letters: int = 0) -> str | None:
+    """`to_tsquery` input OR-ing `words` (letters and digits only, so nothing in them is an operator); with
+    `family_letters`, a word at least that long finds its family too (its stem as a prefix)."""
+    safe = [word + (":*" if family_letters and len(word) >= family_letters else "") for word in words
+            if word.isalnum()]
     return " | ".join(safe) or None
 
 
@@ -52,8 +54,9 @@ def search_lines(conn: Conn, chat_id: str, character_id: str, terms: list[str], 
                  limit: int) -> list[tuple[MessageView, float]]:
     """engine.queries_recall.search_witnessed_lines on PostgreSQL: the lines' tsvector, ranked by ts_rank."""
     from engine.projection.witness import scope_token
+    from engine.queries_recall import FAMILY_LETTERS
 
-    text = tsquery_text(terms)
+    text = tsquery_text(terms, family_letters=FAMILY_LETTERS)
     if text is None:
         return []
     rows = conn.execute(

@@ -78,6 +78,15 @@ async def test_an_abbreviation_in_capitals_is_searched_like_a_word(small: Engine
     assert "Wren: I've switched again: my GP is Dr Abernathy now." in section  # 'gp' is two letters, in capitals
 
 
+async def test_a_longer_word_finds_its_family(small: Engine, admin: Actor):
+    await story(small, admin)
+    await small.perform(SayLine(actor=admin, channel_id="chan-1", message_id="fact",
+                                text="We finally met the new receptionist, Harriet Marchetti."))
+    await _filler(small, admin, 40)
+    prompt = await _prompt(small, admin, "Who is the new face on reception?")
+    assert "We finally met the new receptionist, Harriet Marchetti." in _system(prompt)
+
+
 async def test_a_long_recalled_line_is_quoted_up_to_600_characters(small: Engine, admin: Actor):
     await story(small, admin)
     long_line = "The lighthouse keeper told me " + "a very long story about the gulls and the tides " * 20
