@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from bench.commands import ADMIN, PERSON, timed_messages
 from bench.common import Figure, Table, percentile
+from bench.cpu import CpuSampler, postmaster_of
 from engine import Engine
 from engine.commands import AuthorCharacter, SayLine, StartChat
 from engine.demo import fill
@@ -65,14 +67,15 @@ async def concurrent(location: str, chats: int, messages: int, tag: str) -> dict
                                              text=f"line {i}"))
                 latencies.append(time.perf_counter() - t)
 
-        started = time.perf_counter()
+        started, cpu, wall = time.perf_counter(), time.process_time(), time.time()
         await asyncio.gather(*(chat(ch) for ch in channels))
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         ordered = True
         for channel in channels:
             lines = await engine.reads.transcript((await engine.reads.get_chat(channel)).chat_id, limit=messages + 5)
             ordered &= [m.text for m in lines if m.role == "person"] == [f"line {i}" for i in range(messages)]
-        return {"elapsed": elapsed, "latencies": sorted(latencies), "count": chats * messages, "ordered": ordered}
+        return {"elapsed": elapsed, "latencies": sorted(latencies), "count": chats * messages, "ordered": ordered,
+                "cpu": cpu, "start": wall, "end": wall + elapsed}
     finally:
         await engine.close()
 
@@ -97,20 +100,26 @@ async def sequential(location: str, count: int) -> tuple[float, list[float]]:
 PROCESSES = (1, 2, 4)  # bot processes sharing the database in the multi-process rows
 
 
-def processes(url: str, count: int, chats: int, messages: int) -> dict:
-    """`chats` chats split evenly over `count` processes started together on one database."""
+def processes(url: str, count: int, chats: int, messages: int, postmaster: int | None = None) -> dict:
+    """`chats` chats split evenly over `count` processes started together on one database; with the server's
+    `postmaster` pid, also the cores the processes, the server and the whole machine used while they were timed."""
     args = [sys.executable, "-m", "bench.postgres", "child", url, str(chats // count), str(messages)]
-    procs = [subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(count)]
-    results = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=1200)
-        if proc.returncode != 0:
-            raise RuntimeError(f"a benchmark process failed: {err[-2000:]}")
-        results.append(json.loads(out.strip().splitlines()[-1]))
+    with CpuSampler(postmaster) as sampler:
+        procs = [subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(count)]
+        results = []
+        for proc in procs:
+            out, err = proc.communicate(timeout=1200)
+            if proc.returncode != 0:
+                raise RuntimeError(f"a benchmark process failed: {err[-2000:]}")
+            results.append(json.loads(out.strip().splitlines()[-1]))
     latencies = sorted(x for r in results for x in r["latencies"])
+    start, end = min(r["start"] for r in results), max(r["end"] for r in results)
+    server, machine = sampler.between(start, end)
     return {"elapsed": max(r["elapsed"] for r in results), "latencies": latencies,
-            "count": sum(r["count"] for r in results), "ordered": all(r["ordered"] for r in results)}
+            "count": sum(r["count"] for r in results), "ordered": all(r["ordered"] for r in results),
+            "cores": {"processes": sum(r["cpu"] for r in results) / (end - start), "server": server,
+                      "machine": machine}}
 
 
 def child(url: str, chats: int, messages: int) -> None:
@@ -169,10 +178,16 @@ async def copy_and_rebuild(source: Path, url: str, work: Path, runs: int) -> dic
     return figures
 
 
-def _cell(rate: Figure, p99: Figure | None = None) -> str:
-    """'1,234/s (min–max), p99 1.2 ms'."""
+def _cell(rate: Figure, p99: Figure | None = None, **cores: Figure) -> str:
+    """'1,234/s (min–max), p99 1.2 ms', and the cores used when measured ('; cores: processes 0.7, …')."""
     text = rate.fmt("/s")
-    return text + (f"; p99 {p99.fmt(' ms', 1, 1e3)}" if p99 is not None else "")
+    text += f"; p99 {p99.fmt(' ms', 1, 1e3)}" if p99 is not None else ""
+    if cores:
+        text += "; cores: " + ", ".join(f"{name} {cores[name].median:.2f}" for name in CORES)
+    return text
+
+
+CORES = ("processes", "server", "machine")  # the cores a multi-process row reports (bench/cpu.py)
 
 
 async def _latency_rows(locations: dict[str, str], sizes: Sizes) -> dict[str, dict[str, dict[str, Figure]]]:
@@ -211,15 +226,17 @@ def run(sizes: Sizes, cache: Path, work: Path) -> tuple[list[Table], str]:
             conn.execute("CREATE DATABASE bench_rebuild")
         locations = {"sqlite": str(work / "commands.db"), **urls}
         latency = asyncio.run(_latency_rows(locations, sizes))
-        split = {(n, mode): {"rate": Figure(), "p99": Figure()} for n in PROCESSES for mode in MODES}
+        split = {(n, mode): {name: Figure() for name in ("rate", "p99", *CORES)} for n in PROCESSES for mode in MODES}
         for _ in range(sizes.runs):
             for n in PROCESSES:
                 for mode, url in urls.items():
-                    result = processes(url, n, sizes.chats, sizes.messages)
+                    result = processes(url, n, sizes.chats, sizes.messages, postmaster_of(server.data_dir))
                     if not result["ordered"]:
                         raise RuntimeError("a chat's messages came back out of order")
                     split[n, mode]["rate"].add(result["count"] / result["elapsed"])
                     split[n, mode]["p99"].add(percentile(result["latencies"], 0.99))
+                    for name in CORES:
+                        split[n, mode][name].add(result["cores"][name])
         source = rebuild_log(cache, sizes)
         rebuilt = asyncio.run(copy_and_rebuild(source, server.url("bench_rebuild"), work, sizes.runs))
     finally:
@@ -244,7 +261,10 @@ def _commands_table(latency: dict, split: dict, sizes: Sizes) -> Table:
                        "opens the engine again on the same database (the log grows run by run).")
     table.notes.append("N processes: N `python -m bench.postgres child` processes started together on one "
                        "database, as N bot processes owning a block of shards each; commands/s is all commands "
-                       "÷ the slowest process's time (each timed from its first command, after opening the engine).")
+                       "÷ the slowest process's time (each timed from its first command, after opening the engine). "
+                       "Cores (medians, from /proc while the processes were timed): the processes' own CPU summed, "
+                       "the server's (postmaster and backends), and the whole machine's busy cores, other programs "
+                       f"included, of {os.cpu_count()}: a machine near all its cores is the limit, whatever the locks.")
     table.notes.append("Reading it: a lone `SayLine` waits 12 times for the server (BEGIN, the idempotency key, the "
                        "message, the chat, its cast and the persona, the cursor's position with the append, two "
                        "reads and an insert of the handler, the result read back, COMMIT); each is a round trip on "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,9 @@ def test_quick_postgres_bench_runs_beside_sqlite() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     assert "== 10a." in done.stdout and "== 10b." in done.stdout
     assert "2 processes" in done.stdout and "4 processes" in done.stdout
+    rows = [line for line in done.stdout.splitlines() if " processes (" in line]
+    assert rows and all(re.search(r"cores: processes \d+\.\d+, server \d+\.\d+, machine \d+\.\d+", row)
+                        for row in rows), rows  # what the processes, the server and the machine used
     assert "rebuild (reproject) on PostgreSQL" in done.stdout and "2 processes ÷ 1 process" in done.stdout  # targets
 
 

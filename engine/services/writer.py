@@ -10,6 +10,7 @@ command's meaning allows, else nothing is recorded.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from itertools import groupby
 from typing import Any, TypeVar
@@ -23,6 +24,7 @@ from engine.deciders.base import Context, Decider
 from engine.errors import AlreadyHandled, ConcurrencyConflict, NoStory, NotFound, ProjectionError
 from engine.events import ChatStarted, Recorded
 from engine.serial import ChatSerializer
+from engine.storage.group import Phased
 from engine.storage.port import Conn, Storage
 from engine.store import Stamp
 from engine.table import action_of, snake
@@ -106,8 +108,7 @@ class StoryWriter:
             ctx = Context(now=self._clock(), new_id=self._new_id)
             stamp = Stamp(ctx.now, self._new_id("cmd"), cause)
             try:
-                recorded, value = await self.db.write(
-                    lambda conn: _unit(conn, decider, cmd, ctx, stamp, key, result))  # noqa: B023 (awaited here)
+                recorded, value = await self.db.write(_job(decider, cmd, ctx, stamp, key, result))
                 self._remember(cmd, recorded)
                 break
             except ConcurrencyConflict:
@@ -165,19 +166,38 @@ class StoryWriter:
                 self._refs[chat_id] = ChatRef(ref.chat, events[-1].stream_version)
 
 
-def _unit(conn: Conn, decider: Decider[Any, Any], cmd: Command[Any], ctx: Context, stamp: Stamp, key: str | None,
-          result: Result[T]) -> tuple[list[Recorded[Any]], T]:
-    """One command in the writer: idempotency, load, decide, append per stream, project, build the result."""
+def _job(decider: Decider[Any, Any], cmd: Command[Any], ctx: Context, stamp: Stamp, key: str | None,
+         result: Result[T]) -> Callable[[Conn], tuple[list[Recorded[Any]], T]]:
+    """One command for the writer: a story command, decided against its chat's version, in two phases (a group
+    decides all of them before recording any: `Phased`); any other, decided against the world, whole."""
+    def decide(conn: Conn) -> Callable[[Conn], tuple[list[Recorded[Any]], T]]:
+        return _decide(conn, decider, cmd, ctx, stamp, key, result)
+
+    if isinstance(cmd, InChat) and cmd.in_story and cmd.chat_id:
+        return Phased(decide)
+    return lambda conn: decide(conn)(conn)
+
+
+def _decide(conn: Conn, decider: Decider[Any, Any], cmd: Command[Any], ctx: Context, stamp: Stamp, key: str | None,
+            result: Result[T]) -> Callable[[Conn], tuple[list[Recorded[Any]], T]]:
+    """A command's first phase: idempotency, load, decide; returns its second (`_record`)."""
     if not (isinstance(cmd, InChat) and cmd.in_story and cmd.chat_id):  # decided against more than its chat's version
         store.hold_log(conn)
     if key is not None and (previous := store.find_by_key(conn, key)) is not None:
         log.info("duplicate_ignored", key=key, seq=previous.seq, kind=previous.kind)
         try:
-            return [], result(conn, cmd, store.read_command(conn, previous))
+            value = result(conn, cmd, store.read_command(conn, previous))
         except (NotFound, ProjectionError):  # what it recorded is gone (rewound, forgotten, ended)
             raise AlreadyHandled() from None
+        return lambda _: ([], value)
     state = decider.load(conn, cmd)
     new_events = decider.decide(cmd, state, ctx)
+    return functools.partial(_record, cmd=cmd, new_events=new_events, stamp=stamp, key=key, result=result)
+
+
+def _record(conn: Conn, *, cmd: Command[Any], new_events: list[Any], stamp: Stamp, key: str | None,
+            result: Result[T]) -> tuple[list[Recorded[Any]], T]:
+    """A command's second phase: append per stream, project, build the result."""
     at = projection.position_later(conn) if new_events else None  # takes the log's lock; answered with the append
     recorded: list[Recorded[Any]] = []
     for stream, group in groupby(new_events, key=lambda e: e.payload.stream()):

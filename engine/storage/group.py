@@ -7,7 +7,10 @@ write (a reproject's batch) takes its turn in the queue but commits in a transac
 the commands queued before it are answered without waiting for it.
 
 PostgreSQL aborts a whole transaction after any failed statement, so the savepoints are what lets
-the other commands of a group commit; on SQLite they cost next to nothing. A backend supplies how a
+the other commands of a group commit; on SQLite they cost next to nothing. A `Phased` command (a story command,
+decided against its own chat's version) reads and decides first and records after: a group decides all its phased
+commands before recording any, so on PostgreSQL their reads run before the log's lock is taken (any other command
+first records the phased ones before it, and is decided against the world they leave). A backend supplies how a
 function reaches its writer connection (`_on_writer`) and how a write transaction begins (`_begin`:
 SQLite's `BEGIN IMMEDIATE`, PostgreSQL's `BEGIN` plus the log's table lock).
 """
@@ -145,6 +148,19 @@ class Solo:
         return self.fn(conn)
 
 
+class Phased:
+    """A command in two phases: `decide(conn)` reads and decides, writing nothing, and returns the function that
+    records it (appends, projects, answers); alone, both run at once."""
+
+    __slots__ = ("decide",)
+
+    def __init__(self, decide: Callable[[Conn], Job]) -> None:
+        self.decide = decide
+
+    def __call__(self, conn: Conn) -> Any:
+        return self.decide(conn)(conn)
+
+
 class Failed:
     """A command of a group that raised (its savepoint was rolled back)."""
 
@@ -167,14 +183,39 @@ def run_batch(conn: Any, fns: list[Job], begin: Callable[[Any], None]) -> list[A
                     conn.execute("ROLLBACK")
                 return [Failed(exc)]
         else:
-            for fn in fns:
-                outcomes.append(_in_savepoint(conn, fn))
+            outcomes = _run_group(conn, fns)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
     return outcomes
+
+
+def _run_group(conn: Any, fns: list[Job]) -> list[Any]:
+    """A group's commands in order, a savepoint each, the phased ones decided before any of them is recorded (any
+    other command records those before it first)."""
+    outcomes: list[Any] = [None] * len(fns)
+    decided: list[tuple[int, Job]] = []
+    for index, fn in enumerate(fns):
+        if isinstance(fn, Phased):
+            record = _in_savepoint(conn, fn.decide)
+            if isinstance(record, Failed):
+                outcomes[index] = record
+            else:
+                decided.append((index, record))
+            continue
+        _record(conn, decided, outcomes)
+        outcomes[index] = _in_savepoint(conn, fn)
+    _record(conn, decided, outcomes)
+    return outcomes
+
+
+def _record(conn: Any, decided: list[tuple[int, Job]], outcomes: list[Any]) -> None:
+    """Record the decided phased commands, a savepoint each, in their order."""
+    for index, record in decided:
+        outcomes[index] = _in_savepoint(conn, record)
+    decided.clear()
 
 
 def _in_savepoint(conn: Any, fn: Job) -> Any:

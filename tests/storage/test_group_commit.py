@@ -7,17 +7,21 @@ command would take every command of its group down with it.
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
 from engine import store
-from engine.errors import ConcurrencyConflict
+from engine.errors import ConcurrencyConflict, DomainError
 from engine.storage import open_storage
+from engine.storage.group import Phased
+from engine.storage.pg_conn import PgConnection, begin_write
 from engine.storage.port import Conn
 from engine.store import Stamp
 from tests.storage.backends import weather
 
 COMMANDS = 40
+WAIT = 20.0  # seconds: only a broken build gets near it
 STALE = 7  # this command appends to its own chat, then to chat c0 at a version that is gone
 
 
@@ -62,4 +66,71 @@ async def test_write_alone_commits_whole_or_not_at_all(location: str):
                                                               stamp=Stamp("now"))[0].stream_version) == 1
         assert await db.read(lambda conn: store.stream_version(conn, "chat:a")) == 1
     finally:
+        await db.close()
+
+
+def _phased(name: str, trace: list[str], *, refuse: bool = False) -> Phased:
+    """A story command of chat `name`: its decision reads what the command decided against the world wrote (a plain
+    read: no log lock); recording it appends one event."""
+    def decide(conn: Conn):  # noqa: ANN202
+        seen = conn.execute("SELECT COUNT(*) FROM events WHERE stream = 'chat:w'").fetchone()[0]  # as a decider reads
+        trace.append(f"decide {name} (w at {seen})")
+        if refuse:
+            raise DomainError(f"{name} is refused")
+
+        def record(conn: Conn) -> int:
+            seq = store.append(conn, f"chat:{name}", 0, [weather(name)], stamp=Stamp("now"))[0].seq
+            trace.append(f"record {name}")
+            return seq
+        return record
+    return Phased(decide)
+
+
+async def test_a_group_decides_its_story_commands_before_recording_any(location: str):
+    """A group decides every phased command first, then records them in order; a command decided against the world
+    (not phased) first records those before it, and the phased ones after it are decided against what it wrote. A
+    refused decision fails alone."""
+    db = await open_storage(location)
+    try:
+        trace: list[str] = []
+
+        def whole(conn: Conn) -> int:
+            trace.append(f"whole (p1 at {store.stream_version(conn, 'chat:p1')})")
+            return store.append(conn, "chat:w", 0, [weather("w")], stamp=Stamp("now"))[0].seq
+
+        jobs = [lambda conn: 0, _phased("p1", trace), _phased("p2", trace, refuse=True), _phased("p3", trace), whole,
+                _phased("p4", trace), _phased("p5", trace)]
+        outcomes = await asyncio.gather(*(db.write(job) for job in jobs), return_exceptions=True)
+        assert trace == ["decide p1 (w at 0)", "decide p2 (w at 0)", "decide p3 (w at 0)", "record p1", "record p3",
+                         "whole (p1 at 1)", "decide p4 (w at 1)", "decide p5 (w at 1)", "record p4", "record p5"]
+        assert isinstance(outcomes[2], DomainError)
+        seqs = [o for i, o in enumerate(outcomes) if i not in (0, 2)]
+        events = await db.read(lambda conn: list(store.read_after(conn, 0)))
+        assert [e.seq for e in events] == seqs and [e.chat_id for e in events] == ["p1", "p3", "w", "p4", "p5"]
+    finally:
+        await db.close()
+
+
+async def test_a_groups_story_commands_are_decided_while_another_process_holds_the_log_lock(pg_url: str):
+    """On PostgreSQL the log's lock comes with a group's first append: every story command of the group has read and
+    decided by then, while another process's writer holds it."""
+    db = await open_storage(pg_url)
+    holder, observer = PgConnection.connect(pg_url), PgConnection.connect(pg_url)
+    try:
+        trace: list[str] = []
+        begin_write(holder)
+        writes = asyncio.gather(*(db.write(job) for job in [lambda conn: 0, *(_phased(f"p{i}", trace)
+                                                                           for i in range(5))]))
+        deadline = time.monotonic() + WAIT
+        while observer.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                               " AND wait_event_type = 'Lock'").fetchone()[0] == 0:
+            assert time.monotonic() < deadline, "the group never waited for the log's lock"
+            await asyncio.sleep(0.01)
+        assert trace == [f"decide p{i} (w at 0)" for i in range(5)]  # all decided, none recorded yet
+        holder.execute("ROLLBACK")
+        seqs = (await asyncio.wait_for(writes, WAIT))[1:]
+        assert trace[5:] == [f"record p{i}" for i in range(5)] and seqs == sorted(seqs)
+    finally:
+        holder.close()
+        observer.close()
         await db.close()
