@@ -59,10 +59,10 @@ evidence line: "when my back got hurt", said "my back is strapped up" ("back" is
 index can't match these; an embedding index could, and Chronicle has none. At 10,000 lines, where
 (b) has to rank, Chronicle is 14–15 points ahead.
 **Prompt build at 100,000 messages** (the 11c table): most of a prompt's time is reading — recall's full-text
-search (the index ranks up to 1,500 lines of the question's rarest words; whole lines are read only for the best:
-225 first, then as many more as the share that passed predicts, until 200 pass the witness test), the 300 newest lines, the memories — on the reader thread, then
-the ranked budget on the event loop. The CPU columns are what a prompt costs whatever the machine's load; the
-wall-clock ones grow with it (the load average is above).
+search (the index ranks up to 1,500 lines of the question's rarest words; whole lines are read only for the
+best: 225 first, then as many more as the share that passed predicts, until 200 pass the witness test), the 300
+newest lines, the memories — on the reader thread, then the ranked budget on the event loop. The CPU columns are
+what a prompt costs whatever the machine's load; the wall-clock ones grow with it (the load average is above).
 
 Before recall (the engine of `67e9ea4`, the same command on the same machine, 2026-12-06 13:18 UTC): 17% at
 1,000 lines, 4% at 10,000, 5% at 100,000 ((b): 91%, 61%, 54%); 0 leaks; prompt build p99 6.9 ms at 100,000

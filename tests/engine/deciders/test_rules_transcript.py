@@ -3,7 +3,6 @@ newest, people edit and remove their own lines (admins any), a deletion elsewher
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
