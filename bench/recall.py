@@ -25,7 +25,7 @@ from bench import longstory, longstory_facts, longstory_keys, longstory_talk
 from bench.common import build_db, copy_db, events_source, remove_db
 from bench.longstory import CHARACTER, OFFSTAGE_CHARACTER, PERSONA, Fact, Story
 from bench.recall_baselines import BM25, Count, Lines, estimator, smollm2, window, window_and_bm25
-from engine import Actor, Engine
+from engine import Actor, Engine, heap
 from engine.commands import (
     AuthorCharacter,
     InspectPrompt,
@@ -206,10 +206,10 @@ async def _measure(path: Path, story: Story, sizes: Sizes, counters: dict[str, t
 
 async def _timed(engine: Engine, story: Story, rounds: int) -> tuple[list[list[float]], list[list[float]]]:
     """Seconds per prompt (wall clock, and CPU of the whole process) over `rounds` passes of every question, with
-    the bench's own big structures out of the garbage collector's way (frozen), so the figure is the engine's.
+    what the process holds by then frozen out of the garbage collector's way, as `chronicle run` does once started
+    (engine/heap.py; here that also keeps the bench's own big structures out of the figure).
     The CPU figure is what a prompt costs whatever else the machine runs; the wall clock is what a person waits."""
-    gc.collect()
-    gc.freeze()
+    heap.settle()
     times: list[list[float]] = []
     cpu: list[list[float]] = []
     try:

@@ -12,6 +12,7 @@ start with a member's name.
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import random
 import sys
@@ -23,7 +24,7 @@ from bench import report
 from bench.commands import ADMIN, PERSON
 from bench.common import Figure, Settings, Table, Target, build_db, copy_db, events_source, percentile, remove_db
 from bench.longstory_talk import TOPICS, chatter
-from engine import Engine, queries
+from engine import Engine, heap, queries
 from engine.commands import (
     AddToCast,
     AuthorCharacter,
@@ -124,6 +125,7 @@ async def _measure(path: Path, settings: Settings) -> dict[str, Figure]:
             raise RuntimeError("the group-story database has no person's line")
         for _ in range(10):  # warm the caches
             await _sample(engine, said, rng)
+        heap.settle()  # what start-up loaded, out of the garbage collector's passes, as `chronicle run` does
         for _ in range(settings.runs):
             pairs = [await _sample(engine, said, rng) for _ in range(samples)]
             choosing, whole, cpu = (sorted(p[i] for p in pairs) for i in range(3))
@@ -134,6 +136,7 @@ async def _measure(path: Path, settings: Settings) -> dict[str, Figure]:
             out["cpu p50"].add(percentile(cpu, 0.5))
             out["cpu p99"].add(percentile(cpu, 0.99))
     finally:
+        gc.unfreeze()  # the rest of a `make bench` run collects as before
         await engine.close()
     return out
 
@@ -153,7 +156,9 @@ def run(datasets: dict[str, Path], settings: Settings) -> tuple[list[Table], lis
                        "reads the chat, chooses by the `natural` rule (cast, named, recent turns; a roll each) and "
                        "reads and builds the chosen speaker's prompt (witnessed transcript, recall, memories), as "
                        "answering a line does before the model is called. A scene is open throughout; one member "
-                       "was away for a quarter of the story. The figures are wall-clock (what a person waits: they "
+                       "was away for a quarter of the story. After 10 warm-up samples, what the process holds is "
+                       "frozen out of the garbage collector's passes, as `chronicle run` does once started "
+                       "(engine/heap.py). The figures are wall-clock (what a person waits: they "
                        "grow with the machine's load) but the CPU ones: the CPU time the process spent on a sample, in "
                        "every thread (what it costs, whatever else runs).")
     target = Target(f"choosing the speaker + building its prompt p99 ≤ 20 ms ({len(CAST)} characters, "

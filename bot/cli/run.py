@@ -37,7 +37,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
                                      gateway_url=settings.gateway_url, admin_role_ids=settings.admin_role_ids,
                                      sync_guild_ids=settings.sync_guild_ids,
                                      model_target=model_target(settings, model), shard_count=settings.shard_count,
-                                     shard_ids=settings.shard_ids)
+                                     shard_ids=settings.shard_ids, settle_heap=True)
     finally:
         await engine.close()
 

@@ -17,7 +17,7 @@ import yarl
 
 from bot.discord.client import ChronicleBot, make_bot
 from bot.discord.doctor import ModelTarget, startup_report
-from engine import Engine, EngineError
+from engine import Engine, EngineError, heap
 
 log = structlog.get_logger(__name__)
 IDENTIFY_SPACING = 5.0  # Discord: one session start per max_concurrency bucket every 5 seconds
@@ -39,10 +39,12 @@ def _stop_on_sigterm(bot: ChronicleBot) -> None:
 async def run_discord(engine: Engine, token: str, *, api_base: str, gateway_url: str,
                       admin_role_ids: Sequence[int] = (), sync_guild_ids: Sequence[int] = (),
                       model_target: ModelTarget | None = None, shard_count: int | None = None,
-                      shard_ids: Sequence[int] | None = None, **bot_options: Any) -> int:
+                      shard_ids: Sequence[int] | None = None, settle_heap: bool = False, **bot_options: Any) -> int:
     """Run the bot until it is closed (SIGTERM, Ctrl-C); returns the exit code. The token is never logged.
 
-    Once ready, it says once (in the log) what of its setup is missing: the doctor's quick checks.
+    Once ready, it says once (in the log) what of its setup is missing: the doctor's quick checks. With
+    `settle_heap` (a process of its own, `chronicle run`), what start-up loaded is frozen out of the garbage
+    collector's passes once the first backfill is done (engine/heap.py).
     With `shard_count`, the bot runs discord.py's AutoShardedBot over `shard_ids` (every shard when
     None); over PostgreSQL, processes take turns to IDENTIFY through the database.
     """
@@ -53,6 +55,7 @@ async def run_discord(engine: Engine, token: str, *, api_base: str, gateway_url:
                    sync_guild_ids=sync_guild_ids, model_target=model_target, **bot_options)
     _stop_on_sigterm(bot)
     setup_report = asyncio.create_task(_report_setup(bot, model_target), name="chronicle-setup-report")
+    settling = asyncio.create_task(_settle_heap(bot), name="chronicle-settle-heap") if settle_heap else None
     log.info("discord_starting", api_base=api_base, gateway=gateway_url, sync_guilds=list(sync_guild_ids),
              shard_count=shard_count, shard_ids=list(shard_ids) if shard_ids is not None else None)
     try:
@@ -78,6 +81,8 @@ async def run_discord(engine: Engine, token: str, *, api_base: str, gateway_url:
                           f"{exc.text or 'no reason given'})") from None
     finally:
         setup_report.cancel()
+        if settling is not None:
+            settling.cancel()
         if not bot.is_closed():
             await bot.close()
     return 0
@@ -91,6 +96,12 @@ async def _report_setup(bot: ChronicleBot, target: ModelTarget | None) -> None:
         raise
     except Exception:  # noqa: BLE001 — the report is advice; the bot runs on
         log.exception("setup_report_failed")
+
+
+async def _settle_heap(bot: ChronicleBot) -> None:
+    """Once the first backfill is done, freeze what start-up loaded out of the garbage collector's passes."""
+    await bot.backfill_done.wait()
+    log.info("startup_heap_settled", frozen_objects=heap.settle())
 
 
 def _route(exc: discord.HTTPException) -> str:

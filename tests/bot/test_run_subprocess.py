@@ -27,6 +27,9 @@ async def test_chronicle_run_plays_a_story(fake_discord: FakeDiscord, fake_llm: 
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env={**env, "PYTHONPATH": str(Path.cwd())},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    lines: list[bytes] = []
+    reading = asyncio.gather(proc.stdout.read(), _lines(proc.stderr, lines))
     try:
         await fd.wait_for(lambda: fd.registered_commands(w.guild), timeout=20)
         await fd.wait_until_ready(timeout=10)
@@ -40,15 +43,26 @@ async def test_chronicle_run_plays_a_story(fake_discord: FakeDiscord, fake_llm: 
                                            if m.username == "Aria" and m.content == "Hello from another process."],
                                   timeout=15)
         assert reply
+        await fd.wait_for(lambda: any(b"startup_heap_settled" in line for line in lines), timeout=20)
     finally:
         if proc.returncode is None:
             proc.send_signal(signal.SIGTERM)
-        out, err = await asyncio.wait_for(proc.communicate(), timeout=15)
+        out, _ = await asyncio.wait_for(reading, timeout=15)
+        await asyncio.wait_for(proc.wait(), timeout=15)
+    err = b"".join(lines)
     assert proc.returncode == 0, err.decode()[-2000:]
     assert TOKEN not in out.decode() + err.decode()
     assert b"commands_synced" in err
     records = [json.loads(line) for line in err.decode().splitlines()]  # CHRONICLE_LOG_FORMAT=json: nothing else
     assert {"discord.client", "bot.discord.client"} <= {r.get("logger") for r in records}  # discord.py's records too
+    [settled] = [r for r in records if r.get("event") == "startup_heap_settled"]  # once the first backfill is done
+    assert settled["frozen_objects"] > 10_000
+
+
+async def _lines(stream: asyncio.StreamReader, into: list[bytes]) -> None:
+    """Collect a stream's lines as they come, until it ends."""
+    while line := await stream.readline():
+        into.append(line)
 
 
 async def test_a_rejected_token_is_one_clear_line(fake_discord: FakeDiscord, fake_llm: FakeLLMServer,
