@@ -44,8 +44,8 @@ the two friends' close friends; a question names something the story mentions a 
 friend, a room, a lost item, a club), so (b) usually gets every line about it, the evidence among them. At 10,000
 and 100,000 lines the same room holds a tenth and a hundredth of those lines, and BM25 has to rank. Chronicle
 keeps a floor of the newest lines; then the older lines Melanie witnessed that the question's words find
-(stemmed, so "cleaner" finds "cleaners", and a word of six letters or more finds its family: "reception" finds
-"receptionist"; the rarest words first), her memories and any lore compete for up to 75%
+(stemmed, so "cleaner" finds "cleaners", and a rarely said word of six letters or more finds its family too:
+"reception" finds "receptionist"; the rarest words first), her memories and any lore compete for up to 75%
 of the room by one relevance score (the ranked budget, `engine/narrator/ranked.py`), recalled lines quoted with
 their in-story time; (a) and (b) get the same room, counted over Chronicle's history, memories and recalled lines.
 The engine runs here without a model, so it counts with its own estimate (about 3 bytes a token, no margin); with

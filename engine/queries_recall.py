@@ -18,7 +18,8 @@ from engine.views import MemoryView, MessageView
 
 Hit = tuple[MessageView, float]  # a line and its text relevance (higher is better)
 MATCH_ROWS = 1_500  # a search ranks the lines of its rarest words, the newest this many of them at most
-FAMILY_LETTERS = 6  # a word this long or longer is searched with its family: 'reception' finds 'receptionist'
+FAMILY_LETTERS, FAMILY_RARE = 6, 30  # a word this long or longer, in this many lines at most, is searched with
+# its family when that finds more ('reception' finds 'receptionist')
 MIN_CHUNK, MIN_PASSING = 16, 0.05  # the fewest lines read at once, and the lowest share passing a chunk is taken for
 
 
@@ -32,7 +33,7 @@ def search_witnessed_lines(conn: Conn, chat_id: str, character_id: str, terms: l
         from engine.storage import pg_search
 
         return pg_search.search_lines(conn, chat_id, character_id, terms, before_seq=before_seq, limit=limit)
-    words = " OR ".join(_phrase(term) for term in _selective(conn, terms))
+    words = " OR ".join(_selective(conn, terms))
     hits = conn.execute("SELECT rowid, bm25(messages_fts) FROM messages_fts WHERE messages_fts MATCH ?"
                         " ORDER BY rowid DESC LIMIT ?", (words, MATCH_ROWS)).fetchall()
     hits.sort(key=lambda hit: hit[1])  # best first (bm25 is lower for a better match)
@@ -62,36 +63,45 @@ def _next_chunk(wanted: int, passing: float) -> int:
 
 def _selective(conn: Conn, terms: list[str]) -> list[str]:
     """The rarest of `terms` whose lines together are at most MATCH_ROWS (at least the rarest one; the search then
-    ranks only its newest MATCH_ROWS lines): a search costs what its words match, and a word in thousands of lines
-    says little about which one is asked for.
+    ranks only its newest MATCH_ROWS lines), as FTS5 phrases: a search costs what its words match, and a word in
+    thousands of lines says little about which one is asked for.
     Counting one word's lines is a walk of its index entry, stopped past MATCH_ROWS (a word with more is never kept
     beside another: its exact count matters only when every word has more)."""
-    counted = sorted((_count(conn, term, MATCH_ROWS + 1), term) for term in terms)
+    counted = sorted(_with_family(conn, _count(conn, phrase, MATCH_ROWS + 1), phrase) for phrase in map(_phrase, terms))
     if all(count == 0 or count > MATCH_ROWS for count, _ in counted):  # every word found is common: the rarest
-        counted = sorted((_count(conn, term, None) if count else 0, term) for count, term in counted)  # by all
+        counted = sorted((_count(conn, phrase, None) if count else 0, phrase) for count, phrase in counted)
     kept: list[str] = []
     total = 0
-    for count, term in counted:
+    for count, phrase in counted:
         if count == 0:
             continue
         if kept and total + count > MATCH_ROWS:
             break
-        kept.append(term)
+        kept.append(phrase)
         total += count
-    return kept or terms[:1]
+    return kept or [_phrase(terms[0])]
 
 
-def _count(conn: Conn, term: str, cap: int | None) -> int:
-    """How many lines hold `term` (at most `cap` of them counted)."""
+def _with_family(conn: Conn, count: int, phrase: str) -> tuple[int, str]:
+    """A rare word of FAMILY_LETTERS or more (in at most FAMILY_RARE lines) searched with its family when that
+    finds more: its stem as a prefix, so 'reception' (in no line) finds 'receptionist'. A common word is searched
+    as it is: its family would add little, and a prefix search costs more."""
+    if count > FAMILY_RARE or len(phrase) - 2 < FAMILY_LETTERS:
+        return count, phrase
+    family = _count(conn, phrase + "*", MATCH_ROWS + 1)
+    return (family, phrase + "*") if family > count else (count, phrase)
+
+
+def _count(conn: Conn, phrase: str, cap: int | None) -> int:
+    """How many lines hold `phrase` (at most `cap` of them counted)."""
     match = "SELECT 1 FROM messages_fts WHERE messages_fts MATCH ?"
     sql = f"SELECT count(*) FROM ({match} LIMIT {int(cap)})" if cap is not None else f"SELECT count(*) FROM ({match})"
-    return int(conn.execute(sql, (_phrase(term),)).fetchone()[0])
+    return int(conn.execute(sql, (phrase,)).fetchone()[0])
 
 
 def _phrase(term: str) -> str:
-    """`term` as FTS5 searches it: a word of FAMILY_LETTERS or more with its family too (its stem as a prefix:
-    'reception' finds 'receptionist', 'garden' finds 'gardener'; shorter stems would find unrelated words)."""
-    return f'"{term}"*' if len(term) >= FAMILY_LETTERS else f'"{term}"'
+    """`term` as an FTS5 phrase (a word as engine.words.search_terms gives it: nothing in it needs escaping)."""
+    return f'"{term}"'
 
 
 def list_pinned_memories(conn: Conn, chat_id: str, character_id: str, *, limit: int = 50) -> list[MemoryView]:
