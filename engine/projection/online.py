@@ -57,6 +57,7 @@ from engine import store
 from engine.errors import EngineError, ReprojectInterrupted
 from engine.projection.projector import CURSOR, REWIND_KIND, projector
 from engine.storage.port import Conn, Cursor, dialect_of
+from engine.storage.sqlite_rename import rename_tables
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -259,10 +260,8 @@ def _rename_into_place(conn: Conn) -> None:
     triggers = _schema(conn, "trigger", tables)
     for name, _, _ in triggers + _schema(conn, "trigger", [f"{t}{FRESH}" for t in tables]):
         conn.execute(f'DROP TRIGGER "{name}"')
-    for name in projected_tables():
-        conn.execute(f'ALTER TABLE "{name}" RENAME TO "{name}{OLD}"')
-    for name in projected_tables():
-        conn.execute(f'ALTER TABLE "{name}{FRESH}" RENAME TO "{name}"')
+    rename_tables(conn, {name: f"{name}{OLD}" for name in projected_tables()}
+                  | {f"{name}{FRESH}": name for name in projected_tables()})
     for _, _, sql in triggers:
         conn.execute(sql)
 
