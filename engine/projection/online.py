@@ -57,6 +57,7 @@ from engine import store
 from engine.errors import EngineError, ReprojectInterrupted
 from engine.projection.projector import CURSOR, REWIND_KIND, projector
 from engine.storage.port import Conn, Cursor, dialect_of
+from engine.storage.sqlite_rename import rename_tables
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -197,21 +198,29 @@ def _index_copy(name: str, table: str, sql: str) -> tuple[bool, str]:
 def index_copies(conn: Conn, most: int | None = None) -> int:
     """Build the copies' plain indexes that `prepare` left out (SQLite; one sorted bulk build each instead of a
     million scattered inserts), at most `most` of them; return how many were built."""
-    if _postgres(conn) is not None:
-        return 0
-    existing = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    missing = [(name, table, sql) for name, table, sql in _schema(conn, "index", _owned())
-               if twin_index_name(name) not in existing][:most]
+    missing = _missing_indexes(conn)[:most]
     for name, table, sql in missing:
         conn.execute(_index_copy(name, table, sql)[1])
     return len(missing)
+
+
+def _missing_indexes(conn: Conn) -> list[tuple[str, str, str]]:
+    """The live tables' plain indexes whose copies are not built yet (none on PostgreSQL)."""
+    if _postgres(conn) is not None:
+        return []
+    existing = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    return [(name, table, sql) for name, table, sql in _schema(conn, "index", _owned())
+            if twin_index_name(name) not in existing]
 
 
 def fill(conn: Conn, after: int, budget: float | None = None, waiting: Waiting | None = None
          ) -> tuple[int, int, int, bool]:
     """Apply events after `after` to the copies for about `budget` seconds (default BATCH_SECONDS), a chunk of
     READ_CHUNK at a time, stopping after the first chunk after which `waiting()` says a command waits for the
-    writer (so the copies gain on a log that commands keep growing).
+    writer (so the copies gain on a log that commands keep growing). A chunk holding a `chat_rewound`, whose
+    handler reads a chat's rows by the plain indexes, waits for them: the batch ends before it, and the next
+    batches build one index each (building them all at once held the writer for as long as a whole fill
+    batch's budget several times over, every command waiting) until none is missing.
 
     Returns (position, events applied, events still behind, whether a waiting command cut it short).
     """
@@ -222,8 +231,10 @@ def fill(conn: Conn, after: int, budget: float | None = None, waiting: Waiting |
         chunk = list(store.read_after(conn, position, until=position + READ_CHUNK))
         if not chunk:
             break
-        if any(event.kind == REWIND_KIND for event in chunk):  # its handler reads a chat's rows by the plain indexes
-            index_copies(conn)
+        if any(event.kind == REWIND_KIND for event in chunk) and (missing := _missing_indexes(conn)):
+            if not applied:
+                conn.execute(_index_copy(*missing[0])[1])
+            return position, applied, store.last_seq(conn) - position, False
         projector.apply_all(fresh, chunk)  # type: ignore[arg-type]
         position, applied = chunk[-1].seq, applied + len(chunk)
         if waiting is not None and waiting():
@@ -259,10 +270,8 @@ def _rename_into_place(conn: Conn) -> None:
     triggers = _schema(conn, "trigger", tables)
     for name, _, _ in triggers + _schema(conn, "trigger", [f"{t}{FRESH}" for t in tables]):
         conn.execute(f'DROP TRIGGER "{name}"')
-    for name in projected_tables():
-        conn.execute(f'ALTER TABLE "{name}" RENAME TO "{name}{OLD}"')
-    for name in projected_tables():
-        conn.execute(f'ALTER TABLE "{name}{FRESH}" RENAME TO "{name}"')
+    rename_tables(conn, {name: f"{name}{OLD}" for name in projected_tables()}
+                  | {f"{name}{FRESH}": name for name in projected_tables()})
     for _, _, sql in triggers:
         conn.execute(sql)
 

@@ -159,6 +159,39 @@ async def test_a_fill_batch_ends_at_the_event_after_which_a_command_waits(engine
     await engine.db.write(online.drop_leftovers, solo=True)
 
 
+async def test_a_rewind_in_the_log_has_the_fill_build_the_copies_indexes_one_per_transaction(tmp_path: Path,
+                                                                                                admin: Actor):
+    """On SQLite (PostgreSQL's copies get their indexes with the tables): the rewind's handler reads by them."""
+    engine = await Engine.open(tmp_path / "world.db")
+    try:
+        await story(engine, admin)
+        await _grow(engine, admin, "chan-1", 30)
+        await engine.perform(RewindChat(actor=admin, channel_id="chan-1", messages=4))
+        await _grow(engine, admin, "chan-1", 5)
+
+        def indexes(conn: Any) -> int:
+            return conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'index'").fetchone()[0]
+
+        def batch(conn: Any, after: int) -> tuple[int, int, int, int]:
+            position, applied, behind, _ = online.fill(conn, after, budget=60.0, waiting=lambda: False)
+            return position, applied, behind, indexes(conn)
+
+        await engine.db.write(online.prepare, solo=True)
+        built = await engine.db.read(indexes)
+        position, applied, behind, now = await engine.db.write(lambda conn: batch(conn, 0), solo=True)
+        assert applied > 0 and behind > 0 and now == built  # ended before the rewind's chunk, nothing built
+        steps = []
+        while behind:
+            position, applied, behind, now = await engine.db.write(lambda c: batch(c, position), solo=True)  # noqa: B023
+            steps.append((applied, now - built))
+            built = now
+        assert steps[-1][0] > 0 and len(steps) > 2  # then the rest of the log, once every index was there
+        assert all(step == (0, 1) for step in steps[:-1]), steps  # one index and no event per transaction before
+        await engine.db.write(online.drop_leftovers, solo=True)
+    finally:
+        await engine.close()
+
+
 async def test_a_reproject_with_long_batches_gives_way_to_the_stories_commands(
         tmp_path: Path, admin: Actor, monkeypatch: pytest.MonkeyPatch):
     """On SQLite (the batch policy is the backends' shared code; this world fills in a second there)."""
