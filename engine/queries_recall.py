@@ -15,11 +15,12 @@ from engine.rows import MESSAGE_COLUMNS as _MESSAGE
 from engine.rows import message_view as _message
 from engine.storage.port import Conn, dialect_of
 from engine.views import MemoryView, MessageView
+from engine.words import FAMILY_LETTERS
 
 Hit = tuple[MessageView, float]  # a line and its text relevance (higher is better)
 MATCH_ROWS = 1_500  # a search ranks the lines of its rarest words, the newest this many of them at most
-FAMILY_LETTERS, FAMILY_RARE = 6, 30  # a word this long or longer, in this many lines at most, is searched with
-# its family when that finds more ('reception' finds 'receptionist')
+FAMILY_RARE = 30  # a word of FAMILY_LETTERS or more in this many lines at most is searched with its family when
+# that finds more ('reception' finds 'receptionist')
 MIN_CHUNK, MIN_PASSING = 16, 0.05  # the fewest lines read at once, and the lowest share passing a chunk is taken for
 
 

@@ -43,4 +43,5 @@ def or_query(terms: list[str]) -> str | None:
     return " OR ".join(f'"{w}"' for w in terms) or None
 
 
+FAMILY_LETTERS = 6  # recall searches a rare word this long or longer with its family (its stem as a prefix)
 SEARCH_WINDOW = 400  # a search ranks at most this many of the newest matching memories

@@ -12,7 +12,7 @@ import re
 from engine.rows import MEMORY_COLUMNS, MESSAGE_COLUMNS, message_view
 from engine.storage.port import Conn
 from engine.views import MemoryView, MessageView
-from engine.words import SEARCH_WINDOW, fts_query
+from engine.words import FAMILY_LETTERS, SEARCH_WINDOW, fts_query
 
 _MEMORY = MEMORY_COLUMNS
 _QUOTED = re.compile(r'"([^"]+)"')
@@ -54,7 +54,6 @@ def search_lines(conn: Conn, chat_id: str, character_id: str, terms: list[str], 
                  limit: int) -> list[tuple[MessageView, float]]:
     """engine.queries_recall.search_witnessed_lines on PostgreSQL: the lines' tsvector, ranked by ts_rank."""
     from engine.projection.witness import scope_token
-    from engine.queries_recall import FAMILY_LETTERS
 
     text = tsquery_text(terms, family_letters=FAMILY_LETTERS)
     if text is None:
