@@ -48,7 +48,7 @@ class ChronicleBot(commands.Bot):
     def __init__(self, engine: Engine, *, admin_role_ids: Iterable[int] = (), sync_guild_ids: Iterable[int] = (),
                  stream_interval: float = 1.0, sync_on_start: bool = True, message_content: bool = True,
                  model_target: ModelTarget | None = None, identify_turn: IdentifyTurn | None = None,
-                 **options: Any) -> None:
+                 settle_heap: bool = False, **options: Any) -> None:
         super().__init__(command_prefix=commands.when_mentioned, intents=intents(message_content),
                          tree_cls=ChronicleTree,
                          help_command=None, allowed_mentions=discord.AllowedMentions.none(), **options)
@@ -63,6 +63,7 @@ class ChronicleBot(commands.Bot):
         self.arrivals = ArrivalOrder()
         self.backfill_done = asyncio.Event()  # the start-up backfill is done
         self.backfills = 0  # backfills done (one per new gateway session)
+        self.settle_heap = settle_heap  # after each backfill: what the process holds, out of the collector's passes
         self.poster = CharacterPoster(self)
         self.self_deleted: set[int] = set()
         self.latest_replies: dict[int, Posted] = {}

@@ -17,7 +17,7 @@ import yarl
 
 from bot.discord.client import ChronicleBot, make_bot
 from bot.discord.doctor import ModelTarget, startup_report
-from engine import Engine, EngineError, heap
+from engine import Engine, EngineError
 
 log = structlog.get_logger(__name__)
 IDENTIFY_SPACING = 5.0  # Discord: one session start per max_concurrency bucket every 5 seconds
@@ -43,8 +43,8 @@ async def run_discord(engine: Engine, token: str, *, api_base: str, gateway_url:
     """Run the bot until it is closed (SIGTERM, Ctrl-C); returns the exit code. The token is never logged.
 
     Once ready, it says once (in the log) what of its setup is missing: the doctor's quick checks. With
-    `settle_heap` (a process of its own, `chronicle run`), what start-up loaded is frozen out of the garbage
-    collector's passes once the first backfill is done (engine/heap.py).
+    `settle_heap` (a process of its own, `chronicle run`), what the process holds is frozen out of the garbage
+    collector's passes after each gateway session's backfill (engine/heap.py).
     With `shard_count`, the bot runs discord.py's AutoShardedBot over `shard_ids` (every shard when
     None); over PostgreSQL, processes take turns to IDENTIFY through the database.
     """
@@ -52,10 +52,9 @@ async def run_discord(engine: Engine, token: str, *, api_base: str, gateway_url:
     if shard_count is not None and engine.shared:
         bot_options["identify_turn"] = lambda bucket: engine.take_turn(bucket, IDENTIFY_SPACING)
     bot = make_bot(engine, shard_count=shard_count, shard_ids=shard_ids, admin_role_ids=admin_role_ids,
-                   sync_guild_ids=sync_guild_ids, model_target=model_target, **bot_options)
+                   sync_guild_ids=sync_guild_ids, model_target=model_target, settle_heap=settle_heap, **bot_options)
     _stop_on_sigterm(bot)
     setup_report = asyncio.create_task(_report_setup(bot, model_target), name="chronicle-setup-report")
-    settling = asyncio.create_task(_settle_heap(bot), name="chronicle-settle-heap") if settle_heap else None
     log.info("discord_starting", api_base=api_base, gateway=gateway_url, sync_guilds=list(sync_guild_ids),
              shard_count=shard_count, shard_ids=list(shard_ids) if shard_ids is not None else None)
     try:
@@ -81,8 +80,6 @@ async def run_discord(engine: Engine, token: str, *, api_base: str, gateway_url:
                           f"{exc.text or 'no reason given'})") from None
     finally:
         setup_report.cancel()
-        if settling is not None:
-            settling.cancel()
         if not bot.is_closed():
             await bot.close()
     return 0
@@ -97,11 +94,6 @@ async def _report_setup(bot: ChronicleBot, target: ModelTarget | None) -> None:
     except Exception:  # noqa: BLE001 — the report is advice; the bot runs on
         log.exception("setup_report_failed")
 
-
-async def _settle_heap(bot: ChronicleBot) -> None:
-    """Once the first backfill is done, freeze what start-up loaded out of the garbage collector's passes."""
-    await bot.backfill_done.wait()
-    log.info("startup_heap_settled", frozen_objects=heap.settle())
 
 
 def _route(exc: discord.HTTPException) -> str:

@@ -18,7 +18,7 @@ from bot.discord.checks import actor_for_member
 from bot.discord.errors import describe, report_message_error
 from bot.discord.posting import Target
 from bot.discord.streaming import DiscordReplySink
-from engine import Actor, AlreadyHandled, ChatView, DomainError, MessageView, NoStory, RespondResult, SlowDown
+from engine import Actor, AlreadyHandled, ChatView, DomainError, MessageView, NoStory, RespondResult, SlowDown, heap
 from engine.commands import AnswerLine, EditMessage, EndChat, RetractDeletedMessage, SayLine
 
 if TYPE_CHECKING:
@@ -212,6 +212,8 @@ class Roleplay(commands.Cog):
             await asyncio.gather(*(worker() for _ in range(BACKFILL_CHANNELS_AT_ONCE)))
         self.bot.backfills += 1
         self.bot.backfill_done.set()
+        if self.bot.settle_heap:  # a process of its own (`chronicle run`): see engine/heap.py
+            log.info("heap_settled", frozen_objects=heap.settle(), session=self.bot.backfills)
 
     async def _backfill_channel(self, chat: ChatView) -> None:
         """Backfill one story's channel in its turn: behind the replies and commands already queued there (a
