@@ -64,11 +64,7 @@ def rank(hits: list[tuple[MessageView, float]], primary: list[str], names: set[s
     recency), best first; when the person's line has words, only lines holding one of them."""
     best = max(score for _, score in hits) or 1.0
     newest = max(m.seq for m, _ in hits) or 1
-    stems = [(term, term[:5]) for term in primary]
-    held = []
-    for message, relevance in hits:
-        low = message.text.lower()
-        held.append((message, relevance, [term for term, stem in stems if stem in low]))
+    held = [(message, relevance, held_terms(message.text, primary)) for message, relevance in hits]
     counts = Counter(w for _, _, mine in held for w in mine)  # how many candidates hold each word
     boost = {w: NAME_BOOST * (w in names) + RARE_BOOST * (counts[w] <= 2) for w in counts}
     person = PERSON_WEIGHT / max(1, len(primary))
@@ -82,7 +78,7 @@ def rank(hits: list[tuple[MessageView, float]], primary: list[str], names: set[s
 def held_terms(text: str, terms: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     """The terms a line holds, each or a word of its family, about as the index's stemmer finds them ('cleaner'
     and 'cleaners', 'paint' and 'painted'): its first five letters, anywhere (a cheap test: it only weighs lines
-    the index already found; `rank` makes the same test)."""
+    the index already found)."""
     low = text.lower()
     return tuple(t for t in terms if t[:5] in low)
 
