@@ -36,6 +36,13 @@ async def cramped(tmp_path: Path, fake_llm: FakeLLMServer, admin: Actor) -> Asyn
             await model.aclose()
 
 
+async def fill_disk(engine: Engine, small: Path, leave: int = 0) -> Path:
+    """Fill `small` once the WAL is folded into the database file: a checkpoint still running after the ballast
+    took the rest would truncate the WAL and free its space again."""
+    await engine.db.wal.fold("TRUNCATE")
+    return fill_up(small, leave)
+
+
 async def _until_full(engine: Engine, admin: Actor) -> tuple[list[str], dict[str, StorageError]]:
     """Record lines until the disk refuses five of them; return the acknowledged ids and the refused ones."""
     acknowledged: list[str] = []
@@ -91,7 +98,7 @@ async def test_a_reply_shown_when_the_disk_fills_is_withdrawn(cramped: tuple[Eng
     reply = asyncio.ensure_future(engine.perform(AnswerLine(actor=admin, channel_id="chan-1", message_id="just-before", text="Tell me a story."), sink=sink))
     while not sink.calls:  # the line is recorded and the reply has begun
         await asyncio.sleep(0.01)
-    fill_up(small)
+    await fill_disk(engine, small)
     with pytest.raises(StorageError, match="full"):
         await reply
     kinds = [kind for kind, _, _ in sink.calls]
@@ -112,7 +119,7 @@ async def test_the_console_says_one_line_per_refused_line_and_goes_on(cramped: t
     console = Console(engine, channel="full", out=out)
     await console.handle('/character create name:Mira description:"A lighthouse keeper."')
     await console.handle("/chat start character:Mira")
-    fill_up(small)
+    await fill_disk(engine, small)
     refused = 0
     for i in range(20):  # what already-allocated space still holds goes in; then each line is refused
         events, shown = await engine.db.read(store.last_seq), len(out.getvalue())

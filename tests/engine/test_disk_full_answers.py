@@ -11,8 +11,7 @@ from bot.console.app import Console
 from bot.discord.errors import describe
 from engine import Actor, Engine, StorageError
 from engine.storage.sqlite_faults import disk_full
-from tests.engine.test_disk_full import cramped  # noqa: F401  (the engine on a 3 MB file system)
-from tests.faults import fill_up
+from tests.engine.test_disk_full import cramped, fill_disk  # noqa: F401  (the engine on a 3 MB file system)
 
 REPLIED, KEPT, REFUSED = "Mira: Reply", "error: your line is part of the story, but no reply was recorded: the disk " \
     "holding", "error: the disk holding"
@@ -58,7 +57,7 @@ async def test_a_story_started_without_room_for_its_greeting_says_it_started(cra
     out = io.StringIO()
     console = Console(engine, channel="nearly-full", out=out)
     await console.handle('/character create name:Mira description:"A lighthouse keeper." greeting:"Welcome."')
-    fill_up(small, leave=128 * 1024)  # room for a few pages, not for a reply
+    await fill_disk(engine, small, leave=128 * 1024)  # room for a few pages, not for a reply
     await console.handle("/chat start character:Mira")
     assert out.getvalue().splitlines()[-1].startswith(
         "error: the story has started, but its greeting was not recorded: the disk holding")
