@@ -4,8 +4,8 @@ Every record goes through one formatter on the root logger: structlog's own even
 library's (discord.py, aiohttp, asyncio, warnings) alike, so the JSON format gives one JSON object per line
 and nothing else. No line carries a secret: secret-looking fields are masked, and every URL loses its password
 and secret query parameters (engine.storage.redact), in the fields and in the rendered line (tracebacks too).
-Records go to `sys.stderr` as it is when each is written, so a console that takes stderr over (prompt_toolkit's
-patch_stdout at a terminal, bot/console/app.py in a script) prints them on lines of their own.
+Records go to `sys.stderr` as it is when each is written, so a console that takes stderr over (above the prompt at a
+terminal, bot/console/terminal.py; bot/console/app.py in a script) prints them on lines of their own.
 """
 
 from __future__ import annotations

@@ -2,27 +2,28 @@
 
 Lines are read by the prompt and run one after another by a worker, so typing goes on while a reply is
 written: the reply being written is shown just above the input line (part of the prompt) and printed for
-good when it is finished; everything else, log lines included, is printed above the prompt (patch_stdout), so
-nothing lands inside the reply being written. Arrow keys recall earlier lines (a history file next to the
+good when it is finished; everything else, log lines included, is printed above the prompt, so nothing lands
+inside the reply being written. Printing above the prompt keeps the terminal in raw mode (prompt_toolkit's own
+patch_stdout switches it to cooked mode for every print, and a key pressed in that moment went to the terminal's
+line editing: Ctrl-D was lost, Ctrl-C stopped the console). Arrow keys recall earlier lines (a history file next to the
 database); Tab completes commands, option names, and character and place names read from the engine.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, TextIO, cast
 
 from prompt_toolkit import PromptSession
-from prompt_toolkit.application.current import get_app_session
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
-from prompt_toolkit.output import Output
-from prompt_toolkit.patch_stdout import patch_stdout
 
 from bot.console.app import ConsoleSink
 from bot.console.commands import COMMANDS
@@ -38,20 +39,68 @@ PLACE_OPTIONS = frozenset({"place", "parent"})
 NAMED_BY_NAME = frozenset({"character show", "character edit", "character retire"})  # `name:` is a character
 
 
-class _Screen(io.TextIOBase):
-    """A text stream onto the terminal prompt_toolkit draws on (written at once, no thread in between)."""
+class _AbovePrompt(io.TextIOBase):
+    """sys.stdout and sys.stderr while the prompt runs: each whole line is printed above the prompt, which is then
+    drawn again, on the event loop's thread (a write from another thread is handed to it), the terminal staying in
+    raw mode so the keys typed meanwhile reach the prompt."""
 
-    def __init__(self, output: Output) -> None:
-        self._output = output
+    def __init__(self, session: PromptSession[str], loop: asyncio.AbstractEventLoop) -> None:
+        self._session, self._loop = session, loop
+        self._output = session.app.output
+        self._pending = ""
+        self._lock = threading.Lock()
 
     def write(self, text: str) -> int:
-        """Write `text` and return its length."""
-        self._output.write(text)
+        """Keep `text`; print what ends with a newline."""
+        with self._lock:
+            self._pending += text
+            cut = self._pending.rfind("\n") + 1
+            whole, self._pending = self._pending[:cut], self._pending[cut:]
+        if whole:
+            self._deliver(whole)
         return len(text)
 
     def flush(self) -> None:
-        """Send what was written to the terminal."""
+        """Print a partial line too."""
+        with self._lock:
+            rest, self._pending = self._pending, ""
+        if rest:
+            self._deliver(rest)
+
+    def _deliver(self, text: str) -> None:
+        try:
+            on_loop = asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            on_loop = False
+        if on_loop:
+            self._print(text)
+        elif not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._print, text)
+
+    def _print(self, text: str) -> None:
+        app = self._session.app
+        drawn = app.is_running and not app.is_done
+        if drawn:
+            app.renderer.erase()  # the prompt's lines are cleared and the cursor is where they began
+        self._output.enable_autowrap()
+        self._output.write(text)
         self._output.flush()
+        if drawn:
+            app.renderer.request_absolute_cursor_position()
+            app.invalidate()
+
+
+@contextlib.contextmanager
+def _printing_above(session: PromptSession[str]) -> Iterator[None]:
+    """Route sys.stdout and sys.stderr above the prompt (see _AbovePrompt) for the block."""
+    above = _AbovePrompt(session, asyncio.get_running_loop())
+    saved = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = cast(TextIO, above)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+        above.flush()
 
 
 class TerminalSink(ConsoleSink):
@@ -179,13 +228,10 @@ async def run_terminal(console: Console) -> None:
                                                 erase_when_done=True, reserve_space_for_menu=4)
     console.terminal = session
     lines: asyncio.Queue[str | None] = asyncio.Queue()
-    # The first screen is written at once, before the prompt exists: through patch_stdout its second line could be
-    # written by the proxy's thread after the prompt was drawn (onto the prompt's line)
-    console.out = TerminalSafe(cast(TextIO, _Screen(get_app_session().output)))  # type: ignore[assignment]
-    await console.welcome()
-    with patch_stdout():  # prints and log records (config/logging.py writes to the current stderr) go above
+    with _printing_above(session):  # prints and log records (config/logging.py writes to the current stderr) go above
         console.out = TerminalSafe(sys.stdout)  # type: ignore[assignment]  # no escape codes reach the terminal
         sys.stderr = TerminalSafe(sys.stderr)
+        await console.welcome()  # written at once: the prompt is drawn after it
         sink = TerminalSink(console.out, session.app.invalidate)
         sink_holder.append(sink)
         console.sink = sink

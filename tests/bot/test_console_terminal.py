@@ -15,19 +15,18 @@ import re
 import select
 import subprocess
 import sys
+import termios
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
-import pytest
 from prompt_toolkit.application import create_app_session
 from prompt_toolkit.data_structures import Size
 from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output.vt100 import Vt100_Output
-from prompt_toolkit.patch_stdout import StdoutProxy
 
 from bot.console.app import Console
-from bot.console.terminal import completions, run_terminal
+from bot.console.terminal import PROMPT, completions, run_terminal
 from engine import Engine
 from engine.llm.openai_compat import OpenAICompatibleModel
 from tests.fakes.llm_server import FakeLLMServer
@@ -37,8 +36,8 @@ ESCAPES = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\x1b[=>]|\r"
 
 
 def plain(text: str) -> str:
-    """Terminal output without escape sequences."""
-    return ESCAPES.sub("", text)
+    """Terminal output without escape sequences, a backspace taking back the character before it."""
+    return re.sub(r"[^\n]\x08", "", ESCAPES.sub("", text))
 
 
 async def wait_until(predicate: Callable[[], object], timeout: float = 15.0) -> None:
@@ -60,6 +59,11 @@ class Terminal:
     def text(self) -> str:
         """Everything written to the terminal so far, without escape sequences."""
         return plain(self.screen.getvalue())
+
+    @property
+    def printed(self) -> str:
+        """What was printed above the prompt: the text without the prompt's drawings (each erased before a print)."""
+        return "\n".join(line for line in self.text.splitlines() if line.strip(PROMPT))
 
     @property
     def input_line(self) -> str:
@@ -104,12 +108,13 @@ async def terminal(tmp_path: Path, llm: FakeLLMServer) -> AsyncIterator[Terminal
 async def test_first_run_offers_the_starter_and_hello_starts_the_story(tmp_path: Path, fake_llm: FakeLLMServer):
     fake_llm.enqueue_text("Hollis laughs softly and pushes off from the jetty.", chunks=4)
     async with terminal(tmp_path, fake_llm) as term:
-        screen = [line for line in term.text.splitlines() if line.strip() and "[info" not in line]  # no log lines
+        screen = [line for line in term.printed.splitlines() if "[info" not in line]  # no log lines
         first = next(i for i, line in enumerate(screen) if line.startswith("Chronicle console."))
         assert screen[first].startswith("Chronicle console. Hollis is waiting")
         assert screen[first + 1].startswith("Just say hello to begin a story with Hollis, or /chat start character:")
         term.keys.send_text("hello\r")
-        await wait_until(lambda: "pushes off from the jetty" in term.text)
+        await wait_until(lambda: "pushes off from the jetty" in term.text)  # shown while written, then recorded
+        await wait_until(lambda: term.console.engine.serial.busy is False)
         lines = await term.transcript()
         assert lines[0][0] == "Hollis" and lines[0][1].startswith("*A lantern swings out of the fog")
         assert lines[1:] == [("You", "hello"), ("Hollis", "Hollis laughs softly and pushes off from the jetty.")]
@@ -117,24 +122,6 @@ async def test_first_run_offers_the_starter_and_hello_starts_the_story(tmp_path:
         term.keys.send_text("\r")  # an empty line says what to do next
         await wait_until(lambda: "Type a line to speak in character" in term.text)
     assert "hello" in (tmp_path / "console_history").read_text()
-
-
-async def test_the_first_screen_stays_whole_when_stdout_is_written_late(tmp_path: Path, fake_llm: FakeLLMServer,
-                                                                        monkeypatch: pytest.MonkeyPatch):
-    """patch_stdout's writer thread scheduled late (a loaded machine) can't draw the prompt inside the first screen."""
-    write, writes = StdoutProxy._write_and_flush, []  # noqa: SLF001
-
-    def late(proxy: StdoutProxy, loop: asyncio.AbstractEventLoop | None, text: str) -> None:
-        writes.append(text)
-        if len(writes) > 1:  # the first write on time, the next ones after the prompt may have started
-            time.sleep(0.3)
-        write(proxy, proxy._get_app_loop(), text)  # noqa: SLF001
-
-    monkeypatch.setattr(StdoutProxy, "_write_and_flush", late)
-    async with terminal(tmp_path, fake_llm) as term:
-        screen = [line for line in term.text.splitlines() if line.strip() and "[info" not in line]
-        starts = [i for i, line in enumerate(screen) if line.startswith("Chronicle console.")]
-        assert starts and screen[starts[0] + 1].startswith("Just say hello to begin a story with Hollis"), screen
 
 
 async def test_the_input_line_is_kept_while_a_reply_streams(tmp_path: Path, fake_llm: FakeLLMServer):
@@ -199,9 +186,10 @@ def _read_until(fd: int, needle: str, seen: list[str], timeout: float = 60.0) ->
     return plain("".join(seen))
 
 
-async def test_a_newcomer_at_a_real_terminal_says_hello(tmp_path: Path, fake_llm: FakeLLMServer):
-    """`chronicle console` on a pseudo-terminal: two lines say how to begin, hello starts the story."""
-    fake_llm.enqueue_text("Hollis smiles. \"Good. Sit by the lantern.\"", chunks=3)
+@contextlib.contextmanager
+def console_on_a_pty(tmp_path: Path, fake_llm: FakeLLMServer) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
+    """`chronicle console` as a subprocess on a pseudo-terminal: (the process, the terminal's master side, the
+    database); the process is killed if the test leaves it running."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("CHRONICLE_", "DISCORD_"))}
     env = {**clean, "CHRONICLE_LLM_BASE_URL": fake_llm.base_url, "CHRONICLE_LLM_MODEL": "fake-model",
            "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1", "COLUMNS": "120", "LINES": "40"}
@@ -210,21 +198,29 @@ async def test_a_newcomer_at_a_real_terminal_says_hello(tmp_path: Path, fake_llm
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "console", "--database", str(database)], cwd=ROOT,
                             env=env, stdin=child, stdout=child, stderr=child, close_fds=True)
     os.close(child)
-    seen: list[str] = []
     try:
-        loop = asyncio.get_running_loop()
+        yield proc, main, database
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(main)
+
+
+async def test_a_newcomer_at_a_real_terminal_says_hello(tmp_path: Path, fake_llm: FakeLLMServer):
+    """`chronicle console` on a pseudo-terminal: two lines say how to begin, hello starts the story."""
+    fake_llm.enqueue_text("Hollis smiles. \"Good. Sit by the lantern.\"", chunks=3)
+    seen: list[str] = []
+    loop = asyncio.get_running_loop()
+    with console_on_a_pty(tmp_path, fake_llm) as (proc, main, database):
         text = await loop.run_in_executor(None, _read_until, main, "say hello", seen)
         assert "Hollis is waiting" in text
         os.write(main, b"hello\r")
         text = await loop.run_in_executor(None, _read_until, main, "Sit by the lantern", seen)
         assert "Evening, traveller" in text  # the greeting came first
         os.write(main, b"\x04")
+        await loop.run_in_executor(None, _read_until, main, "\0never printed", seen, 30.0)  # drained until it exits
         await loop.run_in_executor(None, proc.wait, 30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(main)
     assert proc.returncode == 0
     assert (database.parent / "console_history").read_text().count("hello") == 1
     engine = await Engine.open(database)
@@ -236,9 +232,42 @@ async def test_a_newcomer_at_a_real_terminal_says_hello(tmp_path: Path, fake_llm
         await engine.close()
 
 
+def _modes_until(fd: int, needle: str, seen: list[str], timeout: float = 60.0) -> list[bool]:
+    """Read a pty until `needle` shows, sampling as often as it can whether the terminal is in cooked (canonical)
+    mode, where the terminal itself edits lines: True per cooked sample."""
+    deadline, cooked, found = time.monotonic() + timeout, [], False
+    while not found:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{needle!r} not seen; got:\n{plain(''.join(seen))[-2000:]}")
+        cooked.append(bool(termios.tcgetattr(fd)[3] & termios.ICANON))
+        if select.select([fd], [], [], 0)[0]:
+            seen.append(os.read(fd, 65536).decode(errors="replace"))
+            found = needle in plain("".join(seen[-2:]))
+    return cooked
+
+
+async def test_the_terminal_stays_raw_while_lines_print_above_the_prompt(tmp_path: Path, fake_llm: FakeLLMServer):
+    """A key pressed while a line prints goes to the prompt: the terminal is never switched to cooked mode to print
+    (there a Ctrl-D was taken by the terminal's line editing and lost, and a Ctrl-C stopped the console)."""
+    long_reply = " ".join(f"Hollis names star number {i} as the ferry drifts on." for i in range(800))
+    fake_llm.enqueue_delay(0.5, long_reply)  # printed above the prompt at once, cut to what a console shows
+    seen: list[str] = []
+    loop = asyncio.get_running_loop()
+    with console_on_a_pty(tmp_path, fake_llm) as (proc, main, _):
+        await loop.run_in_executor(None, _read_until, main, "say hello", seen)
+        os.write(main, b"hello\r")  # the prompt hands the line over (cooked for a moment), then reads again
+        await loop.run_in_executor(None, _read_until, main, "Evening, traveller", seen)
+        await asyncio.sleep(0.2)  # the story has begun and the reply is being written: only prints from here on
+        cooked = await loop.run_in_executor(None, _modes_until, main, "(cut: too long)", seen)
+        assert not any(cooked), f"{sum(cooked)} of {len(cooked)} samples cooked"
+        os.write(main, b"\x04")
+        await loop.run_in_executor(None, _read_until, main, "\0never printed", seen, 30.0)
+        assert proc.wait(30) == 0
+
+
 async def test_help_starts_with_what_to_type_next(tmp_path: Path, fake_llm: FakeLLMServer):
     async with terminal(tmp_path, fake_llm) as term:
         term.keys.send_text("/help\r")
         await wait_until(lambda: "Commands (other lines are spoken in character)" in term.text)
-        after = term.text.rsplit("> /help", 1)[1]  # the prompt may be redrawn while the line is read
+        after = term.printed.rsplit("> /help", 1)[1]
         assert after.lstrip().startswith("Just say hello to begin a story with Hollis")
