@@ -16,7 +16,7 @@ import contextlib
 import io
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, TextIO, cast
 
 from prompt_toolkit import PromptSession
@@ -138,7 +138,8 @@ class TerminalSink(ConsoleSink):
 
 
 class ConsoleCompleter(Completer):
-    """Completes /commands, their option names, and character and place names (refreshed after each line)."""
+    """Completes /commands, their option names, and character and place names (read after each line, and again when
+    Tab is pressed: a place a command made a moment ago, or someone on Discord did, completes at once)."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
@@ -156,6 +157,14 @@ class ConsoleCompleter(Completer):
         """Completions for the text before the cursor."""
         for text, start in completions(document.text_before_cursor, self.characters, self.places):
             yield Completion(text, start_position=start)
+
+    async def get_completions_async(self, document: Document,
+                                    complete_event: CompleteEvent) -> AsyncGenerator[Completion, None]:
+        """The same, with the names read afresh first when Tab asked for them (not on every key typed)."""
+        if complete_event.completion_requested:
+            await self.refresh()
+        for completion in self.get_completions(document, complete_event):
+            yield completion
 
 
 def completions(before: str, characters: Iterable[str], places: Iterable[str]) -> list[tuple[str, int]]:

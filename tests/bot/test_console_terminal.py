@@ -28,6 +28,7 @@ from prompt_toolkit.output.vt100 import Vt100_Output
 from bot.console.app import Console
 from bot.console.terminal import PROMPT, completions, run_terminal
 from engine import Engine
+from engine.commands import CreatePlace
 from engine.llm.openai_compat import OpenAICompatibleModel
 from tests.fakes.llm_server import FakeLLMServer
 
@@ -154,6 +155,19 @@ async def test_tab_completes_commands_options_and_names(tmp_path: Path, fake_llm
         await term.type("/scene open place:Sal")
         term.keys.send_text("\t")
         await wait_until(lambda: term.input_line == '/scene open place:"Saltmere Jetty"')
+
+
+async def test_tab_completes_a_place_made_elsewhere_a_moment_ago(tmp_path: Path, fake_llm: FakeLLMServer):
+    """Tab reads the names afresh: a place added by someone else (on Discord, say) completes without a line typed."""
+    async with terminal(tmp_path, fake_llm) as term:
+        term.keys.send_text("/chat start character:Hollis\r")
+        await wait_until(lambda: "The story begins" in term.text)
+        console = term.console
+        await console.engine.perform(CreatePlace(actor=console.actor, channel_id=console.channel_id,
+                                                 name="Lighthouse Steps"))
+        await term.type("/scene open place:Lig")
+        term.keys.send_text("\t")
+        await wait_until(lambda: term.input_line == '/scene open place:"Lighthouse Steps"')
 
 
 def test_completions_offer_what_fits_the_line():
