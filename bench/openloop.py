@@ -23,7 +23,7 @@ from bench.common import Figure, Settings, Table, Target, copy_db, percentile
 from engine import Engine
 from engine.commands import SayLine, StartChat
 
-RATES = (200, 1_000, 3_000)  # commands per second, across all chats
+RATES = (200, 1_000, 3_000, 10_000)  # commands per second, across all chats (the last one past saturation)
 CHATS = 100
 SECONDS = 3.0  # of arrivals per rate and run (at least MIN_COMMANDS commands, for the p99.9)
 MIN_COMMANDS = 2_000
@@ -43,6 +43,7 @@ async def open_loop(engine: Engine, channels: list[str], schedule: list[float], 
     """Submit one SayLine per scheduled arrival to a random chat; return (sorted latencies, achieved rate)."""
     rng = random.Random(seed)
     targets = [rng.choice(channels) for _ in schedule]
+    tag = uuid.uuid4().hex[:8]  # no message id of an earlier run comes again (it would be answered as a duplicate)
     latencies: list[float] = []
     pending: list[asyncio.Future[Any]] = []
     loop = asyncio.get_running_loop()
@@ -57,7 +58,7 @@ async def open_loop(engine: Engine, channels: list[str], schedule: list[float], 
         while index < len(schedule) and start + schedule[index] <= now:
             due = time.perf_counter() - (now - (start + schedule[index]))  # the arrival, on the latency clock
             channel = targets[index]
-            future = engine.perform(SayLine(actor=PERSON, channel_id=channel, message_id=f"{channel}-o{index}",
+            future = engine.perform(SayLine(actor=PERSON, channel_id=channel, message_id=f"{channel}-{tag}-{index}",
                                             text=LINE))
             future.add_done_callback(functools.partial(finished, due))
             pending.append(future)
@@ -119,7 +120,11 @@ def run(datasets: dict[str, Path], settings: Settings, counts: dict[str, int]) -
         "submitted through the engine API at its time to a chat picked at random (a chat's lines queue behind "
         "each other, as in a busy channel). Latency runs from the scheduled arrival to the answer, so a late "
         "submission counts (no coordinated omission). The rates run one after another on one engine, after 200 "
-        "warm-up commands.")
+        f"warm-up commands; every command is a new line (no message id comes twice). At {RATES[-1]:,}/s offered the "
+        "engine is past saturation: answered/s there is the most it answers, and its latencies are the queue.")
     p99 = figures[1_000]["p99"]
+    most = figures[RATES[-1]]["rate"]
     return [table], [Target("open loop: p99 ≤ 5 ms at 1,000 commands/s (100 chats)", p99.fmt(" ms", 2, 1e3),
-                            p99.median <= 0.005)]
+                            p99.median <= 0.005),
+                     Target(f"saturation: ≥ 10,000 commands/s answered at 100 chats ({RATES[-1]:,}/s offered)",
+                            most.fmt("/s"), most.median >= 10_000)]

@@ -18,6 +18,7 @@ def test_quick_bench_runs_every_section() -> None:
     for title in ("== 1.", "== 2.", "== 3.", "== 4.", "== 5.", "== 6.", "== 7.", "== 8.", "== 11a.", "== 12.", "== 13."):
         assert title in done.stdout, done.stdout
     assert "FAILED" not in done.stdout
+    assert "saturation: ≥ 10,000 commands/s answered at 100 chats (10,000/s offered)" in done.stdout  # section 12
     # One process's own writes never make it decide a command twice (section 1's core-only timing writes
     # behind the engine, so it also ends its chat that way).
     assert "concurrency_conflict_redecide" not in done.stdout + done.stderr
