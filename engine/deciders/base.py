@@ -7,7 +7,8 @@ no clock, no randomness beyond `ctx`.
 
 from __future__ import annotations
 
-import secrets
+import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -26,9 +27,40 @@ NO_STORY = "There is no story in this channel yet. Start one with /chat start."
 ENDED = "That story has ended, so nothing was recorded. /chat start begins a new one."
 
 
+class _RandomBytes:
+    """The operating system's random bytes, read 4 KiB at a time and handed out 8 at a time.
+
+    One read for 512 ids instead of one each: the read lets go of the interpreter lock, and taking it back cost a
+    command about 30 µs on the event loop while the writer's thread held it (measured at 1,000 commands/s)."""
+
+    SIZE = 4096
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # ids are made on the event loop and in the writer's thread
+        self._pool = b""
+        self._at = 0
+
+    def take(self, count: int) -> bytes:
+        with self._lock:
+            if self._at + count > len(self._pool):
+                self._pool, self._at = os.urandom(max(self.SIZE, count)), 0
+            start, self._at = self._at, self._at + count
+            return self._pool[start:self._at]
+
+    def after_fork(self) -> None:
+        """A forked child never hands out what its parent will (the pool is read again)."""
+        self._lock = threading.Lock()
+        self._pool, self._at = b"", 0
+
+
+_RANDOM = _RandomBytes()
+os.register_at_fork(after_in_child=_RANDOM.after_fork)
+
+
 def random_id(prefix: str) -> str:
-    """A new id like `chr_3f9a…` (the command layer's only source of randomness)."""
-    return f"{prefix}_{secrets.token_hex(8)}"
+    """A new id like `chr_3f9a…` (the command layer's only source of randomness): 8 random bytes from the operating
+    system, as `secrets.token_hex(8)` gives."""
+    return f"{prefix}_{_RANDOM.take(8).hex()}"
 
 
 @dataclass(frozen=True)
