@@ -4,39 +4,36 @@
 whole replay (SQLite: 25 s at 1M events; PostgreSQL: 11.6 s at 100k, under the log's table lock): every
 story waited. Now, on either backend:
 
-1. **prepare**: create an empty copy of every projected table, with the same columns, constraints and
-   indexes (SQLite: beside the live ones under a `__next` name, with the memories' and the lines'
-   full-text indexes and their triggers; PostgreSQL: under the same names in a schema of their own,
-   engine/storage/pg_reproject.py);
-2. **fill**: replay the log into the copies in write transactions queued with the stories' own commands. A
-   batch's time budget doubles from BATCH_SECONDS up to MAX_BATCH_SECONDS while no command waits for the
-   writer, and drops back to BATCH_SECONDS as soon as one does; a batch applies the log a chunk of READ_CHUNK
-   events at a time (`Projector.apply_all`: consecutive lines go in together) and ends after the first chunk during
-   which a command starts waiting. So a command waits for one chunk and one
-   commit at most, the copies gain on a busy log, and an idle database is reprojected in long transactions.
-   The handlers are the same strict functions (plain INSERT), run on a connection on which their table names mean the
-   copies (`copies`: SQLite rewrites the names in each statement, `RenamedTables`; PostgreSQL sets the
-   transaction's search_path to the copies' schema, as `chronicle check` shadows the live tables with
-   temporary ones: the SQL reaches the server unchanged, nothing parses it, and the log and the cursor,
-   which have no copy, stay found in `public`);
-3. **switch**: once the copies are nearly caught up, one short transaction applies the last events,
-   puts the copies in place of the live tables (SQLite renames; PostgreSQL moves schemas, waiting at
-   most SWITCH_WAIT_MS for readers of the live tables, else it tries again later), and moves the cursor;
-4. **drop**: the old tables are dropped afterwards (SQLite: one slice per transaction; PostgreSQL: one
-   DROP SCHEMA).
+1. **prepare**: create an empty copy of every projected table, with the same columns, constraints and indexes
+   (SQLite: beside the live ones under a `__next` name, with the full-text indexes and their triggers, and a table of
+   under KEEP_INDEXES rows its plain indexes after the fill; PostgreSQL: in a schema of their own, pg_reproject.py);
+2. **fill**: replay the log into the copies in write transactions queued with the stories' own commands. A batch's
+   time budget doubles from BATCH_SECONDS up to MAX_BATCH_SECONDS while no command waits for the writer, and drops
+   back to BATCH_SECONDS as soon as one does; a batch applies the log a chunk of READ_CHUNK events at a time
+   (`Projector.apply_all`: consecutive lines go in together) and ends after the first chunk during which a command
+   starts waiting. So a command waits for one chunk and one commit at most, the copies gain on a busy log, and an
+   idle database is reprojected in long transactions. The handlers are the same strict functions (plain INSERT), run
+   on a connection on which their table names mean the copies (`copies`: SQLite rewrites the names in each statement,
+   `RenamedTables`; PostgreSQL sets the transaction's search_path to the copies' schema, as `chronicle check` shadows
+   the live tables with temporary ones: the SQL reaches the server unchanged, nothing parses it, and the log and the
+   cursor, which have no copy, stay found in `public`);
+3. **switch**: once the copies are nearly caught up, one short transaction applies the last events, puts the copies
+   in place of the live tables (SQLite renames; PostgreSQL moves schemas, waiting at most SWITCH_WAIT_MS for readers
+   of the live tables, else it tries again later), and moves the cursor;
+4. **drop**: the old tables are dropped afterwards (SQLite: one slice per transaction; PostgreSQL: one DROP SCHEMA).
 
-Readers see the old world until the switch commits and the new one after it. A crash at any point
-leaves the live world as it was. Whether copies are a running reproject's or a dead one's leftovers is decided
-by the database's reproject lock, never by the tables existing: the reproject holds it from prepare to drop
-(SQLite: an OS lock on a file beside the database, engine/storage/sqlite_lease.py; PostgreSQL: an advisory
-lock, engine/storage/pg_reproject.py), the system releases it when its process dies, and any process opening
-the database drops leftovers only when it can take the lock (Engine._upgrade_projection); each of the
-reproject's transactions checks first that the lock is still held (`hold`).
+Readers see the old world until the switch commits and the new one after it. A crash at any point leaves the live
+world as it was. Whether copies are a running reproject's or a dead one's leftovers is decided by the database's
+reproject lock, never by the tables existing: the reproject holds it from prepare to drop (SQLite: an OS lock on a
+file beside the database, engine/storage/sqlite_lease.py; PostgreSQL: an advisory lock,
+engine/storage/pg_reproject.py), the system releases it when its process dies, and any process opening the database
+drops leftovers only when it can take the lock (Engine._upgrade_projection); each of the reproject's transactions
+checks first that the lock is still held (`hold`).
 
-SQLite-specific: index and trigger names are global in an SQLite file, so a copy's indexes take the
-other of two names (`x` / `x__r`) and keep it after the switch. PostgreSQL's names are per schema: the
-copies keep the live names. On either backend a reproject started while another process runs one waits for
-it (`Storage.reprojecting`), saying once who holds the lock.
+SQLite-specific: index and trigger names are global in an SQLite file, so a copy's indexes take the other of two
+names (`x` / `x__r`) and keep it after the switch. PostgreSQL's names are per schema: the copies keep the live names.
+On either backend a reproject started while another process runs one waits for it (`Storage.reprojecting`), saying
+once who holds the lock.
 """
 
 from __future__ import annotations
@@ -47,7 +44,6 @@ import functools
 import re
 import time
 from collections.abc import Awaitable, Callable
-from functools import lru_cache
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -71,6 +67,8 @@ READ_CHUNK = 50  # events read, decoded and applied at a time; a batch applies a
 DROP_ROWS = 1500  # rows of an old table deleted per transaction after the switch
 PACE_EVENTS = 5_000  # events filled between two waits for `pace` (SQLite: the WAL checkpoint)
 SWITCH_LAG = 500  # switch over once the copies are at most this many events behind
+KEEP_INDEXES = 100_000  # rows: a table this big keeps its plain indexes in the fill (built after, messages_by_chat
+# held the writer 0.7–1.1 s at 1M events; kept, it cost about as much in all); a smaller one's are built after it
 SWITCH_WAIT_MS = 200  # PostgreSQL: how long the switch waits for the live tables' readers before trying later
 SWITCH_ATTEMPTS = 30  # … and how many times it tries
 _INDEX = re.compile(r'^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+"?(\w+)"?\s+ON\s+"?(\w+)"?', re.IGNORECASE)
@@ -124,7 +122,7 @@ class RenamedTables:
 def _rewriter(names: tuple[str, ...], suffix: str) -> Callable[[str], str]:
     pattern = re.compile(r"\b(" + "|".join(sorted(names, key=len, reverse=True)) + r")\b")
 
-    @lru_cache(maxsize=512)
+    @functools.lru_cache(maxsize=512)
     def rewrite(sql: str) -> str:
         return pattern.sub(lambda m: m.group(1) + suffix, sql)
 
@@ -177,9 +175,10 @@ def prepare(conn: Conn) -> None:
     for name in FTS_TABLES:  # only the table's own name changes: its content table keeps its live name
         sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (name,)).fetchone()[0]
         conn.execute(re.sub(rf"\b{name}\b", name + FRESH, sql, count=1))
+    large = {t for t in tables if (conn.execute(f'SELECT max(rowid) FROM "{t}"').fetchone()[0] or 0) >= KEEP_INDEXES}
     for name, table, sql in _schema(conn, "index", tables):
         unique, copy = _index_copy(name, table, sql)
-        if unique:  # plain indexes come after the copy (`index_copies`); unique ones check every row as it goes in
+        if unique or table in large:  # unique ones check every row as it goes in; see KEEP_INDEXES
             conn.execute(copy)
     for name, _, sql in _schema(conn, "trigger", tables):
         conn.execute(re.sub(rf'^\s*CREATE\s+TRIGGER\s+"?{name}"?', f'CREATE TRIGGER "{name}{FRESH}"',

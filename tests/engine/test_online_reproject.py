@@ -192,6 +192,34 @@ async def test_a_rewind_in_the_log_has_the_fill_build_the_copies_indexes_one_per
         await engine.close()
 
 
+async def test_a_large_tables_plain_indexes_are_kept_through_the_fill(tmp_path: Path, admin: Actor,
+                                                                       monkeypatch: pytest.MonkeyPatch):
+    """On SQLite: a table of at least KEEP_INDEXES rows gets its copy's plain indexes when the copies are made (built
+    after a 1M-event fill, messages_by_chat held the writer for most of a second); a smaller table's come after the
+    fill. The reproject still ends with every index and a world equal to the log."""
+    engine = await Engine.open(tmp_path / "world.db")
+    try:
+        await story(engine, admin)
+        await _grow(engine, admin, "chan-1", 20)  # 40 lines; every other projected table holds fewer than 30 rows
+        monkeypatch.setattr(online, "KEEP_INDEXES", 30)
+
+        def indexes(conn: Any) -> set[str]:
+            return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+
+        live = await engine.db.read(indexes)
+        await engine.db.write(online.prepare, solo=True)
+        made = await engine.db.read(indexes) - live
+        assert online.twin_index_name("messages_by_chat") in made
+        assert online.twin_index_name("memories_by_importance") not in made
+        await engine.db.write(online.drop_leftovers, solo=True)
+        await engine.maintenance.rebuild()
+        assert {online.twin_index_name(name) for name in ("messages_by_chat", "memories_by_importance")} <= await (
+            engine.db.read(indexes))
+        assert (await engine.maintenance.check()).clean
+    finally:
+        await engine.close()
+
+
 async def test_a_reproject_with_long_batches_gives_way_to_the_stories_commands(
         tmp_path: Path, admin: Actor, monkeypatch: pytest.MonkeyPatch):
     """On SQLite (the batch policy is the backends' shared code; this world fills in a second there)."""
