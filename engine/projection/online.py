@@ -320,7 +320,7 @@ async def rebuild(write: Write, version: int, *, drop: Write | None = None,
                   hold: Callable[[Conn], None] | None = None, waiting: Waiting | None = None) -> int:
     """Reproject the world through `write` (the database's queued writer, each call one short transaction of
     its own) without a long lock; return the events replayed. `drop` runs the old tables' clean-up steps
-    (default: `write`; SQLite passes one with foreign keys off); `pace` is awaited between batches; `aside`
+    (default: `write`; SQLite passes one with foreign keys off); `pace` is awaited between batches (and slices); `aside`
     runs a function on a connection outside the writer's transactions (PostgreSQL: the copies' statistics
     are gathered there once they are nearly caught up, so the planner knows them from the switch on); `hold`
     runs first in each transaction and raises ReprojectInterrupted once the reproject lock is no longer held
@@ -339,8 +339,9 @@ async def rebuild(write: Write, version: int, *, drop: Write | None = None,
         with contextlib.suppress(ReprojectInterrupted):
             await write(drop_leftovers)
         raise
-    while await drop(drop_some_old) is not None:
-        pass
+    while await drop(drop_some_old) is not None:  # each slice's pages reach the WAL: keep it short as in the fill
+        if pace is not None:
+            await pace()
     return total
 
 

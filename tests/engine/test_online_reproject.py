@@ -220,6 +220,39 @@ async def test_a_large_tables_plain_indexes_are_kept_through_the_fill(tmp_path: 
         await engine.close()
 
 
+async def test_the_wal_is_folded_between_two_slices_of_an_old_table(tmp_path: Path, admin: Actor,
+                                                                     monkeypatch: pytest.MonkeyPatch):
+    """On SQLite: every slice of an old table deleted after the switch goes to the WAL; with no checkpoint between
+    them the WAL grew to the writer's own backstop, whose checkpoint then ran inside a slice's commit (85 ms at 100k
+    events, the commands queued behind it waiting). The reproject paces its slices as it paces its fill."""
+    engine = await Engine.open(tmp_path / "world.db")
+    try:
+        await story(engine, admin)
+        await _grow(engine, admin, "chan-1", 20)
+        monkeypatch.setattr(online, "DROP_ROWS", 5)
+        steps: list[str] = []
+        async with engine.db.reprojecting() as turn:
+            assert turn is not None
+
+            async def drop(fn: Any) -> Any:
+                done = await turn.drop(fn)
+                steps.append("slice" if done is not None else "last")
+                return done
+
+            async def pace() -> None:
+                steps.append("pace")
+                await turn.pace()
+
+            await online.rebuild(lambda fn: engine.db.write(fn, solo=True), VERSION, drop=drop, pace=pace,
+                                 hold=turn.hold)
+        slices = steps[steps.index("slice"):]
+        assert slices.count("slice") > 5 and slices[-1] == "last"
+        assert slices[:-1] == ["slice", "pace"] * slices.count("slice")  # a checkpoint after every slice
+        assert (await engine.maintenance.check()).clean
+    finally:
+        await engine.close()
+
+
 async def test_a_reproject_with_long_batches_gives_way_to_the_stories_commands(
         tmp_path: Path, admin: Actor, monkeypatch: pytest.MonkeyPatch):
     """On SQLite (the batch policy is the backends' shared code; this world fills in a second there)."""
