@@ -67,8 +67,8 @@ READ_CHUNK = 50  # events read, decoded and applied at a time; a batch applies a
 DROP_ROWS = 1500  # rows of an old table deleted per transaction after the switch
 PACE_EVENTS = 5_000  # events filled between two waits for `pace` (SQLite: the WAL checkpoint)
 SWITCH_LAG = 500  # switch over once the copies are at most this many events behind
-KEEP_INDEXES = 100_000  # rows: a table this big keeps its plain indexes in the fill (built after, messages_by_chat
-# held the writer 0.7–1.1 s at 1M events; kept, it cost about as much in all); a smaller one's are built after it
+KEEP_INDEXES = 30_000  # rows: a table this big keeps its plain indexes in the fill (a build after it takes ~0.8 µs a
+# row, the writer held: 0.7–1.1 s for messages_by_chat at 1M events; kept, about as much in all); else built after
 SWITCH_WAIT_MS = 200  # PostgreSQL: how long the switch waits for the live tables' readers before trying later
 SWITCH_ATTEMPTS = 30  # … and how many times it tries
 _INDEX = re.compile(r'^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+"?(\w+)"?\s+ON\s+"?(\w+)"?', re.IGNORECASE)
