@@ -14,11 +14,12 @@ from engine.projection.projector import (
     projector,
     rebuild_in,
     reproject_chat,
+    settle_ordered,
 )
 
 projector.verify(EVENT_TYPES)
 
 __all__ = [
     "apply_new", "catch_up_in", "effective_chat_events", "position", "position_later", "projector", "rebuild_in",
-    "reproject_chat",
+    "reproject_chat", "settle_ordered",
 ]

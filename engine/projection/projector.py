@@ -212,6 +212,16 @@ def apply_new(conn: Conn, events: Sequence[Recorded], *, at: Callable[[], int] |
     _advance(conn, events[-1].seq)
 
 
+def settle_ordered(conn: Conn, first_seq: int, last_seq: int) -> None:
+    """Move the cursor past a group's events (`first_seq` … `last_seq`), which their own transaction has projected,
+    once every writer that appended before it has committed (PostgreSQL's ticket chain, engine/storage/pg_order.py):
+    events before them that are committed and not projected (a writer that did not project its own) are applied
+    first."""
+    if position(conn) < first_seq - 1:
+        catch_up_in(conn, until=first_seq - 1)
+    _advance(conn, last_seq)
+
+
 def catch_up_in(conn: Conn, *, until: int | None = None) -> int:
     """Apply the events after the cursor (caller holds the transaction); return how many."""
     count, last = 0, None

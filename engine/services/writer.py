@@ -24,7 +24,7 @@ from engine.deciders.base import Context, Decider
 from engine.errors import AlreadyHandled, ConcurrencyConflict, NoStory, NotFound, ProjectionError
 from engine.events import ChatStarted, Recorded
 from engine.serial import ChatSerializer
-from engine.storage.group import Phased
+from engine.storage.group import Phased, Recording
 from engine.storage.port import Conn, Storage
 from engine.store import Stamp
 from engine.table import action_of, snake
@@ -189,16 +189,26 @@ def _decide(conn: Conn, decider: Decider[Any, Any], cmd: Command[Any], ctx: Cont
             value = result(conn, cmd, store.read_command(conn, previous))
         except (NotFound, ProjectionError):  # what it recorded is gone (rewound, forgotten, ended)
             raise AlreadyHandled() from None
-        return lambda _: ([], value)
+        return Recording(lambda _: ([], value), lambda _: [], lambda _, events: ([], value), projection.settle_ordered)
     state = decider.load(conn, cmd)
     new_events = decider.decide(cmd, state, ctx)
-    return functools.partial(_record, cmd=cmd, new_events=new_events, stamp=stamp, key=key, result=result)
+    return Recording(functools.partial(_record, cmd=cmd, new_events=new_events, stamp=stamp, key=key, result=result),
+                     functools.partial(_append, cmd=cmd, new_events=new_events, stamp=stamp, key=key),
+                     functools.partial(_finish, cmd=cmd, result=result), projection.settle_ordered)
 
 
 def _record(conn: Conn, *, cmd: Command[Any], new_events: list[Any], stamp: Stamp, key: str | None,
             result: Result[T]) -> tuple[list[Recorded[Any]], T]:
-    """A command's second phase: append per stream, project, build the result."""
+    """A command's second phase as one step: append per stream, project (the cursor moved), build the result."""
     at = projection.position_later(conn) if new_events else None  # takes the log's lock; answered with the append
+    recorded = _append(conn, cmd=cmd, new_events=new_events, stamp=stamp, key=key)
+    projection.apply_new(conn, recorded, at=at)
+    return recorded, result(conn, cmd, recorded)
+
+
+def _append(conn: Conn, *, cmd: Command[Any], new_events: list[Any], stamp: Stamp,
+            key: str | None) -> list[Recorded[Any]]:
+    """Append a decided command's events, per stream."""
     recorded: list[Recorded[Any]] = []
     for stream, group in groupby(new_events, key=lambda e: e.payload.stream()):
         if isinstance(cmd, InChat) and stream == cmd.stream:
@@ -207,5 +217,12 @@ def _record(conn: Conn, *, cmd: Command[Any], new_events: list[Any], stamp: Stam
             version = store.stream_version(conn, stream)
         recorded += store.append(conn, stream, version, list(group), stamp=stamp,
                                  idempotency_key=key if not recorded else None)
-    projection.apply_new(conn, recorded, at=at)
-    return recorded, result(conn, cmd, recorded)
+    return recorded
+
+
+def _finish(conn: Conn, events: list[Recorded[Any]], *, cmd: Command[Any],
+            result: Result[T]) -> tuple[list[Recorded[Any]], T]:
+    """The rest of an ordered group's command (engine/storage/group.py): project its events (the group moves the
+    cursor), build the result."""
+    projection.projector.apply_all(conn, events)
+    return events, result(conn, cmd, events)

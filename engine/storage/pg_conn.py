@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import psycopg
 
+from engine.storage.group import NeedsLogLock
 from engine.storage.pg_cursor import PgCursor
 
 Params = Sequence[Any]
@@ -56,7 +57,8 @@ def translate(sql: str) -> str:
 
 
 _ENDS = frozenset({"COMMIT", "ROLLBACK"})
-_NO_WAIT = ("SAVEPOINT ", "RELEASE SAVEPOINT ", "UPDATE projection_cursor ", "SELECT position FROM projection_cursor ")
+_NO_WAIT = ("SAVEPOINT ", "RELEASE SAVEPOINT ", "UPDATE projection_cursor ", "SELECT position FROM projection_cursor ",
+            "SELECT pg_advisory_")
 _WRITES = ("INSERT ", "UPDATE ", "DELETE ")
 _LOG_WRITES = ("INSERT INTO events ", "SELECT MAX(stream_version) FROM events")
 LARGE = 32_768  # characters of parameters above which a statement is sent outside pipeline mode
@@ -71,6 +73,12 @@ def _needs_log_lock(sql: str) -> bool:
     """Whether a statement appends to the log, reads a stream's version, or reads or moves the projection cursor
     (`begin_write(late=True)`)."""
     return sql.startswith(_LOG_WRITES) or "projection_cursor" in sql
+
+
+def _refused(guard: str, sql: str) -> bool:
+    """Whether an ordered group's statement needs the whole log held (engine/storage/pg_order.py): under the ordering
+    lock (`append`) appends do not; before or after it (`decide`) nothing may need it."""
+    return _needs_log_lock(sql) and not (guard == "append" and sql.startswith("INSERT INTO events "))
 
 
 def _deferred(sql: str, writes: bool) -> bool:
@@ -107,6 +115,8 @@ class PgConnection:
         self.defer_writes = False  # until the transaction ends, also send plain INSERT/UPDATE/DELETE without waiting
         self.lock_late = False  # until the transaction ends, take the log's lock with each statement that needs it
         self._lock_next = False  # … and with the next statement whatever it is (`hold_log`)
+        self.guard: str | None = None  # an ordered group's step (`_refused`): engine/storage/pg_order.py
+        self.order_held = False  # whether the ordering lock may be held (pg_order)
         self._unsynced = False  # statements sent in pipeline mode whose answers are not read yet
         self._checks: list[Callable[[], None]] = []  # checks of those answers, run once they are read (`when_answered`)
 
@@ -126,8 +136,8 @@ class PgConnection:
         if self._url is None:
             raise psycopg.OperationalError("this connection was not opened from a URL, so it can't reconnect")
         self.raw = _open(self._url, self._application_name)
-        self._pipeline, self._sync, self.defer_writes, self.lock_late = None, None, False, False
-        self._lock_next = self._unsynced = False
+        self._pipeline, self._sync, self.defer_writes, self.lock_late, self.guard = None, None, False, False, None
+        self._lock_next = self._unsynced = self.order_held = False
         self._checks = []
 
     def execute(self, sql: str, params: Params = ()) -> PgCursor:
@@ -144,6 +154,8 @@ class PgConnection:
         if sql in _ENDS:
             self._end(sql)
             return PgCursor(self.raw.cursor())
+        if self.guard is not None and _refused(self.guard, sql):
+            raise NeedsLogLock(sql)
         if self.lock_late and (self._lock_next or _needs_log_lock(sql)):
             self.raw.execute(LOCK_LOG)  # sent with the statement: no round trip of its own
             self._lock_next, self._unsynced = False, True
@@ -193,6 +205,8 @@ class PgConnection:
     def hold_log(self) -> None:
         """In a write transaction that takes the log's lock late: take it with the next statement (a command decided
         against more than its chat's version, whose reads must see the log as it will be when it appends)."""
+        if self.guard is not None:
+            raise NeedsLogLock("hold_log")
         if self.lock_late:
             self._lock_next = True
 
@@ -201,7 +215,7 @@ class PgConnection:
         A deferred statement's error is raised by COMMIT, after rolling the transaction back, and is moot for a
         ROLLBACK."""
         manager, sync = self._pipeline, self._sync
-        self._pipeline, self._sync, self.defer_writes, self.lock_late = None, None, False, False
+        self._pipeline, self._sync, self.defer_writes, self.lock_late, self.guard = None, None, False, False, None
         self._lock_next = self._unsynced = False
         self._checks = []
         if manager is None or sync is None:
@@ -241,6 +255,8 @@ class PgConnection:
         if self._sync is None:
             run()
             return
+        if self.guard is not None and _refused(self.guard, sql):
+            raise NeedsLogLock(sql)
         if self.lock_late and _needs_log_lock(sql):
             self.raw.execute(LOCK_LOG)
         if _large([value for row in params for value in row]):

@@ -4,7 +4,8 @@ Every write is a plain synchronous function run whole in the writer's thread (on
 transaction), grouped with the commands waiting beside it (engine.storage.group), exactly as
 `engine.storage.sqlite.Database` runs them, so the same transaction bodies, projection handlers and queries run
 on either backend. A write transaction takes the log's table lock before its first append (`pg_conn.begin_write`
-with `late`), so what a command reads and decides before it runs while other processes' writers hold the lock.
+with `late`), so what a command reads and decides before it runs while other processes' writers hold the lock; a
+group of story commands holds a shorter lock, around its appends alone (engine/storage/pg_order.py).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from engine.storage.group import GroupCommit
 from engine.storage.pg_conn import LOCK_LOG, PgConnection, begin_write
 from engine.storage.pg_faults import as_storage_error, classify
 from engine.storage.pg_migrate import migrate
+from engine.storage.pg_order import PgOrdering
 from engine.storage.pg_reproject import LOST_LOCK
 from engine.storage.pg_turns import take_turn
 from engine.storage.port import Conn, Reproject, take_reproject_lock
@@ -93,7 +95,7 @@ class PgDatabase(GroupCommit):
     dialect = "postgres"
 
     def __init__(self, writer: _Worker, reader: _Worker, url: str, *, group_commit: bool = True) -> None:
-        super().__init__(group_commit=group_commit)
+        super().__init__(group_commit=group_commit, ordering=PgOrdering())
         self._writer, self._reader = writer, reader
         self._gate: _Worker | None = None
         self.url = url

@@ -1,0 +1,176 @@
+"""PostgreSQL's short ordering lock (engine/storage/pg_order.py): a group of story commands holds the log's order
+around its appends alone, projects while other processes' writers append, and commits in seq order all the same."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from engine import Actor, Engine, projection, store
+from engine.commands import SayLine
+from engine.errors import ConcurrencyConflict, ProjectionError, StorageError
+from engine.storage import open_storage
+from engine.storage.group import Phased, Recording
+from engine.storage.pg_conn import PgConnection
+from engine.storage.pg_order import ORDER_LOCK
+from engine.storage.port import Conn
+from engine.store import Stamp
+from tests.conftest import story
+from tests.storage.backends import weather
+
+ADMIN = Actor(user_id="admin-1", guild_id="guild-1", display_name="Ada", is_admin=True)
+WAIT = 20.0  # seconds: only a broken build gets near it
+
+
+def _seqs(conn: PgConnection) -> list[int]:
+    return [row[0] for row in conn.execute("SELECT seq FROM events ORDER BY seq").fetchall()]
+
+
+def _waits(conn: PgConnection) -> list[str]:
+    """What this database's sessions waiting for a heavyweight lock wait for ('relation', 'advisory', …)."""
+    return [row[0] for row in conn.execute("SELECT wait_event FROM pg_stat_activity WHERE datname = current_database()"
+                                           " AND wait_event_type = 'Lock' ORDER BY wait_event").fetchall()]
+
+
+def _order_lock_held(conn: PgConnection) -> bool:
+    return conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1"
+                        " AND ((classid::bigint << 32) | objid::bigint) = ?", (ORDER_LOCK,)).fetchone()[0] > 0
+
+
+async def _until(condition, what: str) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never saw: {what}")
+        await asyncio.sleep(0.01)
+
+
+async def test_a_story_command_projects_while_an_earlier_writer_is_still_projecting(pg_url: str):
+    """Engine 1's line is held in its projection (a row another session locked); engine 2's line in another chat
+    appends and projects meanwhile, and then waits for engine 1's ticket (an advisory lock), not for the log's table
+    lock: it commits after engine 1, and the log and the world come out as if one after the other."""
+    one, two = await Engine.open(pg_url), await Engine.open(pg_url)
+    observer, locker = PgConnection.connect(pg_url), PgConnection.connect(pg_url)
+    try:
+        first = await story(one, ADMIN, "chan-a")
+        await story(two, ADMIN, "chan-b")
+        before = _seqs(observer)
+        locker.execute("BEGIN")
+        locker.execute("SELECT 1 FROM chats WHERE chat_id = ? FOR UPDATE", (first,))
+        held = asyncio.ensure_future(one.perform(SayLine(actor=ADMIN, channel_id="chan-a", message_id="m-a",
+                                                         text="first")))
+        await _until(lambda: _waits(observer) == ["transactionid"], "engine 1 waiting for the locked chat row")
+        later = asyncio.ensure_future(two.perform(SayLine(actor=ADMIN, channel_id="chan-b", message_id="m-b",
+                                                          text="meanwhile")))
+        await _until(lambda: _waits(observer) == ["advisory", "transactionid"], "engine 2 waiting for a ticket")
+        assert not later.done() and _seqs(observer) == before
+        locker.execute("ROLLBACK")
+        await asyncio.wait_for(asyncio.gather(held, later), WAIT)
+        after = _seqs(observer)
+        assert after == [*before, before[-1] + 1, before[-1] + 2]
+        chats = [row[0] for row in observer.execute("SELECT chat_id FROM events WHERE seq > ? ORDER BY seq",
+                                                    (before[-1],)).fetchall()]
+        assert chats[0] == first and chats[1] != first  # engine 1 appended first, and committed first
+        position = observer.execute("SELECT position FROM projection_cursor").fetchone()[0]
+        assert position == after[-1] and not _order_lock_held(observer)
+        for engine, channel, text in ((one, "chan-a", "first"), (two, "chan-b", "meanwhile")):
+            chat = await engine.reads.get_chat(channel)
+            assert [m.text for m in await engine.reads.transcript(chat.chat_id)][-1:] == [text]
+            assert (await engine.maintenance.check()).clean
+    finally:
+        locker.close()
+        observer.close()
+        await one.close()
+        await two.close()
+
+
+async def test_a_ticket_holder_that_is_lost_does_not_hold_up_the_later_ones(pg_url: str):
+    """Engine 1's writer is terminated while its line waits in its projection: engine 2's line, waiting for engine 1's
+    ticket, commits at once; engine 1's line is one storage error and leaves a hole in seq, which the cursor passes."""
+    one, two = await Engine.open(pg_url), await Engine.open(pg_url)
+    observer, locker = PgConnection.connect(pg_url), PgConnection.connect(pg_url)
+    try:
+        first = await story(one, ADMIN, "chan-a")
+        await story(two, ADMIN, "chan-b")
+        before = _seqs(observer)
+        locker.execute("BEGIN")
+        locker.execute("SELECT 1 FROM chats WHERE chat_id = ? FOR UPDATE", (first,))
+        held = asyncio.ensure_future(one.perform(SayLine(actor=ADMIN, channel_id="chan-a", message_id="m-a",
+                                                         text="lost")))
+        await _until(lambda: _waits(observer) == ["transactionid"], "engine 1 waiting for the locked chat row")
+        later = asyncio.ensure_future(two.perform(SayLine(actor=ADMIN, channel_id="chan-b", message_id="m-b",
+                                                          text="kept")))
+        await _until(lambda: _waits(observer) == ["advisory", "transactionid"], "engine 2 waiting for a ticket")
+        observer.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
+                         " AND wait_event = 'transactionid'")
+        await asyncio.wait_for(later, WAIT)
+        with pytest.raises(StorageError):
+            await asyncio.wait_for(held, WAIT)
+        locker.execute("ROLLBACK")
+        after = _seqs(observer)
+        assert after == [*before, before[-1] + 2]  # engine 1's seq was rolled back with it: a hole
+        assert observer.execute("SELECT position FROM projection_cursor").fetchone()[0] == after[-1]
+        chat = await two.reads.get_chat("chan-b")
+        assert [m.text for m in await two.reads.transcript(chat.chat_id)][-1:] == ["kept"]
+        assert (await two.maintenance.check()).clean and not _order_lock_held(observer)
+    finally:
+        locker.close()
+        observer.close()
+        await one.close()
+        await two.close()
+
+
+def _line(name: str, version: int = 0, *, fails: bool = False, reads_version: bool = False) -> Phased:
+    """A story command of chat `name` whose second phase comes split (`Recording`): it appends a weather event at
+    `version`, and its 'projection' fails when asked to (`fails`) or it reads its stream's version first, which
+    needs the whole log held (`reads_version`)."""
+    def append(conn: Conn) -> list:
+        at = store.stream_version(conn, f"chat:{name}") if reads_version else version
+        return store.append(conn, f"chat:{name}", at, [weather(name)], stamp=Stamp("now"))
+
+    def finish(conn: Conn, events: list) -> int:
+        if fails:
+            raise ProjectionError(f"projecting {name} failed")
+        return events[0].seq
+
+    def whole(conn: Conn) -> int:
+        return finish(conn, append(conn))
+
+    return Phased(lambda conn: Recording(whole, append, finish, projection.settle_ordered))
+
+
+async def test_a_projection_that_fails_after_the_groups_appends_fails_alone(location: str):
+    """On PostgreSQL the group is run again without it (its events were in and can't be undone alone); on both
+    backends the other commands are recorded and it is not."""
+    db = await open_storage(location)
+    try:
+        jobs = [_line("p0"), _line("p1", fails=True), _line("p2")]
+        outcomes = await asyncio.gather(*(db.write(job) for job in jobs), return_exceptions=True)
+        assert isinstance(outcomes[1], ProjectionError)
+        events = await db.read(lambda conn: list(store.read_after(conn, 0)))
+        assert [e.chat_id for e in events] == ["p0", "p2"] and [e.seq for e in events] == [outcomes[0], outcomes[2]]
+    finally:
+        await db.close()
+
+
+async def test_the_ordering_lock_is_let_go_whatever_the_group_meets(pg_url: str):
+    """A stale append fails alone; a command that needs the whole log held sends its group the one-lock way; either
+    way the group commits and no session is left holding the ordering lock."""
+    db = await open_storage(pg_url)
+    observer = PgConnection.connect(pg_url)
+    try:
+        assert await db.write(_line("a")) > 0
+        outcomes = await asyncio.gather(db.write(_line("b")), db.write(_line("a")), db.write(_line("c")),
+                                        return_exceptions=True)
+        assert isinstance(outcomes[1], ConcurrencyConflict) and not _order_lock_held(observer)
+        outcomes = await asyncio.gather(db.write(_line("d")), db.write(_line("a", reads_version=True)),
+                                        return_exceptions=True)
+        assert all(isinstance(o, int) for o in outcomes) and not _order_lock_held(observer)
+        assert await db.read(lambda conn: store.stream_version(conn, "chat:a")) == 2
+        events = await db.read(lambda conn: list(store.read_after(conn, 0)))
+        assert [e.chat_id for e in events] == ["a", "b", "c", "d", "a"]
+    finally:
+        observer.close()
+        await db.close()
