@@ -212,13 +212,11 @@ def apply_new(conn: Conn, events: Sequence[Recorded], *, at: Callable[[], int] |
     _advance(conn, events[-1].seq)
 
 
-def settle_ordered(conn: Conn, first_seq: int, last_seq: int) -> None:
-    """Move the cursor past a group's events (`first_seq` … `last_seq`), which their own transaction has projected,
-    once every writer that appended before it has committed (PostgreSQL's ticket chain, engine/storage/pg_order.py):
-    events before them that are committed and not projected (a writer that did not project its own) are applied
-    first."""
-    if position(conn) < first_seq - 1:
-        catch_up_in(conn, until=first_seq - 1)
+def settle_ordered(conn: Conn, last_seq: int) -> None:
+    """Move the cursor past a group's events, which their own transaction has projected, once every writer that
+    appended before it has ended (PostgreSQL's ticket chain, engine/storage/pg_order.py). Every writer projects what
+    it appends in the same transaction, so everything below them that committed is projected by then; the seqs in
+    between that no event holds are appends rolled back. Sent without waiting: it goes with COMMIT."""
     _advance(conn, last_seq)
 
 

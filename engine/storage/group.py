@@ -61,8 +61,9 @@ class Ordering(Protocol):
         """After the appends: hold the group's ticket (its first seq, if it appended) to COMMIT, and release the
         ordering lock."""
 
-    def wait(self, conn: Any, first_seq: int) -> None:
-        """Wait until every writer holding an earlier ticket has ended (sent with the next statement)."""
+    def wait(self, conn: Any, first_seq: int, last_seq: int) -> None:
+        """Wait until every writer holding an earlier ticket has ended (sent with the next statement: the cursor's
+        move and COMMIT)."""
 
     def release(self, conn: Any, *, committed: bool) -> None:
         """After the transaction ended: let the ordering lock go if it may still be held (`committed`: it was let go
@@ -207,13 +208,13 @@ class Phased:
 class Recording:
     """A phased command's second phase, split for an `Ordering`: `append(conn)` appends its events and returns them
     (each with its `seq`), `finish(conn, events)` projects them without moving the projection cursor and answers,
-    `settle(conn, first, last)` moves the cursor past a group's events (first to last seq) once every earlier writer
-    has committed. Called whole, it is the second phase as one step (the log's lock taken as usual)."""
+    `settle(conn, last)` moves the cursor past a group's events (to its last seq) once every earlier writer has
+    ended. Called whole, it is the second phase as one step (the log's lock taken as usual)."""
 
     __slots__ = ("append", "finish", "settle", "whole")
 
     def __init__(self, whole: Job, append: Callable[[Conn], list[Any]], finish: Callable[[Conn, list[Any]], Any],
-                 settle: Callable[[Conn, int, int], None]) -> None:
+                 settle: Callable[[Conn, int], None]) -> None:
         self.whole, self.append, self.finish, self.settle = whole, append, finish, settle
 
     def __call__(self, conn: Conn) -> Any:
@@ -310,8 +311,7 @@ def _ordered_batch(conn: Any, fns: list[Job], begin: Callable[[Any], None], orde
     """A group of phased commands in one transaction under `ordering`, run again without any command whose projection
     failed after the appends."""
     outcomes: dict[int, Any] = {}
-    while True:
-        live = [index for index in range(len(fns)) if index not in outcomes]
+    while live := [index for index in range(len(fns)) if index not in outcomes]:
         begin(conn)
         try:
             ordering.enter(conn)
@@ -329,17 +329,19 @@ def _ordered_batch(conn: Any, fns: list[Job], begin: Callable[[Any], None], orde
             raise
         ordering.release(conn, committed=True)
         outcomes.update(zip(live, results, strict=True))
-        return [outcomes[index] for index in range(len(fns))]
+    return [outcomes[index] for index in range(len(fns))]
 
 
 def _run_ordered(conn: Any, fns: list[Job], ordering: Ordering) -> list[Any]:
     """Decide every command, append all their events under the ordering lock, project them, wait for the earlier
-    writers, move the cursor once. A second phase that comes whole runs the one-lock way in this transaction."""
+    writers, move the cursor once. A second phase that comes whole runs the one-lock way in this transaction. A lone
+    command needs no savepoint: whatever of it fails, the transaction is rolled back."""
+    step = _in_savepoint if len(fns) > 1 else _alone
     outcomes: list[Any] = [None] * len(fns)
     decided: list[tuple[int, Job]] = []
     for index, fn in enumerate(fns):
         assert isinstance(fn, Phased)
-        record = _in_savepoint(conn, fn.decide)
+        record = step(conn, fn.decide)
         if isinstance(record, Failed):
             outcomes[index] = record
         else:
@@ -354,7 +356,7 @@ def _run_ordered(conn: Any, fns: list[Job], ordering: Ordering) -> list[Any]:
     ordering.take(conn)
     for index, record in decided:
         assert isinstance(record, Recording)
-        events = _in_savepoint(conn, record.append)
+        events = step(conn, record.append)
         if isinstance(events, Failed):
             outcomes[index] = events
         else:
@@ -362,18 +364,26 @@ def _run_ordered(conn: Any, fns: list[Job], ordering: Ordering) -> list[Any]:
     seqs = [event.seq for _, _, events in appended for event in events]
     ordering.let_go(conn, seqs[0] if seqs else None)
     for index, record, events in appended:
-        outcome = _in_savepoint(conn, _finishing(record, events))
+        outcome = step(conn, _finishing(record, events))
         if isinstance(outcome, Failed):
             raise _Redo(index, outcome)
         outcomes[index] = outcome
     if seqs:
-        ordering.wait(conn, seqs[0])
-        appended[0][1].settle(conn, seqs[0], seqs[-1])
+        ordering.wait(conn, seqs[0], seqs[-1])
+        appended[0][1].settle(conn, seqs[-1])
     return outcomes
 
 
 def _finishing(record: Recording, events: list[Any]) -> Job:
     return lambda conn: record.finish(conn, events)
+
+
+def _alone(conn: Any, fn: Job) -> Any:
+    """A lone command's step under an `Ordering`: a failure rolls its transaction back (`_Redo`, with nothing left)."""
+    try:
+        return fn(conn)
+    except Exception as exc:
+        raise _Redo(0, Failed(exc)) from None
 
 
 def settle(batch: list[tuple[Job, asyncio.Future[Any]]], outcomes: list[Any]) -> None:

@@ -117,6 +117,7 @@ class PgConnection:
         self._lock_next = False  # … and with the next statement whatever it is (`hold_log`)
         self.guard: str | None = None  # an ordered group's step (`_refused`): engine/storage/pg_order.py
         self.order_held = False  # whether the ordering lock may be held (pg_order)
+        self.ordered_through = self.ordered_pending = 0  # the last seq of the last ordered group committed (pg_order)
         self._unsynced = False  # statements sent in pipeline mode whose answers are not read yet
         self._checks: list[Callable[[], None]] = []  # checks of those answers, run once they are read (`when_answered`)
 
@@ -138,6 +139,7 @@ class PgConnection:
         self.raw = _open(self._url, self._application_name)
         self._pipeline, self._sync, self.defer_writes, self.lock_late, self.guard = None, None, False, False, None
         self._lock_next = self._unsynced = self.order_held = False
+        self.ordered_through = self.ordered_pending = 0
         self._checks = []
 
     def execute(self, sql: str, params: Params = ()) -> PgCursor:

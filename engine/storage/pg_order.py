@@ -12,6 +12,10 @@ also makes every process's writer wait while another projects and answers. A gro
   and committing, waits for every earlier ticket still held (`wait`: read from `pg_locks`, each taken shared), not
   only the one just before (a holder that rolled back ended without waiting for its own predecessors). Moving the
   cursor after that wait keeps its row from deadlocking two ticket holders.
+- A group whose first seq follows the last seq of the previous group this connection committed waits for nobody:
+  nothing appended between the two, and every writer below the previous group's seqs had ended before it committed
+  (it waited for them; one that held the log's table lock committed before it could append). One process alone thus
+  never reads `pg_locks`; with several, most groups do.
 
 Everything else (a command decided against the world, a stream version read, a catch-up, a copied log, the
 reproject's switch) still takes the table lock to COMMIT, which waits for every transaction that has appended and
@@ -50,16 +54,21 @@ class PgOrdering:
         conn.order_held, conn.guard = True, "append"
 
     def let_go(self, conn: PgConnection, first_seq: int | None) -> None:
-        if first_seq is not None:
-            conn.execute("SELECT pg_advisory_xact_lock(?)", (first_seq,))
-        conn.execute("SELECT pg_advisory_unlock(?)", (ORDER_LOCK,))  # sent with the projection's first wait
-        conn.guard = "decide"
+        if first_seq is None:
+            conn.execute("SELECT pg_advisory_unlock(?)", (ORDER_LOCK,))
+        else:  # the ticket, then the unlock: the outer select can't run before the row its subquery makes
+            conn.execute("SELECT pg_advisory_unlock(?) FROM (SELECT pg_advisory_xact_lock(?) OFFSET 0) AS ticket",
+                         (ORDER_LOCK, first_seq))
+        conn.guard = "decide"  # both sent with the projection's first wait
 
-    def wait(self, conn: PgConnection, first_seq: int) -> None:
-        conn.execute(_EARLIER, (first_seq,))  # answered with the cursor's read that follows
-        conn.guard = None
+    def wait(self, conn: PgConnection, first_seq: int, last_seq: int) -> None:
+        if first_seq != conn.ordered_through + 1:
+            conn.execute(_EARLIER, (first_seq,))  # sent with the cursor's move and COMMIT
+        conn.ordered_pending, conn.guard = last_seq, None
 
     def release(self, conn: PgConnection, *, committed: bool) -> None:
         held, conn.order_held = conn.order_held, False
+        conn.ordered_through = conn.ordered_pending if committed and conn.ordered_pending else 0
+        conn.ordered_pending = 0
         if held and not committed and not conn.closed and not conn.in_transaction:
             conn.execute("SELECT pg_advisory_unlock(?)", (ORDER_LOCK,))  # not held (let go already): false, no harm

@@ -56,6 +56,7 @@ async def test_a_story_command_projects_while_an_earlier_writer_is_still_project
     try:
         first = await story(one, ADMIN, "chan-a")
         await story(two, ADMIN, "chan-b")
+        await two.perform(SayLine(actor=ADMIN, channel_id="chan-b", message_id="m-0", text="before"))
         before = _seqs(observer)
         locker.execute("BEGIN")
         locker.execute("SELECT 1 FROM chats WHERE chat_id = ? FOR UPDATE", (first,))
