@@ -266,11 +266,13 @@ def _commands_table(latency: dict, split: dict, sizes: Sizes) -> Table:
                        "the server's (postmaster and backends), and the whole machine's busy cores, other programs "
                        f"included, of {os.cpu_count()}: a machine near all its cores is the limit, whatever the locks.")
     table.notes.append("Reading it: a lone `SayLine` waits 12 times for the server (BEGIN, the idempotency key, the "
-                       "message, the chat, its cast and the persona, the cursor's position with the append, two "
-                       "reads and an insert of the handler, the result read back, COMMIT); each is a round trip on "
-                       "PostgreSQL and a function call on SQLite. The log's lock is held from the append to COMMIT, "
-                       "so the projection of all processes' commands takes turns: more processes add CPU for the "
-                       "reads and decisions before it, not write throughput (docs/POSTGRES.md, \"Throughput\").")
+                       "message, the chat, its cast and the persona, the log's ordering lock with the append, two "
+                       "reads and an insert of the handler, the result read back, COMMIT with the cursor's move); "
+                       "each is a round trip on PostgreSQL and a function call on SQLite. A group of story commands "
+                       "holds the log's order only while it appends (a ticket chain): processes take turns for their "
+                       "appends alone, and "
+                       "project, answer and commit side by side (docs/POSTGRES.md); beyond the machine's cores, "
+                       "more processes only wait for one another.")
     return table
 
 
@@ -302,8 +304,8 @@ def _targets_table(latency: dict, split: dict, rebuilt: dict[str, Figure]) -> Ta
              rebuilt["postgres"].median >= TARGETS["rebuild"])]
     table = Table("10c. PostgreSQL throughput targets (synchronous_commit=off)", ["target", "wanted", "measured", ""])
     table.rows += [[name, want, got, "met" if met else "**missed**"] for name, want, got, met in rows]
-    table.notes.append("Why the missed ones are missed is in docs/POSTGRES.md (\"Throughput\"): every figure here is "
-                       "a count of round trips to the server, and the log's lock is held for a whole transaction.")
+    table.notes.append("Why the missed ones are missed is in docs/POSTGRES.md (\"Throughput\"): a command is a "
+                       "chain of round trips to the server, each also a wait for its process to be scheduled.")
     return table
 
 
