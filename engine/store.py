@@ -88,6 +88,24 @@ def _same_command(event: Recorded, other: Recorded) -> bool:
     return event.recorded_at == other.recorded_at
 
 
+_INSERT = ("INSERT INTO events (stream, stream_version, kind, version, chat_id, guild_id, actor_id, payload,"
+           " recorded_at, idempotency_key, command_id, cause) VALUES ")
+_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_APPEND = f"{_INSERT}{_ROW} RETURNING seq"
+
+
+def _params(stream: str, version: int, new: NewEvent, stamp: Stamp, key: str | None) -> tuple[Any, ...]:
+    payload = new.payload
+    return (stream, version, payload.kind, payload.version, payload.chat, new.guild_id, new.actor_id,
+            payload.model_dump_json(), stamp.recorded_at, key, stamp.command_id, stamp.cause)
+
+
+def _recorded(seq: int, stream: str, version: int, new: NewEvent, stamp: Stamp, key: str | None) -> Recorded:
+    payload = new.payload
+    return Recorded(seq, stream, version, payload.kind, payload.version, payload.chat, new.guild_id, new.actor_id,
+                    payload, stamp.recorded_at, key, stamp.command_id, stamp.cause)
+
+
 def append(conn: Conn, stream: str, expected_version: int, events: Sequence[NewEvent], *, stamp: Stamp,
            idempotency_key: str | None = None) -> list[Recorded]:
     """Append `events` to `stream`, which must be at `expected_version`; the caller holds the transaction.
@@ -100,19 +118,13 @@ def append(conn: Conn, stream: str, expected_version: int, events: Sequence[NewE
     recorded: list[Recorded] = []
     version = expected_version
     for index, new in enumerate(events):
-        payload = new.payload
-        if payload.stream() != stream:
-            raise ValueError(f"{payload.kind} belongs to {payload.stream()}, not {stream}")
+        if new.payload.stream() != stream:
+            raise ValueError(f"{new.payload.kind} belongs to {new.payload.stream()}, not {stream}")
         version += 1
         key = idempotency_key if index == 0 else None
-        params = (stream, version, payload.kind, payload.version, payload.chat, new.guild_id, new.actor_id,
-                  payload.model_dump_json(), stamp.recorded_at, key, stamp.command_id, stamp.cause)
         try:
-            seq = conn.execute(
-                "INSERT INTO events (stream, stream_version, kind, version, chat_id, guild_id, actor_id, payload,"
-                " recorded_at, idempotency_key, command_id, cause) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " RETURNING seq", params,
-            ).fetchone()[0]
+            row = _params(stream, version, new, stamp, key)
+            seq = conn.execute(_APPEND, row).fetchone()[0]
         except Exception as exc:
             if is_unique_violation(exc, "stream_version") or is_unique_violation(exc, "events.stream"):
                 log.info("append_conflict", stream=stream, expected_version=expected_version)
@@ -121,9 +133,45 @@ def append(conn: Conn, stream: str, expected_version: int, events: Sequence[NewE
                 log.info("append_duplicate_key", stream=stream, key=key)
                 raise ConcurrencyConflict(f"idempotency key {key} was recorded by another writer") from exc
             raise
-        recorded.append(Recorded(seq, stream, version, payload.kind, payload.version, payload.chat, new.guild_id,
-                                 new.actor_id, payload, stamp.recorded_at, key, stamp.command_id, stamp.cause))
+        recorded.append(_recorded(seq, stream, version, new, stamp, key))
     return recorded
+
+
+@dataclass(frozen=True, slots=True)
+class Appending:
+    """One command's events for `append_many`: its stream, the version it was decided at, its stamp and key."""
+
+    stream: str
+    expected_version: int
+    events: Sequence[NewEvent]
+    stamp: Stamp
+    idempotency_key: str | None = None
+
+
+def append_many(conn: Conn, commands: Sequence[Appending]) -> list[list[Recorded]]:
+    """Append several commands' events with one statement, each command's to its stream at its expected version, in
+    the order given; return each command's recorded events. A stale version or a key already recorded anywhere in
+    the lot raises ConcurrencyConflict after the other rows went in: the caller rolls back (a savepoint) and appends
+    the commands one at a time to find which (`append`)."""
+    if not conn.in_transaction:
+        raise RuntimeError("append_many needs the caller's write transaction (BEGIN first)")
+    rows: list[tuple[str, int, NewEvent, Stamp, str | None]] = []
+    for command in commands:
+        for index, new in enumerate(command.events):
+            if new.payload.stream() != command.stream:
+                raise ValueError(f"{new.payload.kind} belongs to {new.payload.stream()}, not {command.stream}")
+            rows.append((command.stream, command.expected_version + index + 1, new, command.stamp,
+                         command.idempotency_key if index == 0 else None))
+    if not rows:
+        return [[] for _ in commands]
+    sql = f"{_INSERT}{', '.join([_ROW] * len(rows))} ON CONFLICT DO NOTHING RETURNING seq, stream, stream_version"
+    returned = conn.execute(sql, [value for row in rows for value in _params(*row)]).fetchall()
+    if len(returned) != len(rows):
+        log.info("append_many_conflict", commands=len(commands), rows=len(rows), appended=len(returned))
+        raise ConcurrencyConflict(f"{len(rows) - len(returned)} of {len(rows)} events met a stale version or key")
+    seqs = {(stream, version): seq for seq, stream, version in returned}
+    recorded = iter([_recorded(seqs[row[0], row[1]], *row) for row in rows])
+    return [[next(recorded) for _ in command.events] for command in commands]
 
 
 def last_seq(conn: Conn) -> int:

@@ -10,7 +10,6 @@ command's meaning allows, else nothing is recorded.
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Awaitable, Callable
 from itertools import groupby
 from typing import Any, TypeVar
@@ -24,7 +23,8 @@ from engine.deciders.base import Context, Decider
 from engine.errors import AlreadyHandled, ConcurrencyConflict, NoStory, NotFound, ProjectionError
 from engine.events import ChatStarted, Recorded
 from engine.serial import ChatSerializer
-from engine.storage.group import Phased, Recording
+from engine.storage.group import Phased
+from engine.storage.ordered import Recording
 from engine.storage.port import Conn, Storage
 from engine.store import Stamp
 from engine.table import action_of, snake
@@ -180,7 +180,8 @@ def _job(decider: Decider[Any, Any], cmd: Command[Any], ctx: Context, stamp: Sta
 
 def _decide(conn: Conn, decider: Decider[Any, Any], cmd: Command[Any], ctx: Context, stamp: Stamp, key: str | None,
             result: Result[T]) -> Callable[[Conn], tuple[list[Recorded[Any]], T]]:
-    """A command's first phase: idempotency, load, decide; returns its second (`_record`)."""
+    """A command's first phase: idempotency, load, decide; returns its second (a `Recording`: `_Story`, or
+    `_Answered` for a command already recorded)."""
     if not (isinstance(cmd, InChat) and cmd.in_story and cmd.chat_id):  # decided against more than its chat's version
         store.hold_log(conn)
     if key is not None and (previous := store.find_by_key(conn, key)) is not None:
@@ -189,40 +190,79 @@ def _decide(conn: Conn, decider: Decider[Any, Any], cmd: Command[Any], ctx: Cont
             value = result(conn, cmd, store.read_command(conn, previous))
         except (NotFound, ProjectionError):  # what it recorded is gone (rewound, forgotten, ended)
             raise AlreadyHandled() from None
-        return Recording(lambda _: ([], value), lambda _: [], lambda _, events: ([], value), projection.settle_ordered)
+        return _Answered(value)
     state = decider.load(conn, cmd)
-    new_events = decider.decide(cmd, state, ctx)
-    return Recording(functools.partial(_record, cmd=cmd, new_events=new_events, stamp=stamp, key=key, result=result),
-                     functools.partial(_append, cmd=cmd, new_events=new_events, stamp=stamp, key=key),
-                     functools.partial(_finish, cmd=cmd, result=result), projection.settle_ordered)
+    return _Story(cmd, decider.decide(cmd, state, ctx), stamp, key, result)
 
 
-def _record(conn: Conn, *, cmd: Command[Any], new_events: list[Any], stamp: Stamp, key: str | None,
-            result: Result[T]) -> tuple[list[Recorded[Any]], T]:
-    """A command's second phase as one step: append per stream, project (the cursor moved), build the result."""
-    at = projection.position_later(conn) if new_events else None  # takes the log's lock; answered with the append
-    recorded = _append(conn, cmd=cmd, new_events=new_events, stamp=stamp, key=key)
-    projection.apply_new(conn, recorded, at=at)
-    return recorded, result(conn, cmd, recorded)
+class _Recording(Recording):
+    """What both kinds of a story command's second phase share in an ordered group."""
+
+    def settle(self, conn: Conn, last_seq: int) -> None:
+        projection.settle_ordered(conn, last_seq)
+
+    def project_together(self, conn: Conn, events: list[Any]) -> None:
+        projection.projector.apply_all(conn, events)
 
 
-def _append(conn: Conn, *, cmd: Command[Any], new_events: list[Any], stamp: Stamp,
-            key: str | None) -> list[Recorded[Any]]:
-    """Append a decided command's events, per stream."""
-    recorded: list[Recorded[Any]] = []
-    for stream, group in groupby(new_events, key=lambda e: e.payload.stream()):
-        if isinstance(cmd, InChat) and stream == cmd.stream:
-            version = cmd.expected_version
-        else:  # a new chat, a guild's or a person's stream: decided in this very transaction
-            version = store.stream_version(conn, stream)
-        recorded += store.append(conn, stream, version, list(group), stamp=stamp,
-                                 idempotency_key=key if not recorded else None)
-    return recorded
+class _Answered(_Recording):
+    """A command already recorded (its idempotency key found): nothing to append, its first answer."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __call__(self, conn: Conn) -> tuple[list[Recorded[Any]], Any]:
+        return [], self.value
+
+    def append(self, conn: Conn) -> list[Any]:
+        return []
+
+    def project(self, conn: Conn, events: list[Any]) -> None:
+        return None
+
+    def answer(self, conn: Conn, events: list[Any]) -> tuple[list[Recorded[Any]], Any]:
+        return [], self.value
 
 
-def _finish(conn: Conn, events: list[Recorded[Any]], *, cmd: Command[Any],
-            result: Result[T]) -> tuple[list[Recorded[Any]], T]:
-    """The rest of an ordered group's command (engine/storage/group.py): project its events (the group moves the
-    cursor), build the result."""
-    projection.projector.apply_all(conn, events)
-    return events, result(conn, cmd, events)
+class _Story(_Recording):
+    """A decided story command: its events to append, project and answer with."""
+
+    def __init__(self, cmd: Command[Any], new_events: list[Any], stamp: Stamp, key: str | None,
+                 result: Result[Any]) -> None:
+        self.cmd, self.new_events, self.stamp, self.key, self.result = cmd, new_events, stamp, key, result
+
+    def __call__(self, conn: Conn) -> tuple[list[Recorded[Any]], Any]:
+        """The second phase as one step: append per stream, project (the cursor moved), answer."""
+        at = projection.position_later(conn) if self.new_events else None  # takes the log's lock, with the append
+        recorded = self.append(conn)
+        projection.apply_new(conn, recorded, at=at)
+        return recorded, self.result(conn, self.cmd, recorded)
+
+    def append(self, conn: Conn) -> list[Recorded[Any]]:
+        """Append the events, per stream."""
+        recorded: list[Recorded[Any]] = []
+        for stream, group in groupby(self.new_events, key=lambda e: e.payload.stream()):
+            if isinstance(self.cmd, InChat) and stream == self.cmd.stream:
+                version = self.cmd.expected_version
+            else:  # a new chat, a guild's or a person's stream: decided in this very transaction
+                version = store.stream_version(conn, stream)
+            recorded += store.append(conn, stream, version, list(group), stamp=self.stamp,
+                                     idempotency_key=self.key if not recorded else None)
+        return recorded
+
+    def project(self, conn: Conn, events: list[Any]) -> None:
+        projection.projector.apply_all(conn, events)
+
+    def answer(self, conn: Conn, events: list[Any]) -> tuple[list[Recorded[Any]], Any]:
+        return events, self.result(conn, self.cmd, events)
+
+    def append_together(self, conn: Conn, recordings: list[Recording]) -> list[list[Any]]:
+        """One statement for the group's events when every one of them goes on its own chat's stream."""
+        own = [r for r in recordings if isinstance(r, _Story) and isinstance(r.cmd, InChat)
+               and all(e.payload.stream() == r.cmd.stream for e in r.new_events)]
+        if len(own) < sum(isinstance(r, _Story) for r in recordings):
+            return super().append_together(conn, recordings)
+        appended = iter(store.append_many(conn, [
+            store.Appending(r.cmd.stream, r.cmd.expected_version, r.new_events, r.stamp, r.key) for r in own
+            if isinstance(r.cmd, InChat)]))
+        return [next(appended) if isinstance(r, _Story) else [] for r in recordings]

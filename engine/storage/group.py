@@ -15,13 +15,8 @@ function reaches its writer connection (`_on_writer`) and how a write transactio
 SQLite's `BEGIN IMMEDIATE`, PostgreSQL's `BEGIN` plus the log's table lock).
 
 A backend whose writers run in several processes at once may also supply an `Ordering` (PostgreSQL: a ticket chain,
-engine/storage/pg_order.py). A group made only of phased commands whose second phase comes split (`Recording`) then
-runs in steps: decide them all, take the ordering lock, append all their events, let the lock go, project them,
-wait until every writer that appended before has committed, move the projection cursor once, commit. The lock
-covers the appends alone, so other processes' groups project while this one appends. A projection that fails after
-the appends cannot be undone alone (savepoints nest): the group is rolled back and run again without that command.
-A statement that needs the whole log held (`NeedsLogLock`: a stream version read, the cursor read early) sends the
-group back to the one-lock way, from the start.
+engine/storage/pg_order.py), which runs a group made only of phased commands in steps (engine/storage/ordered.py); a
+statement that needs the whole log held there (`NeedsLogLock`) sends the group back to the one-lock way.
 """
 
 from __future__ import annotations
@@ -46,28 +41,11 @@ class NeedsLogLock(BaseException):  # noqa: N818 — a signal, not an error: cau
 
 
 class Ordering(Protocol):
-    """How a backend orders writers that append at the same time (engine/storage/pg_order.py)."""
+    """How a backend orders writers that append at the same time (engine/storage/ordered.py runs its steps)."""
 
-    def enter(self, conn: Any) -> None:
-        """A write transaction begun for an ordered group: statements that need the log held raise NeedsLogLock."""
-
-    def leave(self, conn: Any) -> None:
-        """Back to the one-lock way in the same transaction (nothing was appended yet)."""
-
-    def take(self, conn: Any) -> None:
-        """Take the ordering lock (with the next statement): the group's appends follow."""
-
-    def let_go(self, conn: Any, first_seq: int | None) -> None:
-        """After the appends: hold the group's ticket (its first seq, if it appended) to COMMIT, and release the
-        ordering lock."""
-
-    def wait(self, conn: Any, first_seq: int, last_seq: int) -> None:
-        """Wait until every writer holding an earlier ticket has ended (sent with the next statement: the cursor's
-        move and COMMIT)."""
-
-    def release(self, conn: Any, *, committed: bool) -> None:
-        """After the transaction ended: let the ordering lock go if it may still be held (`committed`: it was let go
-        before COMMIT, which ran every statement sent before it)."""
+    def run(self, conn: Any, fns: list[Job], begin: Callable[[Any], None]) -> list[Any]:
+        """Run a group of phased commands in one transaction, its steps ordered (NeedsLogLock: rolled back, run it
+        the one-lock way)."""
 
 
 class GroupCommit:
@@ -205,22 +183,6 @@ class Phased:
         return self.decide(conn)(conn)
 
 
-class Recording:
-    """A phased command's second phase, split for an `Ordering`: `append(conn)` appends its events and returns them
-    (each with its `seq`), `finish(conn, events)` projects them without moving the projection cursor and answers,
-    `settle(conn, last)` moves the cursor past a group's events (to its last seq) once every earlier writer has
-    ended. Called whole, it is the second phase as one step (the log's lock taken as usual)."""
-
-    __slots__ = ("append", "finish", "settle", "whole")
-
-    def __init__(self, whole: Job, append: Callable[[Conn], list[Any]], finish: Callable[[Conn, list[Any]], Any],
-                 settle: Callable[[Conn, int], None]) -> None:
-        self.whole, self.append, self.finish, self.settle = whole, append, finish, settle
-
-    def __call__(self, conn: Conn) -> Any:
-        return self.whole(conn)
-
-
 class Failed:
     """A command of a group that raised (its savepoint was rolled back)."""
 
@@ -230,20 +192,12 @@ class Failed:
         self.error = error
 
 
-class _Redo(Exception):  # noqa: N818 — caught by `_ordered_batch` alone
-    """A command's projection failed after the group's appends: run the group again without it."""
-
-    def __init__(self, index: int, failed: Failed) -> None:
-        super().__init__(index)
-        self.index, self.failed = index, failed
-
-
 def run_batch(conn: Any, fns: list[Job], begin: Callable[[Any], None], ordering: Ordering | None = None) -> list[Any]:
     """One transaction for a group of commands, a savepoint each; a lone command needs no savepoint. Under an
     `Ordering`, a group of phased commands only runs in its steps (the one-lock way if a statement needs it)."""
     if ordering is not None and all(isinstance(fn, Phased) for fn in fns):
         try:
-            return _ordered_batch(conn, fns, begin, ordering)
+            return ordering.run(conn, fns, begin)
         except NeedsLogLock as needs:  # rolled back: run it the one-lock way from the start
             log.debug("ordered_group_needs_log_lock", statement=str(needs)[:80], commands=len(fns))
     outcomes: list[Any] = []
@@ -305,85 +259,6 @@ def _in_savepoint(conn: Any, fn: Job) -> Any:
         return Failed(exc)
     conn.execute("RELEASE SAVEPOINT command")
     return value
-
-
-def _ordered_batch(conn: Any, fns: list[Job], begin: Callable[[Any], None], ordering: Ordering) -> list[Any]:
-    """A group of phased commands in one transaction under `ordering`, run again without any command whose projection
-    failed after the appends."""
-    outcomes: dict[int, Any] = {}
-    while live := [index for index in range(len(fns)) if index not in outcomes]:
-        begin(conn)
-        try:
-            ordering.enter(conn)
-            results = _run_ordered(conn, [fns[index] for index in live], ordering)
-            conn.execute("COMMIT")
-        except _Redo as redo:
-            conn.execute("ROLLBACK")
-            ordering.release(conn, committed=False)
-            outcomes[live[redo.index]] = redo.failed
-            continue
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            ordering.release(conn, committed=False)
-            raise
-        ordering.release(conn, committed=True)
-        outcomes.update(zip(live, results, strict=True))
-    return [outcomes[index] for index in range(len(fns))]
-
-
-def _run_ordered(conn: Any, fns: list[Job], ordering: Ordering) -> list[Any]:
-    """Decide every command, append all their events under the ordering lock, project them, wait for the earlier
-    writers, move the cursor once. A second phase that comes whole runs the one-lock way in this transaction. A lone
-    command needs no savepoint: whatever of it fails, the transaction is rolled back."""
-    step = _in_savepoint if len(fns) > 1 else _alone
-    outcomes: list[Any] = [None] * len(fns)
-    decided: list[tuple[int, Job]] = []
-    for index, fn in enumerate(fns):
-        assert isinstance(fn, Phased)
-        record = step(conn, fn.decide)
-        if isinstance(record, Failed):
-            outcomes[index] = record
-        else:
-            decided.append((index, record))
-    if not all(isinstance(record, Recording) for _, record in decided):
-        ordering.leave(conn)
-        _record(conn, decided, outcomes)
-        return outcomes
-    if not decided:
-        return outcomes
-    appended: list[tuple[int, Recording, list[Any]]] = []
-    ordering.take(conn)
-    for index, record in decided:
-        assert isinstance(record, Recording)
-        events = step(conn, record.append)
-        if isinstance(events, Failed):
-            outcomes[index] = events
-        else:
-            appended.append((index, record, events))
-    seqs = [event.seq for _, _, events in appended for event in events]
-    ordering.let_go(conn, seqs[0] if seqs else None)
-    for index, record, events in appended:
-        outcome = step(conn, _finishing(record, events))
-        if isinstance(outcome, Failed):
-            raise _Redo(index, outcome)
-        outcomes[index] = outcome
-    if seqs:
-        ordering.wait(conn, seqs[0], seqs[-1])
-        appended[0][1].settle(conn, seqs[-1])
-    return outcomes
-
-
-def _finishing(record: Recording, events: list[Any]) -> Job:
-    return lambda conn: record.finish(conn, events)
-
-
-def _alone(conn: Any, fn: Job) -> Any:
-    """A lone command's step under an `Ordering`: a failure rolls its transaction back (`_Redo`, with nothing left)."""
-    try:
-        return fn(conn)
-    except Exception as exc:
-        raise _Redo(0, Failed(exc)) from None
 
 
 def settle(batch: list[tuple[Job, asyncio.Future[Any]]], outcomes: list[Any]) -> None:

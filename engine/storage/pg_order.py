@@ -1,4 +1,4 @@
-"""The short ordering lock of PostgreSQL's writers: a ticket chain (engine/storage/group.py runs its steps).
+"""The short ordering lock of PostgreSQL's writers: a ticket chain (engine/storage/ordered.py runs its steps).
 
 `LOCK TABLE events IN EXCLUSIVE MODE`, held from a transaction's first append to its COMMIT, makes seq order commit
 order, so that a projector reading `seq > cursor` never skips an event that commits later with a smaller seq; but it
@@ -27,6 +27,11 @@ after its ROLLBACK (`release`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from engine.storage.group import Job
+from engine.storage.ordered import run_ordered
 from engine.storage.pg_conn import PgConnection
 
 ORDER_LOCK = 0x6368726F6E6F7264  # pg_advisory_lock key: "chronord" in ASCII, an arbitrary constant
@@ -41,7 +46,11 @@ _EARLIER = ("SELECT pg_advisory_xact_lock_shared(k) FROM (SELECT (classid::bigin
 
 
 class PgOrdering:
-    """The `engine.storage.group.Ordering` of PostgreSQL (one writer connection per process)."""
+    """The `engine.storage.group.Ordering` of PostgreSQL and its `engine.storage.ordered.Steps` (one writer connection
+    per process)."""
+
+    def run(self, conn: PgConnection, fns: list[Job], begin: Callable[[Any], None]) -> list[Any]:
+        return run_ordered(conn, fns, begin, self)
 
     def enter(self, conn: PgConnection) -> None:
         conn.lock_late, conn.guard = False, "decide"

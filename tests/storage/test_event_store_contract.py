@@ -66,6 +66,37 @@ def test_a_stale_expected_version_is_a_conflict_and_records_nothing(backend: Bac
     assert len(list(backend.store.read_after(conn, 0))) == 2
 
 
+def test_several_commands_events_go_in_with_one_statement_in_order(backend: Backend):
+    """`append_many`: each command's events on its own stream from the version it was decided at, seqs in the order
+    given, the key on each command's first event; read back exactly as `append` would have recorded them."""
+    conn = backend.connect()
+    _append(backend, conn, "c2", 0, 2)
+    stamp = Stamp("2026-01-01T00:00:00", "cmd-1")
+    with backend.transaction(conn):
+        appended = backend.store.append_many(conn, [
+            backend.store.Appending("chat:c1", 0, [weather("c1", "a"), weather("c1", "b")], stamp, "k-1"),
+            backend.store.Appending("chat:c3", 0, [], stamp),
+            backend.store.Appending("chat:c2", 2, [weather("c2", "c")], stamp, "k-2")])
+    assert [[(e.stream, e.stream_version, e.payload.weather, e.idempotency_key) for e in c] for c in appended] == [
+        [("chat:c1", 1, "a", "k-1"), ("chat:c1", 2, "b", None)], [], [("chat:c2", 3, "c", "k-2")]]
+    seqs = [e.seq for c in appended for e in c]
+    assert seqs == sorted(seqs) and list(backend.store.read_after(conn, seqs[0] - 1)) == appended[0] + appended[2]
+
+
+def test_several_commands_with_one_stale_version_are_a_conflict(backend: Backend):
+    """A stale version anywhere in the lot (or a key already recorded) is a ConcurrencyConflict; the caller's
+    rollback leaves nothing of it."""
+    conn = backend.connect()
+    _append(backend, conn, "c1", 0, key="k-0")
+    last = backend.store.last_seq(conn)
+    for stale in (backend.store.Appending("chat:c1", 0, [weather("c1")], Stamp("now")),
+                  backend.store.Appending("chat:c9", 0, [weather("c9")], Stamp("now"), "k-0")):
+        with pytest.raises(ConcurrencyConflict), backend.transaction(conn):
+            backend.store.append_many(conn, [backend.store.Appending("chat:c2", 0, [weather("c2")], Stamp("now")),
+                                             stale])
+        assert [e.seq for e in backend.store.read_after(conn, last)] == []
+
+
 def test_a_recorded_idempotency_key_is_a_conflict_on_both_backends(backend: Backend):
     """Another writer recorded the key first: a ConcurrencyConflict (a retry then finds the key), not a raw error."""
     conn = backend.connect()

@@ -12,7 +12,8 @@ from engine import Actor, Engine, projection, store
 from engine.commands import SayLine
 from engine.errors import ConcurrencyConflict, ProjectionError, StorageError
 from engine.storage import open_storage
-from engine.storage.group import Phased, Recording
+from engine.storage.group import Phased
+from engine.storage.ordered import Recording
 from engine.storage.pg_conn import PgConnection
 from engine.storage.pg_order import ORDER_LOCK
 from engine.storage.port import Conn
@@ -123,23 +124,41 @@ async def test_a_ticket_holder_that_is_lost_does_not_hold_up_the_later_ones(pg_u
         await two.close()
 
 
-def _line(name: str, version: int = 0, *, fails: bool = False, reads_version: bool = False) -> Phased:
-    """A story command of chat `name` whose second phase comes split (`Recording`): it appends a weather event at
-    `version`, and its 'projection' fails when asked to (`fails`) or it reads its stream's version first, which
-    needs the whole log held (`reads_version`)."""
-    def append(conn: Conn) -> list:
-        at = store.stream_version(conn, f"chat:{name}") if reads_version else version
-        return store.append(conn, f"chat:{name}", at, [weather(name)], stamp=Stamp("now"))
+class _Line(Recording):
+    """A story command of chat `name` whose second phase comes in steps: it appends a weather event at `version`,
+    and its 'projection' fails when asked to (`fails`), or it reads its stream's version first, which needs the
+    whole log held (`reads_version`)."""
 
-    def finish(conn: Conn, events: list) -> int:
-        if fails:
-            raise ProjectionError(f"projecting {name} failed")
+    def __init__(self, name: str, version: int, fails: bool, reads_version: bool) -> None:
+        self.name, self.version, self.fails, self.reads_version = name, version, fails, reads_version
+
+    def __call__(self, conn: Conn) -> int:
+        events = self.append(conn)
+        self.project(conn, events)
+        return self.answer(conn, events)
+
+    def append(self, conn: Conn) -> list:
+        at = store.stream_version(conn, f"chat:{self.name}") if self.reads_version else self.version
+        return store.append(conn, f"chat:{self.name}", at, [weather(self.name, "fails" if self.fails else "rain")],
+                            stamp=Stamp("now"))
+
+    def project(self, conn: Conn, events: list) -> None:
+        self.project_together(conn, events)
+
+    def project_together(self, conn: Conn, events: list) -> None:
+        if failing := [e.chat_id for e in events if e.payload.weather == "fails"]:
+            raise ProjectionError(f"projecting {failing} failed")
+
+    def answer(self, conn: Conn, events: list) -> int:
         return events[0].seq
 
-    def whole(conn: Conn) -> int:
-        return finish(conn, append(conn))
+    def settle(self, conn: Conn, last_seq: int) -> None:
+        projection.settle_ordered(conn, last_seq)
 
-    return Phased(lambda conn: Recording(whole, append, finish, projection.settle_ordered))
+
+def _line(name: str, version: int = 0, *, fails: bool = False, reads_version: bool = False) -> Phased:
+    line = _Line(name, version, fails, reads_version)
+    return Phased(lambda conn: line)
 
 
 async def test_a_projection_that_fails_after_the_groups_appends_fails_alone(location: str):
