@@ -9,7 +9,9 @@ appends. Whatever fails together is done again one command at a time, each in a 
 its command alone; a projection or an answer that fails after the appends cannot be undone alone (savepoints nest),
 so the group is rolled back and run again without that command. A lone command needs no savepoint: whatever of it
 fails, its transaction is rolled back. The backend's steps (`Steps`: PostgreSQL's in engine/storage/pg_order.py)
-say how the lock is taken, let go and waited for; engine/storage/group.py runs everything else.
+say how the lock is taken, let go and waited for; engine/storage/group.py runs everything else. SQLite's write
+transaction holds the whole log from BEGIN IMMEDIATE, so its steps do nothing (`HeldLog`): it runs a group in the
+same steps for their single statement per table and single cursor move.
 """
 
 from __future__ import annotations
@@ -98,7 +100,8 @@ def run_ordered(conn: Any, fns: list[Job], begin: Callable[[Any], None], steps: 
             results = _run(conn, [fns[index] for index in live], steps)
             conn.execute("COMMIT")
         except _Redo as redo:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite rolls back by itself after some faults (a full disk)
+                conn.execute("ROLLBACK")
             steps.release(conn, committed=False)
             outcomes[live[redo.index]] = redo.failed
             continue
@@ -193,3 +196,29 @@ def _alone(conn: Any, fn: Job) -> Any:
         return fn(conn)
     except Exception as exc:
         raise _Redo(0, Failed(exc)) from None
+
+
+class HeldLog:
+    """The steps of a backend whose write transaction holds the whole log from BEGIN (SQLite): nothing to take, let
+    go or wait for; a group still appends with one statement, projects in one pass and moves the cursor once."""
+
+    def run(self, conn: Any, fns: list[Job], begin: Callable[[Any], None]) -> list[Any]:
+        return run_ordered(conn, fns, begin, self)
+
+    def enter(self, conn: Any) -> None:
+        return None
+
+    def leave(self, conn: Any) -> None:
+        return None
+
+    def take(self, conn: Any) -> None:
+        return None
+
+    def let_go(self, conn: Any, first_seq: int | None) -> None:
+        return None
+
+    def wait(self, conn: Any, first_seq: int, last_seq: int) -> None:
+        return None
+
+    def release(self, conn: Any, *, committed: bool) -> None:
+        return None

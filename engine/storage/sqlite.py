@@ -21,6 +21,7 @@ import structlog
 from engine.errors import StorageError
 from engine.storage import sqlite_faults as faults
 from engine.storage.group import GroupCommit
+from engine.storage.ordered import HeldLog
 from engine.storage.port import Conn, Reproject, take_reproject_lock
 from engine.storage.sqlite_lease import FileLease
 from engine.storage.sqlite_wal import WalKeeper
@@ -159,7 +160,7 @@ class Database(GroupCommit):
 
     def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, path: Path,
                  checkpointer: aiosqlite.Connection | None = None, *, group_commit: bool = True) -> None:
-        super().__init__(group_commit=group_commit)
+        super().__init__(group_commit=group_commit, ordering=HeldLog())
         self._writer = writer
         self._reader = reader
         self._checkpointer = checkpointer
