@@ -16,6 +16,7 @@ cannot start fails every test that needs it, never skips it.
 
 from __future__ import annotations
 
+import asyncio
 import grp
 import importlib.metadata
 import itertools
@@ -336,6 +337,20 @@ def round_trips(conn: PgConnection, work: Callable[[], object]) -> int:
         trace.seek(0)
         return sum(fields[1] == "F" and fields[3] in ("Query", "Sync")
                    for fields in (line.rstrip("\n").split("\t") for line in trace) if len(fields) > 3)
+
+
+def log_seqs(conn: PgConnection) -> list[int]:
+    """Every seq in the log, in order (what a reader of the log sees committed)."""
+    return [row[0] for row in conn.execute("SELECT seq FROM events ORDER BY seq").fetchall()]
+
+
+async def until(condition: Callable[[], bool], what: str, wait: float = 20.0) -> None:
+    """Wait until `condition()` holds, at most `wait` seconds (only a broken build gets near it)."""
+    deadline = time.monotonic() + wait
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never saw: {what}")
+        await asyncio.sleep(0.01)
 
 
 @pytest.fixture(scope="session")

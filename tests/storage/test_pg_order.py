@@ -4,7 +4,10 @@ around its appends alone, projects while other processes' writers append, and co
 from __future__ import annotations
 
 import asyncio
-import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -19,14 +22,11 @@ from engine.storage.pg_order import ORDER_LOCK
 from engine.storage.port import Conn
 from engine.store import Stamp
 from tests.conftest import story
+from tests.pg import log_seqs, until
 from tests.storage.backends import weather
 
 ADMIN = Actor(user_id="admin-1", guild_id="guild-1", display_name="Ada", is_admin=True)
 WAIT = 20.0  # seconds: only a broken build gets near it
-
-
-def _seqs(conn: PgConnection) -> list[int]:
-    return [row[0] for row in conn.execute("SELECT seq FROM events ORDER BY seq").fetchall()]
 
 
 def _waits(conn: PgConnection) -> list[str]:
@@ -40,88 +40,84 @@ def _order_lock_held(conn: PgConnection) -> bool:
                         " AND ((classid::bigint << 32) | objid::bigint) = ?", (ORDER_LOCK,)).fetchone()[0] > 0
 
 
-async def _until(condition, what: str) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never saw: {what}")
-        await asyncio.sleep(0.01)
+@dataclass
+class _Held:
+    """Engine 1's line held in its projection (`locker` holds its chat's row), engine 2's line in another chat
+    waiting for engine 1's ticket; `before`: the log's seqs before either."""
+
+    one: Engine
+    two: Engine
+    observer: PgConnection
+    locker: PgConnection
+    first: str
+    before: list[int]
+    held: asyncio.Future[Any]
+    later: asyncio.Future[Any]
 
 
-async def test_a_story_command_projects_while_an_earlier_writer_is_still_projecting(pg_url: str):
-    """Engine 1's line is held in its projection (a row another session locked); engine 2's line in another chat
-    appends and projects meanwhile, and then waits for engine 1's ticket (an advisory lock), not for the log's table
-    lock: it commits after engine 1, and the log and the world come out as if one after the other."""
+@asynccontextmanager
+async def _held(pg_url: str, first_text: str, later_text: str) -> AsyncIterator[_Held]:
     one, two = await Engine.open(pg_url), await Engine.open(pg_url)
     observer, locker = PgConnection.connect(pg_url), PgConnection.connect(pg_url)
     try:
         first = await story(one, ADMIN, "chan-a")
         await story(two, ADMIN, "chan-b")
         await two.perform(SayLine(actor=ADMIN, channel_id="chan-b", message_id="m-0", text="before"))
-        before = _seqs(observer)
+        before = log_seqs(observer)
         locker.execute("BEGIN")
         locker.execute("SELECT 1 FROM chats WHERE chat_id = ? FOR UPDATE", (first,))
         held = asyncio.ensure_future(one.perform(SayLine(actor=ADMIN, channel_id="chan-a", message_id="m-a",
-                                                         text="first")))
-        await _until(lambda: _waits(observer) == ["transactionid"], "engine 1 waiting for the locked chat row")
+                                                         text=first_text)))
+        await until(lambda: _waits(observer) == ["transactionid"], "engine 1 waiting for the locked chat row")
         later = asyncio.ensure_future(two.perform(SayLine(actor=ADMIN, channel_id="chan-b", message_id="m-b",
-                                                          text="meanwhile")))
-        await _until(lambda: _waits(observer) == ["advisory", "transactionid"], "engine 2 waiting for a ticket")
-        assert not later.done() and _seqs(observer) == before
-        locker.execute("ROLLBACK")
-        await asyncio.wait_for(asyncio.gather(held, later), WAIT)
-        after = _seqs(observer)
-        assert after == [*before, before[-1] + 1, before[-1] + 2]
-        chats = [row[0] for row in observer.execute("SELECT chat_id FROM events WHERE seq > ? ORDER BY seq",
-                                                    (before[-1],)).fetchall()]
-        assert chats[0] == first and chats[1] != first  # engine 1 appended first, and committed first
-        position = observer.execute("SELECT position FROM projection_cursor").fetchone()[0]
-        assert position == after[-1] and not _order_lock_held(observer)
-        for engine, channel, text in ((one, "chan-a", "first"), (two, "chan-b", "meanwhile")):
-            chat = await engine.reads.get_chat(channel)
-            assert [m.text for m in await engine.reads.transcript(chat.chat_id)][-1:] == [text]
-            assert (await engine.maintenance.check()).clean
+                                                          text=later_text)))
+        await until(lambda: _waits(observer) == ["advisory", "transactionid"], "engine 2 waiting for a ticket")
+        yield _Held(one, two, observer, locker, first, before, held, later)
     finally:
         locker.close()
         observer.close()
         await one.close()
         await two.close()
+
+
+async def test_a_story_command_projects_while_an_earlier_writer_is_still_projecting(pg_url: str):
+    """Engine 1's line is held in its projection (a row another session locked); engine 2's line in another chat
+    appends and projects meanwhile, and then waits for engine 1's ticket (an advisory lock), not for the log's table
+    lock: it commits after engine 1, and the log and the world come out as if one after the other. (Engine 2 had
+    committed a line before: its wait is not skipped, since engine 1 appended between.)"""
+    async with _held(pg_url, "first", "meanwhile") as h:
+        assert not h.later.done() and log_seqs(h.observer) == h.before
+        h.locker.execute("ROLLBACK")
+        await asyncio.wait_for(asyncio.gather(h.held, h.later), WAIT)
+        after = log_seqs(h.observer)
+        assert after == [*h.before, h.before[-1] + 1, h.before[-1] + 2]
+        chats = [row[0] for row in h.observer.execute("SELECT chat_id FROM events WHERE seq > ? ORDER BY seq",
+                                                      (h.before[-1],)).fetchall()]
+        assert chats[0] == h.first and chats[1] != h.first  # engine 1 appended first, and committed first
+        position = h.observer.execute("SELECT position FROM projection_cursor").fetchone()[0]
+        assert position == after[-1] and not _order_lock_held(h.observer)
+        for engine, channel, text in ((h.one, "chan-a", "first"), (h.two, "chan-b", "meanwhile")):
+            chat = await engine.reads.get_chat(channel)
+            assert [m.text for m in await engine.reads.transcript(chat.chat_id)][-1:] == [text]
+            assert (await engine.maintenance.check()).clean
 
 
 async def test_a_ticket_holder_that_is_lost_does_not_hold_up_the_later_ones(pg_url: str):
     """Engine 1's writer is terminated while its line waits in its projection: engine 2's line, waiting for engine 1's
     ticket, commits at once; engine 1's line is one storage error and leaves a hole in seq, which the cursor passes."""
-    one, two = await Engine.open(pg_url), await Engine.open(pg_url)
-    observer, locker = PgConnection.connect(pg_url), PgConnection.connect(pg_url)
-    try:
-        first = await story(one, ADMIN, "chan-a")
-        await story(two, ADMIN, "chan-b")
-        before = _seqs(observer)
-        locker.execute("BEGIN")
-        locker.execute("SELECT 1 FROM chats WHERE chat_id = ? FOR UPDATE", (first,))
-        held = asyncio.ensure_future(one.perform(SayLine(actor=ADMIN, channel_id="chan-a", message_id="m-a",
-                                                         text="lost")))
-        await _until(lambda: _waits(observer) == ["transactionid"], "engine 1 waiting for the locked chat row")
-        later = asyncio.ensure_future(two.perform(SayLine(actor=ADMIN, channel_id="chan-b", message_id="m-b",
-                                                          text="kept")))
-        await _until(lambda: _waits(observer) == ["advisory", "transactionid"], "engine 2 waiting for a ticket")
-        observer.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
-                         " AND wait_event = 'transactionid'")
-        await asyncio.wait_for(later, WAIT)
+    async with _held(pg_url, "lost", "kept") as h:
+        h.observer.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                           " WHERE datname = current_database() AND wait_event = 'transactionid'")
+        await asyncio.wait_for(h.later, WAIT)
         with pytest.raises(StorageError):
-            await asyncio.wait_for(held, WAIT)
-        locker.execute("ROLLBACK")
-        after = _seqs(observer)
-        assert after == [*before, before[-1] + 2]  # engine 1's seq was rolled back with it: a hole
-        assert observer.execute("SELECT position FROM projection_cursor").fetchone()[0] == after[-1]
-        chat = await two.reads.get_chat("chan-b")
-        assert [m.text for m in await two.reads.transcript(chat.chat_id)][-1:] == ["kept"]
-        assert (await two.maintenance.check()).clean and not _order_lock_held(observer)
-    finally:
-        locker.close()
-        observer.close()
-        await one.close()
-        await two.close()
+            await asyncio.wait_for(h.held, WAIT)
+        h.locker.execute("ROLLBACK")
+        after = log_seqs(h.observer)
+        assert after == [*h.before, h.before[-1] + 2]  # engine 1's seq was rolled back with it: a hole
+        assert h.observer.execute("SELECT position FROM projection_cursor").fetchone()[0] == after[-1]
+        chat = await h.two.reads.get_chat("chan-b")
+        assert [m.text for m in await h.two.reads.transcript(chat.chat_id)][-1:] == ["kept"]
+        assert (await h.two.maintenance.check()).clean and not _order_lock_held(h.observer)
 
 
 class _Line(Recording):

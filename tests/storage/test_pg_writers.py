@@ -5,7 +5,6 @@ before an earlier one) and both see one consistent world (`check` clean)."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -14,27 +13,16 @@ from engine.commands import RetractMessage, SayLine, SetWeather
 from engine.errors import DomainError
 from engine.storage.pg_conn import PgConnection, begin_write
 from tests.conftest import story
+from tests.pg import log_seqs, until
 
 ADMIN = Actor(user_id="admin-1", guild_id="guild-1", display_name="Ada", is_admin=True)
 WAIT = 20.0  # seconds: only a broken build gets near it
-
-
-def _seqs(conn: PgConnection) -> list[int]:
-    return [row[0] for row in conn.execute("SELECT seq FROM events ORDER BY seq").fetchall()]
 
 
 def _lock_waiters(conn: PgConnection) -> int:
     """Sessions of this database waiting for a heavyweight lock (a row, a table, a transaction)."""
     return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
                         " AND wait_event_type = 'Lock'").fetchone()[0]
-
-
-async def _until(condition, what: str) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never saw: {what}")
-        await asyncio.sleep(0.01)
 
 
 async def test_a_later_seq_never_commits_before_an_earlier_one_across_engines(pg_url: str):
@@ -45,18 +33,18 @@ async def test_a_later_seq_never_commits_before_an_earlier_one_across_engines(pg
     try:
         first = await story(one, ADMIN, "chan-a")
         await story(two, ADMIN, "chan-b")
-        before = _seqs(observer)
+        before = log_seqs(observer)
         locker.execute("BEGIN")
         locker.execute("SELECT 1 FROM chats WHERE chat_id = ? FOR UPDATE", (first,))
         held = asyncio.ensure_future(one.perform(SetWeather(actor=ADMIN, channel_id="chan-a", weather="rain")))
-        await _until(lambda: _lock_waiters(observer) >= 1, "engine 1 waiting for the locked chat row")
+        await until(lambda: _lock_waiters(observer) >= 1, "engine 1 waiting for the locked chat row")
         later = asyncio.ensure_future(two.perform(SayLine(actor=ADMIN, channel_id="chan-b", message_id="m-b",
                                                           text="meanwhile")))
-        await _until(lambda: later.done() or _lock_waiters(observer) >= 2, "engine 2 waiting or done")
-        seen_meanwhile = _seqs(observer)
+        await until(lambda: later.done() or _lock_waiters(observer) >= 2, "engine 2 waiting or done")
+        seen_meanwhile = log_seqs(observer)
         locker.execute("ROLLBACK")
         await asyncio.wait_for(asyncio.gather(held, later), WAIT)
-        after = _seqs(observer)
+        after = log_seqs(observer)
         assert seen_meanwhile == before, "a later seq became visible while an earlier one was still uncommitted"
         assert after == sorted(after) and after[:len(before)] == before and len(after) == len(before) + 2
         assert (await one.reads.get_chat("chan-a")).weather == "rain"
@@ -92,7 +80,7 @@ async def test_two_engines_writing_different_chats_at_once_leave_one_consistent_
             assert report.clean, report.differences
         conn = PgConnection.connect(pg_url)
         try:
-            seqs = _seqs(conn)
+            seqs = log_seqs(conn)
             position = conn.execute("SELECT position FROM projection_cursor").fetchone()[0]
         finally:
             conn.close()
