@@ -25,6 +25,7 @@ log = structlog.get_logger(__name__)
 _COLUMNS = ("seq, stream, stream_version, kind, version, chat_id, guild_id, actor_id, payload, recorded_at,"
             " idempotency_key, command_id, cause")
 READ_BATCH = 2_000
+APPEND_ROWS = 1_000  # events in one `append_many` statement at most (12 parameters each; PostgreSQL allows 65,535)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,10 +163,11 @@ def append_many(conn: Conn, commands: Sequence[Appending]) -> list[list[Recorded
                 raise ValueError(f"{new.payload.kind} belongs to {new.payload.stream()}, not {command.stream}")
             rows.append((command.stream, command.expected_version + index + 1, new, command.stamp,
                          command.idempotency_key if index == 0 else None))
-    if not rows:
-        return [[] for _ in commands]
-    sql = f"{_INSERT}{', '.join([_ROW] * len(rows))} ON CONFLICT DO NOTHING RETURNING seq, stream, stream_version"
-    returned = conn.execute(sql, [value for row in rows for value in _params(*row)]).fetchall()
+    returned: list[tuple[int, str, int]] = []
+    for start in range(0, len(rows), APPEND_ROWS):  # one statement, unless the lot is very large
+        chunk = rows[start:start + APPEND_ROWS]
+        sql = f"{_INSERT}{', '.join([_ROW] * len(chunk))} ON CONFLICT DO NOTHING RETURNING seq, stream, stream_version"
+        returned += conn.execute(sql, [value for row in chunk for value in _params(*row)]).fetchall()
     if len(returned) != len(rows):
         log.info("append_many_conflict", commands=len(commands), rows=len(rows), appended=len(returned))
         raise ConcurrencyConflict(f"{len(rows) - len(returned)} of {len(rows)} events met a stale version or key")

@@ -83,6 +83,18 @@ def test_several_commands_events_go_in_with_one_statement_in_order(backend: Back
     assert seqs == sorted(seqs) and list(backend.store.read_after(conn, seqs[0] - 1)) == appended[0] + appended[2]
 
 
+def test_a_very_large_lot_goes_in_with_a_few_statements(backend: Backend, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(backend.store, "APPEND_ROWS", 3)
+    conn = backend.connect()
+    with backend.transaction(conn):
+        appended = backend.store.append_many(conn, [
+            backend.store.Appending(f"chat:c{i}", 0, [weather(f"c{i}", f"w{j}") for j in range(i)], Stamp("now"))
+            for i in range(5)])
+    assert [[(e.chat_id, e.stream_version) for e in c] for c in appended] == [
+        [(f"c{i}", j + 1) for j in range(i)] for i in range(5)]
+    assert list(backend.store.read_after(conn, 0)) == [e for c in appended for e in c]
+
+
 def test_several_commands_with_one_stale_version_are_a_conflict(backend: Backend):
     """A stale version anywhere in the lot (or a key already recorded) is a ConcurrencyConflict; the caller's
     rollback leaves nothing of it."""
