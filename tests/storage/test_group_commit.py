@@ -11,13 +11,15 @@ import time
 
 import pytest
 
-from engine import store
+from engine import Actor, Engine, store
+from engine.commands import RetractMessage, SayLine
 from engine.errors import ConcurrencyConflict, DomainError
 from engine.storage import open_storage
 from engine.storage.group import Phased
 from engine.storage.pg_conn import PgConnection, begin_write
 from engine.storage.port import Conn
 from engine.store import Stamp
+from tests.conftest import story
 from tests.storage.backends import weather
 
 COMMANDS = 40
@@ -134,3 +136,28 @@ async def test_a_groups_story_commands_are_decided_while_another_process_holds_t
         holder.close()
         observer.close()
         await db.close()
+
+
+async def test_a_group_of_lines_with_a_repeat_and_a_refusal_records_each_once(engine: Engine):
+    """Lines in eight chats at once, with a repeated message id (a gateway resend) and a line refused by its decider
+    in the same group: the group appends and projects the others together; the repeat answers with the first
+    recording, the refused line records nothing, and the world matches its log."""
+    admin = Actor(user_id="admin-1", guild_id="guild-1", display_name="Ada", is_admin=True)
+    channels = [f"chan-{i}" for i in range(8)]
+    for channel in channels:
+        await story(engine, admin, channel)
+    first = await engine.perform(SayLine(actor=admin, channel_id="chan-0", message_id="m-first", text="hello"))
+    lines = [SayLine(actor=admin, channel_id=channel, message_id=f"m-{channel}", text=f"in {channel}")
+             for channel in channels[1:]]
+    repeat = SayLine(actor=admin, channel_id="chan-0", message_id="m-first", text="hello")
+    refused = RetractMessage(actor=admin, channel_id="chan-0", message_id="never-said")
+    outcomes = await asyncio.gather(*(engine.perform(c) for c in [*lines, repeat, refused]), return_exceptions=True)
+    assert isinstance(outcomes[-1], DomainError)
+    assert outcomes[-2] == first
+    for channel, outcome in zip(channels[1:], outcomes, strict=False):
+        chat = await engine.reads.get_chat(channel)
+        assert [m.text for m in await engine.reads.transcript(chat.chat_id)][-1:] == [f"in {channel}"]
+        assert outcome.text == f"in {channel}"
+    chat0 = await engine.reads.get_chat("chan-0")
+    assert [m.text for m in await engine.reads.transcript(chat0.chat_id)].count("hello") == 1
+    assert (await engine.maintenance.check()).clean
