@@ -4,7 +4,9 @@ queue, and what this process knows of its chats' versions.
 Every story command of a channel runs through one serialiser (`serial`), in the order it was submitted; the
 channel is resolved to its open chat and the chat stream's version once, in turn, and the command carries both.
 A stale version (a write from elsewhere) is a ConcurrencyConflict: decided again against fresh state when the
-command's meaning allows, else nothing is recorded.
+command's meaning allows, else nothing is recorded. The second decision holds the log's whole lock from its first
+read and reads the stream's version there, so it can't meet the same conflict again (another process writing the
+same chat would otherwise win every race with its next line, its version already known).
 """
 
 from __future__ import annotations
@@ -108,7 +110,8 @@ class StoryWriter:
             ctx = Context(now=self._clock(), new_id=self._new_id)
             stamp = Stamp(ctx.now, self._new_id("cmd"), cause)
             try:
-                recorded, value = await self.db.write(_job(decider, cmd, ctx, stamp, key, result))
+                recorded, value = await self.db.write(_job(decider, cmd, ctx, stamp, key, result,
+                                                           held=attempt > 1))
                 self._remember(cmd, recorded)
                 break
             except ConcurrencyConflict:
@@ -116,9 +119,6 @@ class StoryWriter:
                 if not cmd.redecide_on_conflict or attempt == CONFLICT_ATTEMPTS or not isinstance(cmd, InChat):
                     raise
                 log.warning("concurrency_conflict_redecide", command=snake(type(cmd).__name__), attempt=attempt)
-                stream = cmd.stream
-                fresh = await self.db.read(lambda c: store.stream_version(c, stream))  # noqa: B023
-                cmd = cmd.model_copy(update={"expected_version": fresh})
             except BaseException:
                 self._remember(cmd, None)
                 raise
@@ -167,23 +167,28 @@ class StoryWriter:
 
 
 def _job(decider: Decider[Any, Any], cmd: Command[Any], ctx: Context, stamp: Stamp, key: str | None,
-         result: Result[T]) -> Callable[[Conn], tuple[list[Recorded[Any]], T]]:
+         result: Result[T], *, held: bool = False) -> Callable[[Conn], tuple[list[Recorded[Any]], T]]:
     """One command for the writer: a story command, decided against its chat's version, in two phases (a group
-    decides all of them before recording any: `Phased`); any other, decided against the world, whole."""
+    decides all of them before recording any: `Phased`); any other, or a story command decided again after a
+    conflict (`held`), decided against the world with the log held, whole."""
     def decide(conn: Conn) -> Callable[[Conn], tuple[list[Recorded[Any]], T]]:
-        return _decide(conn, decider, cmd, ctx, stamp, key, result)
+        return _decide(conn, decider, cmd, ctx, stamp, key, result, held=held)
 
-    if isinstance(cmd, InChat) and cmd.in_story and cmd.chat_id:
+    if isinstance(cmd, InChat) and cmd.in_story and cmd.chat_id and not held:
         return Phased(decide)
     return lambda conn: decide(conn)(conn)
 
 
 def _decide(conn: Conn, decider: Decider[Any, Any], cmd: Command[Any], ctx: Context, stamp: Stamp, key: str | None,
-            result: Result[T]) -> Callable[[Conn], tuple[list[Recorded[Any]], T]]:
+            result: Result[T], *, held: bool = False) -> Callable[[Conn], tuple[list[Recorded[Any]], T]]:
     """A command's first phase: idempotency, load, decide; returns its second (a `Recording`: `_Story`, or
-    `_Answered` for a command already recorded)."""
-    if not (isinstance(cmd, InChat) and cmd.in_story and cmd.chat_id):  # decided against more than its chat's version
+    `_Answered` for a command already recorded). `held`: the log held from the first read, and a story command's
+    version read under it."""
+    in_story = isinstance(cmd, InChat) and cmd.in_story and cmd.chat_id
+    if held or not in_story:  # decided against more than its chat's version, or again after a conflict
         store.hold_log(conn)
+    if held and isinstance(cmd, InChat) and in_story:
+        cmd = cmd.model_copy(update={"expected_version": store.stream_version(conn, cmd.stream)})
     if key is not None and (previous := store.find_by_key(conn, key)) is not None:
         log.info("duplicate_ignored", key=key, seq=previous.seq, kind=previous.kind)
         try:

@@ -190,3 +190,34 @@ async def test_the_ordering_lock_is_let_go_whatever_the_group_meets(pg_url: str)
     finally:
         observer.close()
         await db.close()
+
+
+async def test_two_engines_writing_one_chat_at_once_record_every_line_once(pg_url: str):
+    """Two processes writing the same chat (a shard changing hands): their appends meet on the chat's versions; the
+    loser of each meeting is decided again, so every line is recorded once, each engine's in its order, and the
+    world matches the log on both."""
+    one, two = await Engine.open(pg_url), await Engine.open(pg_url)
+    observer = PgConnection.connect(pg_url)
+    try:
+        chat_id = await story(one, ADMIN, "chan-a")
+        await story(two, ADMIN, "chan-b")
+
+        async def talk(engine: Engine, name: str) -> None:
+            for i in range(10):
+                await engine.perform(SayLine(actor=ADMIN, channel_id="chan-a", message_id=f"{name}-{i}",
+                                             text=f"{name} {i}"))
+
+        await asyncio.wait_for(asyncio.gather(talk(one, "one"), talk(two, "two"), *(
+            two.perform(SayLine(actor=ADMIN, channel_id="chan-b", message_id=f"b-{i}", text=f"b {i}"))
+            for i in range(5))), WAIT)
+        texts = [m.text for m in await one.reads.transcript(chat_id, limit=100) if m.role == "person"]
+        assert sorted(texts) == sorted([f"one {i}" for i in range(10)] + [f"two {i}" for i in range(10)])
+        for name in ("one", "two"):
+            assert [t for t in texts if t.startswith(name)] == [f"{name} {i}" for i in range(10)]
+        seqs = log_seqs(observer)
+        assert observer.execute("SELECT position FROM projection_cursor").fetchone()[0] == seqs[-1]
+        assert (await one.maintenance.check()).clean and (await two.maintenance.check()).clean
+    finally:
+        observer.close()
+        await one.close()
+        await two.close()
