@@ -37,7 +37,8 @@ from engine.storage.pg_conn import PgConnection
 ORDER_LOCK = 0x6368726F6E6F7264  # pg_advisory_lock key: "chronord" in ASCII, an arbitrary constant
 # A ticket is the advisory lock on a seq (one bigint key: pg_locks shows its high and low 32 bits, objsubid 1). Keys
 # below the group's own first seq are earlier tickets; this module's and pg_reproject's constant keys lie far above
-# any seq, and pg_turns' two-integer keys show objsubid 2.
+# any seq, and pg_turns' two-integer keys show objsubid 2. (Another program using small bigint advisory keys in the
+# same database would be waited for too: give Chronicle a database of its own.)
 _EARLIER = ("SELECT pg_advisory_xact_lock_shared(k) FROM (SELECT (classid::bigint << 32) | objid::bigint AS k"
             " FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND mode = 'ExclusiveLock' AND granted"
             " AND pid <> pg_backend_pid()"
