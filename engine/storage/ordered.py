@@ -16,6 +16,7 @@ same steps for their single statement per table and single cursor move.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -48,37 +49,38 @@ class Steps(Protocol):
         before COMMIT, which ran every statement sent before it)."""
 
 
-class Recording:
+class Recording(ABC):
     """A phased command's second phase, in the steps of an ordered group. Called whole, it is the one-lock way's
     single step (append, project with the cursor's move, answer). The `…_together` methods take the group's
-    recordings (or events) at once; the first recording's are called, and the ones given here do one at a time."""
+    recordings (or events) at once; the first recording's are called (`append_together` here does one at a time)."""
 
+    @abstractmethod
     def __call__(self, conn: Conn) -> Any:
-        raise NotImplementedError
+        """The whole second phase, the one-lock way."""
 
+    @abstractmethod
     def append(self, conn: Conn) -> list[Any]:
         """Append this command's events and return them (each with its `seq`)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def project(self, conn: Conn, events: list[Any]) -> None:
         """Project this command's events, leaving the projection cursor where it is."""
-        raise NotImplementedError
 
+    @abstractmethod
     def answer(self, conn: Conn, events: list[Any]) -> Any:
         """The command's result, read once its events are projected."""
-        raise NotImplementedError
 
+    @abstractmethod
     def settle(self, conn: Conn, last_seq: int) -> None:
         """Move the projection cursor to `last_seq`, once every earlier writer has ended."""
-        raise NotImplementedError
+
+    @abstractmethod
+    def project_together(self, conn: Conn, events: list[Any]) -> None:
+        """Project the events of the whole group, in seq order."""
 
     def append_together(self, conn: Conn, recordings: list[Recording]) -> list[list[Any]]:
         """Append every recording's events (a failure undoes them all: they are then appended one at a time)."""
         return [recording.append(conn) for recording in recordings]
-
-    def project_together(self, conn: Conn, events: list[Any]) -> None:
-        """Project the events of the whole group, in seq order."""
-        raise NotImplementedError
 
 
 class _Redo(Exception):  # noqa: N818 — caught by `run_ordered` alone
@@ -122,7 +124,8 @@ def _run(conn: Any, fns: list[Job], steps: Steps) -> list[Any]:
     outcomes: list[Any] = [None] * len(fns)
     decided: list[tuple[int, Job]] = []
     for index, fn in enumerate(fns):
-        assert isinstance(fn, Phased)
+        if not isinstance(fn, Phased):
+            raise TypeError(f"an ordered group runs phased commands only, not {fn!r}")
         record = step(conn, fn.decide)
         if isinstance(record, Failed):
             outcomes[index] = record
