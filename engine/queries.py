@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from engine.errors import NotFound
 from engine.projection.characters import GLOBAL_SCOPE, name_key
 from engine.projection.witness import scope_token
-from engine.queries_cast import chat_with_cast
+from engine.queries_cast import chat_from_rows, chat_with_cast
 from engine.queries_names import named
 from engine.rows import MEMORY_COLUMNS, MESSAGE_COLUMNS, message_view
 from engine.storage.port import Conn, dialect_of
@@ -37,6 +37,10 @@ _CHARACTER = ("character_id, guild_id, name, description, personality, scenario,
               " alternate_greetings, group_greetings, talkativeness")
 _CHAT = ("chat_id, guild_id, channel_id, host_id, guest_id, started_by, status, story_minute, anchor, weather,"
          " active_scene_id, place_id, created_seq, started_at, turn_rule")
+# A chat with its open scene's present and its cast, one row per member, in one statement (`chat_from_rows`).
+_CHAT_WITH_CAST = (f"SELECT {', '.join('c.' + column.strip() for column in _CHAT.split(','))}, s.present,"
+                   " m.character_id, m.muted FROM chats c LEFT JOIN scenes s ON s.scene_id = c.active_scene_id"
+                   " LEFT JOIN chat_cast m ON m.chat_id = c.chat_id WHERE {where} ORDER BY m.joined_seq, m.slot")
 V = TypeVar("V")
 Row = Any  # a result row (sqlite3 or psycopg tuple): columns as selected
 
@@ -123,8 +127,8 @@ def find_persona(conn: Conn, user_id: str, guild_id: str | None) -> PersonaView 
 
 def find_open_chat(conn: Conn, channel_id: str) -> ChatView | None:
     """The open chat of a channel, or None."""
-    row = conn.execute(f"SELECT {_CHAT} FROM chats WHERE channel_id = ? AND status = 'open'", (channel_id,)).fetchone()
-    return None if row is None else chat_with_cast(conn, row)
+    where = "c.channel_id = ? AND c.status = 'open'"
+    return chat_from_rows(conn.execute(_CHAT_WITH_CAST.format(where=where), (channel_id,)).fetchall())
 
 
 def get_open_chat(conn: Conn, channel_id: str) -> ChatView:
@@ -137,8 +141,7 @@ def get_open_chat(conn: Conn, channel_id: str) -> ChatView:
 
 def find_chat(conn: Conn, chat_id: str) -> ChatView | None:
     """A chat by id (open or ended), or None."""
-    row = conn.execute(f"SELECT {_CHAT} FROM chats WHERE chat_id = ?", (chat_id,)).fetchone()
-    return None if row is None else chat_with_cast(conn, row)
+    return chat_from_rows(conn.execute(_CHAT_WITH_CAST.format(where="c.chat_id = ?"), (chat_id,)).fetchall())
 
 
 def list_chats(conn: Conn, *, guild_id: str | None = None, open_only: bool = False) -> list[ChatView]:

@@ -14,15 +14,32 @@ from engine.views import CastMemberView, CastView, ChatView
 def chat_with_cast(conn: Conn, row: Any) -> ChatView:
     """A chat's view from its `chats` row, with its cast (joined, not left, in the order they joined) and who of it
     is muted and who is away from the open scene (not in its present)."""
-    members = conn.execute("SELECT character_id, muted FROM chat_cast WHERE chat_id = ? ORDER BY joined_seq, slot",
-                           (row[0],)).fetchall()
-    cast, muted = tuple(m[0] for m in members), tuple(m[0] for m in members if m[1])
     chat = ChatView(*row)
+    members = conn.execute("SELECT character_id, muted FROM chat_cast WHERE chat_id = ? ORDER BY joined_seq, slot",
+                           (chat.chat_id,)).fetchall()
+    scene = None if chat.active_scene_id is None else conn.execute(
+        "SELECT present FROM scenes WHERE scene_id = ?", (chat.active_scene_id,)).fetchone()
+    return _with_cast(chat, members, None if scene is None else scene[0])
+
+
+def chat_from_rows(rows: list[Any]) -> ChatView | None:
+    """A chat's view from one statement's rows (engine.queries `_CHAT_WITH_CAST`): each row the chat's columns, its
+    open scene's `present`, then one cast member's id and muted flag (both NULL for a chat without a cast). Several
+    chats' rows: the first chat's."""
+    if not rows:
+        return None
+    own = [row for row in rows if row[0] == rows[0][0]]
+    members = [row[-2:] for row in own if row[-2] is not None]
+    return _with_cast(ChatView(*own[0][:-3]), members, own[0][-3])
+
+
+def _with_cast(chat: ChatView, members: Any, present: str | None) -> ChatView:
+    """A chat's view with its cast members' (id, muted) rows and its open scene's present (JSON), if any."""
+    cast, muted = tuple(m[0] for m in members), tuple(m[0] for m in members if m[1])
     if chat.active_scene_id is None:
         return replace(chat, cast=cast, muted=muted)
-    scene = conn.execute("SELECT present FROM scenes WHERE scene_id = ?", (chat.active_scene_id,)).fetchone()
-    present = set(json.loads(scene[0])) if scene is not None else set()
-    return replace(chat, cast=cast, muted=muted, absent=tuple(i for i in cast if i not in present))
+    here = set(json.loads(present)) if present is not None else set()
+    return replace(chat, cast=cast, muted=muted, absent=tuple(i for i in cast if i not in here))
 
 
 def list_cast(conn: Conn, chat_id: str, *, named: str = "") -> CastView:
