@@ -265,8 +265,8 @@ def _commands_table(latency: dict, split: dict, sizes: Sizes) -> Table:
                        "Cores (medians, from /proc while the processes were timed): the processes' own CPU summed, "
                        "the server's (postmaster and backends), and the whole machine's busy cores, other programs "
                        f"included, of {os.cpu_count()}: a machine near all its cores is the limit, whatever the locks.")
-    table.notes.append("Reading it: a lone `SayLine` waits 12 times for the server (BEGIN, the idempotency key, the "
-                       "message, the chat, its cast and the persona, the log's ordering lock with the append, two "
+    table.notes.append("Reading it: a lone `SayLine` waits 11 times for the server (BEGIN, the idempotency key, the "
+                       "message, the chat with its cast, the persona, the log's ordering lock with the append, two "
                        "reads and an insert of the handler, the result read back, COMMIT with the cursor's move); "
                        "each is a round trip on PostgreSQL and a function call on SQLite. A group of story commands "
                        "holds the log's order only while it appends (a ticket chain): processes take turns for their "
