@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import pytest
 
-from engine import Actor, Engine, store
+from engine import Actor, Engine, StorageError, projection, store
 from engine.commands import RetractMessage, SayLine
 from engine.errors import ConcurrencyConflict, DomainError
 from engine.storage import open_storage
 from engine.storage.group import Phased
+from engine.storage.ordered import Recording
 from engine.storage.pg_conn import PgConnection, begin_write
 from engine.storage.port import Conn
 from engine.store import Stamp
 from tests.conftest import story
+from tests.faults import fill_up, small_file_system
 from tests.storage.backends import weather
 
 COMMANDS = 40
@@ -161,3 +164,43 @@ async def test_a_group_of_lines_with_a_repeat_and_a_refusal_records_each_once(en
     chat0 = await engine.reads.get_chat("chan-0")
     assert [m.text for m in await engine.reads.transcript(chat0.chat_id)].count("hello") == 1
     assert (await engine.maintenance.check()).clean
+
+
+class _Bulky(Recording):
+    """A story command in the group's steps whose events (400 chats × 20) outgrow a nearly full disk."""
+
+    def __call__(self, conn: Conn) -> int:
+        return self.answer(conn, self.append(conn))
+
+    def append(self, conn: Conn) -> list:
+        return [event for i in range(400) for event in store.append(
+            conn, f"chat:c{i}", 0, [weather(f"c{i}", "x" * 60) for _ in range(20)], stamp=Stamp("now"))]
+
+    def project(self, conn: Conn, events: list) -> None:
+        return None
+
+    def project_together(self, conn: Conn, events: list) -> None:
+        return None
+
+    def answer(self, conn: Conn, events: list) -> int:
+        return len(events)
+
+    def settle(self, conn: Conn, last_seq: int) -> None:
+        projection.settle_ordered(conn, last_seq)
+
+
+async def test_a_lone_story_command_on_a_full_disk_is_one_disk_full_error_and_leaves_nothing(tmp_path: Path):
+    """SQLite runs a group's steps too: a lone command that fills the disk fails with the disk-full error, records
+    nothing, and the writer takes the next command once there is room."""
+    with small_file_system(tmp_path / "small") as small:
+        db = await open_storage(str(small / "world.db"))
+        try:
+            await db.wal.fold("TRUNCATE")
+            ballast = fill_up(small, 200_000)
+            with pytest.raises(StorageError, match="full"):
+                await db.write(Phased(lambda conn: _Bulky()))
+            assert await db.read(store.last_seq) == 0
+            ballast.unlink()
+            assert await db.write(_phased("after", [])) == 1
+        finally:
+            await db.close()
